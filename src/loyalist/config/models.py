@@ -1,0 +1,286 @@
+"""Typed configuration of loyalist (pydantic, ``extra="forbid"``, frozen).
+
+The defaults here are the base values; ``configs/base/*.yaml`` documents them file by file (a test checks that
+the two agree). Users override any part with their own YAML files, applied in order (see
+:func:`loyalist.config.load.load_config`). No library function reads YAML or the environment: the CLI and the
+pipelines load a :class:`LoyalistConfig` once and pass its parts down as arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Strict",
+    "SourceConfig",
+    "DataConfig",
+    "CleaningConfig",
+    "FeatureConfig",
+    "ScalingConfig",
+    "IndicatorConfig",
+    "TierThresholds",
+    "GuardRule",
+    "ScoringConfig",
+    "PrivacyConfig",
+    "SyntheticConfig",
+    "TrainingConfig",
+    "TrackingConfig",
+    "LoyalistConfig",
+    "TIERS",
+    "SEED_INDICATORS",
+]
+
+#: Tier codes from best to worst.
+TIERS: tuple[str, ...] = ("devoted", "stable", "at_risk", "high_risk")
+
+#: The five indicators of the source's composite score, in the source's order.
+SEED_INDICATORS: tuple[str, ...] = (
+    "repurchase_rate",
+    "order_value_stability",
+    "purchase_frequency",
+    "nps",
+    "complaint_rate",
+)
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+class SourceConfig(Strict):
+    """Where one canonical table comes from and how its columns map to the canonical names.
+
+    ``columns`` maps canonical name -> the user's column name (Chinese names are fine), e.g.
+    ``{customer_id: 客户编号, order_date: 下单日期}``. Canonical columns not listed are looked up by their own name.
+    """
+
+    path: Path | None = None
+    format: Literal["auto", "csv", "excel", "parquet", "sql", "whitespace"] = "auto"
+    encoding: str = "auto"  # auto: utf-8 (with or without BOM), else gb18030, detected
+    sheet: str | int | None = None  # Excel sheet name or index
+    sql: str | None = None  # a query, run by DuckDB (may read files itself: read_csv(...), read_parquet(...))
+    delimiter: str | None = None  # CSV delimiter; None = sniffed
+    header: bool = True  # False: columns are named by position ("0", "1", ...) for the mapping
+    columns: dict[str, str] = Field(default_factory=dict)
+    date_format: str | None = None  # strptime format of date columns; None = the cleaner's multi-format parser
+    filters: dict[str, str] = Field(default_factory=dict)  # canonical column -> regex a row must match to be in scope
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SourceConfig":
+        if self.path is None and self.sql is None:
+            raise ValueError("a source needs 'path' (a file) or 'sql' (a DuckDB query)")
+        return self
+
+
+class CleaningConfig(Strict):
+    """Cleaning rules from the source toolkit (step 2). Every rule writes what it drops or changes to rejects."""
+
+    # Test records: an order is a test when its status is 'test', its customer is flagged is_test, or its
+    # order_id / customer_id matches one of these patterns (case-insensitive regular expressions).
+    test_id_patterns: list[str] = Field(default_factory=lambda: [r"^test", r"^demo[-_]"])
+    # Identifier normalisation: strip spaces always; then upper/lower/keep case.
+    id_case: Literal["upper", "lower", "keep"] = "upper"
+    # Date parsing: also accept Chinese 年月日, slashes, Excel serial numbers. dayfirst decides 03/04/2024.
+    dayfirst: bool = False
+    # Extreme order amounts: flag (keep, mark), cap (winsorise at the quantile), drop, or none.
+    extreme_amounts: Literal["none", "flag", "cap", "drop"] = "cap"
+    extreme_quantile: float = Field(0.999, gt=0.5, lt=1.0)
+    # Negative amounts: orders with status returned/cancelled may carry them; on completed orders they are
+    # turned into status 'returned' (with a change record) when True, else rejected.
+    negative_amount_is_return: bool = True
+    # Orders whose customer_id is absent from the customers table (only checked when customers are given).
+    unknown_customers: Literal["reject", "keep"] = "reject"
+    # Customers missing a required field are rejected (with all their orders, tickets, surveys).
+    drop_incomplete_customers: bool = True
+    # Map free-text status values onto the canonical ones.
+    status_map: dict[str, Literal["completed", "returned", "cancelled", "test"]] = Field(
+        default_factory=lambda: {
+            "completed": "completed", "complete": "completed", "paid": "completed", "shipped": "completed",
+            "delivered": "completed", "已完成": "completed", "完成": "completed",
+            "returned": "returned", "return": "returned", "refunded": "returned", "退货": "returned",
+            "cancelled": "cancelled", "canceled": "cancelled", "cancel": "cancelled", "取消": "cancelled",
+            "已取消": "cancelled",
+            "test": "test", "测试": "test",
+        }
+    )
+    complaint_kinds: list[str] = Field(default_factory=lambda: ["complaint", "投诉"])
+
+
+class DataConfig(Strict):
+    """The input tables. Only ``orders`` is mandatory."""
+
+    orders: SourceConfig | None = None
+    customers: SourceConfig | None = None
+    tickets: SourceConfig | None = None
+    surveys: SourceConfig | None = None
+    cleaning: CleaningConfig = Field(default_factory=CleaningConfig)
+
+
+# ----------------------------------------------------------------------------------------- features
+
+
+class FeatureConfig(Strict):
+    """Windows of the point-in-time snapshot and labels (days)."""
+
+    lookback_days: int = Field(365, ge=30)
+    churn_horizon_days: int = Field(90, ge=1)
+    value_horizon_days: int = Field(365, ge=1)
+    trend_window_days: int = Field(90, ge=7)  # spend trend: last N days vs the N before
+    frequency_min_days: int = Field(90, ge=1)  # floor of the observed span when annualising frequency
+    value_basis: Literal["revenue", "margin"] = "revenue"
+    rfm_bins: int = Field(5, ge=2, le=10)
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+class ScalingConfig(Strict):
+    """How an indicator's raw value becomes 0-100.
+
+    - ``ratio``: ``100 * clip(x, 0, 1)`` (rates and stability already in [0, 1]);
+    - ``cap``: ``100 * clip(x / cap, 0, 1)`` (e.g. frequency, cap = orders per year that earns full marks);
+    - ``inverse``: ``100 * (1 - clip(x / cap, 0, 1))`` (complaint rate: fewer is better);
+    - ``nps``: ``(x + 100) / 2`` (NPS in [-100, 100]);
+    - ``percentile``: the empirical percentile of x among the customers seen by ``fit`` (x 100).
+    """
+
+    method: Literal["ratio", "cap", "inverse", "nps", "percentile"] = "ratio"
+    cap: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _cap_when_needed(self) -> "ScalingConfig":
+        if self.method in ("cap", "inverse") and self.cap is None:
+            raise ValueError(f"scaling method {self.method!r} needs 'cap' (the value that earns full marks)")
+        return self
+
+
+class IndicatorConfig(Strict):
+    weight: float = Field(ge=0)
+    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+
+
+class TierThresholds(Strict):
+    """Lower score bounds: >= devoted -> devoted, >= stable -> stable, >= at_risk -> at risk, else high risk."""
+
+    devoted: float = 90.0
+    stable: float = 75.0
+    at_risk: float = 60.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TierThresholds":
+        if not (100 >= self.devoted > self.stable > self.at_risk >= 0):
+            raise ValueError(
+                "tier thresholds must satisfy 100 >= devoted > stable > at_risk >= 0; "
+                f"got devoted={self.devoted}, stable={self.stable}, at_risk={self.at_risk}"
+            )
+        return self
+
+
+class GuardRule(Strict):
+    """A rule that caps a customer's tier whatever the score (source, table 3: 3 months without purchase, or
+    NPS < 30 -> high risk). Rules with a missing feature value do not fire."""
+
+    name: str
+    feature: str
+    op: Literal["<", "<=", ">", ">=", "=="]
+    value: float
+    tier: Literal["stable", "at_risk", "high_risk"] = "high_risk"
+    min_count_feature: str | None = None  # e.g. n_survey_responses: fire only when this count >= min_count
+    min_count: int = 1
+
+
+class ScoringConfig(Strict):
+    indicators: dict[str, IndicatorConfig] = Field(
+        default_factory=lambda: {
+            "repurchase_rate": IndicatorConfig(weight=0.30, scaling=ScalingConfig(method="ratio")),
+            "order_value_stability": IndicatorConfig(weight=0.20, scaling=ScalingConfig(method="ratio")),
+            "purchase_frequency": IndicatorConfig(weight=0.15, scaling=ScalingConfig(method="cap", cap=12.0)),
+            "nps": IndicatorConfig(weight=0.25, scaling=ScalingConfig(method="nps")),
+            "complaint_rate": IndicatorConfig(weight=0.10, scaling=ScalingConfig(method="inverse", cap=1.0)),
+        }
+    )
+    tiers: TierThresholds = Field(default_factory=TierThresholds)
+    guards: list[GuardRule] = Field(
+        default_factory=lambda: [
+            GuardRule(name="no_order_90_days", feature="recency_days", op=">", value=90, tier="high_risk"),
+            GuardRule(
+                name="nps_below_30", feature="nps", op="<", value=30, tier="high_risk",
+                min_count_feature="n_survey_responses", min_count=1,
+            ),
+        ]
+    )
+    min_coverage: float = Field(0.0, ge=0, le=1)  # below this share of weight present the score is NaN
+
+    @field_validator("indicators")
+    @classmethod
+    def _some_weight(cls, v: dict[str, IndicatorConfig]) -> dict[str, IndicatorConfig]:
+        if not v or sum(i.weight for i in v.values()) <= 0:
+            raise ValueError("scoring.indicators needs at least one indicator with a positive weight")
+        return v
+
+
+# ------------------------------------------------------------------------------------------ privacy
+
+
+class PrivacyConfig(Strict):
+    """Masking and pseudonymisation. The key itself is never in config: only the NAME of the environment
+    variable that holds it."""
+
+    mask_columns: list[str] = Field(default_factory=lambda: ["name", "contact"])
+    pseudonymize_ids: bool = False
+    key_env: str = "LOYALIST_PSEUDONYM_KEY"
+
+
+# ---------------------------------------------------------------------------------------- synthetic
+
+
+class SyntheticConfig(Strict):
+    n_customers: int = Field(5000, ge=10)
+    start: str = "2022-01-01"
+    end: str = "2024-12-31"
+    seed: int = 42
+    dirty: bool = True
+
+
+# --------------------------------------------------------------------------------------- training
+
+
+class TrainingConfig(Strict):
+    cutoff_frequency: Literal["MS", "ME", "W", "QS"] = "MS"  # pandas offset alias of the cut-off grid
+    max_cutoffs: int = Field(12, ge=1)
+    min_cutoffs: int = Field(1, ge=1)
+    random_state: int = 0
+    promotion_metric: str = "roc_auc"
+    promotion_margin: float = 0.0
+
+
+class TrackingConfig(Strict):
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_location: str = "mlruns"
+    experiment: str = "loyalist"
+    churn_model_name: str = "loyalist-churn"
+    value_model_name: str = "loyalist-value"
+
+
+# ------------------------------------------------------------------------------------------- root
+
+
+class LoyalistConfig(Strict):
+    name: str = "loyalist"
+    industry: str | None = None  # the preset applied, for the record
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    output_dir: Path = Path("outputs")

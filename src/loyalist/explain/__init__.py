@@ -1,0 +1,1 @@
+"""loyalist.explain"""
