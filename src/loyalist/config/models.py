@@ -66,12 +66,17 @@ class SourceConfig(Strict):
     format: Literal["auto", "csv", "excel", "parquet", "sql", "whitespace"] = "auto"
     encoding: str = "auto"  # auto: utf-8 (with or without BOM), else gb18030, detected
     sheet: str | int | None = None  # Excel sheet name or index
-    sql: str | None = None  # a query, run by DuckDB (may read files itself: read_csv(...), read_parquet(...))
+    # A query run by DuckDB instead of reading ``path`` directly; ``{path}`` in it is replaced by the resolved
+    # path, e.g. "SELECT Invoice AS order_id, Quantity * Price AS amount FROM read_parquet('{path}')".
+    sql: str | None = None
     delimiter: str | None = None  # CSV delimiter; None = sniffed
     header: bool = True  # False: columns are named by position ("0", "1", ...) for the mapping
     columns: dict[str, str] = Field(default_factory=dict)
     date_format: str | None = None  # strptime format of date columns; None = the cleaner's multi-format parser
     filters: dict[str, str] = Field(default_factory=dict)  # canonical column -> regex a row must match to be in scope
+    # When the table's key column (order_id, ticket_id) is absent from the source, number the rows instead
+    # ("<table>-<row position>"); for sources such as CDNOW that have no order ids.
+    synthesize_key: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> "SourceConfig":
