@@ -1,0 +1,71 @@
+"""Cut-off dates: the scoring cut-off and the grid of past training cut-offs whose label windows are complete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from loyalist.errors import InsufficientHistoryError, SchemaError
+
+__all__ = ["data_period", "resolve_as_of", "cutoff_grid"]
+
+
+def data_period(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last order date of the clean ``orders`` table (all statuses)."""
+    orders = tables.get("orders")
+    if orders is None or "order_date" not in orders:
+        raise SchemaError("The 'orders' table with an 'order_date' column is required to find the data period.")
+    if orders.empty:
+        raise InsufficientHistoryError("The 'orders' table has no rows; there is no period to analyse.")
+    dates = orders["order_date"]
+    return pd.Timestamp(dates.min()).normalize(), pd.Timestamp(dates.max()).normalize()
+
+
+def resolve_as_of(tables: Mapping[str, pd.DataFrame], as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+    """The cut-off T: the given date, or the last order date when None.
+
+    A date after the last order in the data is refused: the snapshot would silently call every customer inactive.
+    """
+    start, end = data_period(tables)
+    if as_of is None:
+        return end
+    try:
+        ts = pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"The as-of date {as_of!r} is not a date; pass it as YYYY-MM-DD.") from exc
+    if ts > end:
+        raise InsufficientHistoryError(
+            f"The as-of date {ts.date()} is after the last order in the data ({end.date()}); pass a date on or "
+            f"before {end.date()}, or load newer data."
+        )
+    if ts < start:
+        raise InsufficientHistoryError(
+            f"The as-of date {ts.date()} is before the first order in the data ({start.date()}); pass a later date."
+        )
+    return ts
+
+
+def cutoff_grid(
+    data_start: pd.Timestamp,
+    data_end: pd.Timestamp,
+    *,
+    horizon_days: int,
+    min_history_days: int,
+    freq: str = "MS",
+    max_cutoffs: int = 12,
+) -> list[pd.Timestamp]:
+    """Past cut-offs T on a calendar grid with ``min_history_days`` of history before T and a complete label
+    window (T, T + horizon] inside the data; newest last, at most ``max_cutoffs`` (the newest ones).
+
+    A cut-off is the last day of a period: with ``freq="MS"`` the grid is month ends (T = the day before each
+    month start), so a cut-off's snapshot covers whole months.
+    """
+    first = pd.Timestamp(data_start) + pd.Timedelta(days=min_history_days)
+    last = pd.Timestamp(data_end) - pd.Timedelta(days=horizon_days)
+    if last < first:
+        return []
+    starts = pd.date_range(first + pd.Timedelta(days=1), last + pd.Timedelta(days=1), freq=freq)
+    grid = [s - pd.Timedelta(days=1) for s in starts]
+    grid = [t for t in grid if first <= t <= last]
+    return grid[-max_cutoffs:]

@@ -1,0 +1,61 @@
+"""Atomic file output: write to a temporary file in the target folder, then rename over the target.
+
+A job killed half-way leaves the previous file intact; readers never see a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_path", "write_parquet", "write_csv", "write_json", "write_text"]
+
+
+@contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``, on error delete it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def _write(target: Path | str, writer: Callable[[Path], Any]) -> Path:
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return Path(target)
+
+
+def write_parquet(df: pd.DataFrame, target: Path | str) -> Path:
+    """Write ``df`` (index dropped) as Parquet, atomically."""
+    return _write(target, lambda p: df.to_parquet(p, index=False))
+
+
+def write_csv(df: pd.DataFrame, target: Path | str, *, encoding: str = "utf-8-sig") -> Path:
+    """Write ``df`` as CSV (UTF-8 with BOM by default, so Excel opens Chinese text correctly), atomically."""
+    return _write(target, lambda p: df.to_csv(p, index=False, encoding=encoding))
+
+
+def write_json(data: Any, target: Path | str) -> Path:
+    """Write JSON (UTF-8, Chinese kept readable), atomically."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return _write(target, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+
+
+def write_text(text: str, target: Path | str) -> Path:
+    """Write text (UTF-8), atomically."""
+    return _write(target, lambda p: p.write_text(text, encoding="utf-8"))
