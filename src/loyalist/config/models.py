@@ -262,9 +262,15 @@ class TrainingConfig(Strict):
     cutoff_frequency: Literal["MS", "ME", "W", "QS"] = "MS"  # pandas offset alias of the cut-off grid
     max_cutoffs: int = Field(12, ge=1)
     min_cutoffs: int = Field(1, ge=1)
+    min_history_days: int = Field(180, ge=0)  # history before the first training cut-off
+    # When history is too short for out-of-time validation at the full horizon, train on the longest shorter
+    # horizon that fits (not below this), with the BG/NBD offset that transfers it to the full horizon.
+    min_train_horizon_days: int = Field(28, ge=7)
     random_state: int = 0
-    promotion_metric: str = "roc_auc"
+    promotion_metric: str = "roc_auc"  # churn gate; the value gate uses value_promotion_metric
+    value_promotion_metric: str = "normalised_gini"
     promotion_margin: float = 0.0
+    lgbm_params: dict[str, float | int | str] = Field(default_factory=dict)  # over loyalist's LightGBM defaults
 
 
 class TrackingConfig(Strict):

@@ -1,0 +1,167 @@
+"""Shared machinery of the learned models: BTYD features, the model matrix, LightGBM with an optional offset.
+
+A loyalist model follows one protocol, relied on by tracking (MLflow pyfunc), batch scoring and explanations:
+
+- ``feature_names_``: the snapshot columns the model needs as input;
+- ``kind`` (``"churn"`` | ``"value"``) and ``output_name``;
+- ``score(snapshot) -> np.ndarray``: the quantity of interest (probability or value), one per row;
+- ``raw_score(snapshot)``: the booster's raw output (log-odds or log-value) including the offset;
+- ``contributions(snapshot)``: exact TreeSHAP contributions (LightGBM ``pred_contrib``) of the booster's features,
+  a ``bias`` column and an ``offset`` column; their row sums equal ``raw_score``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from loyalist.errors import ModelError, NotFittedError
+from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS
+from loyalist.modeling.btyd_features import _INPUT as BTYD_INPUT
+from loyalist.modeling.btyd_features import BTYD_FEATURES, BtydFeaturizer, btyd_features_by_cutoff
+from loyalist.modeling.matrix import FeatureSpec, check_columns, make_spec, to_matrix
+
+__all__ = ["LgbmModelBase", "DEFAULT_LGBM_PARAMS"]
+
+DEFAULT_LGBM_PARAMS: dict[str, object] = {
+    "n_estimators": 2000,
+    "learning_rate": 0.03,
+    "num_leaves": 31,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "verbose": -1,
+}
+
+
+class LgbmModelBase(BaseEstimator):
+    """Base of :class:`~loyalist.modeling.churn.ChurnModel` and :class:`~loyalist.modeling.clv.ValueModel`."""
+
+    kind: str = ""
+    output_name: str = ""
+    label: str = ""
+
+    def __init__(
+        self,
+        horizon_days: int = 90,
+        params: dict | None = None,
+        use_btyd: bool = True,
+        offset: bool = False,
+        early_stopping_rounds: int = 100,
+        random_state: int = 0,
+        n_jobs: int = 2,
+        features: Sequence[str] | None = None,
+    ) -> None:
+        self.horizon_days = horizon_days
+        self.params = params
+        self.use_btyd = use_btyd
+        self.offset = offset
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.features = features
+
+    # ----------------------------------------------------------------------------------------- features
+    def _lgbm_params(self) -> dict:
+        p = dict(DEFAULT_LGBM_PARAMS)
+        p.update(self.params or {})
+        p.update(random_state=self.random_state, n_jobs=self.n_jobs)
+        return p
+
+    def _with_btyd_stacked(self, frame: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, dict]:
+        if not self.use_btyd:
+            return frame, {}
+        feats, fitted = btyd_features_by_cutoff(frame, horizon_days)
+        return pd.concat([frame, feats], axis=1), fitted
+
+    def _with_btyd_frozen(self, frame: pd.DataFrame, horizon_days: int | None = None) -> pd.DataFrame:
+        if not self.use_btyd:
+            return frame
+        feats = self.btyd_.transform(frame, horizon_days=horizon_days or self.horizon_days)
+        return pd.concat([frame.drop(columns=[c for c in BTYD_FEATURES if c in frame.columns]), feats], axis=1)
+
+    def _candidates(self) -> tuple[list[str], list[str]]:
+        if self.features is not None:
+            numeric = [c for c in self.features if c not in CATEGORICAL_COLUMNS]
+            categorical = [c for c in self.features if c in CATEGORICAL_COLUMNS]
+        else:
+            numeric, categorical = list(FEATURE_COLUMNS), list(CATEGORICAL_COLUMNS)
+        if self.use_btyd:
+            numeric += [c for c in BTYD_FEATURES if c not in numeric]
+        return numeric, categorical
+
+    def _offset_values(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The model's offset (init score) per row, or None; subclasses define it from the BTYD quantities."""
+        return None
+
+    def _check_labels(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        if self.label not in frame.columns:
+            raise ModelError(f"The {name} data lacks the label column {self.label!r}; build it with labelled snapshots.")
+        y = pd.to_numeric(frame[self.label], errors="coerce").to_numpy(dtype="float64")
+        if not np.isfinite(y).all():
+            raise ModelError(f"The {name} label {self.label!r} has {int((~np.isfinite(y)).sum())} missing or non-finite value(s).")
+        return y
+
+    def _prepare_fit(self, train: pd.DataFrame, valid: pd.DataFrame | None, train_horizon_days: int | None):
+        h_train = int(train_horizon_days or self.horizon_days)
+        train_f, _ = self._with_btyd_stacked(train, h_train)
+        valid_f = None
+        if valid is not None:
+            valid_f, fitted_v = self._with_btyd_stacked(valid, h_train)
+            self.btyd_ = fitted_v[max(fitted_v)] if fitted_v else None
+        elif self.use_btyd:
+            newest = train["as_of"].max()
+            self.btyd_ = BtydFeaturizer(horizon_days=self.horizon_days).fit(train[train["as_of"] == newest])
+        numeric, categorical = self._candidates()
+        self.spec_: FeatureSpec = make_spec(train_f, numeric, categorical)
+        inputs = [c for c in self.spec_.columns if c not in BTYD_FEATURES]
+        if self.use_btyd:
+            inputs += [c for c in BTYD_INPUT if c not in inputs]
+        self.feature_names_ = inputs
+        self.train_horizon_days_ = h_train
+        return train_f, valid_f
+
+    # ----------------------------------------------------------------------------------------- scoring
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(train, valid) first.")
+
+    def _matrix(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> tuple[pd.DataFrame, np.ndarray | None]:
+        self._check_fitted()
+        check_columns(snapshot, self.feature_names_, what="The scoring snapshot")
+        frame = self._with_btyd_frozen(snapshot, horizon_days)
+        return to_matrix(frame, self.spec_), self._offset_values(frame) if self.offset else None
+
+    def raw_score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
+        """The booster's raw output plus the offset (log-odds for churn, log of the value for value)."""
+        X, off = self._matrix(snapshot, horizon_days)
+        raw = self.booster_.predict(X, raw_score=True)
+        return raw + (off if off is not None else 0.0)
+
+    def contributions(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> pd.DataFrame:
+        """Exact TreeSHAP per feature (raw scale), plus ``bias`` and ``offset``; rows sum to :meth:`raw_score`."""
+        X, off = self._matrix(snapshot, horizon_days)
+        contrib = self.booster_.predict(X, pred_contrib=True)
+        out = pd.DataFrame(contrib[:, :-1], columns=list(self.spec_.columns), index=snapshot.index)
+        out["bias"] = contrib[:, -1]
+        out["offset"] = off if off is not None else 0.0
+        return out
+
+    def feature_importance(self) -> pd.DataFrame:
+        """Gain and split importance per model feature, sorted by gain."""
+        self._check_fitted()
+        b = self.booster_.booster_
+        return (
+            pd.DataFrame({
+                "feature": b.feature_name(),
+                "gain": b.feature_importance(importance_type="gain"),
+                "splits": b.feature_importance(importance_type="split"),
+            })
+            .sort_values("gain", ascending=False)
+            .reset_index(drop=True)
+        )

@@ -1,0 +1,122 @@
+"""BG/NBD and Gamma-Gamma quantities as model features and as baselines.
+
+The snapshot carries each customer's BTYD summary (``btyd_frequency``, ``btyd_recency``, ``btyd_T`` in days,
+``btyd_monetary``). :class:`BtydFeaturizer` fits BG/NBD (and Gamma-Gamma on repeat buyers) on one snapshot (events
+<= T only, so fitting at T is legitimate) and turns the summaries into horizon-aware quantities:
+
+- ``bg_p_alive``: P(alive at T);
+- ``bg_p_no_purchase``: P(no purchase in (T, T + h]) = 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + h))^(r + x),
+  the BG/NBD churn baseline (not 1 - P(alive), which ranks one-time buyers as safe);
+- ``bg_expected_purchases``: E[purchases in (T, T + h]];
+- ``gg_expected_value``: Gamma-Gamma expected mean spend per purchase day (population mean for non-repeaters);
+- ``btyd_value``: bg_expected_purchases x gg_expected_value (the BG/NBD x Gamma-Gamma value baseline).
+
+Time is measured in weeks inside the BTYD models (the published parameters are in weeks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from loyalist.errors import ModelError, NotFittedError
+from loyalist.modeling.btyd import BetaGeoModel, GammaGammaModel
+
+__all__ = ["BTYD_FEATURES", "BtydFeaturizer", "btyd_features_by_cutoff"]
+
+BTYD_FEATURES: tuple[str, ...] = (
+    "bg_p_alive", "bg_p_no_purchase", "bg_expected_purchases", "gg_expected_value", "btyd_value",
+)
+_INPUT = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+_WEEK = 7.0
+
+
+def _summary(snapshot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    missing = [c for c in _INPUT if c not in snapshot.columns]
+    if missing:
+        raise ModelError(f"The snapshot lacks the BTYD summary column(s) {missing}; build it with loyalist's snapshot.")
+    x = snapshot["btyd_frequency"].to_numpy(dtype="float64", na_value=np.nan)
+    t_x = snapshot["btyd_recency"].to_numpy(dtype="float64", na_value=np.nan) / _WEEK
+    big_t = snapshot["btyd_T"].to_numpy(dtype="float64", na_value=np.nan) / _WEEK
+    m = snapshot["btyd_monetary"].to_numpy(dtype="float64", na_value=np.nan)
+    return x, t_x, big_t, m
+
+
+class BtydFeaturizer(BaseEstimator):
+    """Fit BG/NBD (+ Gamma-Gamma) on a snapshot; transform snapshots into :data:`BTYD_FEATURES` for horizon h days.
+
+    Parameters
+    ----------
+    horizon_days : the label horizon h of the quantities.
+    penalizer : L2 penalty of both fits (small values stabilise tiny samples).
+    """
+
+    def __init__(self, horizon_days: int = 90, penalizer: float = 0.0) -> None:
+        self.horizon_days = horizon_days
+        self.penalizer = penalizer
+
+    def fit(self, snapshot: pd.DataFrame, y=None) -> "BtydFeaturizer":
+        x, t_x, big_t, m = _summary(snapshot)
+        ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
+        self.bgnbd_ = BetaGeoModel(penalizer=self.penalizer).fit(x[ok], t_x[ok], big_t[ok])
+        repeat = ok & (x > 0) & np.isfinite(m) & (m > 0)
+        self.gamma_gamma_: GammaGammaModel | None
+        if repeat.sum() >= 10:
+            try:
+                self.gamma_gamma_ = GammaGammaModel(penalizer=self.penalizer).fit(x[repeat], m[repeat])
+            except ModelError:
+                self.gamma_gamma_ = None
+        else:
+            self.gamma_gamma_ = None
+        self.mean_spend_ = float(np.nanmean(m[repeat])) if repeat.any() else float(np.nanmean(m[ok])) if ok.any() else 0.0
+        return self
+
+    def transform(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> pd.DataFrame:
+        """:data:`BTYD_FEATURES` for each row (index preserved); rows without a BTYD summary get NaN."""
+        if not hasattr(self, "bgnbd_"):
+            raise NotFittedError("This BtydFeaturizer is not fitted yet; call fit(snapshot) first.")
+        h = float(self.horizon_days if horizon_days is None else horizon_days) / _WEEK
+        x, t_x, big_t, m = _summary(snapshot)
+        ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
+        out = {name: np.full(len(snapshot), np.nan) for name in BTYD_FEATURES}
+        if ok.any():
+            bg = self.bgnbd_
+            out["bg_p_alive"][ok] = bg.p_alive(x[ok], t_x[ok], big_t[ok])
+            out["bg_p_no_purchase"][ok] = bg.p_no_purchase(h, x[ok], t_x[ok], big_t[ok])
+            out["bg_expected_purchases"][ok] = bg.conditional_expected_purchases(h, x[ok], t_x[ok], big_t[ok])
+            spend = np.full(int(ok.sum()), self.mean_spend_)
+            if self.gamma_gamma_ is not None:
+                xm = x[ok]
+                mm = np.where(np.isfinite(m[ok]) & (m[ok] > 0), m[ok], 0.0)
+                repeat = (xm > 0) & (mm > 0)
+                if repeat.any():
+                    spend[repeat] = self.gamma_gamma_.expected_average_value(xm[repeat], mm[repeat])
+                p, q, v = (self.gamma_gamma_.params_[k] for k in ("p", "q", "gamma"))
+                if q > 1:
+                    spend[~repeat] = p * v / (q - 1)  # the population mean spend (prior mean)
+            out["gg_expected_value"][ok] = spend
+            out["btyd_value"][ok] = out["bg_expected_purchases"][ok] * spend
+        return pd.DataFrame(out, index=snapshot.index)
+
+    def params(self) -> dict[str, float]:
+        """The fitted parameters, flat (for logging)."""
+        if not hasattr(self, "bgnbd_"):
+            raise NotFittedError("This BtydFeaturizer is not fitted yet; call fit(snapshot) first.")
+        out = {f"bgnbd_{k}": float(v) for k, v in self.bgnbd_.params_.items()}
+        if self.gamma_gamma_ is not None:
+            out.update({f"gg_{k}": float(v) for k, v in self.gamma_gamma_.params_.items()})
+        return out
+
+
+def btyd_features_by_cutoff(
+    stacked: pd.DataFrame, horizon_days: int, penalizer: float = 0.0
+) -> tuple[pd.DataFrame, dict[pd.Timestamp, BtydFeaturizer]]:
+    """For stacked snapshots (column ``as_of``), fit one featurizer per cut-off on that cut-off's rows only and
+    return the features for every row (index preserved) and the fitted featurizers by cut-off."""
+    parts, fitted = [], {}
+    for as_of, rows in stacked.groupby("as_of", sort=True):
+        f = BtydFeaturizer(horizon_days=horizon_days, penalizer=penalizer).fit(rows)
+        parts.append(f.transform(rows))
+        fitted[pd.Timestamp(as_of)] = f
+    return pd.concat(parts).reindex(stacked.index), fitted

@@ -1,0 +1,125 @@
+"""Training data from history: snapshots at past cut-offs stacked with their labels, and the out-of-time split.
+
+The rule (DESIGN.md, "Time"): the snapshot at T reads events dated <= T only; its labels read (T, T + horizon]
+only. A training cut-off is used only when its label window is complete inside the data; and, so that the
+validation is honestly out of time, training cut-offs end their label window on or before the validation cut-off
+(T_train + horizon <= T_valid): at T_valid nothing later than T_valid was known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from loyalist.config.models import FeatureConfig
+from loyalist.errors import InsufficientHistoryError
+from loyalist.features.cutoffs import cutoff_grid, data_period
+from loyalist.features.labels import build_labels
+from loyalist.features.snapshot import build_snapshot
+
+__all__ = ["CutoffPlan", "plan_cutoffs", "labelled_snapshot", "stack_snapshots", "split_half"]
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Which cut-offs train and which validates, for one label horizon."""
+
+    horizon_days: int
+    train: tuple[pd.Timestamp, ...]
+    valid: pd.Timestamp
+    data_start: pd.Timestamp
+    data_end: pd.Timestamp
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return {
+            "horizon_days": self.horizon_days,
+            "train_cutoffs": [str(t.date()) for t in self.train],
+            "valid_cutoff": str(self.valid.date()),
+            "data_start": str(self.data_start.date()),
+            "data_end": str(self.data_end.date()),
+            "notes": list(self.notes),
+        }
+
+
+def plan_cutoffs(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    horizon_days: int,
+    min_history_days: int,
+    freq: str = "MS",
+    max_cutoffs: int = 12,
+    data_end: pd.Timestamp | None = None,
+) -> CutoffPlan:
+    """Choose the validation cut-off (the newest with a complete label window) and the training cut-offs (the
+    newest ``max_cutoffs`` whose label windows end on or before it).
+
+    Raises
+    ------
+    InsufficientHistoryError
+        When the history is shorter than ``min_history_days + 2 * horizon_days`` (no training cut-off fits before the
+        validation cut-off). The sentence says how much history there is and what is needed.
+    """
+    start, end = data_period(tables)
+    if data_end is not None:
+        end = min(end, pd.Timestamp(data_end).normalize())
+    grid = cutoff_grid(start, end, horizon_days=horizon_days, min_history_days=min_history_days, freq=freq,
+                       max_cutoffs=10_000)
+    needed = min_history_days + 2 * horizon_days
+    have = (end - start).days
+    if not grid:
+        raise InsufficientHistoryError(
+            f"The data covers {have} days ({start.date()} .. {end.date()}) but a {horizon_days}-day label window "
+            f"after {min_history_days} days of history needs at least {min_history_days + horizon_days} days; "
+            "load more history or shorten the horizon."
+        )
+    valid = grid[-1]
+    train = [t for t in grid if t + pd.Timedelta(days=horizon_days) <= valid]
+    if not train:
+        raise InsufficientHistoryError(
+            f"The data covers {have} days ({start.date()} .. {end.date()}); out-of-time validation with a "
+            f"{horizon_days}-day horizon needs about {needed} days (history {min_history_days} + two horizons); "
+            "load more history or use a shorter horizon."
+        )
+    return CutoffPlan(horizon_days, tuple(train[-max_cutoffs:]), valid, start, end)
+
+
+def labelled_snapshot(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, config: FeatureConfig
+) -> pd.DataFrame:
+    """The snapshot at ``as_of`` joined with its labels (``churned``, ``future_revenue``, ...)."""
+    snap = build_snapshot(tables, as_of, config)
+    labels = build_labels(tables["orders"], snap["customer_id"], as_of, config)
+    labels = labels.drop(columns=[c for c in ("as_of",) if c in labels.columns])
+    return snap.merge(labels, on="customer_id", how="left", validate="one_to_one")
+
+
+def stack_snapshots(
+    tables: Mapping[str, pd.DataFrame],
+    cutoffs: Sequence[pd.Timestamp],
+    config: FeatureConfig,
+    *,
+    on_cutoff: Callable[[pd.Timestamp], None] | None = None,
+) -> pd.DataFrame:
+    """Labelled snapshots at each cut-off, stacked (one row per customer and cut-off; ``as_of`` says which)."""
+    frames = []
+    for t in cutoffs:
+        frames.append(labelled_snapshot(tables, t, config))
+        if on_cutoff is not None:
+            on_cutoff(t)
+    if not frames:
+        raise InsufficientHistoryError("No cut-off to build training data from; load more history.")
+    return pd.concat(frames, ignore_index=True)
+
+
+def split_half(customer_ids: pd.Series, salt: str = "loyalist") -> np.ndarray:
+    """A deterministic ~50/50 split of customers by a hash of their id: True = first half.
+
+    The validation cut-off's customers are split in two: one half for early stopping and calibration, the other
+    for the reported metrics, so that the reported figures are not tuned on the rows they are measured on.
+    """
+    hashed = pd.util.hash_pandas_object(customer_ids.astype("string") + salt, index=False).to_numpy()
+    return (hashed % 2) == 0

@@ -1,0 +1,87 @@
+"""From snapshot rows to a model matrix: which columns, which dtypes, fixed category levels, clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loyalist.errors import ModelError
+
+__all__ = ["FeatureSpec", "make_spec", "to_matrix", "check_columns"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The model's input columns: numeric (float64) and categorical (fixed levels learned at fit)."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    levels: dict[str, tuple[str, ...]]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+
+def make_spec(
+    frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], *, max_levels: int = 50
+) -> FeatureSpec:
+    """Keep the candidate columns present in ``frame`` that carry information (not all-missing, not constant);
+    categorical levels are the ``max_levels`` most frequent values."""
+    num = []
+    for c in numeric:
+        if c not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[c], errors="coerce")
+        if values.notna().any() and values.nunique(dropna=True) > 1:
+            num.append(c)
+    cat, levels = [], {}
+    for c in categorical:
+        if c not in frame.columns:
+            continue
+        counts = frame[c].astype("string").value_counts(dropna=True)
+        if len(counts) > 1:
+            cat.append(c)
+            levels[c] = tuple(str(v) for v in counts.index[:max_levels])
+    if not num and not cat:
+        raise ModelError("No usable feature column: every candidate feature is missing or constant in the training data.")
+    return FeatureSpec(tuple(num), tuple(cat), levels)
+
+
+def check_columns(frame: pd.DataFrame, required: Sequence[str], what: str = "the input") -> None:
+    """Raise one ModelError naming every required column missing from ``frame``."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ModelError(
+            f"{what} lacks the feature column(s) {missing} that the model was trained with; build the input with "
+            "loyalist's snapshot (same config) or add those columns."
+        )
+
+
+def to_matrix(frame: pd.DataFrame, spec: FeatureSpec, *, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The model matrix: numeric columns as float64 (NaN = missing), categoricals as ``category`` with the levels
+    of ``spec`` (unseen values become missing). Infinite values are refused, naming the column and a row."""
+    check_columns(frame, list(spec.columns) + list(extra))
+    data: dict[str, object] = {}
+    for c in spec.numeric:
+        try:
+            values = pd.to_numeric(frame[c], errors="raise").astype("float64").to_numpy(copy=True)
+        except (ValueError, TypeError) as exc:
+            raise ModelError(f"Feature column {c!r} must be numeric; found values such as {frame[c].iloc[0]!r}.") from exc
+        bad = np.isinf(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ModelError(
+                f"Feature column {c!r} has {int(bad.sum())} infinite value(s) (first at row {row}); "
+                "replace them by a finite value or leave them missing (NaN)."
+            )
+        data[c] = values
+    for c in spec.categorical:
+        data[c] = pd.Categorical(frame[c].astype("string").to_numpy(dtype=object, na_value=None),
+                                 categories=list(spec.levels[c]))
+    for c in extra:
+        data[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64").to_numpy(copy=True)
+    return pd.DataFrame(data, index=frame.index)
