@@ -124,7 +124,7 @@ def scale_indicator(
     x = numeric_values(values)
     missing = np.isnan(x)
     method = scaling.method
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if method == "ratio":
             out = 100.0 * np.clip(x, 0.0, 1.0)
         elif method == "cap":

@@ -1,0 +1,310 @@
+"""Loyalty tiers: from the 0-100 score, capped by guard rules, with the reason for each customer's tier.
+
+Tier codes are :data:`~loyalist.config.models.TIERS` (``devoted``, ``stable``, ``at_risk``, ``high_risk``, from
+best to worst), held in the categorical dtype :data:`TIER_DTYPE`; a customer without a score and without a fired
+guard has no tier (NaN). Tiers follow the source's table (thresholds adjustable by industry)::
+
+    score >= devoted (90)          -> devoted    铁杆忠诚
+    stable (75) <= score < 90      -> stable     稳定忠诚
+    at_risk (60) <= score < 75     -> at_risk    潜在流失
+    score < at_risk (60)           -> high_risk  高风险流失
+
+Guards (source, table 3: "3 months without purchase, or NPS < 30") cap a tier whatever the score: a fired guard
+with tier ``at_risk`` moves devoted and stable customers down to at_risk and leaves high-risk customers alone; a
+guard never raises a tier, and a missing feature value never fires it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from loyalist.config.models import TIERS, GuardRule, TierThresholds
+from loyalist.errors import SchemaError
+from loyalist.scoring.scaling import numeric_values
+
+__all__ = [
+    "TIER_DTYPE",
+    "NO_SCORE_REASON",
+    "assign_tiers",
+    "tier_ranks",
+    "score_reasons",
+    "guard_columns",
+    "apply_guards",
+    "tier_shares",
+]
+
+#: Categorical dtype of tier columns: categories in TIERS order (best first); missing = no tier.
+TIER_DTYPE = pd.CategoricalDtype(list(TIERS), ordered=False)
+
+#: tier_reason of a customer who has no indicator at all and no fired guard.
+NO_SCORE_REASON = "no indicator available"
+
+_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+}
+
+
+def _scores_array(scores: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index | None]:
+    if isinstance(scores, pd.Series):
+        return numeric_values(scores), scores.index
+    arr = np.asarray(scores, dtype="float64")
+    if arr.ndim != 1:
+        raise SchemaError(f"The 'scores' must be one-dimensional (one per customer); got shape {arr.shape}; pass a "
+                          "Series or a 1-D array.")
+    return arr, None
+
+
+def _ranks_from_scores(s: np.ndarray, thresholds: TierThresholds) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.select(
+            [s >= thresholds.devoted, s >= thresholds.stable, s >= thresholds.at_risk, s < thresholds.at_risk],
+            [0, 1, 2, 3],
+            default=-1,
+        ).astype("int64")
+
+
+def _tiers_from_ranks(ranks: np.ndarray, index: pd.Index | None, name: str = "loyalty_tier") -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(ranks, dtype=TIER_DTYPE), index=index, name=name)
+
+
+def assign_tiers(scores: pd.Series | np.ndarray, thresholds: TierThresholds) -> pd.Series:
+    """The tier of each score.
+
+    Parameters
+    ----------
+    scores : pandas.Series or numpy.ndarray
+        Loyalty scores (0-100), one per customer; NaN = no score.
+    thresholds : TierThresholds
+        Lower bounds of devoted, stable and at_risk (a score equal to a bound gets the better tier).
+
+    Returns
+    -------
+    pandas.Series
+        ``loyalty_tier`` with dtype :data:`TIER_DTYPE`, the index of ``scores`` (a RangeIndex for an array);
+        NaN where the score is NaN.
+    """
+    s, index = _scores_array(scores)
+    return _tiers_from_ranks(_ranks_from_scores(s, thresholds), index)
+
+
+def tier_ranks(tiers: pd.Series) -> np.ndarray:
+    """Tier codes as ranks: 0 devoted, 1 stable, 2 at_risk, 3 high_risk, -1 no tier (higher = worse).
+
+    Raises
+    ------
+    SchemaError
+        When a value is not one of TIERS.
+    """
+    if isinstance(tiers.dtype, pd.CategoricalDtype) and list(tiers.dtype.categories) == list(TIERS):
+        return np.asarray(tiers.cat.codes, dtype="int64")
+    values = tiers.astype(object)
+    missing = values.isna().to_numpy()
+    codes = np.asarray(pd.Index(list(TIERS), dtype=object).get_indexer(values.to_numpy()), dtype="int64")
+    unknown = sorted({str(v) for v in values.to_numpy()[(codes < 0) & ~missing]})
+    if unknown:
+        raise SchemaError(
+            f"Column {str(tiers.name)!r} holds unknown tier code(s) {unknown[:5]}; expected one of {list(TIERS)} "
+            "or missing; map the values onto these codes first."
+        )
+    return codes
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:.4g}"
+
+
+def _fmt_score(score: float, rank: int, thresholds: TierThresholds) -> str:
+    """One decimal, or more when rounding would put the printed score in another tier (89.96 stays 89.96)."""
+    for decimals in range(1, 13):
+        text = f"{score:.{decimals}f}"
+        if _ranks_from_scores(np.array([float(text)]), thresholds)[0] == rank:
+            return text
+    return repr(float(score))
+
+
+def _fmt_value(value: float, op: str, threshold: float) -> str:
+    """Four significant digits, or more when rounding would break the printed comparison (90.00001 > 90)."""
+    if float(value).is_integer():
+        return _fmt(value)
+    for digits in range(4, 18):
+        text = f"{value:.{digits}g}"
+        if _OPS[op](float(text), threshold):
+            return text
+    return repr(float(value))
+
+
+def score_reasons(
+    scores: pd.Series | np.ndarray,
+    thresholds: TierThresholds,
+    *,
+    coverage: pd.Series | np.ndarray | None = None,
+    min_coverage: float = 0.0,
+) -> pd.Series:
+    """Why the score put each customer in its tier, e.g. ``'score 82.4 >= 75 (stable)'``.
+
+    Parameters
+    ----------
+    scores : pandas.Series or numpy.ndarray
+        Loyalty scores, NaN = no score.
+    thresholds : TierThresholds
+        The tier bounds used by :func:`assign_tiers`.
+    coverage, min_coverage : optional
+        The score coverage per customer and the configured minimum; a customer whose score is NaN although some
+        indicator is present gets ``'score coverage 0.25 < min_coverage 0.5'``.
+
+    Returns
+    -------
+    pandas.Series
+        ``tier_reason`` (str) with the index of ``scores``: ``'score <s> >= <bound> (<tier>)'`` for devoted,
+        stable and at_risk, ``'score <s> < <at_risk bound> (high_risk)'``, and :data:`NO_SCORE_REASON` for NaN.
+    """
+    s, index = _scores_array(scores)
+    ranks = _ranks_from_scores(s, thresholds)
+    cov = None if coverage is None else np.asarray(coverage, dtype="float64")
+    bounds = (thresholds.devoted, thresholds.stable, thresholds.at_risk, thresholds.at_risk)
+    out = []
+    for i, (score, rank) in enumerate(zip(s, ranks)):
+        if rank < 0:
+            if cov is not None and cov[i] > 0:
+                out.append(f"score coverage {cov[i]:.2f} < min_coverage {_fmt(min_coverage)}")
+            else:
+                out.append(NO_SCORE_REASON)
+            continue
+        op = "<" if rank == 3 else ">="
+        out.append(f"score {_fmt_score(score, rank, thresholds)} {op} {_fmt(bounds[rank])} ({TIERS[rank]})")
+    return pd.Series(out, index=index, name="tier_reason", dtype="str")
+
+
+def guard_columns(guards: Sequence[GuardRule]) -> dict[str, list[str]]:
+    """The snapshot columns the guards read: column -> names of the guards that need it."""
+    needed: dict[str, list[str]] = {}
+    for g in guards:
+        for col in (g.feature, g.min_count_feature):
+            if col is not None:
+                needed.setdefault(col, []).append(g.name)
+    return needed
+
+
+def _check_guard_columns(snapshot: pd.DataFrame, guards: Sequence[GuardRule]) -> None:
+    missing = {c: names for c, names in guard_columns(guards).items() if c not in snapshot.columns}
+    if missing:
+        parts = ", ".join(f"{c!r} (guard {', '.join(repr(n) for n in names)})" for c, names in missing.items())
+        raise SchemaError(
+            f"The snapshot lacks the column(s) {parts} read by scoring.guards; expected numeric snapshot columns "
+            "(see loyalist.features.columns); add them to the snapshot or remove those guards from scoring.guards."
+        )
+
+
+def _aligned_ranks(snapshot: pd.DataFrame, tiers: pd.Series) -> np.ndarray:
+    if len(tiers) != len(snapshot):
+        raise SchemaError(
+            f"The 'tiers' must have one value per snapshot row; got {len(tiers)} tiers for {len(snapshot)} rows; "
+            "pass the tiers computed from this snapshot."
+        )
+    if not tiers.index.equals(snapshot.index):
+        if tiers.index.is_unique and snapshot.index.is_unique and set(tiers.index) == set(snapshot.index):
+            tiers = tiers.reindex(snapshot.index)
+        else:
+            raise SchemaError(
+                "The index of 'tiers' does not match the snapshot's index; expected the same row labels; pass the "
+                "tiers computed from this snapshot (assign_tiers keeps the index of a score Series)."
+            )
+    return tier_ranks(tiers)
+
+
+def apply_guards(
+    snapshot: pd.DataFrame,
+    tiers: pd.Series,
+    guards: Sequence[GuardRule],
+    *,
+    reasons: pd.Series | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Cap the tiers with the guard rules.
+
+    A guard fires for a customer when ``snapshot[feature] <op> value`` holds, the feature is not missing, and (when
+    ``min_count_feature`` is set) ``snapshot[min_count_feature] >= min_count``. A fired guard caps the tier at its
+    ``tier``: the final tier is the worst of the score tier and the tiers of the fired guards, so a guard never
+    raises a tier. A customer without a tier (NaN) gets the tier of the worst fired guard.
+
+    Parameters
+    ----------
+    snapshot : pandas.DataFrame
+        One row per customer with the guards' feature columns (e.g. ``recency_days``, ``nps``,
+        ``n_survey_responses``); other columns are ignored.
+    tiers : pandas.Series
+        The score tiers (:func:`assign_tiers`), same rows as ``snapshot`` (same index, or the same labels in
+        another order).
+    guards : sequence of GuardRule
+        ``scoring.guards``, applied in this order (the order of the names in ``tier_reason``).
+    reasons : pandas.Series, optional
+        The reason of the score tier per row (:func:`score_reasons`), kept where no guard lowers the tier;
+        default ``'score (<tier>)'``, or :data:`NO_SCORE_REASON` for a missing tier.
+
+    Returns
+    -------
+    (pandas.Series, pandas.Series)
+        ``loyalty_tier`` (:data:`TIER_DTYPE`) and ``tier_reason`` (str), both with the snapshot's index. Where a
+        guard lowered the tier the reason lists the guards whose cap is below the score tier, joined by ``';'``,
+        e.g. ``'guard:no_order_90_days (recency_days 142 > 90)'``.
+
+    Raises
+    ------
+    SchemaError
+        When a guard's column is absent or not numeric, or ``tiers`` does not match the snapshot's rows.
+    """
+    _check_guard_columns(snapshot, guards)
+    base = _aligned_ranks(snapshot, tiers)
+    final = base.copy()
+    guard_texts: list[list[str]] = [[] for _ in range(len(snapshot))]
+    for g in guards:
+        x = numeric_values(snapshot[g.feature])
+        with np.errstate(invalid="ignore"):
+            fired = ~np.isnan(x) & _OPS[g.op](x, g.value)
+            if g.min_count_feature is not None:
+                fired &= numeric_values(snapshot[g.min_count_feature]) >= g.min_count
+        cap = TIERS.index(g.tier)
+        lowers = fired & (cap > base)
+        final = np.where(lowers, np.maximum(final, cap), final)
+        for i in np.flatnonzero(lowers):
+            guard_texts[i].append(f"guard:{g.name} ({g.feature} {_fmt_value(x[i], g.op, g.value)} {g.op} "
+                                  f"{_fmt(g.value)})")
+
+    if reasons is None:
+        base_reasons = [NO_SCORE_REASON if r < 0 else f"score ({TIERS[r]})" for r in base]
+    else:
+        if len(reasons) != len(snapshot):
+            raise SchemaError(
+                f"The 'reasons' must have one value per snapshot row; got {len(reasons)} for {len(snapshot)} rows; "
+                "pass score_reasons() of the same scores."
+            )
+        base_reasons = [str(r) for r in reasons.to_numpy()]
+    tier_reason = [";".join(texts) if texts else base_reasons[i] for i, texts in enumerate(guard_texts)]
+    return (
+        _tiers_from_ranks(final, snapshot.index),
+        pd.Series(tier_reason, index=snapshot.index, name="tier_reason", dtype="str"),
+    )
+
+
+def tier_shares(tiers: pd.Series) -> pd.Series:
+    """The share of each tier among the customers that have one.
+
+    Parameters
+    ----------
+    tiers : pandas.Series
+        Tier codes (any dtype holding TIERS values; missing = no tier, left out of the denominator).
+
+    Returns
+    -------
+    pandas.Series
+        ``share`` indexed by tier in TIERS order (index name ``loyalty_tier``), float64 in [0, 1] summing to 1;
+        0 for a tier nobody has (all 0 when no customer has a tier).
+    """
+    ranks = tier_ranks(tiers)
+    ranks = ranks[ranks >= 0]
+    counts = np.bincount(ranks, minlength=len(TIERS)).astype("float64")
+    shares = counts / counts.sum() if counts.sum() > 0 else counts
+    return pd.Series(shares, index=pd.Index(list(TIERS), name="loyalty_tier", dtype="str"), name="share")
