@@ -59,7 +59,13 @@ class BtydFeaturizer(BaseEstimator):
     def fit(self, snapshot: pd.DataFrame, y=None) -> "BtydFeaturizer":
         x, t_x, big_t, m = _summary(snapshot)
         ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
-        self.bgnbd_ = BetaGeoModel(penalizer=self.penalizer).fit(x[ok], t_x[ok], big_t[ok])
+        # A cut-off too small or without repeat buyers cannot identify BG/NBD: its features are then missing (NaN)
+        # and the reason is kept in ``failure_``, rather than stopping the training run.
+        self.failure_: str | None = None
+        try:
+            self.bgnbd_: BetaGeoModel | None = BetaGeoModel(penalizer=self.penalizer).fit(x[ok], t_x[ok], big_t[ok])
+        except ModelError as exc:
+            self.bgnbd_, self.failure_ = None, str(exc)
         repeat = ok & (x > 0) & np.isfinite(m) & (m > 0)
         self.gamma_gamma_: GammaGammaModel | None
         if repeat.sum() >= 10:
@@ -80,7 +86,7 @@ class BtydFeaturizer(BaseEstimator):
         x, t_x, big_t, m = _summary(snapshot)
         ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
         out = {name: np.full(len(snapshot), np.nan) for name in BTYD_FEATURES}
-        if ok.any():
+        if ok.any() and self.bgnbd_ is not None:
             bg = self.bgnbd_
             out["bg_p_alive"][ok] = bg.p_alive(x[ok], t_x[ok], big_t[ok])
             out["bg_p_no_purchase"][ok] = bg.p_no_purchase(h, x[ok], t_x[ok], big_t[ok])
@@ -103,6 +109,8 @@ class BtydFeaturizer(BaseEstimator):
         """The fitted parameters, flat (for logging)."""
         if not hasattr(self, "bgnbd_"):
             raise NotFittedError("This BtydFeaturizer is not fitted yet; call fit(snapshot) first.")
+        if self.bgnbd_ is None:
+            return {}
         out = {f"bgnbd_{k}": float(v) for k, v in self.bgnbd_.params_.items()}
         if self.gamma_gamma_ is not None:
             out.update({f"gg_{k}": float(v) for k, v in self.gamma_gamma_.params_.items()})
