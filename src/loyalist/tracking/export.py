@@ -1,0 +1,118 @@
+"""Export a registered model version to a folder that loads without the tracking store.
+
+Layout of ``<out_dir>/<name>/<version>/``: the MLflow model files (``MLmodel``, ``python_model.pkl``,
+``artifacts/model.pkl``, ``requirements.txt``, ``input_example.json``, ...; ``mlflow.pyfunc.load_model(path)``
+loads it), ``MODEL_CARD.md`` (text given by the caller) and ``registry.json`` (name, version, run id, aliases and
+tags at export time). The folder appears whole or not at all: it is written to a temporary sibling and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from loyalist.errors import ConfigError, InputFileError, RegistryError
+from loyalist.tracking.pyfunc import LoadedModel
+from loyalist.tracking.registry import ModelVersionInfo, version_info
+
+__all__ = ["CARD_FILE", "REGISTRY_FILE", "export_version", "load_exported"]
+
+CARD_FILE = "MODEL_CARD.md"
+REGISTRY_FILE = "registry.json"
+
+
+def _safe_part(value: str, what: str) -> str:
+    if not value or value in (".", "..") or "/" in value or "\\" in value:
+        raise ConfigError(
+            f"The {what} {value!r} cannot name an export folder; expected no '/' or '\\\\' and not '.' or '..'; "
+            "rename the registered model."
+        )
+    return value
+
+
+def export_version(name: str, version: int, out_dir: Path, *, card: str) -> Path:
+    """Write version ``version`` of registered model ``name`` to ``out_dir/<name>/<version>/``; returns that path.
+
+    Parameters
+    ----------
+    name, version : str, int
+        The registered model version (RegistryError when absent).
+    out_dir : Path
+        The exports root, typically the project's ``models/`` folder.
+    card : str
+        The model card (Markdown), written as ``MODEL_CARD.md``.
+
+    An existing export of the same version is replaced.
+    """
+    info = version_info(name, version)
+    parent = Path(out_dir) / _safe_part(name, "model name")
+    target = parent / str(info.version)
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{info.version}.tmp-", dir=parent))
+    try:
+        bundle = staging / "bundle"
+        mlflow.artifacts.download_artifacts(artifact_uri=info.uri, dst_path=str(bundle))
+        if not (bundle / "MLmodel").is_file():
+            raise RegistryError(
+                f"The artifacts of model {name!r} version {info.version} in {mlflow.get_registry_uri()} hold no "
+                "'MLmodel' file; expected an MLflow model; log the model again with 'loyalist train'."
+            )
+        (bundle / CARD_FILE).write_text(card, encoding="utf-8")
+        record = {
+            "name": info.name,
+            "version": info.version,
+            "run_id": info.run_id,
+            "uri": info.uri,
+            "aliases": list(info.aliases),
+            "tags": info.tags,
+            "created": info.created.isoformat() if info.created is not None else None,
+            "registry_uri": mlflow.get_registry_uri(),
+        }
+        (bundle / REGISTRY_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+        previous = None
+        if target.exists():
+            previous = staging / "previous"
+            target.rename(previous)
+        try:
+            bundle.rename(target)
+        except OSError:
+            if previous is not None:
+                previous.rename(target)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def load_exported(path: Path) -> LoadedModel:
+    """Load a folder written by :func:`export_version` (no tracking store needed).
+
+    Raises
+    ------
+    InputFileError
+        When ``path`` holds no ``MLmodel`` file.
+    """
+    folder = Path(path)
+    if not (folder / "MLmodel").is_file():
+        raise InputFileError(
+            f"The folder '{folder}' holds no 'MLmodel' file; expected a model exported by export_version "
+            "(models/<name>/<version>/); export the version again."
+        )
+    record_file = folder / REGISTRY_FILE
+    record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
+    info = ModelVersionInfo(
+        name=str(record.get("name", folder.parent.name)),
+        version=int(record.get("version", folder.name if folder.name.isdigit() else 0)),
+        run_id=str(record.get("run_id", "")),
+        uri=str(folder.resolve().as_uri()),
+        aliases=tuple(record.get("aliases", ())),
+        tags=dict(record.get("tags", {})),
+        created=pd.Timestamp(record["created"]) if record.get("created") else None,
+    )
+    pyfunc = mlflow.pyfunc.load_model(str(folder))
+    return LoadedModel(pyfunc=pyfunc, model=pyfunc.unwrap_python_model().model, info=info)

@@ -1,0 +1,366 @@
+"""The MLflow tracking store and runs: where runs live, and a handle that logs into one run.
+
+The default store is a SQLite database with artifacts in the folder beside it (``sqlite:///<root>/mlruns/mlflow.db``,
+artifacts under ``<root>/mlruns/``); the plain-folder store raises since MLflow 3.13. A tracking server is used
+instead when the CLI passes its URI (see :func:`resolve_tracking_uri`). Nothing here reads the environment: the
+CLI calls :func:`resolve_tracking_uri` with ``os.environ`` and applies :func:`offline_environment` itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import DatasetInput, InputTag, Param, RunTag
+
+from loyalist.errors import ConfigError, ModelError
+
+__all__ = [
+    "RunHandle",
+    "data_fingerprint",
+    "flatten_params",
+    "offline_environment",
+    "resolve_tracking_uri",
+    "run",
+    "setup_tracking",
+    "sqlite_db_path",
+]
+
+#: MLflow's limits (``mlflow.utils.validation``): longest param value, params/tags per batch request.
+MAX_PARAM_LENGTH = 6000
+MAX_TAG_LENGTH = 8000
+MAX_INPUT_TAG_LENGTH = 500
+_BATCH = 100
+_TRUNCATED = "...[truncated]"
+
+
+# ----------------------------------------------------------------------------------------- the store
+
+
+def resolve_tracking_uri(configured: str, environ: Mapping[str, str]) -> str:
+    """The tracking URI to use: ``MLFLOW_TRACKING_URI`` from ``environ`` when set and not blank, else ``configured``.
+
+    Parameters
+    ----------
+    configured : str
+        The URI from the config (``tracking.tracking_uri``), e.g. ``"sqlite:///mlruns/mlflow.db"``.
+    environ : Mapping[str, str]
+        The process environment, passed in by the CLI (``os.environ``); the library never reads it itself.
+    """
+    from_env = environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if from_env:
+        return from_env
+    if not configured or not configured.strip():
+        raise ConfigError(
+            "The 'tracking.tracking_uri' setting is empty and MLFLOW_TRACKING_URI is not set; expected a URI such "
+            "as 'sqlite:///mlruns/mlflow.db'; set one of the two."
+        )
+    return configured.strip()
+
+
+def offline_environment() -> dict[str, str]:
+    """Environment variables that keep MLflow off the network; the CLI and tests set them before logging.
+
+    ``MLFLOW_DISABLE_TELEMETRY`` stops usage telemetry; ``MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK`` skips the
+    ``pip install --dry-run`` check of model requirements; the artifact progress bar is turned off for batch logs.
+    """
+    return {
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
+
+
+def sqlite_db_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (relative paths stay relative), or None for any other URI."""
+    if not tracking_uri.startswith("sqlite:"):
+        return None
+    parsed = urlparse(tracking_uri)
+    # sqlite:///relative/db -> path "/relative/db"; sqlite:////absolute/db -> path "//absolute/db"
+    raw = unquote(parsed.path)
+    if raw in ("", "/", "/:memory:"):
+        return None
+    return Path(raw[1:])
+
+
+def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None = None) -> str:
+    """Point MLflow at ``tracking_uri`` and make ``experiment`` the active one; returns its id. Idempotent.
+
+    For a ``sqlite:///`` URI the database folder is created (MLflow creates the tables). The experiment is created
+    when absent, with ``artifact_location`` = ``artifact_root`` (default for SQLite: the database's folder, so the
+    store is ``<root>/mlruns/mlflow.db`` with artifacts under ``<root>/mlruns/``; for a server: the server's
+    default). An experiment that exists keeps its artifact location; a deleted one is restored.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        ``sqlite:///<path>`` or a server URI (``http(s)://...``, ``databricks``). The plain-folder store
+        (a bare path or ``file:``) is rejected: MLflow 3 no longer supports it.
+    experiment : str
+        Experiment name.
+    artifact_root : Path or None
+        Folder for the artifacts of a new experiment.
+    """
+    if tracking_uri.startswith("file:") or ("://" not in tracking_uri and tracking_uri != "databricks"):
+        raise ConfigError(
+            f"The tracking URI {tracking_uri!r} is a plain folder, which MLflow 3 no longer supports as a store; "
+            "expected 'sqlite:///<folder>/mlflow.db' or a server URI; change 'tracking.tracking_uri'."
+        )
+    db_path = sqlite_db_path(tracking_uri)
+    if db_path is not None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        if artifact_root is None:
+            artifact_root = db_path.parent
+    location = None
+    if artifact_root is not None:
+        artifact_root = Path(artifact_root).resolve()
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        location = artifact_root.as_uri()
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        experiment_id = client.create_experiment(experiment, artifact_location=location)
+    else:
+        experiment_id = found.experiment_id
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment_id)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _truncate(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return json.dumps(items, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten nested mappings into ``{"a.b.c": "value"}``; lists become JSON text, other values ``str()``.
+
+    Empty nested mappings become ``"{}"`` so that the key still shows.
+    """
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_params(value, prefix=f"{name}."))
+        elif isinstance(value, Mapping):
+            flat[name] = "{}"
+        else:
+            flat[name] = _as_text(value)
+    return flat
+
+
+def _plain_config(config: Any) -> dict[str, Any]:
+    """A pydantic model (``model_dump(mode="json")``) or a mapping, as a JSON-safe dict."""
+    if hasattr(config, "model_dump"):
+        return config.model_dump(mode="json")
+    if isinstance(config, Mapping):
+        return json.loads(json.dumps(dict(config), default=str))
+    raise ConfigError(
+        f"The config to log must be a mapping or a pydantic model; got {type(config).__name__!r}; pass "
+        "the LoyalistConfig or its model_dump()."
+    )
+
+
+def data_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
+    """A small, order-independent fingerprint of a table, to record which data a run saw.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table; a ``customer_id`` column, when present, is counted.
+
+    Returns
+    -------
+    dict
+        ``rows`` (int), ``columns`` (int), ``customers`` (distinct non-null ``customer_id``; only when that column
+        exists) and ``sha256``: the first 16 hex digits of the SHA-256 of the sorted column names and the sorted
+        row hashes (``pandas.util.hash_pandas_object``, index excluded). Reordering rows or columns keeps it;
+        changing a value, a column name or the row count changes it. The index is ignored.
+    """
+    columns = sorted(map(str, df.columns))
+    framed = df.set_axis(list(map(str, df.columns)), axis=1)[columns]
+    digest = hashlib.sha256()
+    digest.update(json.dumps(columns, ensure_ascii=False).encode("utf-8"))
+    if len(framed.columns) and len(framed):
+        row_hashes = np.sort(pd.util.hash_pandas_object(framed, index=False).to_numpy(dtype=np.uint64))
+        digest.update(row_hashes.tobytes())
+    digest.update(str(len(framed)).encode("ascii"))
+    out: dict[str, Any] = {"rows": int(len(df)), "columns": int(df.shape[1])}
+    if "customer_id" in df.columns:
+        out["customers"] = int(df["customer_id"].nunique(dropna=True))
+    out["sha256"] = digest.hexdigest()[:16]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+class RunHandle:
+    """Logs into one MLflow run, named by ``run_id`` (safe with nested runs: nothing goes to "the active run").
+
+    Parameters
+    ----------
+    run_id : str
+        The run to log into.
+    tracking_uri : str or None
+        The store; default: the one set by :func:`setup_tracking`.
+    """
+
+    def __init__(self, run_id: str, tracking_uri: str | None = None) -> None:
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri or mlflow.get_tracking_uri()
+        self._client = MlflowClient(self.tracking_uri)
+
+    def __repr__(self) -> str:
+        return f"RunHandle(run_id={self.run_id!r})"
+
+    # params, tags, metrics -----------------------------------------------------------------------
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log flat params; values become text, longer than MLflow's 6000 characters are cut with a marker."""
+        items = [Param(str(k), _truncate(_as_text(v), MAX_PARAM_LENGTH)) for k, v in params.items()]
+        for start in range(0, len(items), _BATCH):
+            self._client.log_batch(self.run_id, params=items[start : start + _BATCH])
+
+    def log_config(self, config: Any, artifact_file: str = "config.yaml") -> None:
+        """Log a config (mapping or pydantic model) as a YAML/JSON artifact and as flattened params (``a.b.c``)."""
+        plain = _plain_config(config)
+        self._client.log_dict(self.run_id, plain, artifact_file)
+        self.log_params(flatten_params(plain))
+
+    def log_metrics(self, metrics: Mapping[str, Any], prefix: str = "", step: int | None = None) -> None:
+        """Log numeric metrics as ``prefix + name`` (e.g. ``prefix="oot."``); None values are skipped.
+
+        MLflow stamps each value with its own clock; ``step`` (default 0) orders repeated values of a metric.
+        """
+        numbers: dict[str, float] = {}
+        for key, value in metrics.items():
+            if value is None:
+                continue
+            try:
+                numbers[f"{prefix}{key}"] = float(value)
+            except (TypeError, ValueError) as exc:
+                raise ModelError(
+                    f"The metric {prefix + str(key)!r} must be a number; got {value!r}; log text with set_tags."
+                ) from exc
+        for key, number in numbers.items():
+            self._client.log_metric(self.run_id, key, number, step=step)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set run tags (values as text, cut at MLflow's 8000 characters)."""
+        items = [RunTag(str(k), _truncate(_as_text(v), MAX_TAG_LENGTH)) for k, v in tags.items()]
+        for start in range(0, len(items), _BATCH):
+            self._client.log_batch(self.run_id, tags=items[start : start + _BATCH])
+
+    # artifacts -----------------------------------------------------------------------------------
+
+    def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
+        """Upload a local file or folder into the run's artifacts (under ``artifact_path`` when given)."""
+        local = Path(path)
+        if local.is_dir():
+            self._client.log_artifacts(self.run_id, str(local), artifact_path)
+        else:
+            self._client.log_artifact(self.run_id, str(local), artifact_path)
+
+    def log_dict(self, d: Mapping[str, Any], artifact_file: str) -> None:
+        """Log a mapping as JSON (``.json``) or YAML (``.yaml``/``.yml``) at ``artifact_file``."""
+        self._client.log_dict(self.run_id, json.loads(json.dumps(dict(d), default=str)), artifact_file)
+
+    def log_table(self, df: pd.DataFrame, artifact_file: str) -> None:
+        """Log a table as ``.csv``, ``.parquet`` or ``.json`` (MLflow's table format: columns + data).
+
+        The file is replaced when it exists (MLflow's own ``log_table`` would append to it).
+        """
+        target = PurePosixPath(artifact_file)
+        suffix = target.suffix.lower()
+        if suffix not in (".csv", ".parquet", ".json"):
+            raise ConfigError(
+                f"The table artifact {artifact_file!r} has an unknown extension; expected '.csv', '.parquet' or "
+                "'.json'; rename it."
+            )
+        with tempfile.TemporaryDirectory(prefix="loyalist-table-") as tmp:
+            local = Path(tmp) / target.name
+            if suffix == ".csv":
+                df.to_csv(local, index=False)
+            elif suffix == ".parquet":
+                df.to_parquet(local, index=False)
+            else:
+                df.to_json(local, orient="split", index=False, date_format="iso", force_ascii=False)
+            parent = str(target.parent) if str(target.parent) != "." else None
+            self._client.log_artifact(self.run_id, str(local), parent)
+
+    def log_figure(self, fig: Any, artifact_file: str) -> None:
+        """Log a matplotlib figure as an image (``.png``/``.svg``/...) at ``artifact_file``; the figure stays open."""
+        self._client.log_figure(self.run_id, fig, artifact_file, save_kwargs={"bbox_inches": "tight"})
+
+    # data ----------------------------------------------------------------------------------------
+
+    def fingerprint(self, df: pd.DataFrame, name: str = "data") -> dict[str, Any]:
+        """Compute :func:`data_fingerprint` of ``df`` and record it as run tags ``fingerprint.<name>.<key>``."""
+        fp = data_fingerprint(df)
+        self.set_tags({f"fingerprint.{name}.{key}": value for key, value in fp.items()})
+        return fp
+
+    def log_dataset(self, df: pd.DataFrame, name: str, context: str) -> dict[str, Any]:
+        """Log ``df`` as an MLflow dataset input of the run (``mlflow.data.from_pandas``, schema + digest, no rows)
+        with ``context`` (e.g. "training", "validation", "scoring"); its fingerprint goes to the input tags and the
+        run tags. Returns the fingerprint."""
+        fp = self.fingerprint(df, name)
+        tags = [InputTag(f"loyalist.{k}", _truncate(str(v), MAX_INPUT_TAG_LENGTH)) for k, v in fp.items()]
+        tags.append(InputTag("mlflow.data.context", context))
+        with warnings.catch_warnings():
+            # MLflow hints that integer columns cannot hold missing values: irrelevant to a logged dataset schema.
+            warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+            dataset = mlflow.data.from_pandas(df, name=name)
+            # Dataset._to_mlflow_entity is how mlflow.log_input builds the entity; used here to log by run id.
+            entity = DatasetInput(dataset=dataset._to_mlflow_entity(), tags=tags)
+        self._client.log_inputs(self.run_id, datasets=[entity])
+        return fp
+
+
+@contextmanager
+def run(name: str, *, tags: Mapping[str, Any] | None = None, nested: bool = False) -> Iterator[RunHandle]:
+    """Start an MLflow run in the experiment set by :func:`setup_tracking`; ends it FINISHED, or FAILED on error.
+
+    Parameters
+    ----------
+    name : str
+        Run name (e.g. ``"train-churn"``).
+    tags : mapping or None
+        Run tags (values as text).
+    nested : bool
+        Start as a child of the active run.
+    """
+    if not mlflow.tracking.is_tracking_uri_set():
+        raise ConfigError(
+            f"The MLflow store for run {name!r} is not set; expected setup_tracking(uri, experiment) first; "
+            "call it with the configured tracking URI."
+        )
+    str_tags = {str(k): _truncate(_as_text(v), MAX_TAG_LENGTH) for k, v in (tags or {}).items()}
+    with mlflow.start_run(run_name=name, nested=nested, tags=str_tags or None) as active:
+        yield RunHandle(active.info.run_id, mlflow.get_tracking_uri())
