@@ -4,6 +4,8 @@ from loyalist.config.load import config_from_dict, config_to_dict, deep_merge, l
 from loyalist.config.models import (
     SEED_INDICATORS,
     TIERS,
+    ActionRule,
+    ScoringJobConfig,
     CleaningConfig,
     DataConfig,
     FeatureConfig,
@@ -21,7 +23,7 @@ from loyalist.config.models import (
 )
 
 __all__ = [
-    "SEED_INDICATORS", "TIERS", "CleaningConfig", "DataConfig", "FeatureConfig", "GuardRule", "IndicatorConfig",
+    "SEED_INDICATORS", "TIERS", "ActionRule", "ScoringJobConfig", "CleaningConfig", "DataConfig", "FeatureConfig", "GuardRule", "IndicatorConfig",
     "LoyalistConfig", "PrivacyConfig", "ScalingConfig", "ScoringConfig", "SourceConfig", "SyntheticConfig",
     "TierThresholds", "TrackingConfig", "TrainingConfig",
     "config_from_dict", "config_to_dict", "deep_merge", "load_config", "read_yaml",

@@ -28,6 +28,8 @@ __all__ = [
     "SyntheticConfig",
     "TrainingConfig",
     "TrackingConfig",
+    "ActionRule",
+    "ScoringJobConfig",
     "LoyalistConfig",
     "TIERS",
     "SEED_INDICATORS",
@@ -281,6 +283,82 @@ class TrackingConfig(Strict):
     value_model_name: str = "loyalist-value"
 
 
+# -------------------------------------------------------------------------------------- scoring job
+
+
+class ActionRule(Strict):
+    """One row of the action table: for customers of ``tier`` (and, optionally, whose top churn driver falls in
+    ``driver_group``), the recommended action and its owning department, in Chinese and English. The first
+    matching rule wins, so put driver-specific rules before the tier's general rule."""
+
+    tier: Literal["devoted", "stable", "at_risk", "high_risk", "any"]
+    driver_group: Literal["recency", "frequency", "value", "complaints", "service", "satisfaction"] | None = None
+    action_zh: str
+    action_en: str
+    department_zh: str
+    department_en: str
+    deadline_days: int = Field(30, ge=1)  # action plan deadline = as-of + this many days
+    expected_effect_zh: str = ""
+    expected_effect_en: str = ""
+
+
+def _default_actions() -> list[ActionRule]:
+    # Seeded with the source's strategy tables (SOURCE-TABLES.md: strategy per tier, table 3, table 4).
+    return [
+        ActionRule(tier="devoted", action_zh="优先供货、新品试用权、高管定期拜访；提供VIP服务，挖掘增量需求",
+                   action_en="Priority supply, new-product trials, regular executive visits; VIP service, grow wallet share",
+                   department_zh="大客户部", department_en="Key accounts", deadline_days=90,
+                   expected_effect_zh="保持铁杆忠诚，提升客单价", expected_effect_en="Keep devoted, raise order value"),
+        ActionRule(tier="stable", action_zh="交叉销售，推送个性化权益，提升互动频次",
+                   action_en="Cross-sell, personalised benefits, more touchpoints",
+                   department_zh="市场部", department_en="Marketing", deadline_days=60,
+                   expected_effect_zh="升级为铁杆忠诚", expected_effect_en="Upgrade to devoted"),
+        ActionRule(tier="at_risk", driver_group="service", action_zh="升级为VIP服务通道，48小时内响应",
+                   action_en="Move to the VIP service channel, answer within 48 h",
+                   department_zh="客服部", department_en="Customer service", deadline_days=30,
+                   expected_effect_zh="投诉率降至<5%", expected_effect_en="Complaint rate below 5%"),
+        ActionRule(tier="at_risk", driver_group="complaints", action_zh="主动关怀，解决投诉痛点，回访确认",
+                   action_en="Proactive care: resolve the complaint's pain point and follow up",
+                   department_zh="客服部", department_en="Customer service", deadline_days=30,
+                   expected_effect_zh="投诉率降至<5%", expected_effect_en="Complaint rate below 5%"),
+        ActionRule(tier="at_risk", action_zh="发放优惠券、推送服务使用教程；发放定向优惠",
+                   action_en="Coupons and service how-to guides; targeted offers",
+                   department_zh="市场部、客服部", department_en="Marketing, Customer service", deadline_days=30,
+                   expected_effect_zh="恢复消费频次", expected_effect_en="Purchase frequency restored"),
+        ActionRule(tier="high_risk", driver_group="recency", action_zh="推送老客户专享新品8折券+试用邀请",
+                   action_en="20%-off coupon for new products plus a trial invitation for returning customers",
+                   department_zh="市场部", department_en="Marketing", deadline_days=14,
+                   expected_effect_zh="召回率≥20%", expected_effect_en="Win-back rate >= 20%"),
+        ActionRule(tier="high_risk", action_zh="客户成功经理1对1访谈，解决核心痛点；分析流失原因，制定召回方案",
+                   action_en="One-to-one interview by a customer-success manager; fix the core pain point, win-back plan",
+                   department_zh="客户成功部", department_en="Customer success", deadline_days=14,
+                   expected_effect_zh="召回率≥20%", expected_effect_en="Win-back rate >= 20%"),
+        ActionRule(tier="any", action_zh="定期回访与关怀", action_en="Regular follow-up and care",
+                   department_zh="客户成功部", department_en="Customer success", deadline_days=60),
+    ]
+
+
+class ScoringJobConfig(Strict):
+    """The batch scoring job (``loyalist score``)."""
+
+    # Risk bands on churn_probability: [0, medium) low, [medium, high) medium, [high, very_high) high, else very_high.
+    risk_band_cuts: dict[Literal["medium", "high", "very_high"], float] = Field(
+        default_factory=lambda: {"medium": 0.3, "high": 0.5, "very_high": 0.7}
+    )
+    explain_top_k: int = Field(100_000, ge=0)  # customers explained, by value at risk (plus the very-high band)
+    explain_sample: int = Field(20_000, ge=0)  # random sample for the global drivers
+    drift_warn_psi: float = Field(0.2, gt=0)
+    actions: list[ActionRule] = Field(default_factory=_default_actions)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _cuts_ordered(self) -> "ScoringJobConfig":
+        c = self.risk_band_cuts
+        if set(c) != {"medium", "high", "very_high"} or not (0 < c["medium"] < c["high"] < c["very_high"] < 1):
+            raise ValueError("risk_band_cuts needs medium < high < very_high, all in (0, 1)")
+        return self
+
+
 # ------------------------------------------------------------------------------------------- root
 
 
@@ -294,4 +372,5 @@ class LoyalistConfig(Strict):
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    scoring_job: ScoringJobConfig = Field(default_factory=ScoringJobConfig)
     output_dir: Path = Path("outputs")

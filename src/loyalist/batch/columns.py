@@ -1,0 +1,63 @@
+"""The churn-risk list: the columns of the table a scoring job writes (``churn_risk.parquet`` / ``.csv``).
+
+One row per eligible customer (the snapshot population at the as-of date), exactly once, sorted by
+``value_at_risk`` descending. Personal fields are masked; ``customer_id`` is the pseudonym when pseudonymisation
+is on. Beside it, ``churn_risk_summary.json`` (see :data:`SUMMARY_KEYS`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RISK_LIST_COLUMNS", "SUMMARY_KEYS", "RISK_BANDS"]
+
+#: Risk bands from low to high; the cuts on churn_probability are configurable (``scoring_job.risk_bands``).
+RISK_BANDS: tuple[str, ...] = ("low", "medium", "high", "very_high")
+
+RISK_LIST_COLUMNS: dict[str, str] = {
+    "customer_id": "customer id (or its keyed pseudonym)",
+    "name": "customer name, masked (*科技有限公司 style); empty when no customers table",
+    "as_of": "the cut-off date T of the snapshot (datetime64)",
+    "industry": "industry (string)",
+    "size": "company size (string)",
+    "region": "region (string)",
+    "tenure_months": "months since the first order or signup, at T",
+    "loyalty_score": "rule-based loyalty score 0-100",
+    "loyalty_tier": "devoted | stable | at_risk | high_risk",
+    "tier_reason": "the threshold or guard rule that decided the tier",
+    "repurchase_rate": "indicator (0-1)",
+    "order_value_stability": "indicator (0-1)",
+    "purchase_frequency": "indicator (orders per year)",
+    "nps": "indicator (-100..100)",
+    "complaint_rate": "indicator (0-1)",
+    "recency_days": "days since the last order at T",
+    "monetary_total": "revenue in the look-back window",
+    "churn_probability": "calibrated P(no order in (T, T + churn horizon])",
+    "churn_percentile": "percentile rank of churn_probability among the scored customers (0-100, 100 = riskiest)",
+    "risk_band": "low | medium | high | very_high from configurable probability cuts",
+    "expected_value": "expected revenue in (T, T + value horizon] from the value model",
+    "value_at_risk": "churn_probability x expected_value (the default sort, descending)",
+    "rfm_segment": "named RFM segment (champions, loyal_customers, ...)",
+    "reason_1": "top churn driver of this customer in plain words, zh and en joined by ' / ' (empty if not explained)",
+    "reason_2": "second driver",
+    "reason_3": "third driver",
+    "top_driver_group": "feature group of the top driver: recency, frequency, value, complaints, service, satisfaction",
+    "recommended_action": "action from the action table for the tier / driver (zh / en)",
+    "owner_department": "department that owns the action (zh / en)",
+    "next_products": "cross-sell: up to three product ids likely to be bought next, ';'-joined (empty when unknown)",
+    "churn_model_version": "registered version of loyalist-churn used (or 'bundle:<path>')",
+    "value_model_version": "registered version of loyalist-value used",
+}
+
+#: Keys of churn_risk_summary.json.
+SUMMARY_KEYS: dict[str, str] = {
+    "as_of": "the cut-off date",
+    "customers": "rows in the list",
+    "tiers": "{tier: customers}",
+    "bands": "{band: customers}",
+    "value_at_risk_by_tier": "{tier: sum of value_at_risk}",
+    "expected_value_total": "sum of expected_value",
+    "value_at_risk_total": "sum of value_at_risk",
+    "models": "{churn: {name, version, run_id}, value: {...}}",
+    "inputs": "{table: fingerprint (rows, customers, sha256)}",
+    "drift": "{feature: psi} and the features above the warning level",
+    "config": "the resolved config (no secrets)",
+}
