@@ -62,6 +62,8 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
     _STATE["debug"] = debug
+    if not debug:  # MLflow's INFO lines (database set-up, registrations) drown the job's own output
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 def _load(config: list[Path] | None, preset: str | None = None, overrides: dict | None = None):
@@ -129,6 +131,121 @@ def loyalty(
 
     cfg = _load(config, preset)
     job.run(cfg, clean_dir=clean, as_of=as_of, out_dir=out, env=_env(), reporter=Reporter(quiet=quiet))
+
+
+CleanOpt = Annotated[
+    Path, typer.Option("--clean", help="Folder of clean tables written by 'loyalist prepare' (or the demo).")
+]
+WorkdirOpt = Annotated[
+    Path, typer.Option("--workdir", help="Project folder: the MLflow store mlruns/ and models/ live here.")
+]
+
+
+def _tables(config, clean: Path | None, reporter):
+    from loyalist.data.prepare import read_clean
+
+    if clean is not None and Path(clean).is_dir():
+        return read_clean(Path(clean))
+    if config.data.orders is None:
+        from loyalist.errors import ConfigError
+
+        raise ConfigError(
+            f"No clean tables in '{clean}' and no 'data.orders' source in the config; run 'loyalist prepare' "
+            "first or pass --config with your data sources."
+        )
+    from pipelines import prepare as prepare_job
+
+    return prepare_job.run(config, Path(clean or "data/clean"), reporter).tables
+
+
+@app.command()
+@_friendly
+def train(
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    clean: CleanOpt = Path("data/clean"),
+    workdir: WorkdirOpt = Path("."),
+    only: Annotated[str | None, typer.Option(help="Train only 'churn' or 'value'.")] = None,
+    tune: Annotated[int, typer.Option(help="Optuna trials for LightGBM hyper-parameters (0 = defaults).")] = 0,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Train the churn and value models from history (out-of-time validation), log them to MLflow, register
+    challengers and promote them when they beat the champion."""
+    from pipelines import train as job
+    from pipelines._ui import Reporter
+
+    reporter = Reporter(quiet=quiet)
+    cfg = _load(config, preset)
+    kinds = ("churn", "value") if only is None else (only,)
+    if only not in (None, "churn", "value"):
+        from loyalist.errors import ConfigError
+
+        raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
+    job.run_training(cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter,
+                     kinds=kinds, tune_trials=tune)
+
+
+@app.command()
+@_friendly
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. loyalist-churn.")],
+    version: Annotated[int, typer.Argument(help="Version to make champion.")],
+    config: ConfigOpt = None,
+    workdir: WorkdirOpt = Path("."),
+) -> None:
+    """Move the 'champion' alias to a version by hand (the old champion becomes 'previous')."""
+    from pipelines._common import start_tracking
+
+    from loyalist.tracking import promote as do_promote
+
+    cfg = _load(config)
+    start_tracking(cfg, workdir, _env())
+    do_promote(name, version)
+    typer.echo(f"{name} version {version} is now champion.")
+
+
+@app.command()
+@_friendly
+def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path(".")) -> None:
+    """List registered versions with their aliases and out-of-time metrics."""
+    from pipelines._common import start_tracking
+    from pipelines._ui import Reporter
+
+    import pandas as pd
+
+    from loyalist.tracking import list_versions
+
+    cfg = _load(config)
+    start_tracking(cfg, workdir, _env())
+    table = list_versions([cfg.tracking.churn_model_name, cfg.tracking.value_model_name])
+    if table.empty:
+        typer.echo("No registered model yet: run 'loyalist train' (or 'loyalist demo').")
+        return
+    wanted = ["metric.roc_auc", "metric.pr_auc", "metric.normalised_gini", "metric.spearman", "valid_cutoff"]
+    cols = [c for c in wanted if c in table.columns]
+    Reporter().table(
+        "Registered models (out-of-time metrics)", ["name", "version", "aliases", *[c.removeprefix("metric.")
+                                                                                   for c in cols]],
+        [[r["name"], int(r["version"]), r["aliases"],
+          *[("" if pd.isna(r[c]) else r[c]) for c in cols]] for _, r in table.iterrows()],
+    )
+
+
+@app.command()
+@_friendly
+def export(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. loyalist-churn.")],
+    version: Annotated[str, typer.Argument(help="Version number, or an alias such as champion.")] = "champion",
+    config: ConfigOpt = None,
+    workdir: WorkdirOpt = Path("."),
+    out: Annotated[Path, typer.Option(help="Folder of exported bundles.")] = Path("models"),
+) -> None:
+    """Write a registered version to models/<name>/<version>/ with its MODEL_CARD.md (loadable without the store)."""
+    from pipelines import export as job
+
+    cfg = _load(config)
+    path = job.run(cfg, name, version, out_dir=out, workdir=workdir, env=_env())
+    typer.echo(f"Exported {name} to {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

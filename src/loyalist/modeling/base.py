@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from loyalist.modeling.drift import drift_reference
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS
 from loyalist.modeling.btyd_features import _INPUT as BTYD_INPUT
@@ -124,6 +125,8 @@ class LgbmModelBase(BaseEstimator):
             inputs += [c for c in BTYD_INPUT if c not in inputs]
         self.feature_names_ = inputs
         self.train_horizon_days_ = h_train
+        # Reference distributions of the training rows, for the drift check of every scoring job.
+        self.drift_reference_ = drift_reference(train_f, self.spec_.numeric)
         return train_f, valid_f
 
     # ----------------------------------------------------------------------------------------- scoring
@@ -136,6 +139,11 @@ class LgbmModelBase(BaseEstimator):
         check_columns(snapshot, self.feature_names_, what="The scoring snapshot")
         frame = self._with_btyd_frozen(snapshot, horizon_days)
         return to_matrix(frame, self.spec_), self._offset_values(frame) if self.offset else None
+
+    def model_frame(self, snapshot: pd.DataFrame) -> pd.DataFrame:
+        """The snapshot with the model's derived (BTYD) features added, as the drift check compares it."""
+        self._check_fitted()
+        return self._with_btyd_frozen(snapshot)
 
     def raw_score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """The booster's raw output plus the offset (log-odds for churn, log of the value for value)."""

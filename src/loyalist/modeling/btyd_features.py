@@ -62,16 +62,32 @@ class BtydFeaturizer(BaseEstimator):
         # A cut-off too small or without repeat buyers cannot identify BG/NBD: its features are then missing (NaN)
         # and the reason is kept in ``failure_``, rather than stopping the training run.
         self.failure_: str | None = None
-        try:
-            self.bgnbd_: BetaGeoModel | None = BetaGeoModel(penalizer=self.penalizer).fit(x[ok], t_x[ok], big_t[ok])
-        except ModelError as exc:
-            self.bgnbd_, self.failure_ = None, str(exc)
+        self.bgnbd_: BetaGeoModel | None = None
+        # Data with almost no drop-out drive a and b of the Beta mixing distribution to huge values, where the
+        # hypergeometric expectation is not computable; a tiny L2 penalty keeps them finite at a negligible cost in
+        # likelihood. Try unpenalised first, then the smallest penalty that gives finite predictions.
+        probe = (x[ok][:2000], t_x[ok][:2000], big_t[ok][:2000])
+        for pen in dict.fromkeys([self.penalizer, 1e-6, 1e-4, 1e-2]):
+            try:
+                model = BetaGeoModel(penalizer=pen).fit(x[ok], t_x[ok], big_t[ok])
+            except ModelError as exc:
+                self.failure_ = str(exc)
+                break
+            with np.errstate(all="ignore"):
+                finite = np.isfinite(model.conditional_expected_purchases(13.0, *probe)).all()
+            if finite and model.params_["a"] + model.params_["b"] < 1e5:
+                self.bgnbd_, self.failure_ = model, None
+                break
+            self.failure_ = f"BG/NBD predictions not finite with penalizer {pen}"
         repeat = ok & (x > 0) & np.isfinite(m) & (m > 0)
         self.gamma_gamma_: GammaGammaModel | None
         if repeat.sum() >= 10:
             try:
                 self.gamma_gamma_ = GammaGammaModel(penalizer=self.penalizer).fit(x[repeat], m[repeat])
             except ModelError:
+                self.gamma_gamma_ = None
+            # q <= 1 means an infinite expected spend: Gamma-Gamma does not describe these amounts.
+            if self.gamma_gamma_ is not None and self.gamma_gamma_.params_["q"] <= 1.0:
                 self.gamma_gamma_ = None
         else:
             self.gamma_gamma_ = None
@@ -87,23 +103,31 @@ class BtydFeaturizer(BaseEstimator):
         ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
         out = {name: np.full(len(snapshot), np.nan) for name in BTYD_FEATURES}
         if ok.any() and self.bgnbd_ is not None:
-            bg = self.bgnbd_
-            out["bg_p_alive"][ok] = bg.p_alive(x[ok], t_x[ok], big_t[ok])
-            out["bg_p_no_purchase"][ok] = bg.p_no_purchase(h, x[ok], t_x[ok], big_t[ok])
-            out["bg_expected_purchases"][ok] = bg.conditional_expected_purchases(h, x[ok], t_x[ok], big_t[ok])
-            spend = np.full(int(ok.sum()), self.mean_spend_)
-            if self.gamma_gamma_ is not None:
-                xm = x[ok]
-                mm = np.where(np.isfinite(m[ok]) & (m[ok] > 0), m[ok], 0.0)
-                repeat = (xm > 0) & (mm > 0)
-                if repeat.any():
-                    spend[repeat] = self.gamma_gamma_.expected_average_value(xm[repeat], mm[repeat])
-                p, q, v = (self.gamma_gamma_.params_[k] for k in ("p", "q", "gamma"))
-                if q > 1:
-                    spend[~repeat] = p * v / (q - 1)  # the population mean spend (prior mean)
-            out["gg_expected_value"][ok] = spend
-            out["btyd_value"][ok] = out["bg_expected_purchases"][ok] * spend
+            with np.errstate(all="ignore"):
+                self._compute(out, ok, h, x, t_x, big_t, m)
+        for name in BTYD_FEATURES:
+            out[name][~np.isfinite(out[name])] = np.nan
         return pd.DataFrame(out, index=snapshot.index)
+
+    def _compute(self, out: dict, ok: np.ndarray, h: float, x, t_x, big_t, m) -> None:
+        bg = self.bgnbd_
+        out["bg_p_alive"][ok] = bg.p_alive(x[ok], t_x[ok], big_t[ok])
+        out["bg_p_no_purchase"][ok] = bg.p_no_purchase(h, x[ok], t_x[ok], big_t[ok])
+        out["bg_expected_purchases"][ok] = bg.conditional_expected_purchases(h, x[ok], t_x[ok], big_t[ok])
+        xm = x[ok]
+        if self.gamma_gamma_ is None:  # no usable Gamma-Gamma: shrink each repeat buyer's mean toward the mean
+            mm = np.where(np.isfinite(m[ok]) & (m[ok] > 0), m[ok], self.mean_spend_)
+            spend = (xm * mm + self.mean_spend_) / (xm + 1.0)
+        else:
+            spend = np.full(int(ok.sum()), self.mean_spend_)
+            mm = np.where(np.isfinite(m[ok]) & (m[ok] > 0), m[ok], 0.0)
+            repeat = (xm > 0) & (mm > 0)
+            if repeat.any():
+                spend[repeat] = self.gamma_gamma_.expected_average_value(xm[repeat], mm[repeat])
+            p, q, v = (self.gamma_gamma_.params_[k] for k in ("p", "q", "gamma"))
+            spend[~repeat] = p * v / (q - 1)  # the population mean spend (prior mean); q > 1 checked at fit
+        out["gg_expected_value"][ok] = spend
+        out["btyd_value"][ok] = out["bg_expected_purchases"][ok] * spend
 
     def params(self) -> dict[str, float]:
         """The fitted parameters, flat (for logging)."""

@@ -30,6 +30,9 @@ class _RawClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y=None):  # pragma: no cover - frozen, never refitted
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.booster is not None
+
     @property
     def classes_(self) -> np.ndarray:
         return np.array([0, 1])
@@ -112,7 +115,7 @@ class ChurnModel(LgbmModelBase):
         if valid_f is not None:
             yv = self._check_labels(valid, "validation")
             Xv = to_matrix(valid_f, self.spec_)
-            fit_kw["eval_set"] = [(Xv, yv)]
+            fit_kw["eval_X"], fit_kw["eval_y"] = (Xv,), (yv,)
             fit_kw["eval_metric"] = "binary_logloss"
             if self.offset and self.use_btyd:
                 fit_kw["eval_init_score"] = [self._offset_values(valid_f)]

@@ -78,7 +78,7 @@ class ValueModel(LgbmModelBase):
         callbacks = []
         if valid_f is not None:
             yv = np.clip(self._check_labels(valid, "validation"), 0, None)
-            fit_kw["eval_set"] = [(to_matrix(valid_f, self.spec_), yv)]
+            fit_kw["eval_X"], fit_kw["eval_y"] = (to_matrix(valid_f, self.spec_),), (yv,)
             if self.offset and self.use_btyd:
                 fit_kw["eval_init_score"] = [self._offset_values(valid_f)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))

@@ -36,16 +36,17 @@ class TrainingResult:
 
     model: ChurnModel | ValueModel
     plan: CutoffPlan
-    metrics: pd.DataFrame  # one row per scorer (model first, then baselines), metric columns
+    metrics: pd.DataFrame  # column 'scorer': 'loyalist' (first) then the baselines; metric columns
     eval_frame: pd.DataFrame  # the evaluation half: customer_id, as_of, label(s), model and baseline scores
     train_rows: int
     valid_rows: int
     train_snapshot: pd.DataFrame = field(repr=False)
+    eval_snapshot: pd.DataFrame = field(repr=False)  # the evaluation half's snapshot rows (model inputs + labels)
     notes: list[str] = field(default_factory=list)
 
     @property
     def model_metrics(self) -> dict[str, float]:
-        row = self.metrics.loc[self.metrics["scorer"] == "model"].iloc[0]
+        row = self.metrics.loc[self.metrics["scorer"] == "loyalist"].iloc[0]
         return {k: float(v) for k, v in row.drop("scorer").items() if pd.notna(v)}
 
 
@@ -128,11 +129,11 @@ def train_churn(
     # Evaluate at the TRAINING horizon on the validation cut-off (its labels are for that horizon).
     ev = valid_eval.assign(loyalty_score=_rule_scores(config, valid).reindex(valid_eval.index))
     ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=plan.horizon_days)], axis=1) if model.use_btyd else ev
-    scores = {"model": model.score(valid_eval, horizon_days=plan.horizon_days), **churn_baselines(ev)}
+    scores = {"loyalist": model.score(valid_eval, horizon_days=plan.horizon_days), **churn_baselines(ev)}
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
-    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, notes)
+    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes)
 
 
 def train_value(
@@ -161,11 +162,11 @@ def train_value(
     if model.use_btyd:
         ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=plan.horizon_days)], axis=1)
     preds = {
-        "model": model.score(valid_eval, horizon_days=plan.horizon_days),
+        "loyalist": model.score(valid_eval, horizon_days=plan.horizon_days),
         **value_baselines(ev, horizon_days=plan.horizon_days, lookback_days=config.features.lookback_days),
     }
     metrics = compare_value(ev[target].to_numpy(dtype="float64"), preds)
     frame = ev[["customer_id", "as_of", target]].assign(**{f"pred_{k}": np.asarray(v) for k, v in preds.items()})
-    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, list(plan.notes))
+    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, list(plan.notes))
 
 

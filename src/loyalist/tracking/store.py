@@ -291,6 +291,10 @@ class RunHandle:
         """Log a mapping as JSON (``.json``) or YAML (``.yaml``/``.yml``) at ``artifact_file``."""
         self._client.log_dict(self.run_id, json.loads(json.dumps(dict(d), default=str)), artifact_file)
 
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Log text (e.g. a Markdown model card) at ``artifact_file``."""
+        self._client.log_text(self.run_id, text, artifact_file)
+
     def log_table(self, df: pd.DataFrame, artifact_file: str) -> None:
         """Log a table as ``.csv``, ``.parquet`` or ``.json`` (MLflow's table format: columns + data).
 
@@ -364,3 +368,16 @@ def run(name: str, *, tags: Mapping[str, Any] | None = None, nested: bool = Fals
     str_tags = {str(k): _truncate(_as_text(v), MAX_TAG_LENGTH) for k, v in (tags or {}).items()}
     with mlflow.start_run(run_name=name, nested=nested, tags=str_tags or None) as active:
         yield RunHandle(active.info.run_id, mlflow.get_tracking_uri())
+
+
+def read_run_text(run_id: str, artifact_file: str) -> str | None:
+    """The text of one artifact of a run (None when the run has no such artifact)."""
+    try:
+        return mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}")
+    except Exception:  # noqa: BLE001 - MLflow raises several types for a missing artifact
+        return None
+
+
+def read_run_metrics(run_id: str) -> dict[str, float]:
+    """The latest value of every metric of a run."""
+    return dict(MlflowClient().get_run(run_id).data.metrics)

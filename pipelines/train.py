@@ -1,0 +1,191 @@
+"""Job: train the churn and value models out of time, log them to MLflow, register challengers and gate
+promotion to champion on the same evaluation rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from loyalist.config import config_to_dict
+from loyalist.config.models import LoyalistConfig
+from loyalist.modeling import plots
+from loyalist.modeling.card import model_card
+from loyalist.modeling.evaluation import calibration_table, gains_table, value_decile_table
+from loyalist.modeling.training import TrainingResult, train_churn, train_value
+from loyalist.tracking import CHAMPION, PromotionDecision, gate, get_version, load, log_model, run
+
+from pipelines._common import start_tracking
+from pipelines._ui import Reporter
+
+__all__ = ["TrainedModel", "run_training"]
+
+_HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "normalised_gini", "spearman", "capture_top_decile", "lift_top_decile"}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    kind: str
+    result: TrainingResult
+    name: str
+    version: int
+    run_id: str
+    decision: PromotionDecision
+    card: str
+
+
+def _champion_score(name: str, result: TrainingResult, metric: str) -> float | None:
+    """The current champion's metric on exactly the challenger's evaluation rows (None without a champion)."""
+    from loyalist.modeling.evaluation import churn_metrics, value_metrics
+
+    if get_version(name, CHAMPION) is None:
+        return None
+    champion = load(name, CHAMPION)
+    rows = result.eval_snapshot
+    if result.model.kind == "churn":
+        pred = champion.model.score(rows, horizon_days=result.plan.horizon_days)
+        return float(churn_metrics(rows["churned"].to_numpy(), pred)[metric])
+    pred = champion.model.score(rows, horizon_days=result.plan.horizon_days)
+    return float(value_metrics(rows[result.model.target].to_numpy(dtype="float64"), pred)[metric])
+
+
+def _log_plots(handle, result: TrainingResult) -> None:
+    ev = result.eval_frame
+    if result.model.kind == "churn":
+        y = ev["churned"].to_numpy()
+        scores = {c.removeprefix("score_"): ev[c].to_numpy() for c in ev.columns if c.startswith("score_")}
+        probs = {k: v for k, v in scores.items() if k in ("loyalist", "bgnbd_no_purchase")}
+        handle.log_figure(plots.roc_figure(y, scores), "plots/roc.png")
+        handle.log_figure(plots.pr_figure(y, scores), "plots/precision_recall.png")
+        handle.log_figure(plots.calibration_figure(y, probs), "plots/calibration.png")
+        handle.log_figure(plots.gains_figure(y, scores), "plots/gains.png")
+        handle.log_table(calibration_table(y, scores["loyalist"]), "tables/calibration.csv")
+        handle.log_table(gains_table(y, scores["loyalist"]), "tables/gains.csv")
+    else:
+        target = result.model.target
+        y = ev[target].to_numpy(dtype="float64")
+        preds = {c.removeprefix("pred_"): ev[c].to_numpy() for c in ev.columns if c.startswith("pred_")}
+        handle.log_figure(plots.value_deciles_figure(y, preds), "plots/value_deciles.png")
+        handle.log_table(value_decile_table(y, preds["loyalist"]), "tables/value_deciles.csv")
+
+
+def _train_one(
+    kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
+    params: dict | None, tags: Mapping[str, str] | None,
+) -> TrainedModel:
+    trainer, name = (
+        (train_churn, config.tracking.churn_model_name) if kind == "churn"
+        else (train_value, config.tracking.value_model_name)
+    )
+    metric = config.training.promotion_metric if kind == "churn" else config.training.value_promotion_metric
+    with reporter.step(f"Train the {kind} model (snapshots at past cut-offs, out-of-time validation)"):
+        result = trainer(tables, config, params=params)
+    for note in result.notes:
+        reporter.say(f"[yellow]Note:[/yellow] {note}")
+    model = result.model
+    m = result.model_metrics
+    with reporter.step(f"Log the {kind} run to MLflow and register {name}"), run(f"train-{kind}", tags=tags) as h:
+        h.log_config(config_to_dict(config))
+        h.log_params({
+            "kind": kind, "horizon_days": model.horizon_days, "train_horizon_days": result.plan.horizon_days,
+            "offset": model.offset, "best_iteration": model.best_iteration_, "train_rows": result.train_rows,
+            "valid_rows": result.valid_rows, "n_features": len(model.spec_.columns),
+            **{f"plan.{k}": v for k, v in result.plan.as_dict().items()},
+            **{f"lgbm.{k}": v for k, v in model._lgbm_params().items()},
+            **({"calibration": model.calibration_method_} if kind == "churn" else {}),
+            **({f"btyd.{k}": v for k, v in model.btyd_.params().items()} if model.use_btyd else {}),
+        })
+        fp = h.log_dataset(result.train_snapshot,
+                           f"{kind}_training_snapshot", "training")
+        h.log_dataset(result.eval_snapshot,
+                      f"{kind}_evaluation_snapshot", "evaluation")
+        for row in result.metrics.itertuples(index=False):
+            d = row._asdict()
+            h.log_metrics({k: v for k, v in d.items() if k != "scorer"}, prefix=f"{d['scorer']}.")
+        h.log_metrics(m, prefix="oot.")
+        h.log_table(result.metrics, "tables/metrics_vs_baselines.csv")
+        h.log_table(model.feature_importance(), "tables/feature_importance.csv")
+        h.log_dict(result.plan.as_dict(), "cutoffs.json")
+        _log_plots(h, result)
+        info = log_model(
+            h, model, registered_name=name,
+            input_example=result.eval_snapshot[model.feature_names_].head(20),
+            tags={f"metric.{k}": f"{v:.6f}" for k, v in m.items()} | {
+                "valid_cutoff": str(result.plan.valid.date()), "horizon_days": str(model.horizon_days),
+                "train_horizon_days": str(result.plan.horizon_days), "loyalist.kind": kind,
+            },
+        )
+        champion_score = _champion_score(name, result, metric)
+        decision = gate(
+            name, info.version, challenger_score=m[metric], champion_score=champion_score,
+            margin=config.training.promotion_margin, higher_is_better=metric in _HIGHER_IS_BETTER, metric=metric,
+        )
+        h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
+        card = model_card(
+            name=name, version=info.version, kind=kind, plan=result.plan.as_dict(), metrics=result.metrics,
+            features=list(model.feature_names_), importance=model.feature_importance(),
+            params={"horizon_days": model.horizon_days, "train_horizon_days": result.plan.horizon_days,
+                    "best_iteration": model.best_iteration_, "offset": model.offset},
+            data={"training rows": f"{result.train_rows:,}", "training data hash": fp.get("sha256", "")},
+            notes=result.notes, calibration=getattr(model, "calibration_method_", None),
+        )
+        h.log_text(card, "MODEL_CARD.md")
+    _print_metrics(reporter, kind, result, decision, info.version, name)
+    return TrainedModel(kind, result, name, info.version, info.run_id, decision, card)
+
+
+def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str) -> None:
+    cols = (["roc_auc", "pr_auc", "brier", "lift_top_decile", "capture_top_decile", "ece"] if kind == "churn"
+            else ["normalised_gini", "spearman", "mae", "decile_mape", "total_error", "capture_top_decile"])
+    cols = [c for c in cols if c in result.metrics.columns]
+    reporter.table(
+        f"{kind} model, out of time at {result.plan.valid.date()} ({len(result.eval_snapshot):,} customers) "
+        "beside the baselines", ["scorer", *cols],
+        [[r["scorer"], *[("" if pd.isna(r[c]) else float(r[c])) for c in cols]] for _, r in result.metrics.iterrows()],
+    )
+    reporter.say(f"{name} version {version}: {decision.reason}")
+
+
+def run_training(
+    config: LoyalistConfig,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    workdir: Path = Path("."),
+    env: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None,
+    kinds: tuple[str, ...] = ("churn", "value"),
+    params: dict | None = None,
+    tags: Mapping[str, str] | None = None,
+    tune_trials: int = 0,
+) -> dict[str, TrainedModel]:
+    reporter = reporter or Reporter(quiet=True)
+    uri = start_tracking(config, workdir, env)
+    reporter.say(f"MLflow store: {uri}")
+    out = {}
+    for kind in kinds:
+        kind_params = dict(params or {})
+        if tune_trials > 0:
+            kind_params.update(_tune(kind, config, tables, tune_trials, reporter))
+        out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags)
+    return out
+
+
+def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter) -> dict:
+    """LightGBM hyper-parameters searched by Optuna on an inner time split of the training cut-offs; every trial
+    is a nested MLflow run."""
+    from loyalist.modeling.hpo import tune_lgbm_for
+
+    with reporter.step(f"Tune the {kind} model's LightGBM parameters ({n_trials} Optuna trials)"), \
+            run(f"tune-{kind}") as parent:
+        def log_trial(trial) -> None:
+            with run(f"tune-{kind}-trial-{trial.number}", nested=True) as child:
+                child.log_params(trial.params)
+                if trial.value is not None:
+                    child.log_metrics({"objective": trial.value})
+
+        best = tune_lgbm_for(kind, tables, config, n_trials=n_trials, on_trial=log_trial)
+        parent.log_params({f"best.{k}": v for k, v in best.items()})
+    reporter.say(f"Best {kind} parameters: {best}")
+    return best

@@ -1,0 +1,148 @@
+"""Assemble the churn-risk list (columns: :data:`loyalist.batch.columns.RISK_LIST_COLUMNS`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from loyalist.batch.columns import RISK_BANDS, RISK_LIST_COLUMNS
+from loyalist.config.models import TIERS, ActionRule
+from loyalist.errors import DataQualityError
+
+__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary"]
+
+
+def risk_bands(probability: np.ndarray | pd.Series, cuts: Mapping[str, float]) -> pd.Series:
+    """Band of each churn probability: [0, medium) low, [medium, high) medium, [high, very_high) high, else very
+    high."""
+    p = np.asarray(probability, dtype="float64")
+    edges = [cuts["medium"], cuts["high"], cuts["very_high"]]
+    idx = np.searchsorted(edges, p, side="right")
+    return pd.Series(np.asarray(RISK_BANDS, dtype=object)[idx], dtype="string")
+
+
+def assign_actions(
+    tiers: pd.Series, driver_groups: pd.Series, actions: Sequence[ActionRule]
+) -> pd.DataFrame:
+    """The first matching rule of the action table for each customer.
+
+    A rule matches when its tier is the customer's tier (or ``any``) and its ``driver_group`` is unset or equals the
+    customer's top driver group. Returns recommended_action and owner_department ("zh / en"), deadline_days,
+    expected_effect, action_rule (the rule's position), on the input's index.
+    """
+    n = len(tiers)
+    tier = tiers.astype("string").fillna("").to_numpy(dtype=object)
+    group = driver_groups.reindex(tiers.index).astype("string").fillna("").to_numpy(dtype=object)
+    chosen = np.full(n, -1)
+    for i, rule in enumerate(actions):
+        free = chosen < 0
+        if not free.any():
+            break
+        match = free & ((tier == rule.tier) if rule.tier != "any" else np.ones(n, bool))
+        if rule.driver_group is not None:
+            match &= group == rule.driver_group
+        chosen[match] = i
+    texts = [(f"{r.action_zh} / {r.action_en}", f"{r.department_zh} / {r.department_en}", r.deadline_days,
+              f"{r.expected_effect_zh} / {r.expected_effect_en}".strip(" /")) for r in actions]
+    empty = ("", "", np.nan, "")
+    rows = [texts[c] if c >= 0 else empty for c in chosen]
+    out = pd.DataFrame(rows, columns=["recommended_action", "owner_department", "deadline_days", "expected_effect"],
+                       index=tiers.index)
+    out["action_rule"] = chosen
+    return out
+
+
+def build_risk_list(
+    snapshot: pd.DataFrame,
+    loyalty: pd.DataFrame,
+    *,
+    churn_probability: np.ndarray,
+    expected_value: np.ndarray,
+    band_cuts: Mapping[str, float],
+    reasons: pd.DataFrame | None = None,
+    actions: Sequence[ActionRule] = (),
+    next_products: pd.Series | None = None,
+    customers: pd.DataFrame | None = None,
+    churn_model_version: str = "",
+    value_model_version: str = "",
+) -> pd.DataFrame:
+    """One row per snapshot customer with every :data:`RISK_LIST_COLUMNS` column, sorted by value at risk.
+
+    Parameters
+    ----------
+    snapshot : the scoring snapshot (one row per customer).
+    loyalty : ``LoyaltyScorer.transform(snapshot)`` (same index): loyalty_score, loyalty_tier, tier_reason.
+    churn_probability, expected_value : model outputs aligned with ``snapshot`` rows.
+    reasons : on the snapshot's index (a subset): reason_1..3, top_driver_group (explained customers only).
+    next_products : customer_id -> "p1;p2;p3".
+    customers : clean customers table, for the name (masked later by :func:`loyalist.batch.outputs.protect`).
+    """
+    if snapshot["customer_id"].duplicated().any():
+        dup = snapshot.loc[snapshot["customer_id"].duplicated(), "customer_id"].iloc[0]
+        raise DataQualityError(f"The scoring snapshot has customer {dup!r} more than once; rebuild the snapshot.")
+    n = len(snapshot)
+    p = np.asarray(churn_probability, dtype="float64")
+    v = np.clip(np.asarray(expected_value, dtype="float64"), 0, None)
+    if len(p) != n or len(v) != n:
+        raise DataQualityError(
+            f"Model outputs have {len(p)} and {len(v)} rows for a snapshot of {n} customers; score the same snapshot."
+        )
+    out = pd.DataFrame(index=snapshot.index)
+    out["customer_id"] = snapshot["customer_id"].astype("string")
+    if customers is not None and "name" in customers.columns:
+        names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
+        out["name"] = snapshot["customer_id"].map(names).astype("string")
+    else:
+        out["name"] = pd.Series(pd.NA, index=snapshot.index, dtype="string")
+    for c in ("as_of", "industry", "size", "region"):
+        out[c] = snapshot[c] if c in snapshot else pd.NA
+    out["tenure_months"] = np.floor(snapshot["tenure_days"].astype("float64") / 30.4375)
+    for c in ("loyalty_score", "loyalty_tier", "tier_reason"):
+        out[c] = loyalty[c].reindex(snapshot.index)
+    for c in ("repurchase_rate", "order_value_stability", "purchase_frequency", "nps", "complaint_rate",
+              "recency_days", "monetary_total", "margin_total", "n_orders", "n_complaints", "top_complaint_stage",
+              "n_survey_responses"):
+        out[c] = snapshot[c] if c in snapshot else np.nan
+    out["churn_probability"] = p
+    out["churn_percentile"] = pd.Series(p, index=snapshot.index).rank(pct=True, method="average") * 100
+    out["risk_band"] = risk_bands(p, band_cuts).to_numpy()
+    out["expected_value"] = v
+    out["value_at_risk"] = p * v
+    out["rfm_segment"] = snapshot["rfm_segment"] if "rfm_segment" in snapshot else pd.NA
+    for c in ("reason_1", "reason_2", "reason_3"):
+        col = reasons[c].reindex(snapshot.index) if reasons is not None and c in reasons else None
+        out[c] = (col if col is not None else pd.Series(pd.NA, index=snapshot.index)).astype("string").fillna("")
+    group = (reasons["top_driver_group"].reindex(snapshot.index) if reasons is not None and "top_driver_group" in reasons
+             else pd.Series(pd.NA, index=snapshot.index))
+    out["top_driver_group"] = group.astype("string").fillna("")
+    acts = assign_actions(out["loyalty_tier"], out["top_driver_group"], actions)
+    out["recommended_action"] = acts["recommended_action"].astype("string")
+    out["owner_department"] = acts["owner_department"].astype("string")
+    if next_products is not None:
+        out["next_products"] = snapshot["customer_id"].map(next_products).astype("string").fillna("")
+    else:
+        out["next_products"] = ""
+    out["churn_model_version"] = churn_model_version
+    out["value_model_version"] = value_model_version
+    out = out[list(RISK_LIST_COLUMNS)]
+    out = out.sort_values(["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort")
+    return out.reset_index(drop=True)
+
+
+def risk_summary(risk: pd.DataFrame) -> dict:
+    """Counts per tier and band, value at risk per tier, totals (plain JSON-able data)."""
+    tiers = risk["loyalty_tier"].astype("string").value_counts()
+    bands = risk["risk_band"].astype("string").value_counts()
+    var_tier = risk.groupby(risk["loyalty_tier"].astype("string"), observed=True)["value_at_risk"].sum()
+    return {
+        "as_of": str(pd.Timestamp(risk["as_of"].iloc[0]).date()) if len(risk) else None,
+        "customers": int(len(risk)),
+        "tiers": {t: int(tiers.get(t, 0)) for t in TIERS},
+        "bands": {b: int(bands.get(b, 0)) for b in RISK_BANDS},
+        "value_at_risk_by_tier": {t: float(var_tier.get(t, 0.0)) for t in TIERS},
+        "expected_value_total": float(risk["expected_value"].sum()),
+        "value_at_risk_total": float(risk["value_at_risk"].sum()),
+        "mean_churn_probability": float(risk["churn_probability"].mean()) if len(risk) else None,
+    }
