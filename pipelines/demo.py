@@ -1,7 +1,8 @@
 """Job: the whole product on a synthetic company.
 
 generate -> raw files (CSV in UTF-8 and GB18030, Chinese headers) -> prepare (clean + rejects) -> snapshot at the
-last order date -> loyalty score and tiers.
+last order date -> loyalty score and tiers -> train churn and value models (MLflow, champion gate) -> score the
+churn-risk list with the champions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from loyalist.data.synthetic import generate, write_raw
 
 from pipelines import loyalty as loyalty_job
 from pipelines import prepare as prepare_job
+from pipelines import score as score_job
+from pipelines import train as train_job
 from pipelines._paths import configs_dir
 from pipelines._ui import Reporter
 
@@ -29,6 +32,8 @@ class DemoResult:
     clean_dir: Path
     out_dir: Path
     loyalty: loyalty_job.LoyaltyResult
+    models: dict | None = None
+    scores: score_job.ScoreJobResult | None = None
 
 
 def demo_config(raw_dir: Path, n_customers: int, seed: int) -> LoyalistConfig:
@@ -47,6 +52,7 @@ def run(
     seed: int = 42,
     env: Mapping[str, str] | None = None,
     reporter: Reporter | None = None,
+    train: bool = True,
 ) -> DemoResult:
     reporter = reporter or Reporter(quiet=True)
     workdir = Path(workdir)
@@ -66,4 +72,10 @@ def run(
     loyalty = loyalty_job.run(
         config, clean_dir, as_of=None, out_dir=out_dir, env=env, reporter=reporter, tables=clean.tables
     )
-    return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty)
+    if not train:
+        return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty)
+    reporter.rule("Learn from history")
+    models = train_job.run_training(config, clean.tables, workdir=workdir, env=env, reporter=reporter)
+    reporter.rule("Score the churn-risk list")
+    scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter)
+    return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty, models, scores)

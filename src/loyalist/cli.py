@@ -89,13 +89,15 @@ def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for data/demo, outputs/demo and mlruns.")] = Path("."),
     customers: Annotated[int, typer.Option(help="Synthetic customers to generate.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
+    train: Annotated[bool, typer.Option(help="Also train, register and score with the models.")] = True,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
-    """Generate a synthetic company, clean it, build the snapshot and score loyalty end to end."""
+    """The whole product on a synthetic company: clean, snapshot, loyalty tiers, models, churn-risk list."""
     from pipelines import demo as job
     from pipelines._ui import Reporter
 
-    job.run(workdir=workdir, n_customers=customers, seed=seed, env=_env(), reporter=Reporter(quiet=quiet))
+    job.run(workdir=workdir, n_customers=customers, seed=seed, env=_env(), reporter=Reporter(quiet=quiet),
+            train=train)
 
 
 @app.command()
@@ -183,6 +185,33 @@ def train(
         raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
     job.run_training(cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter,
                      kinds=kinds, tune_trials=tune)
+
+
+@app.command()
+@_friendly
+def score(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD (default: last order).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for churn_risk.parquet / .csv / _summary.json.")] = Path(
+        "outputs/scores"
+    ),
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    clean: CleanOpt = Path("data/clean"),
+    workdir: WorkdirOpt = Path("."),
+    churn_bundle: Annotated[Path | None, typer.Option(help="Exported churn bundle (models/<name>/<v>) "
+                                                       "instead of the registry champion.")] = None,
+    value_bundle: Annotated[Path | None, typer.Option(help="Exported value bundle instead of the champion.")] = None,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Score every customer with the champion models: the churn-risk list sorted by value at risk, with reasons,
+    actions and owners; a JSON summary, a drift check and an MLflow run."""
+    from pipelines import score as job
+    from pipelines._ui import Reporter
+
+    reporter = Reporter(quiet=quiet)
+    cfg = _load(config, preset)
+    job.run_scoring(cfg, _tables(cfg, clean, reporter), as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
+                    reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle)
 
 
 @app.command()

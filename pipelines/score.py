@@ -1,0 +1,182 @@
+"""Job: batch scoring. Champion models (or exported bundles) -> the churn-risk list (Parquet + CSV, atomic),
+its JSON summary, a drift check and an MLflow run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loyalist.batch.outputs import protect, pseudonym_key
+from loyalist.batch.scoring import ScoringOutput, score_customers
+from loyalist.config import config_to_dict
+from loyalist.config.models import TIERS, LoyalistConfig
+from loyalist.features.cutoffs import resolve_as_of
+from loyalist.io import write_csv, write_json, write_parquet
+from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
+
+from pipelines._common import start_tracking
+from pipelines._ui import Reporter
+
+__all__ = ["ScoreJobResult", "run_scoring"]
+
+
+@dataclass
+class _Scorer:
+    """A loaded model as the batch scorer: predictions go through the MLflow pyfunc (signature enforced)."""
+
+    loaded: Any
+    version: str
+
+    @property
+    def model(self) -> Any:
+        return self.loaded.model
+
+    def score(self, snapshot: pd.DataFrame) -> np.ndarray:
+        return self.loaded.score(snapshot)
+
+
+@dataclass(frozen=True)
+class ScoreJobResult:
+    output: ScoringOutput
+    risk: pd.DataFrame  # as written (masked / pseudonymised)
+    paths: dict[str, Path]
+    run_id: str
+
+
+def _load_models(config: LoyalistConfig, churn_bundle: Path | None, value_bundle: Path | None) -> tuple[_Scorer, _Scorer]:
+    def one(name: str, bundle: Path | None) -> _Scorer:
+        if bundle is not None:
+            return _Scorer(load_exported(Path(bundle)), f"bundle:{Path(bundle).name}")
+        loaded = load(name, CHAMPION)
+        return _Scorer(loaded, str(loaded.info.version))
+
+    return one(config.tracking.churn_model_name, churn_bundle), one(config.tracking.value_model_name, value_bundle)
+
+
+def _cross_sell(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp):
+    lines = tables.get("order_lines")
+    if lines is None or lines.empty or "product_id" not in lines:
+        return None
+    from loyalist.modeling.crosssell import CoPurchaseRecommender
+
+    rec = CoPurchaseRecommender().fit(lines, as_of)
+    return lambda ids: rec.recommend_lists(list(ids), k=3)
+
+
+def run_scoring(
+    config: LoyalistConfig,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of=None,
+    out_dir: Path = Path("outputs"),
+    workdir: Path = Path("."),
+    env: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None,
+    churn_bundle: Path | None = None,
+    value_bundle: Path | None = None,
+) -> ScoreJobResult:
+    reporter = reporter or Reporter(quiet=True)
+    key = pseudonym_key(config.privacy, env or {})
+    start_tracking(config, workdir, env)
+    ts = resolve_as_of(tables, as_of)
+    with reporter.step("Load the champion models"):
+        churn, value = _load_models(config, churn_bundle, value_bundle)
+    reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
+                 f"{config.tracking.value_model_name} {value.version}")
+    with reporter.step(f"Score customers as of {ts.date()} (snapshot, loyalty, churn, value, reasons, actions)"):
+        output = score_customers(tables, ts, config, churn=churn, value=value,
+                                 next_products=_cross_sell(tables, ts), clock=time.perf_counter)
+    published = protect(output.risk, config.privacy, key)
+    inputs = {name: data_fingerprint(df) for name, df in tables.items() if isinstance(df, pd.DataFrame)}
+    summary = output.summary | {
+        "models": {
+            "churn": {"name": config.tracking.churn_model_name, "version": churn.version,
+                      "run_id": getattr(getattr(churn.loaded, "info", None), "run_id", None)},
+            "value": {"name": config.tracking.value_model_name, "version": value.version,
+                      "run_id": getattr(getattr(value.loaded, "info", None), "run_id", None)},
+        },
+        "inputs": inputs,
+        "config": config_to_dict(config),
+        "timings_seconds": {k: round(v, 3) for k, v in output.timings.items()},
+    }
+    summary["model_metrics"] = _model_metrics(churn, value)
+    out_dir = Path(out_dir)
+    with reporter.step(f"Write the churn-risk list to {out_dir}"):
+        paths = {
+            "parquet": write_parquet(published, out_dir / "churn_risk.parquet"),
+            "csv": write_csv(published, out_dir / "churn_risk.csv"),
+            "summary": write_json(summary, out_dir / "churn_risk_summary.json"),
+        }
+    with run("score", tags={"as_of": str(ts.date())}) as h:
+        h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version,
+                      "value_model_version": value.version, "customers": len(published)})
+        h.log_metrics({
+            "customers": len(published), "value_at_risk_total": summary["value_at_risk_total"],
+            "expected_value_total": summary["expected_value_total"],
+            **{f"tier.{t}": summary["tiers"][t] for t in TIERS},
+            **{f"band.{b}": n for b, n in summary["bands"].items()},
+            **{f"psi.{f}": v for f, v in summary["drift"]["psi"].items()},
+            **{f"seconds.{k}": v for k, v in output.timings.items()},
+        })
+        h.log_dict({k: v for k, v in summary.items() if k != "config"}, "churn_risk_summary.json")
+        h.log_table(output.drift, "drift_psi.csv")
+        h.log_table(published.head(1000), "churn_risk_top1000.parquet")
+        run_id = h.run_id
+    _print(reporter, published, summary, output, paths)
+    return ScoreJobResult(output, published, paths, run_id)
+
+
+def _model_metrics(churn: _Scorer, value: _Scorer) -> dict:
+    """The out-of-time metrics table of each model's training run, for the report's appendix."""
+    from loyalist.tracking import read_run_text
+
+    out: dict[str, Any] = {}
+    for kind, scorer in (("churn", churn), ("value", value)):
+        info = getattr(scorer.loaded, "info", None)
+        run_id = getattr(info, "run_id", None)
+        text = read_run_text(run_id, "tables/metrics_vs_baselines.csv") if run_id else None
+        if text:
+            from io import StringIO
+
+            out[kind] = pd.read_csv(StringIO(text)).to_dict(orient="records")
+        else:
+            out[kind] = [{"scorer": "loyalist", **{k.removeprefix("metric."): float(v) for k, v in
+                          (getattr(info, "tags", {}) or {}).items() if k.startswith("metric.")}}]
+    return out
+
+
+def _print(reporter: Reporter, risk: pd.DataFrame, summary: dict, output: ScoringOutput, paths) -> None:
+    from loyalist.scoring.text import TIER_LABELS
+
+    cross = pd.crosstab(risk["loyalty_tier"].astype("string"), risk["risk_band"].astype("string"))
+    bands = [b for b in ("low", "medium", "high", "very_high") if b in cross.columns]
+    reporter.table(
+        f"Customers by tier and churn-risk band ({summary['customers']:,} scored)",
+        ["tier", *bands, "value at risk"],
+        [[f"{TIER_LABELS[t]['zh']} {TIER_LABELS[t]['en']}",
+          *[int(cross.loc[t, b]) if t in cross.index else 0 for b in bands],
+          float(summary["value_at_risk_by_tier"][t])] for t in TIERS],
+    )
+    top = risk.head(10)
+    reporter.table(
+        "Top 10 customers by value at risk", ["customer", "tier", "p(churn)", "at risk", "top reason"],
+        [[r.customer_id, r.loyalty_tier, f"{r.churn_probability:.2f}", float(r.value_at_risk),
+          str(r.reason_1).split(" / ")[-1][:48]] for r in top.itertuples()],
+    )
+    drifted = summary["drift"]["drifted"]
+    if drifted:
+        reporter.say(f"[yellow]Drift warning:[/yellow] PSI above {summary['drift']['warn_level']} for "
+                     + ", ".join(drifted[:8]) + (" ..." if len(drifted) > 8 else "")
+                     + ": the scoring population differs from the training data; consider retraining.")
+    for note in summary.get("notes", []):
+        reporter.say(f"[yellow]Note:[/yellow] {note}")
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in output.timings.items())
+    reporter.say(f"Time per stage: {stages}")
+    for kind, path in paths.items():
+        reporter.say(f"Churn-risk list ({kind}): {path}")

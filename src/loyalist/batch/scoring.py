@@ -1,0 +1,169 @@
+"""Batch scoring: the snapshot at the as-of date -> loyalty, churn risk, value, reasons, actions -> the risk list.
+
+Models come in as *scorers*: objects with ``score(snapshot) -> np.ndarray`` (the MLflow pyfunc wrapper
+``loyalist.tracking.LoadedModel`` or a loyalist model itself), ``model`` (the loyalist model, for SHAP
+contributions and the drift reference) and ``version`` (a label for the list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from loyalist.batch.risk_list import build_risk_list, risk_summary
+from loyalist.config.models import LoyalistConfig
+from loyalist.errors import ModelError
+from loyalist.explain import (
+    diagnosis,
+    drivers_by,
+    explain,
+    global_drivers,
+    select_rows,
+    top_reasons,
+    typical_values,
+    with_model_features,
+)
+from loyalist.features.snapshot import build_snapshot
+from loyalist.modeling.drift import psi_table
+from loyalist.scoring.loyalty import LoyaltyScorer
+
+__all__ = ["Scorer", "ScoringOutput", "score_customers"]
+
+
+class Scorer(Protocol):
+    model: Any
+    version: str
+
+    def score(self, snapshot: pd.DataFrame) -> np.ndarray: ...
+
+
+@dataclass
+class ScoringOutput:
+    risk: pd.DataFrame  # unprotected: the caller masks / pseudonymises before writing
+    snapshot: pd.DataFrame
+    summary: dict
+    drift: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> list[str]:
+    notes = []
+    if getattr(churn.model, "horizon_days", None) != config.features.churn_horizon_days:
+        notes.append(
+            f"The churn model predicts a {churn.model.horizon_days}-day horizon; the config says "
+            f"{config.features.churn_horizon_days} days: the model's horizon is used."
+        )
+    if getattr(value.model, "horizon_days", None) != config.features.value_horizon_days:
+        notes.append(
+            f"The value model predicts a {value.model.horizon_days}-day horizon; the config says "
+            f"{config.features.value_horizon_days} days: the model's horizon is used."
+        )
+    return notes
+
+
+def score_customers(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    config: LoyalistConfig,
+    *,
+    churn: Scorer,
+    value: Scorer,
+    next_products: Callable[[pd.Series], pd.Series] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> ScoringOutput:
+    """Score every customer of the snapshot at ``as_of``.
+
+    Steps (each timed when ``clock`` is given): snapshot; loyalty score and tier; churn probability and expected
+    value (through the scorers); value at risk and risk bands; SHAP reasons for the customers that matter (the very
+    high band and the top ``scoring_job.explain_top_k`` by value at risk) and global drivers from a random sample;
+    the action table; cross-sell products; the drift check against the churn model's training rows.
+    """
+    job = config.scoring_job
+    timings: dict[str, float] = {}
+    t0 = [clock() if clock else 0.0]
+
+    def lap(name: str) -> None:
+        if clock:
+            now = clock()
+            timings[name] = now - t0[0]
+            t0[0] = now
+
+    snapshot = build_snapshot(tables, as_of, config.features)
+    if snapshot.empty:
+        raise ModelError(
+            f"No customer has a completed order in the {config.features.lookback_days} days up to {as_of.date()}; "
+            "nothing to score (check the as-of date and the data)."
+        )
+    lap("snapshot")
+    loyalty = LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)
+    lap("loyalty")
+    p = np.asarray(churn.score(snapshot), dtype="float64")
+    lap("churn_model")
+    v = np.asarray(value.score(snapshot), dtype="float64")
+    lap("value_model")
+    if not (np.isfinite(p).all() and np.isfinite(v).all()):
+        raise ModelError("The models returned non-finite scores; check the snapshot's feature values.")
+
+    # Explanations: the customers that matter, plus a sample for global drivers.
+    var = pd.Series(p * np.clip(v, 0, None), index=snapshot.index)
+    pre = pd.DataFrame({"value_at_risk": var, "churn_probability": p}, index=snapshot.index)
+    from loyalist.batch.risk_list import risk_bands
+
+    pre["risk_band"] = risk_bands(p, job.risk_band_cuts).to_numpy()
+    explain_rows, sample_rows = select_rows(pre, top_k=job.explain_top_k, sample=job.explain_sample, seed=job.seed)
+    rows = explain_rows.union(sample_rows)
+    reasons = None
+    extra: dict[str, Any] = {"explained": {"customers": int(len(explain_rows)), "sample": int(len(sample_rows))}}
+    if len(rows):
+        contribs = explain(churn.model, snapshot, rows=rows)
+        frame = with_model_features(churn.model, snapshot)
+        # "similar customers": same industry, among the customers in the low and medium risk bands
+        typical = typical_values(frame, "industry", reference=pre["risk_band"].isin(["low", "medium"]))
+        if len(explain_rows):
+            reasons = top_reasons(contribs.loc[explain_rows], frame.loc[explain_rows], typical, k=3)
+        sample = contribs.loc[sample_rows] if len(sample_rows) else contribs
+        tiers = loyalty["loyalty_tier"].astype("string")
+        extra["global_drivers"] = _json_records(global_drivers(sample))
+        extra["drivers_by_tier"] = _by_segment(drivers_by(sample, tiers.loc[sample.index]))
+        extra["diagnosis"] = diagnosis(sample, tiers.loc[sample.index], snapshot=frame.loc[sample.index])
+    lap("explain")
+
+    products = next_products(snapshot["customer_id"]) if next_products is not None else None
+    lap("cross_sell")
+    risk = build_risk_list(
+        snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
+        actions=job.actions, next_products=products, customers=tables.get("customers"),
+        churn_model_version=str(churn.version), value_model_version=str(value.version),
+    )
+    lap("assemble")
+    reference = getattr(churn.model, "drift_reference_", None)
+    if reference:
+        frame = churn.model.model_frame(snapshot) if hasattr(churn.model, "model_frame") else snapshot
+        drift = psi_table(reference, frame, warn_level=job.drift_warn_psi)
+    else:
+        drift = pd.DataFrame(columns=["feature", "psi", "drifted"])
+    lap("drift")
+    summary = risk_summary(risk) | extra
+    summary["drift"] = {
+        "psi": {r.feature: round(float(r.psi), 4) for r in drift.itertuples()},
+        "warn_level": job.drift_warn_psi,
+        "drifted": [r.feature for r in drift.itertuples() if r.drifted],
+    }
+    summary["notes"] = _check_horizons(config, churn, value)
+    return ScoringOutput(risk, snapshot, summary, drift, timings)
+
+
+def _json_records(table: pd.DataFrame) -> list[dict]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _by_segment(table: pd.DataFrame, top: int = 10) -> dict[str, list[dict]]:
+    """drivers_by's long table -> {segment: [{feature, group, mean_abs_shap, mean_shap}, ...]} (top per segment)."""
+    out: dict[str, list[dict]] = {}
+    for seg, part in table.groupby("segment", sort=False):
+        out[str(seg)] = _json_records(part.drop(columns=["segment"]).head(top))
+    return out
