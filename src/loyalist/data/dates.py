@@ -1,0 +1,235 @@
+"""Vectorised parsing of the date formats met in CRM exports.
+
+Each distinct value is parsed once (``pd.factorize``), and the distinct strings are parsed by format group with
+regular expressions, so millions of rows with a few thousand distinct dates take well under a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import numbers
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["parse_dates", "EXCEL_SERIAL_RANGE", "EXCEL_EPOCH"]
+
+#: Numbers in this closed range are read as Excel serial day numbers (1954-10-04 .. 2119-01-10).
+EXCEL_SERIAL_RANGE: tuple[float, float] = (20000.0, 80000.0)
+#: Day 0 of Excel's (1900, Lotus-compatible) serial date system.
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+_NS = "datetime64[ns]"
+_YEAR_MIN, _YEAR_MAX = 1678, 2261  # datetime64[ns] bounds
+_COMPACT_MIN, _COMPACT_MAX = 19000101, 21001231
+
+_YEAR_TOKEN = r"(?<!\d)(?:1[6-9]|2[0-2])\d{2}(?!\d)"
+_TIME = r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}(?:\.\d+)?))?)?"
+_PATTERNS = {
+    # 2024-03-05, 2024/3/5, 2024.03.05, with an optional time
+    "ymd": rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_TIME}$",
+    # 3/5/2024 or 5/3/2024 (dayfirst decides when both readings are valid)
+    "xxy": rf"^(?P<a>\d{{1,2}})[-/.](?P<b>\d{{1,2}})[-/.](?P<y>\d{{4}}){_TIME}$",
+    # 2024年3月5日, 2024年3月5日 14时30分, 2024年3月5日 14:30:05
+    "zh": (
+        r"^(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?"
+        r"(?:\s*(?P<H>\d{1,2})\s*[时點点:：]\s*(?:(?P<M>\d{1,2})\s*分?)?\s*(?:[:：]?\s*(?P<S>\d{1,2})\s*秒?)?)?$"
+    ),
+    # 20240305 and 20240305143000
+    "compact": r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?$",
+    # Excel serial numbers as text: 45356, 45356.5
+    "serial": r"^(?P<n>\d{5}(?:\.\d+)?)$",
+}
+
+
+def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = None) -> pd.Series:
+    """Parse dates in mixed formats to ``datetime64[ns]``; ``NaT`` where a value cannot be read.
+
+    Accepted: ISO dates with or without a time (``2024-03-05``, ``2024-03-05 14:30:00``, ``2024-03-05T14:30``),
+    slashes or dots (``2024/3/5``, ``3/5/2024``: ``dayfirst`` decides when both month/day readings are valid),
+    Chinese (``2024年3月5日``, ``2024年3月5日 14时30分``), compact ``yyyymmdd`` (``20240305`` as int or str, also
+    ``yyyymmddHHMMSS``), Excel serial day numbers in :data:`EXCEL_SERIAL_RANGE` (``45356``, ``45356.5`` =
+    noon; rounded to the second), and values that already are datetimes (time zones are dropped, wall time kept).
+    Anything else goes to pandas' mixed-format parser as a last resort.
+
+    Parameters
+    ----------
+    values : Series
+        Strings, numbers, datetimes or a mix (object dtype); leading and trailing spaces are ignored.
+    dayfirst : bool
+        Read ``03/04/2024`` as 3 April instead of 4 March.
+    fmt : str, optional
+        A ``strptime`` format tried first; values it does not match are parsed as above.
+
+    Returns
+    -------
+    Series
+        ``datetime64[ns]``, same index and name as ``values``.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_localize(None).astype(_NS)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return s.astype(_NS)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    parsed = _parse_uniques(uniques, dayfirst=dayfirst, fmt=fmt)
+    out = np.full(len(s), np.datetime64("NaT", "ns"))
+    has = codes >= 0
+    out[has] = parsed[codes[has]]
+    return pd.Series(out, index=s.index, name=s.name, dtype=_NS)
+
+
+def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.ndarray:
+    """Parse distinct values; returns a datetime64[ns] array aligned with ``uniques``."""
+    n = len(uniques)
+    out = np.full(n, np.datetime64("NaT", "ns"))
+    if n == 0:
+        return out
+    dtype = uniques.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return out
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _from_numbers(np.asarray(uniques, dtype="float64"))
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+        return _from_strings(pd.Series(uniques.astype(str), dtype=object), dayfirst=dayfirst, fmt=fmt)
+    # object dtype: split by the Python type of each distinct value
+    objs = np.asarray(uniques, dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in objs), bool, n)
+    is_num = np.fromiter(
+        (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in objs), bool, n
+    )
+    is_dt = np.fromiter((isinstance(v, (dt.date, np.datetime64)) for v in objs), bool, n)
+    if is_str.any():
+        out[is_str] = _from_strings(pd.Series(objs[is_str], dtype=object), dayfirst=dayfirst, fmt=fmt)
+    if is_num.any():
+        out[is_num] = _from_numbers(objs[is_num].astype("float64"))
+    if is_dt.any():
+        stamps = [pd.Timestamp(v) for v in objs[is_dt]]
+        out[is_dt] = np.array(
+            [
+                (t.tz_localize(None) if t.tzinfo is not None else t).as_unit("ns").to_datetime64()
+                if _YEAR_MIN <= t.year <= _YEAR_MAX
+                else np.datetime64("NaT", "ns")
+                for t in stamps
+            ],
+            dtype=_NS,
+        )
+    return out
+
+
+def _from_numbers(x: np.ndarray) -> np.ndarray:
+    """yyyymmdd integers and Excel serial numbers; anything else is NaT."""
+    out = np.full(len(x), np.datetime64("NaT", "ns"))
+    finite = np.isfinite(x)
+    whole = finite & (np.floor(np.where(finite, x, 0)) == np.where(finite, x, 0))
+    compact = whole & (x >= _COMPACT_MIN) & (x <= _COMPACT_MAX)
+    if compact.any():
+        v = x[compact].astype("int64")
+        out[compact] = _assemble(pd.DataFrame({"y": v // 10000, "m": v // 100 % 100, "d": v % 100}))
+    lo, hi = EXCEL_SERIAL_RANGE
+    serial = finite & (x >= lo) & (x <= hi)
+    if serial.any():
+        seconds = np.round(x[serial] * 86400.0).astype("int64")
+        out[serial] = EXCEL_EPOCH.to_datetime64().astype(_NS) + seconds.astype("timedelta64[s]").astype(
+            "timedelta64[ns]"
+        )
+    return out
+
+
+def _assemble(parts: pd.DataFrame) -> np.ndarray:
+    """Build datetimes from numeric columns y, m, d and optional H, M, S (S may hold fractions)."""
+    n = len(parts)
+    out = np.full(n, np.datetime64("NaT", "ns"))
+    y = pd.to_numeric(parts["y"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    m = pd.to_numeric(parts["m"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    d = pd.to_numeric(parts["d"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    def _col(name: str) -> np.ndarray:
+        if name not in parts:
+            return np.zeros(n)
+        v = pd.to_numeric(parts[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return np.nan_to_num(v, nan=0.0)
+
+    hh, mm, ss = _col("H"), _col("M"), _col("S")
+    ok = (
+        (y >= _YEAR_MIN) & (y <= _YEAR_MAX) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
+        & (hh < 24) & (mm < 60) & (ss < 61)
+    )
+    if not ok.any():
+        return out
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": y[ok].astype("int64"), "month": m[ok].astype("int64"), "day": d[ok].astype("int64")}),
+        errors="coerce",
+    ).to_numpy(dtype=_NS)
+    offset = np.round((hh[ok] * 3600.0 + mm[ok] * 60.0 + ss[ok]) * 1e6).astype("int64").astype("timedelta64[us]")
+    out[ok] = dates + offset.astype("timedelta64[ns]")
+    return out
+
+
+def _from_strings(strings: pd.Series, *, dayfirst: bool, fmt: str | None) -> np.ndarray:
+    """Parse distinct strings (object Series, RangeIndex) by format group."""
+    s = strings.str.strip()
+    out = np.full(len(s), np.datetime64("NaT", "ns"))
+    todo = np.ones(len(s), dtype=bool)
+    if fmt is not None:
+        parsed = pd.to_datetime(s, format=fmt, errors="coerce").to_numpy(dtype=_NS)
+        done = ~np.isnat(parsed)
+        out[done], todo = parsed[done], ~done
+    for name, pattern in _PATTERNS.items():
+        if not todo.any():
+            break
+        parts = s[todo].str.extract(pattern)
+        matched = parts.notna().any(axis=1).to_numpy() if len(parts.columns) else np.zeros(todo.sum(), bool)
+        if name == "ymd" or name == "zh" or name == "compact":
+            parsed = _assemble(parts)
+        elif name == "xxy":
+            parsed = _day_month(parts, dayfirst)
+        else:  # serial
+            parsed = _from_numbers(pd.to_numeric(parts["n"], errors="coerce").to_numpy(dtype="float64"))
+        idx = np.flatnonzero(todo)[matched]
+        out[idx] = parsed[matched]
+        todo[idx] = False
+    if todo.any():
+        out[todo] = _fallback(s[todo], dayfirst=dayfirst)
+    return out
+
+
+def _day_month(parts: pd.DataFrame, dayfirst: bool) -> np.ndarray:
+    a = pd.to_numeric(parts["a"], errors="coerce")
+    b = pd.to_numeric(parts["b"], errors="coerce")
+    first, second = (b, a) if dayfirst else (a, b)  # (month, day) in the preferred reading
+    month = first.where(first <= 12, second)
+    day = second.where(first <= 12, first)
+    return _assemble(parts.assign(y=parts["y"], m=month, d=day))
+
+
+def _fallback(strings: pd.Series, *, dayfirst: bool) -> np.ndarray:
+    """pandas' own mixed-format parser, one value at a time when the batch mixes time zones.
+
+    Only strings holding a four-digit year are tried: pandas fills a missing date from today's date
+    (``'10:30'`` would become today), and library code never reads the clock.
+    """
+    out = np.full(len(strings), np.datetime64("NaT", "ns"))
+    has_year = strings.str.contains(_YEAR_TOKEN, regex=True, na=False).to_numpy(dtype=bool)
+    if has_year.any():
+        out[has_year] = _fallback_parse(strings[has_year], dayfirst=dayfirst)
+    return out
+
+
+def _fallback_parse(strings: pd.Series, *, dayfirst: bool) -> np.ndarray:
+    try:
+        parsed = pd.to_datetime(strings, format="mixed", dayfirst=dayfirst, errors="coerce")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(None)
+        return parsed.to_numpy(dtype=_NS)
+    except (ValueError, TypeError, OverflowError):
+        pass
+    out = np.full(len(strings), np.datetime64("NaT", "ns"))
+    for i, v in enumerate(strings):
+        try:
+            t = pd.Timestamp(pd.to_datetime(v, dayfirst=dayfirst))
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if t is not pd.NaT and _YEAR_MIN <= t.year <= _YEAR_MAX:
+            out[i] = (t.tz_localize(None) if t.tzinfo is not None else t).as_unit("ns").to_datetime64()
+    return out

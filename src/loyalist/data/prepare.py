@@ -1,0 +1,148 @@
+"""The data stage end to end: load -> validate -> clean, and the clean tables on disk.
+
+Folder layout written by :func:`write_clean` (each file written atomically: a temporary file in the same folder,
+then ``os.replace``)::
+
+    <folder>/<table>.parquet     one per clean table (orders, customers, tickets, surveys, order_lines)
+    <folder>/rejects.parquet     schemas.REJECT_COLUMNS, PII masked in ``record``
+    <folder>/rejects.csv         the same, UTF-8 with BOM (opens correctly in Excel)
+    <folder>/summary.csv         table, rows_in, rows_kept, rows_rejected, rows_changed
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from loyalist.config.models import DataConfig
+from loyalist.data.clean import CleanResult, clean_tables
+from loyalist.data.load import load_tables
+from loyalist.data.privacy import mask_contact
+from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
+from loyalist.data.validate import validate_tables
+from loyalist.errors import InputFileError
+
+__all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES"]
+
+#: Tables :func:`write_clean` may write and :func:`read_clean` reads back, in this order.
+CLEAN_TABLES: tuple[str, ...] = ("orders", "order_lines", "customers", "tickets", "surveys")
+
+
+def prepare(data: DataConfig) -> CleanResult:
+    """Load the configured tables, validate their structure and clean them.
+
+    Parameters
+    ----------
+    data : DataConfig
+        Sources (``orders`` mandatory) and cleaning rules.
+
+    Returns
+    -------
+    CleanResult
+        See :class:`loyalist.data.clean.CleanResult`.
+    """
+    raw = load_tables(data)
+    validate_tables(raw)
+    return clean_tables(raw, data.cleaning)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _mask_record_pii(record: pd.Series) -> pd.Series:
+    """Mask PII fields inside the JSON records (idempotent: cleaning already masked them)."""
+
+    def one(text):
+        if text is None or pd.isna(text):
+            return text
+        try:
+            row = json.loads(text)
+        except ValueError:
+            return text
+        if not isinstance(row, dict) or not any(row.get(c) is not None for c in PII_COLUMNS):
+            return text
+        for c in PII_COLUMNS:
+            if row.get(c) is not None:
+                row[c] = mask_contact(str(row[c]))
+        return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+    has_pii = record.str.contains("|".join(f'"{c}":' for c in PII_COLUMNS), regex=True, na=False)
+    if not has_pii.any():
+        return record
+    return record.mask(has_pii, record[has_pii].map(one)).astype("string")
+
+
+def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
+    """Write the clean tables, rejects and summary to ``folder`` (created if needed), each file atomically.
+
+    Returns
+    -------
+    dict of str to Path
+        ``<table>`` for each clean table, ``rejects`` (Parquet), ``rejects_csv`` and ``summary``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, df in result.tables.items():
+        path = folder / f"{name}.parquet"
+        _atomic_write(path, lambda p, df=df: df.to_parquet(p, index=False))
+        written[name] = path
+    rejects = result.rejects.assign(record=_mask_record_pii(result.rejects["record"].astype("string")))
+    path = folder / "rejects.parquet"
+    _atomic_write(path, lambda p: rejects.to_parquet(p, index=False))
+    written["rejects"] = path
+    path = folder / "rejects.csv"
+    _atomic_write(path, lambda p: rejects.to_csv(p, index=False, encoding="utf-8-sig"))
+    written["rejects_csv"] = path
+    path = folder / "summary.csv"
+    _atomic_write(path, lambda p: result.summary.to_csv(p, index=False, encoding="utf-8-sig"))
+    written["summary"] = path
+    return written
+
+
+def read_clean(folder: Path) -> dict[str, pd.DataFrame]:
+    """Read the clean tables written by :func:`write_clean` (not the rejects or summary).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The tables of :data:`CLEAN_TABLES` found in ``folder``, with the schema dtypes restored.
+
+    Raises
+    ------
+    InputFileError
+        The folder or its ``orders.parquet`` is missing.
+    """
+    folder = Path(folder)
+    if not (folder / "orders.parquet").is_file():
+        raise InputFileError(
+            f"Clean data folder '{folder}' has no 'orders.parquet'; run the data preparation first "
+            "(loyalist.data.prepare + write_clean) or point to the folder it wrote."
+        )
+    out: dict[str, pd.DataFrame] = {}
+    for name in CLEAN_TABLES:
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            out[name] = _restore_dtypes(pd.read_parquet(path), name)
+    return out
+
+
+def _restore_dtypes(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    schema = SCHEMAS["orders" if name == "order_lines" else name]
+    kinds = {c: schema.dtypes.get(c, "bool" if c == "amount_flagged" else "string") for c in df.columns}
+    target = {"string": "string", "datetime": "datetime64[ns]", "float": "float64", "bool": "boolean"}
+    return df.astype({c: target[k] for c, k in kinds.items()})
+

@@ -1,0 +1,139 @@
+"""Tests of loyalist.data.prepare: load -> validate -> clean, and the clean folder on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from loyalist.config import load_config
+from loyalist.config.models import DataConfig, SourceConfig
+from loyalist.data.clean import CleanResult
+from loyalist.data.prepare import prepare, read_clean, write_clean
+from loyalist.errors import InputFileError, SchemaError
+
+
+@pytest.fixture()
+def sources(tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "订单号,客户编号,下单日期,金额,状态\n"
+        "A1,c001,2024-03-05,\"1,200.00\",已完成\n"
+        "A2,c002,2024/3/6,88,已完成\n"
+        "A3,c999,2024-03-07,10,已完成\n"  # unknown customer
+        "A4,c001,2024年3月8日,-20,已完成\n",  # a return
+        encoding="utf-8",
+    )
+    pd.DataFrame({
+        "客户编号": ["C001", "c002", "C003"],
+        "客户名称": ["深圳市宏达科技有限公司", "上海精工制造集团", "测试客户"],
+        "所属行业": ["it", "manufacturing", "it"],
+        "联系方式": ["13912345678", "li@example.com", "13800000000"],
+        "测试账户": ["否", "否", "是"],
+    }).to_csv(tmp_path / "customers.csv", index=False, encoding="gb18030")
+    (tmp_path / "demo.yaml").write_text(
+        "data:\n"
+        "  orders:\n"
+        "    path: orders.csv\n"
+        "    columns: {order_id: 订单号, customer_id: 客户编号, order_date: 下单日期, amount: 金额, status: 状态}\n"
+        "  customers:\n"
+        "    path: customers.csv\n"
+        "    columns: {customer_id: 客户编号, name: 客户名称, industry: 所属行业, contact: 联系方式, is_test: 测试账户}\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_prepare_from_a_yaml_config(sources):
+    config = load_config([sources / "demo.yaml"])
+    result = prepare(config.data)
+    orders = result.tables["orders"]
+    assert orders["order_id"].tolist() == ["A1", "A2", "A4"]
+    assert orders["amount"].tolist() == [1200.0, 88.0, -20.0]
+    assert orders["status"].tolist() == ["completed", "completed", "returned"]
+    assert result.tables["customers"]["customer_id"].tolist() == ["C001", "C002"]
+    assert result.summary.set_index("table")[["rows_in", "rows_kept", "rows_rejected"]].to_dict("index") == {
+        "customers": {"rows_in": 3, "rows_kept": 2, "rows_rejected": 1},
+        "orders": {"rows_in": 4, "rows_kept": 3, "rows_rejected": 1},
+    }
+    dropped = result.rejects[result.rejects["action"] == "dropped"]
+    assert dropped[["table", "rule"]].values.tolist() == [["customers", "test_record"],
+                                                          ["orders", "unknown_customer"]]
+
+
+def test_prepare_reports_a_missing_mapped_column(tmp_path):
+    (tmp_path / "orders.csv").write_text("id,cust,amount\n1,c,3\n", encoding="utf-8")
+    data = DataConfig(orders=SourceConfig(path=tmp_path / "orders.csv",
+                                          columns={"order_id": "id", "customer_id": "cust"}))
+    with pytest.raises(SchemaError, match=r"'order_date'.*map it in data\.orders\.columns"):
+        prepare(data)
+
+
+def test_write_and_read_clean_round_trip(sources, tmp_path):
+    result = prepare(load_config([sources / "demo.yaml"]).data)
+    out = tmp_path / "clean"
+    paths = write_clean(result, out)
+    assert set(paths) == {"orders", "customers", "rejects", "rejects_csv", "summary"}
+    assert sorted(p.name for p in out.iterdir()) == [
+        "customers.parquet", "orders.parquet", "rejects.csv", "rejects.parquet", "summary.csv"]  # no temp files
+    back = read_clean(out)
+    assert list(back) == ["orders", "customers"]
+    for name, df in result.tables.items():
+        pd.testing.assert_frame_equal(back[name], df)
+    rejects = pd.read_parquet(paths["rejects"])
+    assert len(rejects) == len(result.rejects)
+    csv = pd.read_csv(paths["rejects_csv"], encoding="utf-8-sig", dtype=str)
+    assert csv["rule"].tolist() == result.rejects["rule"].tolist()
+    summary = pd.read_csv(paths["summary"], encoding="utf-8-sig")
+    assert summary["rows_in"].tolist() == [3, 4]
+    # the test customer's record (canonical column names): contact and name masked
+    rec = json.loads(rejects.loc[rejects["rule"] == "test_record", "record"].iloc[0])
+    assert rec["contact"] == "138****0000" and rec["name"] == "测***"
+    assert "13800000000" not in paths["rejects_csv"].read_text(encoding="utf-8-sig")
+
+
+def test_write_clean_masks_pii_even_when_the_result_was_built_elsewhere(tmp_path):
+    record = json.dumps({"customer_id": "C1", "name": "张经理", "contact": "13912345678"}, ensure_ascii=False)
+    rejects = pd.DataFrame({"table": ["customers"], "source_row": [0], "key": ["C1"], "rule": ["test_record"],
+                            "action": ["dropped"], "column": ["is_test"], "reason": ["x"], "record": [record]})
+    orders = pd.DataFrame({"order_id": ["1"], "customer_id": ["C1"], "order_date": pd.to_datetime(["2024-01-01"]),
+                           "amount": [1.0], "status": ["completed"]})
+    summary = pd.DataFrame({"table": ["orders"], "rows_in": [1], "rows_kept": [1], "rows_rejected": [0],
+                            "rows_changed": [0]})
+    paths = write_clean(CleanResult(tables={"orders": orders}, rejects=rejects, summary=summary), tmp_path)
+    written = json.loads(pd.read_parquet(paths["rejects"])["record"].iloc[0])
+    assert written == {"customer_id": "C1", "name": "*经理", "contact": "139****5678"}
+    assert "13912345678" not in paths["rejects_csv"].read_text(encoding="utf-8-sig")
+
+
+def test_write_clean_replaces_existing_files(sources, tmp_path):
+    result = prepare(load_config([sources / "demo.yaml"]).data)
+    out = tmp_path / "clean"
+    out.mkdir()
+    (out / "orders.parquet").write_bytes(b"stale")
+    write_clean(result, out)
+    assert len(read_clean(out)["orders"]) == 3
+
+
+def test_read_clean_without_orders(tmp_path):
+    with pytest.raises(InputFileError, match="has no 'orders.parquet'"):
+        read_clean(tmp_path / "nowhere")
+
+
+def test_source_filters_and_date_format_reach_the_cleaner(tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,order_date,amount,channel\n"
+        "1,C1,05.03.2024,10,online\n"
+        "2,C1,06.03.2024,20,store\n"
+        "3,C2,07.03.2024,30,online\n",
+        encoding="utf-8",
+    )
+    data = DataConfig(orders=SourceConfig(path=tmp_path / "orders.csv", filters={"channel": "^online$"},
+                                          date_format="%d.%m.%Y"))
+    result = prepare(data)
+    orders = result.tables["orders"]
+    assert orders["order_id"].tolist() == ["1", "3"]
+    assert orders["order_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-07")]
+    rejects = result.rejects
+    assert rejects[["source_row", "rule", "column"]].values.tolist() == [[1, "out_of_scope", "channel"]]
+    assert rejects["reason"].iloc[0] == "'channel' value 'store' does not match the filter '^online$'"

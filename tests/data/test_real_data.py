@@ -1,0 +1,82 @@
+"""Prepare the real public data sets through their dataset configs (needs ../shared/data beside the checkout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from loyalist.config import load_config
+from loyalist.data import prepare
+
+pytestmark = pytest.mark.realdata
+
+DATASETS = Path(__file__).resolve().parents[2] / "configs" / "datasets"
+
+
+def _prepare(name: str):
+    return prepare(load_config([DATASETS / f"{name}.yaml"]).data)
+
+
+def _summary(result) -> dict:
+    return result.summary.set_index("table").to_dict("index")
+
+
+def test_cdnow_master(shared_data):
+    raw = pd.read_csv(shared_data / "cdnow" / "CDNOW_master.txt.gz", sep=r"\s+", dtype={"customer_id": str})
+    result = _prepare("cdnow")
+    assert _summary(result) == {
+        "orders": {"rows_in": 69_659, "rows_kept": 69_659, "rows_rejected": 0, "rows_changed": 0}}
+    assert result.rejects.empty
+    orders = result.tables["orders"]
+    assert orders["customer_id"].nunique() == 23_570
+    assert orders["order_id"].is_unique
+    assert orders["order_date"].min() == pd.Timestamp("1997-01-01")
+    assert orders["order_date"].max() == pd.Timestamp("1998-06-30")
+    assert orders["amount"].sum() == pytest.approx(raw["dollar_value"].sum())  # nothing capped
+    assert (orders["amount"] == 0).sum() == 80
+    assert orders["quantity"].sum() == raw["number_of_cds"].sum()
+    assert (orders["status"] == "completed").all()
+    assert "order_lines" not in result.tables
+
+
+def test_cdnow_sample(shared_data):
+    result = _prepare("cdnow_sample")
+    assert _summary(result)["orders"]["rows_in"] == 6_919
+    assert _summary(result)["orders"]["rows_kept"] == 6_919
+    orders = result.tables["orders"]
+    assert orders["customer_id"].nunique() == 2_357
+    assert orders["customer_id"].str.fullmatch(r"\d{5}").all()  # the master ids, zero-padded
+
+
+def test_online_retail_ii(shared_data):
+    result = _prepare("online_retail_ii")
+    summary = _summary(result)
+    orders = summary["orders"]
+    assert orders["rows_in"] == 525_461
+    assert orders["rows_in"] == orders["rows_kept"] + orders["rows_rejected"]
+    assert (orders["rows_kept"], orders["rows_rejected"]) == (410_763, 114_698)
+    assert summary["customers"] == {"rows_in": 4_383, "rows_kept": 4_383, "rows_rejected": 0, "rows_changed": 0}
+
+    rejects = result.rejects[result.rejects["table"] == "orders"]
+    counts = rejects.groupby(["rule", "action"]).size().to_dict()
+    assert counts == {
+        ("missing_required", "dropped"): 107_927,  # no Customer ID
+        ("duplicate", "dropped"): 6_771,  # exact duplicate lines
+        ("extreme_amount", "changed"): 400,  # capped at the 0.999 quantile of completed line amounts
+    }
+    assert (rejects.loc[rejects["rule"] == "missing_required", "column"] == "customer_id").all()
+
+    lines = result.tables["order_lines"]
+    head = result.tables["orders"]
+    assert len(lines) == 410_763
+    assert len(head) == 23_587 and head["order_id"].is_unique
+    assert head["customer_id"].nunique() == 4_383
+    assert head["customer_id"].str.fullmatch(r"\d{5}").all()  # 12345, never 12345.0
+    assert head["status"].value_counts().to_dict() == {"completed": 19_215, "cancelled": 4_372}
+    assert head["amount"].sum() == pytest.approx(lines["amount"].sum())
+    assert head["order_date"].min() == pd.Timestamp("2009-12-01 07:45")
+    assert head["order_date"].max() == pd.Timestamp("2010-12-09 20:01")
+    customers = result.tables["customers"]
+    assert customers["region"].value_counts().head(1).to_dict() == {"United Kingdom": 4_034}

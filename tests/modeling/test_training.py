@@ -1,0 +1,160 @@
+"""Churn and value models trained from history on a synthetic company with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from loyalist.config import CleaningConfig, LoyalistConfig
+from loyalist.data.clean import clean_tables
+from loyalist.data.synthetic import generate
+from loyalist.errors import InsufficientHistoryError, ModelError
+from loyalist.modeling.btyd import BetaGeoModel
+from loyalist.modeling.dataset import labelled_snapshot, plan_cutoffs, split_half
+from loyalist.modeling.training import plan_with_fallback, train_churn, train_value
+
+
+@pytest.fixture(scope="module")
+def company():
+    data = generate(n_customers=1500, start="2022-01-01", end="2024-12-31", seed=7, dirty=False)
+    tables = clean_tables(data.tables(), CleaningConfig()).tables
+    return data, tables
+
+
+@pytest.fixture(scope="module")
+def churn_result(company):
+    _, tables = company
+    return train_churn(tables, LoyalistConfig())
+
+
+def _orders(rows):
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "order_date", "amount"]).assign(
+        order_date=lambda d: pd.to_datetime(d["order_date"]), status="completed"
+    )
+
+
+def test_plan_validates_on_the_newest_complete_cutoff_and_trains_before_it():
+    dates = pd.date_range("2022-01-01", "2023-12-31", freq="7D")
+    orders = _orders([(f"O{i}", f"C{i % 5}", d, 10.0) for i, d in enumerate(dates)])
+    plan = plan_cutoffs({"orders": orders}, horizon_days=90, min_history_days=180, max_cutoffs=6)
+    end = dates.max()
+    assert plan.valid + pd.Timedelta(days=90) <= end
+    assert plan.valid + pd.Timedelta(days=90 + 31) > end  # the newest month end that still fits
+    assert len(plan.train) == 6
+    assert all(t + pd.Timedelta(days=90) <= plan.valid for t in plan.train)  # honest out of time
+    assert plan.train == tuple(sorted(plan.train))
+
+
+def test_too_little_history_is_refused_with_the_numbers():
+    orders = _orders([("O1", "C1", "2024-01-01", 5.0), ("O2", "C1", "2024-03-01", 5.0)])
+    with pytest.raises(InsufficientHistoryError, match=r"covers 60 days .* needs at least"):
+        plan_cutoffs({"orders": orders}, horizon_days=90, min_history_days=180)
+
+
+def test_short_history_falls_back_to_a_shorter_training_horizon_and_says_so():
+    dates = pd.date_range("2023-01-01", "2023-09-30", freq="3D")
+    orders = _orders([(f"O{i}", f"C{i % 7}", d, 10.0) for i, d in enumerate(dates)])
+    config = LoyalistConfig.model_validate({"features": {"churn_horizon_days": 273}})
+    plan, fallback = plan_with_fallback({"orders": orders}, config, 273)
+    assert fallback
+    assert plan.horizon_days < 273
+    assert "273-day horizon" in plan.notes[0] and "BG/NBD offset" in plan.notes[0]
+
+
+def test_one_churn_class_is_refused():
+    # every customer orders every week: nobody churns
+    dates = pd.date_range("2022-01-01", "2023-12-31", freq="7D")
+    rows = [(f"O{c}-{i}", f"C{c}", d, 10.0) for c in range(30) for i, d in enumerate(dates)]
+    with pytest.raises(InsufficientHistoryError, match="only one churn class"):
+        train_churn({"orders": _orders(rows)}, LoyalistConfig())
+
+
+def test_split_half_is_deterministic_and_balanced():
+    ids = pd.Series([f"C{i:05d}" for i in range(10_000)])
+    a, b = split_half(ids), split_half(ids.copy())
+    assert (a == b).all()
+    assert 0.47 < a.mean() < 0.53
+
+
+def test_labelled_snapshot_features_ignore_the_label_window(company):
+    _, tables = company
+    cfg = LoyalistConfig().features
+    t = pd.Timestamp("2023-06-30")
+    base = labelled_snapshot(tables, t, cfg)
+    orders = tables["orders"]
+    later = orders["order_date"] > t
+    # drop every order after T: features unchanged, labels change
+    cut = dict(tables, orders=orders.loc[~later])
+    other = labelled_snapshot(cut, t, cfg)
+    feats = [c for c in base.columns if c not in ("churned", "future_orders", "future_revenue", "future_margin")]
+    pd.testing.assert_frame_equal(base[feats], other[feats])
+    assert other["churned"].all() and not base["churned"].all()
+
+
+def test_churn_model_beats_the_rule_score_against_the_true_dropout(company, churn_result):
+    data, _ = company
+    res = churn_result
+    ev = res.eval_frame
+    truth = data.truth.set_index("customer_id")["dropout_date"]
+    t = pd.Timestamp(res.plan.valid)
+    dropped = ev["customer_id"].map(truth)
+    # latent truth: the customer has dropped out by T + horizon (whether or not the label window shows it)
+    true_churn = (dropped.notna() & (dropped <= t + pd.Timedelta(days=res.plan.horizon_days))).astype(int)
+    assert 0.02 < true_churn.mean() < 0.9
+    auc_model = roc_auc_score(true_churn, ev["score_loyalist"])
+    auc_rule = roc_auc_score(true_churn, ev["score_rule_score"])
+    assert auc_model > auc_rule + 0.05, (auc_model, auc_rule)
+
+
+def test_churn_metrics_beside_every_baseline(churn_result):
+    m = churn_result.metrics.set_index("scorer")
+    assert list(m.index) == ["loyalist", "rule_score", "recency", "frequency", "bgnbd_no_purchase"]
+    assert (m["n"] == m.loc["loyalist", "n"]).all()  # same rows for everyone
+    assert m.loc["loyalist", "roc_auc"] > m.loc["rule_score", "roc_auc"]
+    assert m.loc["loyalist", "roc_auc"] >= m.loc["frequency", "roc_auc"]
+    assert 0 <= m.loc["loyalist", "ece"] < 0.1
+    p = churn_result.model.score(churn_result.eval_snapshot)
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_contributions_add_up_to_the_raw_score(churn_result):
+    model, rows = churn_result.model, churn_result.eval_snapshot.head(200)
+    contrib = model.contributions(rows)
+    np.testing.assert_allclose(contrib.sum(axis=1).to_numpy(), model.raw_score(rows), atol=1e-6)
+
+
+def test_missing_feature_at_prediction_is_named(churn_result):
+    rows = churn_result.eval_snapshot.head(5).drop(columns=["recency_days"])
+    with pytest.raises(ModelError, match=r"'recency_days'"):
+        churn_result.model.score(rows)
+
+
+def test_non_finite_feature_is_refused(churn_result):
+    rows = churn_result.eval_snapshot.head(5).assign(monetary_total=np.inf)
+    with pytest.raises(ModelError, match=r"'monetary_total' has 5 infinite"):
+        churn_result.model.score(rows)
+
+
+def test_value_model_ranks_future_revenue_beside_baselines(company):
+    _, tables = company
+    res = train_value(tables, LoyalistConfig())
+    m = res.metrics.set_index("scorer")
+    assert list(m.index) == ["loyalist", "bgnbd_gamma_gamma", "last_period_revenue"]
+    assert m.loc["loyalist", "normalised_gini"] > 0.6
+    assert m.loc["loyalist", "normalised_gini"] >= m.loc["last_period_revenue", "normalised_gini"] - 0.02
+    pred = res.model.score(res.eval_snapshot)
+    assert (pred >= 0).all() and np.isfinite(pred).all()
+
+
+def test_bgnbd_recovers_the_generator_parameters_in_btyd_mode():
+    data = generate(n_customers=8000, start="2020-01-01", end="2021-06-30", seed=3, mode="btyd", dirty=False)
+    true = data.params["btyd"]
+    orders = data.orders
+    from loyalist.modeling.btyd_summary import customer_days_summary
+
+    s = customer_days_summary(orders, pd.Timestamp("2021-06-30"))
+    fit = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    for k in ("r", "alpha", "a", "b"):
+        assert fit.params_[k] == pytest.approx(true[k], rel=0.25), (k, fit.params_, true)
