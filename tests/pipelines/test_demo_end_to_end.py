@@ -1,0 +1,129 @@
+"""Smoke test of the whole product: `loyalist demo` in a temp folder with a temp MLflow store."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from loyalist.batch.columns import RISK_LIST_COLUMNS
+from loyalist.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["demo", "--workdir", str(workdir), "--customers", "900", "--seed", "5"],
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return workdir, result.output
+
+
+def test_demo_prints_rows_tiers_models_and_paths(demo_dir):
+    workdir, out = demo_dir
+    assert "rows in" in out and "kept" in out and "rejected" in out
+    assert "铁杆忠诚" in out and "高风险流失" in out
+    assert re.search(r"loyalist-churn version 1: no champion exists", out)
+    assert "loyalty_scores.parquet" in out and "churn_risk.parquet" in out
+
+
+def test_demo_rows_are_accounted_for(demo_dir):
+    workdir, _ = demo_dir
+    summary = pd.read_csv(workdir / "data" / "demo" / "clean" / "summary.csv")
+    assert (summary["rows_in"] == summary["rows_kept"] + summary["rows_rejected"]).all()
+    rejects = pd.read_parquet(workdir / "data" / "demo" / "clean" / "rejects.parquet")
+    dropped = rejects[rejects["action"] == "dropped"].groupby("table").size()
+    for row in summary.itertuples():
+        assert dropped.get(row.table, 0) == row.rows_rejected
+
+
+def test_demo_loyalty_scores_have_the_documented_columns(demo_dir):
+    workdir, _ = demo_dir
+    scores = pd.read_parquet(workdir / "outputs" / "demo" / "loyalty_scores.parquet")
+    needed = {
+        "customer_id", "as_of", "repurchase_rate", "order_value_stability", "purchase_frequency", "nps",
+        "complaint_rate", "loyalty_score", "score_coverage", "loyalty_tier", "tier_reason", "rfm_r", "rfm_f",
+        "rfm_m", "rfm_segment",
+    }
+    assert needed <= set(scores.columns)
+    assert {c for c in scores.columns if c.endswith("_scaled")} >= {
+        "repurchase_rate_scaled", "nps_scaled", "complaint_rate_scaled"}
+    assert scores["customer_id"].is_unique
+    assert set(scores["loyalty_tier"].dropna().astype(str)) <= {"devoted", "stable", "at_risk", "high_risk"}
+    csv = pd.read_csv(workdir / "outputs" / "demo" / "loyalty_scores.csv", encoding="utf-8-sig")
+    assert len(csv) == len(scores)
+
+
+def test_demo_risk_list_is_complete_sorted_and_masked(demo_dir):
+    workdir, _ = demo_dir
+    risk = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
+    loyalty = pd.read_parquet(workdir / "outputs" / "demo" / "loyalty_scores.parquet")
+    assert list(risk.columns) == list(RISK_LIST_COLUMNS)
+    assert risk["customer_id"].is_unique
+    assert set(risk["customer_id"]) == set(loyalty["customer_id"])  # every eligible customer, once
+    assert risk["value_at_risk"].is_monotonic_decreasing
+    assert ((risk["churn_probability"] >= 0) & (risk["churn_probability"] <= 1)).all()
+    assert (risk["reason_1"].str.len() > 0).mean() > 0.5
+    raw = pd.read_csv(workdir / "data" / "demo" / "raw" / "customers.csv", encoding="gb18030", dtype=str)
+    names = set(raw["客户名称"].dropna())
+    contacts = set(raw["联系方式"].dropna())
+    text = risk.to_csv() + (workdir / "outputs" / "demo" / "churn_risk_summary.json").read_text(encoding="utf-8")
+    text += loyalty.to_csv()
+    leaked = [v for v in names | contacts if len(v) > 3 and v in text]
+    assert not leaked, leaked[:5]
+    summary = json.loads((workdir / "outputs" / "demo" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    assert summary["customers"] == len(risk)
+    assert sum(summary["tiers"].values()) == len(risk)
+    assert summary["models"]["churn"]["version"] == "1"
+
+
+def test_second_training_keeps_the_champion_unless_beaten(demo_dir):
+    workdir, _ = demo_dir
+    runner = CliRunner()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
+    result = runner.invoke(app, ["train", "--clean", str(workdir / "data" / "demo" / "clean"),
+                                 "--workdir", str(workdir), "--only", "churn"], env=env)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"does not beat champion|becomes champion", result.output)
+    listing = runner.invoke(app, ["models", "--workdir", str(workdir)], env=env)
+    assert "champion" in listing.output and "challenger" in listing.output or "previous" in listing.output
+
+
+def test_cli_prints_one_sentence_and_exit_code_2(tmp_path):
+    runner = CliRunner()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("features:\n  lookbak_days: 3\n", encoding="utf-8")
+    result = runner.invoke(app, ["prepare", "--config", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "Error: Invalid configuration" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_score_without_a_champion_says_how_to_get_one(tmp_path, demo_dir):
+    workdir, _ = demo_dir
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["score", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(tmp_path),
+              "--out", str(tmp_path / "o")],
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/empty.db"},
+    )
+    assert result.exit_code == 2
+    assert "loyalist train" in result.output and "champion" in result.output
+
+
+def test_cli_as_of_beyond_the_data_is_refused(tmp_path, demo_dir):
+    workdir, _ = demo_dir
+    result = CliRunner().invoke(
+        app, ["loyalty", "--clean", str(workdir / "data" / "demo" / "clean"), "--as-of", "2031-01-01",
+              "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 2
+    assert "after the last order in the data" in result.output
