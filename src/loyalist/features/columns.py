@@ -30,7 +30,8 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
         "months with an order in W; NaN when observed months < 2. The first order is not a repurchase."
     ),
     "order_value_stability": (
-        "1 - std/mean of the order amounts in W (sample std, ddof=1), clipped to [0, 1]; NaN below two orders"
+        "1 - std/mean of the order amounts in W (sample std, ddof=1), clipped to [0, 1]; NaN below two orders "
+        "or when the mean amount is not positive"
     ),
     "purchase_frequency": (
         "orders per year over the customer's observed part of W: n_orders / (observed_days / 365.25) where "
@@ -42,7 +43,8 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     ),
     "complaint_rate": (
         "complaint tickets created in W / completed orders in W (tickets whose kind is a complaint kind); "
-        "clipped to [0, 1]; 0 when the customer has no complaint; NaN only when the tickets table is absent"
+        "clipped to [0, 1]; 0 when the customer has no complaint; NaN only when the tickets table (or its kind "
+        "column) is absent"
     ),
     # behaviour
     "n_orders": "completed orders in W",
@@ -70,8 +72,13 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "n_complaints": "complaint tickets created in W",
     "n_complaints_recent": "complaint tickets created in (T - trend_window, T]",
     "resolution_hours_mean": "mean hours from created_at to resolved_at of tickets created and resolved <= T in W",
-    "open_tickets": "tickets created <= T in W not resolved by T (resolved_at missing or > T)",
-    "top_complaint_stage": "the stage with most complaint tickets in W (string)",
+    "open_tickets": (
+        "tickets created <= T in W not resolved by T (resolved_at missing or > T); NaN when the tickets table or "
+        "its resolved_at column is absent"
+    ),
+    "top_complaint_stage": (
+        "the stage with most complaint tickets in W (string; ties go to the first stage in alphabetical order)"
+    ),
     # attitude
     "n_survey_responses": "survey answers in W",
     "satisfaction_mean": "mean satisfaction (1-5) in W",
@@ -86,7 +93,10 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "rfm_f": "frequency quintile 1-5 on n_orders (5 = most orders)",
     "rfm_m": "monetary quintile 1-5 on monetary_total (5 = most spend)",
     "rfm_score": "rfm_r * 100 + rfm_f * 10 + rfm_m",
-    "rfm_segment": "named segment from (rfm_r, mean of rfm_f and rfm_m): champions, loyal, ...",
+    "rfm_segment": (
+        "named segment from (rfm_r, mean of rfm_f and rfm_m): champions, loyal, ... (rules and zh/en labels: "
+        "loyalist.features.rfm.RFM_SEGMENTS)"
+    ),
 }
 
 #: Categorical feature columns (string dtype).

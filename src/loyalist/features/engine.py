@@ -1,0 +1,81 @@
+"""The one place for DuckDB specifics: run a portable SQL text over in-memory tables.
+
+The snapshot SQL (``features/sql/*.sql``) is written in standard SQL plus the few functions of :data:`FUNCTIONS`,
+with named parameters written ``:name``. To run that same text on another engine (Spark SQL, say), define those
+functions there (Spark: ``CREATE TEMPORARY FUNCTION``) and bind the parameters; nothing else in the text is
+DuckDB-specific. Here each call opens a fresh in-memory DuckDB connection, defines the functions as macros (inlined,
+so they cost nothing), registers the tables (pandas frames go through Arrow without copying their buffers), rewrites
+``:name`` to DuckDB's ``$name`` and returns the result as an Arrow table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["FUNCTIONS", "frame_to_arrow", "to_duckdb_sql", "run_sql"]
+
+#: The non-standard functions the portable SQL may call: name -> (arguments, DuckDB body). Day counts are whole
+#: days (floor of the difference), as columns.py defines them.
+FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    # whole days from timestamp a to timestamp b (floor of the difference; b >= a in every use)
+    "days_between": (("a", "b"), "CAST(floor((epoch_us(b) - epoch_us(a)) / 86400000000.0) AS BIGINT)"),
+    # calendar days from DATE a to DATE b
+    "day_diff": (("a", "b"), "date_diff('day', a, b)"),
+    # hours (fractional) from timestamp a to timestamp b
+    "hours_between": (("a", "b"), "(epoch_us(b) - epoch_us(a)) / 3600000000.0"),
+    # a month counter: months of two dates differ by the number of calendar months between them
+    "month_index": (("d",), "(EXTRACT(YEAR FROM d) * 12 + EXTRACT(MONTH FROM d))"),
+}
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def to_duckdb_sql(sql: str) -> str:
+    """Rewrite the portable ``:name`` parameter markers to DuckDB's ``$name`` (``::`` casts are left alone)."""
+    return _PARAM.sub(r"$\1", sql)
+
+
+def frame_to_arrow(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
+    """The given columns of ``frame`` as an Arrow table; numpy and Arrow-backed buffers are shared, not copied."""
+    return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
+
+
+def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config={"threads": threads or os.cpu_count() or 1})
+    con.execute(";\n".join(
+        f"CREATE TEMP MACRO {name}({', '.join(args)}) AS {body}" for name, (args, body) in FUNCTIONS.items()
+    ))
+    return con
+
+
+def run_sql(
+    sql: str,
+    tables: Mapping[str, pa.Table],
+    params: Mapping[str, Any],
+    *,
+    threads: int | None = None,
+) -> pa.Table:
+    """Run the portable ``sql`` over ``tables`` (name -> Arrow table) with ``params`` bound to ``:name`` markers.
+
+    A fresh in-memory connection is used and closed, so calls share no state; ``threads`` defaults to the
+    machine's cores. Returns the result as one Arrow table.
+    """
+    names = set(_PARAM.findall(sql))
+    missing = sorted(names - set(params))
+    if missing:
+        raise ValueError(f"SQL parameters {missing} have no value; pass them in 'params'.")
+    con = _connect(threads)
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        bound = {name: value for name, value in params.items() if name in names}
+        return con.sql(to_duckdb_sql(sql), params=bound).to_arrow_table()
+    finally:
+        con.close()

@@ -1,0 +1,137 @@
+"""Labels of the snapshot at cut-off T, from the events in (T, T + horizon] only.
+
+The snapshot (:mod:`loyalist.features.snapshot`) reads events dated <= T; the labels read events dated in
+(T, T + horizon]; the two never overlap. Training uses only cut-offs whose label window is complete
+(:func:`label_window_complete`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loyalist.config.models import FeatureConfig
+from loyalist.errors import ConfigError, SchemaError
+from loyalist.features.columns import LABEL_COLUMNS
+from loyalist.features.snapshot import coerce_as_of
+
+__all__ = ["build_labels", "label_window_complete"]
+
+
+def label_window_complete(as_of: Any, data_end: Any, horizon_days: int) -> bool:
+    """True when the label window (T, T + horizon_days] ends on or before ``data_end`` (the last date with data)."""
+    if int(horizon_days) < 1:
+        raise ConfigError(f"The 'horizon_days' parameter must be a positive number of days; got {horizon_days!r}.")
+    t = coerce_as_of(as_of)
+    end = coerce_as_of(data_end, name="data_end")
+    return bool(t + pd.Timedelta(days=int(horizon_days)) <= end)
+
+
+def _population_ids(population: pd.Series | pd.DataFrame) -> pd.Series:
+    if isinstance(population, pd.DataFrame):
+        if "customer_id" not in population.columns:
+            raise SchemaError(
+                "The 'population' table lacks column 'customer_id'; pass the snapshot or a Series of customer ids."
+            )
+        ids = population["customer_id"]
+    elif isinstance(population, pd.Series):
+        ids = population
+    else:
+        raise SchemaError(
+            f"The 'population' parameter must be a Series of customer ids or a table with 'customer_id'; "
+            f"got {type(population).__name__}."
+        )
+    return pd.Series(ids.to_numpy(), dtype="string", name="customer_id").drop_duplicates()
+
+
+def build_labels(
+    orders: pd.DataFrame,
+    population: pd.Series | pd.DataFrame,
+    as_of: Any,
+    config: FeatureConfig,
+) -> pd.DataFrame:
+    """Churn and value labels at cut-off T for each customer of the population.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: customer_id, order_date (datetime64), amount; optional status (absent = completed),
+        margin and/or cost. Only completed orders dated in (T, T + max(churn, value horizon)] are read.
+    population : Series or DataFrame
+        The customers at T: a Series of ids or a table with ``customer_id`` (e.g. the snapshot).
+    as_of : str, date, datetime or Timestamp
+        The cut-off T.
+    config : FeatureConfig
+        ``churn_horizon_days`` and ``value_horizon_days``.
+
+    Returns
+    -------
+    DataFrame
+        One row per population customer, sorted by customer_id; columns ``LABEL_COLUMNS``: customer_id
+        (string), as_of (datetime64[ns]), churned (int64: 1 = no completed order in (T, T + churn_horizon]),
+        future_orders (int64) and future_revenue (float64) over (T, T + value_horizon], future_margin (float64:
+        margin, else amount - cost; NaN when the orders carry neither).
+    """
+    if not isinstance(config, FeatureConfig):
+        raise ConfigError(
+            f"The 'config' parameter of build_labels must be a FeatureConfig; got {type(config).__name__}."
+        )
+    t = coerce_as_of(as_of)
+    missing = [c for c in ("customer_id", "order_date", "amount") if c not in orders.columns]
+    if missing:
+        raise SchemaError(
+            f"Table 'orders' lacks required column(s) {', '.join(repr(c) for c in missing)}; "
+            "map them in the data config."
+        )
+    if not pd.api.types.is_datetime64_dtype(orders["order_date"].dtype):
+        raise SchemaError(
+            f"Column 'order_date' of table 'orders' must be naive datetime64; got dtype {orders['order_date'].dtype}; "
+            "pass the table produced by the cleaner."
+        )
+    ids = _population_ids(population).sort_values(ignore_index=True)
+    churn_end = t + pd.Timedelta(days=config.churn_horizon_days)
+    value_end = t + pd.Timedelta(days=config.value_horizon_days)
+    end = max(churn_end, value_end)
+
+    dates = orders["order_date"]
+    keep = (dates > t) & (dates <= end)
+    if "status" in orders.columns:
+        keep &= orders["status"] == "completed"
+    has_margin = "margin" in orders.columns or "cost" in orders.columns
+    columns = ["customer_id", "order_date", "amount", *[c for c in ("margin", "cost") if c in orders.columns]]
+    future = orders.loc[keep.to_numpy(dtype=bool, na_value=False), columns]
+    future = future.assign(customer_id=future["customer_id"].astype("string"))
+
+    in_value = future[future["order_date"] <= value_end]
+    margin = _margin(in_value) if has_margin else None
+    grouped = in_value.assign(_margin=margin if margin is not None else np.nan).groupby("customer_id")
+    value = pd.DataFrame({
+        "future_orders": grouped.size(),
+        "future_revenue": grouped["amount"].sum(),
+        "future_margin": grouped["_margin"].sum(min_count=1),
+    })
+    buyers = pd.Index(future.loc[future["order_date"] <= churn_end, "customer_id"].unique())
+
+    out = pd.DataFrame({"customer_id": ids})
+    out["as_of"] = pd.Series(t, index=out.index, dtype="datetime64[ns]")
+    out["churned"] = (~out["customer_id"].isin(buyers)).astype("int64")
+    joined = value.reindex(pd.Index(ids, dtype="string"))
+    out["future_orders"] = joined["future_orders"].fillna(0).astype("int64").to_numpy()
+    out["future_revenue"] = joined["future_revenue"].fillna(0.0).astype("float64").to_numpy()
+    if has_margin:
+        # customers without future orders earn 0; buyers whose margins are all missing stay NaN
+        fm = joined["future_margin"].astype("float64")
+        out["future_margin"] = fm.where(joined["future_orders"].notna(), 0.0).to_numpy()
+    else:
+        out["future_margin"] = np.nan
+    return out.loc[:, list(LABEL_COLUMNS)]
+
+
+def _margin(orders: pd.DataFrame) -> pd.Series:
+    """Margin per order: the ``margin`` column, else (or where missing) ``amount - cost``."""
+    from_cost = orders["amount"] - orders["cost"] if "cost" in orders.columns else None
+    if "margin" in orders.columns:
+        return orders["margin"].astype("float64") if from_cost is None else orders["margin"].fillna(from_cost)
+    return from_cost.astype("float64")

@@ -1,0 +1,299 @@
+"""The point-in-time customer snapshot at cut-off T (one SQL definition, run by DuckDB).
+
+:func:`build_snapshot` validates the canonical tables, hands the columns it needs to DuckDB through Arrow (no copy),
+runs the single SQL text of ``sql/snapshot.sql`` (rendered by :func:`snapshot_sql`, bound to T and the windows by
+:func:`snapshot_params`), adds the RFM scores and returns the columns of
+:data:`loyalist.features.columns.SNAPSHOT_COLUMNS`, whose definitions this module implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loyalist.config.models import FeatureConfig
+from loyalist.errors import ConfigError, SchemaError
+from loyalist.features import engine
+from loyalist.features.columns import SNAPSHOT_COLUMNS
+from loyalist.features.rfm import rfm_scores
+
+__all__ = ["build_snapshot", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES"]
+
+_INT = "int64"
+_FLOAT = "float64"
+_STR = "string"
+_DATE = "datetime64[ns]"
+
+#: The dtype of every snapshot column. Counts that are NaN when their source table is absent are float64.
+SNAPSHOT_DTYPES: dict[str, str] = {
+    **{c: _FLOAT for c in SNAPSHOT_COLUMNS},
+    **{c: _STR for c in ("customer_id", "industry", "size", "region", "top_complaint_stage", "rfm_segment")},
+    **{c: _DATE for c in ("as_of", "first_order_date", "last_order_date")},
+    **{
+        c: _INT
+        for c in (
+            "n_orders", "n_orders_total", "recency_days", "tenure_days", "n_returns", "n_cancelled",
+            "btyd_frequency", "btyd_recency", "btyd_T", "rfm_r", "rfm_f", "rfm_m", "rfm_score",
+        )
+    },
+}
+
+# table -> (required columns, optional columns read) and the kind of each column
+_READ: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "orders": (("customer_id", "order_date", "amount"), ("status", "margin", "cost")),
+    "customers": (("customer_id",), ("industry", "size", "region", "signup_date")),
+    "tickets": (("customer_id", "created_at"), ("kind", "stage", "resolved_at")),
+    "surveys": (("customer_id", "answered_at", "nps_score"), ("satisfaction", "mentions_brand")),
+}
+_KIND: dict[str, str] = {
+    "customer_id": "string", "industry": "string", "size": "string", "region": "string", "status": "string",
+    "kind": "string", "stage": "string",
+    "order_date": "datetime", "signup_date": "datetime", "created_at": "datetime", "resolved_at": "datetime",
+    "answered_at": "datetime",
+    "amount": "number", "margin": "number", "cost": "number", "nps_score": "number", "satisfaction": "number",
+    "mentions_brand": "bool",
+}
+_ARROW_TYPE = {"string": pa.string(), "datetime": pa.timestamp("ns"), "number": pa.float64(), "bool": pa.bool_()}
+
+
+def coerce_as_of(as_of: Any, name: str = "as_of") -> pd.Timestamp:
+    """The cut-off as a naive ``pd.Timestamp`` (accepts str, date, datetime, Timestamp, numpy datetime64)."""
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}."
+        ) from exc
+    if ts is pd.NaT or pd.isna(ts):
+        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}.")
+    if ts.tzinfo is not None:
+        raise ConfigError(
+            f"The '{name}' parameter must be a naive date (local business time, like the tables); got {as_of!r}; "
+            "drop the time zone."
+        )
+    return ts.as_unit("ns")
+
+
+def snapshot_params(as_of: Any, config: FeatureConfig) -> dict[str, Any]:
+    """The parameters of the snapshot SQL: T and the window bounds (timestamps) and the frequency floor."""
+    t = coerce_as_of(as_of)
+    day = pd.Timedelta(days=1)
+    return {
+        "t": t,
+        "w_start": t - config.lookback_days * day,
+        "trend_start": t - config.trend_window_days * day,
+        "trend_prev_start": t - 2 * config.trend_window_days * day,
+        "freq_min_days": int(config.frequency_min_days),
+    }
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    text = resources.files("loyalist.features").joinpath("sql/snapshot.sql").read_text(encoding="utf-8")
+    # SQL, not HTML: nothing user-supplied is rendered (only the has_* booleans), so no escaping applies.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             autoescape=False, keep_trailing_newline=True)
+    return env.from_string(text)
+
+
+def snapshot_sql(
+    config: FeatureConfig,
+    *,
+    has_customers: bool,
+    has_tickets: bool,
+    has_surveys: bool,
+    has_margin: bool,
+) -> str:
+    """The snapshot's single SQL definition for the tables at hand (portable text, see :mod:`engine`).
+
+    The windows of ``config`` are not written into the text: they are bound as the parameters ``:t``,
+    ``:w_start``, ``:trend_start``, ``:trend_prev_start`` and ``:freq_min_days`` (:func:`snapshot_params`), so
+    one text serves every cut-off. The SQL reads ``orders(customer_id, order_date, amount, status[, margin])`` and,
+    when present, ``customers``, ``tickets`` and ``surveys``; it returns every snapshot column except the RFM ones,
+    sorted by ``customer_id``.
+    """
+    if not isinstance(config, FeatureConfig):
+        raise ConfigError(
+            f"The 'config' parameter of snapshot_sql must be a FeatureConfig; got {type(config).__name__}."
+        )
+    return _template().render(
+        has_customers=bool(has_customers), has_tickets=bool(has_tickets), has_surveys=bool(has_surveys),
+        has_margin=bool(has_margin),
+    )
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def _check_column(table: str, frame: pd.DataFrame, column: str) -> None:
+    kind = _KIND[column]
+    dtype = frame[column].dtype
+    ok = {
+        "string": pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype),
+        "datetime": pd.api.types.is_datetime64_dtype(dtype),
+        "number": pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype),
+        "bool": pd.api.types.is_bool_dtype(dtype),
+    }[kind]
+    if not ok:
+        expected = {"string": "text (string dtype)", "datetime": "naive datetime64",
+                    "number": "numeric (float64)", "bool": "boolean"}[kind]
+        raise SchemaError(
+            f"Column '{column}' of table '{table}' must be {expected}; got dtype {dtype}; "
+            "pass the table produced by the cleaner (loyalist.data.clean)."
+        )
+
+
+def _to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
+    required, optional = _READ[table]
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"Table '{table}' must be a pandas DataFrame; got {type(frame).__name__}.")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"Table '{table}' lacks required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"got columns {list(map(str, frame.columns))}; map them in the data config."
+        )
+    present = [c for c in (*required, *optional) if c in frame.columns]
+    for column in present:
+        _check_column(table, frame, column)
+    arrow = engine.frame_to_arrow(frame, present)
+    n = arrow.num_rows
+    columns: dict[str, pa.ChunkedArray | pa.Array] = {}
+    for column in (*required, *optional):
+        if column in ("margin", "cost"):
+            continue
+        wanted = _ARROW_TYPE[_KIND[column]]
+        if column not in present:
+            if column == "status":  # every order completed; dictionary-encoded: one byte a row
+                columns[column] = pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(n, dtype=np.int8)), pa.array(["completed"])
+                )
+            else:
+                columns[column] = pa.nulls(n, wanted)
+            continue
+        col = arrow.column(column)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if _KIND[column] == "number" and col.type != pa.float64():
+            col = col.cast(pa.float64())
+        columns[column] = col
+    if table == "orders" and ("margin" in present or "cost" in present):
+        amount = columns["amount"]
+        margin = arrow.column("margin").cast(pa.float64()) if "margin" in present else None
+        from_cost = pc.subtract(amount, arrow.column("cost").cast(pa.float64())) if "cost" in present else None
+        if margin is not None and from_cost is not None:
+            columns["margin"] = pc.coalesce(margin, from_cost)
+        else:
+            columns["margin"] = margin if margin is not None else from_cost
+    return pa.table(columns)
+
+
+def _present(tables: Mapping[str, pd.DataFrame | None], name: str) -> bool:
+    return tables.get(name) is not None
+
+
+# --------------------------------------------------------------------------------------- snapshot
+
+
+def build_snapshot(tables: Mapping[str, pd.DataFrame], as_of: Any, config: FeatureConfig) -> pd.DataFrame:
+    """The customer snapshot at cut-off T = ``as_of``: features from events dated <= T only.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Canonical clean tables (``loyalist.data.schemas``). ``orders`` is required: customer_id, order_date,
+        amount, and optionally status (absent = every order completed), margin and/or cost. Optional:
+        ``customers`` (customer_id; industry, size, region, signup_date), ``tickets`` (customer_id, created_at;
+        kind, stage, resolved_at), ``surveys`` (customer_id, answered_at, nps_score; satisfaction,
+        mentions_brand). A table mapped to None counts as absent. Input frames are not modified.
+    as_of : str, date, datetime or Timestamp
+        The cut-off T, compared with event timestamps (``'2024-06-30'`` is 2024-06-30 00:00, so on data with
+        times of day pass ``'2024-07-01'`` to include all of June 30).
+    config : FeatureConfig
+        Windows: look-back W = (T - lookback_days, T], trend windows, frequency floor, RFM bins.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer of the population at T (>= 1 completed order in W), sorted by customer_id, default
+        RangeIndex; columns ``SNAPSHOT_COLUMNS`` in order with :data:`SNAPSHOT_DTYPES` (ids and categories
+        pandas ``string``, dates datetime64[ns], counts int64 or float64 where NaN is possible, rates float64).
+        Columns whose source table (or column: ticket ``kind`` for complaints, ``resolved_at`` for open tickets)
+        is absent are all-NaN. Events dated > T are never read. T before every order gives an empty table with
+        these columns.
+
+    Raises
+    ------
+    SchemaError
+        ``orders`` is missing, a table lacks a required column or a column has the wrong dtype, or
+        ``customers`` repeats a customer_id.
+    ConfigError
+        ``as_of`` is not a date.
+    """
+    if not isinstance(config, FeatureConfig):
+        raise ConfigError(
+            f"The 'config' parameter of build_snapshot must be a FeatureConfig; got {type(config).__name__}."
+        )
+    params = snapshot_params(as_of, config)
+    if not _present(tables, "orders"):
+        raise SchemaError(
+            f"Table 'orders' is required to build the snapshot; got tables {sorted(k for k in tables)}; "
+            "configure data.orders."
+        )
+    arrow = {name: _to_arrow(name, tables[name]) for name in _READ if _present(tables, name)}
+    sql = snapshot_sql(
+        config,
+        has_customers="customers" in arrow,
+        has_tickets="tickets" in arrow,
+        has_surveys="surveys" in arrow,
+        has_margin="margin" in arrow["orders"].column_names,
+    )
+    result = engine.run_sql(sql, arrow, params)
+    _check_unique(result.column("customer_id"))
+    frame = result.to_pandas(types_mapper=_string_mapper, ignore_metadata=True)
+    return _finish(frame, tables, config)
+
+
+def _check_unique(ids: pa.ChunkedArray) -> None:
+    """The result is sorted by customer_id, so a repeated id (from a repeated customers row) is adjacent."""
+    ids = ids.combine_chunks()
+    if len(ids) > 1:
+        same = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        if pc.any(same).as_py():
+            dup = ids[pc.index(same, True).as_py()].as_py()
+            raise SchemaError(
+                f"Column 'customer_id' of table 'customers' must be unique; got {dup!r} more than once; "
+                "deduplicate the customers table (the cleaner does)."
+            )
+
+
+def _string_mapper(arrow_type: pa.DataType):
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype()
+    return None
+
+
+def _finish(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame], config: FeatureConfig) -> pd.DataFrame:
+    """Enforce the dtypes, blank the columns whose source column is absent, add RFM, order the columns."""
+    tickets = tables.get("tickets")
+    if tickets is not None:
+        if "kind" not in tickets.columns:  # complaints cannot be told from other tickets
+            for column in ("complaint_rate", "n_complaints", "n_complaints_recent"):
+                frame[column] = np.nan
+            frame["top_complaint_stage"] = pd.NA
+        if "resolved_at" not in tickets.columns:
+            frame["open_tickets"] = np.nan
+    for column, dtype in SNAPSHOT_DTYPES.items():
+        if column in frame.columns and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    rfm = rfm_scores(frame, bins=config.rfm_bins)
+    frame = pd.concat([frame, rfm], axis=1)
+    return frame.loc[:, list(SNAPSHOT_COLUMNS)]

@@ -1,0 +1,237 @@
+{#- The customer snapshot at cut-off T: one row per customer with >= 1 completed order in W = (T - lookback, T].
+    Every column is defined in loyalist/features/columns.py; this text implements those definitions.
+
+    Portable SQL: standard SQL plus the functions days_between, day_diff, hours_between and month_index
+    (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches only).
+
+    Parameters: :t = T; :w_start = T - lookback_days; :trend_start = T - trend_window_days;
+    :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
+    Tables: orders(customer_id, order_date, amount, status[, margin]); customers(customer_id, industry, size,
+    region, signup_date); tickets(customer_id, created_at, kind, stage, resolved_at); surveys(customer_id,
+    answered_at, nps_score, satisfaction, mentions_brand).
+    Time rule: every CTE that reads a table filters on its event date <= :t first. -#}
+WITH
+-- Completed orders dated <= T, each with the previous completed order of the same customer and the customer's
+-- first order (one sort).
+sequenced AS (
+    SELECT
+        customer_id,
+        order_date,
+        amount,
+        {% if has_margin %}margin{% else %}CAST(NULL AS DOUBLE) AS margin{% endif %},
+        LAG(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS prev_date,
+        MIN(order_date) OVER (PARTITION BY customer_id) AS customer_first_date
+    FROM orders
+    WHERE order_date <= :t AND status = 'completed'
+),
+-- Per order: in W; the first order of a calendar month among the orders in W; the gap in days to the previous
+-- distinct order day when both days are in W (orders are in time order, so the orders in W are a suffix);
+-- the first order of a distinct order day; on the customer's first order day.
+flagged AS (
+    SELECT
+        customer_id, order_date, amount, margin, prev_date,
+        order_date > :w_start AS in_w,
+        order_date > :w_start AND (
+            prev_date IS NULL OR prev_date <= :w_start
+            OR month_index(CAST(order_date AS DATE)) <> month_index(CAST(prev_date AS DATE))
+        ) AS new_month_in_w,
+        CASE WHEN prev_date > :w_start AND CAST(order_date AS DATE) <> CAST(prev_date AS DATE)
+            THEN day_diff(CAST(prev_date AS DATE), CAST(order_date AS DATE)) END AS gap_in_w,
+        prev_date IS NULL OR CAST(order_date AS DATE) <> CAST(prev_date AS DATE) AS new_day,
+        CAST(order_date AS DATE) = CAST(customer_first_date AS DATE) AS on_first_day
+    FROM sequenced
+),
+behaviour AS (
+    SELECT
+        customer_id,
+        COUNT(*) AS n_orders_total,
+        MIN(order_date) AS first_order_date,
+        MAX(order_date) AS last_order_date,
+        MIN(CASE WHEN in_w THEN order_date END) AS first_order_in_w,
+        COUNT(CASE WHEN in_w THEN 1 END) AS n_orders,
+        SUM(CASE WHEN in_w THEN amount END) AS monetary_total,
+        STDDEV_SAMP(CASE WHEN in_w THEN amount END) AS monetary_std,
+        SUM(CASE WHEN in_w THEN margin END) AS margin_total,
+        SUM(CASE WHEN order_date > :trend_start THEN amount ELSE 0.0 END) AS spend_last,
+        SUM(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN amount ELSE 0.0 END)
+            AS spend_prev,
+        COUNT(CASE WHEN new_month_in_w THEN 1 END) AS active_months,
+        COUNT(gap_in_w) AS n_gaps,
+        SUM(gap_in_w) AS gap_sum,
+        SUM(gap_in_w * gap_in_w) AS gap_sq_sum,
+        MAX(CASE WHEN gap_in_w IS NOT NULL THEN prev_date END) AS second_last_date_in_w,
+        COUNT(CASE WHEN new_day THEN 1 END) AS n_order_days,
+        SUM(CASE WHEN on_first_day THEN 0.0 ELSE amount END) AS repeat_day_amount
+    FROM flagged
+    GROUP BY customer_id
+),
+-- Returned and cancelled orders in W.
+other_orders AS (
+    SELECT
+        customer_id,
+        COUNT(CASE WHEN status = 'returned' THEN 1 END) AS n_returns,
+        COUNT(CASE WHEN status = 'cancelled' THEN 1 END) AS n_cancelled
+    FROM orders
+    WHERE order_date <= :t AND order_date > :w_start AND status IN ('returned', 'cancelled')
+    GROUP BY customer_id
+)
+{% if has_customers %}
+, profile AS (
+    SELECT
+        customer_id, industry, size, region,
+        CASE WHEN signup_date <= :t THEN signup_date END AS signup_date
+    FROM customers
+)
+{% endif %}
+{% if has_tickets %}
+-- Tickets created in W.
+, tickets_w AS (
+    SELECT customer_id, created_at, kind, stage, resolved_at
+    FROM tickets
+    WHERE created_at <= :t AND created_at > :w_start
+),
+service AS (
+    SELECT
+        customer_id,
+        COUNT(*) AS n_tickets,
+        COUNT(CASE WHEN kind = 'complaint' THEN 1 END) AS n_complaints,
+        COUNT(CASE WHEN kind = 'complaint' AND created_at > :trend_start THEN 1 END) AS n_complaints_recent,
+        AVG(CASE WHEN resolved_at <= :t THEN hours_between(created_at, resolved_at) END) AS resolution_hours_mean,
+        COUNT(CASE WHEN resolved_at IS NULL OR resolved_at > :t THEN 1 END) AS open_tickets
+    FROM tickets_w
+    GROUP BY customer_id
+),
+complaint_stages AS (
+    SELECT
+        customer_id, stage,
+        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY COUNT(*) DESC, stage) AS stage_rank
+    FROM tickets_w
+    WHERE kind = 'complaint' AND stage IS NOT NULL
+    GROUP BY customer_id, stage
+)
+{% endif %}
+{% if has_surveys %}
+-- Survey answers dated in W.
+, answers AS (
+    SELECT customer_id, nps_score, satisfaction, mentions_brand
+    FROM surveys
+    WHERE answered_at <= :t AND answered_at > :w_start
+),
+attitude AS (
+    SELECT
+        customer_id,
+        COUNT(*) AS n_survey_responses,
+        CAST(100 * (COUNT(CASE WHEN nps_score >= 9 THEN 1 END) - COUNT(CASE WHEN nps_score <= 6 THEN 1 END))
+             AS DOUBLE) / NULLIF(COUNT(nps_score), 0) AS nps,
+        AVG(CAST(satisfaction AS DOUBLE)) AS satisfaction_mean,
+        AVG(CASE WHEN mentions_brand THEN 1.0 WHEN NOT mentions_brand THEN 0.0 END) AS brand_mention_rate
+    FROM answers
+    GROUP BY customer_id
+)
+{% endif %}
+, population AS (
+    SELECT
+        b.*,
+        month_index(:t) - month_index(b.first_order_in_w) + 1 AS observed_months,
+        GREATEST(days_between(GREATEST(b.first_order_date, :w_start), :t), :freq_min_days) AS observed_days,
+        days_between(b.last_order_date, :t) AS recency_days,
+        COALESCE(x.n_returns, 0) AS n_returns,
+        COALESCE(x.n_cancelled, 0) AS n_cancelled
+    FROM behaviour AS b
+    LEFT JOIN other_orders AS x ON x.customer_id = b.customer_id
+    WHERE b.n_orders > 0
+)
+SELECT
+    p.customer_id,
+    CAST(:t AS TIMESTAMP) AS as_of,
+{% if has_customers %}
+    c.industry,
+    c.size,
+    c.region,
+{% else %}
+    CAST(NULL AS VARCHAR) AS industry,
+    CAST(NULL AS VARCHAR) AS size,
+    CAST(NULL AS VARCHAR) AS region,
+{% endif %}
+    CASE WHEN p.observed_months >= 2
+        THEN CAST(p.active_months - 1 AS DOUBLE) / (p.observed_months - 1) END AS repurchase_rate,
+    CASE WHEN p.n_orders >= 2 AND p.monetary_total > 0
+        THEN GREATEST(0.0, LEAST(1.0, 1.0 - p.monetary_std / (p.monetary_total / p.n_orders))) END
+        AS order_value_stability,
+    CAST(p.n_orders AS DOUBLE) * 365.25 / p.observed_days AS purchase_frequency,
+{% if has_surveys %}
+    a.nps,
+{% else %}
+    CAST(NULL AS DOUBLE) AS nps,
+{% endif %}
+{% if has_tickets %}
+    LEAST(1.0, CAST(COALESCE(s.n_complaints, 0) AS DOUBLE) / p.n_orders) AS complaint_rate,
+{% else %}
+    CAST(NULL AS DOUBLE) AS complaint_rate,
+{% endif %}
+    p.n_orders,
+    p.n_orders_total,
+    p.monetary_total,
+    p.monetary_total / p.n_orders AS monetary_mean,
+    p.monetary_std,
+    p.margin_total,
+    p.first_order_date,
+    p.last_order_date,
+    p.recency_days,
+{% if has_customers %}
+    days_between(LEAST(p.first_order_date, COALESCE(c.signup_date, p.first_order_date)), :t) AS tenure_days,
+{% else %}
+    days_between(p.first_order_date, :t) AS tenure_days,
+{% endif %}
+    p.spend_last,
+    p.spend_prev,
+    CASE WHEN p.spend_last + p.spend_prev = 0 THEN 0.0
+        ELSE (p.spend_last - p.spend_prev) / (p.spend_last + p.spend_prev) END AS spend_trend,
+    CAST(p.gap_sum AS DOUBLE) / NULLIF(p.n_gaps, 0) AS ipt_mean,
+    CASE WHEN p.n_gaps >= 2 THEN sqrt(CAST(p.n_gaps * p.gap_sq_sum - p.gap_sum * p.gap_sum AS DOUBLE)
+        / (p.n_gaps * (p.n_gaps - 1))) END AS ipt_std,
+    CAST(day_diff(CAST(p.second_last_date_in_w AS DATE), CAST(p.last_order_date AS DATE)) AS DOUBLE) AS ipt_last,
+    p.recency_days / (CAST(p.gap_sum AS DOUBLE) / NULLIF(p.n_gaps, 0)) AS recency_ipt_ratio,
+    p.n_returns,
+    CAST(p.n_returns AS DOUBLE) / (p.n_orders + p.n_returns) AS return_rate,
+    p.n_cancelled,
+{% if has_tickets %}
+    CAST(COALESCE(s.n_tickets, 0) AS DOUBLE) AS n_tickets,
+    CAST(COALESCE(s.n_complaints, 0) AS DOUBLE) AS n_complaints,
+    CAST(COALESCE(s.n_complaints_recent, 0) AS DOUBLE) AS n_complaints_recent,
+    s.resolution_hours_mean,
+    CAST(COALESCE(s.open_tickets, 0) AS DOUBLE) AS open_tickets,
+    cs.stage AS top_complaint_stage,
+{% else %}
+    CAST(NULL AS DOUBLE) AS n_tickets,
+    CAST(NULL AS DOUBLE) AS n_complaints,
+    CAST(NULL AS DOUBLE) AS n_complaints_recent,
+    CAST(NULL AS DOUBLE) AS resolution_hours_mean,
+    CAST(NULL AS DOUBLE) AS open_tickets,
+    CAST(NULL AS VARCHAR) AS top_complaint_stage,
+{% endif %}
+{% if has_surveys %}
+    CAST(COALESCE(a.n_survey_responses, 0) AS DOUBLE) AS n_survey_responses,
+    a.satisfaction_mean,
+    a.brand_mention_rate,
+{% else %}
+    CAST(NULL AS DOUBLE) AS n_survey_responses,
+    CAST(NULL AS DOUBLE) AS satisfaction_mean,
+    CAST(NULL AS DOUBLE) AS brand_mention_rate,
+{% endif %}
+    p.n_order_days - 1 AS btyd_frequency,
+    day_diff(CAST(p.first_order_date AS DATE), CAST(p.last_order_date AS DATE)) AS btyd_recency,
+    days_between(CAST(CAST(p.first_order_date AS DATE) AS TIMESTAMP), :t) AS btyd_T,
+    CASE WHEN p.n_order_days > 1 THEN p.repeat_day_amount / (p.n_order_days - 1) ELSE 0.0 END AS btyd_monetary
+FROM population AS p
+{% if has_customers %}
+LEFT JOIN profile AS c ON c.customer_id = p.customer_id
+{% endif %}
+{% if has_tickets %}
+LEFT JOIN service AS s ON s.customer_id = p.customer_id
+LEFT JOIN complaint_stages AS cs ON cs.customer_id = p.customer_id AND cs.stage_rank = 1
+{% endif %}
+{% if has_surveys %}
+LEFT JOIN attitude AS a ON a.customer_id = p.customer_id
+{% endif %}
+ORDER BY p.customer_id
