@@ -35,8 +35,8 @@ its own rows (trials 0 and 1 are the configured and the global tuned weights) an
 rows; the others use the global result.
 
 Speed: the indicators are scaled once per study (caps re-scale only their own column) and the score of a trial is
-two matrix-vector products, as :class:`~loyalist.scoring.loyalty.LoyaltyScorer` computes it (a test checks they
-agree); 100 trials on 100,000 rows take seconds.
+two weighted sums of columns, computed as :class:`~loyalist.scoring.loyalty.LoyaltyScorer` computes it (a test
+checks they agree); the AUC is one sort per cut-off. 100 weight trials on 100,000 rows take about 4 s here.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ __all__ = [
     "WeightTuningResult",
     "tune_weights",
     "evaluate_scoring",
+    "eligible_industries",
     "score_auc",
     "METRIC_COLUMNS",
     "TRIAL_COLUMNS",
@@ -365,38 +366,45 @@ class _ScoreMatrix:
         self.scaled = np.column_stack(cols) if cols else np.zeros((len(frame), 0))
         self.capped = tuple(n for n in self.names if scoring.indicators[n].scaling.method in _CAPPED)
         present = ~np.isnan(self.scaled)
-        self._filled = np.where(present, self.scaled, 0.0)
-        self._present = present.astype("float64")
+        self._filled = [np.ascontiguousarray(np.where(present[:, j], self.scaled[:, j], 0.0))
+                        for j in range(len(self.names))]
+        self._present = [present[:, j].astype("float64") for j in range(len(self.names))]
         self._complete = present.all(axis=1)
 
     def _scale(self, name: str, scaling: ScalingConfig) -> np.ndarray:
         return scale_indicator(self.raw[name], scaling, self.refs.get(name)).to_numpy(dtype="float64")
 
-    def matrix(self, caps: Mapping[str, float] | None = None) -> np.ndarray:
+    def _filled_with(self, caps: Mapping[str, float] | None) -> list[np.ndarray]:
+        """The scaled columns with missing values as 0, the capped columns re-scaled with ``caps``."""
         if not caps:
-            return self.scaled
-        s = self.scaled.copy()
+            return self._filled
+        filled = list(self._filled)
         for name, cap in caps.items():
             j = self.names.index(name)
             scaling = self.scoring.indicators[name].scaling.model_copy(update={"cap": float(cap)})
-            s[:, j] = self._scale(name, scaling)
-        return s
+            filled[j] = np.nan_to_num(self._scale(name, scaling), nan=0.0)
+        return filled
 
     def score(self, weights: np.ndarray, caps: Mapping[str, float] | None = None) -> np.ndarray:
-        """Weighted mean over present indicators (LoyaltyScorer._scores), for weights in ``names`` order."""
-        if caps:
-            s = self.matrix(caps)
-            present = ~np.isnan(s)
-            filled, present_f, complete = np.where(present, s, 0.0), present.astype("float64"), present.all(axis=1)
-        else:
-            filled, present_f, complete = self._filled, self._present, self._complete
+        """Weighted mean over present indicators (LoyaltyScorer._scores), for weights in ``names`` order.
+
+        A cap changes the values of its column but not which values are present (NaN stays NaN). The sums are
+        column by column (a BLAS matrix-vector product is slower on a busy machine and no more exact).
+        """
         w = np.asarray(weights, dtype="float64")
         w = w / w.sum()
-        coverage = np.where(complete, 1.0, np.clip(present_f @ w, 0.0, 1.0))
-        weighted = filled @ w
+        coverage = np.where(self._complete, 1.0, np.clip(_dot(self._present, w), 0.0, 1.0))
+        weighted = _dot(self._filled_with(caps), w)
         ok = (coverage > 0) & (coverage >= self.min_coverage - 1e-9)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(ok, np.clip(weighted / coverage, 0.0, 100.0), np.nan)
+
+
+def _dot(columns: list[np.ndarray], w: np.ndarray) -> np.ndarray:
+    out = columns[0] * w[0]
+    for col, wj in zip(columns[1:], w[1:]):
+        out += col * wj
+    return out
 
 
 def _guard_ranks(frame: pd.DataFrame, scoring: ScoringConfig) -> np.ndarray:
@@ -755,15 +763,33 @@ def tune_weights(
     result = _tune_scope(train, valid, scoring, scope="global", seed=seed, extra_start=None, **common)
     if not by_industry or "industry" not in train.columns or "industry" not in valid.columns:
         return result
-    counts = train.loc[train["industry"].notna()].groupby("industry", sort=True)["customer_id"].nunique()
-    for i, (industry, n_customers) in enumerate(counts.items()):
-        if n_customers < min_customers:
-            continue
+    for i, industry in enumerate(eligible_industries(train, min_customers)):
         tr = train.loc[(train["industry"] == industry).fillna(False).to_numpy(dtype=bool)]
         va = valid.loc[(valid["industry"] == industry).fillna(False).to_numpy(dtype=bool)]
         if len(va) == 0 or np.unique(_labels(tr, "train")).size < 2:
             continue
-        result.per_industry[str(industry)] = _tune_scope(
-            tr, va, scoring, scope=str(industry), seed=seed + 1000 * (i + 1), extra_start=result.scoring, **common
+        result.per_industry[industry] = _tune_scope(
+            tr, va, scoring, scope=industry, seed=seed + 1000 * (i + 1), extra_start=result.scoring, **common
         )
     return result
+
+
+def eligible_industries(train: pd.DataFrame, min_customers: int) -> list[str]:
+    """The industries with at least ``min_customers`` distinct ``customer_id`` in ``train``, sorted by name.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        Training rows with ``customer_id`` and ``industry`` (missing industries are ignored).
+    min_customers : int
+        The minimum number of distinct customers.
+
+    Returns
+    -------
+    list of str
+        Empty when ``train`` has no ``industry`` or ``customer_id`` column.
+    """
+    if "industry" not in train.columns or "customer_id" not in train.columns:
+        return []
+    counts = train.loc[train["industry"].notna()].groupby("industry", sort=True)["customer_id"].nunique()
+    return [str(name) for name, n in counts.items() if n >= min_customers]
