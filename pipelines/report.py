@@ -1,0 +1,101 @@
+"""Job: scored list (+ earlier lists, + clean data) -> report_summary.json -> report_<lang>.html / .pdf.
+
+``lang='both'`` writes two reports, ``report_zh.*`` and ``report_en.*`` (one language per file keeps each
+readable and printable on its own); ``report_summary.json`` holds every sentence in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.markup import escape
+
+from loyalist.config.models import LoyalistConfig
+from loyalist.errors import ConfigError, LoyalistError
+from loyalist.io import write_json, write_text
+from loyalist.report.inputs import read_clean_inputs, read_list_summary, read_scored_list
+from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
+from loyalist.report.summarize import ReportOptions, summarize
+
+from pipelines._ui import Reporter
+
+__all__ = ["LANGS", "FORMATS", "run", "parse_langs", "parse_formats"]
+
+LANGS = ("zh", "en")
+FORMATS = ("html", "pdf")
+
+
+def parse_langs(lang: str) -> list[str]:
+    """``'zh' | 'en' | 'both'`` -> the languages to write."""
+    if lang == "both":
+        return list(LANGS)
+    if lang not in LANGS:
+        raise ConfigError(f"The '--lang' option must be 'zh', 'en' or 'both'; got {lang!r}.")
+    return [lang]
+
+
+def parse_formats(formats: Sequence[str] | str) -> list[str]:
+    """``'html,pdf'`` or ``['html', 'pdf']`` -> the formats to write (at least one of html, pdf)."""
+    items = [f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
+    bad = [f for f in items if f not in FORMATS]
+    if bad or not items:
+        raise ConfigError(f"The '--format' option takes html and/or pdf separated by commas; got {bad or items!r}.")
+    return list(dict.fromkeys(items))
+
+
+def run(
+    scores: Path,
+    previous: Sequence[Path] = (),
+    lang: str = "both",
+    formats: Sequence[str] | str = ("html",),
+    out_dir: Path = Path("outputs/report"),
+    clean_dir: Path | None = None,
+    reporter: Reporter | None = None,
+    *,
+    config: LoyalistConfig | None = None,
+    top_n: int = 10,
+    browser: str | None = None,
+) -> dict[str, Path]:
+    """Write the report; returns ``{"summary": path, "html_<lang>": path, "pdf_<lang>": path, ...}``.
+
+    ``config`` (optional) gives the action table, the look-back window and the complaint kinds; without it they
+    come from the list summary's config, else the defaults.
+    """
+    reporter = reporter or Reporter(quiet=True)
+    langs, kinds = parse_langs(lang), parse_formats(formats)
+    if "pdf" in kinds and find_browser([browser] if browser else None) is None:
+        raise LoyalistError(
+            f"PDF output needs a headless Chromium ('{browser or BROWSER_NAMES[0]}' was not found on PATH); install "
+            "it with 'apt-get install chromium fonts-noto-cjk' or use --format html."
+        )
+    out_dir = Path(out_dir)
+    with reporter.step(f"Read the scored list {scores}"):
+        current = read_scored_list(scores)
+        list_summary = read_list_summary(scores)
+        earlier = [read_scored_list(p) for p in previous]
+        clean = read_clean_inputs(clean_dir) if clean_dir is not None else None
+    options = ReportOptions(top_n=top_n)
+    actions = None
+    if config is not None:
+        options = ReportOptions(top_n=top_n, lookback_days=config.features.lookback_days,
+                                complaint_kinds=tuple(config.data.cleaning.complaint_kinds))
+        actions = config.scoring_job.actions
+    with reporter.step("Summarise the report data"):
+        summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options)
+    paths = {"summary": write_json(summary, out_dir / "report_summary.json")}
+    for code in langs:
+        with reporter.step(f"Render the {code} report"):
+            html = render_html(summary, code)  # type: ignore[arg-type]
+            if "html" in kinds:
+                paths[f"html_{code}"] = write_text(html, out_dir / f"report_{code}.html")
+        if "pdf" in kinds:
+            with reporter.step(f"Print the {code} PDF"):
+                paths[f"pdf_{code}"] = render_pdf(html, out_dir / f"report_{code}.pdf", browser=browser)
+    if list_summary is None:
+        reporter.say(f"No summary JSON beside {escape(str(scores))}: drivers, model quality and versions are not in "
+                     "the report.")
+    for note in summary["notes"]:
+        reporter.say(f"[dim]{escape(note['en'])}[/dim]")
+    reporter.table("Report files", ["output", "path"], [[k, str(v)] for k, v in paths.items()])
+    return paths

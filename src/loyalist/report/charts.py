@@ -1,0 +1,214 @@
+"""Charts of the report, drawn with matplotlib from the summary's plain data and returned as inline SVG text.
+
+Chinese labels need a CJK font: :func:`find_cjk_font` looks for one with matplotlib's font manager (Noto Sans
+CJK, Source Han Sans, WenQuanYi, Droid Sans Fallback, ...; Debian package ``fonts-noto-cjk``). Without one,
+Chinese charts fall back to English labels and :func:`render_charts` says so. Text is drawn as paths
+(``svg.fonttype = 'path'``), so the SVG shows the same glyphs in any browser and in the PDF without fonts; text
+comments are removed and element ids are prefixed per chart, so several SVGs live in one HTML page safely.
+Only ``matplotlib.figure.Figure`` is used (no pyplot, no global figure state); rc settings apply inside
+``matplotlib.rc_context`` only.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from loyalist.config.models import TIERS
+from loyalist.report.text import Lang, code_label
+
+__all__ = ["CJK_FONT_NAMES", "find_cjk_font", "render_charts", "figure_svg", "CHART_NAMES"]
+
+#: Font families tried for Chinese labels, in order.
+CJK_FONT_NAMES: tuple[str, ...] = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Droid Sans Fallback", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Serif CJK SC",
+    "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Arial Unicode MS",
+)
+_CJK_FILE_HINTS = ("notosanscjk", "notoserifcjk", "sourcehansans", "wqy", "droidsansfallback", "simhei", "msyh")
+
+#: Chart key -> (zh title, en title).
+CHART_NAMES: dict[str, tuple[str, str]] = {
+    "score_hist": ("忠诚度得分分布", "Loyalty score distribution"),
+    "trend": ("平均得分趋势", "Mean score trend"),
+    "industry_means": ("各行业平均得分", "Mean score by industry"),
+    "tier_shares": ("各等级客户占比", "Share of customers per tier"),
+    "deciles": ("预期价值十分位", "Expected value by decile"),
+    "drivers": ("流失驱动因素（平均|SHAP|）", "Churn drivers (mean |SHAP|)"),
+    "migration": ("等级迁移矩阵", "Tier migration"),
+}
+_COLORS = {"devoted": "#1b7837", "stable": "#7fbf7b", "at_risk": "#f1a340", "high_risk": "#d73027"}
+_ACCENT, _GREY = "#2c5d8f", "#9aa5b1"
+
+
+def find_cjk_font() -> str | None:
+    """The family name of an installed CJK-capable font, or None.
+
+    Looks in matplotlib's font list first; when a CJK font file exists on the system but is missing from
+    matplotlib's cached list (fonts installed after the cache was built), it is added to the font manager.
+    """
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONT_NAMES:
+        if name in known:
+            return name
+    for path in font_manager.findSystemFonts():
+        flat = re.sub(r"[^a-z]", "", path.lower().rsplit("/", 1)[-1])
+        if any(h in flat for h in _CJK_FILE_HINTS):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+            known = {f.name for f in font_manager.fontManager.ttflist}
+            for name in CJK_FONT_NAMES:
+                if name in known:
+                    return name
+    return None
+
+
+def _rc(font: str | None) -> dict[str, Any]:
+    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    return {
+        "font.family": "sans-serif", "font.sans-serif": families, "svg.fonttype": "path",
+        "svg.hashsalt": "loyalist-report", "axes.unicode_minus": False, "font.size": 9,
+        "axes.spines.top": False, "axes.spines.right": False,
+    }
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def figure_svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element for inline HTML: no XML prologue or comments, ids prefixed with
+    ``prefix`` (and every reference to them), sized by CSS through its viewBox."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    ids = set(_ID.findall(svg))
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})" if m.group(1) in ids else m.group(0), svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"' if m.group(1) in ids else m.group(0),
+                 svg)
+    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg \1', svg, count=1)
+    return svg.replace("<svg ", f'<svg class="chart-svg" role="img" data-chart="{prefix}" ', 1).strip()
+
+
+def _title(key: str, lang: Lang) -> str:
+    zh, en = CHART_NAMES[key]
+    return zh if lang == "zh" else en
+
+
+def _hist(ax, dist: Mapping[str, Any], lang: Lang) -> None:
+    bins = dist["bins"]
+    x = [b["from"] + 5 for b in bins]
+    ax.bar(x, [b["customers"] for b in bins], width=9, color=_ACCENT)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("忠诚度得分" if lang == "zh" else "loyalty score")
+    ax.set_ylabel("客户数" if lang == "zh" else "customers")
+    for edge, tier in ((60, "at_risk"), (75, "stable"), (90, "devoted")):
+        ax.axvline(edge, color=_COLORS[tier], linestyle="--", linewidth=1)
+
+
+def _tiers(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    labels = [code_label("tier", r["tier"], lang) for r in rows]
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, [100 * r["share"] for r in rows], color=[_COLORS.get(r["tier"], _GREY) for r in rows], height=0.6,
+            label="本期" if lang == "zh" else "current")
+    if any(r.get("previous_share") is not None for r in rows):
+        ax.scatter([100 * (r.get("previous_share") or 0) for r in rows], y, marker="|", s=300, color="black",
+                   label="上期" if lang == "zh" else "previous", zorder=3)
+        ax.legend(loc="lower right", frameon=False)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("占比 (%)" if lang == "zh" else "share (%)")
+
+
+def _trend(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    ax.plot([r["as_of"] for r in rows], [r["mean_score"] for r in rows], marker="o", color=_ACCENT)
+    ax.set_ylabel("平均得分" if lang == "zh" else "mean score")
+    ax.tick_params(axis="x", rotation=30)
+
+
+def _industry(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    rows = [r for r in rows if r.get("mean_score") is not None][:12]
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, [r["mean_score"] for r in rows], color=_ACCENT, height=0.6)
+    ax.set_yticks(y, [code_label("industry", r["industry"], lang) for r in rows])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("平均得分" if lang == "zh" else "mean score")
+
+
+def _deciles(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    x = [r["decile"] for r in rows]
+    ax.bar(x, [100 * (r["share"] or 0) for r in rows], color=_ACCENT, label="占比" if lang == "zh" else "share")
+    ax.plot(x, [100 * (r["cumulative_share"] or 0) for r in rows], marker="o", color=_COLORS["at_risk"],
+            label="累计占比" if lang == "zh" else "cumulative")
+    ax.set_xticks(x)
+    ax.set_xlabel("价值十分位（1 = 最高）" if lang == "zh" else "decile (1 = most valuable)")
+    ax.set_ylabel("预期价值占比 (%)" if lang == "zh" else "share of expected value (%)")
+    ax.legend(frameon=False)
+
+
+def _drivers(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    rows = list(rows)[:10]
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, [r["mean_abs_shap"] or 0 for r in rows], color=_COLORS["high_risk"], height=0.6)
+    ax.set_yticks(y, [r["label"][lang] for r in rows])
+    ax.set_xlabel("平均|SHAP|" if lang == "zh" else "mean |SHAP|")
+
+
+def _migration(ax, migration: Mapping[str, Mapping[str, int]], lang: Lang) -> None:
+    rows = [t for t in TIERS if t in migration]
+    cols = [t for t in TIERS if t in migration.get(rows[0], {})] if rows else []
+    values = [[migration[r].get(c, 0) for c in cols] for r in rows]
+    ax.imshow(values, cmap="Blues", aspect="auto")
+    for i, row in enumerate(values):
+        top = max(max(row), 1)
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > 0.6 * top else "black")
+    ax.set_xticks(range(len(cols)), [code_label("tier", c, lang) for c in cols])
+    ax.set_yticks(range(len(rows)), [code_label("tier", r, lang) for r in rows])
+    ax.set_xlabel("本期等级" if lang == "zh" else "current tier")
+    ax.set_ylabel("上期等级" if lang == "zh" else "previous tier")
+    ax.spines[:].set_visible(False)
+
+
+def _draw(key: str, drawer, data, lang: Lang, font: str | None, size=(6.4, 3.4)) -> str:
+    with matplotlib.rc_context(_rc(font)):
+        fig = Figure(figsize=size)
+        ax = fig.add_subplot()
+        drawer(ax, data, lang)
+        ax.set_title(_title(key, lang), loc="left", fontsize=10)
+        return figure_svg(fig, f"chart-{key}")
+
+
+def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str], bool]:
+    """SVG text per chart key of :data:`CHART_NAMES` that has data, and whether the labels had to fall back to
+    English (``lang == 'zh'`` without a CJK font)."""
+    font = find_cjk_font()
+    fallback = lang == "zh" and font is None
+    label_lang: Lang = "en" if fallback else lang
+    status, segments = summary["status"], summary["segments"]
+    charts: dict[str, str] = {}
+    if any(b["customers"] for b in status["distribution"]["bins"]):
+        charts["score_hist"] = _draw("score_hist", _hist, status["distribution"], label_lang, font)
+    if len(status["trend"]) >= 2:
+        charts["trend"] = _draw("trend", _trend, status["trend"], label_lang, font)
+    if status["industry_means"]:
+        charts["industry_means"] = _draw("industry_means", _industry, status["industry_means"], label_lang, font)
+    charts["tier_shares"] = _draw("tier_shares", _tiers, status["tiers"], label_lang, font, (6.4, 2.6))
+    if segments["deciles"]:
+        charts["deciles"] = _draw("deciles", _deciles, segments["deciles"], label_lang, font)
+    if summary["diagnosis"]["global_drivers"]:
+        charts["drivers"] = _draw("drivers", _drivers, summary["diagnosis"]["global_drivers"], label_lang, font)
+    tracking = summary.get("tracking")
+    if tracking:
+        charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (5.2, 3.6))
+    return charts, fallback

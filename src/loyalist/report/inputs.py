@@ -1,0 +1,160 @@
+"""Inputs of the report and of period tracking: the scored list, its summary JSON and the clean tables.
+
+Reading files is the edge of the report; everything after works on the frames and dicts returned here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loyalist.batch.columns import RISK_LIST_COLUMNS
+from loyalist.errors import DataQualityError, InputFileError, SchemaError
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "CleanInputs",
+    "summary_path",
+    "read_scored_list",
+    "read_list_summary",
+    "read_clean_inputs",
+    "prepare_list",
+]
+
+#: Columns the report cannot do without; the other RISK_LIST_COLUMNS are optional (added empty when absent,
+#: and the report says which numbers are unavailable).
+REQUIRED_COLUMNS: tuple[str, ...] = ("customer_id", "as_of", "loyalty_score", "loyalty_tier")
+_DAYS_PER_MONTH = 365.25 / 12
+
+_TEXT = (
+    "customer_id", "name", "industry", "size", "region", "loyalty_tier", "tier_reason", "top_complaint_stage",
+    "risk_band", "rfm_segment", "reason_1", "reason_2", "reason_3", "top_driver_group", "recommended_action",
+    "owner_department", "next_products", "churn_model_version", "value_model_version",
+)
+
+
+@dataclass(frozen=True)
+class CleanInputs:
+    """What the report uses from a ``loyalist prepare`` folder.
+
+    ``tables``: clean tables by name (orders, customers, tickets, surveys, order_lines when present);
+    ``rejects``: the rejects table (``schemas.REJECT_COLUMNS``) or None; ``rows``: summary.csv (table, rows_in,
+    rows_kept, rows_rejected, rows_changed) or None.
+    """
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rejects: pd.DataFrame | None = None
+    rows: pd.DataFrame | None = None
+
+
+def summary_path(scores_path: Path | str) -> Path:
+    """``churn_risk.parquet -> churn_risk_summary.json`` (beside the list)."""
+    p = Path(scores_path)
+    return p.with_name(f"{p.stem}_summary.json")
+
+
+def read_scored_list(path: Path | str) -> pd.DataFrame:
+    """Read a scored list (Parquet or CSV, as written by the scoring job) with its dtypes restored.
+
+    Returns the frame with text columns as ``string``, ``as_of`` as datetime64 and the rest numeric as stored.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or not Parquet/CSV.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"The scored list '{p}' does not exist; pass the churn_risk.parquet (or .csv) "
+                             "written by 'loyalist score'.")
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        df = pd.read_parquet(p)
+    elif suffix in (".csv", ".txt"):
+        df = pd.read_csv(p, encoding="utf-8-sig", dtype={c: "string" for c in _TEXT}, keep_default_na=True)
+    else:
+        raise InputFileError(f"The scored list '{p}' has the extension {suffix!r}; expected .parquet or .csv.")
+    return df
+
+
+def read_list_summary(scores_path: Path | str) -> dict[str, Any] | None:
+    """The ``<stem>_summary.json`` beside a scored list, or None when there is none."""
+    p = summary_path(scores_path)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputFileError(f"The list summary '{p}' is not valid JSON ({exc}); re-run the scoring job or "
+                             "delete the file.") from exc
+
+
+def read_clean_inputs(folder: Path | str) -> CleanInputs:
+    """Read the clean tables, ``rejects.parquet`` and ``summary.csv`` of a ``loyalist prepare`` folder."""
+    from loyalist.data.prepare import read_clean
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(f"The clean data folder '{folder}' does not exist; pass the folder written by "
+                             "'loyalist prepare' to --clean, or leave --clean out.")
+    tables = read_clean(folder)
+    rejects = pd.read_parquet(folder / "rejects.parquet") if (folder / "rejects.parquet").is_file() else None
+    rows = pd.read_csv(folder / "summary.csv", encoding="utf-8-sig") if (folder / "summary.csv").is_file() else None
+    return CleanInputs(tables=tables, rejects=rejects, rows=rows)
+
+
+def prepare_list(scores: pd.DataFrame, what: str = "scored list") -> tuple[pd.DataFrame, list[str]]:
+    """Check a scored list and bring it to the report's working form.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per customer with at least :data:`REQUIRED_COLUMNS` (normally all of
+        :data:`~loyalist.batch.columns.RISK_LIST_COLUMNS`) and a single ``as_of`` date.
+    what : str
+        How to name the table in error sentences.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        A new frame with every RISK_LIST_COLUMNS column (absent ones added empty), ``customer_id`` and the
+        other text columns as ``string``, ``as_of`` as datetime64, numeric columns as float64; and the list of
+        columns that were absent (``tenure_months`` is derived from ``tenure_days`` when only that is given, as
+        in the loyalty table of ``loyalist loyalty``).
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing.
+    DataQualityError
+        The list is empty, has duplicate customers or several as-of dates.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in scores.columns]
+    if missing:
+        raise SchemaError(f"The {what} lacks column(s) {missing}; expected the churn-risk list written by "
+                          f"'loyalist score' (columns {list(REQUIRED_COLUMNS)} at least).")
+    if len(scores) == 0:
+        raise DataQualityError(f"The {what} has no rows; score at least one customer before writing a report.")
+    absent = [c for c in RISK_LIST_COLUMNS if c not in scores.columns]
+    df = scores.assign(**{c: pd.NA for c in absent}) if absent else scores.copy()
+    if "tenure_months" in absent and "tenure_days" in df.columns:  # the loyalty table carries days
+        df = df.assign(tenure_months=pd.to_numeric(df["tenure_days"], errors="coerce") / _DAYS_PER_MONTH)
+        absent.remove("tenure_months")
+    text = {c: "string" for c in _TEXT if c in df.columns}
+    df = df.astype(text)
+    numeric = [c for c in RISK_LIST_COLUMNS if c not in _TEXT and c != "as_of"]
+    df = df.assign(**{c: pd.to_numeric(df[c], errors="coerce").astype("float64") for c in numeric})
+    df = df.assign(as_of=pd.to_datetime(df["as_of"]))
+    dates = df["as_of"].dropna().unique()
+    if len(dates) != 1:
+        raise DataQualityError(f"The {what} has {len(dates)} distinct 'as_of' dates; expected exactly one "
+                               "(one scoring run per list).")
+    dupes = int(df["customer_id"].duplicated().sum())
+    if dupes:
+        raise DataQualityError(f"The {what} lists {dupes} customer(s) more than once in 'customer_id'; expected one "
+                               "row per customer.")
+    return df, absent

@@ -1,0 +1,150 @@
+"""Section 5 of the report summary: the tier-strategy table, the action plan and cross-sell recommendations.
+
+- **strategy per tier** (source table 3): observed share, the source's typical traits, and the tier's general
+  rule of the action table (the first rule for the tier without a driver group; else the tier's first rule;
+  else the first ``any`` rule).
+- **action plan** (source table 4): the top ``options.top_n`` customers by value at risk, and one line per tier
+  group. The action is the first rule of the action table matching (tier, top driver group), as in the scoring
+  job; the problem is the customer's first reason (``reason_1``), else the label of the driver group; the
+  deadline is as-of + the rule's ``deadline_days``. For a tier group the problem is its leading driver group.
+- **cross-sell**: devoted and stable customers whose ``next_products`` is not empty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from loyalist.config.models import TIERS, ActionRule
+from loyalist.report.summarize_base import Context, note, num, split_reason, top_by_value
+from loyalist.report.summarize_diagnosis import driver_shares
+from loyalist.report.text import both, fmt_int, sentence
+from loyalist.scoring.text import TIER_TRAITS, TIER_TYPICAL_TRAITS
+
+__all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block"]
+
+
+def match_action(actions: Sequence[ActionRule], tier: Any, driver_group: Any) -> ActionRule | None:
+    """The first rule whose tier is ``tier`` (or ``any``) and whose driver group is empty or ``driver_group``."""
+    group, tier = _text(driver_group), _text(tier)
+    for rule in actions:
+        if rule.tier not in (tier, "any"):
+            continue
+        if rule.driver_group is None or rule.driver_group == group:
+            return rule
+    return None
+
+
+def tier_strategy(actions: Sequence[ActionRule], tier: str) -> ActionRule | None:
+    """The tier's general rule (module docstring)."""
+    for candidates in (
+        [r for r in actions if r.tier == tier and r.driver_group is None],
+        [r for r in actions if r.tier == tier],
+        [r for r in actions if r.tier == "any"],
+    ):
+        if candidates:
+            return candidates[0]
+    return None
+
+
+def _rule_fields(rule: ActionRule | None, as_of: pd.Timestamp) -> dict[str, Any]:
+    if rule is None:
+        return {"action": None, "department": None, "deadline": None, "expected_effect": None, "rule_tier": None,
+                "rule_driver_group": None}
+    return {
+        "action": {"zh": rule.action_zh, "en": rule.action_en},
+        "department": {"zh": rule.department_zh, "en": rule.department_en},
+        "deadline": str((as_of + pd.Timedelta(days=rule.deadline_days)).date()),
+        "expected_effect": {"zh": rule.expected_effect_zh or "—", "en": rule.expected_effect_en or "—"},
+        "rule_tier": rule.tier, "rule_driver_group": rule.driver_group,
+    }
+
+
+def _text(x: Any) -> str | None:
+    return None if x is None or pd.isna(x) or str(x).strip() == "" else str(x)
+
+
+def crosssell_block(df: pd.DataFrame, top_n: int) -> dict[str, Any]:
+    """Cross-sell for devoted and stable customers: how many have recommendations, the most recommended
+    products (customers per product, top 5) and the ``top_n`` most valuable such customers."""
+    d = df[df["loyalty_tier"].isin(["devoted", "stable"])]
+    has = d["next_products"].notna() & (d["next_products"].astype("string").str.strip() != "")
+    d = d[has]
+    if not len(d):
+        return {"customers": 0, "products": [], "rows": [], "note": note(
+            {"zh": "交叉销售推荐", "en": "cross-sell recommendations"},
+            {"zh": "名单中铁杆及稳定客户没有 next_products", "en": "no next_products for devoted or stable customers"})}
+    lists = d["next_products"].astype(str).map(lambda s: [p.strip() for p in s.split(";") if p.strip()])
+    counts = Counter(p for items in lists for p in dict.fromkeys(items))
+    ranked_products = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    products = [{"product": p, "customers": int(n)} for p, n in ranked_products]
+    ranked = d.assign(products_=lists).sort_values(["expected_value", "customer_id"], ascending=[False, True],
+                                                na_position="last").head(top_n)
+    rows = [{"customer_id": str(r.customer_id), "name": _text(r.name), "tier": str(r.loyalty_tier),
+             "expected_value": num(r.expected_value), "next_products": list(r.products_)}
+            for r in ranked.itertuples(index=False)]
+    text = {lang: ("、" if lang == "zh" else ", ").join(
+        f"{p['product']}（{p['customers']}）" if lang == "zh" else f"{p['product']} ({p['customers']})"
+        for p in products[:3]) for lang in ("zh", "en")}
+    return {"customers": int(len(d)), "products": products, "rows": rows,
+            "sentence": sentence("crosssell", n=fmt_int(len(d)), products=text)}
+
+
+def recommendations_section(ctx: Context) -> dict[str, Any]:
+    """Section 5: ``strategy`` (one row per tier), ``plan_customers``, ``plan_tiers``, ``crosssell``,
+    ``sentences``."""
+    df, as_of, actions = ctx.scores, ctx.as_of, ctx.actions
+    strategy = []
+    for t in TIERS:
+        mask = df["loyalty_tier"] == t
+        rule = tier_strategy(actions, t)
+        strategy.append({"tier": t, "customers": int(mask.sum()), "share": float(mask.mean()),
+                         "typical_traits": dict(TIER_TYPICAL_TRAITS[t]), "traits": dict(TIER_TRAITS[t]),
+                         **_rule_fields(rule, as_of)})
+
+    plan_customers = []
+    for r in top_by_value(df, ctx.options.top_n).itertuples(index=False):
+        rule = match_action(actions, r.loyalty_tier, r.top_driver_group)
+        problem = split_reason(r.reason_1)
+        if problem is None and _text(r.top_driver_group):
+            problem = both("driver_group", r.top_driver_group)
+        if problem is None and _text(r.loyalty_tier):
+            problem = dict(TIER_TRAITS.get(str(r.loyalty_tier), {"zh": "—", "en": "—"}))
+        plan_customers.append({
+            "customer_id": str(r.customer_id), "name": _text(r.name), "tier": _text(r.loyalty_tier),
+            "driver_group": _text(r.top_driver_group), "problem": problem,
+            "value_at_risk": num(r.value_at_risk), "churn_probability": num(r.churn_probability),
+            **_rule_fields(rule, as_of),
+        })
+
+    leads = {row["tier"]: row for row in driver_shares(df)}
+    plan_tiers = []
+    for t in ("high_risk", "at_risk", "stable", "devoted"):
+        mask = df["loyalty_tier"] == t
+        if not mask.any():
+            continue
+        lead = leads.get(t)
+        group = lead["leading_group"] if lead else None
+        rule = match_action(actions, t, group)
+        if lead:
+            problem = {lang: f"{both('driver_group', group)[lang]}（{lead['leading_share']:.0%}）" if lang == "zh"
+                       else f"{both('driver_group', group)[lang]} ({lead['leading_share']:.0%})"
+                       for lang in ("zh", "en")}
+        else:
+            problem = dict(TIER_TRAITS[t])
+        plan_tiers.append({"tier": t, "customers": int(mask.sum()), "driver_group": group, "problem": problem,
+                           "value_at_risk": num(df.loc[mask, "value_at_risk"].sum(min_count=1)),
+                           **_rule_fields(rule, as_of)})
+
+    cross = crosssell_block(df, ctx.options.top_n)
+    sentences = [sentence("strategy_intro"), sentence("action_intro", n=len(plan_customers))]
+    notes = []
+    if cross.get("sentence"):
+        sentences.append(cross["sentence"])
+    else:
+        notes.append(cross["note"])
+    return {"strategy": strategy, "plan_customers": plan_customers, "plan_tiers": plan_tiers, "crosssell": cross,
+            "sentences": sentences, "notes": notes}

@@ -1,0 +1,302 @@
+"""The report summary: every section's numbers recomputed from the scored list, golden cases by hand, privacy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalist.config.models import TIERS, ActionRule, ScoringJobConfig
+from loyalist.errors import DataQualityError, SchemaError
+from loyalist.report.inputs import CleanInputs
+from loyalist.report.summarize import ReportOptions, resolve_actions, summarize
+from loyalist.report.summarize_actions import match_action
+from loyalist.report.text import fmt_pct
+
+
+@pytest.fixture(scope="module")
+def full(scored, list_summary, previous, clean) -> dict:
+    return summarize(scored, list_summary, previous=[previous], clean=clean)
+
+
+@pytest.fixture(scope="module")
+def bare(scored) -> dict:
+    """The list alone: no summary JSON, no previous list, no clean data."""
+    return summarize(scored)
+
+
+def test_json_able_and_sections(full):
+    text = json.dumps(full, allow_nan=False, ensure_ascii=False)
+    assert json.loads(text) == full
+    for key in ("meta", "overview", "status", "segments", "diagnosis", "recommendations", "tracking", "appendix"):
+        assert full[key], key
+    assert full["meta"]["as_of"] == "2024-12-31" and full["meta"]["customers"] == 300
+
+
+def test_input_not_modified(scored, list_summary):
+    before = scored.copy()
+    summarize(scored, list_summary)
+    pd.testing.assert_frame_equal(scored, before)
+
+
+def test_overview(full, scored, clean):
+    scope = full["overview"]["scope"]
+    assert scope["customers"] == len(scored)
+    assert set(scope["industries"]) == set(scored["industry"])
+    assert scope["start"] == "2024-01-02" and scope["lookback_days"] == 365
+    rows = {r["table"]: r["rows"] for r in full["overview"]["sources"]["tables"]}
+    assert rows["orders"] == len(clean.tables["orders"]) and rows["scored_list"] == 300
+    findings = full["overview"]["findings"]
+    assert 3 <= len(findings) <= 5
+    devoted = (scored["loyalty_tier"] == "devoted").mean()
+    assert fmt_pct(devoted) in findings[0]["zh"] and fmt_pct(devoted) in findings[0]["en"]
+
+
+def test_status_numbers(full, scored, previous):
+    st = full["status"]
+    counts, _ = np.histogram(scored["loyalty_score"], bins=np.arange(0, 101, 10))
+    assert [b["customers"] for b in st["distribution"]["bins"]] == counts.tolist()
+    assert st["distribution"]["median"] == pytest.approx(scored["loyalty_score"].median())
+    for row in st["tiers"]:
+        share = (scored["loyalty_tier"] == row["tier"]).mean()
+        prev = (previous["loyalty_tier"] == row["tier"]).mean()
+        assert row["share"] == pytest.approx(share)
+        assert row["change"] == pytest.approx(share - prev)
+    assert sum(r["share"] for r in st["tiers"]) == pytest.approx(1.0)
+    assert [r["as_of"] for r in st["trend"]] == ["2024-09-30", "2024-12-31"]
+    assert st["trend"][1]["mean_score"] == pytest.approx(scored["loyalty_score"].mean())
+    means = scored.groupby("industry")["loyalty_score"].mean()
+    assert {r["industry"]: r["mean_score"] for r in st["industry_means"]} == pytest.approx(means.to_dict())
+
+
+def test_repurchase_from_list_and_top_groups(bare, scored):
+    rep = bare["status"]["repurchase"]
+    assert rep["source"] == "list"
+    assert rep["repeat"] == int((scored["n_orders"] >= 2).sum())
+    assert rep["active"] == int((scored["n_orders"] >= 1).sum())
+    assert rep["rate"] == pytest.approx(rep["repeat"] / rep["active"])
+    assert fmt_pct(rep["rate"]) in rep["sentence"]["zh"]
+    expected = []
+    for dim in ("industry", "size", "region"):
+        for value, x in scored.groupby(dim):
+            active = int((x["n_orders"] >= 1).sum())
+            if active >= 10:
+                expected.append((-(x["n_orders"] >= 2).sum() / active, -active, dim, value))
+    top = [(d, v) for *_, d, v in sorted(expected)[:3]]
+    assert [(g["dimension"], g["group"]) for g in bare["status"]["top_groups"]] == top
+
+
+def test_repurchase_and_stages_from_clean(full, clean):
+    o = clean.tables["orders"]
+    window = o[(o["order_date"] > pd.Timestamp("2024-01-01")) & (o["order_date"] <= pd.Timestamp("2024-12-31"))
+               & (o["status"] == "completed")]
+    per = window.groupby("customer_id").size()
+    rep = full["status"]["repurchase"]
+    assert (rep["source"], rep["repeat"], rep["active"]) == ("clean", int((per >= 2).sum()), int((per >= 1).sum()))
+    t = clean.tables["tickets"]
+    t = t[(t["created_at"] > pd.Timestamp("2024-01-01")) & (t["kind"] == "complaint")]
+    per_stage = t.groupby("stage")["customer_id"].nunique()
+    stage = full["status"]["complaint_stage"]
+    assert stage["top"] == per_stage.idxmax()
+    base = o.loc[(o["order_date"] > pd.Timestamp("2024-01-01")), "customer_id"].nunique()
+    assert stage["stages"][0]["rate"] == pytest.approx(per_stage.max() / base)
+
+
+def test_complaint_stage_from_list(bare, scored):
+    has = (scored["top_complaint_stage"] != "") & (scored["n_complaints"] > 0)
+    counts = scored.loc[has, "top_complaint_stage"].value_counts()
+    stage = bare["status"]["complaint_stage"]
+    assert stage["source"] == "list" and stage["top"] == counts.idxmax()
+    assert stage["stages"][0]["rate"] == pytest.approx(counts.max() / len(scored))
+
+
+def test_segments(full, scored):
+    seg = full["segments"]
+    for row in seg["by_tier"]:
+        x = scored[scored["loyalty_tier"] == row["key"]]
+        assert row["customers"] == len(x)
+        assert row["mean_tenure"] == pytest.approx(x["tenure_months"].mean())
+        counts = x["industry"].value_counts()
+        assert row["top_industry"] == sorted(counts[counts == counts.max()].index)[0]
+    assert [r["key"] for r in seg["by_tier"]] == [t for t in TIERS if (scored["loyalty_tier"] == t).any()]
+    ev = scored["expected_value"].sort_values(ascending=False)
+    deciles = seg["deciles"]
+    assert [d["customers"] for d in deciles] == [30] * 10
+    assert deciles[0]["expected_value"] == pytest.approx(ev.head(30).sum())
+    assert deciles[-1]["cumulative_share"] == pytest.approx(1.0)
+    assert sum(r["customers"] for r in seg["rfm"]["segments"]) == len(scored)
+    profit = seg["profit"]
+    assert profit["total"] == pytest.approx(scored["margin_total"].sum())
+    assert profit["negative"] == int((scored["margin_total"] < 0).sum())
+    assert profit["rate"] == pytest.approx(scored["margin_total"].sum() / scored["monetary_total"].sum())
+
+
+def test_diagnosis(full, scored, list_summary):
+    diag = full["diagnosis"]
+    assert [d["feature"] for d in diag["global_drivers"]] == [d["feature"] for d in list_summary["global_drivers"]]
+    assert diag["summary_sentences"][0]["en"].startswith("60% of at-risk customers")
+    shares = {r["tier"]: r for r in diag["driver_shares"]}
+    x = scored[(scored["loyalty_tier"] == "at_risk") & (scored["top_driver_group"] != "")]
+    counts = x["top_driver_group"].value_counts()
+    assert shares["at_risk"]["customers"] == len(x)
+    assert shares["at_risk"]["leading_share"] == pytest.approx(counts.max() / len(x))
+    assert sum(shares["at_risk"]["shares"].values()) == pytest.approx(1.0)
+    freq = scored["purchase_frequency"]
+    flagged = (scored["nps"] >= 50) & ((freq < 2) | (freq <= freq.quantile(0.2)))
+    assert diag["flagged"]["count"] == int(flagged.sum()) > 0
+    assert {r["customer_id"] for r in diag["flagged"]["customers"]} <= set(scored.loc[flagged, "customer_id"])
+    assert any(str(int(flagged.sum())) in s["zh"] and "NPS" in s["zh"] for s in diag["sentences"])
+
+
+def test_recommendations(full, scored):
+    rec = full["recommendations"]
+    top = scored.sort_values("value_at_risk", ascending=False).head(10)
+    assert [r["customer_id"] for r in rec["plan_customers"]] == list(top["customer_id"])
+    actions = ScoringJobConfig().actions
+    for r, (_, row) in zip(rec["plan_customers"], top.iterrows()):
+        rule = match_action(actions, row["loyalty_tier"], row["top_driver_group"])
+        assert r["action"]["zh"] == rule.action_zh
+        assert r["deadline"] == str((pd.Timestamp("2024-12-31") + pd.Timedelta(days=rule.deadline_days)).date())
+        if row["reason_1"]:
+            assert r["problem"]["zh"] == row["reason_1"].split(" / ")[0]
+    strategy = {r["tier"]: r for r in rec["strategy"]}
+    assert strategy["devoted"]["department"]["zh"] == "大客户部"
+    assert strategy["high_risk"]["share"] == pytest.approx((scored["loyalty_tier"] == "high_risk").mean())
+    cross = rec["crosssell"]
+    eligible = scored["loyalty_tier"].isin(["devoted", "stable"]) & (scored["next_products"] != "")
+    assert cross["customers"] == int(eligible.sum())
+    assert {r["tier"] for r in cross["rows"]} <= {"devoted", "stable"}
+    assert [t["tier"] for t in rec["plan_tiers"]] == ["high_risk", "at_risk", "stable", "devoted"]
+
+
+def test_tracking_section_and_its_absence(full, bare):
+    t = full["tracking"]
+    assert t["previous_as_of"] == "2024-09-30" and t["customers"]["both"] == 240 and t["customers"]["gone"] == 30
+    assert any("召回率" in s["zh"] for s in t["sentences"])
+    assert bare["tracking"] is None
+    assert any("--previous" in n["en"] for n in bare["notes"])
+
+
+def test_appendix(full, scored):
+    app = full["appendix"]
+    top = scored.sort_values("value_at_risk", ascending=False).head(10)
+    assert [r["customer_id"] for r in app["profiles"]] == list(top["customer_id"])
+    first = top.iloc[0]
+    assert app["indicators"][0]["repurchase_pct"] == pytest.approx(100 * first["repurchase_rate"])
+    assert app["indicators"][0]["tier"] == first["loyalty_tier"]
+    assert app["model_quality"]["churn"]["rows"][0] == {"scorer": "model", "roc_auc": 0.812, "pr_auc": 0.55,
+                                                         "brier": 0.12, "calibration_error": 0.021}
+    assert {r["rule"]: r["rows"] for r in app["data_quality"]["rules"]} == {
+        "test_order": 3, "duplicate_key": 2, "incomplete_customer": 2}
+    assert app["config"]["digest"] and app["config"]["actions_source"] == "list summary"
+    assert app["versions"] == {"churn": ["3"], "value": ["2"]}
+
+
+def test_unavailable_numbers_are_stated(bare):
+    notes = " ".join(n["en"] for n in bare["notes"])
+    assert "SHAP drivers: not available" in notes
+    assert "Model quality beside baselines: not available" in notes
+    assert "Data quality (rejects per rule): not available (no --clean folder given)" in notes
+    assert bare["diagnosis"]["global_drivers"] == []
+    assert bare["appendix"]["profiles"][0]["contact"] is None
+
+
+def test_no_raw_pii_in_summary(full, factories):
+    text = json.dumps(full, ensure_ascii=False)
+    for raw in (factories.RAW_PHONE, factories.RAW_EMAIL, factories.RAW_COMPANY, "上海第"):
+        assert raw not in text
+    contacts = {r["contact"] for r in full["appendix"]["profiles"]}
+    assert "139****5678" in contacts and "z***@example-raw.com" in contacts
+
+
+def test_names_are_masked_again(factories, scored):
+    raw = scored.assign(name=scored["name"].where(scored.index != 0, factories.RAW_COMPANY))
+    s = summarize(raw)
+    assert factories.RAW_COMPANY not in json.dumps(s, ensure_ascii=False)
+    assert s["appendix"]["profiles"][0]["name"] == "*科技有限公司"
+
+
+GOLDEN = pd.DataFrame({
+    "customer_id": ["G1", "G2", "G3", "G4", "G5"],
+    "as_of": pd.Timestamp("2024-06-30"),
+    "loyalty_score": [95.0, 80.0, 70.0, 55.0, 85.0],
+    "loyalty_tier": ["devoted", "stable", "at_risk", "high_risk", "stable"],
+    "industry": ["it", "it", "retail", "retail", "it"],
+    "n_orders": [5.0, 1.0, 2.0, 0.0, 3.0],
+    "nps": [80.0, 60.0, 10.0, -20.0, 55.0],
+    "purchase_frequency": [10.0, 1.0, 4.0, 0.5, 6.0],
+    "top_complaint_stage": ["", "billing", "billing", "delivery", ""],
+    "n_complaints": [0.0, 1.0, 2.0, 1.0, 0.0],
+    "value_at_risk": [10.0, 50.0, 40.0, 30.0, 20.0],
+    "expected_value": [100.0, 90.0, 80.0, 60.0, 70.0],
+})
+
+
+def test_golden_by_hand():
+    s = summarize(GOLDEN, options=ReportOptions(top_n=3, min_group_customers=1))
+    rep = s["status"]["repurchase"]
+    assert (rep["repeat"], rep["active"], rep["rate"]) == (3, 4, 0.75)  # G1, G3, G5 of G1, G2, G3, G5
+    # it: G1, G2, G5 active, G1 and G5 repeat = 2/3; retail: G3 active and repeat = 1/1
+    groups = [(g["group"], g["rate"]) for g in s["status"]["top_groups"]]
+    assert groups == [("retail", 1.0), ("it", pytest.approx(2 / 3))]
+    stage = s["status"]["complaint_stage"]
+    assert stage["top"] == "billing" and stage["stages"][0]["rate"] == 2 / 5 and stage["stages"][0]["complaints"] == 3
+    # frequency quintile: 20th percentile of (10, 1, 4, 0.5, 6) = 0.9; NPS >= 50 and (freq < 2 or <= 0.9): G2
+    assert s["diagnosis"]["flagged"]["count"] == 1
+    assert s["diagnosis"]["flagged"]["customers"][0]["customer_id"] == "G2"
+    assert [r["customer_id"] for r in s["recommendations"]["plan_customers"]] == ["G2", "G3", "G4"]
+    assert {r["tier"]: r["share"] for r in s["status"]["tiers"]} == {
+        "devoted": 0.2, "stable": 0.4, "at_risk": 0.2, "high_risk": 0.2}
+    assert s["segments"]["deciles"] == []  # fewer than 10 customers with a value
+    assert s["meta"]["missing_columns"]  # optional columns were absent, the report still renders numbers
+
+
+def test_loyalty_table_input_derives_tenure_months_and_the_rfm_matrix():
+    table = GOLDEN.assign(tenure_days=[365.25, 730.5, 0.0, 30.4375, 91.3125], rfm_r=[5, 5, 3, 1, 3],
+                          rfm_f=[5, 1, 3, 1, 4], rfm_m=[5, 2, 3, 1, 4],
+                          rfm_segment=["champions", "potential_loyalists", "loyal_customers", "lost", "loyal_customers"])
+    s = summarize(table, options=ReportOptions(top_n=5))
+    months = {r["customer_id"]: r["tenure_months"] for r in s["appendix"]["profiles"]}
+    assert months["G1"] == pytest.approx(12.0) and months["G2"] == pytest.approx(24.0)
+    matrix = s["segments"]["rfm"]["matrix"]  # R x FM = (F + M) / 2: (5, 5), (5, 1.5), (3, 3), (1, 1), (3, 4)
+    assert matrix["r"] == [1, 3, 5] and matrix["fm"] == [1.0, 1.5, 3.0, 4.0, 5.0]
+    assert matrix["counts"] == [[1, 0, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 1]]
+    segments = {r["segment"]: r["customers"] for r in s["segments"]["rfm"]["segments"]}
+    assert segments == {"champions": 1, "loyal_customers": 2, "potential_loyalists": 1, "lost": 1}
+
+
+def test_actions_from_argument_and_defaults(scored):
+    rule = ActionRule(tier="any", action_zh="致电", action_en="Call", department_zh="销售部", department_en="Sales",
+                      deadline_days=7)
+    s = summarize(scored.head(20), actions=[rule])
+    assert s["meta"]["actions_source"] == "argument"
+    assert {r["action"]["en"] for r in s["recommendations"]["plan_customers"]} == {"Call"}
+    assert s["recommendations"]["plan_customers"][0]["deadline"] == "2025-01-07"
+    assert resolve_actions(None, {"config": {"scoring_job": {"actions": [{"bad": 1}]}}})[1] == "defaults"
+
+
+def test_errors_by_message(scored):
+    with pytest.raises(SchemaError, match="'loyalty_tier'"):
+        summarize(scored.drop(columns="loyalty_tier"))
+    two_dates = scored.assign(as_of=[pd.Timestamp("2024-12-31")] * 299 + [pd.Timestamp("2024-11-30")])
+    with pytest.raises(DataQualityError, match="2 distinct 'as_of' dates"):
+        summarize(two_dates)
+    with pytest.raises(DataQualityError, match="no rows"):
+        summarize(scored.head(0))
+
+
+def test_previous_lists_after_the_current_are_ignored(scored, previous):
+    later = previous.assign(as_of=pd.Timestamp("2025-03-31"))
+    s = summarize(scored, previous=[later])
+    assert s["tracking"] is None and s["meta"]["previous_as_of"] == []
+    assert any("2025-03-31" in n["en"] and "ignored" in n["en"] for n in s["notes"])
+
+
+def test_clean_without_tickets_falls_back_to_the_list(scored, clean):
+    partial = CleanInputs(tables={"orders": clean.tables["orders"]}, rejects=None, rows=None)
+    s = summarize(scored, clean=partial)
+    assert s["status"]["complaint_stage"]["source"] == "list"
+    assert s["status"]["repurchase"]["source"] == "clean"
+    assert not s["appendix"]["data_quality"]["available"]
