@@ -2,7 +2,7 @@
 
 generate -> raw files (CSV in UTF-8 and GB18030, Chinese headers) -> prepare (clean + rejects) -> snapshot at the
 last order date -> loyalty score and tiers -> train churn and value models (MLflow, champion gate) -> score the
-churn-risk list with the champions.
+churn-risk list with the champions -> the loyalty and value report (HTML, zh and en).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from loyalist.data.synthetic import generate, write_raw
 
 from pipelines import loyalty as loyalty_job
 from pipelines import prepare as prepare_job
+from pipelines import report as report_job
 from pipelines import score as score_job
 from pipelines import train as train_job
 from pipelines._paths import configs_dir
@@ -34,6 +35,7 @@ class DemoResult:
     loyalty: loyalty_job.LoyaltyResult
     models: dict | None = None
     scores: score_job.ScoreJobResult | None = None
+    report: dict | None = None
 
 
 def demo_config(raw_dir: Path, n_customers: int, seed: int) -> LoyalistConfig:
@@ -78,4 +80,8 @@ def run(
     models = train_job.run_training(config, clean.tables, workdir=workdir, env=env, reporter=reporter)
     reporter.rule("Score the churn-risk list")
     scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter)
-    return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty, models, scores)
+    reporter.rule("Write the loyalty and value report")
+    report = report_job.run(scores.paths["parquet"], lang="both", formats="html", out_dir=out_dir / "report",
+                            clean_dir=clean_dir, reporter=reporter, config=config)
+    reporter.say(f"Report: {report['html_zh']} and {report['html_en']}")
+    return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty, models, scores, report)

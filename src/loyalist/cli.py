@@ -277,6 +277,84 @@ def export(
     typer.echo(f"Exported {name} to {path}")
 
 
+@app.command("tune-weights")
+@_friendly
+def tune_weights_cmd(
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    clean: CleanOpt = Path("data/clean"),
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials per study (weights; thresholds when tuned).")] = 100,
+    tune_caps: Annotated[bool, typer.Option(help="Also tune the caps of cap/inverse scaled indicators.")] = False,
+    tune_thresholds: Annotated[
+        bool, typer.Option(help="Also tune the tier thresholds (soft penalty keeps every tier usable).")
+    ] = False,
+    by_industry: Annotated[
+        bool, typer.Option(help="Tune each industry with enough customers on its own, besides the global result.")
+    ] = True,
+    min_customers: Annotated[
+        int, typer.Option(min=1, help="Training customers an industry needs to be tuned on its own.")
+    ] = 500,
+    out: Annotated[Path, typer.Option(help="Folder for tuned_weights*.yaml and tuned_weights_report.csv.")] = Path(
+        "outputs"
+    ),
+    workdir: WorkdirOpt = Path("."),
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Tune the loyalty score's indicator weights against observed churn; write a config overlay and before/after."""
+    from pipelines import tune_weights as job
+    from pipelines._ui import Reporter
+
+    reporter = Reporter(quiet=quiet)
+    cfg = _load(config, preset)
+    job.run(
+        cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter, n_trials=trials,
+        tune_caps=tune_caps, tune_thresholds=tune_thresholds, out_dir=out, by_industry=by_industry,
+        min_customers=min_customers,
+    )
+
+
+@app.command()
+@_friendly
+def report(
+    scores: Annotated[Path, typer.Option(
+        "--scores", help="Scored list (churn_risk.parquet or .csv); <stem>_summary.json beside it is read too.")],
+    previous: Annotated[list[Path] | None, typer.Option(
+        "--previous", help="Earlier scored list(s): the latest gives tier changes and tracking, all give the trend.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh, en or both (two files: report_zh.*, report_en.*).")] = "both",
+    format: Annotated[str, typer.Option("--format", help="Comma-separated output formats: html, pdf.")] = "html",
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("outputs/report"),
+    clean: Annotated[Path | None, typer.Option(
+        help="Folder written by 'loyalist prepare': row counts, rejects per rule, repurchase and complaint stages.")
+    ] = None,
+    config: ConfigOpt = None,
+    top: Annotated[int, typer.Option(help="Customers listed in the action plan and the appendix tables.")] = 10,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Write the loyalty and value report (HTML / PDF, Chinese / English) and report_summary.json."""
+    from pipelines import report as job
+    from pipelines._ui import Reporter
+
+    cfg = _load(config) if config else None
+    job.run(scores, previous or [], lang=lang, formats=format, out_dir=out, clean_dir=clean,
+            reporter=Reporter(quiet=quiet), config=cfg, top_n=top)
+
+
+@app.command()
+@_friendly
+def track(
+    previous: Annotated[Path, typer.Option("--previous", help="Scored list of the earlier period.")],
+    current: Annotated[Path, typer.Option("--current", help="Scored list of the current period.")],
+    out: Annotated[Path, typer.Option(help="Folder for tracking.json.")] = Path("outputs"),
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Compare two scored lists: tier migration, win-back rate, devoted share, value at risk recovered."""
+    from pipelines import track as job
+    from pipelines._ui import Reporter
+
+    job.run(previous, current, out_dir=out, reporter=Reporter(quiet=quiet))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="loyalist")
 

@@ -28,14 +28,19 @@ def churn_baselines(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def value_baselines(frame: pd.DataFrame, *, horizon_days: int, lookback_days: int) -> dict[str, np.ndarray]:
-    """Baseline value predictions over the horizon for each row of ``frame``."""
+def value_baselines(
+    frame: pd.DataFrame, *, horizon_days: int, lookback_days: int, target: str = "future_revenue"
+) -> dict[str, np.ndarray]:
+    """Baseline predictions over the horizon for each row of ``frame``: revenue (default) or, for
+    ``target="future_orders"``, the number of purchases (BG/NBD expected purchases, last-period orders)."""
     out: dict[str, np.ndarray] = {}
-    if "btyd_value" in frame:
-        v = frame["btyd_value"].astype("float64")
-        out["bgnbd_gamma_gamma"] = v.fillna(0.0).to_numpy()
+    counts = target == "future_orders"
+    btyd_col, past_col = ("bg_expected_purchases", "n_orders") if counts else ("btyd_value", "monetary_total")
+    if btyd_col in frame:
+        out["bgnbd_purchases" if counts else "bgnbd_gamma_gamma"] = frame[btyd_col].astype("float64").fillna(0.0).to_numpy()
     span = np.minimum(frame["tenure_days"].astype("float64").fillna(lookback_days).to_numpy(), lookback_days)
     span = np.maximum(span, 1.0)
-    revenue = frame["monetary_total"].astype("float64").fillna(0.0).to_numpy()
-    out["last_period_revenue"] = revenue * (horizon_days / np.maximum(span, min(horizon_days, lookback_days)))
+    past = frame[past_col].astype("float64").fillna(0.0).to_numpy()
+    name = "last_period_orders" if counts else "last_period_revenue"
+    out[name] = past * (horizon_days / np.maximum(span, min(horizon_days, lookback_days)))
     return out

@@ -19,9 +19,10 @@ class ValueModel(LgbmModelBase):
     Parameters
     ----------
     horizon_days : the value horizon.
-    target : label column, ``future_revenue`` (default) or ``future_margin``.
+    target : label column, ``future_revenue`` (default), ``future_margin`` or ``future_orders`` (purchases).
     tweedie_variance_power : 1 < p < 2; Tweedie handles the point mass at zero and the long right tail.
-    offset : start the booster from log(BG/NBD x Gamma-Gamma value over h), so that the trees learn a
+    offset : start the booster from log(BG/NBD x Gamma-Gamma value over h) (log of BG/NBD expected purchases for
+        ``future_orders``), so that the trees learn a
         multiplicative correction and a model trained on a shorter horizon transfers to a longer one.
     """
 
@@ -50,7 +51,8 @@ class ValueModel(LgbmModelBase):
         return self.target
 
     def _offset_values(self, frame: pd.DataFrame) -> np.ndarray:
-        v = frame["btyd_value"].to_numpy(dtype="float64", na_value=np.nan)
+        column = "bg_expected_purchases" if self.target == "future_orders" else "btyd_value"
+        v = frame[column].to_numpy(dtype="float64", na_value=np.nan)
         fallback = np.nanmedian(v) if np.isfinite(v).any() else 1.0
         v = np.where(np.isfinite(v), v, fallback)
         return np.log(np.clip(v, 1e-3, None))

@@ -142,10 +142,16 @@ def train_value(
     *,
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
+    target: str | None = None,
 ) -> TrainingResult:
-    """Train the value model for ``config.features.value_horizon_days`` and evaluate it out of time."""
+    """Train the value model for ``config.features.value_horizon_days`` and evaluate it out of time.
+
+    ``target``: the label to predict; default ``future_revenue`` (``future_margin`` when
+    ``features.value_basis`` is margin); ``future_orders`` predicts the number of purchases.
+    """
     horizon = config.features.value_horizon_days
-    target = "future_margin" if config.features.value_basis == "margin" else "future_revenue"
+    if target is None:
+        target = "future_margin" if config.features.value_basis == "margin" else "future_revenue"
     plan, fallback, train, valid = _prepare(tables, config, horizon, progress)
     if target == "future_margin" and train[target].isna().all():
         raise InsufficientHistoryError(
@@ -163,7 +169,8 @@ def train_value(
         ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=plan.horizon_days)], axis=1)
     preds = {
         "loyalist": model.score(valid_eval, horizon_days=plan.horizon_days),
-        **value_baselines(ev, horizon_days=plan.horizon_days, lookback_days=config.features.lookback_days),
+        **value_baselines(ev, horizon_days=plan.horizon_days, lookback_days=config.features.lookback_days,
+                         target=target),
     }
     metrics = compare_value(ev[target].to_numpy(dtype="float64"), preds)
     frame = ev[["customer_id", "as_of", target]].assign(**{f"pred_{k}": np.asarray(v) for k, v in preds.items()})
