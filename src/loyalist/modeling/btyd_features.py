@@ -145,10 +145,12 @@ def btyd_features_by_cutoff(
     stacked: pd.DataFrame, horizon_days: int, penalizer: float = 0.0
 ) -> tuple[pd.DataFrame, dict[pd.Timestamp, BtydFeaturizer]]:
     """For stacked snapshots (column ``as_of``), fit one featurizer per cut-off on that cut-off's rows only and
-    return the features for every row (index preserved) and the fitted featurizers by cut-off."""
+    return the features for every row (index preserved) and the fitted featurizers by cut-off. A column
+    ``label_horizon_days`` (one value per cut-off) overrides ``horizon_days`` for that cut-off's rows."""
     parts, fitted = [], {}
     for as_of, rows in stacked.groupby("as_of", sort=True):
-        f = BtydFeaturizer(horizon_days=horizon_days, penalizer=penalizer).fit(rows)
+        h = int(rows["label_horizon_days"].iloc[0]) if "label_horizon_days" in rows else horizon_days
+        f = BtydFeaturizer(horizon_days=h, penalizer=penalizer).fit(rows)
         parts.append(f.transform(rows))
         fitted[pd.Timestamp(as_of)] = f
     return pd.concat(parts).reindex(stacked.index), fitted

@@ -33,12 +33,18 @@ class CutoffPlan:
     data_start: pd.Timestamp
     data_end: pd.Timestamp
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Short-history mode: every training cut-off is labelled up to the data end (its own horizon, in
+    #: ``horizons``), and validation splits customers instead of time (``valid`` is then the newest cut-off).
+    anchored: bool = False
+    horizons: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
         return {
             "horizon_days": self.horizon_days,
             "train_cutoffs": [str(t.date()) for t in self.train],
             "valid_cutoff": str(self.valid.date()),
+            "anchored": self.anchored,
+            "horizons": list(self.horizons),
             "data_start": str(self.data_start.date()),
             "data_end": str(self.data_end.date()),
             "notes": list(self.notes),

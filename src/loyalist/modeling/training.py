@@ -23,6 +23,7 @@ from loyalist.errors import InsufficientHistoryError
 from loyalist.modeling.baselines import churn_baselines, value_baselines
 from loyalist.modeling.churn import ChurnModel
 from loyalist.modeling.clv import ValueModel
+from loyalist.features.cutoffs import data_period
 from loyalist.modeling.dataset import CutoffPlan, labelled_snapshot, plan_cutoffs, split_half, stack_snapshots
 from loyalist.modeling.evaluation import compare_churn, compare_value
 from loyalist.scoring.loyalty import LoyaltyScorer
@@ -59,24 +60,32 @@ def plan_with_fallback(
         return plan_cutoffs(tables, horizon_days=horizon_days, min_history_days=t.min_history_days,
                             freq=t.cutoff_frequency, max_cutoffs=t.max_cutoffs), False
     except InsufficientHistoryError as first_error:
-        h = horizon_days
-        while h > t.min_train_horizon_days:
-            h = max(int(h * 0.75), t.min_train_horizon_days)
-            for min_hist in sorted({t.min_history_days, min(t.min_history_days, 90), min(t.min_history_days, 28)},
-                                   reverse=True):
-                for freq in dict.fromkeys([t.cutoff_frequency, "W"]):
-                    try:
-                        plan = plan_cutoffs(tables, horizon_days=h, min_history_days=min_hist, freq=freq,
-                                            max_cutoffs=t.max_cutoffs)
-                    except InsufficientHistoryError:
-                        continue
-                    note = (
-                        f"History too short for out-of-time validation at the {horizon_days}-day horizon; trained "
-                        f"on {h}-day labels (cut-offs every {'week' if freq == 'W' else 'month'}, "
-                        f"{min_hist} days of history) with the BG/NBD offset carrying the model to {horizon_days} days."
-                    )
-                    return CutoffPlan(h, plan.train, plan.valid, plan.data_start, plan.data_end, (note,)), True
-        raise first_error
+        # Short history: no cut-off leaves room for a complete label window AND a later validation cut-off.
+        # Anchored mode: weekly cut-offs T, each labelled over (T, data end] (its own horizon, between
+        # min_train_horizon_days and the full horizon), validated on held-out customers; the BG/NBD offset
+        # (P(no purchase) at each row's horizon) carries the model to the full horizon.
+        start, end = data_period(tables)
+        first = max(start + pd.Timedelta(days=min(t.min_history_days, 90)), end - pd.Timedelta(days=horizon_days))
+        last = end - pd.Timedelta(days=max(t.min_train_horizon_days, 7))
+        cutoffs = list(pd.date_range(first, last, freq="7D"))[-max(t.max_cutoffs, 14):]
+        if len(cutoffs) < 2:
+            raise first_error
+        horizons = tuple(int((end - c).days) for c in cutoffs)
+        note = (
+            f"History too short for out-of-time validation at the {horizon_days}-day horizon: trained on "
+            f"{len(cutoffs)} weekly cut-offs ({cutoffs[0].date()} .. {cutoffs[-1].date()}) labelled up to the data "
+            f"end ({min(horizons)}-{max(horizons)}-day horizons), validated on held-out customers, with the "
+            f"BG/NBD offset carrying the model to {horizon_days} days and stronger regularisation."
+        )
+        plan = CutoffPlan(int(np.median(horizons)), tuple(cutoffs), cutoffs[-1], start, end, (note,),
+                          anchored=True, horizons=horizons)
+        return plan, True
+
+
+#: Training cut-offs the short-history fallback wants before it accepts a horizon.
+FALLBACK_MIN_CUTOFFS = 8
+#: LightGBM settings for the short-history fallback (few, correlated rows): shallow trees, large leaves.
+FALLBACK_PARAMS = {"num_leaves": 7, "min_child_samples": 100, "learning_rate": 0.02}
 
 
 def _rule_scores(config: LoyalistConfig, snapshot: pd.DataFrame) -> pd.Series:
@@ -88,6 +97,8 @@ def _prepare(
     progress: Callable[[str], None] | None,
 ) -> tuple[CutoffPlan, bool, pd.DataFrame, pd.DataFrame]:
     plan, fallback = plan_with_fallback(tables, config, horizon_days)
+    if plan.anchored:
+        return _prepare_anchored(tables, config, plan, progress)
     features = config.features.model_copy(
         update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days}
     )
@@ -97,6 +108,33 @@ def _prepare(
     if tick:
         tick(plan.valid)
     return plan, fallback, train, valid
+
+
+def _prepare_anchored(
+    tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan,
+    progress: Callable[[str], None] | None,
+) -> tuple[CutoffPlan, bool, pd.DataFrame, pd.DataFrame]:
+    frames = []
+    for t, h in zip(plan.train, plan.horizons, strict=True):
+        features = config.features.model_copy(update={"churn_horizon_days": h, "value_horizon_days": h})
+        frames.append(labelled_snapshot(tables, t, features).assign(label_horizon_days=h))
+        if progress:
+            progress(f"snapshot {t.date()}")
+    stacked = pd.concat(frames, ignore_index=True)
+    # one customer in five (by id hash) is held out, at every cut-off, for early stopping and the metrics
+    hashed = pd.util.hash_pandas_object(stacked["customer_id"].astype("string") + "holdout", index=False).to_numpy()
+    held = (hashed % 5) == 0
+    train, valid = stacked.loc[~held].copy(), stacked.loc[held].copy()
+    return plan, True, train, valid
+
+
+def _eval_rows(valid_eval: pd.DataFrame, plan: CutoffPlan) -> tuple[pd.DataFrame, int]:
+    """The evaluation rows and their label horizon: the validation cut-off, or in anchored mode the cut-off whose
+    horizon is the plan's (median) horizon."""
+    if not plan.anchored:
+        return valid_eval, plan.horizon_days
+    pick = min(zip(plan.train, plan.horizons, strict=True), key=lambda th: abs(th[1] - plan.horizon_days))
+    return valid_eval.loc[valid_eval["as_of"] == pick[0]], int(pick[1])
 
 
 def evaluation_frame(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -123,13 +161,16 @@ def train_churn(
             )
     valid_fit, valid_eval = evaluation_frame(valid)
     model = ChurnModel(
-        horizon_days=horizon, params={**config.training.lgbm_params, **(params or {})}, offset=fallback,
+        horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
+                                      **(params or {})}, offset=fallback,
         random_state=config.training.random_state,
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
-    # Evaluate at the TRAINING horizon on the validation cut-off (its labels are for that horizon).
-    ev = valid_eval.assign(loyalty_score=_rule_scores(config, valid).reindex(valid_eval.index))
-    ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=plan.horizon_days)], axis=1) if model.use_btyd else ev
-    scores = {"loyalist": model.score(valid_eval, horizon_days=plan.horizon_days), **churn_baselines(ev)}
+    # Evaluate at the labels' own horizon on one cut-off of the evaluation rows.
+    valid_eval, h_eval = _eval_rows(valid_eval, plan)
+    rule = pd.concat([_rule_scores(config, part) for _, part in valid.groupby("as_of")])
+    ev = valid_eval.assign(loyalty_score=rule.reindex(valid_eval.index))
+    ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1) if model.use_btyd else ev
+    scores = {"loyalist": model.score(valid_eval, horizon_days=h_eval), **churn_baselines(ev)}
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
@@ -161,16 +202,17 @@ def train_value(
     valid = valid.assign(**{target: valid[target].clip(lower=0)})
     valid_fit, valid_eval = evaluation_frame(valid)
     model = ValueModel(
-        horizon_days=horizon, params={**config.training.lgbm_params, **(params or {})}, offset=fallback,
+        horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
+                                      **(params or {})}, offset=fallback,
         target=target, random_state=config.training.random_state,
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
+    valid_eval, h_eval = _eval_rows(valid_eval, plan)
     ev = valid_eval
     if model.use_btyd:
-        ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=plan.horizon_days)], axis=1)
+        ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1)
     preds = {
-        "loyalist": model.score(valid_eval, horizon_days=plan.horizon_days),
-        **value_baselines(ev, horizon_days=plan.horizon_days, lookback_days=config.features.lookback_days,
-                         target=target),
+        "loyalist": model.score(valid_eval, horizon_days=h_eval),
+        **value_baselines(ev, horizon_days=h_eval, lookback_days=config.features.lookback_days, target=target),
     }
     metrics = compare_value(ev[target].to_numpy(dtype="float64"), preds)
     frame = ev[["customer_id", "as_of", target]].assign(**{f"pred_{k}": np.asarray(v) for k, v in preds.items()})

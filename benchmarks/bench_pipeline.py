@@ -1,0 +1,175 @@
+"""Training-time and batch-scoring benchmark on generated companies.
+
+    python benchmarks/bench_pipeline.py [--train-customers 100000] [--score-customers 1000000] [--no-record]
+
+1. generate a synthetic company for training (default 100,000 customers, 3 years) and one for scoring
+   (default 1,000,000 customers), each as Parquet under benchmarks/_work/ (reused when present);
+2. train: churn + value models with their BG/NBD baselines on 6 monthly cut-offs (issue 3 goal: <= 5 minutes);
+3. score: snapshot from the orders, loyalty tiers, both models, SHAP reasons for the top 100,000 by value at risk
+   plus a 20,000 sample for global drivers, actions, Parquet + CSV written (issue 4 goal: <= 120 s and <= 4 GB).
+Each phase runs in its own process so its peak memory (ru_maxrss) is its own. Results are appended to
+benchmarks/RESULTS.md with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def _tables_dir(n: int) -> Path:
+    return WORK / f"company_{n}"
+
+
+def phase_generate(n: int) -> dict:
+    from loyalist.data.synthetic import generate
+
+    out = _tables_dir(n)
+    if (out / "orders.parquet").exists():
+        return {"reused": str(out)}
+    t = time.perf_counter()
+    data = generate(n_customers=n, start="2022-01-01", end="2024-12-31", seed=11, dirty=False)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in data.tables().items():
+        df.to_parquet(out / f"{name}.parquet", index=False)
+    return {"seconds": round(time.perf_counter() - t, 1), "orders": len(data.orders)}
+
+
+def _load(n: int) -> dict:
+    import pandas as pd
+
+    return {p.stem: pd.read_parquet(p) for p in _tables_dir(n).glob("*.parquet")}
+
+
+def phase_train(n: int) -> dict:
+    from loyalist.config import LoyalistConfig
+    from loyalist.modeling.training import train_churn, train_value
+
+    tables = _load(n)
+    config = LoyalistConfig.model_validate({"training": {"max_cutoffs": 6}})
+    t0 = time.perf_counter()
+    churn = train_churn(tables, config)
+    t1 = time.perf_counter()
+    value = train_value(tables, config)
+    t2 = time.perf_counter()
+    with open(WORK / "models.pkl", "wb") as fh:
+        pickle.dump({"churn": churn.model, "value": value.model}, fh)
+    return {
+        "customers": n, "orders": len(tables["orders"]), "train_cutoffs": len(churn.plan.train),
+        "churn_rows": churn.train_rows, "value_rows": value.train_rows,
+        "seconds_churn": round(t1 - t0, 1), "seconds_value": round(t2 - t1, 1), "seconds_total": round(t2 - t0, 1),
+        "churn_auc": round(churn.model_metrics["roc_auc"], 4),
+        "value_gini": round(value.model_metrics["normalised_gini"], 4),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }
+
+
+class _Direct:
+    def __init__(self, model) -> None:
+        self.model, self.version = model, "bench"
+
+    def score(self, snapshot):
+        return self.model.score(snapshot)
+
+
+def phase_score(n: int) -> dict:
+    from loyalist.batch.outputs import protect
+    from loyalist.batch.scoring import score_customers
+    from loyalist.config import LoyalistConfig
+    from loyalist.io import write_csv, write_parquet
+
+    t_load = time.perf_counter()
+    tables = _load(n)
+    with open(WORK / "models.pkl", "rb") as fh:
+        models = pickle.load(fh)
+    load_s = time.perf_counter() - t_load
+    config = LoyalistConfig()
+    as_of = tables["orders"]["order_date"].max().normalize()
+    t0 = time.perf_counter()
+    out = score_customers(tables, as_of, config, churn=_Direct(models["churn"]), value=_Direct(models["value"]),
+                          clock=time.perf_counter)
+    t1 = time.perf_counter()
+    published = protect(out.risk, config.privacy, None)
+    write_parquet(published, WORK / "risk.parquet")
+    t2 = time.perf_counter()
+    write_csv(published, WORK / "risk.csv")
+    t3 = time.perf_counter()
+    stages = {k: round(v, 1) for k, v in out.timings.items()}
+    stages.update(write_parquet=round(t2 - t1, 1), write_csv=round(t3 - t2, 1))
+    return {
+        "customers_scored": len(published), "orders": len(tables["orders"]),
+        "explained": out.summary["explained"], "seconds_total": round(t3 - t0, 1), "seconds_load_inputs": round(load_s, 1),
+        "stages": stages, "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }
+
+
+def _sub(phase: str, n: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(n)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _machine() -> str:
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or "unknown CPU"
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {mem:.0f} GiB, {cpu}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-customers", type=int, default=100_000)
+    parser.add_argument("--score-customers", type=int, default=1_000_000)
+    parser.add_argument("--phase", choices=["generate", "train", "score"])
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    if args.phase:
+        fn = {"generate": phase_generate, "train": phase_train, "score": phase_score}[args.phase]
+        print(json.dumps(fn(args.n)))
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    gen = {n: _sub("generate", n) for n in (args.train_customers, args.score_customers)}
+    print("generate", gen, flush=True)
+    train = _sub("train", args.train_customers)
+    print("train", train, flush=True)
+    score = _sub("score", args.score_customers)
+    print("score", score, flush=True)
+    load = os.getloadavg()
+    text = "\n".join([
+        f"## Training and batch scoring ({time.strftime('%Y-%m-%d %H:%M')})", "",
+        f"Machine: {_machine()}; load average at the end {load[0]:.1f}. "
+        "Command: `python benchmarks/bench_pipeline.py`.", "",
+        f"- Training (issue 3 goal <= 300 s): {train['customers']:,} customers, {train['orders']:,} orders, "
+        f"{train['train_cutoffs']} training cut-offs ({train['churn_rows']:,} churn rows, {train['value_rows']:,} value "
+        f"rows): churn {train['seconds_churn']} s + value {train['seconds_value']} s = **{train['seconds_total']} s**, "
+        f"peak {train['peak_rss_gb']} GB (out-of-time churn AUC {train['churn_auc']}, value Gini {train['value_gini']}).",
+        f"- Scoring (issue 4 goal <= 120 s, <= 4 GB): {score['customers_scored']:,} customers scored from "
+        f"{score['orders']:,} orders, reasons for {score['explained']['customers']:,} + a {score['explained']['sample']:,}"
+        f" sample: **{score['seconds_total']} s**, peak **{score['peak_rss_gb']} GB** (reading the Parquet inputs "
+        f"{score['seconds_load_inputs']} s more). Stages (s): {score['stages']}.", "",
+    ])
+    print(text)
+    if not args.no_record:
+        path = ROOT / "benchmarks" / "RESULTS.md"
+        prior = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
+        path.write_text(prior.rstrip() + "\n\n" + text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
