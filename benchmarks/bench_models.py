@@ -101,6 +101,7 @@ def run_protocol(name: str, shared: Path) -> dict:
     n = purchases.model.score(snap, horizon_days=horizon)
     y_n = ev["future_orders"].to_numpy(dtype="float64")
     bg_n = ev["bg_expected_purchases"].to_numpy(dtype="float64")
+    bg_n = np.where(np.isfinite(bg_n), bg_n, np.nanmean(bg_n))  # customers first seen on the last day: T = 0
     purchase_rows = []
     for scorer, pred in (("loyalist", n), ("bgnbd", bg_n)):
         purchase_rows.append({

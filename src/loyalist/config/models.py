@@ -265,6 +265,9 @@ class TrainingConfig(Strict):
     max_cutoffs: int = Field(12, ge=1)
     min_cutoffs: int = Field(1, ge=1)
     min_history_days: int = Field(180, ge=0)  # history before the first training cut-off
+    # Out-of-time validation needs at least this many training cut-offs before the validation cut-off; with fewer,
+    # training switches to the anchored short-history mode (see loyalist.modeling.training.plan_with_fallback).
+    min_cutoffs_out_of_time: int = Field(4, ge=1)
     # When history is too short for out-of-time validation at the full horizon, train on the longest shorter
     # horizon that fits (not below this), with the BG/NBD offset that transfers it to the full horizon.
     min_train_horizon_days: int = Field(28, ge=7)

@@ -57,8 +57,13 @@ def plan_with_fallback(
     """The cut-off plan at ``horizon_days``, or at the longest shorter horizon that fits (second value True)."""
     t = config.training
     try:
-        return plan_cutoffs(tables, horizon_days=horizon_days, min_history_days=t.min_history_days,
-                            freq=t.cutoff_frequency, max_cutoffs=t.max_cutoffs), False
+        plan = plan_cutoffs(tables, horizon_days=horizon_days, min_history_days=t.min_history_days,
+                            freq=t.cutoff_frequency, max_cutoffs=t.max_cutoffs)
+        if len(plan.train) >= min(t.min_cutoffs_out_of_time, t.max_cutoffs):
+            return plan, False
+        raise InsufficientHistoryError(
+            f"Only {len(plan.train)} training cut-off(s) fit before the validation cut-off {plan.valid.date()}."
+        )
     except InsufficientHistoryError as first_error:
         # Short history: no cut-off leaves room for a complete label window AND a later validation cut-off.
         # Anchored mode: weekly cut-offs T, each labelled over (T, data end] (its own horizon, between
