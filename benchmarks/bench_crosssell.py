@@ -250,25 +250,10 @@ def format_scale(result: dict, model_desc: str, request: str) -> str:
 
 def machine() -> dict:
     import numpy as np
-    import psutil
     import scipy
+    from _machine import machine as _machine
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": cpu,
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "versions": f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-                    f"pandas {pd.__version__}",
-    }
+    return _machine(f"numpy {np.__version__}, scipy {scipy.__version__}, pandas {pd.__version__}")
 
 
 def _markdown(table: pd.DataFrame, floats: dict[str, str]) -> str:

@@ -119,12 +119,9 @@ def run_protocol(name: str, shared: Path) -> dict:
 
 
 def _machine() -> str:
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or "unknown CPU"
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {mem:.0f} GiB, {cpu}, Python {platform.python_version()}"
+    from _machine import machine_line
+
+    return machine_line()
 
 
 def _md(df: pd.DataFrame, cols: list[str]) -> str:
