@@ -46,8 +46,33 @@ def write_parquet(df: pd.DataFrame, target: Path | str) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: Path | str, *, encoding: str = "utf-8-sig") -> Path:
-    """Write ``df`` as CSV (UTF-8 with BOM by default, so Excel opens Chinese text correctly), atomically."""
-    return _write(target, lambda p: df.to_csv(p, index=False, encoding=encoding))
+    """Write ``df`` as CSV (UTF-8 with BOM by default, so Excel opens Chinese text correctly), atomically.
+
+    UTF-8 output goes through Arrow's CSV writer (several times faster than pandas on millions of rows);
+    categoricals are written as their values, missing values as empty fields."""
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig", "utf8"):
+        return _write(target, lambda p: df.to_csv(p, index=False, encoding=encoding))
+
+    def arrow_csv(path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        plain = df.reset_index(drop=True)
+        cats = [c for c in plain.columns if isinstance(plain[c].dtype, pd.CategoricalDtype)]
+        if cats:
+            plain = plain.assign(**{c: plain[c].astype("string") for c in cats})
+        table = pa.Table.from_pandas(plain, preserve_index=False)
+        for i, field in enumerate(table.schema):  # whole-day timestamps are written as dates (2024-12-31)
+            if pa.types.is_timestamp(field.type):
+                col = plain[field.name]
+                if (col.dropna() == col.dropna().dt.normalize()).all():
+                    table = table.set_column(i, field.name, table.column(i).cast(pa.date32()))
+        with open(path, "wb") as fh:
+            if encoding.lower().endswith("sig"):
+                fh.write(b"\xef\xbb\xbf")
+            pacsv.write_csv(table, fh)
+
+    return _write(target, arrow_csv)
 
 
 def write_json(data: Any, target: Path | str) -> Path:

@@ -115,6 +115,11 @@ def score_customers(
 
     pre["risk_band"] = risk_bands(p, job.risk_band_cuts).to_numpy()
     explain_rows, sample_rows = select_rows(pre, top_k=job.explain_top_k, sample=job.explain_sample, seed=job.seed)
+    if len(explain_rows) > job.explain_top_k:
+        # TreeSHAP costs ~0.8 ms a row here: at most explain_top_k customers, the very-high band first (by value at
+        # risk), then the rest of the top by value at risk.
+        very_high = (pre.loc[explain_rows, "risk_band"] == "very_high").to_numpy()
+        explain_rows = explain_rows[very_high].append(explain_rows[~very_high])[: job.explain_top_k]
     rows = explain_rows.union(sample_rows)
     reasons = None
     extra: dict[str, Any] = {"explained": {"customers": int(len(explain_rows)), "sample": int(len(sample_rows))}}

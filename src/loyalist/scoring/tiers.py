@@ -166,16 +166,26 @@ def score_reasons(
     ranks = _ranks_from_scores(s, thresholds)
     cov = None if coverage is None else np.asarray(coverage, dtype="float64")
     bounds = (thresholds.devoted, thresholds.stable, thresholds.at_risk, thresholds.at_risk)
+    # Vectorised: one decimal for everyone; the few whose rounded score would read as another tier get more.
+    scored = ranks >= 0
+    texts = np.full(len(s), "", dtype=object)
+    if scored.any():
+        one = np.char.mod("%.1f", s[scored]).astype(object)
+        again = _ranks_from_scores(one.astype("float64"), thresholds) != ranks[scored]
+        if again.any():
+            pos = np.flatnonzero(scored)[again]
+            one[again] = [_fmt_score(s[i], ranks[i], thresholds) for i in pos]
+        texts[scored] = one
+    bound_text = [_fmt(b) for b in bounds]
     out = []
-    for i, (score, rank) in enumerate(zip(s, ranks)):
+    for i, rank in enumerate(ranks):
         if rank < 0:
             if cov is not None and cov[i] > 0:
                 out.append(f"score coverage {cov[i]:.2f} < min_coverage {_fmt(min_coverage)}")
             else:
                 out.append(NO_SCORE_REASON)
             continue
-        op = "<" if rank == 3 else ">="
-        out.append(f"score {_fmt_score(score, rank, thresholds)} {op} {_fmt(bounds[rank])} ({TIERS[rank]})")
+        out.append(f"score {texts[i]} {'<' if rank == 3 else '>='} {bound_text[rank]} ({TIERS[rank]})")
     return pd.Series(out, index=index, name="tier_reason", dtype="str")
 
 
