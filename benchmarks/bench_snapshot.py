@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -271,26 +270,14 @@ def run_in_subprocess(job: str, paths: dict[str, Path], extras: bool) -> dict:
 
 
 def machine() -> dict:
-    import psutil
-
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """nproc, RAM, CPU model, load average and library versions (the description every benchmark shares)."""
     import duckdb
     import pandas as pd
 
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": cpu,
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "versions": f"duckdb {duckdb.__version__}, pandas {pd.__version__}, pyarrow {pa.__version__}",
-    }
+    sys.path.insert(0, str(HERE))
+    from _machine import machine as describe
+
+    return describe(f"duckdb {duckdb.__version__}, pandas {pd.__version__}, pyarrow {pa.__version__}")
 
 
 def format_report(args, results: dict[str, dict], gen_seconds: float | None, load_before: str) -> str:

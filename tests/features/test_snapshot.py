@@ -27,7 +27,6 @@ from loyalist.features.snapshot import snapshot_params
 T = "2024-06-30"
 CONFIG = FeatureConfig()
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO / ".." / "shared" / "data"
 
 
 def orders(*rows) -> pd.DataFrame:
@@ -496,10 +495,10 @@ def test_snapshot_equals_the_independent_pandas_reference_on_1000_customers():
 
 
 @pytest.mark.realdata
-def test_cdnow_orders_only_snapshot():
-    path = SHARED_DATA / "cdnow" / "CDNOW_sample.txt.gz"
+def test_cdnow_orders_only_snapshot(shared_data):
+    path = shared_data / "cdnow" / "CDNOW_sample.txt.gz"
     if not path.exists():
-        pytest.skip(f"real data not found at {path} (the shared data folder beside the checkout)")
+        pytest.skip(f"the CDNOW sample is not in {shared_data}")
     with gzip.open(path, "rt") as handle:
         raw = pd.read_csv(handle, sep=r"\s+", header=None, names=["master", "customer_id", "date", "cds", "amount"],
                           dtype={"customer_id": str})

@@ -12,13 +12,13 @@
     Time rule: every CTE that reads a table filters on its event date <= :t first. -#}
 WITH
 -- Completed orders dated <= T, each with the previous completed order of the same customer and the customer's
--- first order (one sort).
+-- first order (one window pass over the sorted orders).
 sequenced AS (
     SELECT
         customer_id,
         order_date,
         amount,
-        {% if has_margin %}margin{% else %}CAST(NULL AS DOUBLE) AS margin{% endif %},
+        {{ "margin" if has_margin else "CAST(NULL AS DOUBLE) AS margin" }},
         LAG(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS prev_date,
         MIN(order_date) OVER (PARTITION BY customer_id) AS customer_first_date
     FROM orders
