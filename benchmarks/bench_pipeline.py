@@ -48,7 +48,7 @@ def phase_generate(n: int) -> dict:
 
 
 #: The order columns the snapshot and labels read (a scoring job needs no more of a 34M-row table).
-ORDER_COLUMNS = ["order_id", "customer_id", "order_date", "amount", "status", "cost"]
+ORDER_COLUMNS = ["customer_id", "order_date", "amount", "status", "cost"]
 
 
 def _load(n: int) -> dict:

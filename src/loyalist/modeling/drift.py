@@ -12,7 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["DriftReference", "drift_reference", "psi_table"]
+__all__ = ["AGE_FEATURES", "DriftReference", "drift_reference", "psi_table"]
+
+#: Features that grow with the calendar by construction (customer age, history length): their PSI against older
+#: training cut-offs is reported but never raises the drift warning.
+AGE_FEATURES: frozenset[str] = frozenset({"btyd_T", "btyd_recency", "tenure_days", "n_orders_total"})
 
 _EPS = 1e-4
 
@@ -46,7 +50,8 @@ def drift_reference(frame: pd.DataFrame, features: Sequence[str], bins: int = 10
 
 
 def psi_table(reference: DriftReference, frame: pd.DataFrame, *, warn_level: float = 0.2) -> pd.DataFrame:
-    """PSI of every reference feature present in ``frame``: feature, psi, drifted (psi > warn_level), sorted."""
+    """PSI of every reference feature present in ``frame``: feature, psi, drifted (psi > warn_level, never for
+    :data:`AGE_FEATURES`), sorted by psi."""
     rows = []
     for f, (edges, expected) in reference.items():
         if f not in frame.columns:
@@ -57,5 +62,5 @@ def psi_table(reference: DriftReference, frame: pd.DataFrame, *, warn_level: flo
         a = np.clip(actual, _EPS, None)
         rows.append((f, float(np.sum((a - e) * np.log(a / e)))))
     out = pd.DataFrame(rows, columns=["feature", "psi"])
-    out["drifted"] = out["psi"] > warn_level
+    out["drifted"] = (out["psi"] > warn_level) & ~out["feature"].isin(AGE_FEATURES)
     return out.sort_values("psi", ascending=False).reset_index(drop=True)

@@ -1,0 +1,107 @@
+"""The churn-risk list, drift check and atomic writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalist.batch.columns import RISK_LIST_COLUMNS
+from loyalist.batch.risk_list import assign_actions, build_risk_list, risk_bands, risk_summary
+from loyalist.config import LoyalistConfig
+from loyalist.errors import DataQualityError
+from loyalist.io import write_parquet
+from loyalist.modeling.drift import drift_reference, psi_table
+
+CUTS = {"medium": 0.3, "high": 0.5, "very_high": 0.7}
+
+
+def _snapshot(n=6):
+    return pd.DataFrame({
+        "customer_id": pd.array([f"C{i}" for i in range(n)], dtype="string"),
+        "as_of": pd.Timestamp("2024-12-31"), "industry": "it", "size": "small", "region": "east",
+        "tenure_days": np.arange(n) * 100.0, "recency_days": np.arange(n) * 10.0, "monetary_total": 100.0,
+        "n_orders": 3, "rfm_segment": "champions",
+    })
+
+
+def _loyalty(n=6):
+    return pd.DataFrame({
+        "loyalty_score": np.linspace(95, 40, n),
+        "loyalty_tier": ["devoted", "stable", "stable", "at_risk", "high_risk", "high_risk"][:n],
+        "tier_reason": "score",
+    })
+
+
+def test_bands_cut_at_the_configured_probabilities():
+    bands = risk_bands(np.array([0.0, 0.29, 0.3, 0.5, 0.69, 0.7, 1.0]), CUTS)
+    assert bands.tolist() == ["low", "low", "medium", "high", "high", "very_high", "very_high"]
+
+
+def test_first_matching_action_rule_wins_and_driver_rules_come_first():
+    actions = LoyalistConfig().scoring_job.actions
+    tiers = pd.Series(["at_risk", "at_risk", "high_risk", "devoted", "high_risk"])
+    groups = pd.Series(["service", "value", "recency", "", ""])
+    out = assign_actions(tiers, groups, actions)
+    assert out.loc[0, "recommended_action"].startswith("升级为VIP服务通道")  # at risk + service driver
+    assert out.loc[1, "recommended_action"].startswith("发放优惠券")  # at risk, other driver -> the tier rule
+    assert "8折券" in out.loc[2, "recommended_action"]  # high risk + recency driver
+    assert out.loc[3, "owner_department"] == "大客户部 / Key accounts"
+    assert out.loc[4, "owner_department"] == "客户成功部 / Customer success"
+
+
+def test_list_has_every_customer_once_the_documented_columns_and_the_sort():
+    snap, loy = _snapshot(), _loyalty()
+    p = np.array([0.9, 0.1, 0.5, 0.2, 0.8, 0.6])
+    v = np.array([10.0, 1000.0, 50.0, 5.0, 100.0, 0.0])
+    risk = build_risk_list(snap, loy, churn_probability=p, expected_value=v, band_cuts=CUTS,
+                           actions=LoyalistConfig().scoring_job.actions)
+    assert list(risk.columns) == list(RISK_LIST_COLUMNS)
+    assert sorted(risk["customer_id"]) == sorted(snap["customer_id"])
+    np.testing.assert_allclose(risk["value_at_risk"], np.sort(p * v)[::-1])
+    assert risk.loc[0, "customer_id"] == "C1"  # 0.1 x 1000 is the largest value at risk
+    assert (risk["reason_1"] == "").all()  # nobody explained here
+    s = risk_summary(risk)
+    assert s["customers"] == 6 and sum(s["tiers"].values()) == 6 and sum(s["bands"].values()) == 6
+    assert s["value_at_risk_total"] == pytest.approx(float((p * v).sum()))
+
+
+def test_duplicate_customers_and_misaligned_outputs_are_refused():
+    snap = pd.concat([_snapshot(3), _snapshot(3).head(1)], ignore_index=True)
+    with pytest.raises(DataQualityError, match="'C0' more than once"):
+        build_risk_list(snap, _loyalty(4), churn_probability=np.zeros(4), expected_value=np.zeros(4),
+                        band_cuts=CUTS)
+    with pytest.raises(DataQualityError, match="2 and 6 rows"):
+        build_risk_list(_snapshot(), _loyalty(), churn_probability=np.zeros(2), expected_value=np.zeros(6),
+                        band_cuts=CUTS)
+
+
+def test_psi_is_zero_on_the_same_data_and_flags_a_shift_but_never_age():
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=5000), "btyd_T": rng.uniform(0, 100, 5000)})
+    ref = drift_reference(train, ["x", "btyd_T"])
+    same = psi_table(ref, train)
+    assert (same["psi"] < 1e-9).all() and not same["drifted"].any()
+    shifted = psi_table(ref, pd.DataFrame({"x": rng.normal(1.0, size=5000), "btyd_T": rng.uniform(200, 300, 5000)}))
+    by = shifted.set_index("feature")
+    assert by.loc["x", "psi"] > 0.2 and by.loc["x", "drifted"]
+    assert by.loc["btyd_T", "psi"] > 0.2 and not by.loc["btyd_T", "drifted"]
+
+
+def test_a_killed_write_leaves_the_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "churn_risk.parquet"
+    old = pd.DataFrame({"customer_id": ["A"], "v": [1.0]})
+    write_parquet(old, target)
+
+    def boom(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a file")
+        raise KeyboardInterrupt("killed")
+
+    from pathlib import Path
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_parquet(pd.DataFrame({"customer_id": ["B"], "v": [2.0]}), target)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(pd.read_parquet(target), old)
+    assert [p.name for p in tmp_path.iterdir()] == ["churn_risk.parquet"]  # no temp file left
