@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loyalist.modeling.base import DEFAULT_LGBM_PARAMS
+
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.synthetic import generate
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
@@ -81,7 +83,9 @@ def test_tune_lgbm_churn_three_trials(company):
         assert lo <= params[name] <= hi
         assert isinstance(params[name], int) if integer else isinstance(params[name], float)
     assert len(seen) == 3 and [t.number for t in seen] == [0, 1, 2]
-    assert seen[0].params["learning_rate"] == 0.03 and seen[0].params["num_leaves"] == 31  # trial 0 = defaults
+    # trial 0 = loyalist's defaults
+    assert seen[0].params["learning_rate"] == DEFAULT_LGBM_PARAMS["learning_rate"]
+    assert seen[0].params["num_leaves"] == DEFAULT_LGBM_PARAMS["num_leaves"]
     best = max(seen, key=lambda t: t.value)
     assert params == best.params
     assert all(0.5 < t.value <= 1.0 for t in seen)  # ROC AUC of a model that learned something
