@@ -52,9 +52,9 @@ ORDER_COLUMNS = ["customer_id", "order_date", "amount", "status", "cost"]
 
 
 def _load(n: int) -> dict:
-    import pandas as pd
+    from loyalist.io import read_parquet
 
-    return {p.stem: pd.read_parquet(p, columns=ORDER_COLUMNS if p.stem == "orders" else None)
+    return {p.stem: read_parquet(p, columns=ORDER_COLUMNS if p.stem == "orders" else None)
             for p in _tables_dir(n).glob("*.parquet")}
 
 

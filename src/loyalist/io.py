@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_parquet", "write_csv", "write_json", "write_text"]
+__all__ = ["atomic_path", "read_parquet", "write_parquet", "write_csv", "write_json", "write_text"]
 
 
 @contextmanager
@@ -38,6 +38,27 @@ def _write(target: Path | str, writer: Callable[[Path], Any]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file into pandas one column at a time, handing freed Arrow memory back after each.
+
+    Same result as ``pd.read_parquet``, but the peak memory stays near the size of the frame: reading a 34M-row
+    orders table at once peaks at about twice the frame (Arrow's decode buffers plus the pandas copy, and the
+    allocator keeps the freed pages).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = columns if columns is not None else [c for c in pf.schema_arrow.names if not c.startswith("__index")]
+    parts = {}
+    for name in names:
+        parts[name] = pd.read_parquet(path, columns=[name])[name]
+        pa.default_memory_pool().release_unused()
+    if not parts:
+        return pd.DataFrame(index=pd.RangeIndex(pf.metadata.num_rows))
+    return pd.DataFrame(parts, copy=False)
 
 
 def write_parquet(df: pd.DataFrame, target: Path | str) -> Path:

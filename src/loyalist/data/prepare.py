@@ -26,6 +26,7 @@ from loyalist.data.privacy import mask_contact
 from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
+from loyalist.io import read_parquet
 
 __all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES"]
 
@@ -136,7 +137,7 @@ def read_clean(folder: Path) -> dict[str, pd.DataFrame]:
     for name in CLEAN_TABLES:
         path = folder / f"{name}.parquet"
         if path.is_file():
-            out[name] = _restore_dtypes(pd.read_parquet(path), name)
+            out[name] = _restore_dtypes(read_parquet(path), name)
     return out
 
 
