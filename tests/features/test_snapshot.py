@@ -12,6 +12,7 @@ import importlib.util
 import math
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pytest
 
 from loyalist.config.models import FeatureConfig
+from loyalist.data.tables import ParquetTable
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.features import SNAPSHOT_COLUMNS, SNAPSHOT_DTYPES, build_snapshot, engine, snapshot_sql
 from loyalist.features.snapshot import snapshot_params
@@ -65,7 +67,21 @@ def surveys(*rows) -> pd.DataFrame:
 
 
 def snap(order_rows: pd.DataFrame, as_of=T, config=CONFIG, **tables) -> pd.DataFrame:
-    return build_snapshot({"orders": order_rows, **tables}, as_of, config)
+    """The snapshot from in-memory frames; every call also checks that the same tables read from Parquet files
+    (ParquetTable, streamed by DuckDB as the scoring job does) give exactly the same snapshot."""
+    frames = {"orders": order_rows, **tables}
+    result = build_snapshot(frames, as_of, config)
+    with tempfile.TemporaryDirectory() as folder:
+        on_disk = {}
+        for name, frame in frames.items():
+            if frame is None:
+                on_disk[name] = None
+                continue
+            path = Path(folder) / f"{name}.parquet"
+            frame.to_parquet(path, index=False)
+            on_disk[name] = ParquetTable(path, name)
+        pd.testing.assert_frame_equal(build_snapshot(on_disk, as_of, config), result, check_exact=True)
+    return result
 
 
 def check(result: pd.DataFrame, expected: dict[str, list]) -> None:

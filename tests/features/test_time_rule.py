@@ -12,6 +12,8 @@ positions, so any difference can come only from reading events after T.
 from __future__ import annotations
 
 import random
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalist.config.models import FeatureConfig
+from loyalist.data.tables import ParquetTable
 from loyalist.features import build_labels, build_snapshot
 
 CUSTOMERS = ["A", "B", "C", "D", "E"]
@@ -143,6 +146,13 @@ def test_events_after_t_never_change_the_snapshot(case):
         "customers": first["customers"],
     }
     pd.testing.assert_frame_equal(a, build_snapshot(cut, t, CONFIG), check_exact=True)
+    # the same rule when DuckDB streams the tables from Parquet files (the scoring job's path)
+    with tempfile.TemporaryDirectory() as folder:
+        on_disk = {}
+        for name, frame in second.items():
+            frame.to_parquet(Path(folder) / f"{name}.parquet", index=False)
+            on_disk[name] = ParquetTable(Path(folder) / f"{name}.parquet", name)
+        pd.testing.assert_frame_equal(a, build_snapshot(on_disk, t, CONFIG), check_exact=True)
     _check_ranges(a)
 
 

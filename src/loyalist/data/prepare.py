@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +23,8 @@ from loyalist.config.models import DataConfig
 from loyalist.data.clean import CleanResult, clean_tables
 from loyalist.data.load import load_tables
 from loyalist.data.privacy import mask_contact
-from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
+from loyalist.data.schemas import PII_COLUMNS
+from loyalist.data.tables import ParquetTable, restore_dtypes
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
 from loyalist.io import read_parquet
@@ -114,13 +115,23 @@ def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
     return written
 
 
-def read_clean(folder: Path) -> dict[str, pd.DataFrame]:
+def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFrame | ParquetTable]:
     """Read the clean tables written by :func:`write_clean` (not the rejects or summary).
+
+    Parameters
+    ----------
+    folder : Path
+        The folder :func:`write_clean` wrote.
+    lazy : iterable of str
+        Tables to leave on disk: they come back as :class:`~loyalist.data.tables.ParquetTable` handles, which the
+        snapshot reads straight from the file (the scoring job passes ``orders`` and ``order_lines``, so tens of
+        millions of orders never enter pandas).
 
     Returns
     -------
-    dict of str to DataFrame
-        The tables of :data:`CLEAN_TABLES` found in ``folder``, with the schema dtypes restored.
+    dict of str to DataFrame or ParquetTable
+        The tables of :data:`CLEAN_TABLES` found in ``folder``: DataFrames with the schema dtypes restored, or
+        ParquetTable handles for the ``lazy`` ones.
 
     Raises
     ------
@@ -133,17 +144,14 @@ def read_clean(folder: Path) -> dict[str, pd.DataFrame]:
             f"Clean data folder '{folder}' has no 'orders.parquet'; run the data preparation first "
             "(loyalist.data.prepare + write_clean) or point to the folder it wrote."
         )
-    out: dict[str, pd.DataFrame] = {}
+    lazy = set(lazy)
+    unknown = sorted(lazy - set(CLEAN_TABLES))
+    if unknown:
+        raise ValueError(f"read_clean(lazy=...) names unknown table(s) {unknown}; expected some of {CLEAN_TABLES}.")
+    out: dict[str, pd.DataFrame | ParquetTable] = {}
     for name in CLEAN_TABLES:
         path = folder / f"{name}.parquet"
         if path.is_file():
-            out[name] = _restore_dtypes(read_parquet(path), name)
+            out[name] = ParquetTable(path, name) if name in lazy else restore_dtypes(read_parquet(path), name)
     return out
-
-
-def _restore_dtypes(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    schema = SCHEMAS["orders" if name == "order_lines" else name]
-    kinds = {c: schema.dtypes.get(c, "bool" if c == "amount_flagged" else "string") for c in df.columns}
-    target = {"string": "string", "datetime": "datetime64[ns]", "float": "float64", "bool": "boolean"}
-    return df.astype({c: target[k] for c, k in kinds.items()})
 

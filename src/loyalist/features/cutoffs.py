@@ -12,14 +12,27 @@ __all__ = ["data_period", "resolve_as_of", "cutoff_grid"]
 
 
 def data_period(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last order date of the clean ``orders`` table (all statuses)."""
+    """First and last order date of the clean ``orders`` table (all statuses).
+
+    ``orders`` may be a DataFrame or a :class:`~loyalist.data.tables.ParquetTable` (then the dates come from the
+    file's statistics, without reading the table).
+    """
+    from loyalist.data.tables import ParquetTable
+
     orders = tables.get("orders")
     if orders is None or "order_date" not in orders:
         raise SchemaError("The 'orders' table with an 'order_date' column is required to find the data period.")
     if orders.empty:
         raise InsufficientHistoryError("The 'orders' table has no rows; there is no period to analyse.")
-    dates = orders["order_date"]
-    return pd.Timestamp(dates.min()).normalize(), pd.Timestamp(dates.max()).normalize()
+    if isinstance(orders, ParquetTable):
+        first, last = orders.column_range("order_date")
+        if first is None:
+            raise InsufficientHistoryError(
+                f"The 'orders' table ('{orders.path}') has no order dates; there is no period to analyse."
+            )
+    else:
+        first, last = orders["order_date"].min(), orders["order_date"].max()
+    return pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
 
 
 def resolve_as_of(tables: Mapping[str, pd.DataFrame], as_of: str | pd.Timestamp | None) -> pd.Timestamp:

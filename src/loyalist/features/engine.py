@@ -4,7 +4,8 @@ The snapshot SQL (``features/sql/*.sql``) is written in standard SQL plus the fe
 with named parameters written ``:name``. To run that same text on another engine (Spark SQL, say), define those
 functions there (Spark: ``CREATE TEMPORARY FUNCTION``) and bind the parameters; nothing else in the text is
 DuckDB-specific. Here each call opens a fresh in-memory DuckDB connection, defines the functions as macros (inlined,
-so they cost nothing), registers the tables (pandas frames go through Arrow without copying their buffers), rewrites
+so they cost nothing), registers the tables (pandas frames go through Arrow without copying their buffers; a :class:`ParquetView` is
+scanned from its file as the query runs), rewrites
 ``:name`` to DuckDB's ``$name`` and returns the result as an Arrow table.
 """
 
@@ -13,13 +14,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["FUNCTIONS", "frame_to_arrow", "to_duckdb_sql", "run_sql"]
+__all__ = ["FUNCTIONS", "ParquetView", "frame_to_arrow", "to_duckdb_sql", "run_sql"]
 
 #: The non-standard functions the portable SQL may call: name -> (arguments, DuckDB body). Day counts are whole
 #: days (floor of the difference), as columns.py defines them.
@@ -47,6 +50,31 @@ def frame_to_arrow(frame: pd.DataFrame, columns: Iterable[str]) -> pa.Table:
     return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
 
 
+@dataclass(frozen=True)
+class ParquetView:
+    """A table read straight from a Parquet file: ``SELECT <expression> AS <name>, ... FROM <the file>``.
+
+    ``columns`` are (name, expression) pairs; each expression is portable SQL over the file's columns (casts,
+    ``COALESCE``, constants). The engine adds the file scan (DuckDB: ``read_parquet``), which streams the file
+    instead of holding it in memory.
+    """
+
+    path: Path
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, name: str, view: ParquetView) -> None:
+    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+        raise ValueError(f"Table name {name!r} is not a plain SQL identifier.")
+    path = str(Path(view.path)).replace("'", "''")
+    select = ", ".join(f'{expression} AS "{column}"' for column, expression in view.columns)
+    con.execute(f"CREATE TEMP VIEW {name} AS SELECT {select} FROM read_parquet('{path}')")
+
+
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"threads": threads or os.cpu_count() or 1})
     con.execute(";\n".join(
@@ -57,12 +85,13 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
 
 def run_sql(
     sql: str,
-    tables: Mapping[str, pa.Table],
+    tables: Mapping[str, pa.Table | ParquetView],
     params: Mapping[str, Any],
     *,
     threads: int | None = None,
 ) -> pa.Table:
-    """Run the portable ``sql`` over ``tables`` (name -> Arrow table) with ``params`` bound to ``:name`` markers.
+    """Run the portable ``sql`` over ``tables`` (name -> Arrow table or :class:`ParquetView`) with ``params``
+    bound to ``:name`` markers.
 
     A fresh in-memory connection is used and closed, so calls share no state; ``threads`` defaults to the
     machine's cores. Returns the result as one Arrow table.
@@ -74,7 +103,10 @@ def run_sql(
     con = _connect(threads)
     try:
         for name, table in tables.items():
-            con.register(name, table)
+            if isinstance(table, ParquetView):
+                _create_view(con, name, table)
+            else:
+                con.register(name, table)
         bound = {name: value for name, value in params.items() if name in names}
         return con.sql(to_duckdb_sql(sql), params=bound).to_arrow_table()
     finally:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loyalist.config.models import FeatureConfig
+from loyalist.data.tables import ParquetTable
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.features import engine
 from loyalist.features.columns import SNAPSHOT_COLUMNS
@@ -196,14 +197,87 @@ def _to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
     return pa.table(columns)
 
 
-def _present(tables: Mapping[str, pd.DataFrame | None], name: str) -> bool:
+_SQL_TYPE = {"string": "VARCHAR", "datetime": "TIMESTAMP", "number": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _arrow_kind_ok(kind: str, arrow_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if kind == "string":
+        return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or (
+            hasattr(pa.types, "is_string_view") and pa.types.is_string_view(arrow_type)
+        )
+    if kind == "datetime":
+        return pa.types.is_timestamp(arrow_type) and arrow_type.tz is None
+    if kind == "number":
+        return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+    return pa.types.is_boolean(arrow_type)
+
+
+def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
+    """The Parquet counterpart of :func:`_to_arrow`: the same columns and normalisation, as a select list that
+    DuckDB runs while it streams the file (the table never enters pandas)."""
+    required, optional = _READ[table]
+    schema = source.schema
+    present_names = set(schema.names)
+    missing = [c for c in required if c not in present_names]
+    if missing:
+        raise SchemaError(
+            f"Table '{table}' ('{source.path}') lacks required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"got columns {schema.names}; map them in the data config."
+        )
+    present = [c for c in (*required, *optional) if c in present_names]
+    for column in present:
+        kind = _KIND[column]
+        if not _arrow_kind_ok(kind, schema.field(column).type):
+            expected = {"string": "text", "datetime": "a naive timestamp", "number": "numeric",
+                        "bool": "boolean"}[kind]
+            raise SchemaError(
+                f"Column '{column}' of table '{table}' ('{source.path}') must be {expected}; got Parquet type "
+                f"{schema.field(column).type}; write the table with the cleaner ('loyalist prepare')."
+            )
+
+    def quoted(column: str) -> str:
+        return '"' + column + '"'
+
+    items = []
+    for column in (*required, *optional):
+        if column in ("margin", "cost"):
+            continue
+        kind = _KIND[column]
+        if column not in present:
+            value = "'completed'" if column == "status" else f"CAST(NULL AS {_SQL_TYPE[kind]})"
+        elif kind in ("string", "number"):
+            value = f"CAST({quoted(column)} AS {_SQL_TYPE[kind]})"
+        else:
+            value = quoted(column)
+        items.append((column, value))
+    if table == "orders" and ("margin" in present or "cost" in present):
+        margin = 'CAST("margin" AS DOUBLE)' if "margin" in present else None
+        from_cost = 'CAST("amount" AS DOUBLE) - CAST("cost" AS DOUBLE)' if "cost" in present else None
+        value = f"COALESCE({margin}, {from_cost})" if margin and from_cost else (margin or from_cost)
+        items.append(("margin", value))
+    return engine.ParquetView(source.path, tuple(items))
+
+
+def _source(name: str, table: pd.DataFrame | ParquetTable) -> pa.Table | engine.ParquetView:
+    return _to_view(name, table) if isinstance(table, ParquetTable) else _to_arrow(name, table)
+
+
+def _columns(source: pa.Table | engine.ParquetView) -> list[str]:
+    return source.names if isinstance(source, engine.ParquetView) else list(source.column_names)
+
+
+def _present(tables: Mapping[str, pd.DataFrame | ParquetTable | None], name: str) -> bool:
     return tables.get(name) is not None
 
 
 # --------------------------------------------------------------------------------------- snapshot
 
 
-def build_snapshot(tables: Mapping[str, pd.DataFrame], as_of: Any, config: FeatureConfig) -> pd.DataFrame:
+def build_snapshot(
+    tables: Mapping[str, pd.DataFrame | ParquetTable], as_of: Any, config: FeatureConfig
+) -> pd.DataFrame:
     """The customer snapshot at cut-off T = ``as_of``: features from events dated <= T only.
 
     Parameters
@@ -213,7 +287,10 @@ def build_snapshot(tables: Mapping[str, pd.DataFrame], as_of: Any, config: Featu
         amount, and optionally status (absent = every order completed), margin and/or cost. Optional:
         ``customers`` (customer_id; industry, size, region, signup_date), ``tickets`` (customer_id, created_at;
         kind, stage, resolved_at), ``surveys`` (customer_id, answered_at, nps_score; satisfaction,
-        mentions_brand). A table mapped to None counts as absent. Input frames are not modified.
+        mentions_brand). A table mapped to None counts as absent. Input frames are not modified. Any table may
+        instead be a :class:`~loyalist.data.tables.ParquetTable` (a clean table left on disk): DuckDB then
+        streams the file with the same normalisation, so a table of tens of millions of orders is never held
+        in memory; the result is identical.
     as_of : str, date, datetime or Timestamp
         The cut-off T, compared with event timestamps (``'2024-06-30'`` is 2024-06-30 00:00, so on data with
         times of day pass ``'2024-07-01'`` to include all of June 30).
@@ -248,15 +325,15 @@ def build_snapshot(tables: Mapping[str, pd.DataFrame], as_of: Any, config: Featu
             f"Table 'orders' is required to build the snapshot; got tables {sorted(k for k in tables)}; "
             "configure data.orders."
         )
-    arrow = {name: _to_arrow(name, tables[name]) for name in _READ if _present(tables, name)}
+    sources = {name: _source(name, tables[name]) for name in _READ if _present(tables, name)}
     sql = snapshot_sql(
         config,
-        has_customers="customers" in arrow,
-        has_tickets="tickets" in arrow,
-        has_surveys="surveys" in arrow,
-        has_margin="margin" in arrow["orders"].column_names,
+        has_customers="customers" in sources,
+        has_tickets="tickets" in sources,
+        has_surveys="surveys" in sources,
+        has_margin="margin" in _columns(sources["orders"]),
     )
-    result = engine.run_sql(sql, arrow, params)
+    result = engine.run_sql(sql, sources, params)
     _check_unique(result.column("customer_id"))
     frame = result.to_pandas(types_mapper=_string_mapper, ignore_metadata=True)
     return _finish(frame, tables, config)
@@ -281,7 +358,7 @@ def _string_mapper(arrow_type: pa.DataType):
     return None
 
 
-def _finish(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame], config: FeatureConfig) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig) -> pd.DataFrame:
     """Enforce the dtypes, blank the columns whose source column is absent, add RFM, order the columns."""
     tickets = tables.get("tickets")
     if tickets is not None:
