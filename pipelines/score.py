@@ -16,6 +16,7 @@ from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.batch.scoring import ScoringOutput, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
+from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import write_csv, write_json, write_parquet
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
@@ -23,7 +24,7 @@ from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, r
 from pipelines._common import start_tracking
 from pipelines._ui import Reporter
 
-__all__ = ["ScoreJobResult", "run_scoring"]
+__all__ = ["LAZY_TABLES", "ScoreJobResult", "run_scoring"]
 
 
 @dataclass
@@ -59,19 +60,27 @@ def _load_models(config: LoyalistConfig, churn_bundle: Path | None, value_bundle
     return one(config.tracking.churn_model_name, churn_bundle), one(config.tracking.value_model_name, value_bundle)
 
 
-def _cross_sell(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp):
+#: The clean tables the scoring job leaves on disk (read_clean(lazy=...)): the snapshot streams them from Parquet.
+LAZY_TABLES: tuple[str, ...] = ("orders", "order_lines", "tickets", "surveys")
+
+#: The order-line columns cross-sell reads (a lazy order_lines table is read for these only).
+_LINE_COLUMNS = ("customer_id", "order_date", "product_id", "status")
+
+
+def _cross_sell(tables: Mapping[str, pd.DataFrame | ParquetTable], as_of: pd.Timestamp):
     lines = tables.get("order_lines")
     if lines is None or lines.empty or "product_id" not in lines:
         return None
     from loyalist.modeling.crosssell import CoPurchaseRecommender
 
+    lines = as_frame(lines, [c for c in _LINE_COLUMNS if c in lines.columns])
     rec = CoPurchaseRecommender().fit(lines, as_of)
     return lambda ids: rec.recommend_lists(list(ids), k=3)
 
 
 def run_scoring(
     config: LoyalistConfig,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | ParquetTable],
     *,
     as_of=None,
     out_dir: Path = Path("outputs"),
@@ -90,10 +99,18 @@ def run_scoring(
     reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
                  f"{config.tracking.value_model_name} {value.version}")
     with reporter.step(f"Score customers as of {ts.date()} (snapshot, loyalty, churn, value, reasons, actions)"):
-        output = score_customers(tables, ts, config, churn=churn, value=value,
-                                 next_products=_cross_sell(tables, ts), clock=time.perf_counter)
+        started = time.perf_counter()
+        recommend = _cross_sell(tables, ts)
+        fit_seconds = time.perf_counter() - started
+        output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
+                                 clock=time.perf_counter)
+        if recommend is not None:
+            output.timings["cross_sell_fit"] = fit_seconds
     published = protect(output.risk, config.privacy, key)
-    inputs = {name: data_fingerprint(df) for name, df in tables.items() if isinstance(df, pd.DataFrame)}
+    started = time.perf_counter()
+    inputs = {name: file_fingerprint(df) if isinstance(df, ParquetTable) else data_fingerprint(df)
+              for name, df in tables.items() if isinstance(df, (pd.DataFrame, ParquetTable))}
+    output.timings["fingerprints"] = time.perf_counter() - started
     summary = output.summary | {
         "models": {
             "churn": {"name": config.tracking.churn_model_name, "version": churn.version,
@@ -108,11 +125,14 @@ def run_scoring(
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
     with reporter.step(f"Write the churn-risk list to {out_dir}"):
-        paths = {
-            "parquet": write_parquet(published, out_dir / "churn_risk.parquet"),
-            "csv": write_csv(published, out_dir / "churn_risk.csv"),
-            "summary": write_json(summary, out_dir / "churn_risk_summary.json"),
-        }
+        paths = {}
+        for kind, write, name in (("parquet", write_parquet, "churn_risk.parquet"),
+                                  ("csv", write_csv, "churn_risk.csv")):
+            started = time.perf_counter()
+            paths[kind] = write(published, out_dir / name)
+            output.timings[f"write_{kind}"] = time.perf_counter() - started
+            summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
+        paths["summary"] = write_json(summary, out_dir / "churn_risk_summary.json")
     with run("score", tags={"as_of": str(ts.date())}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version,
                       "value_model_version": value.version, "customers": len(published)})

@@ -143,11 +143,11 @@ WorkdirOpt = Annotated[
 ]
 
 
-def _tables(config, clean: Path | None, reporter):
+def _tables(config, clean: Path | None, reporter, lazy: tuple[str, ...] = ()):
     from loyalist.data.prepare import read_clean
 
     if clean is not None and Path(clean).is_dir():
-        return read_clean(Path(clean))
+        return read_clean(Path(clean), lazy=lazy)
     if config.data.orders is None:
         from loyalist.errors import ConfigError
 
@@ -210,7 +210,8 @@ def score(
 
     reporter = Reporter(quiet=quiet)
     cfg = _load(config, preset)
-    job.run_scoring(cfg, _tables(cfg, clean, reporter), as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
+    tables = _tables(cfg, clean, reporter, lazy=job.LAZY_TABLES)
+    job.run_scoring(cfg, tables, as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
                     reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle)
 
 

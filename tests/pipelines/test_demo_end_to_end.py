@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+from pathlib import Path
+
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +16,7 @@ from loyalist.batch.columns import RISK_LIST_COLUMNS
 from loyalist.cli import app
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +87,27 @@ def test_demo_risk_list_is_complete_sorted_and_masked(demo_dir):
     assert summary["customers"] == len(risk)
     assert sum(summary["tiers"].values()) == len(risk)
     assert summary["models"]["churn"]["version"] == "1"
+
+
+def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp_path):
+    """`loyalist score --clean` leaves orders, order lines, tickets and surveys on disk (DuckDB streams the Parquet
+    files); with the same champion and config its list equals the one the demo scored from in-memory tables."""
+    workdir, _ = demo_dir
+    clean = workdir / "data" / "demo" / "clean"
+    result = CliRunner().invoke(
+        app, ["score", "--config", str(REPO / "configs" / "demo.yaml"), "--clean", str(clean),
+              "--workdir", str(workdir), "--out", str(tmp_path / "o")],
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    streamed = pd.read_parquet(tmp_path / "o" / "churn_risk.parquet")
+    in_memory = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
+    assert set(streamed["churn_model_version"]) == set(in_memory["churn_model_version"]) == {"1"}
+    pd.testing.assert_frame_equal(streamed, in_memory)
+    inputs = json.loads((tmp_path / "o" / "churn_risk_summary.json").read_text(encoding="utf-8"))["inputs"]
+    orders = pq.ParquetFile(clean / "orders.parquet").metadata.num_rows
+    assert inputs["orders"]["source"] == "file" and inputs["orders"]["rows"] == orders
+    assert "source" not in inputs["customers"]  # read into pandas: the content fingerprint
 
 
 def test_second_training_keeps_the_champion_unless_beaten(demo_dir):

@@ -16,6 +16,7 @@ import pandas as pd
 
 from loyalist.batch.risk_list import build_risk_list, risk_summary
 from loyalist.config.models import LoyalistConfig
+from loyalist.data.tables import ParquetTable, as_frame
 from loyalist.errors import ModelError
 from loyalist.explain import (
     diagnosis,
@@ -66,7 +67,7 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
 
 
 def score_customers(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | ParquetTable],
     as_of: pd.Timestamp,
     config: LoyalistConfig,
     *,
@@ -141,7 +142,7 @@ def score_customers(
     lap("cross_sell")
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
-        actions=job.actions, next_products=products, customers=tables.get("customers"),
+        actions=job.actions, next_products=products, customers=as_frame(tables.get("customers")),
         churn_model_version=str(churn.version), value_model_version=str(value.version),
     )
     lap("assemble")
