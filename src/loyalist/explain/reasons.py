@@ -471,20 +471,31 @@ def typical_values(
     numeric = [c for c in features if c not in categorical]
     num = ref[numeric].apply(pd.to_numeric, errors="coerce").astype("float64") if numeric else ref[[]]
 
-    def summarise(rows: pd.Index) -> dict:
-        out = num.loc[rows].median().to_dict() if numeric else {}
-        out.update({c: _mode(ref.loc[rows, c]) for c in categorical})
-        out["n_customers"] = len(rows)
+    # One grouped pass (a median per group and feature), not one selection per group: 4 s -> well under 1 s on
+    # 900k customers.
+    columns = [*numeric, *categorical, "n_customers"]
+
+    def summarise(part: pd.DataFrame, values: pd.DataFrame, n: int) -> dict:
+        out = values.median().to_dict() if numeric else {}
+        out.update({c: _mode(part[c]) for c in categorical})
+        out["n_customers"] = n
         return out
 
     records, keys = [], []
     if by is not None and by in ref.columns:
         key = ref[by].astype("string")
-        for value, rows in key.groupby(key, sort=True).groups.items():
-            if len(rows) >= min_size:
-                records.append(summarise(rows))
-                keys.append(str(value))
-    records.append(summarise(ref.index))
+        sizes = key.value_counts(dropna=True).sort_index()
+        kept = [str(v) for v, n in sizes.items() if n >= min_size]
+        if kept:
+            medians = num.groupby(key, sort=True).median() if numeric else None
+            modes = {c: ref[c].groupby(key, sort=True).agg(_mode) for c in categorical}
+            for value in kept:
+                record = medians.loc[value].to_dict() if numeric else {}
+                record.update({c: modes[c].get(value) for c in categorical})
+                record["n_customers"] = int(sizes[value])
+                records.append(record)
+                keys.append(value)
+    records.append(summarise(ref, num, len(ref)))
     keys.append(ALL_KEY)
     frame = pd.DataFrame.from_records(records, columns=[*numeric, *categorical, "n_customers"])
     frame.index = pd.Index(keys, dtype="str", name=by if by is not None and by in ref.columns else None)
