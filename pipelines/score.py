@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,19 +99,22 @@ def run_scoring(
         churn, value = _load_models(config, churn_bundle, value_bundle)
     reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
                  f"{config.tracking.value_model_name} {value.version}")
-    with reporter.step(f"Score customers as of {ts.date()} (snapshot, loyalty, churn, value, reasons, actions)"):
+    # The input fingerprints (hashing files of up to a few GB) run in a background thread while the scoring's
+    # single-threaded pandas stages leave a core idle; "fingerprints" below is the time the job waited for them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-fingerprints") as pool:
+        fingerprints = pool.submit(_fingerprints, tables)
+        with reporter.step(f"Score customers as of {ts.date()} (snapshot, loyalty, churn, value, reasons, actions)"):
+            started = time.perf_counter()
+            recommend = _cross_sell(tables, ts)
+            fit_seconds = time.perf_counter() - started
+            output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
+                                     clock=time.perf_counter)
+            if recommend is not None:
+                output.timings["cross_sell_fit"] = fit_seconds
+        published = protect(output.risk, config.privacy, key)
         started = time.perf_counter()
-        recommend = _cross_sell(tables, ts)
-        fit_seconds = time.perf_counter() - started
-        output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
-                                 clock=time.perf_counter)
-        if recommend is not None:
-            output.timings["cross_sell_fit"] = fit_seconds
-    published = protect(output.risk, config.privacy, key)
-    started = time.perf_counter()
-    inputs = {name: file_fingerprint(df) if isinstance(df, ParquetTable) else data_fingerprint(df)
-              for name, df in tables.items() if isinstance(df, (pd.DataFrame, ParquetTable))}
-    output.timings["fingerprints"] = time.perf_counter() - started
+        inputs = fingerprints.result()
+        output.timings["fingerprints"] = time.perf_counter() - started
     summary = output.summary | {
         "models": {
             "churn": {"name": config.tracking.churn_model_name, "version": churn.version,
@@ -150,6 +154,12 @@ def run_scoring(
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _fingerprints(tables: Mapping[str, pd.DataFrame | ParquetTable]) -> dict[str, dict]:
+    """What the job read: a content fingerprint of each in-memory table, a file fingerprint of each on-disk one."""
+    return {name: file_fingerprint(df, threads=1) if isinstance(df, ParquetTable) else data_fingerprint(df)
+            for name, df in tables.items() if isinstance(df, (pd.DataFrame, ParquetTable))}
 
 
 def _model_metrics(churn: _Scorer, value: _Scorer) -> dict:

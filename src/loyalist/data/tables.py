@@ -154,12 +154,13 @@ def as_frame(table: pd.DataFrame | ParquetTable | None, columns: Sequence[str] |
     raise SchemaError(f"A table must be a pandas DataFrame or a ParquetTable; got {type(table).__name__}.")
 
 
-def file_fingerprint(table: ParquetTable) -> dict[str, Any]:
+def file_fingerprint(table: ParquetTable, *, threads: int | None = None) -> dict[str, Any]:
     """What a run saw of a table on disk: rows, columns, distinct customers and the SHA-256 of the file's bytes.
 
     The counterpart of :func:`loyalist.tracking.data_fingerprint` for a table that is never loaded into pandas:
     the same ``rows``, ``columns`` and ``customers`` keys; ``sha256`` (first 16 hex digits) hashes the file, so a
-    rewritten file with the same rows may get a new value; ``source`` is ``'file'``.
+    rewritten file with the same rows may get a new value; ``source`` is ``'file'``. ``threads`` limits DuckDB's
+    threads for the customer count (default: every core).
     """
     digest = hashlib.sha256()
     with open(table.path, "rb") as fh:
@@ -169,7 +170,7 @@ def file_fingerprint(table: ParquetTable) -> dict[str, Any]:
     if "customer_id" in table.columns:
         import duckdb
 
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
         try:
             out["customers"] = int(con.execute(
                 "SELECT count(DISTINCT customer_id) FROM read_parquet(?)", [str(table.path)]
