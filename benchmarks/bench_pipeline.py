@@ -142,7 +142,8 @@ def phase_score(n: int) -> dict:
         "customers_scored": summary["customers"], "orders": summary["inputs"]["orders"]["rows"],
         "explained": summary["explained"], "seconds_total": round(seconds, 1),
         "seconds_in_stages": round(sum(summary["timings_seconds"].values()), 1),
-        "stages": stages, "peak_rss_gb": round(peak, 2), "command": " ".join(command[1:]),
+        "stages": stages, "peak_rss_gb": round(peak, 2),
+        "command": " ".join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in command[1:]),
     }
 
 
