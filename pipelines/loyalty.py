@@ -12,6 +12,7 @@ from loyalist.batch.loyalty import industry_summary, loyalty_table, tier_summary
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.prepare import read_clean
+from loyalist.data.tables import as_frame
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
 from loyalist.io import write_csv, write_parquet
@@ -41,7 +42,7 @@ def score_tables(
         snapshot = build_snapshot(tables, ts, config.features)
     with reporter.step(f"Score loyalty for {len(snapshot):,} customers"):
         scores = LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)
-        table = loyalty_table(snapshot, scores, tables.get("customers"))
+        table = loyalty_table(snapshot, scores, as_frame(tables.get("customers")))
     return ts, snapshot, table
 
 
@@ -56,8 +57,8 @@ def run(
 ) -> LoyaltyResult:
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, env or {})
-    if tables is None:
-        tables = read_clean(Path(clean_dir))
+    if tables is None:  # the snapshot streams the large tables from their Parquet files (see pipelines.score)
+        tables = read_clean(Path(clean_dir), lazy=("orders", "order_lines", "tickets", "surveys"))
     ts, snapshot, table = score_tables(config, tables, as_of, reporter)
     published = protect(table, config.privacy, key)
     out_dir = Path(out_dir)

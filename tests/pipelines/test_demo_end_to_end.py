@@ -110,6 +110,17 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
     assert "source" not in inputs["customers"]  # read into pandas: the content fingerprint
 
 
+def test_cli_loyalty_from_the_clean_files_gives_the_demo_table(demo_dir, tmp_path):
+    workdir, _ = demo_dir
+    result = CliRunner().invoke(
+        app, ["loyalty", "--config", str(REPO / "configs" / "demo.yaml"), "--clean",
+              str(workdir / "data" / "demo" / "clean"), "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "loyalty_scores.parquet"),
+                                  pd.read_parquet(workdir / "outputs" / "demo" / "loyalty_scores.parquet"))
+
+
 def test_second_training_keeps_the_champion_unless_beaten(demo_dir):
     workdir, _ = demo_dir
     runner = CliRunner()
