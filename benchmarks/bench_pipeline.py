@@ -90,7 +90,7 @@ def phase_register(n: int) -> dict:
     import shutil
 
     from loyalist.config import LoyalistConfig
-    from loyalist.data.prepare import read_clean
+    from loyalist.data.prepare import STREAMED_TABLES, read_clean
     from loyalist.features.cutoffs import resolve_as_of
     from loyalist.features.snapshot import build_snapshot
     from loyalist.tracking import CHAMPION, log_model, run, set_alias
@@ -104,7 +104,7 @@ def phase_register(n: int) -> dict:
     start_tracking(config, serve, {"MLFLOW_TRACKING_URI": _serve_uri()})
     with open(WORK / "models.pkl", "rb") as fh:
         models = pickle.load(fh)
-    tables = read_clean(_tables_dir(n), lazy=("orders", "tickets", "surveys"))
+    tables = read_clean(_tables_dir(n), lazy=STREAMED_TABLES)
     snapshot = build_snapshot(tables, resolve_as_of(tables, None), config.features).head(200)
     versions = {}
     for kind, name in (("churn", config.tracking.churn_model_name), ("value", config.tracking.value_model_name)):

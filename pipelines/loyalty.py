@@ -11,7 +11,7 @@ import pandas as pd
 from loyalist.batch.loyalty import industry_summary, loyalty_table, tier_summary
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.config.models import LoyalistConfig
-from loyalist.data.prepare import read_clean
+from loyalist.data.prepare import STREAMED_TABLES, read_clean
 from loyalist.data.tables import as_frame
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
@@ -58,7 +58,7 @@ def run(
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, env or {})
     if tables is None:  # the snapshot streams the large tables from their Parquet files (see pipelines.score)
-        tables = read_clean(Path(clean_dir), lazy=("orders", "order_lines", "tickets", "surveys"))
+        tables = read_clean(Path(clean_dir), lazy=STREAMED_TABLES)
     ts, snapshot, table = score_tables(config, tables, as_of, reporter)
     published = protect(table, config.privacy, key)
     out_dir = Path(out_dir)

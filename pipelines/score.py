@@ -25,7 +25,7 @@ from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, r
 from pipelines._common import start_tracking
 from pipelines._ui import Reporter
 
-__all__ = ["LAZY_TABLES", "ScoreJobResult", "run_scoring"]
+__all__ = ["ScoreJobResult", "run_scoring"]
 
 
 @dataclass
@@ -60,9 +60,6 @@ def _load_models(config: LoyalistConfig, churn_bundle: Path | None, value_bundle
 
     return one(config.tracking.churn_model_name, churn_bundle), one(config.tracking.value_model_name, value_bundle)
 
-
-#: The clean tables the scoring job leaves on disk (read_clean(lazy=...)): the snapshot streams them from Parquet.
-LAZY_TABLES: tuple[str, ...] = ("orders", "order_lines", "tickets", "surveys")
 
 #: The order-line columns cross-sell reads (a lazy order_lines table is read for these only).
 _LINE_COLUMNS = ("customer_id", "order_date", "product_id", "status")

@@ -210,7 +210,9 @@ def score(
 
     reporter = Reporter(quiet=quiet)
     cfg = _load(config, preset)
-    tables = _tables(cfg, clean, reporter, lazy=job.LAZY_TABLES)
+    from loyalist.data.prepare import STREAMED_TABLES
+
+    tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)
     job.run_scoring(cfg, tables, as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
                     reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle)
 

@@ -29,10 +29,13 @@ from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
 from loyalist.io import read_parquet
 
-__all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES"]
+__all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
 
 #: Tables :func:`write_clean` may write and :func:`read_clean` reads back, in this order.
 CLEAN_TABLES: tuple[str, ...] = ("orders", "order_lines", "customers", "tickets", "surveys")
+
+#: The event tables the snapshot jobs (score, loyalty) leave on disk: ``read_clean(folder, lazy=STREAMED_TABLES)``.
+STREAMED_TABLES: tuple[str, ...] = ("orders", "order_lines", "tickets", "surveys")
 
 
 def prepare(data: DataConfig) -> CleanResult:

@@ -152,17 +152,24 @@ def _check_column(table: str, frame: pd.DataFrame, column: str) -> None:
         )
 
 
+def _present_columns(table: str, names: list[str], where: str = "") -> list[str]:
+    """The columns of :data:`_READ` that ``table`` has (required first); SchemaError when a required one is absent.
+    ``where`` names the source in the message (e.g. the file)."""
+    required, optional = _READ[table]
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise SchemaError(
+            f"Table '{table}'{where} lacks required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"got columns {names}; map them in the data config."
+        )
+    return [c for c in (*required, *optional) if c in names]
+
+
 def _to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
     required, optional = _READ[table]
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"Table '{table}' must be a pandas DataFrame; got {type(frame).__name__}.")
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"Table '{table}' lacks required column(s) {', '.join(repr(c) for c in missing)}; "
-            f"got columns {list(map(str, frame.columns))}; map them in the data config."
-        )
-    present = [c for c in (*required, *optional) if c in frame.columns]
+    present = _present_columns(table, list(map(str, frame.columns)))
     for column in present:
         _check_column(table, frame, column)
     arrow = engine.frame_to_arrow(frame, present)
@@ -219,14 +226,7 @@ def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
     DuckDB runs while it streams the file (the table never enters pandas)."""
     required, optional = _READ[table]
     schema = source.schema
-    present_names = set(schema.names)
-    missing = [c for c in required if c not in present_names]
-    if missing:
-        raise SchemaError(
-            f"Table '{table}' ('{source.path}') lacks required column(s) {', '.join(repr(c) for c in missing)}; "
-            f"got columns {schema.names}; map them in the data config."
-        )
-    present = [c for c in (*required, *optional) if c in present_names]
+    present = _present_columns(table, schema.names, where=f" ('{source.path}')")
     for column in present:
         kind = _KIND[column]
         if not _arrow_kind_ok(kind, schema.field(column).type):
@@ -358,7 +358,9 @@ def _string_mapper(arrow_type: pa.DataType):
     return None
 
 
-def _finish(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig) -> pd.DataFrame:
+def _finish(
+    frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig
+) -> pd.DataFrame:
     """Enforce the dtypes, blank the columns whose source column is absent, add RFM, order the columns."""
     tickets = tables.get("tickets")
     if tickets is not None:
