@@ -15,7 +15,7 @@ from loyalist.data.prepare import STREAMED_TABLES, read_clean
 from loyalist.data.tables import as_frame
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
-from loyalist.io import write_csv, write_parquet
+from loyalist.io import output_set, write_csv, write_parquet
 from loyalist.scoring.loyalty import LoyaltyScorer
 
 from pipelines._ui import Reporter
@@ -62,10 +62,10 @@ def run(
     ts, snapshot, table = score_tables(config, tables, as_of, reporter)
     published = protect(table, config.privacy, key)
     out_dir = Path(out_dir)
-    paths = {
-        "parquet": write_parquet(published, out_dir / "loyalty_scores.parquet"),
-        "csv": write_csv(published, out_dir / "loyalty_scores.csv"),
-    }
+    with output_set(out_dir, "loyalty_scores", as_of=str(ts.date())) as files:  # replaced as a whole
+        write_parquet(published, files.path("loyalty_scores.parquet"))
+        write_csv(published, files.path("loyalty_scores.csv"))
+    paths = {"parquet": files.target("loyalty_scores.parquet"), "csv": files.target("loyalty_scores.csv")}
     tiers = tier_summary(table)
     industries = industry_summary(table)
     _print(reporter, ts, tiers, industries, paths)

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, LoyalistError
-from loyalist.io import write_json, write_text
+from loyalist.io import output_set, write_json, write_text
 from loyalist.report.inputs import read_clean_inputs, read_list_summary, read_scored_list
 from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
 from loyalist.report.summarize import ReportOptions, summarize
@@ -83,15 +83,19 @@ def run(
         actions = config.scoring_job.actions
     with reporter.step("Summarise the report data"):
         summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options)
-    paths = {"summary": write_json(summary, out_dir / "report_summary.json")}
-    for code in langs:
-        with reporter.step(f"Render the {code} report"):
-            html = render_html(summary, code)  # type: ignore[arg-type]
-            if "html" in kinds:
-                paths[f"html_{code}"] = write_text(html, out_dir / f"report_{code}.html")
-        if "pdf" in kinds:
-            with reporter.step(f"Print the {code} PDF"):
-                paths[f"pdf_{code}"] = render_pdf(html, out_dir / f"report_{code}.pdf", browser=browser)
+    with output_set(out_dir, "report") as files:  # HTML, PDF and JSON replaced as a whole
+        write_json(summary, files.path("report_summary.json"))
+        paths = {"summary": files.target("report_summary.json")}
+        for code in langs:
+            with reporter.step(f"Render the {code} report"):
+                html = render_html(summary, code)  # type: ignore[arg-type]
+                if "html" in kinds:
+                    write_text(html, files.path(f"report_{code}.html"))
+                    paths[f"html_{code}"] = files.target(f"report_{code}.html")
+            if "pdf" in kinds:
+                with reporter.step(f"Print the {code} PDF"):
+                    render_pdf(html, files.path(f"report_{code}.pdf"), browser=browser)
+                    paths[f"pdf_{code}"] = files.target(f"report_{code}.pdf")
     if list_summary is None:
         reporter.say(f"No summary JSON beside {escape(str(scores))}: drivers, model quality and versions are not in "
                      "the report.")

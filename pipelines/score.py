@@ -19,7 +19,7 @@ from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.features.cutoffs import resolve_as_of
-from loyalist.io import write_csv, write_json, write_parquet
+from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
 
 from pipelines._common import start_tracking
@@ -125,15 +125,18 @@ def run_scoring(
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
-    with reporter.step(f"Write the churn-risk list to {out_dir}"):
+    with reporter.step(f"Write the churn-risk list to {out_dir}"), \
+            output_set(out_dir, "churn_risk", as_of=str(ts.date())) as files:  # replaced as a whole
         paths = {}
         for kind, write, name in (("parquet", write_parquet, "churn_risk.parquet"),
                                   ("csv", write_csv, "churn_risk.csv")):
             started = time.perf_counter()
-            paths[kind] = write(published, out_dir / name)
+            write(published, files.path(name))
+            paths[kind] = files.target(name)
             output.timings[f"write_{kind}"] = time.perf_counter() - started
             summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
-        paths["summary"] = write_json(summary, out_dir / "churn_risk_summary.json")
+        write_json(summary, files.path("churn_risk_summary.json"))
+        paths["summary"] = files.target("churn_risk_summary.json")
     with run("score", tags={"as_of": str(ts.date())}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version,
                       "value_model_version": value.version, "customers": len(published)})

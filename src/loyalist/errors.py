@@ -20,6 +20,8 @@ __all__ = [
     "ModelError",
     "NotFittedError",
     "RegistryError",
+    "OutputError",
+    "StoreError",
 ]
 
 
@@ -59,3 +61,13 @@ class NotFittedError(ModelError, AttributeError):
 
 class RegistryError(LoyalistError, LookupError):
     """A registered model, version or alias is missing in the MLflow registry."""
+
+
+class OutputError(LoyalistError, OSError):
+    """An output file or folder cannot be written (read-only or full folder, a file where a folder is expected),
+    or a written set of files no longer matches its manifest."""
+
+
+class StoreError(LoyalistError, OSError):
+    """The MLflow tracking store cannot be used: a corrupt or non-SQLite database, a read-only store folder, or a
+    tracking server that does not answer."""

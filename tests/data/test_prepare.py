@@ -75,7 +75,8 @@ def test_write_and_read_clean_round_trip(sources, tmp_path):
     paths = write_clean(result, out)
     assert set(paths) == {"orders", "customers", "rejects", "rejects_csv", "summary"}
     assert sorted(p.name for p in out.iterdir()) == [
-        "customers.parquet", "orders.parquet", "rejects.csv", "rejects.parquet", "summary.csv"]  # no temp files
+        "clean.manifest.json", "customers.parquet", "orders.parquet", "rejects.csv", "rejects.parquet",
+        "summary.csv"]  # no temp files
     back = read_clean(out)
     assert list(back) == ["orders", "customers"]
     for name, df in result.tables.items():

@@ -38,7 +38,8 @@ def test_report_job_writes_summary_and_both_languages(files, clean_folder, tmp_p
     paths = report_job.run(files["current"], [files["previous"]], lang="both", formats="html", out_dir=out,
                            clean_dir=clean_folder, reporter=Reporter(quiet=True))
     assert set(paths) == {"summary", "html_zh", "html_en"}
-    assert sorted(p.name for p in out.iterdir()) == ["report_en.html", "report_summary.json", "report_zh.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.manifest.json", "report_en.html",
+                                                     "report_summary.json", "report_zh.html"]
     summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     assert summary["tracking"]["previous_as_of"] == "2024-09-30"
     assert summary["meta"]["clean_data"] and summary["status"]["repurchase"]["source"] == "clean"

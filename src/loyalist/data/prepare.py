@@ -1,20 +1,19 @@
 """The data stage end to end: load -> validate -> clean, and the clean tables on disk.
 
-Folder layout written by :func:`write_clean` (each file written atomically: a temporary file in the same folder,
-then ``os.replace``)::
+Folder layout written by :func:`write_clean` (one output set: staged beside the folder and switched in as a whole,
+see :func:`loyalist.io.output_set`)::
 
     <folder>/<table>.parquet     one per clean table (orders, customers, tickets, surveys, order_lines)
     <folder>/rejects.parquet     schemas.REJECT_COLUMNS, PII masked in ``record``
     <folder>/rejects.csv         the same, UTF-8 with BOM (opens correctly in Excel)
     <folder>/summary.csv         table, rows_in, rows_kept, rows_rejected, rows_changed
+    <folder>/clean.manifest.json the run's id and every file's SHA-256 and size (written last)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -27,12 +26,15 @@ from loyalist.data.schemas import PII_COLUMNS
 from loyalist.data.tables import ParquetTable, restore_dtypes
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
-from loyalist.io import read_parquet
+from loyalist.io import output_set, read_parquet, settle, verify
 
 __all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
 
 #: Tables :func:`write_clean` may write and :func:`read_clean` reads back, in this order.
 CLEAN_TABLES: tuple[str, ...] = ("orders", "order_lines", "customers", "tickets", "surveys")
+
+#: Name of the output set of :func:`write_clean` (its manifest is ``clean.manifest.json``).
+CLEAN_SET = "clean"
 
 #: The event tables the snapshot jobs (score, loyalty) leave on disk: ``read_clean(folder, lazy=STREAMED_TABLES)``.
 STREAMED_TABLES: tuple[str, ...] = ("orders", "order_lines", "tickets", "surveys")
@@ -54,17 +56,6 @@ def prepare(data: DataConfig) -> CleanResult:
     raw = load_tables(data)
     validate_tables(raw)
     return clean_tables(raw, data.cleaning)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _mask_record_pii(record: pd.Series) -> pd.Series:
@@ -91,7 +82,9 @@ def _mask_record_pii(record: pd.Series) -> pd.Series:
 
 
 def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
-    """Write the clean tables, rejects and summary to ``folder`` (created if needed), each file atomically.
+    """Write the clean tables, rejects and summary to ``folder`` (created if needed) as one output set: the files
+    replace the previous run's files as a whole (:func:`loyalist.io.output_set`, manifest ``clean.manifest.json``),
+    so a run killed half-way never leaves tables of two runs side by side.
 
     Returns
     -------
@@ -99,22 +92,18 @@ def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
         ``<table>`` for each clean table, ``rejects`` (Parquet), ``rejects_csv`` and ``summary``.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name, df in result.tables.items():
-        path = folder / f"{name}.parquet"
-        _atomic_write(path, lambda p, df=df: df.to_parquet(p, index=False))
-        written[name] = path
     rejects = result.rejects.assign(record=_mask_record_pii(result.rejects["record"].astype("string")))
-    path = folder / "rejects.parquet"
-    _atomic_write(path, lambda p: rejects.to_parquet(p, index=False))
-    written["rejects"] = path
-    path = folder / "rejects.csv"
-    _atomic_write(path, lambda p: rejects.to_csv(p, index=False, encoding="utf-8-sig"))
-    written["rejects_csv"] = path
-    path = folder / "summary.csv"
-    _atomic_write(path, lambda p: result.summary.to_csv(p, index=False, encoding="utf-8-sig"))
-    written["summary"] = path
+    with output_set(folder, CLEAN_SET) as files:
+        for name, df in result.tables.items():
+            df.to_parquet(files.path(f"{name}.parquet"), index=False)
+            written[name] = files.target(f"{name}.parquet")
+        rejects.to_parquet(files.path("rejects.parquet"), index=False)
+        written["rejects"] = files.target("rejects.parquet")
+        rejects.to_csv(files.path("rejects.csv"), index=False, encoding="utf-8-sig")
+        written["rejects_csv"] = files.target("rejects.csv")
+        result.summary.to_csv(files.path("summary.csv"), index=False, encoding="utf-8-sig")
+        written["summary"] = files.target("summary.csv")
     return written
 
 
@@ -142,6 +131,7 @@ def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFr
         The folder or its ``orders.parquet`` is missing.
     """
     folder = Path(folder)
+    settle(folder, CLEAN_SET)  # finish a commit a killed 'prepare' left half done
     if not (folder / "orders.parquet").is_file():
         raise InputFileError(
             f"Clean data folder '{folder}' has no 'orders.parquet'; run the data preparation first "
@@ -155,6 +145,7 @@ def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFr
     for name in CLEAN_TABLES:
         path = folder / f"{name}.parquet"
         if path.is_file():
+            verify(path, CLEAN_SET)  # the file is the one its run wrote, not a mix of two runs
             out[name] = ParquetTable(path, name) if name in lazy else restore_dtypes(read_parquet(path), name)
     return out
 

@@ -12,7 +12,6 @@ Scores follow :mod:`loyalist.modeling.evaluation`: higher means more likely to c
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from loyalist.errors import ConfigError, ModelError
+from loyalist.io import atomic_path
 from loyalist.modeling.evaluation import (
     _check_mapping,
     _churn_pair,
@@ -285,15 +285,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) ->
         raise ConfigError(
             f"The 'path' of save_figure must end in '.png'; got {str(target)!r}; give the file a .png name."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            fig.savefig(out, format="png", dpi=dpi)  # png always renders through Agg, whatever the canvas
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a figure is meant to be read
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:  # the user's umask applies, a killed run leaves no half figure
+        fig.savefig(tmp, format="png", dpi=dpi)  # png always renders through Agg, whatever the canvas
     return target

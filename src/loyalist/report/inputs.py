@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from loyalist.batch.columns import RISK_LIST_COLUMNS
 from loyalist.errors import DataQualityError, InputFileError, SchemaError
+from loyalist.io import verify
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -72,12 +74,20 @@ def read_scored_list(path: Path | str) -> pd.DataFrame:
         raise InputFileError(f"The scored list '{p}' does not exist; pass the churn_risk.parquet (or .csv) "
                              "written by 'loyalist score'.")
     suffix = p.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        df = pd.read_parquet(p)
-    elif suffix in (".csv", ".txt"):
-        df = pd.read_csv(p, encoding="utf-8-sig", dtype={c: "string" for c in _TEXT}, keep_default_na=True)
-    else:
+    if suffix not in (".parquet", ".pq", ".csv", ".txt"):
         raise InputFileError(f"The scored list '{p}' has the extension {suffix!r}; expected .parquet or .csv.")
+    verify(p)  # the list is the one its scoring run wrote (not a mix of two runs)
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        else:
+            df = pd.read_csv(p, encoding="utf-8-sig", dtype={c: "string" for c in _TEXT}, keep_default_na=True)
+    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:  # ArrowInvalid, UnicodeError ...
+        raise InputFileError(
+            f"The scored list '{p}' cannot be read as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'} "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); it is truncated or not a list "
+            "written by 'loyalist score'; score again or pass the right file to --scores."
+        ) from exc
     return df
 
 
@@ -86,9 +96,10 @@ def read_list_summary(scores_path: Path | str) -> dict[str, Any] | None:
     p = summary_path(scores_path)
     if not p.is_file():
         return None
+    verify(p)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise InputFileError(f"The list summary '{p}' is not valid JSON ({exc}); re-run the scoring job or "
                              "delete the file.") from exc
 
