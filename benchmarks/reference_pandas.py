@@ -51,7 +51,8 @@ def _segment(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfig) -> pd.DataFrame:
     """The snapshot at ``as_of`` computed with pandas; same rows, columns and dtypes as ``build_snapshot``."""
-    t = pd.Timestamp(as_of)
+    day = pd.Timestamp(as_of).normalize()
+    t = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)  # a cut-off date means the end of that day
     w_start = t - pd.Timedelta(days=config.lookback_days)
     tr = pd.Timedelta(days=config.trend_window_days)
 
@@ -209,7 +210,7 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     out["spend_trend"] = ((out["spend_last"] - out["spend_prev"]) / total).where(total != 0, 0.0)
     out["recency_ipt_ratio"] = out["recency_days"] / out["ipt_mean"]
     out["return_rate"] = out["n_returns"] / (out["n_orders"] + out["n_returns"])
-    out["as_of"] = pd.Series(t, index=ids, dtype="datetime64[ns]")
+    out["as_of"] = pd.Series(day, index=ids, dtype="datetime64[ns]")
 
     # RFM
     bins = config.rfm_bins

@@ -1,7 +1,8 @@
 """Golden tables for the point-in-time snapshot: 3-6 customers per indicator, values computed by hand.
 
-Cut-off T = 2024-06-30 00:00, default windows: W = (2023-07-01, 2024-06-30] (365 days; 2024 is a leap year),
-trend windows (2024-04-01, 2024-06-30] and (2024-01-02, 2024-04-01].
+Cut-off T = 2024-06-30, which means the end of that day (2024-06-30 23:59:59.999999). Default windows hold whole
+days: W = the 365 days 2023-07-02 .. 2024-06-30 (2024 is a leap year), trend windows 2024-04-02 .. 2024-06-30 and
+2024-01-03 .. 2024-04-01. Day counts to T are calendar days from the event's day to 2024-06-30.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def test_recency_and_tenure_in_whole_days_to_t():
         ("A", "2024-01-10", 10), ("A", "2024-06-20", 10),
         ("B", "2024-03-01", 10),
         ("C", "2024-05-31", 10),
-        ("D", "2024-06-29 23:00", 10),  # 1 hour before T: 0 whole days
+        ("D", "2024-06-29 23:00", 10),  # the day before T: 1 day (calendar days to the cut-off day)
     )
     customers = pd.DataFrame({
         "customer_id": pd.array(["A", "B", "D"], dtype="string"),
@@ -213,8 +214,8 @@ def test_recency_and_tenure_in_whole_days_to_t():
     result = snap(base, customers=customers)
     check(result, {
         "customer_id": ["A", "B", "C", "D"],
-        "recency_days": [10, 121, 30, 0],
-        "tenure_days": [182, 121, 30, 0],  # A: from 2023-12-31; the others from their first order
+        "recency_days": [10, 121, 30, 1],
+        "tenure_days": [182, 121, 30, 1],  # A: from 2023-12-31; the others from their first order
         "industry": ["retail", "it", None, None],
         "size": ["large", "small", None, None],
         "region": ["east", None, None, None],
@@ -253,7 +254,7 @@ def test_inter_purchase_times_over_distinct_order_days_in_w():
         "ipt_mean": [15.0, 7.0, np.nan, 10.0],
         "ipt_std": [math.sqrt(50), np.nan, np.nan, np.nan],
         "ipt_last": [20.0, 7.0, np.nan, 10.0],
-        "recency_days": [91, 53, 59, 171],
+        "recency_days": [91, 53, 60, 171],
         "recency_ipt_ratio": [91 / 15, 53 / 7, np.nan, 171 / 10],
     })
 

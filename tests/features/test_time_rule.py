@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from loyalist.config.models import FeatureConfig
 from loyalist.data.tables import ParquetTable
 from loyalist.features import build_labels, build_snapshot
+from loyalist.features.cutoffs import cutoff_end
 
 CUSTOMERS = ["A", "B", "C", "D", "E"]
 BASE = pd.Timestamp("2024-01-01")
@@ -92,10 +93,14 @@ def _customers(signups: dict) -> pd.DataFrame:
 
 @st.composite
 def history(draw):
-    """Events up to T (fixed), and two different sets of what happens or becomes known after T."""
+    """Events up to T (fixed), and two different sets of what happens or becomes known after T.
+
+    T is the cut-off date drawn (sometimes with a time of day, which is ignored); "up to T" is up to the end of
+    that day, so events during the cut-off day count as before T."""
     t = draw(cutoff)
-    before = lambda: t - pd.Timedelta(seconds=draw(seconds_before))  # noqa: E731
-    after = lambda: t + pd.Timedelta(seconds=draw(seconds_after))  # noqa: E731
+    end = cutoff_end(t)
+    before = lambda: end - pd.Timedelta(seconds=draw(seconds_before))  # noqa: E731
+    after = lambda: end + pd.Timedelta(seconds=draw(seconds_after))  # noqa: E731
 
     past_orders = [(c, before(), a, s, k) for c, a, s, k in draw(st.lists(order_row, min_size=1, max_size=25))]
     past_tickets, late_resolutions = [], []
@@ -103,7 +108,7 @@ def history(draw):
         created = before()
         fate = draw(st.sampled_from(["resolved", "later", "open"]))
         if fate == "resolved":  # resolved by T (resolution dated <= T)
-            resolved = created + (t - created) * draw(st.floats(0, 1))
+            resolved = created + (end - created) * draw(st.floats(0, 1))
             past_tickets.append((c, created, kind, stage, resolved.floor("s")))
         else:  # not resolved at T: the resolution, if any, is only known after T and may differ
             past_tickets.append((c, created, kind, stage, None))
@@ -119,7 +124,7 @@ def history(draw):
         for i in late_resolutions:
             c, created, kind, stage, _ = resolved[i]
             resolved[i] = (c, created, kind, stage, after() if draw(st.booleans()) else None)
-        late_signups = {c: (d if d <= t else after()) for c, d in signups.items()}
+        late_signups = {c: (d if d <= end else after()) for c, d in signups.items()}
         rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
         return {
             "orders": _orders(_merge(past_orders, orders, rnd)),
@@ -140,9 +145,9 @@ def test_events_after_t_never_change_the_snapshot(case):
     pd.testing.assert_frame_equal(a, build_snapshot(second, t, CONFIG), check_exact=True)
     # every event after T deleted
     cut = {
-        "orders": first["orders"][first["orders"]["order_date"] <= t],
-        "tickets": first["tickets"][first["tickets"]["created_at"] <= t],
-        "surveys": first["surveys"][first["surveys"]["answered_at"] <= t],
+        "orders": first["orders"][first["orders"]["order_date"] <= cutoff_end(t)],
+        "tickets": first["tickets"][first["tickets"]["created_at"] <= cutoff_end(t)],
+        "surveys": first["surveys"][first["surveys"]["answered_at"] <= cutoff_end(t)],
         "customers": first["customers"],
     }
     pd.testing.assert_frame_equal(a, build_snapshot(cut, t, CONFIG), check_exact=True)
@@ -171,20 +176,22 @@ def _check_ranges(result: pd.DataFrame) -> None:
 
 @st.composite
 def label_case(draw):
-    """Orders inside (T, T + horizon] (fixed) and two different sets of orders outside that window."""
+    """Orders inside (T, T + horizon] (fixed) and two different sets of orders outside that window (T is the end
+    of the cut-off day: the window is the days T + 1 .. T + horizon)."""
     t = draw(cutoff)
+    end = cutoff_end(t)
     horizon = pd.Timedelta(days=max(CONFIG.churn_horizon_days, CONFIG.value_horizon_days))
     span = int(horizon.total_seconds())
-    inside = [(c, t + pd.Timedelta(seconds=draw(st.integers(1, span))), a, s, k)
+    inside = [(c, end + pd.Timedelta(seconds=draw(st.integers(1, span))), a, s, k)
               for c, a, s, k in draw(st.lists(order_row, max_size=15))]
 
     def outside():
         rows = []
         for c, a, s, k in draw(st.lists(order_row, max_size=10)):
             if draw(st.booleans()):
-                when = t - pd.Timedelta(seconds=draw(seconds_before))  # history, at or before T
+                when = end - pd.Timedelta(seconds=draw(seconds_before))  # history, at or before T
             else:
-                when = t + horizon + pd.Timedelta(seconds=draw(seconds_after))  # after the horizon
+                when = end + horizon + pd.Timedelta(seconds=draw(seconds_after))  # after the horizon
             rows.append((c, when, a, s, k))
         return _orders(_merge(inside, rows, random.Random(draw(st.integers(0, 2**32 - 1)))))
 

@@ -1,4 +1,9 @@
-"""Cut-off dates: the scoring cut-off and the grid of past training cut-offs whose label windows are complete."""
+"""Cut-off dates: the scoring cut-off and the grid of past training cut-offs whose label windows are complete.
+
+A cut-off date D means the **end** of day D (DESIGN.md, "Time"): events timestamped at any time during D are
+features at D, labels start on day D + 1. :func:`cutoff_day` reduces any cut-off to its day, :func:`cutoff_end`
+gives the last instant of that day, the bound every "dated <= T" comparison uses.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,40 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from loyalist.errors import InsufficientHistoryError, SchemaError
+from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
 
-__all__ = ["data_period", "resolve_as_of", "cutoff_grid"]
+__all__ = ["data_period", "resolve_as_of", "cutoff_grid", "cutoff_day", "cutoff_end", "END_OF_DAY"]
+
+#: The last representable instant of a day, at the microsecond resolution SQL engines (DuckDB, Spark) keep:
+#: ``cutoff_end(D) = D 00:00 + END_OF_DAY`` = D 23:59:59.999999.
+END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+def cutoff_day(as_of, name: str = "as_of") -> pd.Timestamp:
+    """The cut-off's day D (midnight, naive ``datetime64[ns]`` Timestamp); a time of day is dropped.
+
+    Raises
+    ------
+    ConfigError
+        ``as_of`` is not a date, or carries a time zone.
+    """
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}.") from exc
+    if ts is pd.NaT or pd.isna(ts):
+        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}.")
+    if ts.tzinfo is not None:
+        raise ConfigError(
+            f"The '{name}' parameter must be a naive date (local business time, like the tables); got {as_of!r}; "
+            "drop the time zone."
+        )
+    return ts.as_unit("ns").normalize()
+
+
+def cutoff_end(as_of, name: str = "as_of") -> pd.Timestamp:
+    """The last instant of the cut-off's day D (D 23:59:59.999999): events dated <= it are known at D."""
+    return cutoff_day(as_of, name) + END_OF_DAY
 
 
 def data_period(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -36,21 +72,27 @@ def data_period(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Ti
 
 
 def resolve_as_of(tables: Mapping[str, pd.DataFrame], as_of: str | pd.Timestamp | None) -> pd.Timestamp:
-    """The cut-off T: the given date, or the last order date when None.
+    """The cut-off day T: the given date, or the day of the last order when None (as a day, T includes the
+    whole of that day: see :func:`cutoff_end`).
 
-    A date after the last order in the data is refused: the snapshot would silently call every customer inactive.
+    The day after the last order is accepted (an export taken the next morning); a later date is refused: the
+    snapshot would silently call every customer inactive.
     """
     start, end = data_period(tables)
     if as_of is None:
         return end
     try:
-        ts = pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError) as exc:
+        ts = pd.Timestamp(as_of)
+        if ts is pd.NaT or pd.isna(ts):
+            raise ValueError("not a date")
+        ts = ts.normalize()
+    except (ValueError, TypeError, OverflowError) as exc:
         raise SchemaError(f"The as-of date {as_of!r} is not a date; pass it as YYYY-MM-DD.") from exc
-    if ts > end:
+    latest = end + pd.Timedelta(days=1)
+    if ts > latest:
         raise InsufficientHistoryError(
             f"The as-of date {ts.date()} is after the last order in the data ({end.date()}); pass a date on or "
-            f"before {end.date()}, or load newer data."
+            f"before {latest.date()}, or load newer data."
         )
     if ts < start:
         raise InsufficientHistoryError(

@@ -15,17 +15,19 @@ import pandas as pd
 from loyalist.config.models import FeatureConfig
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.features.columns import LABEL_COLUMNS
+from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.snapshot import coerce_as_of
 
 __all__ = ["build_labels", "label_window_complete"]
 
 
 def label_window_complete(as_of: Any, data_end: Any, horizon_days: int) -> bool:
-    """True when the label window (T, T + horizon_days] ends on or before ``data_end`` (the last date with data)."""
+    """True when the label window, days T + 1 .. T + horizon_days, ends on or before the day ``data_end`` (the
+    last day with data, taken whole)."""
     if int(horizon_days) < 1:
         raise ConfigError(f"The 'horizon_days' parameter must be a positive number of days; got {horizon_days!r}.")
-    t = coerce_as_of(as_of)
-    end = coerce_as_of(data_end, name="data_end")
+    t = cutoff_day(as_of)
+    end = cutoff_day(data_end, name="data_end")
     return bool(t + pd.Timedelta(days=int(horizon_days)) <= end)
 
 
@@ -58,7 +60,8 @@ def build_labels(
     ----------
     orders : DataFrame
         Canonical orders: customer_id, order_date (datetime64), amount; optional status (absent = completed),
-        margin and/or cost. Only completed orders dated in (T, T + max(churn, value horizon)] are read.
+        margin and/or cost. Only completed orders dated in (T, T + max(churn, value horizon)] are read, where
+        T is the end of the cut-off day: the label window starts on the next day and ends with day T + horizon.
     population : Series or DataFrame
         The customers at T: a Series of ids or a table with ``customer_id`` (e.g. the snapshot).
     as_of : str, date, datetime or Timestamp
@@ -78,7 +81,8 @@ def build_labels(
         raise ConfigError(
             f"The 'config' parameter of build_labels must be a FeatureConfig; got {type(config).__name__}."
         )
-    t = coerce_as_of(as_of)
+    day = coerce_as_of(as_of)
+    t = cutoff_end(day)
     missing = [c for c in ("customer_id", "order_date", "amount") if c not in orders.columns]
     if missing:
         raise SchemaError(
@@ -115,7 +119,7 @@ def build_labels(
     buyers = pd.Index(future.loc[future["order_date"] <= churn_end, "customer_id"].unique())
 
     out = pd.DataFrame({"customer_id": ids})
-    out["as_of"] = pd.Series(t, index=out.index, dtype="datetime64[ns]")
+    out["as_of"] = pd.Series(day, index=out.index, dtype="datetime64[ns]")
     out["churned"] = (~out["customer_id"].isin(buyers)).astype("int64")
     joined = value.reindex(pd.Index(ids, dtype="string"))
     out["future_orders"] = joined["future_orders"].fillna(0).astype("int64").to_numpy()

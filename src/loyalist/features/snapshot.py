@@ -24,6 +24,7 @@ from loyalist.data.tables import ParquetTable
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.features import engine
 from loyalist.features.columns import SNAPSHOT_COLUMNS
+from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.rfm import rfm_scores
 
 __all__ = ["build_snapshot", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES"]
@@ -66,28 +67,20 @@ _ARROW_TYPE = {"string": pa.string(), "datetime": pa.timestamp("ns"), "number": 
 
 
 def coerce_as_of(as_of: Any, name: str = "as_of") -> pd.Timestamp:
-    """The cut-off as a naive ``pd.Timestamp`` (accepts str, date, datetime, Timestamp, numpy datetime64)."""
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}."
-        ) from exc
-    if ts is pd.NaT or pd.isna(ts):
-        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}.")
-    if ts.tzinfo is not None:
-        raise ConfigError(
-            f"The '{name}' parameter must be a naive date (local business time, like the tables); got {as_of!r}; "
-            "drop the time zone."
-        )
-    return ts.as_unit("ns")
+    """The cut-off day D as a naive ``pd.Timestamp`` at midnight (accepts str, date, datetime, Timestamp, numpy
+    datetime64; a time of day is dropped: a cut-off date means the end of that day, see
+    :func:`loyalist.features.cutoffs.cutoff_end`)."""
+    return cutoff_day(as_of, name)
 
 
 def snapshot_params(as_of: Any, config: FeatureConfig) -> dict[str, Any]:
-    """The parameters of the snapshot SQL: T and the window bounds (timestamps) and the frequency floor."""
-    t = coerce_as_of(as_of)
+    """The parameters of the snapshot SQL: ``as_of`` (the day D), ``t`` = the end of day D (the bound of every
+    "dated <= T" test), the window bounds (``t`` minus whole days, so windows hold whole days) and the frequency
+    floor."""
+    t = cutoff_end(as_of)
     day = pd.Timedelta(days=1)
     return {
+        "as_of": cutoff_day(as_of),
         "t": t,
         "w_start": t - config.lookback_days * day,
         "trend_start": t - config.trend_window_days * day,
@@ -292,8 +285,8 @@ def build_snapshot(
         streams the file with the same normalisation, so a table of tens of millions of orders is never held
         in memory; the result is identical.
     as_of : str, date, datetime or Timestamp
-        The cut-off T, compared with event timestamps (``'2024-06-30'`` is 2024-06-30 00:00, so on data with
-        times of day pass ``'2024-07-01'`` to include all of June 30).
+        The cut-off day T; it means the end of that day: events timestamped at any time on T are read
+        (``'2024-06-30'`` reads events up to 2024-06-30 23:59:59.999999); a time of day in ``as_of`` is dropped.
     config : FeatureConfig
         Windows: look-back W = (T - lookback_days, T], trend windows, frequency floor, RFM bins.
 

@@ -4,7 +4,7 @@
     Portable SQL: standard SQL plus the functions days_between, day_diff, hours_between and month_index
     (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches only).
 
-    Parameters: :t = T; :w_start = T - lookback_days; :trend_start = T - trend_window_days;
+    Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
     :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
     Tables: orders(customer_id, order_date, amount, status[, margin]); customers(customer_id, industry, size,
     region, signup_date); tickets(customer_id, created_at, kind, stage, resolved_at); surveys(customer_id,
@@ -143,7 +143,7 @@ attitude AS (
 )
 SELECT
     p.customer_id,
-    CAST(:t AS TIMESTAMP) AS as_of,
+    CAST(:as_of AS TIMESTAMP) AS as_of,
 {% if has_customers %}
     c.industry,
     c.size,
