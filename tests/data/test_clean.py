@@ -286,7 +286,7 @@ def test_extreme_amounts(mode):
         assert out["amount"].tolist() == list(range(1, 10)) + [9.0]
         assert rejects_of(result) == [(9, "extreme_amount", "changed", "amount")]
         assert result.rejects["reason"].iloc[0] == ("'amount' 1000.0 -> 9.0 (capped at the 0.8 quantile of "
-                                                    "completed amounts)")
+                                                    "completed amounts dated up to 2024-01-01)")
     elif mode == "flag":
         assert out["amount_flagged"].tolist() == [False] * 9 + [True]
         assert str(out["amount_flagged"].dtype) == "boolean"

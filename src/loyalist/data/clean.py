@@ -12,7 +12,10 @@ that drops it; a changed row is kept and logged with the column and ``old -> new
    kept row, ``(n rows)`` in the reason), at most :data:`MAX_ID_CHANGE_RECORDS` per column, then one record for
    the rest; ``rows_changed`` in the summary still counts every changed row. Only string ids are logged
    (numbers read from typed files are just converted), and not a key the loader synthesised.
-4. ``unparseable_date`` (a required date; optional dates become NaT, changed), ``unparseable_amount`` (amount not
+4. ``impossible_date``: a date that cannot be real -- a year pandas cannot hold (outside 1678-2261, e.g.
+   ``3000-01-01``), before ``min_date``, after ``max_date`` or after the run date (a future date; both whole
+   days, given by the caller) -- dropped for a required date, set to NaT (changed) for an optional one; never
+   used. ``unparseable_date`` (a required date; optional dates become NaT, changed), ``unparseable_amount`` (amount not
    a number; ``'1,234.50'``, ``'¥1,234'``, ``'$12'``, ``'(12.00)'`` are numbers), ``invalid_nps`` (nps_score not a
    number in 0-10) -- dropped. Optional numbers that do not parse become NaN (``unparseable_number``, changed);
    satisfaction outside 1-5 becomes NaN (``invalid_satisfaction``); flags that are not yes/no become NA
@@ -31,8 +34,10 @@ that drops it; a changed row is kept and logged with the column and ``old -> new
 9. Status: mapped through ``config.status_map`` (case-insensitive; the canonical values map to themselves);
    ``unknown_status`` -- dropped; a missing status is ``completed``. ``negative_amount``: a negative amount on a
    completed order becomes ``returned`` (changed) when ``config.negative_amount_is_return``, else dropped.
-10. ``extreme_amount`` over completed orders' amounts above the ``config.extreme_quantile`` quantile (the
-    ``higher`` data value, so cleaning twice changes nothing): flag / cap (changed) / drop / none.
+10. ``extreme_amount``: a completed order's amount above the ``config.extreme_quantile`` quantile (the
+    ``higher`` data value, so cleaning twice changes nothing) of the completed amounts dated up to the end of its
+    own day -- never of later ones, so the snapshot at a past cut-off T is cleaned with what was known at T
+    (:func:`running_quantile_caps`): flag / cap (changed) / drop / none.
 
 Line-level orders (the source has ``product_id``) are aggregated per order after the rules (see
 :func:`_orders_from_lines`; ``product_id`` and ``category`` stay in ``order_lines`` only).
@@ -59,13 +64,14 @@ from loyalist.data.validate import validate_tables
 from loyalist.errors import ConfigError, DataQualityError
 
 __all__ = [
-    "CleanResult", "clean_tables", "RULES", "CUSTOMER_PROFILE_COLUMNS", "ORDER_LINE_COLUMNS", "SUMMARY_COLUMNS",
-    "MAX_ID_CHANGE_RECORDS",
+    "CleanResult", "clean_tables", "DateBounds", "RULES", "CUSTOMER_PROFILE_COLUMNS", "ORDER_LINE_COLUMNS", "SUMMARY_COLUMNS",
+    "MAX_ID_CHANGE_RECORDS", "running_quantile_caps",
 ]
 
 #: Rule names in the order they are applied (the ``rule`` column of the rejects).
 RULES: tuple[str, ...] = (
-    "out_of_scope", "missing_required", "normalise_id", "unparseable_date", "unparseable_amount", "invalid_nps",
+    "out_of_scope", "missing_required", "normalise_id", "impossible_date", "unparseable_date", "unparseable_amount",
+    "invalid_nps",
     "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "incomplete_customer",
     "duplicate", "duplicate_order_id", "duplicate_customer_id", "duplicate_ticket_id", "order_conflict",
     "unknown_customer", "unknown_status", "negative_amount", "extreme_amount", "resolved_before_created",
@@ -369,7 +375,66 @@ class _Outcome:
 # ----------------------------------------------------------------------------------------- cleaning
 
 
-def clean_tables(raw: Mapping[str, pd.DataFrame], config: CleaningConfig) -> CleanResult:
+@dataclass(frozen=True)
+class DateBounds:
+    """The dates that can be real: from ``min_date`` through the end of the day ``max_date`` (either may be None)."""
+
+    min_date: pd.Timestamp | None = None
+    max_date: pd.Timestamp | None = None
+    max_reason: str = "after the run date"
+
+    @classmethod
+    def of(cls, min_date=None, max_date=None, run_date=None) -> "DateBounds":
+        """Bounds from a floor, a configured ceiling and the run date (the earlier of the two ceilings wins)."""
+        lo = pd.Timestamp(min_date).normalize() if min_date is not None else None
+        ceilings = []
+        if max_date is not None:
+            ceilings.append((pd.Timestamp(max_date).normalize(), f"after data.max_date {pd.Timestamp(max_date).date()}"))
+        if run_date is not None:
+            ceilings.append((pd.Timestamp(run_date).normalize(),
+                             f"after the run date {pd.Timestamp(run_date).date()} (a date in the future)"))
+        if lo is not None and any(hi < lo for hi, _ in ceilings):
+            hi = min(h for h, _ in ceilings)
+            raise ConfigError(f"'data.min_date' {lo.date()} is after the latest possible date {hi.date()} "
+                              "(data.max_date or the run date); lower data.min_date.")
+        if not ceilings:
+            return cls(lo, None)
+        hi, why = min(ceilings, key=lambda c: c[0])
+        return cls(lo, hi, why)
+
+
+_YEAR_GROUP = r"(?<!\d)(\d{4})(?:\d{4}(?:\d{6})?)?(?!\d)"  # a 4-digit year, alone or leading yyyymmdd[HHMMSS]
+_YEAR_MIN, _YEAR_MAX = 1678, 2261  # what datetime64[ns] holds
+
+
+def _impossible_dates(c: str, col: _Col, parsed: np.ndarray, bounds: DateBounds) -> tuple[np.ndarray, Callable]:
+    """Rows whose date cannot be real, and the reason of each."""
+    bad_u = np.zeros(len(col.utext), dtype=bool)  # per distinct value: a year pandas cannot hold
+    years = col.utext.str.extractall(_YEAR_GROUP)[0].astype("int64") if len(col.utext) else None
+    if years is not None and len(years):
+        out = years[(years < _YEAR_MIN) | (years > _YEAR_MAX)]
+        if len(out):
+            bad_u[out.index.get_level_values(0).unique()] = True
+    overflow = col.expand(bad_u, fill=False).astype(bool) & np.isnat(parsed)
+    early = np.zeros(len(parsed), bool) if bounds.min_date is None else ~np.isnat(parsed) & (
+        parsed < bounds.min_date.to_datetime64())
+    late = np.zeros(len(parsed), bool) if bounds.max_date is None else ~np.isnat(parsed) & (
+        parsed >= (bounds.max_date + pd.Timedelta(days=1)).to_datetime64())
+    lo = bounds.min_date.date() if bounds.min_date is not None else None
+
+    def reason(m):
+        text = f"'{c}' value " + _quoted(col.text[m])
+        why = np.where(overflow[m], f" has a year outside {_YEAR_MIN}-{_YEAR_MAX}, which no real date has "
+                       "(and pandas cannot hold)",
+                       np.where(early[m], f" is before data.min_date {lo}", f" is {bounds.max_reason}"))
+        return text + why
+
+    return overflow | early | late, reason
+
+
+def clean_tables(
+    raw: Mapping[str, pd.DataFrame], config: CleaningConfig, *, bounds: DateBounds | None = None
+) -> CleanResult:
     """Clean the raw tables by the rules of this module.
 
     Parameters
@@ -380,6 +445,9 @@ def clean_tables(raw: Mapping[str, pd.DataFrame], config: CleaningConfig) -> Cle
         ``record``). Input frames are never modified.
     config : CleaningConfig
         The cleaning rules' parameters.
+    bounds : DateBounds, optional
+        The dates that can be real (``DateBounds.of(data.min_date, data.max_date, run_date)``, the run date given
+        by the job); dates outside are rejected as ``impossible_date``. Years outside 1678-2261 always are.
 
     Returns
     -------
@@ -398,11 +466,12 @@ def clean_tables(raw: Mapping[str, pd.DataFrame], config: CleaningConfig) -> Cle
         Every order row was rejected.
     """
     validate_tables(raw)
+    bounds = bounds if bounds is not None else DateBounds()
     test_pattern = _test_pattern(config)
     ctx = _Context()
     outcomes: dict[str, _Outcome] = {}
     if "customers" in raw:
-        out = _clean_table("customers", raw["customers"], config, ctx, test_pattern)
+        out = _clean_table("customers", raw["customers"], config, ctx, test_pattern, bounds)
         outcomes["customers"] = out
         ids = out.keys
         kept_ids = set(out.kept["customer_id"].dropna())
@@ -413,7 +482,7 @@ def clean_tables(raw: Mapping[str, pd.DataFrame], config: CleaningConfig) -> Cle
         )
     for table in ("orders", "tickets", "surveys"):
         if table in raw:
-            outcomes[table] = _clean_table(table, raw[table], config, ctx, test_pattern)
+            outcomes[table] = _clean_table(table, raw[table], config, ctx, test_pattern, bounds)
     tables: dict[str, pd.DataFrame] = {}
     for table in _TABLE_ORDER:
         if table in outcomes:
@@ -448,7 +517,8 @@ def _test_pattern(config: CleaningConfig) -> str | None:
 
 
 def _clean_table(
-    table: str, raw: pd.DataFrame, config: CleaningConfig, ctx: _Context, test_pattern: str | None
+    table: str, raw: pd.DataFrame, config: CleaningConfig, ctx: _Context, test_pattern: str | None,
+    bounds: DateBounds,
 ) -> _Outcome:
     schema = SCHEMAS[table]
     attrs = dict(raw.attrs)
@@ -482,14 +552,18 @@ def _clean_table(
             continue
         col = cols[c]
         if kind == "datetime":
-            parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt)
-            bad = parsed.isna().to_numpy() & ~col.missing
+            parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt).to_numpy()
+            impossible, why = _impossible_dates(c, col, parsed, bounds)
+            bad = np.isnat(parsed) & ~col.missing & ~impossible
             reason = (lambda m, col=col, c=c: f"'{c}' value " + _quoted(col.text[m]) + " is not a date")
             if c in schema.required:
+                led.drop(impossible, "impossible_date", c, why)
                 led.drop(bad, "unparseable_date", c, reason)
             else:
+                led.change(impossible, "impossible_date", c, lambda m, r=why: r(m) + "; set to NaT")
                 led.change(bad, "unparseable_date", c, lambda m, r=reason: r(m) + "; set to NaT")
-            work[c] = parsed.to_numpy()
+                parsed = np.where(impossible, np.datetime64("NaT", "ns"), parsed)
+            work[c] = parsed
         elif kind == "float":
             work[c] = _convert_number(table, c, col, led)
         elif kind == "bool":
@@ -726,31 +800,101 @@ def _status_rules(frame: pd.DataFrame, col: _Col | None, config: CleaningConfig,
     return frame
 
 
+def running_quantile_caps(
+    amounts: np.ndarray, dates: np.ndarray, eligible: np.ndarray, q: float, mode: str = "cap"
+) -> np.ndarray:
+    """The extreme-amount threshold of each eligible row, learned from the amounts dated up to that row's day.
+
+    The threshold of day d is the ``q`` quantile (the ``higher`` data value) of the eligible amounts dated on or
+    before the end of day d, as cleaning leaves them: with ``mode='cap'`` earlier amounts enter capped, with
+    ``'drop'`` the dropped ones are left out, with ``'flag'`` every amount enters as it is. Amounts dated after day
+    d never change it (the time rule: a snapshot at T reads the same values whatever was appended after T), and
+    cleaning capped amounts again gives the same thresholds (the quantile of a prefix does not move when the
+    values above it are lowered to it).
+
+    Parameters
+    ----------
+    amounts, dates : ndarray
+        Per row: the amount (float64) and the date (datetime64).
+    eligible : ndarray of bool
+        The rows the quantile is learned from and applied to (alive completed orders).
+    q : float
+        The quantile, in (0.5, 1).
+    mode : {'cap', 'drop', 'flag'}
+
+    Returns
+    -------
+    ndarray of float64
+        Per row: the threshold of its day (NaN for rows that are not eligible). A row is extreme when its amount is
+        above its threshold.
+
+    Notes
+    -----
+    One pass over the distinct days in time order, keeping only the top ``ceil((1 - q) * n) + 1`` amounts seen so
+    far (the quantile needs no more): about (days x that many) operations, a second for millions of orders at
+    q = 0.999.
+    """
+    out = np.full(len(amounts), np.nan)
+    pos = np.flatnonzero(eligible)
+    if len(pos) == 0:
+        return out
+    day = dates[pos].astype("datetime64[D]").view("int64")
+    order = np.argsort(day, kind="stable")  # pos is ascending: ties keep source order
+    pos, day = pos[order], day[order]
+    values = amounts[pos].astype("float64")
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    ends = np.r_[starts[1:], len(pos)]
+    keep = int(np.ceil((1.0 - q) * len(pos))) + 2  # the largest rank from the top ever needed, plus slack
+    top = np.empty(0)  # the largest `keep` amounts of the prefix so far (as cleaning left them), unsorted
+    seen = 0
+    for a, b in zip(starts, ends):
+        today = values[a:b]
+        k = seen + (b - a)
+        idx = int(np.ceil(q * (k - 1)))  # numpy's 'higher' position in the sorted prefix
+        from_top = k - 1 - idx  # 0-based rank from the largest
+        pool = np.concatenate([top, today])
+        threshold = float(-np.partition(-pool, from_top)[from_top])
+        out[pos[a:b]] = threshold
+        if mode == "cap":
+            today = np.minimum(today, threshold)
+        elif mode == "drop":
+            today = today[today <= threshold]
+            k = seen + len(today)
+        pool = np.concatenate([top, today])
+        top = pool if len(pool) <= keep else -np.partition(-pool, keep - 1)[:keep]
+        seen = k
+    return out
+
+
 def _extreme_amounts(frame: pd.DataFrame, raw: pd.DataFrame, config: CleaningConfig, led: _Ledger) -> pd.DataFrame:
+    """Rule 10. Each completed order's amount is compared with the threshold learned from the completed amounts
+    dated up to its own day (:func:`running_quantile_caps`), never with later data: the snapshot at any past
+    cut-off T reads amounts cleaned with what was known at T."""
     mode = config.extreme_amounts
     if mode == "none":
         return frame
     amount = frame["amount"].to_numpy(dtype="float64")
     completed = led.alive & (frame["status"] == "completed").to_numpy(bool)
-    extreme = np.zeros(len(frame), dtype=bool)
-    threshold = np.nan
-    if completed.any():
-        threshold = float(np.quantile(amount[completed], config.extreme_quantile, method="higher"))
-        extreme = completed & (amount > threshold)
+    dates = frame["order_date"].to_numpy(dtype="datetime64[ns]")
+    threshold = running_quantile_caps(amount, dates, completed, config.extreme_quantile, mode)
+    extreme = completed & (amount > np.where(np.isnan(threshold), np.inf, threshold))
     q = config.extreme_quantile
+    day = pd.Series(dates).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
     shown = lambda m: "'amount' " + _str(amount[m])  # noqa: E731
+    learned = lambda m: f" the {q} quantile of completed amounts dated up to " + day[m]  # noqa: E731
+    above = lambda m: " is above" + learned(m) + " (" + _str(threshold[m]) + ")"  # noqa: E731
     if mode == "drop":
-        led.drop(extreme, "extreme_amount", "amount", lambda m: shown(m) + f" is above the {q} quantile {threshold}")
+        led.drop(extreme, "extreme_amount", "amount", lambda m: shown(m) + above(m))
     elif mode == "cap":
-        led.change(extreme, "extreme_amount", "amount", lambda m: shown(m) + f" -> {threshold} (capped at the {q} "
-                   "quantile of completed amounts)")
+        led.change(extreme, "extreme_amount", "amount",
+                   lambda m: shown(m) + " -> " + _str(threshold[m]) + " (capped at" + learned(m) + ")")
         frame["amount"] = np.where(extreme, threshold, amount)
     else:  # flag
         before = np.zeros(len(frame), dtype=bool)
         if "amount_flagged" in raw.columns:
             before = _flags(_Col(raw["amount_flagged"])) == 1.0
         led.change(extreme & ~before, "extreme_amount", "amount_flagged",
-                   lambda m: shown(m) + f" is above the {q} quantile {threshold}; flagged")
+                   lambda m: shown(m) + above(m) + "; flagged")
         frame["amount_flagged"] = extreme
     return frame
 
