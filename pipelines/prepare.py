@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, write_clean
@@ -13,10 +15,14 @@ from pipelines._ui import Reporter
 __all__ = ["run"]
 
 
-def run(config: LoyalistConfig, out_dir: Path, reporter: Reporter | None = None) -> CleanResult:
+def run(
+    config: LoyalistConfig, out_dir: Path, reporter: Reporter | None = None, run_date: pd.Timestamp | None = None
+) -> CleanResult:
+    """``run_date`` (default: today, read here at the edge): dates after it are rejected as impossible."""
     reporter = reporter or Reporter(quiet=True)
+    run_date = pd.Timestamp.now().normalize() if run_date is None else pd.Timestamp(run_date)
     with reporter.step("Load, validate and clean the input tables"):
-        result = prepare(config.data)
+        result = prepare(config.data, run_date=run_date)
     with reporter.step(f"Write clean tables and rejects to {out_dir}"):
         write_clean(result, Path(out_dir))
     s = result.summary

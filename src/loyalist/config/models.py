@@ -8,6 +8,7 @@ pipelines load a :class:`LoyalistConfig` once and pass its parts down as argumen
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -129,6 +130,10 @@ class DataConfig(Strict):
     tickets: SourceConfig | None = None
     surveys: SourceConfig | None = None
     cleaning: CleaningConfig = Field(default_factory=CleaningConfig)
+    # Dates that cannot be real are rejected (rule impossible_date): before min_date, after max_date (inclusive
+    # days), after the day the job runs (the CLI passes it), or beyond what pandas holds (years 1678-2261).
+    min_date: dt.date = dt.date(1970, 1, 1)
+    max_date: dt.date | None = None
 
 
 # ----------------------------------------------------------------------------------------- features

@@ -68,15 +68,25 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = 
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_localize(None).astype(_NS)
+        return _holdable(s.dt.tz_localize(None))
     if pd.api.types.is_datetime64_dtype(s.dtype):
-        return s.astype(_NS)
+        return _holdable(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parsed = _parse_uniques(uniques, dayfirst=dayfirst, fmt=fmt)
     out = np.full(len(s), np.datetime64("NaT", "ns"))
     has = codes >= 0
     out[has] = parsed[codes[has]]
     return pd.Series(out, index=s.index, name=s.name, dtype=_NS)
+
+
+def _holdable(s: pd.Series) -> pd.Series:
+    """A naive datetime Series of any unit as ``datetime64[ns]``; values outside the years datetime64[ns] holds
+    (a year-3000 cell of an Excel or Parquet file, read at second or microsecond resolution) become NaT."""
+    arr = s.to_numpy()
+    out_of_range = (arr < np.datetime64(f"{_YEAR_MIN}-01-01")) | (arr >= np.datetime64(f"{_YEAR_MAX + 1}-01-01"))
+    if out_of_range.any():
+        arr = np.where(out_of_range, np.datetime64("NaT"), arr)
+    return pd.Series(arr.astype(_NS), index=s.index, name=s.name, dtype=_NS)
 
 
 def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.ndarray:

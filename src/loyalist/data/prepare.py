@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from loyalist.config.models import DataConfig
-from loyalist.data.clean import CleanResult, clean_tables
+from loyalist.data.clean import CleanResult, DateBounds, clean_tables
 from loyalist.data.load import load_tables
 from loyalist.data.privacy import mask_contact
 from loyalist.data.schemas import PII_COLUMNS
@@ -40,13 +40,15 @@ CLEAN_SET = "clean"
 STREAMED_TABLES: tuple[str, ...] = ("orders", "order_lines", "tickets", "surveys")
 
 
-def prepare(data: DataConfig) -> CleanResult:
+def prepare(data: DataConfig, *, run_date=None) -> CleanResult:
     """Load the configured tables, validate their structure and clean them.
 
     Parameters
     ----------
     data : DataConfig
-        Sources (``orders`` mandatory) and cleaning rules.
+        Sources (``orders`` mandatory), cleaning rules and the possible dates (``min_date``, ``max_date``).
+    run_date : date, optional
+        The day the job runs (the caller reads the clock): dates after it are rejected as ``impossible_date``.
 
     Returns
     -------
@@ -55,7 +57,8 @@ def prepare(data: DataConfig) -> CleanResult:
     """
     raw = load_tables(data)
     validate_tables(raw)
-    return clean_tables(raw, data.cleaning)
+    bounds = DateBounds.of(data.min_date, data.max_date, run_date)
+    return clean_tables(raw, data.cleaning, bounds=bounds)
 
 
 def _mask_record_pii(record: pd.Series) -> pd.Series:
