@@ -1,22 +1,39 @@
-"""Model-quality benchmark on fixed public protocols: loyalist beside every baseline.
+"""Model quality on the fixed public protocols of ../shared/eval, with loyalist run through its CLI.
 
-    python benchmarks/bench_models.py [--protocols cdnow_sample,cdnow_full,online_retail] [--no-record]
+    python benchmarks/bench_models.py [--protocols cdnow-sample,cdnow-full,retail-2009]
+                                      [--variants protocol,product] [--reuse] [--no-record]
 
-Protocols (issue 3):
-- CDNOW 2,357 sample and full 23,570: calibration 1997-01-01..1997-09-30, holdout 1997-10-01..1998-06-30 (273 days);
-- Online Retail II 2009-2010: valid lines (not a "C" invoice, quantity > 0, price > 0, customer id present), an order
-  = an invoice; calibration 2009-12-01..2010-08-31, holdout 2010-09-01..2010-12-09 (100 days).
-Purchases are customer-days (same-day orders merged); the population is the customers with a purchase in
-calibration; labels come from the holdout only; the models see calibration data only and score at its last day.
-The loyalist pipeline is used as a user would: the dataset config, the cleaner, snapshots at past cut-offs inside
-calibration, out-of-time validation, then scoring at the calibration end. Results go to benchmarks/RESULTS.md.
+For each protocol (../shared/eval/PROTOCOLS.md: calibration / holdout windows, customer-day purchases, labels):
+
+1. loyalist is run as a user runs it, in a fresh folder benchmarks/_work/<protocol>-<variant>/:
+   ``loyalist prepare`` -> ``loyalist train --as-of <cal_end> --churn-horizon-days H --value-horizon-days H``
+   (trains on events <= cal_end only) -> ``loyalist score --as-of <cal_end>`` (same horizons); the churn-risk list's
+   ``churn_probability`` and ``expected_value`` (and ``expected_purchases`` when the list has it) are the
+   predictions. Two inputs (``--variants``):
+   - ``protocol``: the protocol's own purchases (protocols.py: valid orders merged to customer-days, no date
+     truncation beyond the protocol's, no amount cap, no duplicate dropping), written as an orders file; the
+     product's cleaning then changes nothing;
+   - ``product``: the raw public file through the product's dataset config (configs/datasets/*.yaml) and its
+     cleaning (where it differs from the protocol, the two rows show the effect).
+2. The predictions are scored with ../shared/eval/metrics.py on ../shared/eval/protocols.py's labels, beside every
+   baseline of ../shared/eval/baselines.py on the same labels. The baselines need lifetimes 0.11.3, which breaks
+   on pandas 3, so they run **in their own environment**: benchmarks/_work/baselines-venv, created on first use
+   from ../shared/eval/requirements.txt (``pip install -r``), through benchmarks/_baselines_dump.py.
+3. Active-customer churn (protocols.active_customers, a purchase in the last 90 days of calibration): ROC AUC of
+   every churn scorer on that population.
+
+Results go to benchmarks/RESULTS.md (``--no-record`` prints only). ``--reuse`` reuses a protocol's cached result
+(benchmarks/_work/<protocol>-<variant>/result.json) instead of rerunning the CLI.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
-import platform
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,153 +42,306 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from loyalist.config import LoyalistConfig, load_config  # noqa: E402
-from loyalist.data.prepare import prepare  # noqa: E402
-from loyalist.features.labels import build_labels  # noqa: E402
-from loyalist.features.snapshot import build_snapshot  # noqa: E402
-from loyalist.modeling.baselines import churn_baselines, value_baselines  # noqa: E402
-from loyalist.modeling.evaluation import compare_churn, compare_value  # noqa: E402
-from loyalist.modeling.training import train_churn, train_value  # noqa: E402
-from loyalist.scoring.loyalty import LoyaltyScorer  # noqa: E402
-
-PROTOCOLS = {
-    "cdnow_sample": dict(config="cdnow_sample.yaml", calib_end="1997-09-30", holdout_end="1998-06-30"),
-    "cdnow_full": dict(config="cdnow.yaml", calib_end="1997-09-30", holdout_end="1998-06-30"),
-    "online_retail": dict(config="online_retail_ii.yaml", calib_end="2010-08-31", holdout_end="2010-12-09"),
+SHARED = ROOT.parent / "shared"
+EVAL = SHARED / "eval"
+WORK = ROOT / "benchmarks" / "_work"
+DATA = {
+    "cdnow-sample": SHARED / "data" / "cdnow" / "CDNOW_sample.txt.gz",
+    "cdnow-full": SHARED / "data" / "cdnow" / "CDNOW_master.txt.gz",
+    "retail-2009": SHARED / "data" / "online-retail-ii-2009-2010" / "online_retail_II.parquet",
 }
+PRODUCT_CONFIG = {"cdnow-sample": "cdnow_sample.yaml", "cdnow-full": "cdnow.yaml",
+                  "retail-2009": "online_retail_ii.yaml"}
+ENV = {"OMP_WAIT_POLICY": "passive", "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK": "true",
+       "COLUMNS": "220", "OMP_NUM_THREADS": "2"}
 
 
-def customer_day_orders(orders: pd.DataFrame) -> pd.DataFrame:
-    """Completed orders merged to one purchase per customer and day (amounts summed)."""
-    done = orders.loc[orders["status"].astype("string").fillna("completed") == "completed"]
-    day = done["order_date"].dt.normalize()
-    agg = {"amount": "sum"}
-    for c in ("cost", "margin"):
-        if c in done:
-            agg[c] = "sum"
-    out = done.assign(order_date=day).groupby(["customer_id", "order_date"], as_index=False).agg(agg)
-    out["order_id"] = out["customer_id"].astype(str) + "-" + out["order_date"].dt.strftime("%Y%m%d")
-    out["status"] = "completed"
+def _module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+protocols = _module("protocols", EVAL / "protocols.py")
+metrics = _module("metrics", EVAL / "metrics.py")
+
+
+# ------------------------------------------------------------------------------------------ baselines
+
+
+def baselines_python() -> Path:
+    """The baselines' own interpreter (created once from ../shared/eval/requirements.txt)."""
+    venv = WORK / "baselines-venv"
+    py = venv / "bin" / "python"
+    ok = venv / ".installed"
+    if not ok.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(EVAL / "requirements.txt")], check=True)
+        ok.write_text("ok\n")
+    return py
+
+
+def run_baselines(name: str) -> tuple[dict, pd.DataFrame]:
+    prefix = WORK / "baselines" / name
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    if not (Path(f"{prefix}.json").exists() and Path(f"{prefix}.parquet").exists()):
+        subprocess.run([str(baselines_python()), str(ROOT / "benchmarks" / "_baselines_dump.py"), str(EVAL), name,
+                        str(DATA[name]), str(prefix)], check=True, env={**os.environ, **ENV})
+    with open(f"{prefix}.json") as fh:
+        res = json.load(fh)
+    return res, pd.read_parquet(f"{prefix}.parquet")
+
+
+# ------------------------------------------------------------------------------------------ loyalist via the CLI
+
+
+def _protocol_orders(p, name: str) -> pd.DataFrame:
+    """Every customer-day purchase of the protocol's source up to the holdout end (the CLI sees only <= cal_end
+    when training and scoring; the holdout rows are there as they would be in a real export)."""
+    if name == "retail-2009":
+        orders = protocols.read_online_retail(str(DATA[name]))
+    else:
+        orders = protocols.read_cdnow(str(DATA[name]), sample=name == "cdnow-sample")
+    days = protocols.to_customer_days(orders)
+    days = days[(days["date"] >= p.cal_start) & (days["date"] <= p.hold_end)]
+    return pd.DataFrame({
+        "order_id": days["customer_id"] + "-" + days["date"].dt.strftime("%Y%m%d"),
+        "customer_id": days["customer_id"],
+        "order_date": days["date"],
+        "amount": days["amount"],
+    })
+
+
+def _config(p, name: str, variant: str, folder: Path) -> Path:
+    if variant == "product":
+        return ROOT / "configs" / "datasets" / PRODUCT_CONFIG[name]
+    _protocol_orders(p, name).to_parquet(folder / "orders.parquet", index=False)
+    path = folder / "protocol.yaml"
+    path.write_text(
+        "# The protocol's own purchases (customer-days), written by bench_models.py\n"
+        "data:\n  orders:\n    path: orders.parquet\n"
+        "    columns: {order_id: order_id, customer_id: customer_id, order_date: order_date, amount: amount}\n"
+        "  cleaning:\n    extreme_amounts: none\n", encoding="utf-8")
+    return path
+
+
+def _cli(args: list[str], folder: Path, log: Path) -> float:
+    exe = Path(sys.executable).parent / "loyalist"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from loyalist.cli import main; main()"]
+    env = {**os.environ, **ENV, "MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlruns/mlflow.db"}
+    started = time.perf_counter()
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"$ loyalist {' '.join(args)}\n")
+        fh.flush()
+        done = subprocess.run(cmd + args, cwd=folder, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        sys.exit(f"loyalist {args[0]} failed (exit {done.returncode}); see {log}")
+    return round(time.perf_counter() - started, 1)
+
+
+def run_loyalist(p, name: str, variant: str) -> dict:
+    folder = WORK / f"{name}-{variant}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    cfg = _config(p, name, variant, folder)
+    log = folder / "cli.log"
+    cut, h = str(p.cal_end.date()), str(p.horizon_days)
+    horizons = ["--churn-horizon-days", h, "--value-horizon-days", h]
+    seconds = {
+        "prepare": _cli(["prepare", "--config", str(cfg), "--out", "clean"], folder, log),
+        "train": _cli(["train", "--config", str(cfg), "--clean", "clean", "--workdir", ".", "--as-of", cut,
+                       *horizons], folder, log),
+        "score": _cli(["score", "--config", str(cfg), "--clean", "clean", "--workdir", ".", "--as-of", cut,
+                       "--out", "scores", *horizons], folder, log),
+    }
+    risk = pd.read_parquet(folder / "scores" / "churn_risk.parquet")
+    text = log.read_text(encoding="utf-8")
+    decisions = [line.strip() for line in text.splitlines()
+                 if line.strip().startswith(("loyalist-churn version", "loyalist-value version", "Note:"))]
+    titles = [line.strip() for line in text.splitlines() if " model " in line and "beside the baselines" in line]
+    return {"risk": risk, "seconds": seconds, "decisions": decisions, "titles": titles, "log": str(log)}
+
+
+# ------------------------------------------------------------------------------------------ metrics
+
+
+def _churn_row(y: pd.Series, score: np.ndarray, active: pd.Index, prob: bool) -> dict:
+    out = metrics.churn_metrics(y.to_numpy(), score, is_probability=prob)
+    mask = y.index.isin(active)
+    out["active_auc"] = metrics.churn_metrics(y.to_numpy()[mask], np.asarray(score)[mask])["roc_auc"]
     return out
 
 
-def run_protocol(name: str, shared: Path) -> dict:
-    spec = PROTOCOLS[name]
-    t0 = time.perf_counter()
-    cfg_file = ROOT / "configs" / "datasets" / spec["config"]
-    data_cfg = load_config([cfg_file]).data
-    tables = dict(prepare(data_cfg).tables)
-    tables["orders"] = customer_day_orders(tables["orders"])
-    tables.pop("order_lines", None)
-    calib_end = pd.Timestamp(spec["calib_end"])
-    holdout_end = pd.Timestamp(spec["holdout_end"])
-    horizon = int((holdout_end - calib_end).days)
-    calib = {k: (v.loc[v["order_date"] <= calib_end] if k == "orders" else v) for k, v in tables.items()}
-    config = LoyalistConfig.model_validate({
-        "features": {"churn_horizon_days": horizon, "value_horizon_days": horizon, "lookback_days": 365},
-        "training": {"min_history_days": 28},
-    })
-    t_prep = time.perf_counter() - t0
+def evaluate(name: str, variants: list[str], reuse: bool) -> dict:
+    p = protocols.load_protocol(name, str(DATA[name]))
+    y = p.labels
+    active = protocols.active_customers(p, days=90)
+    base_res, base = run_baselines(name)
+    base = base.reindex(y.index)
+    rows: list[dict] = []
 
-    churn = train_churn(calib, config)
-    value = train_value(calib, config)
-    purchases = train_value(calib, config, target="future_orders")
-    t_train = time.perf_counter() - t0 - t_prep
+    def add(scorer, churn=None, prob=False, value=None, count=None, note=""):
+        r = {"scorer": scorer, "note": note}
+        if churn is not None:
+            r["churn"] = _churn_row(y["churn"], np.asarray(churn, float), active, prob)
+        if value is not None:
+            r["value"] = metrics.value_metrics(y["value"].to_numpy(), np.asarray(value, float))
+        if count is not None:
+            r["count"] = metrics.count_metrics(y["count"].to_numpy(), np.asarray(count, float))
+        rows.append(r)
 
-    # Score at the calibration end; labels from the holdout only.
-    snap = build_snapshot(calib, calib_end, config.features)
-    labels = build_labels(tables["orders"], snap["customer_id"], calib_end, config.features)
-    snap = snap.merge(labels.drop(columns=["as_of"]), on="customer_id", how="left", validate="one_to_one")
-    snap["loyalty_score"] = LoyaltyScorer(config.scoring).fit(snap).transform(snap)["loyalty_score"]
-    btyd = churn.model.btyd_.__class__(horizon_days=horizon).fit(snap)  # BG/NBD fitted on calibration, at T
-    feats = btyd.transform(snap)
-    ev = pd.concat([snap, feats], axis=1)
+    runs = {}
+    for variant in variants:
+        cache = WORK / f"{name}-{variant}" / "result.json"
+        if reuse and cache.exists():
+            cached = json.loads(cache.read_text())
+            rows.extend(cached["rows"])
+            runs[variant] = cached["run"]
+            continue
+        run = run_loyalist(p, name, variant)
+        risk = run.pop("risk").drop_duplicates("customer_id").set_index("customer_id")
+        missing = int((~y.index.isin(risk.index)).sum())
+        risk = risk.reindex(y.index)
+        prob = risk["churn_probability"].fillna(risk["churn_probability"].mean())
+        value = risk["expected_value"].fillna(0.0)
+        count = risk["expected_purchases"].fillna(0.0) if "expected_purchases" in risk else None
+        label = f"loyalist ({'protocol purchases' if variant == 'protocol' else 'product cleaning'})"
+        before = len(rows)
+        add(label, prob, True, value, count, note=f"{missing} protocol customers not in the list" if missing else "")
+        run.update(missing_customers=missing, has_expected_purchases=count is not None,
+                   champions={"churn": risk["churn_model_version"].dropna().astype(str).unique().tolist(),
+                              "value": risk["value_model_version"].dropna().astype(str).unique().tolist()})
+        runs[variant] = run
+        cache.write_text(json.dumps({"rows": rows[before:], "run": run}, default=float, indent=1))
 
-    p = churn.model.score(snap, horizon_days=horizon)
-    y_churn = ev["churned"].to_numpy()
-    churn_table = compare_churn(y_churn, {"loyalist": p, **churn_baselines(ev)})
-
-    v = value.model.score(snap, horizon_days=horizon)
-    y_value = ev["future_revenue"].to_numpy(dtype="float64")
-    value_table = compare_value(
-        y_value, {"loyalist": v, **value_baselines(ev, horizon_days=horizon, lookback_days=365)})
-
-    n = purchases.model.score(snap, horizon_days=horizon)
-    y_n = ev["future_orders"].to_numpy(dtype="float64")
-    bg_n = ev["bg_expected_purchases"].to_numpy(dtype="float64")
-    bg_n = np.where(np.isfinite(bg_n), bg_n, np.nanmean(bg_n))  # customers first seen on the last day: T = 0
-    purchase_rows = []
-    for scorer, pred in (("loyalist", n), ("bgnbd", bg_n)):
-        purchase_rows.append({
-            "scorer": scorer, "predicted": float(pred.sum()), "actual": float(y_n.sum()),
-            "aggregate_error": float(pred.sum() / y_n.sum() - 1), "rmse": float(np.sqrt(np.mean((pred - y_n) ** 2))),
-        })
-    return {
-        "name": name, "customers": len(snap), "horizon_days": horizon, "churn_rate": float(y_churn.mean()),
-        "churn": churn_table, "value": value_table, "purchases": pd.DataFrame(purchase_rows),
-        "notes": churn.notes, "train_plan": churn.plan.as_dict(), "seconds": {
-            "prepare": round(t_prep, 1), "train_3_models": round(t_train, 1),
-            "total": round(time.perf_counter() - t0, 1)},
-        "bgnbd_params": {k: round(v, 4) for k, v in btyd.params().items()},
-    }
+    add("recency-only (days since last purchase)", base["recency"])
+    add("frequency-only (fewer purchases = churn)", base["frequency"])
+    add("BG/NBD 1 - P(alive)", base["bgnbd_1_minus_p_alive"], True)
+    add("BG/NBD P(no purchase in holdout)", base["bgnbd_p_none"], True, count=base["bgnbd_exp_n"])
+    add("BG/NBD x Gamma-Gamma E[revenue]", value=base["bgnbd_gg_revenue"])
+    add("last-period revenue / purchases", value=base["last_period_revenue"], count=base["last_period_purchases"])
+    add("LightGBM (baselines.py)", base["lightgbm_churn"], True, base["lightgbm_value"])
+    return {"name": name, "customers": int(len(y)), "churn_rate": float(y["churn"].mean()),
+            "active": int(len(active)), "active_churn_rate": float(y.loc[active, "churn"].mean()),
+            "horizon_days": p.horizon_days, "cal": [p.spec.cal_start, p.spec.cal_end], "hold_end": p.spec.hold_end,
+            "holdout_revenue": float(y["value"].sum()), "holdout_purchases": int(y["count"].sum()),
+            "rows": rows, "runs": runs,
+            "baseline_params": {k: base_res["params"][k] for k in ("bgnbd", "gg")}}
 
 
-def _machine() -> str:
+# ------------------------------------------------------------------------------------------ output
+
+COLS = [("churn", "roc_auc", "ROC AUC", 3), ("churn", "pr_auc", "PR AUC", 3), ("churn", "brier", "Brier", 4),
+        ("churn", "ece", "ECE", 3), ("churn", "mean_prob", "mean p / obs.", 3),
+        ("churn", "active_auc", "active AUC", 3), ("value", "norm_gini", "Gini", 3),
+        ("value", "spearman", "Spearman", 3), ("value", "mae", "MAE", 2), ("value", "decile_mape", "decile MAPE", 3),
+        ("value", "total_err_pct", "revenue err %", 1), ("count", "total_err_pct", "purchases err %", 1),
+        ("count", "rmse", "purch. RMSE", 3), ("count", "pearson", "purch. r", 3)]
+
+
+def _cell(r: dict, kind: str, key: str, nd: int) -> str:
+    m = r.get(kind)
+    if not m or key not in m or m[key] is None or not np.isfinite(m[key]):
+        return ""
+    if key == "mean_prob":
+        return f"{m[key]:.3f} / {m['base_rate']:.3f}"
+    return f"{m[key]:.{nd}f}"
+
+
+def goals(res: dict) -> list[str]:
+    """The issue's goals for each loyalist row, met or missed, with the figures."""
+    out = []
+    base_rows = [r for r in res["rows"] if not r["scorer"].startswith("loyalist")]
+    best_auc = max((r["churn"]["roc_auc"], r["scorer"]) for r in base_rows if "churn" in r)
+    best_act = max((r["churn"]["active_auc"], r["scorer"]) for r in base_rows if "churn" in r)
+    best_gini = max((r["value"]["norm_gini"], r["scorer"]) for r in base_rows if "value" in r)
+    bg_mape = next(r["value"]["decile_mape"] for r in base_rows if r["scorer"].startswith("BG/NBD x"))
+    for r in res["rows"]:
+        if not r["scorer"].startswith("loyalist"):
+            continue
+        c, v, n = r["churn"], r["value"], r.get("count")
+
+        def mark(ok):
+            return "met" if ok else "**missed**"
+        items = [
+            f"churn AUC {c['roc_auc']:.3f} vs best baseline {best_auc[0]:.3f} ({best_auc[1]}) + 0.01: "
+            f"{mark(c['roc_auc'] >= best_auc[0] + 0.01)}",
+            f"value Gini {v['norm_gini']:.3f} vs best {best_gini[0]:.3f} ({best_gini[1]}): "
+            f"{mark(v['norm_gini'] >= best_gini[0])}",
+            f"revenue total {v['total_err_pct']:+.1f}%: {mark(abs(v['total_err_pct']) <= 10)}",
+            ("purchases total: not in the churn-risk list (no expected purchases column): **missed**" if n is None
+             else f"purchases total {n['total_err_pct']:+.1f}%: {mark(abs(n['total_err_pct']) <= 10)}"),
+            f"decile MAPE {v['decile_mape']:.3f} vs BG/NBD x GG {bg_mape:.3f}: {mark(v['decile_mape'] <= bg_mape)}",
+            f"ECE {c['ece']:.3f}: {mark(c['ece'] <= 0.03)}",
+            f"mean predicted churn {c['mean_prob']:.3f} vs observed {c['base_rate']:.3f}: "
+            f"{mark(abs(c['mean_prob'] - c['base_rate']) <= 0.03)}",
+            f"active-customer AUC {c['active_auc']:.3f} vs best {best_act[0]:.3f} ({best_act[1]}) + 0.02: "
+            f"{mark(c['active_auc'] >= best_act[0] + 0.02)}",
+        ]
+        out.append(f"- {r['scorer']}: " + "; ".join(items) + ".")
+    return out
+
+
+def to_markdown(results: list[dict], command: str) -> str:
     from _machine import machine_line
 
-    return machine_line()
-
-
-def _md(df: pd.DataFrame, cols: list[str]) -> str:
-    cols = [c for c in cols if c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    return "\n".join(lines)
-
-
-def to_markdown(results: list[dict]) -> str:
-    out = [f"## Model quality on the public protocols ({pd.Timestamp.now():%Y-%m-%d %H:%M})", "",
-           f"Machine: {_machine()}. Command: `python benchmarks/bench_models.py`.", ""]
-    for r in results:
-        out += [f"### {r['name']}: {r['customers']:,} customers, holdout {r['horizon_days']} days, "
-                f"churn rate {r['churn_rate']:.3f}", ""]
-        out += ["Churn (holdout labels, scored at the calibration end):", "",
-                _md(r["churn"], ["scorer", "roc_auc", "pr_auc", "brier", "lift_top_decile", "capture_top_decile",
-                                 "ece"]), ""]
-        out += ["Value (holdout revenue):", "",
-                _md(r["value"], ["scorer", "normalised_gini", "spearman", "mae", "decile_mape", "total_error",
-                                 "capture_top_decile"]), ""]
-        out += ["Purchases (customer-days in the holdout):", "",
-                _md(r["purchases"], ["scorer", "predicted", "actual", "aggregate_error", "rmse"]), ""]
-        out += [f"Training plan: {r['train_plan']['horizon_days']}-day training labels, "
-                f"{len(r['train_plan']['train_cutoffs'])} training cut-offs "
-                f"({r['train_plan']['train_cutoffs'][0]} .. {r['train_plan']['train_cutoffs'][-1]}), "
-                f"validation {r['train_plan']['valid_cutoff']}. BG/NBD at the calibration end: {r['bgnbd_params']}. "
-                f"Seconds: {r['seconds']}.", ""]
-        out += [f"Note: {n}" for n in r["notes"]] + [""]
+    out = [f"## Model quality on the public protocols, through the CLI ({pd.Timestamp.now():%Y-%m-%d %H:%M})", "",
+           f"Command: `{command}` · machine: {machine_line()}", "",
+           "loyalist: `loyalist prepare` -> `loyalist train --as-of <cal_end> --churn-horizon-days H "
+           "--value-horizon-days H` -> `loyalist score --as-of <cal_end>` (same horizons), in a fresh folder and "
+           "MLflow store per protocol; its churn-risk list is scored with ../shared/eval/metrics.py on "
+           "../shared/eval/protocols.py's labels. Baselines: ../shared/eval/baselines.py run unchanged in its own "
+           "environment (lifetimes 0.11.3, pandas 2.3.3; benchmarks/_work/baselines-venv), its per-customer "
+           "predictions scored with the same metrics on the same labels. 'protocol purchases' = loyalist fed the "
+           "protocol's own customer-day purchases; 'product cleaning' = the raw file through "
+           "configs/datasets/*.yaml and loyalist's cleaning. 'mean p / obs.' = mean predicted churn probability / "
+           "observed churn rate; 'active AUC' = ROC AUC among customers with a purchase in the last 90 days of "
+           "calibration. Blank = the metric does not apply.", ""]
+    for res in results:
+        out += [f"### {res['name']}: {res['customers']:,} customers, calibration {res['cal'][0]}..{res['cal'][1]}, "
+                f"holdout to {res['hold_end']} ({res['horizon_days']} days), churn rate {res['churn_rate']:.3f}; "
+                f"active customers {res['active']:,} (churn rate {res['active_churn_rate']:.3f}); holdout revenue "
+                f"{res['holdout_revenue']:,.2f}, purchases {res['holdout_purchases']:,}", ""]
+        out += ["| scorer | " + " | ".join(c[2] for c in COLS) + " |", "|---" * (len(COLS) + 1) + "|"]
+        for r in res["rows"]:
+            name = f"**{r['scorer']}**" if r["scorer"].startswith("loyalist") else r["scorer"]
+            note = f" ({r['note']})" if r.get("note") else ""
+            out.append(f"| {name}{note} | " + " | ".join(_cell(r, *c[:2], c[3]) for c in COLS) + " |")
+        out += ["", "Goals (issue 11):", *goals(res), ""]
+        for variant, run in res["runs"].items():
+            out.append(f"- CLI run, {variant}: seconds {run['seconds']}; champions used by the list: churn "
+                       f"{run['champions']['churn']}, value {run['champions']['value']}.")
+            out += [f"  - {t}" for t in run.get("titles", [])]
+            out += [f"  - {d}" for d in run["decisions"]]
+        out.append("")
     return "\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--protocols", default="cdnow_sample,cdnow_full,online_retail")
+    parser.add_argument("--protocols", default="cdnow-sample,cdnow-full,retail-2009")
+    parser.add_argument("--variants", default="protocol,product")
+    parser.add_argument("--reuse", action="store_true", help="reuse cached CLI results in benchmarks/_work")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
-    shared = (ROOT / ".." / "shared" / "data").resolve()
-    if not shared.is_dir():
-        sys.exit(f"{shared} not found: the model benchmark needs ../shared/data beside the checkout.")
+    missing = [str(DATA[n]) for n in args.protocols.split(",") if not DATA[n].exists()]
+    if missing:
+        sys.exit(f"Data not found: {missing}; the model benchmark needs ../shared/data beside the checkout.")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    WORK.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.protocols.split(","):
         print(f"== {name}", flush=True)
-        r = run_protocol(name.strip(), shared)
-        for part in ("churn", "value", "purchases"):
-            print(r[part].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-        print(r["notes"], r["seconds"], flush=True)
-        results.append(r)
-    text = to_markdown(results)
+        results.append(evaluate(name.strip(), args.variants.split(","), args.reuse))
+    command = "python benchmarks/bench_models.py" + (
+        f" --protocols {args.protocols}" if args.protocols != parser.get_default("protocols") else "") + (
+        f" --variants {args.variants}" if args.variants != parser.get_default("variants") else "")
+    text = to_markdown(results, command)
+    print(text)
+    (WORK / "last_results.md").write_text(text, encoding="utf-8")
     if not args.no_record:
         path = ROOT / "benchmarks" / "RESULTS.md"
         prior = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"

@@ -18,6 +18,7 @@ from loyalist.batch.scoring import ScoringOutput, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
+from loyalist.errors import ConfigError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
@@ -34,13 +35,35 @@ class _Scorer:
 
     loaded: Any
     version: str
+    #: The horizon asked for on the command line (None: the model's own).
+    requested_horizon: int | None = None
 
     @property
     def model(self) -> Any:
         return self.loaded.model
 
+    @property
+    def horizon_days(self) -> int | None:
+        return self.requested_horizon or getattr(self.model, "horizon_days", None)
+
     def score(self, snapshot: pd.DataFrame) -> np.ndarray:
-        return self.loaded.score(snapshot)
+        own = getattr(self.model, "horizon_days", None)
+        if self.requested_horizon is None or self.requested_horizon == own:
+            return self.loaded.score(snapshot)  # through the MLflow pyfunc (signature enforced)
+        return np.asarray(self.model.score(snapshot, horizon_days=self.requested_horizon), dtype="float64")
+
+
+def _check_transfer(kind: str, scorer: _Scorer) -> None:
+    """A horizon other than the model's needs a model whose horizon enters through the BG/NBD offset."""
+    own = getattr(scorer.model, "horizon_days", None)
+    if scorer.requested_horizon is None or scorer.requested_horizon == own:
+        return
+    if not getattr(scorer.model, "transfers_horizon", False):
+        raise ConfigError(
+            f"--{kind}-horizon-days is {scorer.requested_horizon} but the {kind} model (version {scorer.version}) "
+            f"predicts a {own}-day horizon and cannot be carried to another one; retrain it with "
+            f"'loyalist train --{kind}-horizon-days {scorer.requested_horizon}' or drop the option."
+        )
 
 
 @dataclass(frozen=True)
@@ -87,13 +110,20 @@ def run_scoring(
     reporter: Reporter | None = None,
     churn_bundle: Path | None = None,
     value_bundle: Path | None = None,
+    horizons: Mapping[str, int | None] | None = None,
 ) -> ScoreJobResult:
+    """Score with the champions (or bundles). ``horizons``: {"churn": days, "value": days} asked for explicitly
+    (None = the model's own); a model whose horizon cannot be carried to the asked one is refused."""
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, env or {})
     start_tracking(config, workdir, env)
     ts = resolve_as_of(tables, as_of)
     with reporter.step("Load the champion models"):
         churn, value = _load_models(config, churn_bundle, value_bundle)
+        churn.requested_horizon = (horizons or {}).get("churn")
+        value.requested_horizon = (horizons or {}).get("value")
+        _check_transfer("churn", churn)
+        _check_transfer("value", value)
     reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
                  f"{config.tracking.value_model_name} {value.version}")
     # The input fingerprints (hashing files of up to a few GB) run in a background thread while the scoring's

@@ -3,6 +3,8 @@ promotion to champion on the same evaluation rows."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +15,15 @@ from loyalist.config import config_to_dict
 from loyalist.config.models import LoyalistConfig
 from loyalist.modeling import plots
 from loyalist.modeling.card import model_card
+from loyalist.features.cutoffs import resolve_as_of
+from loyalist.modeling.baseline_models import BaselineChurnModel, BaselineValueModel
+from loyalist.modeling.dataset import events_until
 from loyalist.modeling.evaluation import calibration_table, gains_table, value_decile_table
+from loyalist.modeling.selection import Verdict, judge_against_baselines
 from loyalist.modeling.training import TrainingResult, train_churn, train_value
-from loyalist.tracking import CHAMPION, PromotionDecision, gate, get_version, load, log_model, run
+from loyalist.tracking import (
+    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run,
+)
 
 from pipelines._common import start_tracking
 from pipelines._ui import Reporter
@@ -23,17 +31,70 @@ from pipelines._ui import Reporter
 __all__ = ["TrainedModel", "run_training"]
 
 _HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "normalised_gini", "spearman", "capture_top_decile", "lift_top_decile"}
+#: Version tag holding the hash of (kind, input data fingerprints, resolved config, as-of, parameters).
+TRAIN_KEY_TAG = "loyalist.train_key"
 
 
 @dataclass(frozen=True)
 class TrainedModel:
+    """One trained kind. ``result`` is None when an existing version was trained on the same data and config
+    (nothing trained, nothing registered); ``candidate`` says what was registered ("loyalist" or a baseline)."""
+
     kind: str
-    result: TrainingResult
+    result: TrainingResult | None
     name: str
     version: int
     run_id: str
     decision: PromotionDecision
     card: str
+    candidate: str = "loyalist"
+
+
+def _train_key(kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], as_of, params) -> str:
+    """Hash of what determines a trained model: its kind, the input tables' fingerprints, the resolved config,
+    the as-of date and the LightGBM parameter overrides."""
+    fps = {name: data_fingerprint(df)["sha256"] for name, df in sorted(tables.items())
+           if isinstance(df, pd.DataFrame)}
+    payload = json.dumps({"kind": kind, "tables": fps, "config": config_to_dict(config),
+                          "as_of": None if as_of is None else str(pd.Timestamp(as_of).date()),
+                          "params": params or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, config: LoyalistConfig,
+                        tables: Mapping[str, pd.DataFrame]):
+    """The best baseline as a registrable model (the learned model lost to it on the evaluation rows), with its
+    BG/NBD fitted at the newest data day (events <= it), where it will score."""
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.modeling.btyd_features import BtydFeaturizer
+
+    model = result.model
+    newest = build_snapshot(tables, result.plan.data_end, config.features)
+    btyd = BtydFeaturizer(horizon_days=model.horizon_days).fit(newest) if model.use_btyd else None
+    if kind == "churn":
+        return BaselineChurnModel(verdict.baseline, horizon_days=model.horizon_days, explainer=model,
+                                  btyd=btyd).fit(result.train_snapshot)
+    return BaselineValueModel(verdict.baseline, horizon_days=model.horizon_days,
+                              lookback_days=config.features.lookback_days, target=model.target,
+                              explainer=model, level_from=verdict.level_from or None, btyd=btyd).fit(newest)
+
+
+def _candidate_metrics(kind: str, candidate, result: TrainingResult) -> dict[str, float]:
+    """The candidate's metrics on the evaluation rows, at their label horizon (as the training table)."""
+    from loyalist.modeling.evaluation import churn_metrics, value_metrics
+
+    rows = result.eval_snapshot
+    pred = candidate.score(rows, horizon_days=result.eval_horizon_days or None)
+    if kind == "churn":
+        out = churn_metrics(rows["churned"].to_numpy(), pred)
+    else:
+        out = value_metrics(rows[result.model.target].clip(lower=0).to_numpy(dtype="float64"), pred)
+    return {k: float(v) for k, v in out.items() if pd.notna(v)}
+
+
+def _metric_row(result: TrainingResult, scorer: str) -> dict[str, float]:
+    row = result.metrics.loc[result.metrics["scorer"] == scorer].iloc[0]
+    return {k: float(v) for k, v in row.drop("scorer").items() if pd.notna(v)}
 
 
 def _champion_score(name: str, result: TrainingResult, metric: str) -> float | None:
@@ -44,10 +105,11 @@ def _champion_score(name: str, result: TrainingResult, metric: str) -> float | N
         return None
     champion = load(name, CHAMPION)
     rows = result.eval_snapshot
+    h = result.eval_horizon_days or result.plan.horizon_days
     if result.model.kind == "churn":
-        pred = champion.model.score(rows, horizon_days=result.plan.horizon_days)
+        pred = champion.model.score(rows, horizon_days=h)
         return float(churn_metrics(rows["churned"].to_numpy(), pred)[metric])
-    pred = champion.model.score(rows, horizon_days=result.plan.horizon_days)
+    pred = champion.model.score(rows, horizon_days=h)
     return float(value_metrics(rows[result.model.target].to_numpy(dtype="float64"), pred)[metric])
 
 
@@ -73,25 +135,45 @@ def _log_plots(handle, result: TrainingResult) -> None:
 
 def _train_one(
     kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
-    params: dict | None, tags: Mapping[str, str] | None,
+    params: dict | None, tags: Mapping[str, str] | None, as_of=None,
 ) -> TrainedModel:
     trainer, name = (
         (train_churn, config.tracking.churn_model_name) if kind == "churn"
         else (train_value, config.tracking.value_model_name)
     )
     metric = config.training.promotion_metric if kind == "churn" else config.training.value_promotion_metric
+    key = _train_key(kind, config, tables, as_of, params)
+    existing = find_version(name, TRAIN_KEY_TAG, key)
+    if existing is not None:
+        champion = get_version(name, CHAMPION)
+        reason = (f"version {existing.version} was trained on the same data fingerprint and config (key {key}), "
+                  "so no new version is registered.")
+        reporter.say(f"{name}: {reason}")
+        decision = PromotionDecision(False, reason, name, existing.version,
+                                     champion.version if champion else None, float("nan"), None)
+        return TrainedModel(kind, None, name, existing.version, existing.run_id, decision, "",
+                            existing.tags.get("loyalist.candidate", "loyalist"))
     with reporter.step(f"Train the {kind} model (snapshots at past cut-offs, out-of-time validation)"):
         result = trainer(tables, config, params=params)
     for note in result.notes:
         reporter.say(f"[yellow]Note:[/yellow] {note}")
     model = result.model
-    m = result.model_metrics
+    verdict = judge_against_baselines(kind, result.metrics, margin=config.training.promotion_margin)
+    if verdict.learned_wins:
+        candidate, candidate_name = model, "loyalist"
+        m = _metric_row(result, "loyalist")
+    else:
+        candidate = _baseline_candidate(kind, verdict, result, config, tables)
+        candidate_name = verdict.baseline + (f"@{verdict.level_from}_level" if verdict.level_from else "")
+        m = _candidate_metrics(kind, candidate, result)
+    bar = _metric_row(result, verdict.baseline).get(metric) if verdict.baseline else None
     with reporter.step(f"Log the {kind} run to MLflow and register {name}"), run(f"train-{kind}", tags=tags) as h:
         h.log_config(config_to_dict(config))
         h.log_params({
             "kind": kind, "horizon_days": model.horizon_days, "train_horizon_days": result.plan.horizon_days,
             "offset": model.offset, "best_iteration": model.best_iteration_, "train_rows": result.train_rows,
-            "valid_rows": result.valid_rows, "n_features": len(model.spec_.columns),
+            "valid_rows": result.valid_rows, "n_features": len(model.spec_.columns), "candidate": candidate_name,
+            "as_of": "" if as_of is None else str(pd.Timestamp(as_of).date()), "evaluation": result.evaluation,
             **{f"plan.{k}": v for k, v in result.plan.as_dict().items()},
             **{f"lgbm.{k}": v for k, v in model._lgbm_params().items()},
             **({"calibration": model.calibration_method_} if kind == "churn" else {}),
@@ -108,44 +190,52 @@ def _train_one(
         h.log_table(result.metrics, "tables/metrics_vs_baselines.csv")
         h.log_table(model.feature_importance(), "tables/feature_importance.csv")
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
+        h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason})
         _log_plots(h, result)
         info = log_model(
-            h, model, registered_name=name,
-            input_example=result.eval_snapshot[model.feature_names_].head(20),
+            h, candidate, registered_name=name,
+            input_example=result.eval_snapshot[candidate.feature_names_].head(20),
             tags={f"metric.{k}": f"{v:.6f}" for k, v in m.items()} | {
                 "valid_cutoff": str(result.plan.valid.date()), "horizon_days": str(model.horizon_days),
                 "train_horizon_days": str(result.plan.horizon_days), "loyalist.kind": kind,
+                "loyalist.candidate": candidate_name, TRAIN_KEY_TAG: key, "selection.reason": verdict.reason,
             },
         )
         champion_score = _champion_score(name, result, metric)
         decision = gate(
-            name, info.version, challenger_score=m[metric], champion_score=champion_score,
+            name, info.version, challenger_score=m.get(metric), champion_score=champion_score,
             margin=config.training.promotion_margin, higher_is_better=metric in _HIGHER_IS_BETTER, metric=metric,
+            baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline",
         )
         h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
+        what = ("the learned LightGBM model" if candidate_name == "loyalist"
+                else f"the {candidate_name} baseline (the learned model lost to it)")
         card = model_card(
             name=name, version=info.version, kind=kind, plan=result.plan.as_dict(), metrics=result.metrics,
             features=list(model.feature_names_), importance=model.feature_importance(),
             params={"horizon_days": model.horizon_days, "train_horizon_days": result.plan.horizon_days,
                     "best_iteration": model.best_iteration_, "offset": model.offset},
-            data={"training rows": f"{result.train_rows:,}", "training data hash": fp.get("sha256", "")},
-            notes=result.notes, calibration=getattr(model, "calibration_method_", None),
+            data={"training rows": f"{result.train_rows:,}", "training data hash": fp.get("sha256", ""),
+                  "trained on events up to": "all" if as_of is None else str(pd.Timestamp(as_of).date())},
+            notes=[f"This version is {what}: {verdict.reason}", f"Metrics: {result.evaluation}.", *result.notes],
+            calibration=getattr(model, "calibration_method_", None), evaluation=result.evaluation,
         )
         h.log_text(card, "MODEL_CARD.md")
-    _print_metrics(reporter, kind, result, decision, info.version, name)
-    return TrainedModel(kind, result, name, info.version, info.run_id, decision, card)
+    _print_metrics(reporter, kind, result, decision, info.version, name, verdict)
+    return TrainedModel(kind, result, name, info.version, info.run_id, decision, card, candidate_name)
 
 
-def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str) -> None:
+def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str,
+                   verdict: Verdict) -> None:
     cols = (["roc_auc", "pr_auc", "brier", "lift_top_decile", "capture_top_decile", "ece"] if kind == "churn"
             else ["normalised_gini", "spearman", "mae", "decile_mape", "total_error", "capture_top_decile"])
     cols = [c for c in cols if c in result.metrics.columns]
     reporter.table(
-        f"{kind} model, out of time at {result.plan.valid.date()} ({len(result.eval_snapshot):,} customers) "
-        "beside the baselines", ["scorer", *cols],
+        f"{kind} model {result.evaluation}, beside the baselines", ["scorer", *cols],
         [[r["scorer"], *[("" if pd.isna(r[c]) else float(r[c])) for c in cols]] for _, r in result.metrics.iterrows()],
     )
-    reporter.say(f"{name} version {version}: {decision.reason}")
+    gate_reason = decision.reason[0].upper() + decision.reason[1:]
+    reporter.say(f"{name} version {version}: {verdict.reason[0].upper()}{verdict.reason[1:]} {gate_reason}")
 
 
 def run_training(
@@ -159,16 +249,23 @@ def run_training(
     params: dict | None = None,
     tags: Mapping[str, str] | None = None,
     tune_trials: int = 0,
+    as_of=None,
 ) -> dict[str, TrainedModel]:
+    """Train, register and gate each kind. ``as_of``: train from events dated <= that day only (end of day); the
+    newest label windows then end on it."""
     reporter = reporter or Reporter(quiet=True)
     uri = start_tracking(config, workdir, env)
     reporter.say(f"MLflow store: {uri}")
+    if as_of is not None:
+        as_of = resolve_as_of(tables, as_of)
+        tables = events_until(tables, as_of)
+        reporter.say(f"Training on events dated up to {as_of.date()} only.")
     out = {}
     for kind in kinds:
         kind_params = dict(params or {})
         if tune_trials > 0:
             kind_params.update(_tune(kind, config, tables, tune_trials, reporter))
-        out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags)
+        out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags, as_of)
     return out
 
 

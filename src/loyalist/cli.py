@@ -141,6 +141,20 @@ CleanOpt = Annotated[
 WorkdirOpt = Annotated[
     Path, typer.Option("--workdir", help="Project folder: the MLflow store mlruns/ and models/ live here.")
 ]
+ChurnHorizonOpt = Annotated[
+    int | None, typer.Option("--churn-horizon-days", min=1,
+                             help="Churn horizon in days (overrides features.churn_horizon_days).")
+]
+ValueHorizonOpt = Annotated[
+    int | None, typer.Option("--value-horizon-days", min=1,
+                             help="Value horizon in days (overrides features.value_horizon_days).")
+]
+
+
+def _horizon_overrides(churn_days: int | None, value_days: int | None) -> dict | None:
+    features = {k: v for k, v in (("churn_horizon_days", churn_days), ("value_horizon_days", value_days))
+                if v is not None}
+    return {"features": features} if features else None
 
 
 def _tables(config, clean: Path | None, reporter, lazy: tuple[str, ...] = ()):
@@ -169,22 +183,26 @@ def train(
     workdir: WorkdirOpt = Path("."),
     only: Annotated[str | None, typer.Option(help="Train only 'churn' or 'value'.")] = None,
     tune: Annotated[int, typer.Option(help="Optuna trials for LightGBM hyper-parameters (0 = defaults).")] = 0,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Train from events dated up to this day only (YYYY-MM-DD, end of day; default: all).")] = None,
+    churn_horizon_days: ChurnHorizonOpt = None,
+    value_horizon_days: ValueHorizonOpt = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Train the churn and value models from history (out-of-time validation), log them to MLflow, register
-    challengers and promote them when they beat the champion."""
+    challengers and promote them when they beat the best baseline and the champion."""
     from pipelines import train as job
     from pipelines._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _load(config, preset)
+    cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
     kinds = ("churn", "value") if only is None else (only,)
     if only not in (None, "churn", "value"):
         from loyalist.errors import ConfigError
 
         raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
     job.run_training(cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter,
-                     kinds=kinds, tune_trials=tune)
+                     kinds=kinds, tune_trials=tune, as_of=as_of)
 
 
 @app.command()
@@ -201,6 +219,8 @@ def score(
     churn_bundle: Annotated[Path | None, typer.Option(help="Exported churn bundle (models/<name>/<v>) "
                                                        "instead of the registry champion.")] = None,
     value_bundle: Annotated[Path | None, typer.Option(help="Exported value bundle instead of the champion.")] = None,
+    churn_horizon_days: ChurnHorizonOpt = None,
+    value_horizon_days: ValueHorizonOpt = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Score every customer with the champion models: the churn-risk list sorted by value at risk, with reasons,
@@ -209,12 +229,13 @@ def score(
     from pipelines._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _load(config, preset)
+    cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
     from loyalist.data.prepare import STREAMED_TABLES
 
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)
     job.run_scoring(cfg, tables, as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
-                    reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle)
+                    reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle,
+                    horizons={"churn": churn_horizon_days, "value": value_horizon_days})
 
 
 @app.command()

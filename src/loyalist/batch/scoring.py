@@ -53,16 +53,18 @@ class ScoringOutput:
 
 def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> list[str]:
     notes = []
-    if getattr(churn.model, "horizon_days", None) != config.features.churn_horizon_days:
-        notes.append(
-            f"The churn model predicts a {churn.model.horizon_days}-day horizon; the config says "
-            f"{config.features.churn_horizon_days} days: the model's horizon is used."
-        )
-    if getattr(value.model, "horizon_days", None) != config.features.value_horizon_days:
-        notes.append(
-            f"The value model predicts a {value.model.horizon_days}-day horizon; the config says "
-            f"{config.features.value_horizon_days} days: the model's horizon is used."
-        )
+    for kind, scorer, wanted in (("churn", churn, config.features.churn_horizon_days),
+                                 ("value", value, config.features.value_horizon_days)):
+        # a scorer may carry the model to an asked horizon (loyalist score --churn-horizon-days)
+        used = getattr(scorer, "horizon_days", None) or getattr(scorer.model, "horizon_days", None)
+        if used != wanted:
+            notes.append(
+                f"The {kind} model predicts a {used}-day horizon; the config says {wanted} days: the model's "
+                "horizon is used."
+            )
+        level = getattr(scorer.model, "level_", None)  # the model's level rule (loyalist.modeling.level) warned
+        if getattr(level, "note", "") and used == getattr(scorer.model, "horizon_days", None):
+            notes.append(f"The {kind} model: {level.note}")
     return notes
 
 

@@ -131,6 +131,12 @@ class LgbmModelBase(BaseEstimator):
         self.drift_reference_ = drift_reference(train_f, self.spec_.numeric)
         return train_f, valid_f
 
+    @property
+    def transfers_horizon(self) -> bool:
+        """True when the model may score another horizon than it was trained for: the horizon then enters through
+        the BG/NBD offset (``offset`` with ``use_btyd``)."""
+        return bool(self.offset and self.use_btyd)
+
     # ----------------------------------------------------------------------------------------- scoring
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
@@ -140,7 +146,7 @@ class LgbmModelBase(BaseEstimator):
         self._check_fitted()
         check_columns(snapshot, self.feature_names_, what="The scoring snapshot")
         frame = self._with_btyd_frozen(snapshot, horizon_days)
-        return to_matrix(frame, self.spec_), self._offset_values(frame) if self.offset else None
+        return to_matrix(frame, self.spec_), self._offset_values(frame) if self.transfers_horizon else None
 
     def model_frame(self, snapshot: pd.DataFrame) -> pd.DataFrame:
         """The snapshot with the model's derived (BTYD) features added, as the drift check compares it."""

@@ -37,6 +37,7 @@ def model_card(
     data: Mapping,
     notes: list[str],
     calibration: str | None = None,
+    evaluation: str | None = None,
 ) -> str:
     """The card's Markdown text. ``metrics``: one row per scorer (``loyalist`` first) as from ``compare_churn`` /
     ``compare_value``; ``plan``: ``CutoffPlan.as_dict()``; ``data``: fingerprints of the training data."""
@@ -63,9 +64,10 @@ def model_card(
         "",
         f"- Data period: {plan.get('data_start')} .. {plan.get('data_end')}",
         f"- Training cut-offs ({len(plan.get('train_cutoffs', []))}): {', '.join(plan.get('train_cutoffs', []))}",
-        f"- Out-of-time validation cut-off: {plan.get('valid_cutoff')} (label horizon {plan.get('horizon_days')} days);"
-        " its customers are split by a hash of the id: one half early-stops"
-        + (" and calibrates" if kind == "churn" else "") + " the model, the other half gives the metrics below.",
+        (f"- Metrics below: {evaluation}." if evaluation else
+         f"- Out-of-time validation cut-off: {plan.get('valid_cutoff')} (label horizon {plan.get('horizon_days')} "
+         "days); its customers are split by a hash of the id: one half early-stops"
+         + (" and calibrates" if kind == "churn" else "") + " the model, the other half gives the metrics below."),
         *[f"- {k}: {v}" for k, v in data.items()],
         "",
         "## Features",
@@ -74,7 +76,7 @@ def model_card(
         "",
         "Top features by gain: " + ", ".join(f"`{r.feature}`" for r in top.itertuples()) + ".",
         "",
-        "## Out-of-time metrics beside the baselines (same rows)",
+        "## Metrics beside the baselines (same rows)",
         "",
         _table(metrics),
         "",

@@ -148,13 +148,20 @@ class ChurnModel(LgbmModelBase):
         return X
 
     def score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
-        """Calibrated churn probabilities, one per row."""
+        """Calibrated churn probabilities, one per row. At the model's own horizon the frozen level (``level_``,
+        :mod:`loyalist.modeling.level`) shifts the log-odds."""
         if self.calibrator_ is None:
-            return expit(self.raw_score(snapshot, horizon_days))
-        self._check_fitted()
-        check_columns(snapshot, self.feature_names_, what="The scoring snapshot")
-        frame = self._with_btyd_frozen(snapshot, horizon_days)
-        return self.calibrator_.predict_proba(self._calib_matrix(frame))[:, 1]
+            p = expit(self.raw_score(snapshot, horizon_days))
+        else:
+            self._check_fitted()
+            check_columns(snapshot, self.feature_names_, what="The scoring snapshot")
+            frame = self._with_btyd_frozen(snapshot, horizon_days)
+            p = self.calibrator_.predict_proba(self._calib_matrix(frame))[:, 1]
+        level = getattr(self, "level_", None)
+        if level is not None and level.logit_shift and (horizon_days is None
+                                                         or int(horizon_days) == int(self.horizon_days)):
+            p = expit(logit(np.clip(p, 1e-9, 1 - 1e-9)) + level.logit_shift)
+        return p
 
     def uncalibrated(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """The booster's probability before calibration (the scale of the SHAP contributions)."""

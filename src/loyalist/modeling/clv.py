@@ -94,5 +94,10 @@ class ValueModel(LgbmModelBase):
         return self
 
     def score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
-        """Expected value over the horizon, one per row (>= 0)."""
-        return np.exp(self.raw_score(snapshot, horizon_days))
+        """Expected value over the horizon, one per row (>= 0). At the model's own horizon the frozen level
+        (``level_``, :mod:`loyalist.modeling.level`) applies."""
+        value = np.exp(self.raw_score(snapshot, horizon_days))
+        level = getattr(self, "level_", None)
+        if level is not None and (horizon_days is None or int(horizon_days) == int(self.horizon_days)):
+            value = value * level.factor
+        return value

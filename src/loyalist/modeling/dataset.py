@@ -20,7 +20,15 @@ from loyalist.features.cutoffs import cutoff_grid, data_period
 from loyalist.features.labels import build_labels
 from loyalist.features.snapshot import build_snapshot
 
-__all__ = ["CutoffPlan", "plan_cutoffs", "labelled_snapshot", "stack_snapshots", "split_half"]
+__all__ = [
+    "CutoffPlan", "EVENT_DATE_COLUMNS", "events_until", "plan_cutoffs", "labelled_snapshot", "stack_snapshots",
+    "split_half",
+]
+
+#: The date that places each event table's rows in time (rows dated after a cut-off are unknown at it).
+EVENT_DATE_COLUMNS: dict[str, str] = {
+    "orders": "order_date", "order_lines": "order_date", "tickets": "created_at", "surveys": "answered_at",
+}
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,28 @@ def plan_cutoffs(
             "load more history or use a shorter horizon."
         )
     return CutoffPlan(horizon_days, tuple(train[-max_cutoffs:]), valid, start, end)
+
+
+def events_until(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The tables as they were known at the end of day ``as_of``: rows of the event tables
+    (:data:`EVENT_DATE_COLUMNS`) dated after that day are dropped, and a ticket resolved later is still open
+    (``resolved_at`` NaT). Other tables (customers) are kept as they are. Nothing is mutated.
+
+    This is what ``loyalist train --as-of D`` trains on: every cut-off, label window and learned quantity then
+    lies in events <= D.
+    """
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)  # end of day D, exclusive bound
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in tables.items():
+        column = EVENT_DATE_COLUMNS.get(name)
+        if column is None or not isinstance(frame, pd.DataFrame) or column not in frame.columns:
+            out[name] = frame
+            continue
+        kept = frame.loc[frame[column] < end]
+        if name == "tickets" and "resolved_at" in kept.columns:
+            kept = kept.assign(resolved_at=kept["resolved_at"].where(kept["resolved_at"] < end))
+        out[name] = kept
+    return out
 
 
 def labelled_snapshot(

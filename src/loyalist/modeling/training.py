@@ -25,10 +25,15 @@ from loyalist.modeling.churn import ChurnModel
 from loyalist.modeling.clv import ValueModel
 from loyalist.features.cutoffs import data_period
 from loyalist.modeling.dataset import CutoffPlan, labelled_snapshot, plan_cutoffs, split_half, stack_snapshots
+from loyalist.modeling.btyd_features import BtydFeaturizer
 from loyalist.modeling.evaluation import compare_churn, compare_value
+from loyalist.modeling.level import Level, set_level
+from loyalist.features.snapshot import build_snapshot
 from loyalist.scoring.loyalty import LoyaltyScorer
 
-__all__ = ["TrainingResult", "plan_with_fallback", "train_churn", "train_value", "evaluation_frame"]
+__all__ = [
+    "TrainingResult", "describe_evaluation", "plan_with_fallback", "train_churn", "train_value", "evaluation_frame",
+]
 
 
 @dataclass
@@ -44,6 +49,10 @@ class TrainingResult:
     train_snapshot: pd.DataFrame = field(repr=False)
     eval_snapshot: pd.DataFrame = field(repr=False)  # the evaluation half's snapshot rows (model inputs + labels)
     notes: list[str] = field(default_factory=list)
+    #: Where the metrics come from, in one phrase (out of time, or held-out customers in the short-history mode).
+    evaluation: str = ""
+    #: The label horizon of the evaluation rows (the model's horizon, or shorter in the short-history mode).
+    eval_horizon_days: int = 0
 
     @property
     def model_metrics(self) -> dict[str, float]:
@@ -142,6 +151,45 @@ def _eval_rows(valid_eval: pd.DataFrame, plan: CutoffPlan) -> tuple[pd.DataFrame
     return valid_eval.loc[valid_eval["as_of"] == pick[0]], int(pick[1])
 
 
+def describe_evaluation(plan: CutoffPlan, eval_rows: pd.DataFrame, h_eval: int, model_horizon: int) -> str:
+    """One honest phrase on where the reported metrics come from (the training table's title, the model card)."""
+    n = f"{len(eval_rows):,} customers"
+    if not plan.anchored:
+        return (f"out of time at {plan.valid.date()} ({n}, {h_eval}-day labels; the half of the validation "
+                "customers not used for early stopping or calibration)")
+    cut = pd.Timestamp(eval_rows["as_of"].iloc[0]).date() if len(eval_rows) else plan.valid.date()
+    return (f"on held-out customers, not out of time: cut-off {cut}, {n} never trained on (1 in 5 by id), labels "
+            f"over the {h_eval} days to the data end {plan.data_end.date()}; the model's {model_horizon}-day "
+            "horizon is reached through the BG/NBD offset")
+
+
+def label_windows(plan: CutoffPlan) -> list[tuple[pd.Timestamp, int]]:
+    """The (cut-off, horizon) of every label window the model learned from (training and validation)."""
+    if plan.anchored:
+        return list(zip(plan.train, plan.horizons, strict=True))
+    return [(t, plan.horizon_days) for t in (*plan.train, plan.valid)]
+
+
+def fit_level(model, tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan) -> Level:
+    """Set ``model.level_`` for scoring at the data end over the model's horizon (:mod:`loyalist.modeling.level`)
+    and return it. Uses events <= the data end only (the scoring cut-off of a model trained now)."""
+    windows = label_windows(plan)
+    from loyalist.modeling.level import uncovered_months
+
+    if not uncovered_months(windows, plan.data_end, model.horizon_days):
+        model.level_ = Level()
+        return model.level_
+    snapshot = build_snapshot(tables, plan.data_end, config.features)
+    btyd = BtydFeaturizer(horizon_days=model.horizon_days).fit(snapshot).transform(snapshot)
+    orders = tables["orders"]
+    if "status" in orders:
+        orders = orders.loc[orders["status"].astype("string").fillna("completed") == "completed"]
+    model.level_ = None
+    model.level_ = set_level(model, snapshot, btyd, orders=orders, label_windows=windows,
+                             scoring_cutoff=plan.data_end)
+    return model.level_
+
+
 def evaluation_frame(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the validation cut-off's rows into (fit half, evaluation half)."""
     first = split_half(valid["customer_id"])
@@ -154,8 +202,11 @@ def train_churn(
     *,
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
+    model_options: Mapping[str, object] | None = None,
 ) -> TrainingResult:
-    """Train the churn model for ``config.features.churn_horizon_days`` and evaluate it out of time."""
+    """Train the churn model for ``config.features.churn_horizon_days`` and evaluate it out of time.
+
+    ``model_options``: extra :class:`ChurnModel` arguments (e.g. ``features``, ``use_btyd``)."""
     horizon = config.features.churn_horizon_days
     plan, fallback, train, valid = _prepare(tables, config, horizon, progress)
     for name, frame in (("training cut-offs", train), ("validation cut-off", valid)):
@@ -168,7 +219,7 @@ def train_churn(
     model = ChurnModel(
         horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
                                       **(params or {})}, offset=fallback,
-        random_state=config.training.random_state,
+        random_state=config.training.random_state, **dict(model_options or {}),
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
     # Evaluate at the labels' own horizon on one cut-off of the evaluation rows.
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
@@ -179,7 +230,11 @@ def train_churn(
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
-    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes)
+    level = fit_level(model, tables, config, plan)  # after the evaluation: it concerns the scoring horizon only
+    if level.note:
+        notes.append(level.note)
+    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes,
+                          describe_evaluation(plan, valid_eval, h_eval, horizon), h_eval)
 
 
 def train_value(
@@ -189,11 +244,13 @@ def train_value(
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
+    model_options: Mapping[str, object] | None = None,
 ) -> TrainingResult:
     """Train the value model for ``config.features.value_horizon_days`` and evaluate it out of time.
 
     ``target``: the label to predict; default ``future_revenue`` (``future_margin`` when
     ``features.value_basis`` is margin); ``future_orders`` predicts the number of purchases.
+    ``model_options``: extra :class:`ValueModel` arguments (e.g. ``features``, ``use_btyd``).
     """
     horizon = config.features.value_horizon_days
     if target is None:
@@ -209,7 +266,7 @@ def train_value(
     model = ValueModel(
         horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
                                       **(params or {})}, offset=fallback,
-        target=target, random_state=config.training.random_state,
+        target=target, random_state=config.training.random_state, **dict(model_options or {}),
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
     ev = valid_eval
@@ -221,6 +278,9 @@ def train_value(
     }
     metrics = compare_value(ev[target].to_numpy(dtype="float64"), preds)
     frame = ev[["customer_id", "as_of", target]].assign(**{f"pred_{k}": np.asarray(v) for k, v in preds.items()})
-    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, list(plan.notes))
+    level = fit_level(model, tables, config, plan)  # after the evaluation: it concerns the scoring horizon only
+    notes = list(plan.notes) + ([level.note] if level.note else [])
+    return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes,
+                          describe_evaluation(plan, valid_eval, h_eval, horizon), h_eval)
 
 

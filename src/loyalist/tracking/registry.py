@@ -37,6 +37,7 @@ from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _trunca
 __all__ = [
     "CHAMPION",
     "CHALLENGER",
+    "find_version",
     "PREVIOUS",
     "ModelVersionInfo",
     "PromotionDecision",
@@ -304,8 +305,15 @@ def gate(
     margin: float,
     higher_is_better: bool = True,
     metric: str = "score",
+    baseline_score: float | None = None,
+    baseline_name: str = "the best baseline",
 ) -> PromotionDecision:
-    """Promote the challenger only when there is no champion, or it beats the champion by more than ``margin``.
+    """Promote the challenger only when it is at least as good as the best baseline (``baseline_score``) and there
+    is no champion, or it beats the champion by more than ``margin``.
+
+    A challenger worse than ``baseline_score`` is never promoted, the first version included: the training job
+    registers the baseline itself as the candidate when the learned model loses to it (so a baseline candidate
+    ties its own bar and passes).
 
     Both scores must come from the same out-of-time data. The decision is also stored on the challenger version
     as tags ``gate.promoted`` and ``gate.reason``.
@@ -316,6 +324,8 @@ def gate(
         The registered model and the candidate version.
     challenger_score, champion_score : float, float or None
         The metric of each (``champion_score`` None: the champion was not scored, only fine when there is none).
+    baseline_score, baseline_name : float or None, str
+        The best baseline's metric on the same rows (None: no baseline bar) and its name for the reason.
     margin : float
         >= 0; the challenger must beat ``champion_score + margin`` (or ``- margin`` when lower is better).
     higher_is_better : bool
@@ -350,6 +360,11 @@ def gate(
 
     if challenger_score is None or not math.isfinite(challenger_score):
         return decide(False, f"challenger {metric} is {challenger_score!r}, not a number, so it cannot be compared.")
+    if baseline_score is not None and math.isfinite(baseline_score):
+        below = challenger_score < baseline_score if higher_is_better else challenger_score > baseline_score
+        if below:
+            return decide(False, f"challenger {metric} {challenger_score:.3f} is below {baseline_name} "
+                          f"{baseline_score:.3f} on the same rows, so it is never promoted.")
     if champion is None:
         return decide(True, f"no champion exists, so challenger version {challenger.version} becomes champion "
                       f"with {metric} {challenger_score:.3f}.")
@@ -367,6 +382,23 @@ def gate(
     if beats:
         return decide(True, f"{reason}, so version {challenger.version} replaces version {champion.version}.")
     return decide(False, f"{reason}, so version {champion.version} stays champion.")
+
+
+def find_version(name: str, tag: str, value: str) -> ModelVersionInfo | None:
+    """The newest version of ``name`` whose tag ``tag`` equals ``value`` (None when none, or no such model)."""
+    client = _client()
+    escaped = name.replace("'", "\\'")
+    try:
+        found = [mv for mv in client.search_model_versions(f"name='{escaped}'")
+                 if (mv.tags or {}).get(tag) == value]
+    except MlflowException as exc:
+        if _is_missing(exc):
+            return None
+        raise
+    if not found:
+        return None
+    newest = max(found, key=lambda mv: int(mv.version))
+    return version_info(name, int(newest.version))
 
 
 # --------------------------------------------------------------------------------------- load, list

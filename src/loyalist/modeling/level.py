@@ -1,0 +1,161 @@
+"""Get the level right when the scoring horizon reaches calendar months no training label covered.
+
+A model learns its level (how many customers churn, how much they spend) from its training label windows. When
+those windows cover, say, May-August only (a short history) and the scoring horizon is September-December, the
+trees carry the summer level into the peak season, and nothing in the training data can correct it. The rule
+(issue 11 §3), the same on every data set:
+
+1. :func:`uncovered_months`: the calendar months of the scoring horizon (T, T + h] that no training label window
+   (T_i, T_i + h_i] covered.
+2. If there are none, the model's own level stands.
+3. Otherwise, if every uncovered month *and* every covered month occurs in the history before T, a **seasonal
+   index** f (:func:`seasonal_factor`) rescales the level: purchases per customer-month in the horizon's months over
+   those in the training labels' months, both from the history. Value x f; churn: the mean probability becomes
+   the mean of p^f (a purchase rate x f turns P(no purchase) = exp(-rate h) into its f-th power).
+4. Else the level is **anchored** to the BG/NBD level (BG/NBD x Gamma-Gamma for value, BG/NBD P(no purchase in h)
+   for churn) on the scoring cut-off's customers, which describes the whole horizon by construction, and a
+   warning says so.
+
+The result is frozen in the model at training time (:class:`Level`): the value model multiplies its predictions
+by ``factor``; the churn model shifts its log-odds by ``logit_shift``; the scoring job and the model card print
+``note``. Frozen, so that a customer's score never depends on which other customers are scored with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+__all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "month_span", "month_names",
+           "set_level"]
+
+
+@dataclass(frozen=True)
+class Level:
+    """How the level of a model's predictions was set. ``method``: "model" (nothing done), "seasonal_index" or
+    "bgnbd_anchor"; ``factor`` (value) / ``logit_shift`` (churn) applied to the predictions; ``note``: the warning
+    for the run, the model card and the scoring summary ("" when method is "model")."""
+
+    method: str = "model"
+    factor: float = 1.0
+    logit_shift: float = 0.0
+    note: str = ""
+    uncovered: tuple[str, ...] = ()
+
+
+def month_span(start: pd.Timestamp, end: pd.Timestamp) -> set[int]:
+    """Calendar months (1-12) with at least one day in (start, end]."""
+    if end <= start:
+        return set()
+    days = pd.date_range(pd.Timestamp(start) + pd.Timedelta(days=1), pd.Timestamp(end), freq="D")
+    return set(days.month.unique().tolist())
+
+
+def uncovered_months(
+    label_windows: Iterable[tuple[pd.Timestamp, int]], scoring_cutoff: pd.Timestamp, horizon_days: int
+) -> list[int]:
+    """Months of (scoring_cutoff, scoring_cutoff + horizon] outside every training label window (T_i, T_i + h_i]."""
+    covered: set[int] = set()
+    for t, h in label_windows:
+        covered |= month_span(pd.Timestamp(t), pd.Timestamp(t) + pd.Timedelta(days=int(h)))
+    wanted = month_span(scoring_cutoff, pd.Timestamp(scoring_cutoff) + pd.Timedelta(days=int(horizon_days)))
+    return sorted(wanted - covered)
+
+
+def _monthly_rate(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series | None:
+    """Purchases per active customer in each calendar month (mean over the years seen), from orders <= before;
+    only complete months count."""
+    o = orders.loc[orders["order_date"] < pd.Timestamp(before).normalize() + pd.Timedelta(days=1)]
+    if o.empty:
+        return None
+    first = o["order_date"].min()
+    period = o["order_date"].dt.to_period("M")
+    complete = (period > first.to_period("M")) | (first.day == 1)
+    complete &= period < (pd.Timestamp(before) + pd.Timedelta(days=1)).to_period("M")
+    o = o.loc[complete]
+    if o.empty:
+        return None
+    per = o.assign(p=period[complete]).groupby("p").agg(n=("customer_id", "size"), c=("customer_id", "nunique"))
+    rate = (per["n"] / per["c"]).groupby(per.index.month).mean()
+    return rate
+
+
+def seasonal_factor(
+    orders: pd.DataFrame, label_windows: Iterable[tuple[pd.Timestamp, int]], scoring_cutoff: pd.Timestamp,
+    horizon_days: int,
+) -> float | None:
+    """Mean monthly rate over the horizon's months / mean over the training labels' months (None when some month
+    is not in the history before the scoring cut-off)."""
+    rate = _monthly_rate(orders, scoring_cutoff)
+    if rate is None:
+        return None
+    covered: list[int] = []
+    for t, h in label_windows:
+        covered += sorted(month_span(pd.Timestamp(t), pd.Timestamp(t) + pd.Timedelta(days=int(h))))
+    wanted = sorted(month_span(scoring_cutoff, pd.Timestamp(scoring_cutoff) + pd.Timedelta(days=int(horizon_days))))
+    if not covered or not all(m in rate.index for m in set(covered) | set(wanted)):
+        return None
+    return float(rate.loc[wanted].mean() / rate.loc[covered].mean())
+
+
+def churn_logit_shift(p: np.ndarray, target_mean: float) -> float:
+    """The shift d of the log-odds so that mean(expit(logit(p) + d)) equals ``target_mean``."""
+    p = np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6)
+    target = float(np.clip(target_mean, 1e-4, 1 - 1e-4))
+    z = logit(p)
+    return float(brentq(lambda d: expit(z + d).mean() - target, -20.0, 20.0))
+
+
+def month_names(months: Iterable[int]) -> tuple[str, ...]:
+    return tuple(pd.Timestamp(2000, m, 1).strftime("%b") for m in months)
+
+
+def set_level(
+    model, snapshot: pd.DataFrame, btyd: pd.DataFrame, *, orders: pd.DataFrame,
+    label_windows: Iterable[tuple[pd.Timestamp, int]], scoring_cutoff: pd.Timestamp,
+) -> Level:
+    """Decide the :class:`Level` of a fitted churn or value ``model`` for scoring at ``scoring_cutoff`` over its
+    own horizon (see the module docstring); ``snapshot``: the customers at ``scoring_cutoff``; ``btyd``: BG/NBD
+    quantities for them at the model's horizon, from a BG/NBD fitted at ``scoring_cutoff`` (events <= it only).
+    The model's predictions are taken with no level applied."""
+    windows = list(label_windows)
+    h = int(model.horizon_days)
+    missing = uncovered_months(windows, scoring_cutoff, h)
+    if not missing or snapshot.empty:
+        return Level()
+    names = month_names(missing)
+    where = (f"the {h}-day horizon after {pd.Timestamp(scoring_cutoff).date()} covers calendar months no training "
+             f"label covered ({', '.join(names)})")
+    f = seasonal_factor(orders, windows, scoring_cutoff, h)
+    raw = np.asarray(model.score(snapshot, horizon_days=h), dtype="float64")
+    if f is not None and np.isfinite(f) and f > 0:
+        method = "seasonal_index"
+        how = f"seasonal index {f:.3f} from earlier years"
+        if model.kind == "churn":
+            return Level(method, 1.0, churn_logit_shift(raw, float(np.mean(raw ** f))),
+                         f"{where}: level set by the {how}.", names)
+        return Level(method, float(f), 0.0, f"{where}: level set by the {how} (x{f:.3f}).", names)
+    method = "bgnbd_anchor"
+    if model.kind == "churn":
+        target = btyd["bg_p_no_purchase"].astype("float64")
+        if not target.notna().any():
+            return Level("model", note=f"{where}, and BG/NBD could not be fitted: the model's level is kept "
+                         "(unchecked).", uncovered=names)
+        target_mean = float(target.fillna(target.median()).mean())
+        shift = churn_logit_shift(raw, target_mean)
+        return Level(method, 1.0, shift, f"{where}: no earlier year has them, so the mean churn probability is "
+                     f"anchored to BG/NBD's P(no purchase) ({raw.mean():.3f} -> {target_mean:.3f}).", names)
+    column = "bg_expected_purchases" if getattr(model, "target", "") == "future_orders" else "btyd_value"
+    total = float(btyd[column].astype("float64").fillna(0.0).sum())
+    own = float(raw.sum())
+    if not (total > 0 and own > 0):
+        return Level("model", note=f"{where}, and no BG/NBD level is available: the model's level is kept "
+                     "(unchecked).", uncovered=names)
+    factor = total / own
+    return Level(method, factor, 0.0, f"{where}: no earlier year has them, so the total is anchored to the "
+                 f"BG/NBD x Gamma-Gamma level (x{factor:.3f}).", names)

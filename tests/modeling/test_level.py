@@ -1,0 +1,50 @@
+"""The level rule: months of the scoring horizon no training label covered, seasonal index, BG/NBD anchor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from loyalist.modeling.level import churn_logit_shift, month_span, seasonal_factor, uncovered_months
+
+T = pd.Timestamp
+
+
+def test_month_span_counts_months_with_a_day_in_the_window():
+    assert month_span(T("2010-08-31"), T("2010-12-09")) == {9, 10, 11, 12}
+    assert month_span(T("2010-08-30"), T("2010-08-31")) == {8}
+    assert month_span(T("2010-08-31"), T("2010-08-31")) == set()
+
+
+def test_retail_like_short_history_leaves_the_peak_months_uncovered():
+    # weekly cut-offs from late May, each labelled up to the data end 2010-08-31
+    windows = [(t, (T("2010-08-31") - t).days) for t in pd.date_range("2010-05-23", "2010-08-03", freq="7D")]
+    assert uncovered_months(windows, T("2010-08-31"), 100) == [9, 10, 11, 12]
+    # three years of monthly cut-offs with 90-day labels cover every month
+    full = [(t, 90) for t in pd.date_range("2021-01-31", "2023-12-31", freq="ME")]
+    assert uncovered_months(full, T("2024-03-31"), 90) == []
+
+
+def test_seasonal_factor_is_the_ratio_of_monthly_rates_when_every_month_is_in_the_history():
+    # two customers; one purchase each per month, except three each in December
+    rows = []
+    for month in pd.date_range("2021-01-01", "2022-12-01", freq="MS"):
+        for c in ("A", "B"):
+            for k in range(3 if month.month == 12 else 1):
+                rows.append((c, month + pd.Timedelta(days=k)))
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_date"])
+    windows = [(T("2022-05-31"), 61)]  # June-July labels
+    f = seasonal_factor(orders, windows, T("2022-11-30"), 31)  # scoring December
+    assert f == pytest.approx(3.0)
+    # a month absent from the history: no seasonal index
+    assert seasonal_factor(orders[orders["order_date"].dt.month != 12], windows, T("2022-11-30"), 31) is None
+
+
+def test_churn_logit_shift_hits_the_target_mean_and_keeps_the_order():
+    p = np.array([0.1, 0.4, 0.7, 0.9])
+    d = churn_logit_shift(p, 0.6)
+    q = expit(np.log(p / (1 - p)) + d)
+    assert q.mean() == pytest.approx(0.6, abs=1e-9)
+    assert (np.diff(q) > 0).all()

@@ -1,0 +1,98 @@
+"""The promotion gate through the training job: a learned model with a deliberately useless feature set never
+becomes champion; the best baseline does, with the same pyfunc interface; retraining on the same data and config
+registers nothing new; ``--as-of`` trains on events up to that day only."""
+
+from __future__ import annotations
+
+import functools
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import pipelines.train as train_job
+from loyalist.config import CleaningConfig, LoyalistConfig
+from loyalist.data.clean import clean_tables
+from loyalist.data.synthetic import generate
+from loyalist.modeling.dataset import events_until
+from loyalist.modeling.evaluation import value_metrics
+from loyalist.modeling.training import train_churn, train_value
+from loyalist.tracking import CHAMPION, list_versions, load, offline_environment
+
+#: A feature with no information: each customer's region drawn at random, LightGBM without BG/NBD features.
+USELESS = {"features": ["region"], "use_btyd": False}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    data = generate(n_customers=900, start="2022-01-01", end="2024-06-30", seed=11, dirty=False)
+    out = dict(clean_tables(data.tables(), CleaningConfig()).tables)
+    rng = np.random.default_rng(0)
+    out["customers"] = out["customers"].assign(region=rng.choice(["north", "south", "east", "west"],
+                                                                 size=len(out["customers"])))
+    return out
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for key, value in offline_environment().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    monkeypatch.setattr("mlflow.tracking.fluent._active_experiment_id", None)
+    yield {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db"}
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+def test_useless_model_is_never_promoted_and_the_baseline_is_champion(tables, env, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_job, "train_churn", functools.partial(train_churn, model_options=USELESS))
+    monkeypatch.setattr(train_job, "train_value", functools.partial(train_value, model_options=USELESS))
+    config = LoyalistConfig()
+    out = train_job.run_training(config, tables, workdir=tmp_path, env=env)
+
+    churn = out["churn"]
+    metrics = churn.result.metrics.set_index("scorer")
+    assert metrics.loc["loyalist", "roc_auc"] < metrics.loc["recency", "roc_auc"]  # the learned model is useless
+    assert churn.candidate == "recency" and churn.decision.promoted
+    champion = load(config.tracking.churn_model_name, CHAMPION)
+    assert champion.info.version == churn.version and champion.info.tags["loyalist.candidate"] == "recency"
+    assert "loses to the baselines" in champion.info.tags["selection.reason"]
+    rows = churn.result.eval_snapshot
+    p = champion.score(rows)  # through the MLflow pyfunc, the interface the scoring job uses
+    assert ((p >= 0) & (p <= 1)).all()
+    auc = roc_auc_score(rows["churned"], p)
+    assert auc == pytest.approx(metrics.loc["recency", "roc_auc"], abs=1e-9)
+    assert auc >= metrics.loc["loyalist", "roc_auc"]
+
+    value = out["value"]
+    vm = value.result.metrics.set_index("scorer")
+    assert value.candidate == "last_period_revenue" and value.decision.promoted
+    vchamp = load(config.tracking.value_model_name, CHAMPION)
+    vrows = value.result.eval_snapshot
+    # judged at the evaluation rows' own label horizon, as the training table is
+    pred = vchamp.model.score(vrows, horizon_days=value.result.eval_horizon_days)
+    got = value_metrics(vrows["future_revenue"].clip(lower=0), pred)
+    assert got["normalised_gini"] == pytest.approx(vm.loc["last_period_revenue", "normalised_gini"], abs=1e-9)
+    assert got["normalised_gini"] > vm.loc["loyalist", "normalised_gini"]
+
+    # the same data and config again: nothing trained or registered
+    before = list_versions([config.tracking.churn_model_name, config.tracking.value_model_name])
+    again = train_job.run_training(config, tables, workdir=tmp_path, env=env)
+    after = list_versions([config.tracking.churn_model_name, config.tracking.value_model_name])
+    assert len(after) == len(before) == 2
+    assert again["churn"].result is None and again["churn"].version == churn.version
+    assert "same data fingerprint and config" in again["churn"].decision.reason
+
+
+def test_events_until_keeps_only_what_was_known_at_the_end_of_the_day(tables):
+    day = pd.Timestamp("2023-06-30")
+    cut = events_until(tables, day)
+    assert cut["orders"]["order_date"].max() < day + pd.Timedelta(days=1)
+    assert len(cut["orders"]) == int((tables["orders"]["order_date"] < day + pd.Timedelta(days=1)).sum())
+    if "tickets" in cut:
+        t = cut["tickets"]
+        assert (t["created_at"] < day + pd.Timedelta(days=1)).all()
+        assert not (t["resolved_at"] >= day + pd.Timedelta(days=1)).any()
+    assert cut["customers"] is tables["customers"]
