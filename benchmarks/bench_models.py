@@ -270,7 +270,8 @@ def goals(res: dict) -> list[str]:
             f"churn AUC {c['roc_auc']:.3f} vs best baseline {best_auc[0]:.3f} ({best_auc[1]}) + 0.01: "
             f"{mark(c['roc_auc'] >= best_auc[0] + 0.01)}",
             f"value Gini {v['norm_gini']:.3f} vs best {best_gini[0]:.3f} ({best_gini[1]}): "
-            f"{mark(v['norm_gini'] >= best_gini[0])}",
+            + ("tie (the same ranking)" if abs(v['norm_gini'] - best_gini[0]) < 1e-4
+               else mark(v['norm_gini'] >= best_gini[0])),
             f"revenue total {v['total_err_pct']:+.1f}%: {mark(abs(v['total_err_pct']) <= 10)}",
             ("purchases total: not in the churn-risk list (no expected purchases column): **missed**" if n is None
              else f"purchases total {n['total_err_pct']:+.1f}%: {mark(abs(n['total_err_pct']) <= 10)}"),
@@ -283,6 +284,31 @@ def goals(res: dict) -> list[str]:
         ]
         out.append(f"- {r['scorer']}: " + "; ".join(items) + ".")
     return out
+
+
+def summary_table(results: list[dict]) -> str:
+    """One line per protocol and loyalist input: loyalist / the best baseline for each goal (the README's table)."""
+    head = ("| protocol (input) | churn ROC AUC: loyalist / best baseline | Brier / BG/NBD | ECE | mean p / obs. "
+            "| active AUC / best | value Gini / best | decile MAPE / BG/NBD x GG | revenue total err % / BG/NBD x GG |")
+    lines = [head, "|---" * 9 + "|"]
+    for res in results:
+        base = [r for r in res["rows"] if not r["scorer"].startswith("loyalist")]
+        auc = max(r["churn"]["roc_auc"] for r in base if "churn" in r)
+        act = max(r["churn"]["active_auc"] for r in base if "churn" in r)
+        gini = max(r["value"]["norm_gini"] for r in base if "value" in r)
+        bg = next(r for r in base if r["scorer"].startswith("BG/NBD P(no"))["churn"]
+        bgv = next(r for r in base if r["scorer"].startswith("BG/NBD x"))["value"]
+        for r in res["rows"]:
+            if not r["scorer"].startswith("loyalist"):
+                continue
+            c, v = r["churn"], r["value"]
+            variant = "protocol purchases" if "protocol" in r["scorer"] else "product cleaning"
+            lines.append(
+                f"| {res['name']} ({variant}) | {c['roc_auc']:.3f} / {auc:.3f} | {c['brier']:.4f} / {bg['brier']:.4f} "
+                f"| {c['ece']:.3f} | {c['mean_prob']:.3f} / {c['base_rate']:.3f} | {c['active_auc']:.3f} / {act:.3f} "
+                f"| {v['norm_gini']:.3f} / {gini:.3f} | {v['decile_mape']:.3f} / {bgv['decile_mape']:.3f} "
+                f"| {v['total_err_pct']:+.1f} / {bgv['total_err_pct']:+.1f} |")
+    return "\n".join(lines)
 
 
 def to_markdown(results: list[dict], command: str) -> str:
@@ -299,7 +325,8 @@ def to_markdown(results: list[dict], command: str) -> str:
            "protocol's own customer-day purchases; 'product cleaning' = the raw file through "
            "configs/datasets/*.yaml and loyalist's cleaning. 'mean p / obs.' = mean predicted churn probability / "
            "observed churn rate; 'active AUC' = ROC AUC among customers with a purchase in the last 90 days of "
-           "calibration. Blank = the metric does not apply.", ""]
+           "calibration. Blank = the metric does not apply.", "", "Summary (loyalist / best baseline on the same "
+           "labels; the full tables follow):", "", summary_table(results), ""]
     for res in results:
         out += [f"### {res['name']}: {res['customers']:,} customers, calibration {res['cal'][0]}..{res['cal'][1]}, "
                 f"holdout to {res['hold_end']} ({res['horizon_days']} days), churn rate {res['churn_rate']:.3f}; "
