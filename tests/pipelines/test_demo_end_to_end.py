@@ -165,3 +165,34 @@ def test_cli_as_of_beyond_the_data_is_refused(tmp_path, demo_dir):
     )
     assert result.exit_code == 2
     assert "after the last order in the data" in result.output
+
+
+def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_dir):
+    workdir, _ = demo_dir
+    result = CliRunner().invoke(
+        app, ["score", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(workdir),
+              "--out", str(tmp_path / "o"), "--churn-horizon-days", "30"],
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
+    )
+    assert result.exit_code == 2, result.output
+    assert "--churn-horizon-days is 30" in result.output and "loyalist train --churn-horizon-days 30" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(demo_dir):
+    """Runs last in this module: it may move the churn champion."""
+    workdir, _ = demo_dir
+    runner = CliRunner()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "200"}
+    args = ["train", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(workdir),
+            "--only", "churn", "--as-of", "2024-06-30", "--churn-horizon-days", "60"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output + repr(first.exception)
+    assert "Training on events dated up to 2024-06-30 only." in first.output
+    valid = re.search(r"out of time at (\d{4}-\d\d-\d\d) \([\d,]+ customers, 60-day labels", first.output)
+    assert valid, first.output
+    # the validation labels end on or before the as-of day: nothing after it was read
+    assert pd.Timestamp(valid.group(1)) + pd.Timedelta(days=60) <= pd.Timestamp("2024-06-30")
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0, again.output
+    assert re.search(r"same\s+data\s+fingerprint\s+and\s+config", again.output)
