@@ -7,20 +7,26 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from loyalist.config.models import LoyalistConfig
-from loyalist.tracking import offline_environment, resolve_tracking_uri, setup_tracking
+from loyalist.tracking import end_dead_runs, offline_environment, resolve_tracking_uri, setup_tracking
 
 __all__ = ["start_tracking"]
 
 
 def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None) -> str:
     """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins); a relative SQLite path is taken
-    relative to ``workdir``. Applies the offline MLflow settings (no telemetry, no pip dry runs) unless the
-    environment sets them. Returns the tracking URI."""
-    for key, value in offline_environment().items():
+    relative to ``workdir``. Applies the offline MLflow settings (no telemetry, no pip dry runs) and the configured
+    HTTP timeout and retries unless the environment sets them; marks KILLED the runs of this machine whose process
+    died. Returns the tracking URI."""
+    tracking = config.tracking
+    http = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(tracking.http_timeout_seconds),
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(tracking.http_max_retries)}
+    for key, value in (offline_environment() | http).items():
         os.environ.setdefault(key, value)
-    uri = resolve_tracking_uri(config.tracking.tracking_uri, env or {})
+    uri = resolve_tracking_uri(tracking.tracking_uri, env or {})
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not Path(uri[len(prefix):]).is_absolute():
         uri = prefix + str((Path(workdir) / uri[len(prefix):]).resolve())
-    setup_tracking(uri, config.tracking.experiment, artifact_root=None)
+    experiment_id = setup_tracking(uri, tracking.experiment, artifact_root=None,
+                                   connect_timeout=tracking.connect_timeout_seconds)
+    end_dead_runs(experiment_id)  # runs of jobs killed outright (SIGKILL) stop showing as RUNNING
     return uri

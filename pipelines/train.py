@@ -22,7 +22,7 @@ from loyalist.modeling.evaluation import calibration_table, gains_table, value_d
 from loyalist.modeling.selection import Verdict, judge_against_baselines
 from loyalist.modeling.training import TrainingResult, train_churn, train_value
 from loyalist.tracking import (
-    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run,
+    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
 )
 
 from pipelines._common import start_tracking
@@ -201,12 +201,13 @@ def _train_one(
                 "loyalist.candidate": candidate_name, TRAIN_KEY_TAG: key, "selection.reason": verdict.reason,
             },
         )
-        champion_score = _champion_score(name, result, metric)
-        decision = gate(
-            name, info.version, challenger_score=m.get(metric), champion_score=champion_score,
-            margin=config.training.promotion_margin, higher_is_better=metric in _HIGHER_IS_BETTER, metric=metric,
-            baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline",
-        )
+        with store_lock():  # concurrent jobs: the champion scored here is the one the gate compares against
+            champion_score = _champion_score(name, result, metric)
+            decision = gate(
+                name, info.version, challenger_score=m.get(metric), champion_score=champion_score,
+                margin=config.training.promotion_margin, higher_is_better=metric in _HIGHER_IS_BETTER, metric=metric,
+                baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline",
+            )
         h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
         what = ("the learned LightGBM model" if candidate_name == "loyalist"
                 else f"the {candidate_name} baseline (the learned model lost to it)")

@@ -6,8 +6,11 @@ A problem the user can fix (a :class:`~loyalist.errors.LoyalistError`) is printe
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -57,10 +60,52 @@ def _friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _as_of(value: str | None) -> str | None:
+    """``--as-of``: a real calendar date written YYYY-MM-DD (what it means is the job's business)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            dt.date.fromisoformat(text)
+            return text
+        except ValueError:
+            pass
+    raise typer.BadParameter(f"{value!r} is not a date written YYYY-MM-DD (for example 2024-12-31).")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM / SIGHUP (a scheduler stopping the job): unwind like Ctrl-C, so that open MLflow runs end KILLED and
+    staging folders and temporary files are removed, then exit with 128 + the signal number."""
+    raise SystemExit(128 + signum)
+
+
+def _install_signal_handlers(ctx: typer.Context) -> None:
+    try:
+        previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread (an embedding application): leave its handlers alone
+        return
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    ctx.call_on_close(restore)
+
+
+def _writable(folder: Path, option: str = "--out") -> Path:
+    """Prove the output folder can be written before the job spends minutes on work it could not save."""
+    from loyalist.io import check_writable
+
+    return check_writable(folder, what=f"the {option} folder")
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
+    _install_signal_handlers(ctx)
     _STATE["debug"] = debug
     if not debug:  # MLflow's INFO lines (database set-up, registrations) drown the job's own output
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -87,8 +132,8 @@ def _env() -> dict[str, str]:
 @_friendly
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for data/demo, outputs/demo and mlruns.")] = Path("."),
-    customers: Annotated[int, typer.Option(help="Synthetic customers to generate.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
+    customers: Annotated[int, typer.Option(min=10, help="Synthetic customers to generate (at least 10).")] = 5000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of the generator (0 or more).")] = 42,
     train: Annotated[bool, typer.Option(help="Also train, register and score with the models.")] = True,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
@@ -96,6 +141,7 @@ def demo(
     from pipelines import demo as job
     from pipelines._ui import Reporter
 
+    _writable(workdir, "--workdir")
     job.run(workdir=workdir, n_customers=customers, seed=seed, env=_env(), reporter=Reporter(quiet=quiet),
             train=train)
 
@@ -112,6 +158,7 @@ def prepare(
     from pipelines._ui import Reporter
 
     cfg = _load(config)
+    _writable(out)
     job.run(cfg, out_dir=out, reporter=Reporter(quiet=quiet))
 
 
@@ -123,7 +170,8 @@ def loyalty(
     clean: Annotated[Path, typer.Option(help="Folder of clean tables written by 'loyalist prepare'.")] = Path(
         "data/clean"
     ),
-    as_of: Annotated[str | None, typer.Option(help="Cut-off date (default: the last order date).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        callback=_as_of, help="Cut-off date YYYY-MM-DD (default: the last order date).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("outputs"),
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
@@ -132,6 +180,7 @@ def loyalty(
     from pipelines._ui import Reporter
 
     cfg = _load(config, preset)
+    _writable(out)
     job.run(cfg, clean_dir=clean, as_of=as_of, out_dir=out, env=_env(), reporter=Reporter(quiet=quiet))
 
 
@@ -182,9 +231,10 @@ def train(
     clean: CleanOpt = Path("data/clean"),
     workdir: WorkdirOpt = Path("."),
     only: Annotated[str | None, typer.Option(help="Train only 'churn' or 'value'.")] = None,
-    tune: Annotated[int, typer.Option(help="Optuna trials for LightGBM hyper-parameters (0 = defaults).")] = 0,
+    tune: Annotated[int, typer.Option(min=0, help="Optuna trials for LightGBM hyper-parameters (0 = defaults).")] = 0,
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Train from events dated up to this day only (YYYY-MM-DD, end of day; default: all).")] = None,
+        "--as-of", callback=_as_of,
+        help="Train from events dated up to this day only (YYYY-MM-DD, end of day; default: all).")] = None,
     churn_horizon_days: ChurnHorizonOpt = None,
     value_horizon_days: ValueHorizonOpt = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
@@ -208,7 +258,8 @@ def train(
 @app.command()
 @_friendly
 def score(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD (default: last order).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", callback=_as_of, help="Cut-off date YYYY-MM-DD (default: last order).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for churn_risk.parquet / .csv / _summary.json.")] = Path(
         "outputs/scores"
     ),
@@ -230,6 +281,7 @@ def score(
 
     reporter = Reporter(quiet=quiet)
     cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    _writable(out)
     from loyalist.data.prepare import STREAMED_TABLES
 
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)
@@ -242,7 +294,7 @@ def score(
 @_friendly
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model, e.g. loyalist-churn.")],
-    version: Annotated[int, typer.Argument(help="Version to make champion.")],
+    version: Annotated[int, typer.Argument(min=1, help="Version to make champion (1 or more).")],
     config: ConfigOpt = None,
     workdir: WorkdirOpt = Path("."),
 ) -> None:
@@ -297,6 +349,7 @@ def export(
     from pipelines import export as job
 
     cfg = _load(config)
+    _writable(out)
     path = job.run(cfg, name, version, out_dir=out, workdir=workdir, env=_env())
     typer.echo(f"Exported {name} to {path}")
 
@@ -330,6 +383,7 @@ def tune_weights_cmd(
 
     reporter = Reporter(quiet=quiet)
     cfg = _load(config, preset)
+    _writable(out)
     job.run(
         cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter, n_trials=trials,
         tune_caps=tune_caps, tune_thresholds=tune_thresholds, out_dir=out, by_industry=by_industry,
@@ -352,7 +406,8 @@ def report(
         help="Folder written by 'loyalist prepare': row counts, rejects per rule, repurchase and complaint stages.")
     ] = None,
     config: ConfigOpt = None,
-    top: Annotated[int, typer.Option(help="Customers listed in the action plan and the appendix tables.")] = 10,
+    top: Annotated[int, typer.Option(
+        min=1, help="Customers listed in the action plan and the appendix tables (1 or more).")] = 10,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the loyalty and value report (HTML / PDF, Chinese / English) and report_summary.json."""
@@ -360,6 +415,7 @@ def report(
     from pipelines._ui import Reporter
 
     cfg = _load(config) if config else None
+    _writable(out)
     job.run(scores, previous or [], lang=lang, formats=format, out_dir=out, clean_dir=clean,
             reporter=Reporter(quiet=quiet), config=cfg, top_n=top)
 
@@ -376,6 +432,7 @@ def track(
     from pipelines import track as job
     from pipelines._ui import Reporter
 
+    _writable(out)
     job.run(previous, current, out_dir=out, reporter=Reporter(quiet=quiet))
 
 

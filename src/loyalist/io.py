@@ -38,6 +38,7 @@ from loyalist.errors import InputFileError, OutputError
 __all__ = [
     "OutputSet",
     "atomic_path",
+    "check_writable",
     "clean_stale",
     "file_lock",
     "manifest_path",
@@ -93,26 +94,42 @@ def _os_error(exc: OSError, path: Path, what: str) -> OutputError:
         errno.EISDIR: "it is a folder",
     }.get(_errno(exc), exc.strerror or str(exc) or type(exc).__name__)
     return OutputError(
-        f"Cannot write {what} '{path}': {reason}; free space, fix the permissions or choose another --out folder."
+        f"Cannot write {what} '{path}': {reason}; free space, fix the permissions or choose another folder."
     )
 
 
-def _ensure_folder(folder: Path) -> None:
+def _ensure_folder(folder: Path, what: str = "the output folder") -> None:
     """Create ``folder`` (and parents); a file in the way or a fault is one :class:`OutputError` sentence."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(
-            f"The output folder '{folder}' is an existing file, not a folder; pass a folder path (--out) or move "
+            f"{what[0].upper() + what[1:]} '{folder}' is an existing file, not a folder; pass a folder path or move "
             "the file away."
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:
+    except (FileExistsError, NotADirectoryError) as exc:
         raise OutputError(
-            f"The output folder '{folder}' cannot be created because a parent path is a file; pass a folder path "
-            "(--out) whose parents are folders."
+            f"{what[0].upper() + what[1:]} '{folder}' cannot be created because a parent path is a file; pass a "
+            "folder path whose parents are folders."
         ) from exc
     except OSError as exc:
-        raise _os_error(exc, folder, "the output folder") from exc
+        raise _os_error(exc, folder, what) from exc
+
+
+def check_writable(folder: Path | str, *, what: str = "the output folder") -> Path:
+    """Create ``folder`` if needed and prove it can be written (a probe file is created and removed), before a job
+    spends minutes on work it could not save. A file in the way, a read-only or full folder: one
+    :class:`OutputError` sentence naming ``what`` and the folder."""
+    folder = Path(folder)
+    _ensure_folder(folder, what)
+    probe = folder / f".write-probe.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(fd)
+        probe.unlink()
+    except OSError as exc:
+        raise _os_error(exc, folder, what) from exc
+    return folder
 
 
 def clean_stale(folder: Path) -> list[Path]:

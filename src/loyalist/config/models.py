@@ -289,6 +289,12 @@ class TrackingConfig(Strict):
     experiment: str = "loyalist"
     churn_model_name: str = "loyalist-churn"
     value_model_name: str = "loyalist-value"
+    #: Seconds MLflow waits for one answer of a tracking server (MLFLOW_HTTP_REQUEST_TIMEOUT; MLflow's own is 120).
+    http_timeout_seconds: int = Field(30, ge=1, le=3600)
+    #: Retries of a failed tracking-server request (MLFLOW_HTTP_REQUEST_MAX_RETRIES; MLflow's own is 7, ~4 min).
+    http_max_retries: int = Field(2, ge=0, le=20)
+    #: Seconds to wait for a tracking server to answer at start before the job stops with one sentence.
+    connect_timeout_seconds: float = Field(5.0, gt=0, le=600)
 
 
 # -------------------------------------------------------------------------------------- scoring job

@@ -37,12 +37,14 @@ from loyalist.tracking.registry import (
 from loyalist.tracking.store import (
     RunHandle,
     data_fingerprint,
+    end_dead_runs,
     offline_environment,
     read_run_metrics,
     read_run_text,
     resolve_tracking_uri,
     run,
     setup_tracking,
+    store_lock,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "PromotionDecision",
     "RunHandle",
     "data_fingerprint",
+    "end_dead_runs",
     "export_version",
     "find_version",
     "gate",
@@ -71,5 +74,6 @@ __all__ = [
     "run",
     "set_alias",
     "setup_tracking",
+    "store_lock",
     "version_info",
 ]

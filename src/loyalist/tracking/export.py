@@ -104,15 +104,26 @@ def load_exported(path: Path) -> LoadedModel:
             "(models/<name>/<version>/); export the version again."
         )
     record_file = folder / REGISTRY_FILE
-    record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
-    info = ModelVersionInfo(
-        name=str(record.get("name", folder.parent.name)),
-        version=int(record.get("version", folder.name if folder.name.isdigit() else 0)),
-        run_id=str(record.get("run_id", "")),
-        uri=str(folder.resolve().as_uri()),
-        aliases=tuple(record.get("aliases", ())),
-        tags=dict(record.get("tags", {})),
-        created=pd.Timestamp(record["created"]) if record.get("created") else None,
-    )
-    pyfunc = mlflow.pyfunc.load_model(str(folder))
-    return LoadedModel(pyfunc=pyfunc, model=pyfunc.unwrap_python_model().model, info=info)
+    fix = f"export the version again with 'loyalist export' (the bundle '{folder}' is damaged)"
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
+        if not isinstance(record, dict):
+            raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+        info = ModelVersionInfo(
+            name=str(record.get("name", folder.parent.name)),
+            version=int(record.get("version", folder.name if folder.name.isdigit() else 0)),
+            run_id=str(record.get("run_id", "")),
+            uri=str(folder.resolve().as_uri()),
+            aliases=tuple(record.get("aliases", ())),
+            tags=dict(record.get("tags", {})),
+            created=pd.Timestamp(record["created"]) if record.get("created") else None,
+        )
+    except (OSError, ValueError, TypeError) as exc:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
+        raise InputFileError(f"'{record_file}' cannot be read ({exc}); {fix}.") from exc
+    try:
+        pyfunc = mlflow.pyfunc.load_model(str(folder))
+        model = pyfunc.unwrap_python_model().model
+    except Exception as exc:  # noqa: BLE001 - MLflow, YAML, pickle and import errors of one named folder
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"The model bundle '{folder}' cannot be loaded ({text[:300]}); {fix}.") from exc
+    return LoadedModel(pyfunc=pyfunc, model=model, info=info)

@@ -9,13 +9,14 @@ Scoring loads ``models:/<name>@champion`` with :func:`load`. Functions use the s
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import mlflow
 import pandas as pd
@@ -32,7 +33,7 @@ from loyalist.tracking.pyfunc import (
     dump_model,
     missing_features,
 )
-from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _truncate
+from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _truncate, store_lock
 
 __all__ = [
     "CHAMPION",
@@ -51,6 +52,8 @@ __all__ = [
     "set_alias",
     "version_info",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -156,7 +159,7 @@ def version_info(name: str, version: int) -> ModelVersionInfo:
         if not _is_missing(exc):
             raise
         raise RegistryError(
-            f"No version {version} of model {name!r} in {_where()}: list the versions with 'loyalist track' and "
+            f"No version {version} of model {name!r} in {_where()}: list the versions with 'loyalist models' and "
             "pick one of them."
         ) from exc
     return _info(mv, aliases)
@@ -281,6 +284,20 @@ def set_alias(name: str, alias: str, version: int) -> None:
     _client().set_registered_model_alias(name, alias, str(int(version)))
 
 
+def _locked(func: F) -> F:
+    """Run ``func`` under :func:`~loyalist.tracking.store.store_lock`: promotions of concurrent jobs are decided
+    one at a time, each seeing the champion the one before it left. A caller that scores the champion before
+    calling :func:`gate` holds ``store_lock()`` around both (it is re-entrant)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with store_lock():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_locked
 def promote(name: str, version: int) -> None:
     """Make ``version`` the champion by hand. The old champion gets the alias ``previous``; ``version`` loses
     ``challenger``. Promoting the current champion changes nothing."""
@@ -296,6 +313,7 @@ def promote(name: str, version: int) -> None:
             client.set_registered_model_alias(name, PREVIOUS, str(current.version))
 
 
+@_locked
 def gate(
     name: str,
     challenger_version: int,

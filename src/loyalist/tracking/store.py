@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import sqlite3
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,17 +28,20 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, InputTag, Param, RunTag
 
-from loyalist.errors import ConfigError, ModelError
+from loyalist.errors import ConfigError, ModelError, StoreError
+from loyalist.io import check_writable, file_lock
 
 __all__ = [
     "RunHandle",
     "data_fingerprint",
+    "end_dead_runs",
     "flatten_params",
     "offline_environment",
     "resolve_tracking_uri",
     "run",
     "setup_tracking",
     "sqlite_db_path",
+    "store_lock",
 ]
 
 #: MLflow's limits (``mlflow.utils.validation``): longest param value, params/tags per batch request.
@@ -94,13 +101,116 @@ def sqlite_db_path(tracking_uri: str) -> Path | None:
     return Path(raw[1:])
 
 
-def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None = None) -> str:
+#: The folder whose lock serialises store creation, migrations and promotions (set by :func:`setup_tracking`).
+_LOCK: dict[str, Any] = {"path": None, "depth": 0}
+_LOCK_GUARD = threading.RLock()
+
+
+@contextmanager
+def store_lock() -> Iterator[None]:
+    """Hold the store's lock for the ``with`` block: an ``fcntl`` lock on the SQLite store's folder, so that
+    processes on this machine create and migrate the database, and decide promotions, one at a time.
+
+    Re-entrant within a process (a promotion inside a locked block does not wait for itself). Without a SQLite
+    store (a tracking server) only the threads of this process are serialised; the server orders its own writes.
+    The kernel drops the lock when the process dies, so a killed run never leaves it held.
+    """
+    with _LOCK_GUARD:
+        path = _LOCK["path"]
+        if path is None or _LOCK["depth"] or not Path(path).is_dir():
+            _LOCK["depth"] += 1
+            try:
+                yield
+            finally:
+                _LOCK["depth"] -= 1
+            return
+        with file_lock(path):
+            _LOCK["depth"] += 1
+            try:
+                yield
+            finally:
+                _LOCK["depth"] -= 1
+
+
+def _check_sqlite(db_path: Path) -> None:
+    """A one-sentence :class:`StoreError` when ``db_path`` exists but is not a healthy SQLite database."""
+    if not db_path.exists() or (db_path.is_file() and db_path.stat().st_size == 0):
+        return  # MLflow creates it
+    fix = "restore it from a backup, or move it away so that a new store is created"
+    if not db_path.is_file():
+        raise StoreError(f"The MLflow store '{db_path}' is not a file; {fix}.")
+    try:
+        with open(db_path, "rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"The MLflow store '{db_path}' cannot be read ({exc.strerror}); fix its permissions.") from exc
+    if header != b"SQLite format 3\x00":
+        raise StoreError(f"The MLflow store '{db_path}' is not a SQLite database; {fix}.")
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        try:
+            result = con.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"The MLflow store '{db_path}' is damaged ({exc}); {fix}.") from exc
+    if not result or result[0] != "ok":
+        raise StoreError(f"The MLflow store '{db_path}' is damaged ({result[0] if result else 'no answer'}); {fix}.")
+
+
+def _check_server(tracking_uri: str, timeout: float) -> None:
+    """A one-sentence :class:`StoreError` when the tracking server at an ``http(s)`` URI does not answer within
+    ``timeout`` seconds (any HTTP answer counts: the server or a proxy is there)."""
+    import urllib.error
+    import urllib.request
+
+    url = tracking_uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - the configured tracking server
+            return
+    except urllib.error.HTTPError:
+        return
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StoreError(
+            f"The MLflow tracking server {tracking_uri!r} did not answer within {timeout:g} s ({reason}); start it "
+            "or fix MLFLOW_TRACKING_URI / 'tracking.tracking_uri'."
+        ) from exc
+
+
+def _store_error(exc: BaseException, tracking_uri: str) -> StoreError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    db_path = sqlite_db_path(tracking_uri)
+    if db_path is not None:
+        if "readonly" in text or "read-only" in text or "unable to open" in text:
+            return StoreError(
+                f"The MLflow store '{db_path}' cannot be written ({text}); make its folder writable or point "
+                "'tracking.tracking_uri' elsewhere."
+            )
+        return StoreError(
+            f"The MLflow store '{db_path}' cannot be used ({text}); restore it from a backup, or move it away so "
+            "that a new store is created."
+        )
+    return StoreError(
+        f"The MLflow tracking store {tracking_uri!r} failed ({text}); check that the server is up and the URI is "
+        "right (MLFLOW_TRACKING_URI / 'tracking.tracking_uri')."
+    )
+
+
+def setup_tracking(
+    tracking_uri: str, experiment: str, artifact_root: Path | None = None, *, connect_timeout: float = 5.0,
+) -> str:
     """Point MLflow at ``tracking_uri`` and make ``experiment`` the active one; returns its id. Idempotent.
 
     For a ``sqlite:///`` URI the database folder is created (MLflow creates the tables). The experiment is created
     when absent, with ``artifact_location`` = ``artifact_root`` (default for SQLite: the database's folder, so the
     store is ``<root>/mlruns/mlflow.db`` with artifacts under ``<root>/mlruns/``; for a server: the server's
     default). An experiment that exists keeps its artifact location; a deleted one is restored.
+
+    Store creation, MLflow's schema migrations and the experiment's creation run under :func:`store_lock`, so two
+    jobs starting on a fresh store do not race. Faults are one sentence (:class:`~loyalist.errors.StoreError`): a
+    file that is not SQLite or is damaged, a store folder that cannot be written, a server that does not answer
+    within ``connect_timeout`` seconds.
 
     Parameters
     ----------
@@ -111,6 +221,8 @@ def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | Non
         Experiment name.
     artifact_root : Path or None
         Folder for the artifacts of a new experiment.
+    connect_timeout : float
+        Seconds to wait for an ``http(s)`` tracking server to answer before giving up.
     """
     if tracking_uri.startswith("file:") or ("://" not in tracking_uri and tracking_uri != "databricks"):
         raise ConfigError(
@@ -119,26 +231,77 @@ def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | Non
         )
     db_path = sqlite_db_path(tracking_uri)
     if db_path is not None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(db_path.parent, what="the MLflow store folder")
         if artifact_root is None:
             artifact_root = db_path.parent
+        _LOCK["path"] = db_path.parent
+    else:
+        _LOCK["path"] = None
+        if tracking_uri.startswith(("http://", "https://")):
+            _check_server(tracking_uri, connect_timeout)
     location = None
     if artifact_root is not None:
         artifact_root = Path(artifact_root).resolve()
-        artifact_root.mkdir(parents=True, exist_ok=True)
+        check_writable(artifact_root, what="the MLflow artifact folder")
         location = artifact_root.as_uri()
 
-    mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        experiment_id = client.create_experiment(experiment, artifact_location=location)
-    else:
-        experiment_id = found.experiment_id
-        if found.lifecycle_stage == "deleted":
-            client.restore_experiment(experiment_id)
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with store_lock():
+        if db_path is not None:
+            _check_sqlite(db_path)
+        try:
+            mlflow.set_tracking_uri(tracking_uri)
+            client = MlflowClient(tracking_uri)
+            found = client.get_experiment_by_name(experiment)
+            client.search_registered_models(max_results=1)  # creates the registry's store too, under the lock
+            if found is None:
+                experiment_id = client.create_experiment(experiment, artifact_location=location)
+            else:
+                experiment_id = found.experiment_id
+                if found.lifecycle_stage == "deleted":
+                    client.restore_experiment(experiment_id)
+        except (MlflowException, SQLAlchemyError, sqlite3.Error) as exc:
+            raise _store_error(exc, tracking_uri) from exc
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def end_dead_runs(experiment_id: str, *, host: str | None = None) -> list[str]:
+    """Mark KILLED the runs of ``experiment_id`` still RUNNING whose process (tags ``loyalist.host`` /
+    ``loyalist.pid`` written by :func:`run`) no longer exists on this machine; returns their ids.
+
+    A run killed with SIGKILL (or by the machine going down) cannot end itself; the next job cleans it up.
+    Runs of other machines and runs without those tags are left alone.
+    """
+    host = host or socket.gethostname()
+    client = MlflowClient()
+    dead: list[str] = []
+    with store_lock():
+        running = client.search_runs(
+            [experiment_id], filter_string=f"attributes.status = 'RUNNING' and tags.`loyalist.host` = '{host}'",
+            max_results=1000,
+        )
+        for found in running:
+            pid = found.data.tags.get("loyalist.pid", "")
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            client.set_terminated(found.info.run_id, status="KILLED")
+            dead.append(found.info.run_id)
+    return dead
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -349,7 +512,11 @@ class RunHandle:
 
 @contextmanager
 def run(name: str, *, tags: Mapping[str, Any] | None = None, nested: bool = False) -> Iterator[RunHandle]:
-    """Start an MLflow run in the experiment set by :func:`setup_tracking`; ends it FINISHED, or FAILED on error.
+    """Start an MLflow run in the experiment set by :func:`setup_tracking`; ends it FINISHED, FAILED on an error,
+    or KILLED when the job is interrupted (Ctrl-C, SIGTERM turned into ``SystemExit`` by the CLI).
+
+    The run is tagged with ``loyalist.host`` and ``loyalist.pid``, so that a run whose process was killed outright
+    is marked KILLED by the next job (:func:`end_dead_runs`).
 
     Parameters
     ----------
@@ -366,8 +533,26 @@ def run(name: str, *, tags: Mapping[str, Any] | None = None, nested: bool = Fals
             "call it with the configured tracking URI."
         )
     str_tags = {str(k): _truncate(_as_text(v), MAX_TAG_LENGTH) for k, v in (tags or {}).items()}
-    with mlflow.start_run(run_name=name, nested=nested, tags=str_tags or None) as active:
+    str_tags |= {"loyalist.host": socket.gethostname(), "loyalist.pid": str(os.getpid())}
+    active = mlflow.start_run(run_name=name, nested=nested, tags=str_tags)
+    try:
         yield RunHandle(active.info.run_id, mlflow.get_tracking_uri())
+    except (KeyboardInterrupt, SystemExit):
+        _end(active.info.run_id, "KILLED")
+        raise
+    except BaseException:
+        _end(active.info.run_id, "FAILED")
+        raise
+    _end(active.info.run_id, "FINISHED")
+
+
+def _end(run_id: str, status: str) -> None:
+    """End ``run_id`` (the innermost active run) with ``status``; ending is best effort while an error unwinds."""
+    current = mlflow.active_run()
+    if current is not None and current.info.run_id == run_id:
+        mlflow.end_run(status)
+    else:
+        MlflowClient().set_terminated(run_id, status=status)
 
 
 def read_run_text(run_id: str, artifact_file: str) -> str | None:

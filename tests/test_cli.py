@@ -1,0 +1,105 @@
+"""CLI options are validated by the CLI, before any job runs: ranges, types, date forms, output folders."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from loyalist.cli import app
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Replace every job the CLI can start by a recorder: a test sees whether a job ran and with what."""
+    import pipelines.demo
+    import pipelines.export
+    import pipelines.loyalty
+    import pipelines.prepare
+    import pipelines.report
+    import pipelines.score
+    import pipelines.track
+    import pipelines.train
+    import pipelines.tune_weights
+
+    seen: list[tuple[str, tuple, dict]] = []
+
+    def recorder(name):
+        return lambda *a, **k: seen.append((name, a, k))
+
+    for module, attr in [(pipelines.demo, "run"), (pipelines.export, "run"), (pipelines.loyalty, "run"),
+                         (pipelines.prepare, "run"), (pipelines.report, "run"), (pipelines.score, "run_scoring"),
+                         (pipelines.track, "run"), (pipelines.train, "run_training"),
+                         (pipelines.tune_weights, "run")]:
+        monkeypatch.setattr(module, attr, recorder(f"{module.__name__}.{attr}"))
+    monkeypatch.setattr("loyalist.cli._tables", lambda *a, **k: {})
+    return seen
+
+
+def _invoke(args):
+    return CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+
+
+@pytest.mark.parametrize("top", ["-1", "0", "abc"])
+def test_report_top_must_be_a_positive_integer(calls, tmp_path, top):
+    result = _invoke(["report", "--scores", str(tmp_path / "s.parquet"), "--out", str(tmp_path / "r"), "--top", top])
+    assert result.exit_code == 2 and "'--top'" in result.output, result.output
+    assert calls == []  # today '--top -1' lists 275 of 276 customers
+
+
+def test_report_top_in_range_reaches_the_job(calls, tmp_path):
+    result = _invoke(["report", "--scores", str(tmp_path / "s.parquet"), "--out", str(tmp_path / "r"), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert calls[0][0] == "pipelines.report.run" and calls[0][2]["top_n"] == 3
+
+
+@pytest.mark.parametrize("command", ["loyalty", "score"])
+@pytest.mark.parametrize("as_of", ["", "-1", "2024-02-30", "2024-13-01", "31/12/2024", "2024-1-5", "99999-01-01",
+                                   "yesterday"])
+def test_as_of_must_be_a_real_date_written_yyyy_mm_dd(calls, tmp_path, command, as_of):
+    result = _invoke([command, "--clean", str(tmp_path), "--out", str(tmp_path / "o"), "--as-of", as_of])
+    assert result.exit_code == 2, result.output
+    assert "'--as-of'" in result.output and "YYYY-MM-DD" in result.output
+    assert "Traceback" not in result.output and calls == []
+
+
+@pytest.mark.parametrize("command", ["loyalty", "score"])
+def test_a_valid_as_of_reaches_the_job_unchanged(calls, tmp_path, command):
+    result = _invoke([command, "--clean", str(tmp_path), "--out", str(tmp_path / "o"), "--as-of", "2024-02-29"])
+    assert result.exit_code == 0, result.output
+    assert calls[0][2]["as_of"] == "2024-02-29"
+
+
+@pytest.mark.parametrize("args, option", [
+    (["demo", "--seed", "-1"], "'--seed'"),
+    (["demo", "--customers", "0"], "'--customers'"),
+    (["train", "--tune", "-1"], "'--tune'"),
+    (["tune-weights", "--trials", "0"], "'--trials'"),
+    (["tune-weights", "--min-customers", "0"], "'--min-customers'"),
+    (["promote", "loyalist-churn", "0"], "'version'"),
+    (["promote", "loyalist-churn", "one"], "'version'"),
+    (["demo", "--customers", "many"], "'--customers'"),
+])
+def test_numbers_out_of_range_or_of_the_wrong_type_are_refused(calls, tmp_path, args, option):
+    result = _invoke([*args, *(["--workdir", str(tmp_path)] if args[0] in ("demo", "train") else [])])
+    assert result.exit_code == 2, result.output
+    assert option in result.output and calls == []
+
+
+@pytest.mark.parametrize("args", [
+    ["prepare"], ["loyalty", "--clean", "."], ["score", "--clean", "."], ["report", "--scores", "x.parquet"],
+    ["track", "--previous", "a.parquet", "--current", "b.parquet"], ["tune-weights", "--clean", "."],
+])
+def test_out_naming_an_existing_file_is_refused_before_the_job_runs(calls, tmp_path, args):
+    existing = tmp_path / "churn_risk.csv"
+    existing.write_text("a file, not a folder")
+    result = _invoke([*args, "--out", str(existing)])
+    assert result.exit_code == 2, result.output
+    assert f"The --out folder '{existing}' is an existing file, not a folder" in result.output.replace("\n", "")
+    assert calls == [] and existing.read_text() == "a file, not a folder"
+
+
+def test_demo_workdir_naming_a_file_is_refused(calls, tmp_path):
+    existing = tmp_path / "file"
+    existing.write_text("x")
+    result = _invoke(["demo", "--workdir", str(existing)])
+    assert result.exit_code == 2 and "The --workdir folder" in result.output and calls == []
