@@ -288,3 +288,12 @@ def test_a_truncated_clean_table_is_one_sentence(tmp_path):
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(InputFileError, match=r"'.*customers\.parquet' is not a readable Parquet file"):
         read_clean(tmp_path)
+
+
+def test_an_export_killed_outright_leaves_nothing_the_next_export_does_not_clean(tmp_path):
+    dead = _dead_pid()
+    parent = tmp_path / "models" / "loyalist-churn"
+    parent.mkdir(parents=True)
+    stale = parent / f".3.staging-{dead}-0badc0de"
+    (stale / "bundle").mkdir(parents=True)
+    assert clean_stale(parent) == [stale] and list(parent.iterdir()) == []

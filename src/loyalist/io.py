@@ -514,7 +514,12 @@ def output_set(folder: Path | str, name: str, **meta: Any) -> Iterator[OutputSet
         raise _os_error(exc, folder, "the output folder") from exc
     out = OutputSet(folder, name, staging, run, meta)
     try:
-        yield out
+        try:
+            yield out
+        except OSError as exc:  # a writer that wrote straight into the staging folder ran out of space, ...
+            if _errno(exc) in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+                raise _os_error(exc, folder, f"the output set {name!r} in") from exc
+            raise
         out._commit()
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
+import os
+import secrets
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 
 from loyalist.errors import ConfigError, InputFileError, RegistryError
+from loyalist.io import check_writable, clean_stale
 from loyalist.tracking.pyfunc import LoadedModel
 from loyalist.tracking.registry import ModelVersionInfo, version_info
 
@@ -52,8 +54,10 @@ def export_version(name: str, version: int, out_dir: Path, *, card: str) -> Path
     info = version_info(name, version)
     parent = Path(out_dir) / _safe_part(name, "model name")
     target = parent / str(info.version)
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{info.version}.tmp-", dir=parent))
+    check_writable(parent, what="the --out folder")
+    clean_stale(parent)  # staging folders of exports killed outright
+    staging = parent / f".{info.version}.staging-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
     try:
         bundle = staging / "bundle"
         mlflow.artifacts.download_artifacts(artifact_uri=info.uri, dst_path=str(bundle))
