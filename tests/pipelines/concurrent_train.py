@@ -48,7 +48,8 @@ def check_pair(workdir: Path, done: list[subprocess.CompletedProcess]) -> list[s
     """Problems of one pair (empty when both runs succeeded and exactly one champion was decided by the gate)."""
     from mlflow import MlflowClient
 
-    problems = [f"run {i} exit {p.returncode}: {p.stdout[-800:]}" for i, p in enumerate(done) if p.returncode != 0]
+    problems = [f"run {i} exit {p.returncode}: {' | '.join(p.stdout.strip().splitlines()[-3:])}"
+                for i, p in enumerate(done) if p.returncode != 0]
     problems += [f"run {i} printed a traceback" for i, p in enumerate(done) if "Traceback" in p.stdout]
     if problems:
         return problems

@@ -235,3 +235,20 @@ def test_the_store_lock_serialises_processes_and_is_reentrant(fresh_store, tmp_p
         assert waited.is_set() and proc.wait(60) == 0
     finally:
         proc.kill()
+
+
+def test_a_champion_whose_artifacts_are_damaged_is_one_sentence(fresh_store, frames, churn_model_factory):
+    from loyalist.errors import RegistryError
+    from loyalist.tracking import load, log_model, promote
+
+    train, _ = frames
+    with run("train") as handle:
+        info = log_model(handle, churn_model_factory(), registered_name="loyalist-churn", input_example=train)
+    promote("loyalist-churn", info.version)
+    pickles = list(fresh_store["mlruns"].rglob("model.pkl"))
+    assert pickles
+    for path in pickles:
+        path.write_bytes(b"not a pickle")
+    with pytest.raises(RegistryError, match=r"The artifacts of model 'loyalist-churn' version 1 in .* cannot be "
+                                            r"loaded .*'loyalist train'"):
+        load("loyalist-churn")

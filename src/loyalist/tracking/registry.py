@@ -442,11 +442,22 @@ def load(name: str, alias: str = CHAMPION) -> LoadedModel:
         raise _missing_alias(name, alias)
     try:
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+        model = pyfunc.unwrap_python_model().model
     except MlflowException as exc:
         if _is_missing(exc):
             raise _missing_alias(name, alias) from exc
-        raise
-    return LoadedModel(pyfunc=pyfunc, model=pyfunc.unwrap_python_model().model, info=info)
+        raise _unloadable(info, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - missing or damaged artifacts: YAML, pickle, import and OS errors
+        raise _unloadable(info, exc) from exc
+    return LoadedModel(pyfunc=pyfunc, model=model, info=info)
+
+
+def _unloadable(info: ModelVersionInfo, exc: BaseException) -> RegistryError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return RegistryError(
+        f"The artifacts of model {info.name!r} version {info.version} in {_where()} cannot be loaded ({text[:300]}); "
+        "train a new version with 'loyalist train' or promote another one with 'loyalist promote'."
+    )
 
 
 def list_versions(names: Sequence[str]) -> pd.DataFrame:
