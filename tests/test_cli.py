@@ -52,19 +52,21 @@ def test_report_top_in_range_reaches_the_job(calls, tmp_path):
     assert calls[0][0] == "pipelines.report.run" and calls[0][2]["top_n"] == 3
 
 
-@pytest.mark.parametrize("command", ["loyalty", "score"])
+@pytest.mark.parametrize("command", ["loyalty", "score", "train"])
 @pytest.mark.parametrize("as_of", ["", "-1", "2024-02-30", "2024-13-01", "31/12/2024", "2024-1-5", "99999-01-01",
                                    "yesterday"])
 def test_as_of_must_be_a_real_date_written_yyyy_mm_dd(calls, tmp_path, command, as_of):
-    result = _invoke([command, "--clean", str(tmp_path), "--out", str(tmp_path / "o"), "--as-of", as_of])
+    where = ["--workdir", str(tmp_path)] if command == "train" else ["--out", str(tmp_path / "o")]
+    result = _invoke([command, "--clean", str(tmp_path), *where, "--as-of", as_of])
     assert result.exit_code == 2, result.output
     assert "'--as-of'" in result.output and "YYYY-MM-DD" in result.output
     assert "Traceback" not in result.output and calls == []
 
 
-@pytest.mark.parametrize("command", ["loyalty", "score"])
+@pytest.mark.parametrize("command", ["loyalty", "score", "train"])
 def test_a_valid_as_of_reaches_the_job_unchanged(calls, tmp_path, command):
-    result = _invoke([command, "--clean", str(tmp_path), "--out", str(tmp_path / "o"), "--as-of", "2024-02-29"])
+    where = ["--workdir", str(tmp_path)] if command == "train" else ["--out", str(tmp_path / "o")]
+    result = _invoke([command, "--clean", str(tmp_path), *where, "--as-of", "2024-02-29"])
     assert result.exit_code == 0, result.output
     assert calls[0][2]["as_of"] == "2024-02-29"
 
