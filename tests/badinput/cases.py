@@ -267,6 +267,12 @@ def _golden_case(base: Base, cid: str, desc: str, mutate, *, area: str = "data",
     return Case(cid, area, "inproc", build, desc, ci=ci, timeout=60)
 
 
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", text.encode("ascii", "ignore").decode()).strip("-") or "x"
+
+
 def _pick(rng: random.Random, rows: list[list[str]]) -> int:
     """A row index not of the two known customers (their answers stay known)."""
     while True:
@@ -310,7 +316,7 @@ def encoding_cases(base: Base, rng: random.Random) -> list[Case]:
                       ("cp1252", "naïve café"), ("shift_jis", "電話販売"), ("big5", "電話銷售"),
                       ("koi8-r", "телефон"), ("cp1251", "телефон")):
         out.append(_golden_case(
-            base, f"enc-{enc}-{text.encode('ascii', 'ignore').decode() or 'x'}", f"a {enc} file with channel {text!r}",
+            base, f"enc-{enc}-{_slug(text)}", f"a {enc} file with channel {text!r}",
             with_channel(text), encoding=enc, ci=(enc == "latin-1" and text == "télévente"),
             header=ascii_header, mapping={},
             known=lambda o, rows, text=text: [check_text_in_column(o, "channel", text)]))
