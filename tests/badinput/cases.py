@@ -875,7 +875,8 @@ def excel_cases(base: Base, rng: random.Random) -> list[Case]:
     for sheet, name in (("nope", "xls-sheet-missing"), (99, "xls-sheet-index-99"), (-1, "xls-sheet-negative"),
                         ("", "xls-sheet-empty-name")):
         out.append(_frame_case(name, f"sheet {sheet!r}", xlsx(typed), fmt="excel", source_extra={"sheet": sheet},
-                               must_fail=True, ci=name == "xls-sheet-missing"))
+                               must_fail=name != "xls-sheet-negative",  # -1: the last sheet, as in Python
+                               ci=name == "xls-sheet-missing"))
 
     def dup():
         df = _golden_frame()
@@ -1149,8 +1150,9 @@ def _config_case(base: Base, cid: str, path: list, default, value, must_fail: bo
                         env={"LOYALIST_PSEUDONYM_KEY": ""} if section == "privacy" else {})
         if command == "train":
             shutil.copytree(base.clean, folder / "clean")
+            kind = "value" if "value" in str(path[-1]) else "churn"
             return Spec(["train", "--config", str(bad), "--clean", str(folder / "clean"), "--workdir", str(folder),
-                         "--only", "churn", "--quiet"], cwd=folder, must_fail=must_fail)
+                         "--only", kind, "--quiet"], cwd=folder, must_fail=must_fail)
         if command == "models":
             _copy_project(base, folder, clean=False)
             return Spec(["models", "--config", str(bad), "--workdir", str(folder)], cwd=folder, must_fail=must_fail)

@@ -18,19 +18,12 @@ KNOWN_FAILING: dict[str, str] = {
     "cli-loyalty-asof-empty": "[data] --as-of '' is an AttributeError traceback",
     "cli-loyalty-asof-minus1": "[data] --as-of -1 is a NotImplementedError traceback",
     # ops
-    "cli-prepare-out-file": "[ops] prepare --out naming a file: FileExistsError traceback",
-    "cli-score-out-file": "[ops] score --out naming a file: FileExistsError traceback",
     "cli-train-tune-neg": "[ops] train --tune -1 is accepted",
     "cli-score-churn-bundle-garbage": "[ops] a garbage churn bundle: yaml ParserError traceback",
     "cli-export-out-file": "[ops] export --out naming a file: NotADirectoryError traceback",
     "fs-mlflowdb-random-bytes-models": "[ops] a non-sqlite mlflow.db: sqlalchemy DatabaseError traceback",
     "fs-mlflowdb-truncated-score": "[ops] a truncated mlflow.db: sqlalchemy DatabaseError traceback",
-    "fs-clean-customers-csv-text-score": "[ops] a clean customers.parquet that is not Parquet: ArrowInvalid traceback",
-    "fs-readonly-out-prepare": "[ops] a read-only --out: OSError traceback",
-    "fs-readonly-out-score": "[ops] a read-only --out: OSError traceback",
     "fs-tracking-refused-models": "[ops] an unreachable tracking server (connection refused) hangs > 30 s",
     # report
     "cli-report-top-neg": "[report] report --top -1 is accepted",
-    "cli-report-clean-garbage": "[report] report --clean with a garbage orders.parquet: ArrowInvalid traceback",
-    "cli-report-scores-garbage": "[report] a --scores file that is not Parquet: ArrowInvalid traceback",
 }

@@ -37,14 +37,14 @@ def _environment() -> None:
 
 
 def run(workdir: Path, *, ci_only: bool, match: str | None = None, seed: int = SEED, fresh: bool = False,
-        progress=print) -> list[Outcome]:
+        progress=print, shard: tuple[int, int] = (0, 1), base_dir: Path | None = None) -> list[Outcome]:
     _environment()
     workdir = Path(workdir)
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    base = build_base(workdir / "base")
+    base = build_base(base_dir or workdir / "base")
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # mlflow.set_tracking_uri exported the fixture's store
     progress(f"shared fixtures ready in {time.monotonic() - t0:.0f} s ({workdir / 'base'})")
     cases = generate_cases(base, seed)
@@ -52,6 +52,8 @@ def run(workdir: Path, *, ci_only: bool, match: str | None = None, seed: int = S
         cases = [c for c in cases if c.ci]
     if match:
         cases = [c for c in cases if any(fnmatch.fnmatch(c.id, m) for m in match.split(","))]
+    k, n = shard
+    cases = cases[k::n]
     cases_dir = workdir / "cases"
     if cases_dir.exists():
         shutil.rmtree(cases_dir)
@@ -82,6 +84,52 @@ def _save(path: Path, results: list[Outcome], seed: int) -> None:
     path.write_text(json.dumps({"seed": seed, "tally": tally(results), "cases": rows}, indent=1, ensure_ascii=False))
 
 
+class _Stored:
+    """An outcome read back from a worker's results.json (enough for the tally and the failure list)."""
+
+    def __init__(self, row: dict):
+        from types import SimpleNamespace
+
+        self.case = SimpleNamespace(id=row["id"], area=row["area"], mode=row["mode"], ci=row["ci"], desc=row["desc"])
+        self.outcome, self.exit_code, self.detail = row["outcome"], row["exit_code"], row["detail"]
+        self.seconds, self.command = row["seconds"], row["command"]
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("clean_error", "handled")
+
+
+def _run_jobs(args) -> list:
+    """Build the fixtures once, then run ``args.jobs`` worker processes over interleaved shards and merge."""
+    import subprocess
+
+    _environment()
+    if args.fresh and args.workdir.exists():
+        shutil.rmtree(args.workdir)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    build_base(args.workdir / "base")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    procs = []
+    for k in range(args.jobs):
+        cmd = [sys.executable, "-m", "tests.badinput", "--shard", f"{k}/{args.jobs}", "--seed", str(args.seed),
+               "--workdir", str(args.workdir / f"worker{k}")]
+        cmd += ["--all"] if args.all else []
+        cmd += ["--match", args.match] if args.match else []
+        procs.append(subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2]))
+    for p in procs:
+        p.wait()
+    rows = []
+    for k in range(args.jobs):
+        data = json.loads((args.workdir / f"worker{k}" / "results.json").read_text())
+        rows += data["cases"]
+    order = {c.id: i for i, c in enumerate(generate_cases(build_base(args.workdir / "base"), args.seed))}
+    rows.sort(key=lambda r: order.get(r["id"], 0))
+    results = [_Stored(r) for r in rows]
+    (args.workdir / "results.json").write_text(json.dumps({"seed": args.seed, "tally": tally(results),
+                                                           "cases": rows}, indent=1, ensure_ascii=False))
+    return results
+
+
 def tally(results: list[Outcome]) -> dict[str, int]:
     c = Counter(r.outcome for r in results)
     return {"cases": len(results), **{k: c.get(k, 0) for k in OUTCOMES}}
@@ -107,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="rebuild the shared fixtures")
     ap.add_argument("--findings", action="store_true", help="print failures as FINDINGS.md lines")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (each runs every n-th case)")
+    ap.add_argument("--shard", help=argparse.SUPPRESS)  # k/n, used by --jobs
     args = ap.parse_args(argv)
     if args.list:
         from .fixtures import Base
@@ -118,7 +168,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{c.id}\t{c.area}\t{c.mode}\t{'ci' if c.ci else ''}\t{c.desc}")
         return 0
     t0 = time.monotonic()
-    results = run(args.workdir, ci_only=not args.all, match=args.match, seed=args.seed, fresh=args.fresh)
+    if args.shard:
+        k, n = (int(x) for x in args.shard.split("/"))
+        run(args.workdir, ci_only=not args.all, match=args.match, seed=args.seed,
+            shard=(k, n), base_dir=args.workdir.parent / "base", progress=lambda m: print(m, flush=True))
+        return 0
+    if args.jobs > 1:
+        results = _run_jobs(args)
+    else:
+        results = run(args.workdir, ci_only=not args.all, match=args.match, seed=args.seed, fresh=args.fresh)
     bad = [r for r in results if not r.ok]
     print()
     for area in ("config", "data", "ops", "models", "report"):
