@@ -14,8 +14,6 @@ KNOWN_FAILING: dict[str, str] = {
     "cfg-file-latin1": "[config] a Latin-1 YAML file is a UnicodeDecodeError traceback",
     # data
     "enc-latin-1-tlvente": "[data] a Latin-1 file is read as GB18030 (t閘関ente) with exit 0",
-    "date-2099": "[data] an order dated 2099-01-01 is kept",
-    "cli-loyalty-asof-empty": "[data] --as-of '' is an AttributeError traceback",
     "cli-loyalty-asof-minus1": "[data] --as-of -1 is a NotImplementedError traceback",
     # ops
     "cli-train-tune-neg": "[ops] train --tune -1 is accepted",

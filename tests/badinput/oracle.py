@@ -50,6 +50,7 @@ class Spec:
     copies: int = 1                    # concurrent mode: processes started at once (argvs may differ: argvs)
     argvs: list[list[str]] | None = None
     cleanup: list[Callable[[], None]] = field(default_factory=list)  # run after the case (e.g. unmount)
+    debug: bool = False                # --debug: the traceback is wanted, and must end in a loyalist error
 
 
 @dataclass
@@ -351,7 +352,10 @@ def _run_built(case: Case, spec: Spec, folder: Path, t0: float) -> Outcome:
     if kind == "hang":
         return Outcome(case, "hang", None, text, time.monotonic() - t0, command)
     if kind == "traceback":
-        return Outcome(case, "traceback", code, _last_traceback_line(text), time.monotonic() - t0, command)
+        last = _last_traceback_line(text)
+        if spec.debug and last.startswith("loyalist.errors."):
+            return Outcome(case, "clean_error", code, "--debug traceback of " + last, time.monotonic() - t0, command)
+        return Outcome(case, "traceback", code, last, time.monotonic() - t0, command)
     outcome, detail = _judge_exit(case, spec, code, text)
     return Outcome(case, outcome, code, detail, time.monotonic() - t0, command)
 
