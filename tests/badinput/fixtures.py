@@ -134,11 +134,12 @@ def build_base(root: Path) -> Base:
 
 
 def _demo_yaml(path: Path, raw: Path) -> None:
-    from pipelines._paths import configs_dir
+    """A user config naming the demo's raw files: the data block of the demo's own resolved config."""
+    from pipelines.demo import demo_config
 
-    data = yaml.safe_load((configs_dir() / "demo.yaml").read_text(encoding="utf-8"))
-    for source in data["data"].values():
-        if isinstance(source, dict) and "path" in source:
-            source["path"] = str(raw / Path(source["path"]).name)
-    data.pop("synthetic", None)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    from loyalist.config import config_to_dict
+
+    data = config_to_dict(demo_config(raw, DEMO_CUSTOMERS, DEMO_SEED))["data"]
+    sources = {t: {k: v for k, v in s.items() if v not in (None, {}, "auto")} for t, s in data.items()
+               if t in ("orders", "customers", "tickets", "surveys") and s is not None}
+    path.write_text(yaml.safe_dump({"data": sources}, allow_unicode=True, sort_keys=False), encoding="utf-8")

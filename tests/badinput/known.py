@@ -14,14 +14,6 @@ KNOWN_FAILING: dict[str, str] = {
     "cfg-file-latin1": "[config] a Latin-1 YAML file is a UnicodeDecodeError traceback",
     # data
     "enc-latin-1-tlvente": "[data] a Latin-1 file is read as GB18030 (t閘関ente) with exit 0",
-    "cli-loyalty-asof-minus1": "[data] --as-of -1 is a NotImplementedError traceback",
     # ops
-    "cli-train-tune-neg": "[ops] train --tune -1 is accepted",
-    "cli-score-churn-bundle-garbage": "[ops] a garbage churn bundle: yaml ParserError traceback",
-    "cli-export-out-file": "[ops] export --out naming a file: NotADirectoryError traceback",
-    "fs-mlflowdb-random-bytes-models": "[ops] a non-sqlite mlflow.db: sqlalchemy DatabaseError traceback",
-    "fs-mlflowdb-truncated-score": "[ops] a truncated mlflow.db: sqlalchemy DatabaseError traceback",
-    "fs-tracking-refused-models": "[ops] an unreachable tracking server (connection refused) hangs > 30 s",
     # report
-    "cli-report-top-neg": "[report] report --top -1 is accepted",
 }
