@@ -297,3 +297,20 @@ def test_an_export_killed_outright_leaves_nothing_the_next_export_does_not_clean
     stale = parent / f".3.staging-{dead}-0badc0de"
     (stale / "bundle").mkdir(parents=True)
     assert clean_stale(parent) == [stale] and list(parent.iterdir()) == []
+
+
+def test_a_clean_table_copied_from_another_prepare_run_is_refused(tmp_path):
+    import shutil
+
+    from loyalist.config import CleaningConfig
+    from loyalist.data.clean import clean_tables
+    from loyalist.data.prepare import read_clean, write_clean
+    from loyalist.data.synthetic import generate
+
+    for seed, folder in ((1, tmp_path / "a"), (2, tmp_path / "b")):
+        data = generate(n_customers=60, start="2023-01-01", end="2024-06-30", seed=seed, dirty=False)
+        write_clean(clean_tables(data.tables(), CleaningConfig()), folder)
+    assert set(read_clean(tmp_path / "a")) >= {"orders", "customers"}
+    shutil.copy2(tmp_path / "b" / "orders.parquet", tmp_path / "a" / "orders.parquet")  # a mix of two runs
+    with pytest.raises(OutputError, match=r"'.*a/orders\.parquet' does not match the manifest '.*clean\.manifest"):
+        read_clean(tmp_path / "a")
