@@ -80,6 +80,7 @@ def test_a_valid_as_of_reaches_the_job_unchanged(calls, tmp_path, command):
     (["promote", "loyalist-churn", "0"], "'version'"),
     (["promote", "loyalist-churn", "one"], "'version'"),
     (["demo", "--customers", "many"], "'--customers'"),
+    (["demo", "--customers", "100000000000000000000"], "'--customers'"),
 ])
 def test_numbers_out_of_range_or_of_the_wrong_type_are_refused(calls, tmp_path, args, option):
     result = _invoke([*args, *(["--workdir", str(tmp_path)] if args[0] in ("demo", "train") else [])])

@@ -132,7 +132,8 @@ def _env() -> dict[str, str]:
 @_friendly
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for data/demo, outputs/demo and mlruns.")] = Path("."),
-    customers: Annotated[int, typer.Option(min=10, help="Synthetic customers to generate (at least 10).")] = 5000,
+    customers: Annotated[int, typer.Option(
+        min=10, max=10_000_000, help="Synthetic customers to generate (10 to 10,000,000).")] = 5000,
     seed: Annotated[int, typer.Option(min=0, help="Random seed of the generator (0 or more).")] = 42,
     train: Annotated[bool, typer.Option(help="Also train, register and score with the models.")] = True,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
