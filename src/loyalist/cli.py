@@ -123,6 +123,28 @@ def _load(config: list[Path] | None, preset: str | None = None, overrides: dict 
     return load_config(paths, overrides=overrides)
 
 
+EngineOpt = Annotated[
+    str,
+    typer.Option("--engine", help="duckdb (one machine, default) or spark (pip install 'loyalist[spark]'; "
+                 "settings in the config's spark block, SPARK_HOME, PYSPARK_PYTHON)."),
+]
+
+
+def _engine(name: str) -> str:
+    if name not in ("duckdb", "spark"):
+        from loyalist.errors import ConfigError
+
+        raise ConfigError(f"--engine must be 'duckdb' or 'spark'; got {name!r}.")
+    return name
+
+
+def _uri(path: Path | str) -> str:
+    """A folder or URI given on the command line (Path folds 's3a://b/x' to 's3a:/b/x'; undo that)."""
+    import re
+
+    return re.sub(r"^([A-Za-z][\w+.-]+):/(?!/)", r"\1://", str(path))
+
+
 def _env() -> dict[str, str]:
     """The environment, read once here at the edge (the library never reads it)."""
     return dict(os.environ)
@@ -274,6 +296,7 @@ def score(
     churn_horizon_days: ChurnHorizonOpt = None,
     value_horizon_days: ValueHorizonOpt = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    engine: EngineOpt = "duckdb",
 ) -> None:
     """Score every customer with the champion models: the churn-risk list sorted by value at risk, with reasons,
     actions and owners; a JSON summary, a drift check and an MLflow run."""
@@ -282,6 +305,15 @@ def score(
 
     reporter = Reporter(quiet=quiet)
     cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    if _engine(engine) == "spark":
+        from pipelines import score_spark
+
+        if "://" not in _uri(out):
+            _writable(out)
+        score_spark.run_scoring_spark(cfg, _uri(clean), as_of=as_of, out_dir=_uri(out), workdir=workdir,
+                                      env=_env(), reporter=reporter, churn_bundle=churn_bundle,
+                                      value_bundle=value_bundle)
+        return
     _writable(out)
     from loyalist.data.prepare import STREAMED_TABLES
 

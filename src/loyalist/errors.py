@@ -22,6 +22,7 @@ __all__ = [
     "RegistryError",
     "OutputError",
     "StoreError",
+    "EngineError",
 ]
 
 
@@ -71,3 +72,7 @@ class OutputError(LoyalistError, OSError):
 class StoreError(LoyalistError, OSError):
     """The MLflow tracking store cannot be used: a corrupt or non-SQLite database, a read-only store folder, or a
     tracking server that does not answer."""
+
+
+class EngineError(LoyalistError, RuntimeError):
+    """A compute engine (Spark) is not installed, cannot start or cannot reach its cluster."""

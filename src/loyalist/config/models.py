@@ -31,6 +31,7 @@ __all__ = [
     "TrackingConfig",
     "ActionRule",
     "ScoringJobConfig",
+    "SparkConfig",
     "LoyalistConfig",
     "TIERS",
     "SEED_INDICATORS",
@@ -375,6 +376,21 @@ class ScoringJobConfig(Strict):
         return self
 
 
+class SparkConfig(Strict):
+    """The Spark engine (``--engine spark``; needs ``pip install 'loyalist[spark]'`` and Java 17)."""
+
+    # None: the master spark-submit (or a notebook) gave, else local[*]; e.g. spark://host:7077, yarn, local[4]
+    master: str | None = None
+    app_name: str = "loyalist"
+    # any Spark setting (spark.executor.memory, spark.sql.shuffle.partitions, ...); loyalist's own SQL settings win
+    conf: dict[str, str] = Field(default_factory=dict)
+    # the CSV (and single-file Parquet) handed to a CRM is written when the list has at most this many rows
+    csv_row_limit: int = Field(1_000_000, ge=0)
+    # customers collected for typical values, global drivers and drift; above it a random sample
+    profile_rows: int = Field(2_000_000, ge=1)
+    connect_timeout_seconds: float = Field(5.0, gt=0)
+
+
 # ------------------------------------------------------------------------------------------- root
 
 
@@ -389,4 +405,5 @@ class LoyalistConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     scoring_job: ScoringJobConfig = Field(default_factory=ScoringJobConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     output_dir: Path = Path("outputs")

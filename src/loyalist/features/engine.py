@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["FUNCTIONS", "ParquetView", "frame_to_arrow", "to_duckdb_sql", "run_sql"]
+__all__ = ["FUNCTIONS", "SPARK_FUNCTIONS", "ParquetView", "frame_to_arrow", "inline_functions", "to_duckdb_sql", "run_sql"]
 
 #: The non-standard functions the portable SQL may call: name -> (arguments, DuckDB body). Day counts are whole
 #: days (floor of the difference), as columns.py defines them.
@@ -37,7 +37,58 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "month_index": (("d",), "(EXTRACT(YEAR FROM d) * 12 + EXTRACT(MONTH FROM d))"),
 }
 
+#: The same functions for Spark SQL (same names, arguments and results; the Spark engine inlines them into the
+#: text, as DuckDB inlines its macros). Spark reads ``1.0`` as a DECIMAL, so the divisions are written on DOUBLE
+#: values to give the IEEE results DuckDB gives.
+SPARK_FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "days_between": (
+        ("a", "b"),
+        "CAST(floor(CAST(unix_micros(CAST(b AS TIMESTAMP_LTZ)) - unix_micros(CAST(a AS TIMESTAMP_LTZ)) AS DOUBLE)"
+        " / 86400000000.0D) AS BIGINT)",
+    ),
+    "day_diff": (("a", "b"), "datediff(b, a)"),
+    "hours_between": (
+        ("a", "b"),
+        "CAST(unix_micros(CAST(b AS TIMESTAMP_LTZ)) - unix_micros(CAST(a AS TIMESTAMP_LTZ)) AS DOUBLE)"
+        " / 3600000000.0D",
+    ),
+    "month_index": (("d",), "(year(d) * 12 + month(d))"),
+}
+
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def inline_functions(sql: str, functions: Mapping[str, tuple[tuple[str, ...], str]]) -> str:
+    """Replace every call ``name(arg, ...)`` of ``functions`` in ``sql`` by its body with the arguments substituted
+    (each argument parenthesised), innermost calls included. For engines without SQL macros (Spark SQL)."""
+    names = "|".join(re.escape(n) for n in sorted(functions, key=len, reverse=True))
+    call = re.compile(rf"(?<![\w.])({names})\s*\(", re.IGNORECASE)
+    out = sql
+    while (m := call.search(out)) is not None:
+        start, i, depth, args, arg_start = m.start(), m.end(), 1, [], m.end()
+        while depth:
+            if i >= len(out):
+                raise ValueError(f"Unbalanced parentheses in the call of {m.group(1)!r} in the SQL text.")
+            ch = out[i]
+            if ch == "'":
+                i = out.index("'", i + 1)
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append(out[arg_start:i])
+            elif ch == "," and depth == 1:
+                args.append(out[arg_start:i])
+                arg_start = i + 1
+            i += 1
+        params, body = functions[m.group(1).lower()]
+        if len(args) != len(params):
+            raise ValueError(f"SQL function {m.group(1)!r} takes {len(params)} argument(s); got {len(args)}.")
+        values = dict(zip(params, (f"({a.strip()})" for a in args)))
+        expanded = re.sub(r"\b(" + "|".join(params) + r")\b", lambda p: values[p.group(1)], body)
+        out = out[:start] + "(" + expanded + ")" + out[i:]
+    return out
 
 
 def to_duckdb_sql(sql: str) -> str:

@@ -27,7 +27,8 @@ from loyalist.features.columns import SNAPSHOT_COLUMNS
 from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.rfm import rfm_scores
 
-__all__ = ["build_snapshot", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES"]
+__all__ = ["build_snapshot", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES",
+           "view_items", "finish_snapshot"]
 
 _INT = "int64"
 _FLOAT = "float64"
@@ -197,7 +198,7 @@ def _to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
     return pa.table(columns)
 
 
-_SQL_TYPE = {"string": "VARCHAR", "datetime": "TIMESTAMP", "number": "DOUBLE", "bool": "BOOLEAN"}
+_SQL_TYPE = {"string": "STRING", "datetime": "TIMESTAMP", "number": "DOUBLE", "bool": "BOOLEAN"}
 
 
 def _arrow_kind_ok(kind: str, arrow_type: pa.DataType) -> bool:
@@ -217,7 +218,6 @@ def _arrow_kind_ok(kind: str, arrow_type: pa.DataType) -> bool:
 def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
     """The Parquet counterpart of :func:`_to_arrow`: the same columns and normalisation, as a select list that
     DuckDB runs while it streams the file (the table never enters pandas)."""
-    required, optional = _READ[table]
     schema = source.schema
     present = _present_columns(table, schema.names, where=f" ('{source.path}')")
     for column in present:
@@ -230,8 +230,17 @@ def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
                 f"{schema.field(column).type}; write the table with the cleaner ('loyalist prepare')."
             )
 
+    return engine.ParquetView(source.path, view_items(table, present))
+
+
+def view_items(table: str, present: list[str], quote: str = '"') -> tuple[tuple[str, str], ...]:
+    """The normalised columns of ``table`` as (name, SQL expression) pairs over a file with the columns
+    ``present``: casts to the snapshot's types, NULL for absent optional columns, status 'completed' when absent,
+    margin from margin and/or amount - cost. ``quote`` quotes identifiers (DuckDB ``"``, Spark SQL a backtick)."""
+    required, optional = _READ[table]
+
     def quoted(column: str) -> str:
-        return '"' + column + '"'
+        return quote + column + quote
 
     items = []
     for column in (*required, *optional):
@@ -246,11 +255,12 @@ def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
             value = quoted(column)
         items.append((column, value))
     if table == "orders" and ("margin" in present or "cost" in present):
-        margin = 'CAST("margin" AS DOUBLE)' if "margin" in present else None
-        from_cost = 'CAST("amount" AS DOUBLE) - CAST("cost" AS DOUBLE)' if "cost" in present else None
+        margin = f"CAST({quoted('margin')} AS DOUBLE)" if "margin" in present else None
+        from_cost = (f"CAST({quoted('amount')} AS DOUBLE) - CAST({quoted('cost')} AS DOUBLE)"
+                     if "cost" in present else None)
         value = f"COALESCE({margin}, {from_cost})" if margin and from_cost else (margin or from_cost)
         items.append(("margin", value))
-    return engine.ParquetView(source.path, tuple(items))
+    return tuple(items)
 
 
 def _source(name: str, table: pd.DataFrame | ParquetTable) -> pa.Table | engine.ParquetView:
@@ -354,18 +364,31 @@ def _string_mapper(arrow_type: pa.DataType):
 def _finish(
     frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig
 ) -> pd.DataFrame:
-    """Enforce the dtypes, blank the columns whose source column is absent, add RFM, order the columns."""
     tickets = tables.get("tickets")
-    if tickets is not None:
-        if "kind" not in tickets.columns:  # complaints cannot be told from other tickets
+    return finish_snapshot(frame, None if tickets is None else list(tickets.columns), config)
+
+
+def finish_snapshot(
+    frame: pd.DataFrame,
+    ticket_columns: list[str] | None,
+    config: FeatureConfig,
+    rfm: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The SQL result as the snapshot: enforce the dtypes, blank the columns whose source column is absent
+    (``ticket_columns``: the tickets table's columns, None without tickets), add the RFM scores (``rfm``, on the
+    frame's index, when they were ranked elsewhere: the Spark engine ranks against the whole population) and order
+    the columns."""
+    if ticket_columns is not None:
+        if "kind" not in ticket_columns:  # complaints cannot be told from other tickets
             for column in ("complaint_rate", "n_complaints", "n_complaints_recent"):
                 frame[column] = np.nan
             frame["top_complaint_stage"] = pd.NA
-        if "resolved_at" not in tickets.columns:
+        if "resolved_at" not in ticket_columns:
             frame["open_tickets"] = np.nan
     for column, dtype in SNAPSHOT_DTYPES.items():
         if column in frame.columns and str(frame[column].dtype) != dtype:
             frame[column] = frame[column].astype(dtype)
-    rfm = rfm_scores(frame, bins=config.rfm_bins)
+    if rfm is None:
+        rfm = rfm_scores(frame, bins=config.rfm_bins)
     frame = pd.concat([frame, rfm], axis=1)
     return frame.loc[:, list(SNAPSHOT_COLUMNS)]

@@ -1,7 +1,8 @@
 {#- The customer snapshot at cut-off T: one row per customer with >= 1 completed order in W = (T - lookback, T].
     Every column is defined in loyalist/features/columns.py; this text implements those definitions.
 
-    Portable SQL: standard SQL plus the functions days_between, day_diff, hours_between and month_index
+    Portable SQL (DuckDB and Spark SQL run this text): standard SQL with the types STRING, DOUBLE, BIGINT,
+    BOOLEAN, TIMESTAMP and DATE, plus the functions days_between, day_diff, hours_between and month_index
     (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches only).
 
     Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
@@ -124,7 +125,8 @@ attitude AS (
         CAST(100 * (COUNT(CASE WHEN nps_score >= 9 THEN 1 END) - COUNT(CASE WHEN nps_score <= 6 THEN 1 END))
              AS DOUBLE) / NULLIF(COUNT(nps_score), 0) AS nps,
         AVG(CAST(satisfaction AS DOUBLE)) AS satisfaction_mean,
-        AVG(CASE WHEN mentions_brand THEN 1.0 WHEN NOT mentions_brand THEN 0.0 END) AS brand_mention_rate
+        AVG(CASE WHEN mentions_brand THEN CAST(1 AS DOUBLE) WHEN NOT mentions_brand THEN CAST(0 AS DOUBLE) END)
+            AS brand_mention_rate
     FROM answers
     GROUP BY customer_id
 )
@@ -149,9 +151,9 @@ SELECT
     c.size,
     c.region,
 {% else %}
-    CAST(NULL AS VARCHAR) AS industry,
-    CAST(NULL AS VARCHAR) AS size,
-    CAST(NULL AS VARCHAR) AS region,
+    CAST(NULL AS STRING) AS industry,
+    CAST(NULL AS STRING) AS size,
+    CAST(NULL AS STRING) AS region,
 {% endif %}
     CASE WHEN p.observed_months >= 2
         THEN CAST(p.active_months - 1 AS DOUBLE) / (p.observed_months - 1) END AS repurchase_rate,
@@ -208,7 +210,7 @@ SELECT
     CAST(NULL AS DOUBLE) AS n_complaints_recent,
     CAST(NULL AS DOUBLE) AS resolution_hours_mean,
     CAST(NULL AS DOUBLE) AS open_tickets,
-    CAST(NULL AS VARCHAR) AS top_complaint_stage,
+    CAST(NULL AS STRING) AS top_complaint_stage,
 {% endif %}
 {% if has_surveys %}
     CAST(COALESCE(a.n_survey_responses, 0) AS DOUBLE) AS n_survey_responses,

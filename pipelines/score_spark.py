@@ -1,0 +1,251 @@
+"""Job: batch scoring on Spark (``loyalist score --engine spark``). The same list as ``pipelines/score.py``:
+the clean Parquet tables by path or URI -> the snapshot SQL on Spark SQL -> the champion models on the executors
+-> the churn-risk list as Parquet written by Spark (a folder of part files, in list order), plus the CSV and the
+JSON summary when the list is small enough for a CRM (``spark.csv_row_limit``), and an MLflow run.
+
+The previous output stays intact when the job fails: Spark writes into a temporary folder beside the target,
+which replaces the old list only once it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+import pandas as pd
+
+from loyalist.batch.outputs import protect, pseudonym_key
+from loyalist.config import config_to_dict
+from loyalist.config.models import TIERS, LoyalistConfig
+from loyalist.errors import InsufficientHistoryError
+from loyalist.features.cutoffs import resolve_as_of
+from loyalist.io import write_csv, write_json
+from loyalist.tracking import run
+
+from pipelines._common import start_tracking
+from pipelines._ui import Reporter
+from pipelines.score import _load_models, _model_metrics, _Scorer
+
+__all__ = ["SparkScoreJobResult", "run_scoring_spark", "start_spark"]
+
+
+@dataclass(frozen=True)
+class SparkScoreJobResult:
+    summary: dict
+    paths: dict[str, str]
+    risk: pd.DataFrame | None  # the list as written to the CSV (None above the row limit)
+    timings: dict[str, float]
+    run_id: str
+
+
+def start_spark(config: LoyalistConfig, env: Mapping[str, str] | None):
+    """The Spark session of the config. Executors run this Python (``PYSPARK_PYTHON`` unless the environment
+    sets it), so they import the same loyalist and model dependencies."""
+    from loyalist.engines.spark import spark_session
+
+    env = env or {}
+    if not env.get("PYSPARK_PYTHON"):
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    return spark_session(config.spark.master, config.spark.conf, app_name=config.spark.app_name,
+                         connect_timeout=config.spark.connect_timeout_seconds)
+
+
+def _ship(spark, scorer: _Scorer, bundle: Path | None):
+    """Copy the model's MLflow files (the exported bundle, or the registered version exported from the tracking
+    server) to a folder of a unique name and ship it to the executors (SparkContext.addFile)."""
+    from loyalist.engines.spark_scoring import ModelShipment
+    from loyalist.tracking import export_version
+
+    info = scorer.loaded.info
+    staging = Path(tempfile.mkdtemp(prefix="loyalist-models-"))
+    folder = staging / f"{info.name}-{info.version}-{uuid.uuid4().hex[:8]}"
+    if bundle is not None:
+        shutil.copytree(Path(bundle), folder)
+    else:
+        export_version(info.name, info.version, staging, card="").rename(folder)
+    spark.sparkContext.addFile(str(folder), recursive=True)
+    return ModelShipment(name=folder.name, folder=str(folder), info=info)
+
+
+def _data_end(spark) -> tuple[pd.Timestamp, pd.Timestamp]:
+    row = spark.sql("SELECT min(order_date) AS first, max(order_date) AS last FROM orders").collect()[0]
+    if row["first"] is None:
+        raise InsufficientHistoryError("The 'orders' table has no rows; there is no period to analyse.")
+    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
+def _replace(spark, tmp: str, final: str) -> None:
+    """Move the finished folder ``tmp`` to ``final`` (any Hadoop file system), the old one out of the way first."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path
+    target = path(final)
+    fs = target.getFileSystem(conf)
+    old = path(f"{final}.old-{uuid.uuid4().hex[:8]}")
+    if fs.exists(target):
+        fs.rename(target, old)
+    if not fs.rename(path(tmp), target):
+        if fs.exists(old):
+            fs.rename(old, target)
+        raise OSError(f"could not move '{tmp}' to '{final}'")
+    if fs.exists(old):
+        fs.delete(old, True)
+
+
+def _delete(spark, uri: str) -> None:
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(p):
+        fs.delete(p, True)
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def run_scoring_spark(
+    config: LoyalistConfig,
+    clean: str,
+    *,
+    as_of=None,
+    out_dir: str | Path = "outputs",
+    workdir: Path = Path("."),
+    env: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None,
+    churn_bundle: Path | None = None,
+    value_bundle: Path | None = None,
+    spark=None,
+) -> SparkScoreJobResult:
+    from loyalist.engines.spark import spark_tables
+
+    reporter = reporter or Reporter(quiet=True)
+    env = env or {}
+    key = pseudonym_key(config.privacy, env)
+    start_tracking(config, workdir, env)
+    started_job = time.perf_counter()
+    with reporter.step("Start Spark"):
+        spark = spark or start_spark(config, env)
+    reporter.say(f"Spark {spark.version}, master {spark.sparkContext.master}")
+    clean = str(clean)
+    present = spark_tables(spark, clean)
+    first, last = _data_end(spark)
+    ts = resolve_as_of({"orders": pd.DataFrame({"order_date": [first, last]})}, as_of)
+    with reporter.step("Load the champion models"):
+        churn, value = _load_models(config, churn_bundle, value_bundle)
+        churn_ship = _ship(spark, churn, churn_bundle)
+        value_ship = _ship(spark, value, value_bundle)
+    reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
+                 f"{config.tracking.value_model_name} {value.version}")
+    try:
+        return _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key,
+                                out_dir, reporter, started_job)
+    finally:
+        for shipment in (churn_ship, value_ship):
+            shutil.rmtree(Path(shipment.folder).parent, ignore_errors=True)
+
+
+def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key, out_dir,
+                     reporter, started_job) -> SparkScoreJobResult:
+    from loyalist.engines.spark_scoring import executor_errors, score_customers_spark
+
+    privacy = config.privacy
+
+    def protect_batch(frame: pd.DataFrame) -> pd.DataFrame:
+        return protect(frame, privacy, key)
+
+    out = str(out_dir).rstrip("/")
+    final = f"{out}/churn_risk.parquet"
+    tmp = f"{out}/.churn_risk.parquet.tmp-{uuid.uuid4().hex[:8]}"
+    with reporter.step(f"Score customers as of {ts.date()} on Spark (snapshot, loyalty, churn, value, reasons)"):
+        output = score_customers_spark(
+            spark, present, ts, config, churn=churn, value=value, churn_shipment=churn_ship,
+            value_shipment=value_ship, protect=protect_batch, profile_rows=config.spark.profile_rows,
+            names=_names(spark, clean, present),
+        )
+    timings = dict(output.timings)
+    output.summary["notes"].append("Cross-sell (next_products) is not computed on Spark yet; the column is empty.")
+    paths: dict[str, str] = {}
+    risk_small = None
+    if _is_local(out):
+        Path(out.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    with reporter.step(f"Write the churn-risk list to {out}"):
+        t = time.perf_counter()
+        try:
+            executor_errors(lambda: output.risk.write.mode("overwrite").parquet(tmp))
+            timings["write_parquet"] = time.perf_counter() - t
+            if output.customers <= config.spark.csv_row_limit and _is_local(out):
+                t = time.perf_counter()
+                risk_small = _read_back(spark, tmp)
+                timings["collect_csv"] = time.perf_counter() - t
+            _replace(spark, tmp, final)
+        finally:
+            _delete(spark, tmp)
+        paths["parquet"] = final
+        if risk_small is not None:
+            t = time.perf_counter()
+            paths["csv"] = str(write_csv(risk_small, Path(out.removeprefix("file://")) / "churn_risk.csv"))
+            timings["write_csv"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started_job
+    summary = output.summary | {
+        "engine": {"name": "spark", "version": spark.version, "master": spark.sparkContext.master},
+        "models": {
+            "churn": {"name": config.tracking.churn_model_name, "version": churn.version,
+                      "run_id": getattr(getattr(churn.loaded, "info", None), "run_id", None)},
+            "value": {"name": config.tracking.value_model_name, "version": value.version,
+                      "run_id": getattr(getattr(value.loaded, "info", None), "run_id", None)},
+        },
+        "inputs": {name: {"path": f"{clean.rstrip('/')}/{name}.parquet", "columns": cols}
+                   for name, cols in present.items()},
+        "config": config_to_dict(config),
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    summary["model_metrics"] = _model_metrics(churn, value)
+    if _is_local(out):
+        paths["summary"] = str(write_json(summary, Path(out.removeprefix("file://")) / "churn_risk_summary.json"))
+    with run("score", tags={"as_of": str(ts.date()), "engine": "spark"}) as h:
+        h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version, "engine": "spark",
+                      "value_model_version": value.version, "customers": output.customers})
+        h.log_metrics({
+            "customers": output.customers, "value_at_risk_total": summary["value_at_risk_total"],
+            "expected_value_total": summary["expected_value_total"],
+            **{f"tier.{t}": summary["tiers"][t] for t in TIERS},
+            **{f"band.{b}": n for b, n in summary["bands"].items()},
+            **{f"seconds.{k}": v for k, v in timings.items()},
+        })
+        h.log_dict({k: v for k, v in summary.items() if k != "config"}, "churn_risk_summary.json")
+        h.log_table(output.drift, "drift_psi.csv")
+        run_id = h.run_id
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+    reporter.say(f"{output.customers:,} customers scored on Spark. Time per stage: {stages}")
+    for kind, path in paths.items():
+        reporter.say(f"Churn-risk list ({kind}): {path}")
+    return SparkScoreJobResult(summary, paths, risk_small, timings, run_id)
+
+
+def _names(spark, clean: str, present: Mapping[str, list[str]]):
+    """customer_id -> name from the clean customers file (masked on the executors), or None."""
+    if "customers" not in present:
+        return None
+    from loyalist.engines.spark import table_path
+
+    frame = spark.read.parquet(table_path(clean, "customers"))
+    if "name" not in frame.columns:
+        return None
+    return frame.selectExpr("CAST(customer_id AS STRING) AS customer_id", "CAST(name AS STRING) AS name")
+
+
+def _read_back(spark, path: str) -> pd.DataFrame:
+    """The written list, in list order (the part files are in sort order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = sorted(Path(path.removeprefix("file://")).glob("part-*.parquet"))
+    tables = [pq.read_table(p) for p in parts]
+    return pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame()

@@ -1,0 +1,438 @@
+"""The churn-risk list on Spark: the same list as :func:`loyalist.batch.scoring.score_customers`, computed in passes
+that scale with the number of customers.
+
+1. **Snapshot** (executors): the snapshot SQL on Spark (:func:`loyalist.engines.spark.spark_snapshot`).
+2. **Population statistics** (driver, small): what ranks a customer against all others — the sorted RFM inputs
+   and the loyalty scorer's percentile references — from a few columns of the snapshot.
+3. **Score** (executors, ``mapInPandas``): per batch of customers, the snapshot's dtypes and RFM scores
+   (ranked against the whole population), the loyalty score and tier (:class:`~loyalist.scoring.LoyaltyScorer`
+   fitted in 2), and the registered champion models through their MLflow pyfunc, loaded once per executor
+   process from the model files shipped with the job: churn probability and expected value.
+4. **Reasons** (driver, small): the customers to explain (the very-high band first, then by value at risk, at
+   most ``explain_top_k``, the rule of :func:`score_customers`), their SHAP reasons compared with the typical
+   values of the low- and medium-risk customers, the global drivers and the drift check, from a profile of the
+   population (all of it up to ``profile_rows`` customers, else a random sample).
+5. **Assemble** (executors): :func:`~loyalist.batch.risk_list.build_risk_list` per batch with the reasons joined
+   in, the churn percentile ranked against all customers, the privacy protection applied; sorted by value at risk
+   (ties by customer id), as the DuckDB job sorts.
+
+Up to ``profile_rows`` customers every figure equals the DuckDB job's (a test checks it on the demo data).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loyalist.batch.columns import RISK_BANDS
+from loyalist.batch.risk_list import build_risk_list
+from loyalist.config.models import TIERS, LoyalistConfig
+from loyalist.errors import ModelError
+from loyalist.features.columns import SNAPSHOT_COLUMNS
+from loyalist.features.rfm import RFM_COLUMNS, _significant, rfm_segment
+from loyalist.features.snapshot import SNAPSHOT_DTYPES, finish_snapshot
+from loyalist.scoring.loyalty import LoyaltyScorer
+
+__all__ = ["ModelShipment", "SparkScoringOutput", "score_customers_spark", "average_rank"]
+
+_RFM_INPUTS = {"recency_days": "rfm_r", "n_orders": "rfm_f", "monetary_total": "rfm_m"}
+_SQL_COLUMNS = [c for c in SNAPSHOT_COLUMNS if c not in RFM_COLUMNS]
+
+
+def average_rank(sorted_reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The average rank (1-based, ties share the mean of their positions) of each value among
+    ``sorted_reference``, which holds every value of the population: what ``Series.rank(method='average')``
+    gives over the whole population, for one batch of it."""
+    left = np.searchsorted(sorted_reference, values, side="left")
+    right = np.searchsorted(sorted_reference, values, side="right")
+    return (left + right + 1) / 2.0
+
+
+def _rfm_keys(values: pd.Series) -> np.ndarray:
+    """The RFM ranking key of :func:`loyalist.features.rfm.quantile_scores` (floats to 12 significant digits)."""
+    key = values.to_numpy(dtype=np.float64)
+    return _significant(key) if pd.api.types.is_float_dtype(values.dtype) else key
+
+
+def _rfm_from_references(frame: pd.DataFrame, refs: Mapping[str, np.ndarray], bins: int) -> pd.DataFrame:
+    """RFM scores of a batch ranked against the whole population (``refs``: sorted keys, recency negated):
+    ``ceil(rank * bins / n)``, as :func:`loyalist.features.rfm.rfm_scores` computes them on the whole table."""
+    def scores(b: int) -> dict[str, np.ndarray]:
+        out = {}
+        for column, name in _RFM_INPUTS.items():
+            key = _rfm_keys(frame[column])
+            key = -key if column == "recency_days" else key
+            ref = refs[column]
+            out[name] = np.ceil(average_rank(ref, key) * b / len(ref)).astype(np.int64)
+        return out
+
+    s = scores(bins)
+    q = s if bins == 5 else scores(5)
+    return pd.DataFrame({
+        "rfm_r": s["rfm_r"], "rfm_f": s["rfm_f"], "rfm_m": s["rfm_m"],
+        "rfm_score": s["rfm_r"] * 100 + s["rfm_f"] * 10 + s["rfm_m"],
+        "rfm_segment": pd.array(rfm_segment(q["rfm_r"], q["rfm_f"], q["rfm_m"]), dtype="string"),
+    }, index=frame.index)
+
+
+@dataclass(frozen=True)
+class ModelShipment:
+    """A model the executors load: the local folder of its MLflow files (shipped with ``SparkContext.addFile``
+    under ``name``) and the version info the pyfunc wrapper reports in its errors."""
+
+    name: str
+    folder: str
+    info: Any
+
+
+#: Per executor process: shipped folder name -> LoadedModel (Python workers are reused, so once per executor).
+_EXECUTOR_MODELS: dict[str, Any] = {}
+
+
+def _executor_model(shipment: ModelShipment):
+    model = _EXECUTOR_MODELS.get(shipment.name)
+    if model is None:
+        import dataclasses
+        from pathlib import Path
+
+        from pyspark import SparkFiles
+
+        from loyalist.tracking import load_exported
+
+        model = dataclasses.replace(load_exported(Path(SparkFiles.get(shipment.name))), info=shipment.info)
+        _EXECUTOR_MODELS[shipment.name] = model
+    return model
+
+
+def _restore(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """A Spark batch with the snapshot's pandas dtypes (Spark gives microsecond dates, int32 day counts)."""
+    for column in columns:
+        dtype = SNAPSHOT_DTYPES.get(column)
+        if dtype is not None and column in frame.columns and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+@dataclass
+class SparkScoringOutput:
+    risk: Any  # Spark DataFrame: the protected list, sorted, RISK_LIST_COLUMNS
+    customers: int
+    summary: dict
+    drift: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _as_spark_schema(frame: pd.DataFrame):
+    from pyspark.sql import types as T
+
+    def spark_type(series: pd.Series):
+        dtype = series.dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return T.BooleanType()
+        if pd.api.types.is_integer_dtype(dtype):
+            return T.LongType()
+        if pd.api.types.is_float_dtype(dtype):
+            return T.DoubleType()
+        if pd.api.types.is_datetime64_dtype(dtype):
+            return T.TimestampNTZType()
+        return T.StringType()
+
+    return T.StructType([T.StructField(str(c), spark_type(frame[c]), True) for c in frame.columns])
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals and object columns as strings, so Arrow hands Spark the declared types."""
+    out = {}
+    for column in frame.columns:
+        s = frame[column]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+            s = s.astype("string")
+        out[column] = s
+    return pd.DataFrame(out, index=frame.index)
+
+
+def score_customers_spark(
+    spark,
+    present: Mapping[str, list[str]],
+    as_of: pd.Timestamp,
+    config: LoyalistConfig,
+    *,
+    churn,
+    value,
+    churn_shipment: ModelShipment,
+    value_shipment: ModelShipment,
+    protect: Callable[[pd.DataFrame], pd.DataFrame],
+    profile_rows: int,
+    names=None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> SparkScoringOutput:
+    """Score every customer of the snapshot at ``as_of`` on Spark (see the module docstring for the passes).
+
+    ``present`` comes from :func:`loyalist.engines.spark.spark_tables`; ``churn`` / ``value`` are the models
+    loaded on the driver (for the SHAP reasons and the drift reference), ``*_shipment`` the same models as the
+    executors load them; ``names`` a Spark DataFrame (customer_id, name) of the customers' names or None;
+    ``protect`` masks and pseudonymises a batch of the list (run on the executors).
+    Returns the list as a lazy, sorted Spark DataFrame with the columns of :data:`RISK_LIST_COLUMNS`.
+    """
+    from pyspark.sql import functions as F
+    from pyspark import StorageLevel
+
+    from loyalist.engines.spark import spark_snapshot
+    from loyalist.explain import (
+        diagnosis, drivers_by, explain, global_drivers, select_rows, top_reasons, typical_values,
+        with_model_features,
+    )
+
+    job = config.scoring_job
+    features = config.features
+    timings: dict[str, float] = {}
+    t0 = [clock()]
+
+    def lap(name: str) -> None:
+        now = clock()
+        timings[name] = now - t0[0]
+        t0[0] = now
+
+    ticket_columns = present.get("tickets")
+    snapshot = spark_snapshot(spark, present, as_of, features).persist(StorageLevel.MEMORY_AND_DISK)
+    n = snapshot.count()
+    if n == 0:
+        snapshot.unpersist()
+        raise ModelError(
+            f"No customer has a completed order in the {features.lookback_days} days up to {as_of.date()}; "
+            "nothing to score (check the as-of date and the data)."
+        )
+    lap("snapshot")
+
+    # 2. population statistics: the RFM keys and the percentile references (a few numeric columns)
+    scorer_config = config.scoring
+    percentile = [c for c, ind in scorer_config.indicators.items() if ind.scaling.method == "percentile"]
+    from loyalist.scoring.tiers import guard_columns
+
+    fit_columns = list(dict.fromkeys([*_RFM_INPUTS, *scorer_config.indicators,
+                                      *guard_columns(scorer_config.guards)]))
+    fit_frame = _restore(snapshot.select(*fit_columns).toPandas(), fit_columns)
+    refs = {}
+    for column in _RFM_INPUTS:
+        key = _rfm_keys(fit_frame[column])
+        refs[column] = np.sort(-key if column == "recency_days" else key)
+    loyalty_scorer = LoyaltyScorer(scorer_config).fit(fit_frame)
+    del fit_frame
+    lap("population_stats")
+
+    # 3. score on the executors
+    bins = features.rfm_bins
+    loyalty_columns = list(loyalty_scorer.get_feature_names_out())
+
+    def score_batch(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = _restore(frame.reset_index(drop=True), _SQL_COLUMNS)
+        snap = finish_snapshot(frame, ticket_columns, features, rfm=_rfm_from_references(frame, refs, bins))
+        loyalty = loyalty_scorer.transform(snap)
+        p = _executor_model(churn_shipment).score(snap)
+        v = _executor_model(value_shipment).score(snap)
+        if not (np.isfinite(p).all() and np.isfinite(v).all()):
+            raise ModelError("The models returned non-finite scores; check the snapshot's feature values.")
+        out = pd.concat([snap, _plain(loyalty)], axis=1)
+        out["churn_probability"] = p
+        out["expected_value"] = v
+        return _plain(out)
+
+    sample = snapshot.limit(3).toPandas()
+    schema = _as_spark_schema(_local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment))
+
+    def score_partition(batches):
+        for frame in batches:
+            yield score_batch(frame)
+
+    scored = snapshot.mapInPandas(score_partition, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    var = F.col("churn_probability") * F.greatest(F.col("expected_value"), F.lit(0.0))
+    cuts = job.risk_band_cuts
+    band = (F.when(F.col("churn_probability") >= cuts["very_high"], "very_high")
+            .when(F.col("churn_probability") >= cuts["high"], "high")
+            .when(F.col("churn_probability") >= cuts["medium"], "medium").otherwise("low"))
+    scored = scored.withColumn("_var", var).withColumn("_band", band)
+    executor_errors(scored.count)
+    snapshot.unpersist()
+    lap("score")
+
+    # 4. reasons for the customers that matter, from a profile of the population
+    p_sorted = np.sort(np.asarray(scored.select("churn_probability").toPandas()["churn_probability"],
+                                  dtype="float64"))
+    snap_cols = list(SNAPSHOT_COLUMNS)
+    top = (scored.orderBy(F.when(F.col("_band") == "very_high", 0).otherwise(1), F.desc("_var"), "customer_id")
+           .limit(job.explain_top_k).select(*snap_cols, "_var", "_band").toPandas())
+    top = _restore(top, snap_cols)
+    top.index = pd.Index(top["customer_id"].astype(str), name=None)
+    profile = scored if n <= profile_rows else scored.sample(fraction=profile_rows / n, seed=job.seed)
+    profile = _restore(profile.orderBy("customer_id")
+                       .select(*snap_cols, "churn_probability", "expected_value", "_var", "_band", "loyalty_tier")
+                       .toPandas(), snap_cols)
+    extra: dict[str, Any] = {"explained": {"customers": int(len(top)), "sample": 0},
+                             "profile_customers": int(len(profile)), "population": int(n)}
+    reasons = None
+    profile_snap = profile[snap_cols]
+    model_frame = with_model_features(churn.model, profile_snap)
+    typical = typical_values(model_frame, "industry", reference=profile["_band"].isin(["low", "medium"]))
+    if len(top):
+        top_snap = top[snap_cols]
+        contribs = explain(churn.model, top_snap, rows=top_snap.index)
+        top_frame = with_model_features(churn.model, top_snap)
+        reasons = top_reasons(contribs, top_frame, typical, k=3)
+    pre = pd.DataFrame({"value_at_risk": profile["_var"].to_numpy(), "churn_probability":
+                        profile["churn_probability"].to_numpy(), "risk_band": profile["_band"].to_numpy()})
+    _, sample_rows = select_rows(pre, top_k=0, sample=job.explain_sample, seed=job.seed)
+    if len(sample_rows):
+        sample_contribs = explain(churn.model, profile_snap, rows=sample_rows)
+        tiers = profile["loyalty_tier"].astype("string")
+        extra["explained"]["sample"] = int(len(sample_rows))
+        extra["global_drivers"] = _json_records(global_drivers(sample_contribs))
+        extra["drivers_by_tier"] = _by_segment(drivers_by(sample_contribs, tiers.loc[sample_contribs.index]))
+        extra["diagnosis"] = diagnosis(sample_contribs, tiers.loc[sample_contribs.index],
+                                       snapshot=model_frame.loc[sample_contribs.index])
+    from loyalist.modeling.drift import psi_table
+
+    reference = getattr(churn.model, "drift_reference_", None)
+    if reference:
+        frame = churn.model.model_frame(profile_snap) if hasattr(churn.model, "model_frame") else profile_snap
+        drift = psi_table(reference, frame, warn_level=job.drift_warn_psi)
+    else:
+        drift = pd.DataFrame(columns=["feature", "psi", "drifted"])
+    lap("explain")
+
+    # 5. assemble on the executors
+    reason_table = (reasons.reset_index(names="customer_id") if reasons is not None
+                    else pd.DataFrame(columns=["customer_id", "reason_1", "reason_2", "reason_3",
+                                               "top_driver_group"]))
+    reason_table = reason_table.astype({"customer_id": "string"})
+    base = scored.drop("_var", "_band")
+    if names is not None:
+        base = base.join(names.dropDuplicates(["customer_id"]).withColumnRenamed("name", "_name"),
+                         "customer_id", "left")
+    else:
+        base = base.withColumn("_name", F.lit(None).cast("string"))
+    n_pop = len(p_sorted)
+    churn_version, value_version = str(churn.version), str(value.version)
+
+    def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = _restore(frame.reset_index(drop=True), snap_cols)
+        snap = frame[snap_cols]
+        loyalty = frame[loyalty_columns]
+        mine = reason_table[reason_table["customer_id"].isin(snap["customer_id"])]
+        reasons_here = None
+        if len(mine):
+            position = pd.Series(snap.index, index=snap["customer_id"].astype(str))
+            reasons_here = mine.set_index(position.loc[mine["customer_id"].astype(str)].to_numpy()).drop(
+                columns=["customer_id"])
+        customers = pd.DataFrame({"customer_id": snap["customer_id"], "name": frame["_name"]})
+        risk = build_risk_list(
+            snap, loyalty, churn_probability=frame["churn_probability"].to_numpy(),
+            expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
+            reasons=reasons_here, actions=job.actions, next_products=None, customers=customers,
+            churn_model_version=churn_version, value_model_version=value_version,
+        )
+        p = risk["churn_probability"].to_numpy(dtype="float64")
+        risk["churn_percentile"] = average_rank(p_sorted, p) / n_pop * 100
+        sort_id = risk["customer_id"].astype("string")
+        risk = protect(risk)
+        risk.insert(len(risk.columns), "_sort_id", sort_id.to_numpy())
+        return _plain(risk)
+
+    sample = base.limit(3).toPandas()
+    schema = _as_spark_schema(assemble_batch(sample))
+
+    def assemble_partition(batches):
+        for frame in batches:
+            yield assemble_batch(frame)
+
+    risk = (base.mapInPandas(assemble_partition, schema)
+            .orderBy(F.desc("value_at_risk"), F.asc("_sort_id")).drop("_sort_id"))
+    summary = _summary(risk, as_of) | extra
+    summary["drift"] = {
+        "psi": {r.feature: round(float(r.psi), 4) for r in drift.itertuples()},
+        "warn_level": job.drift_warn_psi,
+        "drifted": [r.feature for r in drift.itertuples() if r.drifted],
+    }
+    from loyalist.batch.scoring import _check_horizons
+
+    summary["notes"] = _check_horizons(config, churn, value)
+    if profile_rows < n:
+        summary["notes"].append(
+            f"Typical values, global drivers and drift come from a random sample of {len(profile):,} of the "
+            f"{n:,} customers (spark.profile_rows)."
+        )
+    lap("assemble")
+    return SparkScoringOutput(risk=risk, customers=int(n), summary=summary, drift=drift, timings=timings)
+
+
+def executor_errors(action: Callable[[], Any]) -> Any:
+    """Run a Spark action; a loyalist error raised on an executor (a model that rejects the snapshot, say) comes
+    back as its one sentence instead of a Java stack trace."""
+    from pyspark.errors import PythonException
+
+    try:
+        return action()
+    except PythonException as exc:
+        import re
+
+        found = re.findall(r"loyalist\.errors\.(\w+): (.+)", str(exc))
+        if not found:
+            raise
+        kind, message = found[-1]
+        import loyalist.errors as errors
+
+        raise getattr(errors, kind, ModelError)(message.strip()) from None
+
+
+def _local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment) -> pd.DataFrame:
+    """Run ``score_batch`` on a few rows on the driver (to learn the output schema), with the driver's models in
+    place of the executors' copies."""
+    saved = dict(_EXECUTOR_MODELS)
+    _EXECUTOR_MODELS[churn_shipment.name] = churn.loaded if hasattr(churn, "loaded") else churn
+    _EXECUTOR_MODELS[value_shipment.name] = value.loaded if hasattr(value, "loaded") else value
+    try:
+        return score_batch(sample)
+    finally:
+        _EXECUTOR_MODELS.clear()
+        _EXECUTOR_MODELS.update(saved)
+
+
+def _summary(risk, as_of: pd.Timestamp) -> dict:
+    """:func:`loyalist.batch.risk_list.risk_summary` computed by Spark (one aggregation pass)."""
+    from pyspark.sql import functions as F
+
+    rows = risk.groupBy("loyalty_tier", "risk_band").agg(
+        F.count(F.lit(1)).alias("n"), F.sum("value_at_risk").alias("var"), F.sum("expected_value").alias("ev"),
+        F.sum("churn_probability").alias("p"),
+    ).toPandas()
+    n = int(rows["n"].sum())
+    tiers = rows.groupby("loyalty_tier")["n"].sum()
+    bands = rows.groupby("risk_band")["n"].sum()
+    var_tier = rows.groupby("loyalty_tier")["var"].sum()
+    return {
+        "as_of": str(as_of.date()) if n else None,
+        "customers": n,
+        "tiers": {t: int(tiers.get(t, 0)) for t in TIERS},
+        "bands": {b: int(bands.get(b, 0)) for b in RISK_BANDS},
+        "value_at_risk_by_tier": {t: float(var_tier.get(t, 0.0)) for t in TIERS},
+        "expected_value_total": float(rows["ev"].sum()),
+        "value_at_risk_total": float(rows["var"].sum()),
+        "mean_churn_probability": float(rows["p"].sum() / n) if n else None,
+    }
+
+
+def _json_records(table: pd.DataFrame) -> list[dict]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _by_segment(table: pd.DataFrame, top: int = 10) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for seg, part in table.groupby("segment", sort=False):
+        out[str(seg)] = _json_records(part.drop(columns=["segment"]).head(top))
+    return out
+
+
