@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, InputTag, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 from loyalist.errors import ConfigError, ModelError, StoreError
 from loyalist.io import check_writable, file_lock
@@ -197,6 +198,54 @@ def _store_error(exc: BaseException, tracking_uri: str) -> StoreError:
     )
 
 
+_DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+
+
+def _redact(uri: str) -> str:
+    """``uri`` without its password (``postgresql://user:***@host/db``)."""
+    parsed = urlparse(uri)
+    if parsed.password is None:
+        return uri
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def _check_database(tracking_uri: str, timeout: float) -> None:
+    """A one-sentence :class:`StoreError` when a database tracking URI (``postgresql://...``) cannot be used: its
+    driver is not installed, or the database refuses the connection (down, wrong credentials). The password of
+    the URI never appears in the message."""
+    import sqlalchemy
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    parsed = urlparse(tracking_uri)
+    scheme = parsed.scheme.split("+")[0]
+    shown = _redact(tracking_uri)
+    connect_args = {"connect_timeout": max(1, int(timeout))} if scheme in ("postgresql", "mysql") else {}
+    try:
+        engine = sqlalchemy.create_engine(tracking_uri, connect_args=connect_args)
+    except (ImportError, NoSuchModuleError, ArgumentError) as exc:
+        driver = (parsed.scheme.split("+")[1] if "+" in parsed.scheme
+                  else {"postgresql": "psycopg"}.get(scheme, scheme))
+        raise StoreError(
+            f"The database driver {driver!r} for the tracking store {shown!r} is not installed; install it "
+            f"(e.g. pip install {'psycopg[binary]' if driver == 'psycopg' else driver}) or change "
+            "MLFLOW_TRACKING_URI."
+        ) from exc
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+        if parsed.password:
+            reason = reason.replace(parsed.password, "***")
+        raise StoreError(
+            f"The tracking database {shown!r} refused the connection ({reason}); check the user and password "
+            "(PGPASSWORD or the URI) and that the database is running."
+        ) from exc
+    finally:
+        engine.dispose()
+
+
 def setup_tracking(
     tracking_uri: str, experiment: str, artifact_root: Path | None = None, *, connect_timeout: float = 5.0,
 ) -> str:
@@ -239,6 +288,8 @@ def setup_tracking(
         _LOCK["path"] = None
         if tracking_uri.startswith(("http://", "https://")):
             _check_server(tracking_uri, connect_timeout)
+        elif urlparse(tracking_uri).scheme.split("+")[0] in _DATABASE_SCHEMES:
+            _check_database(tracking_uri, connect_timeout)
     location = None
     if artifact_root is not None:
         artifact_root = Path(artifact_root).resolve()
@@ -257,7 +308,13 @@ def setup_tracking(
             found = client.get_experiment_by_name(experiment)
             client.search_registered_models(max_results=1)  # creates the registry's store too, under the lock
             if found is None:
-                experiment_id = client.create_experiment(experiment, artifact_location=location)
+                try:
+                    experiment_id = client.create_experiment(experiment, artifact_location=location)
+                except MlflowException:  # another user created it in the meantime (a shared server)
+                    found = client.get_experiment_by_name(experiment)
+                    if found is None:
+                        raise
+                    experiment_id = found.experiment_id
             else:
                 experiment_id = found.experiment_id
                 if found.lifecycle_stage == "deleted":
