@@ -229,7 +229,8 @@ def spark_labels(spark, snapshot, as_of: Any, config: FeatureConfig):
 
     import pandas as pd
 
-    t = snapshot_params(as_of, config)["t"]
+    params = snapshot_params(as_of, config)
+    t, day = params["t"], params["as_of"]  # T = the end of the cut-off day; labels read (T, T + horizon]
     churn_end = t + pd.Timedelta(days=config.churn_horizon_days)
     value_end = t + pd.Timedelta(days=config.value_horizon_days)
     orders = spark.table("orders")
@@ -252,7 +253,7 @@ def spark_labels(spark, snapshot, as_of: Any, config: FeatureConfig):
               else F.lit(None).cast("double"))
     return out.select(
         "customer_id",
-        F.lit(t.to_pydatetime()).alias("as_of"),
+        F.lit(day.to_pydatetime()).alias("as_of"),
         F.when(F.coalesce(F.col("_churn_orders"), F.lit(0)) > 0, 0).otherwise(1).cast("bigint").alias("churned"),
         F.coalesce(F.col("future_orders"), F.lit(0)).cast("bigint").alias("future_orders"),
         F.coalesce(F.col("future_revenue"), F.lit(0.0)).cast("double").alias("future_revenue"),
