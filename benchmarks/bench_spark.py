@@ -99,6 +99,13 @@ def main() -> None:
             stages = ", ".join(f"{k} {v:.1f}" for k, v in results[engine]["stages"].items())
             lines.append(f"<!-- {orders} {engine} stages (s): {stages} -->")
         print(json.dumps({"orders": n_orders, "customers": n_customers, **results}), flush=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _machine import machine_line
+
+    import pyspark
+
+    print(f"Command: `python benchmarks/bench_spark.py --orders {' '.join(map(str, args.orders))}` · machine: "
+          f"{machine_line(f'pyspark {pyspark.__version__}')}")
     print("| orders | customers | scored | DuckDB s | Spark local[2] s | Spark / DuckDB | DuckDB us/order | "
           "Spark us/order | Spark ms/customer |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -135,7 +135,7 @@ def _log_plots(handle, result: TrainingResult) -> None:
 
 def _train_one(
     kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
-    params: dict | None, tags: Mapping[str, str] | None, as_of=None,
+    params: dict | None, tags: Mapping[str, str] | None, as_of=None, snapshots=None,
 ) -> TrainedModel:
     trainer, name = (
         (train_churn, config.tracking.churn_model_name) if kind == "churn"
@@ -154,7 +154,7 @@ def _train_one(
         return TrainedModel(kind, None, name, existing.version, existing.run_id, decision, "",
                             existing.tags.get("loyalist.candidate", "loyalist"))
     with reporter.step(f"Train the {kind} model (snapshots at past cut-offs, out-of-time validation)"):
-        result = trainer(tables, config, params=params)
+        result = trainer(tables, config, params=params, snapshots=snapshots)
     for note in result.notes:
         reporter.say(f"[yellow]Note:[/yellow] {note}")
     model = result.model
@@ -251,9 +251,11 @@ def run_training(
     tags: Mapping[str, str] | None = None,
     tune_trials: int = 0,
     as_of=None,
+    snapshots=None,
 ) -> dict[str, TrainedModel]:
     """Train, register and gate each kind. ``as_of``: train from events dated <= that day only (end of day); the
-    newest label windows then end on it."""
+    newest label windows then end on it. ``snapshots``: builds the labelled training snapshots on another engine
+    (``train --engine spark``: ``loyalist.engines.spark.spark_labelled_snapshot``); DuckDB when None."""
     reporter = reporter or Reporter(quiet=True)
     uri = start_tracking(config, workdir, env)
     reporter.say(f"MLflow store: {uri}")
@@ -266,7 +268,7 @@ def run_training(
         kind_params = dict(params or {})
         if tune_trials > 0:
             kind_params.update(_tune(kind, config, tables, tune_trials, reporter))
-        out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags, as_of)
+        out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags, as_of, snapshots)
     return out
 
 

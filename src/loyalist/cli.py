@@ -261,6 +261,7 @@ def train(
     churn_horizon_days: ChurnHorizonOpt = None,
     value_horizon_days: ValueHorizonOpt = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    engine: EngineOpt = "duckdb",
 ) -> None:
     """Train the churn and value models from history (out-of-time validation), log them to MLflow, register
     challengers and promote them when they beat the best baseline and the champion."""
@@ -274,8 +275,18 @@ def train(
         from loyalist.errors import ConfigError
 
         raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
+    snapshots = None
+    if _engine(engine) == "spark":  # the training snapshots and labels on Spark, the models on this machine
+        import functools
+
+        from pipelines.score_spark import start_spark
+
+        from loyalist.engines.spark import spark_labelled_snapshot, spark_tables
+
+        spark = start_spark(cfg, _env())
+        snapshots = functools.partial(spark_labelled_snapshot, spark, spark_tables(spark, _uri(clean)))
     job.run_training(cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter,
-                     kinds=kinds, tune_trials=tune, as_of=as_of)
+                     kinds=kinds, tune_trials=tune, as_of=as_of, snapshots=snapshots)
 
 
 @app.command()

@@ -109,3 +109,22 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
         assert spark_summary[key] == pytest.approx(duck_summary[key], rel=1e-9), key
     assert spark_summary["drift"]["psi"] == pytest.approx(duck_summary["drift"]["psi"], rel=1e-6)
     assert spark_summary["engine"]["name"] == "spark"
+
+
+def test_training_snapshots_and_labels_are_the_same_on_both_engines(spark, demo):
+    """``train --engine spark`` builds the stacked training rows on Spark: the same rows as DuckDB + pandas."""
+    import functools
+
+    from loyalist.engines.spark import spark_labelled_snapshot
+    from loyalist.modeling.dataset import stack_snapshots
+
+    workdir, _ = demo
+    clean = workdir / "data" / "demo" / "clean"
+    config = FeatureConfig()
+    tables = read_clean(clean)
+    cutoffs = [pd.Timestamp("2023-12-31"), pd.Timestamp("2024-06-30")]
+    duck = stack_snapshots(tables, cutoffs, config)
+    builder = functools.partial(spark_labelled_snapshot, spark, spark_tables(spark, str(clean)))
+    ours = stack_snapshots(tables, cutoffs, config, builder=builder)
+    assert set(duck["as_of"]) == set(cutoffs) and {"churned", "future_revenue"} <= set(duck.columns)
+    assert_same_table(duck, ours)

@@ -35,6 +35,7 @@ __all__ = [
     "run_spark_sql",
     "spark_snapshot",
     "spark_labels",
+    "spark_labelled_snapshot",
 ]
 
 #: Settings every loyalist Spark session runs with (the config's ``spark.conf`` adds to them; these win).
@@ -259,3 +260,22 @@ def spark_labels(spark, snapshot, as_of: Any, config: FeatureConfig):
         F.coalesce(F.col("future_revenue"), F.lit(0.0)).cast("double").alias("future_revenue"),
         margin.cast("double").alias("future_margin"),
     ).orderBy("customer_id")
+
+
+def spark_labelled_snapshot(spark, present: Mapping[str, list[str]], as_of: Any, config: FeatureConfig):
+    """What :func:`loyalist.modeling.dataset.labelled_snapshot` returns, built on Spark: the snapshot SQL and the
+    labels computed by the cluster, collected (one row per customer: training data for LightGBM), the RFM scores
+    ranked on the collected snapshot, the labels joined on customer_id. Pass
+    ``functools.partial(spark_labelled_snapshot, spark, present)`` as the training job's ``snapshots``."""
+    from pyspark import StorageLevel
+
+    from loyalist.features.snapshot import finish_snapshot
+
+    snapshot = spark_snapshot(spark, present, as_of, config).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        snap = finish_snapshot(snapshot.toPandas(), present.get("tickets"), config)
+        labels = spark_labels(spark, snapshot, as_of, config).drop("as_of").toPandas()
+    finally:
+        snapshot.unpersist()
+    labels = labels.astype({"customer_id": "string"})
+    return snap.merge(labels, on="customer_id", how="left", validate="one_to_one")

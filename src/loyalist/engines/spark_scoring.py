@@ -228,11 +228,16 @@ def score_customers_spark(
     # 3. score on the executors
     bins = features.rfm_bins
     loyalty_columns = list(loyalty_scorer.get_feature_names_out())
+    # broadcast once to each executor, not shipped with every task: they grow with the customers
+    stats = spark.sparkContext.broadcast((refs, loyalty_scorer))
+    del refs
 
     def score_batch(frame: pd.DataFrame) -> pd.DataFrame:
+        population_refs, scorer = stats.value
         frame = _restore(frame.reset_index(drop=True), _SQL_COLUMNS)
-        snap = finish_snapshot(frame, ticket_columns, features, rfm=_rfm_from_references(frame, refs, bins))
-        loyalty = loyalty_scorer.transform(snap)
+        snap = finish_snapshot(frame, ticket_columns, features,
+                               rfm=_rfm_from_references(frame, population_refs, bins))
+        loyalty = scorer.transform(snap)
         p = _executor_model(churn_shipment).score(snap)
         v = _executor_model(value_shipment).score(snap)
         if not (np.isfinite(p).all() and np.isfinite(v).all()):
@@ -316,9 +321,12 @@ def score_customers_spark(
     else:
         base = base.withColumn("_name", F.lit(None).cast("string"))
     n_pop = len(p_sorted)
+    assembly = spark.sparkContext.broadcast((p_sorted, reason_table))
+    del p_sorted
     churn_version, value_version = str(churn.version), str(value.version)
 
     def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
+        population_p, reason_table = assembly.value
         frame = _restore(frame.reset_index(drop=True), snap_cols)
         snap = frame[snap_cols]
         loyalty = frame[loyalty_columns]
@@ -336,7 +344,7 @@ def score_customers_spark(
             churn_model_version=churn_version, value_model_version=value_version,
         )
         p = risk["churn_probability"].to_numpy(dtype="float64")
-        risk["churn_percentile"] = average_rank(p_sorted, p) / n_pop * 100
+        risk["churn_percentile"] = average_rank(population_p, p) / n_pop * 100
         sort_id = risk["customer_id"].astype("string")
         risk = protect(risk)
         risk.insert(len(risk.columns), "_sort_id", sort_id.to_numpy())

@@ -22,7 +22,7 @@ from loyalist.features.snapshot import build_snapshot
 
 __all__ = [
     "CutoffPlan", "EVENT_DATE_COLUMNS", "events_until", "plan_cutoffs", "labelled_snapshot", "stack_snapshots",
-    "split_half",
+    "split_half", "SnapshotBuilder",
 ]
 
 #: The date that places each event table's rows in time (rows dated after a cut-off are unknown at it).
@@ -123,10 +123,19 @@ def events_until(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dic
     return out
 
 
+#: Builds the labelled snapshot at a cut-off: (as_of, feature config) -> the frame :func:`labelled_snapshot` returns.
+#: The Spark engine passes one (``loyalist.engines.spark.spark_labelled_snapshot``) to build the same rows on Spark.
+SnapshotBuilder = Callable[[pd.Timestamp, FeatureConfig], pd.DataFrame]
+
+
 def labelled_snapshot(
-    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, config: FeatureConfig
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, config: FeatureConfig,
+    *, builder: SnapshotBuilder | None = None,
 ) -> pd.DataFrame:
-    """The snapshot at ``as_of`` joined with its labels (``churned``, ``future_revenue``, ...)."""
+    """The snapshot at ``as_of`` joined with its labels (``churned``, ``future_revenue``, ...); built by
+    ``builder`` when one is given (another engine computing the same rows)."""
+    if builder is not None:
+        return builder(as_of, config)
     snap = build_snapshot(tables, as_of, config)
     labels = build_labels(tables["orders"], snap["customer_id"], as_of, config)
     labels = labels.drop(columns=[c for c in ("as_of",) if c in labels.columns])
@@ -139,11 +148,12 @@ def stack_snapshots(
     config: FeatureConfig,
     *,
     on_cutoff: Callable[[pd.Timestamp], None] | None = None,
+    builder: SnapshotBuilder | None = None,
 ) -> pd.DataFrame:
     """Labelled snapshots at each cut-off, stacked (one row per customer and cut-off; ``as_of`` says which)."""
     frames = []
     for t in cutoffs:
-        frames.append(labelled_snapshot(tables, t, config))
+        frames.append(labelled_snapshot(tables, t, config, builder=builder))
         if on_cutoff is not None:
             on_cutoff(t)
     if not frames:

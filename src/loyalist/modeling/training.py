@@ -24,7 +24,14 @@ from loyalist.modeling.baselines import churn_baselines, value_baselines
 from loyalist.modeling.churn import ChurnModel
 from loyalist.modeling.clv import ValueModel
 from loyalist.features.cutoffs import data_period
-from loyalist.modeling.dataset import CutoffPlan, labelled_snapshot, plan_cutoffs, split_half, stack_snapshots
+from loyalist.modeling.dataset import (
+    CutoffPlan,
+    SnapshotBuilder,
+    labelled_snapshot,
+    plan_cutoffs,
+    split_half,
+    stack_snapshots,
+)
 from loyalist.modeling.btyd_features import BtydFeaturizer
 from loyalist.modeling.evaluation import compare_churn, compare_value
 from loyalist.modeling.level import Level, set_level
@@ -108,17 +115,17 @@ def _rule_scores(config: LoyalistConfig, snapshot: pd.DataFrame) -> pd.Series:
 
 def _prepare(
     tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, horizon_days: int,
-    progress: Callable[[str], None] | None,
+    progress: Callable[[str], None] | None, builder: SnapshotBuilder | None = None,
 ) -> tuple[CutoffPlan, bool, pd.DataFrame, pd.DataFrame]:
     plan, fallback = plan_with_fallback(tables, config, horizon_days)
     if plan.anchored:
-        return _prepare_anchored(tables, config, plan, progress)
+        return _prepare_anchored(tables, config, plan, progress, builder)
     features = config.features.model_copy(
         update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days}
     )
     tick = (lambda t: progress(f"snapshot {t.date()}")) if progress else None
-    train = stack_snapshots(tables, plan.train, features, on_cutoff=tick)
-    valid = labelled_snapshot(tables, plan.valid, features)
+    train = stack_snapshots(tables, plan.train, features, on_cutoff=tick, builder=builder)
+    valid = labelled_snapshot(tables, plan.valid, features, builder=builder)
     if tick:
         tick(plan.valid)
     return plan, fallback, train, valid
@@ -126,12 +133,12 @@ def _prepare(
 
 def _prepare_anchored(
     tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan,
-    progress: Callable[[str], None] | None,
+    progress: Callable[[str], None] | None, builder: SnapshotBuilder | None = None,
 ) -> tuple[CutoffPlan, bool, pd.DataFrame, pd.DataFrame]:
     frames = []
     for t, h in zip(plan.train, plan.horizons, strict=True):
         features = config.features.model_copy(update={"churn_horizon_days": h, "value_horizon_days": h})
-        frames.append(labelled_snapshot(tables, t, features).assign(label_horizon_days=h))
+        frames.append(labelled_snapshot(tables, t, features, builder=builder).assign(label_horizon_days=h))
         if progress:
             progress(f"snapshot {t.date()}")
     stacked = pd.concat(frames, ignore_index=True)
@@ -203,12 +210,13 @@ def train_churn(
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
     model_options: Mapping[str, object] | None = None,
+    snapshots: SnapshotBuilder | None = None,
 ) -> TrainingResult:
     """Train the churn model for ``config.features.churn_horizon_days`` and evaluate it out of time.
 
     ``model_options``: extra :class:`ChurnModel` arguments (e.g. ``features``, ``use_btyd``)."""
     horizon = config.features.churn_horizon_days
-    plan, fallback, train, valid = _prepare(tables, config, horizon, progress)
+    plan, fallback, train, valid = _prepare(tables, config, horizon, progress, snapshots)
     for name, frame in (("training cut-offs", train), ("validation cut-off", valid)):
         if frame["churned"].nunique() < 2:
             raise InsufficientHistoryError(
@@ -245,6 +253,7 @@ def train_value(
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
     model_options: Mapping[str, object] | None = None,
+    snapshots: SnapshotBuilder | None = None,
 ) -> TrainingResult:
     """Train the value model for ``config.features.value_horizon_days`` and evaluate it out of time.
 
@@ -255,7 +264,7 @@ def train_value(
     horizon = config.features.value_horizon_days
     if target is None:
         target = "future_margin" if config.features.value_basis == "margin" else "future_revenue"
-    plan, fallback, train, valid = _prepare(tables, config, horizon, progress)
+    plan, fallback, train, valid = _prepare(tables, config, horizon, progress, snapshots)
     if target == "future_margin" and train[target].isna().all():
         raise InsufficientHistoryError(
             "features.value_basis is 'margin' but the orders have no cost or margin column; map one or use 'revenue'."
