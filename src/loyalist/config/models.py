@@ -95,6 +95,12 @@ class CleaningConfig(Strict):
     # Test records: an order is a test when its status is 'test', its customer is flagged is_test, or its
     # order_id / customer_id matches one of these patterns (case-insensitive regular expressions).
     test_id_patterns: list[str] = Field(default_factory=lambda: [r"^test", r"^demo[-_]"])
+    # Test products (Online Retail's "TEST001 This is a test product."): an order line whose product_id or
+    # description matches one of these (case-insensitive regular expressions) is a test record.
+    test_product_patterns: list[str] = Field(default_factory=lambda: [r"^test\d*$", r"\btest product\b"])
+    # Reject completed orders (lines) with amount 0 as zero_amount (free samples, test lines). Off by default:
+    # CDNOW's $0 purchases are transactions in the published BG/NBD fits.
+    reject_zero_amount: bool = False
     # Identifier normalisation: strip spaces always; then upper/lower/keep case.
     id_case: Literal["upper", "lower", "keep"] = "upper"
     # Date parsing: also accept Chinese 年月日, slashes, Excel serial numbers. dayfirst decides 03/04/2024.

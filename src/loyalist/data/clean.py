@@ -20,8 +20,10 @@ that drops it; a changed row is kept and logged with the column and ``old -> new
    number in 0-10) -- dropped. Optional numbers that do not parse become NaN (``unparseable_number``, changed);
    satisfaction outside 1-5 becomes NaN (``invalid_satisfaction``); flags that are not yes/no become NA
    (``unparseable_flag``).
-5. ``test_record``: status ``test``, a customer flagged ``is_test``, an id matching ``config.test_id_patterns``;
-   the orders, tickets and surveys of a test customer -- dropped.
+5. ``test_record``: status ``test``, a customer flagged ``is_test``, an id matching ``config.test_id_patterns``,
+   an order line whose ``product_id`` or ``description`` matches ``config.test_product_patterns``; the orders,
+   tickets and surveys of a test customer -- dropped. ``zero_amount`` (``config.reject_zero_amount``): a
+   completed order (line) with amount 0 -- dropped.
 6. ``incomplete_customer`` (``config.drop_incomplete_customers``): a customer row missing one of
    :data:`CUSTOMER_PROFILE_COLUMNS` that the table has; the rows of that customer in the other tables -- dropped.
 7. ``duplicate``: an exact duplicate (all canonical columns, after conversion) of an earlier row -- dropped.
@@ -72,7 +74,8 @@ __all__ = [
 RULES: tuple[str, ...] = (
     "out_of_scope", "missing_required", "normalise_id", "impossible_date", "unparseable_date", "unparseable_amount",
     "invalid_nps",
-    "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "incomplete_customer",
+    "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "zero_amount",
+    "incomplete_customer",
     "duplicate", "duplicate_order_id", "duplicate_customer_id", "duplicate_ticket_id", "order_conflict",
     "unknown_customer", "unknown_status", "negative_amount", "extreme_amount", "resolved_before_created",
 )
@@ -468,6 +471,7 @@ def clean_tables(
     validate_tables(raw)
     bounds = bounds if bounds is not None else DateBounds()
     test_pattern = _test_pattern(config)
+    _test_pattern(config, "test_product_patterns")
     ctx = _Context()
     outcomes: dict[str, _Outcome] = {}
     if "customers" in raw:
@@ -502,18 +506,19 @@ def clean_tables(
     return CleanResult(tables=tables, rejects=rejects, summary=summary)
 
 
-def _test_pattern(config: CleaningConfig) -> str | None:
-    if not config.test_id_patterns:
+def _test_pattern(config: CleaningConfig, key: str = "test_id_patterns") -> str | None:
+    patterns = getattr(config, key)
+    if not patterns:
         return None
-    for p in config.test_id_patterns:
+    for p in patterns:
         try:
             re.compile(p)
         except re.error as exc:
             raise ConfigError(
-                f"'data.cleaning.test_id_patterns' entry {p!r} is not a valid regular expression ({exc}); "
+                f"'data.cleaning.{key}' entry {p!r} is not a valid regular expression ({exc}); "
                 "fix or remove it."
             ) from exc
-    return "|".join(f"(?:{p})" for p in config.test_id_patterns)
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 def _clean_table(
@@ -583,8 +588,10 @@ def _clean_table(
     frame = pd.DataFrame(work, index=raw.index)
     codes = _value_codes(frame, cols, ids_u)
 
-    # 5. test_record
+    # 5. test_record, zero_amount
     _test_records(table, frame, cols, ids_u, ctx, test_pattern, led)
+    if table == "orders":
+        _test_products(frame, cols, config, led)
     # 6. incomplete_customer
     if config.drop_incomplete_customers:
         if table == "customers":
@@ -624,7 +631,7 @@ def _clean_table(
     keys = pd.Series(frame[key], dtype="string").fillna(cols[key].text)
     kept = frame.loc[led.alive].reset_index(drop=True)
     extra = ["amount_flagged"] if "amount_flagged" in kept.columns else []
-    kept = _cast(kept[[c for c in schema.columns if c in kept.columns] + extra], schema)
+    kept = _cast(kept[[c for c in schema.columns if c in kept.columns and c != "description"] + extra], schema)
     lines = None
     if line_level:
         lines = kept[[c for c in ORDER_LINE_COLUMNS if c in kept.columns]]
@@ -703,6 +710,23 @@ def _test_records(table, frame, cols, ids_u, ctx, test_pattern, led) -> None:
         ids = frame["customer_id"]
         led.drop(ids.isin(list(ctx.test_ids)).to_numpy(bool), "test_record", "customer_id",
                  lambda m: "customer " + _quoted(ids[m]) + " is a test customer")
+
+
+def _test_products(frame: pd.DataFrame, cols: dict[str, _Col], config: CleaningConfig, led: _Ledger) -> None:
+    """Order lines of test products (``config.test_product_patterns`` on product_id or description), and
+    completed lines with amount 0 (``config.reject_zero_amount``)."""
+    pattern = _test_pattern(config, "test_product_patterns")
+    if pattern is not None:
+        for c in ("product_id", "description"):
+            if c in cols:
+                col = cols[c]
+                hit = col.expand(_contains(col.utext, pattern), fill=False).astype(bool)
+                led.drop(hit, "test_record", c, lambda m, col=col, c=c: f"'{c}' " + _quoted(col.text[m])
+                         + " matches a test product pattern (data.cleaning.test_product_patterns)")
+    if config.reject_zero_amount:
+        zero = ((frame["amount"] == 0) & (frame["status"] == "completed")).to_numpy(bool, na_value=False)
+        led.drop(zero, "zero_amount", "amount", "'amount' is 0 on a completed order: not a purchase "
+                 "(data.cleaning.reject_zero_amount)")
 
 
 def _value_codes(frame: pd.DataFrame, cols: dict[str, _Col], ids_u: dict[str, pd.Series]) -> pd.DataFrame:

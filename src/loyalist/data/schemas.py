@@ -7,7 +7,8 @@ canonical column names (optional columns may be absent) and these dtypes:
 - dates: ``datetime64[ns]`` (naive, local business time);
 - amounts and scores: ``float64``; flags: ``boolean``.
 
-Only ``orders`` is mandatory. Order status is one of ``completed``, ``returned``, ``cancelled`` (``test``
+Only ``orders`` is mandatory. The orders' ``description`` (a product description) is read only to recognise test
+products; it is not kept in the clean tables. Order status is one of ``completed``, ``returned``, ``cancelled`` (``test``
 orders are removed by cleaning). Returns and cancellations stay as their own rows: purchase indicators use
 completed orders only.
 """
@@ -47,11 +48,11 @@ SCHEMAS: dict[str, TableSchema] = {
         name="orders",
         key=("order_id",),
         required=("order_id", "customer_id", "order_date", "amount"),
-        optional=("product_id", "category", "quantity", "channel", "status", "cost", "margin"),
+        optional=("product_id", "category", "quantity", "channel", "status", "cost", "margin", "description"),
         dtypes={
             "order_id": "string", "customer_id": "string", "order_date": "datetime", "amount": "float",
             "product_id": "string", "category": "string", "quantity": "float", "channel": "string",
-            "status": "string", "cost": "float", "margin": "float",
+            "status": "string", "cost": "float", "margin": "float", "description": "string",
         },
     ),
     "tickets": TableSchema(
