@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.clean import CleanResult
-from loyalist.data.prepare import prepare, write_clean
+from loyalist.data.prepare import prepare, protect_clean, write_clean
 
 from pipelines._ui import Reporter
 
@@ -16,13 +19,17 @@ __all__ = ["run"]
 
 
 def run(
-    config: LoyalistConfig, out_dir: Path, reporter: Reporter | None = None, run_date: pd.Timestamp | None = None
+    config: LoyalistConfig, out_dir: Path, reporter: Reporter | None = None, run_date: pd.Timestamp | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> CleanResult:
-    """``run_date`` (default: today, read here at the edge): dates after it are rejected as impossible."""
+    """``run_date`` (default: today) and ``env`` (default: the process environment) are read here, at the edge:
+    dates after the run date are rejected as impossible; the pseudonymisation key comes from the environment.
+    Returns the result as stored (personal columns masked, rejects pseudonymised when configured)."""
     reporter = reporter or Reporter(quiet=True)
     run_date = pd.Timestamp.now().normalize() if run_date is None else pd.Timestamp(run_date)
+    key = pseudonym_key(config.privacy, dict(os.environ) if env is None else env)
     with reporter.step("Load, validate and clean the input tables"):
-        result = prepare(config.data, run_date=run_date)
+        result = protect_clean(prepare(config.data, run_date=run_date), config.privacy, key, config.data.cleaning)
     with reporter.step(f"Write clean tables and rejects to {out_dir}"):
         write_clean(result, Path(out_dir))
     s = result.summary
@@ -32,6 +39,13 @@ def run(
         [[r.table, int(r.rows_in), int(r.rows_kept), int(r.rows_rejected), int(r.rows_changed)]
          for r in s.itertuples()],
     )
+    if config.privacy.raw_pii_in_clean:
+        reporter.say("Names and contacts are stored RAW (unmasked) in the clean tables "
+                     "(privacy.raw_pii_in_clean: true); keep that folder private.")
+    else:
+        reporter.say("Names and contacts are stored masked in the clean tables.")
+    if key is not None:
+        reporter.say("Customer ids in the rejects tables are pseudonymised (privacy.pseudonymize_ids).")
     if len(result.rejects):
         top = result.rejects.groupby(["table", "rule", "action"]).size().sort_values(ascending=False).head(10)
         reporter.table(

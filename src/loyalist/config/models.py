@@ -256,6 +256,9 @@ class PrivacyConfig(Strict):
     mask_columns: list[str] = Field(default_factory=lambda: ["name", "contact"])
     pseudonymize_ids: bool = False
     key_env: str = "LOYALIST_PSEUDONYM_KEY"
+    # The clean tables are working files that get copied around: names and contacts are stored masked unless
+    # this is on (then the prepare summary says that they are stored raw).
+    raw_pii_in_clean: bool = False
 
 
 # ---------------------------------------------------------------------------------------- synthetic

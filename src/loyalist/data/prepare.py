@@ -13,22 +13,23 @@ see :func:`loyalist.io.output_set`)::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from loyalist.config.models import DataConfig
+from loyalist.config.models import CleaningConfig, DataConfig, PrivacyConfig
 from loyalist.data.clean import CleanResult, DateBounds, clean_tables
 from loyalist.data.load import load_tables
-from loyalist.data.privacy import mask_contact
+from loyalist.data.privacy import mask_contact, mask_frame, pseudonymize
 from loyalist.data.schemas import PII_COLUMNS
 from loyalist.data.tables import ParquetTable, restore_dtypes
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
 from loyalist.io import output_set, read_parquet, settle, verify
 
-__all__ = ["prepare", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
+__all__ = ["prepare", "protect_clean", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
 
 #: Tables :func:`write_clean` may write and :func:`read_clean` reads back, in this order.
 CLEAN_TABLES: tuple[str, ...] = ("orders", "order_lines", "customers", "tickets", "surveys")
@@ -82,6 +83,75 @@ def _mask_record_pii(record: pd.Series) -> pd.Series:
     if not has_pii.any():
         return record
     return record.mask(has_pii, record[has_pii].map(one)).astype("string")
+
+
+def protect_clean(
+    result: CleanResult, privacy: PrivacyConfig, key: bytes | None, cleaning: CleaningConfig | None = None
+) -> CleanResult:
+    """The clean result as it may be stored: personal columns masked, and rejects without raw customer ids.
+
+    - Clean tables: the columns of ``privacy.mask_columns`` and :data:`~loyalist.data.schemas.PII_COLUMNS` are
+      masked (names ``*科技有限公司``, phones ``139****5678``, e-mails ``z***@example.com``) unless
+      ``privacy.raw_pii_in_clean``. Customer ids stay as they are (the jobs join on them; outputs pseudonymise).
+    - Rejects, when ``key`` is given (``privacy.pseudonymize_ids``): every customer id -- the ``key`` of a
+      customers row, the ``customer_id`` field of ``record`` and any quoted copy of it in ``reason`` (raw or
+      normalised) -- is replaced by its keyed pseudonym, the same one the outputs use (of the normalised id, with
+      ``cleaning.id_case``).
+    """
+    tables = dict(result.tables)
+    if not privacy.raw_pii_in_clean:
+        columns = list(dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]))
+        tables = {name: mask_frame(df, [c for c in columns if c in df.columns]) if any(
+            c in df.columns for c in columns) else df for name, df in tables.items()}
+    rejects = result.rejects
+    if key is not None and len(rejects):
+        rejects = _pseudonymize_rejects(rejects, key, (cleaning or CleaningConfig()).id_case)
+    return CleanResult(tables=tables, rejects=rejects, summary=result.summary)
+
+
+def _normalised_id(value: str, id_case: str) -> str:
+    """The id as cleaning's normalise_id rule leaves it (trimmed, ``12345.0`` -> ``12345``, case)."""
+    text = value.strip()
+    text = re.sub(r"^([+-]?\d+)\.0+$", r"\1", text)
+    return text.upper() if id_case == "upper" else text.lower() if id_case == "lower" else text
+
+
+def _pseudonymize_rejects(rejects: pd.DataFrame, key: bytes, id_case: str) -> pd.DataFrame:
+    records = rejects["record"].astype("string")
+    raw_ids: list[str | None] = []
+    parsed: list[dict | None] = []
+    for text in records.to_numpy(dtype=object, na_value=None):
+        row = None
+        if text is not None:
+            try:
+                row = json.loads(text)
+            except ValueError:
+                row = None
+        parsed.append(row if isinstance(row, dict) else None)
+        value = row.get("customer_id") if isinstance(row, dict) else None
+        raw_ids.append(None if value is None else (str(int(value)) if isinstance(value, float) and value.is_integer()
+                                                   else str(value)))
+    norm = pd.Series([None if v is None else _normalised_id(v, id_case) for v in raw_ids], dtype="string")
+    pseud = pseudonymize(norm, key).to_numpy(dtype=object, na_value=None)
+    out_records, out_reasons, out_keys = [], [], []
+    for i, (row, raw, p) in enumerate(zip(parsed, raw_ids, pseud)):
+        reason = rejects["reason"].iat[i]
+        k = rejects["key"].iat[i]
+        if row is not None and raw is not None:
+            row["customer_id"] = p
+            out_records.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            if reason is not None and not pd.isna(reason):
+                for variant in dict.fromkeys([raw, raw.strip(), norm.iat[i]]):
+                    if variant:
+                        reason = reason.replace(f"'{variant}'", f"'{p}'")
+            if rejects["table"].iat[i] == "customers":
+                k = p
+        else:
+            out_records.append(records.iat[i])
+        out_reasons.append(reason)
+        out_keys.append(k)
+    return rejects.assign(record=pd.array(out_records, dtype="string"), reason=pd.array(out_reasons, dtype="string"),
+                          key=pd.array(out_keys, dtype="string"))
 
 
 def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
