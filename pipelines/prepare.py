@@ -39,6 +39,9 @@ def run(
         [[r.table, int(r.rows_in), int(r.rows_kept), int(r.rows_rejected), int(r.rows_changed)]
          for r in s.itertuples()],
     )
+    for r in s.itertuples():
+        if isinstance(r.encoding, str):
+            reporter.say(f"{r.table}: text decoded as {r.encoding} (confidence {r.encoding_confidence:.2f})")
     if config.privacy.raw_pii_in_clean:
         reporter.say("Names and contacts are stored RAW (unmasked) in the clean tables "
                      "(privacy.raw_pii_in_clean: true); keep that folder private.")

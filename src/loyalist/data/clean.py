@@ -3,6 +3,11 @@
 Rules run in this order (the ``rule`` column of the rejects); a dropped row is recorded once, by the first rule
 that drops it; a changed row is kept and logged with the column and ``old -> new`` in ``reason``:
 
+0. ``malformed_line``: a line of a delimited text file that is not a record (a wrong number of fields, an
+   unclosed quote), found by the loader (``df.attrs['malformed']``, see :mod:`loyalist.data.textfile`) -- dropped,
+   with its line number in ``reason``; it counts in rows_in, so rows in = kept + rejected holds for the lines of
+   the file. ``source_row`` is then the position of the record among the data lines (``df.attrs['source_rows']``).
+
 1. ``out_of_scope``: the row fails a source filter (``SourceConfig.filters``, read from ``df.attrs['filters']``;
    a regex searched in the raw value) -- dropped.
 2. ``missing_required``: a required column is empty after trimming (or a null token such as ``NULL``, ``N/A``)
@@ -72,7 +77,7 @@ __all__ = [
 
 #: Rule names in the order they are applied (the ``rule`` column of the rejects).
 RULES: tuple[str, ...] = (
-    "out_of_scope", "missing_required", "normalise_id", "impossible_date", "unparseable_date", "unparseable_amount",
+    "malformed_line", "out_of_scope", "missing_required", "normalise_id", "impossible_date", "unparseable_date", "unparseable_amount",
     "invalid_nps",
     "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "zero_amount",
     "incomplete_customer",
@@ -86,7 +91,9 @@ ORDER_LINE_COLUMNS: tuple[str, ...] = (
     "order_id", "customer_id", "order_date", "product_id", "category", "quantity", "amount", "status", "cost",
     "margin", "channel", "amount_flagged",
 )
-SUMMARY_COLUMNS: tuple[str, ...] = ("table", "rows_in", "rows_kept", "rows_rejected", "rows_changed")
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "table", "rows_in", "rows_kept", "rows_rejected", "rows_changed", "encoding", "encoding_confidence",
+)
 
 _NULL_TOKENS = ("", "nan", "none", "null", "<na>", "na", "n/a", "#n/a", "nat", "-")
 _TRUE = ("true", "t", "yes", "y", "1", "1.0", "是", "真", "对", "有")
@@ -113,7 +120,9 @@ class CleanResult:
         :data:`~loyalist.data.schemas.REJECT_COLUMNS`; ``action`` is ``dropped`` or ``changed``.
     summary : DataFrame
         :data:`SUMMARY_COLUMNS`, one row per input table (rows of the *source* table: order lines for a
-        line-level orders source). rows_in = rows_kept + rows_rejected.
+        line-level orders source). rows_in = rows_kept + rows_rejected. ``encoding`` and
+        ``encoding_confidence``: how a text file was decoded (see :mod:`loyalist.data.textfile`), missing for
+        other sources.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -373,6 +382,9 @@ class _Outcome:
     keys: pd.Series
     kept: pd.DataFrame
     lines: pd.DataFrame | None = None
+    malformed: list = field(default_factory=list)  # (source_row, line, reason) of the lines the loader rejected
+    encoding: tuple | None = None  # (encoding, confidence) of a text file
+    source_rows: np.ndarray | None = None  # per raw row: its position among the records of the file
 
 
 # ----------------------------------------------------------------------------------------- cleaning
@@ -636,7 +648,14 @@ def _clean_table(
     if line_level:
         lines = kept[[c for c in ORDER_LINE_COLUMNS if c in kept.columns]]
         kept = _orders_from_lines(lines)
-    return _Outcome(table=table, raw=raw, ledger=led, keys=keys, kept=kept, lines=lines)
+    source_rows = attrs.get("source_rows")
+    if source_rows is not None:
+        source_rows = np.asarray(source_rows, dtype="int64")
+        if len(source_rows) != n:
+            source_rows = None
+    return _Outcome(table=table, raw=raw, ledger=led, keys=keys, kept=kept, lines=lines,
+                    malformed=list(attrs.get("malformed") or []), source_rows=source_rows,
+                    encoding=(attrs["encoding"], attrs.get("encoding_confidence")) if attrs.get("encoding") else None)
 
 
 def _contains_case(texts: pd.Series, pattern: str) -> np.ndarray:
@@ -991,6 +1010,14 @@ def _rejects(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
         if table not in outcomes:
             continue
         out = outcomes[table]
+        if out.malformed:
+            frames.append(pd.DataFrame({
+                "table": table,
+                "source_row": np.array([m[0] for m in out.malformed], dtype="int64"),
+                "key": None, "rule": "malformed_line", "action": "dropped", "column": None,
+                "reason": [f"line {line} {why}; fix or remove that line of the file" for _, line, why in out.malformed],
+                "record": None,
+            }))
         segments = out.ledger.final_segments()
         if not segments:
             continue
@@ -998,9 +1025,10 @@ def _rejects(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
         uniq, inverse = np.unique(pos, return_inverse=True)
         records = _records(out.raw, uniq)[inverse]
         keys = out.keys.to_numpy(dtype=object, na_value=None)
+        rows = out.source_rows[pos] if out.source_rows is not None else pos
         frames.append(pd.DataFrame({
             "table": table,
-            "source_row": pos.astype("int64"),
+            "source_row": rows.astype("int64"),
             "key": keys[pos],
             "rule": np.concatenate([np.full(len(s.pos), s.rule, dtype=object) for s in segments]),
             "action": np.concatenate([np.full(len(s.pos), s.action, dtype=object) for s in segments]),
@@ -1013,6 +1041,9 @@ def _rejects(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
                                 for c in REJECT_COLUMNS})
     else:
         rejects = pd.concat(frames, ignore_index=True)
+        order = rejects["table"].map({t: k for k, t in enumerate(_TABLE_ORDER)})
+        rejects = rejects.assign(_t=order).sort_values(["_t", "source_row"], kind="stable").drop(columns="_t")
+        rejects = rejects.reset_index(drop=True)
     return rejects.astype({c: ("int64" if c == "source_row" else "string") for c in REJECT_COLUMNS})[
         list(REJECT_COLUMNS)]
 
@@ -1023,10 +1054,13 @@ def _summary(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
         if table not in outcomes:
             continue
         led = outcomes[table].ledger
+        bad = len(outcomes[table].malformed)
         n_changed = led.n_changed()
         kept = int(led.alive.sum())
-        rows.append({"table": table, "rows_in": led.n, "rows_kept": kept, "rows_rejected": led.n - kept,
-                     "rows_changed": n_changed})
+        enc = outcomes[table].encoding or (None, None)
+        rows.append({"table": table, "rows_in": led.n + bad, "rows_kept": kept, "rows_rejected": led.n - kept + bad,
+                     "rows_changed": n_changed, "encoding": enc[0],
+                     "encoding_confidence": np.nan if enc[1] is None else float(enc[1])})
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return summary.astype({"table": "string", "rows_in": "int64", "rows_kept": "int64", "rows_rejected": "int64",
-                           "rows_changed": "int64"})
+                           "rows_changed": "int64", "encoding": "string", "encoding_confidence": "float64"})

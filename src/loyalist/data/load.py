@@ -16,7 +16,9 @@ import bz2
 import codecs
 import csv
 import gzip
+import io
 import lzma
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ import pandas as pd
 
 from loyalist.config.models import DataConfig, SourceConfig
 from loyalist.data.schemas import SCHEMAS, TABLE_NAMES
+from loyalist.data.textfile import AmbiguousEncoding, EncodingChoice, choose_encoding, records_frame, split_records
 from loyalist.errors import ConfigError, InputFileError, SchemaError
 
 __all__ = ["read_source", "load_tables", "detect_encoding"]
@@ -85,13 +88,13 @@ def read_source(table: str, source: SourceConfig) -> pd.DataFrame:
         attrs["source"] = str(path)
         origin = f"'{path}'"
         if fmt in ("csv", "whitespace"):
-            df, encoding = _read_text(path, source, fmt, where)
-            attrs["encoding"] = encoding
+            df, info = _read_text(path, source, fmt, where)
+            attrs.update(info)
         elif fmt == "excel":
             df = _read_excel(path, source, where)
         else:
             df = _read_parquet(path, source, where)
-    if len(df) == 0:
+    if len(df) == 0 and not attrs.get("malformed"):
         raise InputFileError(f"Input {origin} for {where} has no data rows; give a file with at least one row.")
     df = df.set_axis([str(c).strip().lstrip("\ufeff") for c in df.columns], axis=1)
     attrs["file_columns"] = list(df.columns)
@@ -178,96 +181,135 @@ def _open_binary(path: Path):
 
 
 def detect_encoding(sample: bytes) -> str | None:
-    """The encoding to read ``sample`` with: ``utf-8`` / ``utf-8-sig`` when it decodes as UTF-8, ``gb18030``
-    when charset-normalizer sees a Chinese encoding, else charset-normalizer's best guess; ``None`` if nothing fits.
-    """
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+    """The encoding to read ``sample`` with (see :func:`loyalist.data.textfile.choose_encoding`); ``None`` if
+    nothing fits. Raises :class:`~loyalist.data.textfile.AmbiguousEncoding` when two encodings are plausible."""
+    choice = choose_encoding(sample)
+    return None if choice is None else choice.encoding
+
+
+def _read_bytes(path: Path, where: str) -> bytes:
+    """The whole file, decompressed; a truncated or corrupt archive is one sentence naming the file."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(sample))
-    names = [m.encoding.lower() for m in matches]
-    if any(n in _CHINESE_ENCODINGS for n in names) or not names:
-        try:
-            codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-            return "gb18030"
-        except UnicodeDecodeError:
-            return names[0] if names else None
-    return names[0]
+        with _open_binary(path) as fh:
+            return fh.read()
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise InputFileError(
+            f"Input file '{path}' for {where} is truncated or corrupt and could not be decompressed "
+            f"({str(exc) or type(exc).__name__}); give the complete file (compress it again)."
+        ) from exc
 
 
-def _read_text(path: Path, source: SourceConfig, fmt: str, where: str) -> tuple[pd.DataFrame, str]:
-    with _open_binary(path) as fh:
-        try:
-            sample = fh.read(_SAMPLE_BYTES)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise InputFileError(f"Input file '{path}' for {where} could not be decompressed ({exc}); "
-                                 "give an intact file.") from exc
-    if not sample.strip():
-        raise InputFileError(f"Input file '{path}' for {where} has no data rows (it holds no text); "
-                             "give a file with a header and at least one row.")
-    auto = source.encoding.lower() == "auto"
-    if not auto:
+def _choose(data: bytes, path: Path, source: SourceConfig, where: str) -> EncodingChoice:
+    if source.encoding.lower() != "auto":
         try:
             codecs.lookup(source.encoding)
         except LookupError as exc:
             raise ConfigError(f"{where}.encoding {source.encoding!r} is not a known encoding; use 'auto', "
                               "'utf-8' or 'gb18030'.") from exc
-    encoding = detect_encoding(sample) if auto else source.encoding
-    if encoding is None:
-        raise InputFileError(
-            f"Input file '{path}' for {where} could not be decoded as UTF-8 or GB18030; save it as UTF-8 or set "
-            f"{where}.encoding."
-        )
-    read_encoding = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding
-    if fmt == "whitespace":
-        sep = r"\s+"
-    elif source.delimiter is not None:
-        sep = source.delimiter
-    else:
-        sep = _sniff_delimiter(sample, read_encoding, path)
-    kwargs = dict(
-        sep=sep, header=0 if source.header else None, dtype=str, keep_default_na=False, na_values=[""],
-        compression="infer", encoding_errors="strict",
-    )
-    tried = [read_encoding]
+        return EncodingChoice(source.encoding, 1.0, 0)
     try:
-        try:
-            df = pd.read_csv(path, encoding=read_encoding, **kwargs)
-        except UnicodeDecodeError:
-            if not auto or read_encoding == "gb18030":
-                raise
-            read_encoding, encoding = "gb18030", "gb18030"  # the sample was UTF-8 but a later part is not
-            tried.append(read_encoding)
-            df = pd.read_csv(path, encoding=read_encoding, **kwargs)
+        choice = choose_encoding(data[:_SAMPLE_BYTES])
+    except AmbiguousEncoding as exc:
+        (a, sa, wa), (b, sb, wb) = exc.first, exc.second
+        raise InputFileError(
+            f"Input file '{path}' for {where} reads plausibly both as {a} ({wa!r}, score {sa:.2f}) and as {b} "
+            f"({wb!r}, score {sb:.2f}); set {where}.encoding (its 'encoding:' key) to the right one, "
+            f"e.g. 'encoding: {a}'."
+        ) from exc
+    if choice is None:
+        raise InputFileError(
+            f"Input file '{path}' for {where} could not be decoded as UTF-8, GB18030 or cp1252; save it as UTF-8 "
+            f"or set {where}.encoding."
+        )
+    return choice
+
+
+def _read_text(path: Path, source: SourceConfig, fmt: str, where: str) -> tuple[pd.DataFrame, dict]:
+    """Read a delimited or whitespace text file; returns the frame and what to record in its attrs (encoding,
+    confidence, the malformed lines and the record position of each row)."""
+    data = _read_bytes(path, where)
+    if not data.strip():
+        raise InputFileError(f"Input file '{path}' for {where} has no data rows (it holds no text); "
+                             "give a file with a header and at least one row.")
+    choice = _choose(data, path, source, where)
+    encoding = choice.encoding
+    read_encoding = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding
+    try:
+        text = data.decode(read_encoding)
     except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"Input file '{path}' for {where} could not be decoded with {' or '.join(tried)} ({exc.reason}); "
-            f"save it as UTF-8 or set {where}.encoding."
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
+        later = None
+        if source.encoding.lower() == "auto" and encoding.startswith("utf-8"):
+            try:  # the sample was UTF-8, later bytes are not
+                later = choose_encoding(data[exc.start:exc.start + _SAMPLE_BYTES])
+            except AmbiguousEncoding:
+                later = None
+        if later is None or later.encoding.startswith("utf-8"):
+            raise InputFileError(
+                f"Input file '{path}' for {where} could not be decoded with {encoding} at byte {exc.start} "
+                f"({exc.reason}); save it as UTF-8 or set {where}.encoding."
+            ) from exc
+        try:
+            text = data.decode(later.encoding)
+        except UnicodeDecodeError as exc2:
+            raise InputFileError(
+                f"Input file '{path}' for {where} could not be decoded with {encoding} or {later.encoding} "
+                f"({exc2.reason}); save it as UTF-8 or set {where}.encoding."
+            ) from exc2
+        choice = later
+    info: dict[str, object] = {"encoding": choice.encoding, "encoding_confidence": choice.confidence,
+                               "encoding_note": choice.describe()}
+    if fmt == "whitespace" or (source.delimiter is not None and len(source.delimiter) != 1):
+        sep = r"\s+" if fmt == "whitespace" else source.delimiter
+        try:
+            df = pd.read_csv(io.StringIO(text), sep=sep, header=0 if source.header else None, dtype=str,
+                             keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError as exc:
+            raise InputFileError(f"Input file '{path}' for {where} has no data rows; "
+                                 "give a file with a header and at least one row.") from exc
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputFileError(
+                f"Input file '{path}' for {where} could not be parsed as delimited text with delimiter {sep!r} "
+                f"({str(exc).splitlines()[0]}); set {where}.delimiter or {where}.format."
+            ) from exc
+        if not source.header:
+            df = df.set_axis([str(c) for c in range(df.shape[1])], axis=1)
+        return df, info
+    sep = source.delimiter if source.delimiter is not None else _sniff_delimiter(text[:_SAMPLE_BYTES], path)
+    records = split_records(text, sep, header=source.header)
+    if records.header is not None:
+        _check_duplicate_columns([str(c) for c in records.header], f"'{path}'", where)
+    if not records.rows and not records.malformed:
         raise InputFileError(f"Input file '{path}' for {where} has no data rows; "
-                             "give a file with a header and at least one row.") from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputFileError(
-            f"Input file '{path}' for {where} could not be parsed as delimited text with delimiter {sep!r} "
-            f"({str(exc).splitlines()[0]}); set {where}.delimiter or {where}.format."
-        ) from exc
-    if not source.header:
-        df = df.set_axis([str(c) for c in range(df.shape[1])], axis=1)
-    return df, encoding
+                             "give a file with a header and at least one row.")
+    df = records_frame(records)
+    # record positions in the file (rows and malformed lines interleaved by line): source_row of the rejects
+    good = np.asarray(records.lines, dtype="int64")
+    bad = np.asarray([line for line, _ in records.malformed], dtype="int64")
+    order = np.argsort(np.concatenate([good, bad]), kind="stable")
+    position = np.empty(len(order), dtype="int64")
+    position[order] = np.arange(len(order))
+    info["source_rows"] = position[: len(good)]
+    info["malformed"] = [(int(p), line, reason) for p, (line, reason) in zip(position[len(good):], records.malformed)]
+    return df, info
 
 
-def _sniff_delimiter(sample: bytes, encoding: str, path: Path) -> str:
+def _check_duplicate_columns(names: list[str], origin: str, where: str) -> None:
+    """A repeated column name would silently use its first copy: refuse it, naming both columns."""
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        key = str(name).strip().lstrip("\ufeff")
+        if key in seen and key and key.lower() != "nan":
+            raise SchemaError(
+                f"Input {origin} for {where} has two columns named {key!r} (columns {seen[key] + 1} and {k + 1}, "
+                "counting from 1); rename one of them in the file so each column name is unique."
+            )
+        seen.setdefault(key, k)
+
+
+def _sniff_delimiter(text: str, path: Path) -> str:
     ext, _ = _strip_compression(path)
     if ext in (".tsv", ".tab"):
         return "\t"
-    text = sample.decode(encoding, errors="ignore")
     lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
     if not lines:
         return ","
@@ -282,7 +324,7 @@ def _sniff_delimiter(sample: bytes, encoding: str, path: Path) -> str:
 def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     sheet = source.sheet if source.sheet is not None else 0
     try:
-        df = pd.read_excel(path, sheet_name=sheet, header=0 if source.header else None)
+        df = pd.read_excel(path, sheet_name=sheet, header=None)
     except ValueError as exc:
         msg = str(exc).splitlines()[0]
         if "not found" in msg or "out of range" in msg.lower():
@@ -298,7 +340,12 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     except Exception as exc:  # openpyxl raises many types on corrupt files
         raise InputFileError(f"Excel file '{path}' for {where} could not be read ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); save it again as .xlsx.") from exc
-    if not source.header:
+    if source.header:  # the header row read as data, so a repeated name is seen before pandas renames it
+        names = ["Unnamed: %d" % k if pd.isna(v) else (str(v) if not isinstance(v, str) else v)
+                 for k, v in enumerate(df.iloc[0].tolist())] if len(df) else [str(c) for c in df.columns]
+        _check_duplicate_columns(names, f"'{path}'", where)
+        df = df.iloc[1:].reset_index(drop=True).infer_objects().set_axis(names, axis=1)
+    else:
         df = df.set_axis([str(c) for c in range(df.shape[1])], axis=1)
     filled = np.flatnonzero(df.notna().any(axis=1).to_numpy())
     return df.iloc[: filled[-1] + 1 if len(filled) else 0].reset_index(drop=True)  # drop trailing empty rows
@@ -307,13 +354,38 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
 def _read_parquet(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
+    import pyarrow as pa
+
     try:
-        names = pq.read_schema(path).names
+        schema = pq.read_schema(path)
+        names = schema.names
+        _check_duplicate_columns([str(n) for n in names], f"'{path}'", where)
         wanted = _wanted_columns(names, source)
-        return pd.read_parquet(path, columns=wanted)
-    except (OSError, ValueError) as exc:
+        for name in wanted:
+            kind = schema.field(name).type
+            if pa.types.is_nested(kind):
+                raise InputFileError(
+                    f"Column {name!r} of Parquet file '{path}' for {where} holds nested values ({kind}), not one "
+                    f"value per cell; flatten it (e.g. with {where}.sql: SELECT ..., unnest({name}) ...) or map "
+                    "another column."
+                )
+        table = pq.read_table(path, columns=wanted)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        if isinstance(exc, InputFileError):
+            raise
         raise InputFileError(f"Parquet file '{path}' for {where} could not be read "
                              f"({str(exc).splitlines()[0]}); give an intact Parquet file.") from exc
+    # a timestamp column with values outside what datetime64[ns] holds (year 3000) is passed on as text, so that
+    # cleaning rejects those values by name (impossible_date) instead of pandas failing on the whole file
+    import pyarrow.compute as pc
+
+    for k, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and table.num_rows:
+            years = pc.year(table.column(k).cast(pa.timestamp(f.type.unit)))
+            bounds = pc.min_max(years).as_py()
+            if bounds["min"] is not None and (bounds["min"] < 1678 or bounds["max"] > 2261):
+                table = table.set_column(k, f.name, table.column(k).cast(pa.timestamp(f.type.unit)).cast(pa.string()))
+    return table.to_pandas()
 
 
 def _wanted_columns(names: list[str], source: SourceConfig) -> list[str]:

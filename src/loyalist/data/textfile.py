@@ -1,0 +1,287 @@
+"""Delimited text files read strictly: the encoding chosen by plausibility, records counted from the file itself.
+
+:func:`choose_encoding` decodes a sample with each candidate encoding and scores how plausible the text is
+(UTF-8 that decodes is taken as is; a Chinese decoding is plausible when its characters are common simplified
+characters of GB2312; a Western decoding when its accented letters sit inside words), returns the best with its
+confidence, and refuses to guess when two candidates are both plausible and read the bytes differently.
+
+:func:`split_records` walks the physical lines of the decoded text and returns the records with their line numbers,
+and the malformed lines one by one (a wrong number of fields, an unclosed quote), so that every non-blank line
+of the file is either in a record or rejected: one unclosed quote no longer swallows the lines after it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EncodingChoice", "choose_encoding", "AmbiguousEncoding", "Records", "split_records", "records_frame",
+           "MAX_RECORD_LINES"]
+
+#: A quoted field may span at most this many physical lines; a quote left open longer is an unclosed quote.
+MAX_RECORD_LINES = 50
+#: A decoding is plausible when at least this share of its non-ASCII characters look like real text.
+PLAUSIBLE = 0.9
+
+_CHINESE = ("gb18030",)
+_WESTERN = ("cp1252", "latin-1")
+_WESTERN_SYMBOLS = set("€£¥°©®±×÷–—‘’‚“”„…·•§¶¿¡«»ªº")
+
+
+@dataclass(frozen=True)
+class EncodingChoice:
+    """The encoding a text file is read with: ``confidence`` is the share of plausible non-ASCII characters in
+    the sample (1.0 for UTF-8 or pure ASCII), ``checked`` how many non-ASCII characters were scored, ``others``
+    the other candidates with their scores."""
+
+    encoding: str
+    confidence: float
+    checked: int
+    others: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.checked == 0:
+            return f"{self.encoding} (confidence {self.confidence:.2f})"
+        return f"{self.encoding} (confidence {self.confidence:.2f} over {self.checked:,} non-ASCII characters)"
+
+
+class AmbiguousEncoding(ValueError):
+    """Two candidate encodings are both plausible and decode the sample differently."""
+
+    def __init__(self, first: tuple[str, float, str], second: tuple[str, float, str]):
+        self.first, self.second = first, second
+        super().__init__(f"{first[0]} and {second[0]}")
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _plausibility(text: str, encoding: str) -> tuple[float, int]:
+    """(share of plausible non-ASCII characters, how many were scored)."""
+    positions = [i for i, ch in enumerate(text) if ord(ch) > 127]
+    if not positions:
+        return 1.0, 0
+    good = 0
+    chinese = encoding in _CHINESE
+    western = encoding in _WESTERN or not chinese
+    n = len(text)
+    for i in positions:
+        ch = text[i]
+        if chinese:
+            if ("\u4e00" <= ch <= "\u9fff" and _in_gb2312(ch)) or "\u3000" <= ch <= "\u303f" or (
+                    "\uff00" <= ch <= "\uffef"):
+                good += 1
+            continue
+        if western:
+            before = text[i - 1] if i > 0 else " "
+            after = text[i + 1] if i + 1 < n else " "
+            near_word = (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
+            if unicodedata.category(ch).startswith("L") and near_word:
+                good += 1
+            elif ch in _WESTERN_SYMBOLS and (before.isascii() or after.isascii()):
+                good += 1
+    return good / len(positions), len(positions)
+
+
+def _decodes(sample: bytes, encoding: str) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def choose_encoding(sample: bytes) -> EncodingChoice | None:
+    """The most plausible encoding of ``sample`` (the first bytes of a file), or None when nothing decodes it.
+
+    UTF-8 (with or without BOM) that decodes is chosen outright. Otherwise GB18030, cp1252 (else Latin-1) and
+    charset-normalizer's best guess are scored by :func:`_plausibility`; the best wins.
+
+    Raises
+    ------
+    AmbiguousEncoding
+        Two candidates score at least :data:`PLAUSIBLE` and decode the sample differently.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return EncodingChoice("utf-8-sig", 1.0, 0)
+    text = _decodes(sample, "utf-8")
+    if text is not None:
+        return EncodingChoice("utf-8", 1.0, sum(1 for ch in text if ord(ch) > 127))
+    candidates = ["gb18030", "cp1252" if _decodes(sample, "cp1252") is not None else "latin-1"]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    guess = best.encoding.lower() if best is not None else None
+    scored: dict[str, tuple[float, int, str]] = {}
+    for enc in candidates:
+        decoded = _decodes(sample, enc)
+        if decoded is not None:
+            score, n = _plausibility(decoded, enc)
+            scored[enc] = (score, n, decoded)
+    if guess and guess not in scored and codecs.lookup(guess).name not in {codecs.lookup(c).name for c in scored}:
+        if all(v[0] < PLAUSIBLE for v in scored.values()):
+            decoded = _decodes(sample, guess)
+            if decoded is not None:
+                score, n = _plausibility(decoded, guess)
+                scored[guess] = (score, n, decoded)
+    if not scored:
+        return None
+    ranked = sorted(scored.items(), key=lambda kv: -kv[1][0])
+    (enc, (score, n, decoded)) = ranked[0]
+    if len(ranked) > 1:
+        enc2, (score2, _, decoded2) = ranked[1]
+        if score >= PLAUSIBLE and score2 >= PLAUSIBLE and decoded != decoded2:
+            raise AmbiguousEncoding((enc, score, _first_difference(decoded, decoded2)),
+                                    (enc2, score2, _first_difference(decoded2, decoded)))
+    return EncodingChoice(enc, round(score, 3), n, {e: round(v[0], 3) for e, v in ranked[1:]})
+
+
+def _first_difference(a: str, b: str) -> str:
+    """The first word of ``a`` that reads differently in ``b`` (for the error sentence)."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            start = max(a.rfind(" ", 0, i), a.rfind(",", 0, i), a.rfind("\n", 0, i)) + 1
+            end = min([j for j in (a.find(" ", i), a.find(",", i), a.find("\n", i)) if j >= 0] or [len(a)])
+            return a[start:end][:30]
+    return a[:30]
+
+
+# ------------------------------------------------------------------------------------------- records
+
+
+@dataclass
+class Records:
+    """The records of a delimited text file.
+
+    ``header`` (None without a header line), ``rows`` (each a list of field strings, the header's width),
+    ``lines`` (the 1-based physical line where each row starts), ``malformed`` (line, reason) for each rejected
+    line, ``blank`` (blank lines skipped), ``physical`` (physical lines of data after the header, blank included).
+    """
+
+    header: list[str] | None
+    rows: list[list[str]]
+    lines: list[int]
+    malformed: list[tuple[int, str]]
+    blank: int
+    physical: int
+
+
+def _parse_one(text: str, sep: str) -> list[list[str]] | None:
+    """The records of ``text`` parsed strictly, or None when a quote is left open or misplaced."""
+    try:
+        return list(csv.reader([text], delimiter=sep, strict=True))
+    except csv.Error:
+        return None
+
+
+def _fields(line: str, sep: str) -> list[str] | None:
+    if '"' not in line:
+        return line.split(sep)
+    parsed = _parse_one(line, sep)
+    if parsed is None or len(parsed) != 1:
+        return None
+    return parsed[0]
+
+
+def split_records(text: str, sep: str, *, header: bool = True) -> Records:
+    """Split decoded delimited text into records by physical lines, strictly.
+
+    A line is one record when it parses on its own (RFC 4180 quoting, ``""`` inside quotes) into as many fields
+    as the header. A quoted field may continue over the next lines (up to :data:`MAX_RECORD_LINES`) when the
+    joined lines parse into exactly one record of the header's width and none of the lines in between is a
+    complete record by itself (that is what a forgotten closing quote looks like). Anything else is a malformed
+    line, rejected alone with its line number and reason; reading goes on at the next line. Blank lines are
+    skipped.
+    """
+    raw_lines = text.split("\n")
+    if raw_lines and raw_lines[-1] == "":
+        raw_lines.pop()
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in raw_lines]
+    n = len(lines)
+    i = 0
+    head: list[str] | None = None
+    while i < n and not lines[i].strip():
+        i += 1
+    width = None
+    if header and i < n:
+        head = _fields(lines[i], sep)
+        if head is None:
+            head = next(csv.reader([lines[i]], delimiter=sep))
+        width = len(head)
+        i += 1
+    first_data = i
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    malformed: list[tuple[int, str]] = []
+    blank = 0
+    while i < n:
+        line = lines[i]
+        if not line.strip():
+            blank += 1
+            i += 1
+            continue
+        fields = _fields(line, sep)
+        if fields is not None:
+            if width is None:
+                width = len(fields)
+            if len(fields) == width:
+                rows.append(fields)
+                starts.append(i + 1)
+            else:
+                malformed.append((i + 1, f"has {len(fields)} fields but the header has {width}"))
+            i += 1
+            continue
+        span = _continued(lines, i, sep, width)
+        if span is None:
+            malformed.append((i + 1, "has an unclosed or misplaced quote (\")"))
+            i += 1
+            continue
+        end, record = span
+        if width is None:
+            width = len(record)
+        rows.append(record)
+        starts.append(i + 1)
+        i = end + 1
+    return Records(head, rows, starts, malformed, blank, n - first_data)
+
+
+def _continued(lines: list[str], i: int, sep: str, width: int | None) -> tuple[int, list[str]] | None:
+    """(last line index, record) when line ``i`` opens a quoted field that closes on a later line as one
+    record of ``width`` fields, with no complete record in between; else None."""
+    chunk = lines[i]
+    for j in range(i + 1, min(len(lines), i + MAX_RECORD_LINES)):
+        between = lines[j]
+        fields = _fields(between, sep) if '"' not in between else None
+        if fields is not None and width is not None and len(fields) == width:
+            return None  # a complete record inside the quoted field: a forgotten closing quote
+        chunk = chunk + "\n" + between
+        parsed = _parse_one(chunk, sep)
+        if parsed is None:
+            continue
+        if len(parsed) == 1 and (width is None or len(parsed[0]) == width):
+            return j, parsed[0]
+        return None
+    return None
+
+
+def records_frame(records: Records) -> pd.DataFrame:
+    """The records as a DataFrame of strings like ``pd.read_csv(dtype=str, keep_default_na=False,
+    na_values=[''])`` gives (empty fields missing); columns are the header (or positions ``'0'``, ``'1'``, ...)."""
+    width = len(records.header) if records.header is not None else (len(records.rows[0]) if records.rows else 0)
+    names = records.header if records.header is not None else [str(k) for k in range(width)]
+    columns = list(zip(*records.rows)) if records.rows else [()] * width
+    data = {}
+    for k, values in enumerate(columns):
+        s = pd.Series(values, dtype="str")
+        data[k] = s.mask(s == "", np.nan) if len(s) else s
+    frame = pd.DataFrame(data)
+    return frame.set_axis(list(names), axis=1) if len(names) else frame
