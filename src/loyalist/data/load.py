@@ -26,7 +26,7 @@ import pandas as pd
 
 from loyalist.config.models import DataConfig, SourceConfig
 from loyalist.data.schemas import SCHEMAS, TABLE_NAMES
-from loyalist.data.textfile import AmbiguousEncoding, EncodingChoice, choose_encoding, records_frame, split_records
+from loyalist.data.textfile import AmbiguousEncoding, EncodingChoice, choose_encoding, split_records
 from loyalist.errors import ConfigError, InputFileError, SchemaError
 
 __all__ = ["read_source", "load_tables", "detect_encoding"]
@@ -278,12 +278,29 @@ def _read_text(path: Path, source: SourceConfig, fmt: str, where: str) -> tuple[
     records = split_records(text, sep, header=source.header)
     if records.header is not None:
         _check_duplicate_columns([str(c) for c in records.header], f"'{path}'", where)
-    if not records.rows and not records.malformed:
+    if not records.spans and not records.malformed:
         raise InputFileError(f"Input file '{path}' for {where} has no data rows; "
                              "give a file with a header and at least one row.")
-    df = records_frame(records)
+    if records.spans:
+        try:  # the records only (malformed and blank lines left out), parsed by pandas' C reader
+            df = pd.read_csv(io.StringIO(records.text()), sep=sep, header=0 if source.header else None, dtype=str,
+                             keep_default_na=False, na_values=[""], skip_blank_lines=False)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputFileError(
+                f"Input file '{path}' for {where} could not be parsed as delimited text with delimiter {sep!r} "
+                f"({str(exc).splitlines()[0]}); set {where}.delimiter or {where}.format."
+            ) from exc
+        if len(df) != len(records.spans):
+            raise InputFileError(
+                f"Input file '{path}' for {where}: {len(records.spans)} records were found line by line but the "
+                f"CSV reader saw {len(df)}; check the quoting of the file or set {where}.delimiter."
+            )
+    else:
+        df = pd.DataFrame({str(c): pd.Series(dtype="str") for c in (records.header or [])})
+    if not source.header:
+        df = df.set_axis([str(c) for c in range(df.shape[1])], axis=1)
     # record positions in the file (rows and malformed lines interleaved by line): source_row of the rejects
-    good = np.asarray(records.lines, dtype="int64")
+    good = np.asarray(records.starts, dtype="int64")
     bad = np.asarray([line for line, _ in records.malformed], dtype="int64")
     order = np.argsort(np.concatenate([good, bad]), kind="stable")
     position = np.empty(len(order), dtype="int64")

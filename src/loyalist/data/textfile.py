@@ -17,11 +17,7 @@ import csv
 import unicodedata
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
-__all__ = ["EncodingChoice", "choose_encoding", "AmbiguousEncoding", "Records", "split_records", "records_frame",
-           "MAX_RECORD_LINES"]
+__all__ = ["EncodingChoice", "choose_encoding", "AmbiguousEncoding", "Records", "split_records", "MAX_RECORD_LINES"]
 
 #: A quoted field may span at most this many physical lines; a quote left open longer is an unclosed quote.
 MAX_RECORD_LINES = 50
@@ -160,19 +156,32 @@ def _first_difference(a: str, b: str) -> str:
 
 @dataclass
 class Records:
-    """The records of a delimited text file.
+    """The records of a delimited text file, by physical lines.
 
-    ``header`` (None without a header line), ``rows`` (each a list of field strings, the header's width),
-    ``lines`` (the 1-based physical line where each row starts), ``malformed`` (line, reason) for each rejected
-    line, ``blank`` (blank lines skipped), ``physical`` (physical lines of data after the header, blank included).
+    ``header`` (the header's fields; None without a header line), ``spans`` (first and last 0-based physical line
+    of each record, in file order), ``malformed`` ((1-based line, reason) for each rejected line), ``blank``
+    (blank lines skipped), ``lines`` (the physical lines, without line ends), ``header_line`` (its index or
+    None).
     """
 
     header: list[str] | None
-    rows: list[list[str]]
-    lines: list[int]
+    spans: list[tuple[int, int]]
     malformed: list[tuple[int, str]]
     blank: int
-    physical: int
+    lines: list[str] = field(repr=False, default_factory=list)
+    header_line: int | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        """The 1-based line number where each record starts."""
+        return [a + 1 for a, _ in self.spans]
+
+    def text(self) -> str:
+        """The header and the records (blank and malformed lines left out), as text a CSV parser reads."""
+        parts = [self.lines[self.header_line]] if self.header_line is not None else []
+        for a, b in self.spans:
+            parts.append(self.lines[a] if a == b else "\n".join(self.lines[a:b + 1]))
+        return "\n".join(parts) + "\n"
 
 
 def _parse_one(text: str, sep: str) -> list[list[str]] | None:
@@ -183,13 +192,14 @@ def _parse_one(text: str, sep: str) -> list[list[str]] | None:
         return None
 
 
-def _fields(line: str, sep: str) -> list[str] | None:
+def _width(line: str, sep: str) -> int | None:
+    """How many fields ``line`` holds on its own (None when a quote is left open or misplaced)."""
     if '"' not in line:
-        return line.split(sep)
+        return line.count(sep) + 1
     parsed = _parse_one(line, sep)
     if parsed is None or len(parsed) != 1:
         return None
-    return parsed[0]
+    return len(parsed[0])
 
 
 def split_records(text: str, sep: str, *, header: bool = True) -> Records:
@@ -200,88 +210,76 @@ def split_records(text: str, sep: str, *, header: bool = True) -> Records:
     joined lines parse into exactly one record of the header's width and none of the lines in between is a
     complete record by itself (that is what a forgotten closing quote looks like). Anything else is a malformed
     line, rejected alone with its line number and reason; reading goes on at the next line. Blank lines are
-    skipped.
+    skipped. About a second per million lines (quote-free lines are only counted).
     """
-    raw_lines = text.split("\n")
-    if raw_lines and raw_lines[-1] == "":
-        raw_lines.pop()
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in raw_lines]
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if any(ln.endswith("\r") for ln in lines[:1000]) or "\r" in text[-2:]:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     n = len(lines)
     i = 0
-    head: list[str] | None = None
     while i < n and not lines[i].strip():
         i += 1
+    head: list[str] | None = None
+    header_line = None
     width = None
     if header and i < n:
-        head = _fields(lines[i], sep)
-        if head is None:
-            head = next(csv.reader([lines[i]], delimiter=sep))
+        parsed = _parse_one(lines[i], sep)
+        head = parsed[0] if parsed else next(csv.reader([lines[i]], delimiter=sep))
         width = len(head)
+        header_line = i
         i += 1
-    first_data = i
-    rows: list[list[str]] = []
-    starts: list[int] = []
+    spans: list[tuple[int, int]] = []
     malformed: list[tuple[int, str]] = []
     blank = 0
     while i < n:
         line = lines[i]
-        if not line.strip():
-            blank += 1
-            i += 1
-            continue
-        fields = _fields(line, sep)
-        if fields is not None:
+        if '"' not in line:
+            k = line.count(sep) + 1
             if width is None:
-                width = len(fields)
-            if len(fields) == width:
-                rows.append(fields)
-                starts.append(i + 1)
+                width = k
+            if k == width:
+                spans.append((i, i))
+            elif not line.strip():
+                blank += 1
             else:
-                malformed.append((i + 1, f"has {len(fields)} fields but the header has {width}"))
+                malformed.append((i + 1, f"has {k} fields but the header has {width}"))
             i += 1
             continue
-        span = _continued(lines, i, sep, width)
-        if span is None:
-            malformed.append((i + 1, "has an unclosed or misplaced quote (\")"))
+        k = _width(line, sep)
+        if k is not None:
+            if width is None:
+                width = k
+            if k == width:
+                spans.append((i, i))
+            else:
+                malformed.append((i + 1, f"has {k} fields but the header has {width}"))
             i += 1
             continue
-        end, record = span
-        if width is None:
-            width = len(record)
-        rows.append(record)
-        starts.append(i + 1)
+        end = _continued(lines, i, sep, width)
+        if end is None:
+            malformed.append((i + 1, 'has an unclosed or misplaced quote (")'))
+            i += 1
+            continue
+        spans.append((i, end))
         i = end + 1
-    return Records(head, rows, starts, malformed, blank, n - first_data)
+    return Records(head, spans, malformed, blank, lines, header_line)
 
 
-def _continued(lines: list[str], i: int, sep: str, width: int | None) -> tuple[int, list[str]] | None:
-    """(last line index, record) when line ``i`` opens a quoted field that closes on a later line as one
-    record of ``width`` fields, with no complete record in between; else None."""
+def _continued(lines: list[str], i: int, sep: str, width: int | None) -> int | None:
+    """The last line index when line ``i`` opens a quoted field that closes on a later line as one record of
+    ``width`` fields, with no complete record in between; else None."""
     chunk = lines[i]
     for j in range(i + 1, min(len(lines), i + MAX_RECORD_LINES)):
         between = lines[j]
-        fields = _fields(between, sep) if '"' not in between else None
-        if fields is not None and width is not None and len(fields) == width:
+        if width is not None and _width(between, sep) == width:
             return None  # a complete record inside the quoted field: a forgotten closing quote
         chunk = chunk + "\n" + between
         parsed = _parse_one(chunk, sep)
         if parsed is None:
             continue
         if len(parsed) == 1 and (width is None or len(parsed[0]) == width):
-            return j, parsed[0]
+            return j
         return None
     return None
-
-
-def records_frame(records: Records) -> pd.DataFrame:
-    """The records as a DataFrame of strings like ``pd.read_csv(dtype=str, keep_default_na=False,
-    na_values=[''])`` gives (empty fields missing); columns are the header (or positions ``'0'``, ``'1'``, ...)."""
-    width = len(records.header) if records.header is not None else (len(records.rows[0]) if records.rows else 0)
-    names = records.header if records.header is not None else [str(k) for k in range(width)]
-    columns = list(zip(*records.rows)) if records.rows else [()] * width
-    data = {}
-    for k, values in enumerate(columns):
-        s = pd.Series(values, dtype="str")
-        data[k] = s.mask(s == "", np.nan) if len(s) else s
-    frame = pd.DataFrame(data)
-    return frame.set_axis(list(names), axis=1) if len(names) else frame
