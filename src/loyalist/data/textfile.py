@@ -27,6 +27,11 @@ PLAUSIBLE = 0.9
 _CHINESE = ("gb18030",)
 _WESTERN = ("cp1252", "latin-1")
 _WESTERN_SYMBOLS = set("€£¥°©®±×÷–—‘’‚“”„…·•§¶¿¡«»ªº")
+#: Single-byte Latin code pages: a guess among these is covered by the cp1252 candidate.
+_LATIN = {codecs.lookup(c).name for c in (
+    "latin-1", "iso8859-15", "cp1252", "cp1250", "iso8859-2", "mac-roman", "cp850", "cp437", "iso8859-9", "cp1254",
+    "iso8859-3", "iso8859-4", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-16", "cp1257", "cp1258",
+    "mac-latin2", "ascii")}
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def _plausibility(text: str, encoding: str) -> tuple[float, int]:
         return 1.0, 0
     good = 0
     chinese = encoding in _CHINESE
-    western = encoding in _WESTERN or not chinese
+    western = encoding in _WESTERN
     n = len(text)
     for i in positions:
         ch = text[i]
@@ -86,6 +91,12 @@ def _plausibility(text: str, encoding: str) -> tuple[float, int]:
                 good += 1
             elif ch in _WESTERN_SYMBOLS and (before.isascii() or after.isascii()):
                 good += 1
+            continue
+        # another script (Cyrillic, Japanese, Korean, ...): letters next to letters
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < n else " "
+        if unicodedata.category(ch).startswith("L") and (before.isalpha() or after.isalpha()):
+            good += 1
     return good / len(positions), len(positions)
 
 
@@ -123,12 +134,15 @@ def choose_encoding(sample: bytes) -> EncodingChoice | None:
         if decoded is not None:
             score, n = _plausibility(decoded, enc)
             scored[enc] = (score, n, decoded)
-    if guess and guess not in scored and codecs.lookup(guess).name not in {codecs.lookup(c).name for c in scored}:
-        if all(v[0] < PLAUSIBLE for v in scored.values()):
-            decoded = _decodes(sample, guess)
-            if decoded is not None:
-                score, n = _plausibility(decoded, guess)
-                scored[guess] = (score, n, decoded)
+    try:
+        family = codecs.lookup(guess).name if guess else None
+    except LookupError:
+        family = None
+    if family and family not in _LATIN and family not in {codecs.lookup(c).name for c in candidates}:
+        decoded = _decodes(sample, guess)  # e.g. cp1251, shift_jis: scored as letters among letters
+        if decoded is not None:
+            score, n = _plausibility(decoded, guess)
+            scored[guess] = (score, n, decoded)
     if not scored:
         return None
     ranked = sorted(scored.items(), key=lambda kv: -kv[1][0])
