@@ -157,3 +157,12 @@ def test_year_3000_parquet_timestamps_are_rejected_by_name(tmp_path):
     assert result.rejects["rule"].tolist() == ["impossible_date"]
     assert "'3000-01-01" in result.rejects["reason"].iloc[0]
     assert result.tables["orders"]["order_date"].tolist() == [pd.Timestamp("2024-01-05 10:00")]
+
+
+def test_a_shift_jis_file_is_not_read_as_a_western_code_page(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(("customer_id,name\n" + "\n".join(f"C{i},山田太郎" for i in range(30)) + "\n").encode("shift_jis"))
+    from loyalist.data.load import read_source
+
+    df = read_source("customers", SourceConfig(path=path))
+    assert set(df["name"]) == {"山田太郎"} and df.attrs["encoding"] == "cp932"
