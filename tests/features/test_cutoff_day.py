@@ -120,3 +120,13 @@ def test_online_retail_orders_of_the_cutoff_day_are_features_not_labels(shared_d
     next_day = data["order_date"].dt.normalize() == pd.Timestamp("2010-09-01")
     expected = data[next_day].groupby("customer_id").size().reindex(sorted(buyers), fill_value=0)
     assert labels.set_index("customer_id")["future_orders"].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("as_of", ["-1", "0001-01-01", "", "not a date"])
+def test_an_as_of_that_is_not_a_holdable_date_is_one_sentence(as_of):
+    from loyalist.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="is not a date; pass it as YYYY-MM-DD"):
+        resolve_as_of({"orders": ORDERS}, as_of)
+    with pytest.raises(ConfigError, match="'as_of' parameter must be a date"):
+        cutoff_day(as_of)
