@@ -12,8 +12,6 @@ KNOWN_FAILING: dict[str, str] = {
     "cfg-training.promotion_metric-foo": "[config] promotion_metric foo: KeyError after training",
     "cfg-training.lgbm_params-lr0": "[config] lgbm_params learning_rate 0: LightGBMError traceback",
     "cfg-file-latin1": "[config] a Latin-1 YAML file is a UnicodeDecodeError traceback",
-    # data
-    "enc-latin-1-tlvente": "[data] a Latin-1 file is read as GB18030 (t閘関ente) with exit 0",
     # ops
     # report
 }

@@ -110,8 +110,9 @@ def _decodes(sample: bytes, encoding: str) -> str | None:
 def choose_encoding(sample: bytes) -> EncodingChoice | None:
     """The most plausible encoding of ``sample`` (the first bytes of a file), or None when nothing decodes it.
 
-    UTF-8 (with or without BOM) that decodes is chosen outright. Otherwise GB18030, cp1252 (else Latin-1) and
-    charset-normalizer's best guess are scored by :func:`_plausibility`; the best wins.
+    UTF-8 (with or without BOM) that decodes is chosen outright. Otherwise GB18030 and cp1252 (else Latin-1) are
+    scored by :func:`_plausibility`; when neither is plausible, charset-normalizer's best guess in another script
+    is scored too; the best wins.
 
     Raises
     ------
@@ -124,22 +125,28 @@ def choose_encoding(sample: bytes) -> EncodingChoice | None:
     if text is not None:
         return EncodingChoice("utf-8", 1.0, sum(1 for ch in text if ord(ch) > 127))
     candidates = ["gb18030", "cp1252" if _decodes(sample, "cp1252") is not None else "latin-1"]
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    guess = best.encoding.lower() if best is not None else None
     scored: dict[str, tuple[float, int, str]] = {}
     for enc in candidates:
         decoded = _decodes(sample, enc)
         if decoded is not None:
             score, n = _plausibility(decoded, enc)
             scored[enc] = (score, n, decoded)
-    try:
-        family = codecs.lookup(guess).name if guess else None
-    except LookupError:
-        family = None
-    if family and family not in _LATIN and family not in {codecs.lookup(c).name for c in candidates}:
-        decoded = _decodes(sample, guess)  # e.g. cp1251, shift_jis: scored as letters among letters
+    known_best = max((v[0] for v in scored.values()), default=0.0)
+    guess = family = None
+    if known_best < PLAUSIBLE:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        guess = best.encoding.lower() if best is not None else None
+        try:
+            family = codecs.lookup(guess).name if guess else None
+        except LookupError:
+            family = None
+    if family and family not in _LATIN and family not in {
+            codecs.lookup(c).name for c in candidates}:
+        # neither a Chinese nor a Western reading is plausible: try the detector's guess (Shift-JIS, cp1251, ...),
+        # scored as letters among letters; it never overrides a plausible Chinese or Western reading
+        decoded = _decodes(sample, guess)
         if decoded is not None:
             score, n = _plausibility(decoded, guess)
             scored[guess] = (score, n, decoded)
