@@ -233,6 +233,8 @@ def split_records(text: str, sep: str, *, header: bool = True) -> Records:
     line, rejected alone with its line number and reason; reading goes on at the next line. Blank lines are
     skipped. About a second per million lines (quote-free lines are only counted).
     """
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # old Mac line ends
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -247,7 +249,7 @@ def split_records(text: str, sep: str, *, header: bool = True) -> Records:
     width = None
     if header and i < n:
         parsed = _parse_one(lines[i], sep)
-        head = parsed[0] if parsed else next(csv.reader([lines[i]], delimiter=sep))
+        head = parsed[0] if parsed else lines[i].split(sep)
         width = len(head)
         header_line = i
         i += 1
