@@ -44,7 +44,9 @@ def test_export_then_load_without_the_store(fresh_store, frames, churn_model_fac
     assert (path / "MODEL_CARD.md").read_text(encoding="utf-8") == card
     assert (path / "MLmodel").is_file()
     assert (path / "artifacts" / "model.pkl").is_file()
-    assert "loyalist==" in (path / "requirements.txt").read_text(encoding="utf-8")
+    requirements = (path / "requirements.txt").read_text(encoding="utf-8")
+    assert "mlflow==" in requirements and "loyalist" not in requirements  # loyalist ships as code, not a pin
+    assert (path / "code" / "loyalist" / "tracking" / "pyfunc.py").is_file()
     record = json.loads((path / "registry.json").read_text(encoding="utf-8"))
     assert (record["name"], record["version"], record["aliases"]) == (name, 1, ["champion"])
     assert record["tags"]["roc_auc"] == "0.75"

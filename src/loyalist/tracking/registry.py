@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,6 @@ CHALLENGER = "challenger"
 PREVIOUS = "previous"
 #: Rows of the input example stored with the model (features only, never ids).
 EXAMPLE_ROWS = 5
-#: Packages a loyalist model needs at load time, pinned to the installed versions when logged.
 _MODEL_CODE = """\
 import mlflow
 
@@ -69,7 +69,11 @@ from loyalist.tracking.pyfunc import LoyalistPyfunc
 mlflow.models.set_model(LoyalistPyfunc())
 """
 _BASE_COLUMNS = ("name", "version", "aliases", "created", "run_id")
-_REQUIREMENTS = ("loyalist", "mlflow", "cloudpickle", "numpy", "pandas", "pyarrow", "scikit-learn", "lightgbm")
+#: Packages a loyalist model needs at load time, pinned to the installed versions when logged. loyalist itself is
+#: not among them (no index serves it): its code travels with the model (``code_paths``, see :func:`log_model`).
+_REQUIREMENTS = ("mlflow", "cloudpickle", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "lightgbm", "duckdb")
+#: Left out of the copy of the loyalist package shipped with each model.
+_CODE_IGNORE = ("__pycache__", "*.pyc", "*.pyo")
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,16 @@ def model_requirements() -> list[str]:
     return reqs
 
 
+def _copy_package(dest: Path) -> Path:
+    """A copy of the installed loyalist package under ``dest`` (without bytecode), to log as ``code_paths``."""
+    import loyalist
+
+    source = Path(loyalist.__file__).resolve().parent
+    target = Path(dest) / "loyalist"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*_CODE_IGNORE))
+    return target
+
+
 def _run_id(handle_or_run_id: RunHandle | str) -> str:
     return handle_or_run_id.run_id if isinstance(handle_or_run_id, RunHandle) else str(handle_or_run_id)
 
@@ -241,6 +255,9 @@ def log_model(
         # "Models from code": MLflow stores this small script instead of a cloudpickled wrapper object.
         code = Path(tmp) / "loyalist_pyfunc.py"
         code.write_text(_MODEL_CODE, encoding="utf-8")
+        # The loyalist package travels with the model: MLflow puts code_paths on sys.path before loading, so the
+        # model loads where loyalist is not installed (``mlflow models serve``, spark_udf executors).
+        shipped = _copy_package(Path(tmp) / "code")
         kwargs = dict(
             name="model",
             python_model=str(code),
@@ -248,6 +265,7 @@ def log_model(
             signature=signature,
             input_example=example.head(EXAMPLE_ROWS),
             pip_requirements=model_requirements(),
+            code_paths=[str(shipped)],
             tags={"loyalist.kind": model.kind},
         )
         if active is not None and active.info.run_id == run_id:

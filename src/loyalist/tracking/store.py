@@ -77,6 +77,11 @@ def resolve_tracking_uri(configured: str, environ: Mapping[str, str]) -> str:
     return configured.strip()
 
 
+#: Experiment tag the MLflow UI reads to choose its layout; ``custom_model_development`` opens on the runs table.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
 def offline_environment() -> dict[str, str]:
     """Environment variables that keep MLflow off the network; the CLI and tests set them before logging.
 
@@ -319,6 +324,9 @@ def setup_tracking(
                 experiment_id = found.experiment_id
                 if found.lifecycle_stage == "deleted":
                     client.restore_experiment(experiment_id)
+            if found is None or EXPERIMENT_KIND_TAG not in (found.tags or {}):
+                # Without it the MLflow 3 UI opens the experiment on its (empty) GenAI traces page, not on runs.
+                client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         except (MlflowException, SQLAlchemyError, sqlite3.Error) as exc:
             raise _store_error(exc, tracking_uri) from exc
     mlflow.set_experiment(experiment_id=experiment_id)
