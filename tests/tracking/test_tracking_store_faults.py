@@ -252,3 +252,19 @@ def test_a_champion_whose_artifacts_are_damaged_is_one_sentence(fresh_store, fra
     with pytest.raises(RegistryError, match=r"The artifacts of model 'loyalist-churn' version 1 in .* cannot be "
                                             r"loaded .*'loyalist train'"):
         load("loyalist-churn")
+
+
+def test_a_full_store_disk_while_logging_is_one_sentence(fresh_store, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    full = MlflowException("(raised as a result of Query-invoked autoflush) (sqlite3.OperationalError) database or "
+                           "disk is full")
+    with pytest.raises(StoreError, match=r"The MLflow store '.*' cannot be written \(database or disk is full\); "
+                                         r"free space"):
+        with run("logging") as handle:
+            monkeypatch.setattr(handle._client, "log_batch", lambda *a, **k: (_ for _ in ()).throw(full))
+            handle.log_params({"a": 1})
+    monkeypatch.setattr(mlflow, "start_run", lambda *a, **k: (_ for _ in ()).throw(full))
+    with pytest.raises(StoreError, match=r"cannot be written \(database or disk is full\)"):
+        with run("start"):
+            pass

@@ -599,25 +599,59 @@ def run(name: str, *, tags: Mapping[str, Any] | None = None, nested: bool = Fals
         )
     str_tags = {str(k): _truncate(_as_text(v), MAX_TAG_LENGTH) for k, v in (tags or {}).items()}
     str_tags |= {"loyalist.host": socket.gethostname(), "loyalist.pid": str(os.getpid())}
-    active = mlflow.start_run(run_name=name, nested=nested, tags=str_tags)
+    try:
+        active = mlflow.start_run(run_name=name, nested=nested, tags=str_tags)
+    except Exception as exc:
+        fault = _store_fault(exc)
+        if fault is not None:
+            raise fault from exc
+        raise
     try:
         yield RunHandle(active.info.run_id, mlflow.get_tracking_uri())
     except (KeyboardInterrupt, SystemExit):
         _end(active.info.run_id, "KILLED")
         raise
-    except BaseException:
+    except BaseException as exc:
         _end(active.info.run_id, "FAILED")
+        fault = _store_fault(exc) if isinstance(exc, Exception) else None
+        if fault is not None:
+            raise fault from exc
         raise
     _end(active.info.run_id, "FINISHED")
 
 
+#: Words of SQLite errors that mean the store's disk or folder, not the job, is at fault.
+_STORE_FAULTS = ("database or disk is full", "disk I/O error", "readonly database", "unable to open database file")
+
+
+def _store_fault(exc: Exception) -> StoreError | None:
+    """A one-sentence :class:`StoreError` for a full, read-only or failing store disk met while logging (None for
+    any other error, which is the job's own)."""
+    text = str(exc)
+    if not any(words in text for words in _STORE_FAULTS):
+        return None
+    found = next(words for words in _STORE_FAULTS if words in text)
+    return StoreError(
+        f"The MLflow store {mlflow.get_tracking_uri()!r} cannot be written ({found}); free space on its disk or fix "
+        "its permissions, then run the job again."
+    )
+
+
 def _end(run_id: str, status: str) -> None:
     """End ``run_id`` (the innermost active run) with ``status``; ending is best effort while an error unwinds."""
-    current = mlflow.active_run()
-    if current is not None and current.info.run_id == run_id:
-        mlflow.end_run(status)
-    else:
-        MlflowClient().set_terminated(run_id, status=status)
+    try:
+        current = mlflow.active_run()
+        if current is not None and current.info.run_id == run_id:
+            mlflow.end_run(status)
+        else:
+            MlflowClient().set_terminated(run_id, status=status)
+    except Exception as exc:
+        if status != "FINISHED":  # a broken store cannot record the end; the error that stopped the job is reported
+            return
+        fault = _store_fault(exc)
+        if fault is not None:
+            raise fault from exc
+        raise
 
 
 def read_run_text(run_id: str, artifact_file: str) -> str | None:
