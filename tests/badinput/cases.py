@@ -1537,7 +1537,7 @@ def fs_cases(base: Base, rng: random.Random) -> list[Case]:
                             "models": ["models", "--workdir", f, "--config", t]}[cmd]
 
                 def setup(f, kind=kind):
-                    _special_dir(f / "RO", kind, fill_from=f / "mlruns")
+                    return _special_dir(f / "RO", kind, fill_from=f / "mlruns")  # the undo unmounts it
                 # listing models only reads the store: a full folder need not stop it
                 c(f"fs-{kind}-mlruns-{cmd}", setup, argv, timeout=180,
                   must_fail=not (cmd == "models" and kind == "full"))
