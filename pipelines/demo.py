@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from loyalist.config import config_from_dict, deep_merge, read_yaml
+from loyalist.config import DEMO_CONFIG, config_from_dict, deep_merge, read_yaml
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.synthetic import generate, write_raw
 
@@ -20,7 +20,6 @@ from pipelines import prepare as prepare_job
 from pipelines import report as report_job
 from pipelines import score as score_job
 from pipelines import train as train_job
-from pipelines._paths import configs_dir
 from pipelines._ui import Reporter
 
 __all__ = ["DemoResult", "demo_config", "run"]
@@ -39,13 +38,13 @@ class DemoResult:
 
 
 def demo_config(raw_dir: Path, n_customers: int, seed: int) -> LoyalistConfig:
-    """configs/demo.yaml with its source paths rebased onto ``raw_dir``."""
-    data = read_yaml(configs_dir() / "demo.yaml")
+    """The packaged demo config (``loyalist/config/demo.yaml``) with its source paths rebased onto ``raw_dir``."""
+    data = read_yaml(DEMO_CONFIG)
     for source in data.get("data", {}).values():
         if isinstance(source, dict) and "path" in source:
             source["path"] = str(Path(raw_dir) / Path(source["path"]).name)
     data = deep_merge(data, {"synthetic": {"n_customers": n_customers, "seed": seed}})
-    return config_from_dict(data, origin=str(configs_dir() / "demo.yaml"))
+    return config_from_dict(data, origin=str(DEMO_CONFIG))
 
 
 def run(

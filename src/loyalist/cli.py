@@ -40,7 +40,7 @@ ConfigOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", help="Industry preset from configs/presets (e.g. manufacturing, retail)."),
+    typer.Option("--preset", help="Industry preset (manufacturing, retail), applied over the defaults under your --config files."),
 ]
 
 
@@ -112,15 +112,9 @@ def _root(
 
 
 def _load(config: list[Path] | None, preset: str | None = None, overrides: dict | None = None):
-    from pipelines._paths import preset_path
-
     from loyalist.config import load_config
 
-    paths: list[Path] = []
-    if preset:
-        paths.append(preset_path(preset))
-    paths.extend(config or [])
-    return load_config(paths, overrides=overrides)
+    return load_config(config or [], overrides=overrides, preset=preset)
 
 
 EngineOpt = Annotated[

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import hyp2f1
 
-from loyalist.config import load_config
+from loyalist.config import DEMO_CONFIG, load_config
 from loyalist.data.dates import parse_dates
 from loyalist.data.schemas import ORDER_STATUSES, SCHEMAS
 from loyalist.data.synthetic import (
@@ -541,7 +541,7 @@ def test_write_raw_into_a_file_is_an_input_file_error(tmp_path, clean):
 
 
 def test_demo_yaml_loads_and_maps_the_raw_files():
-    path = REPO / "configs" / "demo.yaml"
+    path = DEMO_CONFIG
     config = load_config([path])
     for table, (name, encoding, headers) in RAW_FILES.items():
         source = getattr(config.data, table)

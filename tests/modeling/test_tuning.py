@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalist.config import load_config
+from loyalist.config import default_files, load_config
 from loyalist.config.models import (
     TIERS,
     IndicatorConfig,
@@ -36,7 +36,7 @@ from loyalist.modeling.tuning import (
 )
 from loyalist.scoring.loyalty import LoyaltyScorer
 
-BASE_CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs" / "base").glob("*.yaml"))
+BASE_CONFIGS = default_files()
 
 #: True drivers unlike the default weights: complaints and low purchase frequency drive churn; NPS, slow service
 #: and order-value stability do not (default weights: nps 25%, stability 20%, complaints only 10%).

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from loyalist.batch.columns import RISK_LIST_COLUMNS
 from loyalist.cli import app
+from loyalist.config import DEMO_CONFIG
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
     workdir, _ = demo_dir
     clean = workdir / "data" / "demo" / "clean"
     result = CliRunner().invoke(
-        app, ["score", "--config", str(REPO / "configs" / "demo.yaml"), "--clean", str(clean),
+        app, ["score", "--config", str(DEMO_CONFIG), "--clean", str(clean),
               "--workdir", str(workdir), "--out", str(tmp_path / "o")],
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
     )
@@ -115,7 +116,7 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
 def test_cli_loyalty_from_the_clean_files_gives_the_demo_table(demo_dir, tmp_path):
     workdir, _ = demo_dir
     result = CliRunner().invoke(
-        app, ["loyalty", "--config", str(REPO / "configs" / "demo.yaml"), "--clean",
+        app, ["loyalty", "--config", str(DEMO_CONFIG), "--clean",
               str(workdir / "data" / "demo" / "clean"), "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output + repr(result.exception)

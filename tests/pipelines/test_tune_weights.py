@@ -11,7 +11,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from loyalist.config import load_config, read_yaml
+from loyalist.config import default_files, load_config, read_yaml
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.synthetic import generate
 from loyalist.modeling.tuning import METRIC_COLUMNS
@@ -19,7 +19,7 @@ from loyalist.tracking import offline_environment
 
 from pipelines import tune_weights as job
 
-BASE_CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs" / "base").glob("*.yaml"))
+BASE_CONFIGS = default_files()
 N_TRIALS = 3
 
 

@@ -23,8 +23,6 @@ from loyalist.errors import ConfigError, NotFittedError, SchemaError
 from loyalist.scoring import TIER_DTYPE, LoyaltyScorer, tier_shares
 
 NAN = np.nan
-REPO = Path(__file__).resolve().parents[2]
-CONFIGS = REPO / "configs"
 TOL = 1e-9  # hand-computed decimals vs float arithmetic
 
 
@@ -229,8 +227,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_all_zero_weights_are_a_config_error_naming_the_key(tmp_path):
+    # indicators merge by name into the defaults: every one of the five needs weight 0
     path = _write(tmp_path, "scoring:\n  indicators:\n    nps: {weight: 0, scaling: {method: nps}}\n"
-                            "    repurchase_rate: {weight: 0}\n")
+                            "    repurchase_rate: {weight: 0}\n    order_value_stability: {weight: 0}\n"
+                            "    purchase_frequency: {weight: 0}\n    complaint_rate: {weight: 0}\n")
     with pytest.raises(ConfigError, match="'scoring.indicators'.*positive weight"):
         load_config([path])
 
@@ -238,26 +238,26 @@ def test_all_zero_weights_are_a_config_error_naming_the_key(tmp_path):
 def test_unordered_thresholds_are_a_config_error_naming_the_key(tmp_path):
     path = _write(tmp_path, "scoring:\n  tiers: {devoted: 70, stable: 75, at_risk: 60}\n")
     with pytest.raises(ConfigError, match="'scoring.tiers'.*devoted > stable > at_risk"):
-        load_config([CONFIGS / "base" / "scoring.yaml", path])
+        load_config([path])
 
 
 def test_cap_scaling_without_cap_is_a_config_error_naming_the_key(tmp_path):
     path = _write(tmp_path, "scoring:\n  indicators:\n    purchase_frequency: {scaling: {method: cap, cap: null}}\n")
     with pytest.raises(ConfigError, match="'scoring.indicators.purchase_frequency.scaling'.*'cap'"):
-        load_config([CONFIGS / "base" / "scoring.yaml", path])
+        load_config([path])
 
 
 # --------------------------------------------------------------------------------------- YAML docs
 
 
-def test_base_scoring_yaml_states_exactly_the_defaults():
-    assert load_config([CONFIGS / "base" / "scoring.yaml"]) == LoyalistConfig()
+def test_loading_nothing_gives_the_defaults():
+    assert load_config([]) == LoyalistConfig()
 
 
 def _changes(preset: str) -> tuple[dict, dict]:
     """The top-level keys a preset changes (over the base), and the base as plain data."""
-    base = config_to_dict(load_config([CONFIGS / "base" / "scoring.yaml"]))
-    merged = config_to_dict(load_config([CONFIGS / "base" / "scoring.yaml", CONFIGS / "presets" / preset]))
+    base = config_to_dict(load_config([]))
+    merged = config_to_dict(load_config([], preset=preset))
     return {k: merged[k] for k in merged if merged[k] != base[k]}, base
 
 
@@ -269,14 +269,14 @@ def _guard(name: str, days: int) -> dict:
 @pytest.mark.parametrize(
     ("preset", "industry", "weights", "frequency_cap", "guard"),
     [
-        ("manufacturing.yaml", "manufacturing", [0.25, 0.30, 0.05, 0.30, 0.10], 6.0, _guard("no_order_180_days", 180)),
-        ("retail.yaml", "retail", [0.25, 0.15, 0.30, 0.20, 0.10], 24.0, _guard("no_order_60_days", 60)),
+        ("manufacturing", "manufacturing", [0.25, 0.30, 0.05, 0.30, 0.10], 6.0, _guard("no_order_180_days", 180)),
+        ("retail", "retail", [0.25, 0.15, 0.30, 0.20, 0.10], 24.0, _guard("no_order_60_days", 60)),
     ],
 )
 def test_presets_differ_from_the_base_only_where_intended(preset, industry, weights, frequency_cap, guard):
     changed, base = _changes(preset)
-    assert set(changed) == {"industry", "scoring"}
-    assert changed["industry"] == industry
+    assert set(changed) == {"preset", "scoring"}
+    assert changed["preset"] == industry
     expected = base["scoring"]
     for name, w in zip(SEED_INDICATORS, weights):
         expected["indicators"][name]["weight"] = w
@@ -286,7 +286,7 @@ def test_presets_differ_from_the_base_only_where_intended(preset, industry, weig
 
 
 def test_manufacturing_preset_scores_by_hand():
-    config = load_config([CONFIGS / "base" / "scoring.yaml", CONFIGS / "presets" / "manufacturing.yaml"])
+    config = load_config([], preset="manufacturing")
     snap = _table2().loc[["C001", "C003"]]
     out = LoyaltyScorer(config.scoring).fit_transform(snap)
     # C001: .25*85 + .30*92 + .05*100 (12/yr over the cap of 6) + .30*92.5 + .10*98 = 21.25+27.6+5+27.75+9.8 = 91.4

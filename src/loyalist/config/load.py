@@ -1,33 +1,28 @@
-"""Load YAML configuration files, merge them in order and validate the result.
+"""Load YAML configuration files, merge them in order over the packaged defaults and validate the result.
 
-Later files override earlier ones key by key (mappings merge deeply; lists and scalars replace). Every
-validation problem is reported at once, in one :class:`~loyalist.errors.ConfigError` naming the files.
+Order, each layer deep-merged over the previous one (mappings merge key by key; lists and scalars replace):
+the defaults (``src/loyalist/config/defaults/*.yaml``), the industry preset (``--preset`` or a ``preset:`` key
+in a file), the user's files in order, then overrides. Every validation problem is reported at once, in one
+:class:`~loyalist.errors.ConfigError` naming the files, each key and how to fix it.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from loyalist.config.merge import deep_merge
 from loyalist.config.models import LoyalistConfig
+from loyalist.config.shipped import defaults, preset_path
 from loyalist.errors import ConfigError
 
-__all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config_to_dict"]
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``base`` updated by ``override``; nested mappings merge, everything else replaces."""
-    out: dict[str, Any] = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+__all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config_to_dict", "resolve_layers",
+           "validate_config"]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -36,42 +31,100 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"Config file '{path}' does not exist; pass an existing YAML file.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Config file '{path}' is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8 "
+            "(YAML files must be UTF-8)."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Config file '{path}' cannot be read ({exc.strerror or exc}); check its permissions.") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}".replace("\n", " ")) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"Config file '{path}' must hold a mapping at the top level, got {type(data).__name__}.")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"Config file '{path}' has a top-level key that is not text ({bad[0]!r}); quote it.")
     return data
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model that holds the key at ``loc`` (to suggest the closest valid key)."""
+    import types
+    import typing
+
+    def optional(tp: Any) -> Any:  # X | None -> X
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            return args[0] if len(args) == 1 else None
+        return tp
+
+    model: Any = LoyalistConfig
+    for part in loc[:-1]:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(str(part))
+            model = optional(field.annotation) if field is not None else None
+        elif typing.get_origin(model) is dict:
+            model = optional(typing.get_args(model)[1])
+        elif typing.get_origin(model) is list:
+            model = optional(typing.get_args(model)[0])
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _format_errors(exc: ValidationError, origin: str) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-        msg = err["msg"]
+        loc = tuple(err["loc"])
+        name = ".".join(str(p) for p in loc) or "<root>"
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see configs/base for the allowed keys)"
-        parts.append(f"'{loc}': {msg}")
+            model = _model_at(loc)
+            known = sorted(model.model_fields) if model is not None else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            msg = (f"unknown key; did you mean {close[0]!r}?" if close
+                   else f"unknown key; the keys here are {', '.join(known)}" if known
+                   else "unknown key (check the spelling)")
+        elif "input" in err and err["type"] not in ("missing",):
+            got = err["input"]
+            if not isinstance(got, (dict, list)):
+                msg = f"{msg} (got {got!r})"
+        parts.append(f"'{name}': {msg}")
     return f"Invalid configuration ({origin}): " + "; ".join(parts) + "."
 
 
 def config_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> LoyalistConfig:
-    """Validate a plain mapping into a :class:`LoyalistConfig`, reporting every problem at once."""
+    """Deep-merge a plain mapping (a user layer) over the defaults and validate it into a
+    :class:`LoyalistConfig`, reporting every problem at once."""
+    return validate_config(deep_merge(defaults(), data), origin)
+
+
+def validate_config(data: Mapping[str, Any], origin: str = "<dict>") -> LoyalistConfig:
+    """Validate a plain mapping as it is (missing keys take their defaults, nothing is merged); use it to read
+    back a resolved config."""
     try:
         return LoyalistConfig.model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, origin)) from exc
 
 
-def load_config(paths: Iterable[Path | str] = (), overrides: Mapping[str, Any] | None = None) -> LoyalistConfig:
-    """Merge the YAML files in ``paths`` (in order) over the built-in defaults, then ``overrides``.
+def resolve_layers(
+    paths: Iterable[Path | str] = (), preset: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The user's layers merged (without the defaults) and the names of the layers, in order.
 
-    Relative ``path`` entries of data sources are resolved against the folder of the file that names them.
+    The preset is ``preset`` when given, else the last ``preset:`` key of the files / overrides; its file goes
+    first, under the user's files. Relative ``path`` entries of data sources are resolved against the folder of
+    the file that names them.
     """
     merged: dict[str, Any] = {}
-    names = []
+    names: list[str] = []
     for p in paths:
         p = Path(p)
         data = read_yaml(p)
@@ -81,6 +134,23 @@ def load_config(paths: Iterable[Path | str] = (), overrides: Mapping[str, Any] |
     if overrides:
         merged = deep_merge(merged, overrides)
         names.append("overrides")
+    chosen = preset if preset is not None else merged.get("preset")
+    if chosen is not None:
+        if not isinstance(chosen, str):
+            raise ConfigError(f"The 'preset' key must be a preset name such as 'retail'; got {chosen!r}.")
+        path = preset_path(chosen)
+        preset_data = read_yaml(path)
+        preset_data.pop("preset", None)
+        merged = deep_merge(deep_merge(preset_data, merged), {"preset": chosen})
+        names.insert(0, f"preset {chosen}")
+    return merged, names
+
+
+def load_config(
+    paths: Iterable[Path | str] = (), overrides: Mapping[str, Any] | None = None, preset: str | None = None
+) -> LoyalistConfig:
+    """Merge the defaults, the preset, the YAML files in ``paths`` (in order) and ``overrides``; validate."""
+    merged, names = resolve_layers(paths, preset=preset, overrides=overrides)
     return config_from_dict(merged, origin=", ".join(names) or "defaults")
 
 

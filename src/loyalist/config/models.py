@@ -1,21 +1,29 @@
 """Typed configuration of loyalist (pydantic, ``extra="forbid"``, frozen).
 
-The defaults here are the base values; ``configs/base/*.yaml`` documents them file by file (a test checks that
-the two agree). Users override any part with their own YAML files, applied in order (see
-:func:`loyalist.config.load.load_config`). No library function reads YAML or the environment: the CLI and the
-pipelines load a :class:`LoyalistConfig` once and pass its parts down as arguments.
+The default values live in one place: ``src/loyalist/config/defaults/*.yaml`` (package data, one file per
+concern, each value documented). Every config block (a :class:`Section`) holds no default of its own: before
+validation it deep-merges what it is given over its block of those files, so ``FeatureConfig()`` is the
+defaults and ``FeatureConfig(lookback_days=180)`` changes one key. Items of lists and user-named mappings
+(sources, indicators, guards, actions) are not blocks: their optional fields keep the defaults stated here.
+Users override any part with their own YAML files, applied in order (see
+:func:`loyalist.config.load.load_config`). No library function reads user YAML or the environment: the CLI and
+the pipelines load a :class:`LoyalistConfig` once and pass its parts down as arguments.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loyalist.config.shipped import section_defaults
+
 __all__ = [
     "Strict",
+    "Section",
     "SourceConfig",
     "DataConfig",
     "CleaningConfig",
@@ -37,6 +45,9 @@ __all__ = [
     "SEED_INDICATORS",
 ]
 
+#: Upper bound of every day count (about 100 years): larger windows overflow date arithmetic.
+MAX_DAYS = 36_500
+
 #: Tier codes from best to worst.
 TIERS: tuple[str, ...] = ("devoted", "stable", "at_risk", "high_risk")
 
@@ -54,6 +65,25 @@ class Strict(BaseModel):
     """Base for every config model: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Section(Strict):
+    """A config block whose defaults are the block ``section`` of the packaged defaults files.
+
+    A key not given takes its default; a key given replaces the default (a nested block fills its own missing
+    keys the same way, so ``LoyalistConfig(features={"lookback_days": 180})`` keeps the other windows). The
+    loader (:func:`loyalist.config.load.load_config`) deep-merges YAML layers over the defaults first, so in
+    files user-named mappings (indicators, status_map) merge key by key too.
+    """
+
+    section: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {**section_defaults(cls.section), **data}
+        return data
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -89,73 +119,61 @@ class SourceConfig(Strict):
         return self
 
 
-class CleaningConfig(Strict):
-    """Cleaning rules from the source toolkit (step 2). Every rule writes what it drops or changes to rejects."""
+class CleaningConfig(Section):
+    """Cleaning rules from the source toolkit (step 2). Every rule writes what it drops or changes to rejects.
+    Defaults and meaning of each key: ``defaults/data.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("data", "cleaning")
 
     # Test records: an order is a test when its status is 'test', its customer is flagged is_test, or its
     # order_id / customer_id matches one of these patterns (case-insensitive regular expressions).
-    test_id_patterns: list[str] = Field(default_factory=lambda: [r"^test", r"^demo[-_]"])
-    # Test products (Online Retail's "TEST001 This is a test product."): an order line whose product_id or
-    # description matches one of these (case-insensitive regular expressions) is a test record.
-    test_product_patterns: list[str] = Field(default_factory=lambda: [r"^test\d*$", r"\btest product\b"])
-    # Reject completed orders (lines) with amount 0 as zero_amount (free samples, test lines). Off by default:
-    # CDNOW's $0 purchases are transactions in the published BG/NBD fits.
-    reject_zero_amount: bool = False
-    # Identifier normalisation: strip spaces always; then upper/lower/keep case.
-    id_case: Literal["upper", "lower", "keep"] = "upper"
-    # Date parsing: also accept Chinese 年月日, slashes, Excel serial numbers. dayfirst decides 03/04/2024.
-    dayfirst: bool = False
-    # Extreme order amounts: flag (keep, mark), cap (winsorise at the quantile), drop, or none.
-    extreme_amounts: Literal["none", "flag", "cap", "drop"] = "cap"
-    extreme_quantile: float = Field(0.999, gt=0.5, lt=1.0)
-    # Negative amounts: orders with status returned/cancelled may carry them; on completed orders they are
-    # turned into status 'returned' (with a change record) when True, else rejected.
-    negative_amount_is_return: bool = True
-    # Orders whose customer_id is absent from the customers table (only checked when customers are given).
-    unknown_customers: Literal["reject", "keep"] = "reject"
-    # Customers missing a required field are rejected (with all their orders, tickets, surveys).
-    drop_incomplete_customers: bool = True
-    # Map free-text status values onto the canonical ones.
-    status_map: dict[str, Literal["completed", "returned", "cancelled", "test"]] = Field(
-        default_factory=lambda: {
-            "completed": "completed", "complete": "completed", "paid": "completed", "shipped": "completed",
-            "delivered": "completed", "已完成": "completed", "完成": "completed",
-            "returned": "returned", "return": "returned", "refunded": "returned", "退货": "returned",
-            "cancelled": "cancelled", "canceled": "cancelled", "cancel": "cancelled", "取消": "cancelled",
-            "已取消": "cancelled",
-            "test": "test", "测试": "test",
-        }
-    )
-    complaint_kinds: list[str] = Field(default_factory=lambda: ["complaint", "投诉"])
+    test_id_patterns: list[str]
+    # Test products (Online Retail's "TEST001 This is a test product."): product_id or description patterns.
+    test_product_patterns: list[str]
+    # Reject completed orders (lines) with amount 0 as zero_amount (off by default: CDNOW's $0 purchases count).
+    reject_zero_amount: bool
+    id_case: Literal["upper", "lower", "keep"]
+    dayfirst: bool
+    extreme_amounts: Literal["none", "flag", "cap", "drop"]
+    extreme_quantile: float = Field(gt=0.5, lt=1.0)
+    negative_amount_is_return: bool
+    unknown_customers: Literal["reject", "keep"]
+    drop_incomplete_customers: bool
+    status_map: dict[str, Literal["completed", "returned", "cancelled", "test"]]
+    complaint_kinds: list[str]
 
 
-class DataConfig(Strict):
+class DataConfig(Section):
     """The input tables. Only ``orders`` is mandatory."""
 
-    orders: SourceConfig | None = None
-    customers: SourceConfig | None = None
-    tickets: SourceConfig | None = None
-    surveys: SourceConfig | None = None
-    cleaning: CleaningConfig = Field(default_factory=CleaningConfig)
+    section: ClassVar[tuple[str, ...]] = ("data",)
+
+    orders: SourceConfig | None
+    customers: SourceConfig | None
+    tickets: SourceConfig | None
+    surveys: SourceConfig | None
+    cleaning: CleaningConfig
     # Dates that cannot be real are rejected (rule impossible_date): before min_date, after max_date (inclusive
     # days), after the day the job runs (the CLI passes it), or beyond what pandas holds (years 1678-2261).
-    min_date: dt.date = dt.date(1970, 1, 1)
-    max_date: dt.date | None = None
+    min_date: dt.date
+    max_date: dt.date | None
 
 
 # ----------------------------------------------------------------------------------------- features
 
 
-class FeatureConfig(Strict):
-    """Windows of the point-in-time snapshot and labels (days)."""
+class FeatureConfig(Section):
+    """Windows of the point-in-time snapshot and labels (days); defaults in ``defaults/features.yaml``."""
 
-    lookback_days: int = Field(365, ge=30)
-    churn_horizon_days: int = Field(90, ge=1)
-    value_horizon_days: int = Field(365, ge=1)
-    trend_window_days: int = Field(90, ge=7)  # spend trend: last N days vs the N before
-    frequency_min_days: int = Field(90, ge=1)  # floor of the observed span when annualising frequency
-    value_basis: Literal["revenue", "margin"] = "revenue"
-    rfm_bins: int = Field(5, ge=2, le=10)
+    section: ClassVar[tuple[str, ...]] = ("features",)
+
+    lookback_days: int = Field(ge=30, le=MAX_DAYS)
+    churn_horizon_days: int = Field(ge=1, le=MAX_DAYS)
+    value_horizon_days: int = Field(ge=1, le=MAX_DAYS)
+    trend_window_days: int = Field(ge=7, le=MAX_DAYS)  # spend trend: last N days vs the N before
+    frequency_min_days: int = Field(ge=1, le=MAX_DAYS)  # floor of the observed span when annualising frequency
+    value_basis: Literal["revenue", "margin"]
+    rfm_bins: int = Field(ge=2, le=10)
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -182,16 +200,18 @@ class ScalingConfig(Strict):
 
 
 class IndicatorConfig(Strict):
-    weight: float = Field(ge=0)
+    weight: float = Field(ge=0, allow_inf_nan=False)
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
 
 
-class TierThresholds(Strict):
+class TierThresholds(Section):
     """Lower score bounds: >= devoted -> devoted, >= stable -> stable, >= at_risk -> at risk, else high risk."""
 
-    devoted: float = 90.0
-    stable: float = 75.0
-    at_risk: float = 60.0
+    section: ClassVar[tuple[str, ...]] = ("scoring", "tiers")
+
+    devoted: float
+    stable: float
+    at_risk: float
 
     @model_validator(mode="after")
     def _ordered(self) -> "TierThresholds":
@@ -216,27 +236,23 @@ class GuardRule(Strict):
     min_count: int = 1
 
 
-class ScoringConfig(Strict):
-    indicators: dict[str, IndicatorConfig] = Field(
-        default_factory=lambda: {
-            "repurchase_rate": IndicatorConfig(weight=0.30, scaling=ScalingConfig(method="ratio")),
-            "order_value_stability": IndicatorConfig(weight=0.20, scaling=ScalingConfig(method="ratio")),
-            "purchase_frequency": IndicatorConfig(weight=0.15, scaling=ScalingConfig(method="cap", cap=12.0)),
-            "nps": IndicatorConfig(weight=0.25, scaling=ScalingConfig(method="nps")),
-            "complaint_rate": IndicatorConfig(weight=0.10, scaling=ScalingConfig(method="inverse", cap=1.0)),
-        }
-    )
-    tiers: TierThresholds = Field(default_factory=TierThresholds)
-    guards: list[GuardRule] = Field(
-        default_factory=lambda: [
-            GuardRule(name="no_order_90_days", feature="recency_days", op=">", value=90, tier="high_risk"),
-            GuardRule(
-                name="nps_below_30", feature="nps", op="<", value=30, tier="high_risk",
-                min_count_feature="n_survey_responses", min_count=1,
-            ),
-        ]
-    )
-    min_coverage: float = Field(0.0, ge=0, le=1)  # below this share of weight present the score is NaN
+class ScoringConfig(Section):
+    """The rule-based loyalty score; defaults (the source's five indicators, tiers, guards) in
+    ``defaults/scoring.yaml``. In files, indicators merge by name into the defaults (``name: null`` drops
+    one)."""
+
+    section: ClassVar[tuple[str, ...]] = ("scoring",)
+
+    indicators: dict[str, IndicatorConfig]
+    tiers: TierThresholds
+    guards: list[GuardRule]
+    min_coverage: float = Field(ge=0, le=1)  # below this share of weight present the score is NaN
+
+    @field_validator("indicators", mode="before")
+    @classmethod
+    def _drop_nulls(cls, v: Any) -> Any:
+        # `nps: null` in a file removes an indicator the defaults (or a preset) define
+        return {k: x for k, x in v.items() if x is not None} if isinstance(v, Mapping) else v
 
     @field_validator("indicators")
     @classmethod
@@ -249,62 +265,73 @@ class ScoringConfig(Strict):
 # ------------------------------------------------------------------------------------------ privacy
 
 
-class PrivacyConfig(Strict):
+class PrivacyConfig(Section):
     """Masking and pseudonymisation. The key itself is never in config: only the NAME of the environment
     variable that holds it."""
 
-    mask_columns: list[str] = Field(default_factory=lambda: ["name", "contact"])
-    pseudonymize_ids: bool = False
-    key_env: str = "LOYALIST_PSEUDONYM_KEY"
-    # The clean tables are working files that get copied around: names and contacts are stored masked unless
-    # this is on (then the prepare summary says that they are stored raw).
-    raw_pii_in_clean: bool = False
+    section: ClassVar[tuple[str, ...]] = ("privacy",)
+
+    mask_columns: list[str]
+    pseudonymize_ids: bool
+    key_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Names and contacts stored unmasked in the clean tables (the prepare summary then says so).
+    raw_pii_in_clean: bool
 
 
 # ---------------------------------------------------------------------------------------- synthetic
 
 
-class SyntheticConfig(Strict):
-    n_customers: int = Field(5000, ge=10)
-    start: str = "2022-01-01"
-    end: str = "2024-12-31"
-    seed: int = 42
-    dirty: bool = True
+class SyntheticConfig(Section):
+    """The synthetic company of ``loyalist demo``; defaults in ``defaults/synthetic.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("synthetic",)
+
+    n_customers: int = Field(ge=10, le=10_000_000)
+    start: str
+    end: str
+    seed: int
+    dirty: bool
 
 
 # --------------------------------------------------------------------------------------- training
 
 
-class TrainingConfig(Strict):
-    cutoff_frequency: Literal["MS", "ME", "W", "QS"] = "MS"  # pandas offset alias of the cut-off grid
-    max_cutoffs: int = Field(12, ge=1)
-    min_cutoffs: int = Field(1, ge=1)
-    min_history_days: int = Field(180, ge=0)  # history before the first training cut-off
+class TrainingConfig(Section):
+    """Training cut-offs, the promotion gate and LightGBM overrides; defaults in ``defaults/training.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("training",)
+
+    cutoff_frequency: Literal["MS", "ME", "W", "QS"]  # pandas offset alias of the cut-off grid
+    max_cutoffs: int = Field(ge=1, le=1000)
+    min_history_days: int = Field(ge=0, le=MAX_DAYS)  # history before the first training cut-off
     # Out-of-time validation needs at least this many training cut-offs before the validation cut-off; with fewer,
     # training switches to the anchored short-history mode (see loyalist.modeling.training.plan_with_fallback).
-    min_cutoffs_out_of_time: int = Field(4, ge=1)
+    min_cutoffs_out_of_time: int = Field(ge=1, le=1000)
     # When history is too short for out-of-time validation at the full horizon, train on the longest shorter
     # horizon that fits (not below this), with the BG/NBD offset that transfers it to the full horizon.
-    min_train_horizon_days: int = Field(28, ge=7)
-    random_state: int = 0
-    promotion_metric: str = "roc_auc"  # churn gate; the value gate uses value_promotion_metric
-    value_promotion_metric: str = "normalised_gini"
-    promotion_margin: float = 0.0
-    lgbm_params: dict[str, float | int | str] = Field(default_factory=dict)  # over loyalist's LightGBM defaults
+    min_train_horizon_days: int = Field(ge=7, le=MAX_DAYS)
+    random_state: int
+    promotion_metric: str  # churn gate; the value gate uses value_promotion_metric
+    value_promotion_metric: str
+    promotion_margin: float = Field(ge=0, allow_inf_nan=False)
+    lgbm_params: dict[str, float | int | str]  # over loyalist's LightGBM defaults
 
 
-class TrackingConfig(Strict):
-    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
-    artifact_location: str = "mlruns"
-    experiment: str = "loyalist"
-    churn_model_name: str = "loyalist-churn"
-    value_model_name: str = "loyalist-value"
+class TrackingConfig(Section):
+    """The MLflow store, experiment and registered model names; defaults in ``defaults/tracking.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("tracking",)
+
+    tracking_uri: str
+    experiment: str
+    churn_model_name: str
+    value_model_name: str
     #: Seconds MLflow waits for one answer of a tracking server (MLFLOW_HTTP_REQUEST_TIMEOUT; MLflow's own is 120).
-    http_timeout_seconds: int = Field(30, ge=1, le=3600)
+    http_timeout_seconds: int = Field(ge=1, le=3600)
     #: Retries of a failed tracking-server request (MLFLOW_HTTP_REQUEST_MAX_RETRIES; MLflow's own is 7, ~4 min).
-    http_max_retries: int = Field(2, ge=0, le=20)
+    http_max_retries: int = Field(ge=0, le=20)
     #: Seconds to wait for a tracking server to answer at start before the job stops with one sentence.
-    connect_timeout_seconds: float = Field(5.0, gt=0, le=600)
+    connect_timeout_seconds: float = Field(gt=0, le=600)
 
 
 # -------------------------------------------------------------------------------------- scoring job
@@ -326,56 +353,21 @@ class ActionRule(Strict):
     expected_effect_en: str = ""
 
 
-def _default_actions() -> list[ActionRule]:
-    # Seeded with the source's strategy tables (SOURCE-TABLES.md: strategy per tier, table 3, table 4).
-    return [
-        ActionRule(tier="devoted", action_zh="优先供货、新品试用权、高管定期拜访；提供VIP服务，挖掘增量需求",
-                   action_en="Priority supply, new-product trials, regular executive visits; VIP service, grow wallet share",
-                   department_zh="大客户部", department_en="Key accounts", deadline_days=90,
-                   expected_effect_zh="保持铁杆忠诚，提升客单价", expected_effect_en="Keep devoted, raise order value"),
-        ActionRule(tier="stable", action_zh="交叉销售，推送个性化权益，提升互动频次",
-                   action_en="Cross-sell, personalised benefits, more touchpoints",
-                   department_zh="市场部", department_en="Marketing", deadline_days=60,
-                   expected_effect_zh="升级为铁杆忠诚", expected_effect_en="Upgrade to devoted"),
-        ActionRule(tier="at_risk", driver_group="service", action_zh="升级为VIP服务通道，48小时内响应",
-                   action_en="Move to the VIP service channel, answer within 48 h",
-                   department_zh="客服部", department_en="Customer service", deadline_days=30,
-                   expected_effect_zh="投诉率降至<5%", expected_effect_en="Complaint rate below 5%"),
-        ActionRule(tier="at_risk", driver_group="complaints", action_zh="主动关怀，解决投诉痛点，回访确认",
-                   action_en="Proactive care: resolve the complaint's pain point and follow up",
-                   department_zh="客服部", department_en="Customer service", deadline_days=30,
-                   expected_effect_zh="投诉率降至<5%", expected_effect_en="Complaint rate below 5%"),
-        ActionRule(tier="at_risk", action_zh="发放优惠券、推送服务使用教程；发放定向优惠",
-                   action_en="Coupons and service how-to guides; targeted offers",
-                   department_zh="市场部、客服部", department_en="Marketing, Customer service", deadline_days=30,
-                   expected_effect_zh="恢复消费频次", expected_effect_en="Purchase frequency restored"),
-        ActionRule(tier="high_risk", driver_group="recency", action_zh="推送老客户专享新品8折券+试用邀请",
-                   action_en="20%-off coupon for new products plus a trial invitation for returning customers",
-                   department_zh="市场部", department_en="Marketing", deadline_days=14,
-                   expected_effect_zh="召回率≥20%", expected_effect_en="Win-back rate >= 20%"),
-        ActionRule(tier="high_risk", action_zh="客户成功经理1对1访谈，解决核心痛点；分析流失原因，制定召回方案",
-                   action_en="One-to-one interview by a customer-success manager; fix the core pain point, win-back plan",
-                   department_zh="客户成功部", department_en="Customer success", deadline_days=14,
-                   expected_effect_zh="召回率≥20%", expected_effect_en="Win-back rate >= 20%"),
-        ActionRule(tier="any", action_zh="定期回访与关怀", action_en="Regular follow-up and care",
-                   department_zh="客户成功部", department_en="Customer success", deadline_days=60),
-    ]
+class ScoringJobConfig(Section):
+    """The batch scoring job (``loyalist score``); defaults (with the source's action table) in
+    ``defaults/scoring_job.yaml``."""
 
-
-class ScoringJobConfig(Strict):
-    """The batch scoring job (``loyalist score``)."""
+    section: ClassVar[tuple[str, ...]] = ("scoring_job",)
 
     # Risk bands on churn_probability: [0, medium) low, [medium, high) medium, [high, very_high) high, else very_high.
-    risk_band_cuts: dict[Literal["medium", "high", "very_high"], float] = Field(
-        default_factory=lambda: {"medium": 0.3, "high": 0.5, "very_high": 0.7}
-    )
+    risk_band_cuts: dict[Literal["medium", "high", "very_high"], float]
     # Customers explained one by one (SHAP reasons): at most this many, the very-high band first, then the top by
     # value at risk. TreeSHAP costs about 800 s per million rows on 2 cores.
-    explain_top_k: int = Field(100_000, ge=0)
-    explain_sample: int = Field(10_000, ge=0)  # random sample for the global drivers and the diagnosis
-    drift_warn_psi: float = Field(0.2, gt=0)
-    actions: list[ActionRule] = Field(default_factory=_default_actions)
-    seed: int = 0
+    explain_top_k: int = Field(ge=0)
+    explain_sample: int = Field(ge=0)  # random sample for the global drivers and the diagnosis
+    drift_warn_psi: float = Field(gt=0, allow_inf_nan=False)
+    actions: list[ActionRule]
+    seed: int
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> "ScoringJobConfig":
@@ -385,34 +377,38 @@ class ScoringJobConfig(Strict):
         return self
 
 
-class SparkConfig(Strict):
-    """The Spark engine (``--engine spark``; needs ``pip install 'loyalist[spark]'`` and Java 17)."""
+class SparkConfig(Section):
+    """The Spark engine (``--engine spark``; needs ``pip install 'loyalist[spark]'`` and Java 17); defaults in
+    ``defaults/spark.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("spark",)
 
     # None: the master spark-submit (or a notebook) gave, else local[*]; e.g. spark://host:7077, yarn, local[4]
-    master: str | None = None
-    app_name: str = "loyalist"
+    master: str | None
+    app_name: str
     # any Spark setting (spark.executor.memory, spark.sql.shuffle.partitions, ...); loyalist's own SQL settings win
-    conf: dict[str, str] = Field(default_factory=dict)
+    conf: dict[str, str]
     # the CSV (and single-file Parquet) handed to a CRM is written when the list has at most this many rows
-    csv_row_limit: int = Field(1_000_000, ge=0)
+    csv_row_limit: int = Field(ge=0)
     # customers collected for typical values, global drivers and drift; above it a random sample
-    profile_rows: int = Field(2_000_000, ge=1)
-    connect_timeout_seconds: float = Field(5.0, gt=0)
+    profile_rows: int = Field(ge=1)
+    connect_timeout_seconds: float = Field(gt=0)
 
 
 # ------------------------------------------------------------------------------------------- root
 
 
-class LoyalistConfig(Strict):
-    name: str = "loyalist"
-    industry: str | None = None  # the preset applied, for the record
-    data: DataConfig = Field(default_factory=DataConfig)
-    features: FeatureConfig = Field(default_factory=FeatureConfig)
-    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
-    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
-    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
-    scoring_job: ScoringJobConfig = Field(default_factory=ScoringJobConfig)
-    spark: SparkConfig = Field(default_factory=SparkConfig)
-    output_dir: Path = Path("outputs")
+class LoyalistConfig(Section):
+    """The whole configuration: every block over the packaged defaults (``LoyalistConfig()`` is the defaults)."""
+
+    name: str  # recorded with every run (MLflow tag loyalist.config_name)
+    preset: str | None  # the industry preset applied (applied by the loader, recorded here)
+    data: DataConfig
+    features: FeatureConfig
+    scoring: ScoringConfig
+    privacy: PrivacyConfig
+    synthetic: SyntheticConfig
+    training: TrainingConfig
+    tracking: TrackingConfig
+    scoring_job: ScoringJobConfig
+    spark: SparkConfig

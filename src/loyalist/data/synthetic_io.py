@@ -6,7 +6,7 @@ cleaner handles (test records, duplicates, conflicting order ids, odd id formats
 non-numeric amounts, unknown customers, incomplete customers, invalid NPS answers). Every dirty row is listed in
 a log (table, row position, kind, expected effect), so cleaning tests can check each one.
 
-:func:`write_raw` writes the four tables as the files ``configs/demo.yaml`` maps (:data:`RAW_FILES`).
+:func:`write_raw` writes the four tables as the files ``loyalist/config/demo.yaml`` maps (:data:`RAW_FILES`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
     "write_raw",
 ]
 
-#: table -> (file name, encoding, {canonical column: header in the file}); ``configs/demo.yaml`` maps these.
+#: table -> (file name, encoding, {canonical column: header in the file}); ``loyalist/config/demo.yaml`` maps these.
 RAW_FILES: dict[str, tuple[str, str, dict[str, str]]] = {
     "orders": ("orders.csv", "utf-8", {
         "order_id": "order_no", "customer_id": "client_id", "order_date": "order_date", "amount": "amount_cny",
@@ -464,7 +464,7 @@ def _to_text(table: str, df: pd.DataFrame) -> pd.DataFrame:
 def write_raw(data: "SyntheticData", folder: Path | str) -> dict[str, Path]:
     """Write the generated tables as the user-like raw files the demo reads.
 
-    Files (headers from :data:`RAW_FILES`; ``configs/demo.yaml`` maps them back to canonical names):
+    Files (headers from :data:`RAW_FILES`; ``loyalist/config/demo.yaml`` maps them back to canonical names):
 
     - ``orders.csv``: UTF-8, English headers (order_no, client_id, order_date, amount_cny, sku, category, qty,
       channel, status, cost_cny);
