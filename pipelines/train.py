@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from loyalist.config import config_to_dict
+from loyalist.config.metrics import higher_is_better
 from loyalist.config.models import LoyalistConfig
 from loyalist.modeling import plots
 from loyalist.modeling.card import model_card
@@ -30,7 +31,6 @@ from pipelines._ui import Reporter
 
 __all__ = ["TrainedModel", "run_training"]
 
-_HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "normalised_gini", "spearman", "capture_top_decile", "lift_top_decile"}
 #: Version tag holding the hash of (kind, input data fingerprints, resolved config, as-of, parameters).
 TRAIN_KEY_TAG = "loyalist.train_key"
 
@@ -205,7 +205,8 @@ def _train_one(
             champion_score = _champion_score(name, result, metric)
             decision = gate(
                 name, info.version, challenger_score=m.get(metric), champion_score=champion_score,
-                margin=config.training.promotion_margin, higher_is_better=metric in _HIGHER_IS_BETTER, metric=metric,
+                margin=config.training.promotion_margin, higher_is_better=higher_is_better(kind, metric),
+                metric=metric,
                 baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline",
             )
         h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})

@@ -91,7 +91,7 @@ def _format_errors(exc: ValidationError, origin: str) -> str:
             msg = (f"unknown key; did you mean {close[0]!r}?" if close
                    else f"unknown key; the keys here are {', '.join(known)}" if known
                    else "unknown key (check the spelling)")
-        elif "input" in err and err["type"] not in ("missing",):
+        elif "input" in err and err["type"] not in ("missing", "value_error", "assertion_error"):
             got = err["input"]
             if not isinstance(got, (dict, list)):
                 msg = f"{msg} (got {got!r})"

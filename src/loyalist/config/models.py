@@ -12,13 +12,19 @@ the pipelines load a :class:`LoyalistConfig` once and pass its parts down as arg
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import difflib
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loyalist.config.lgbm import lgbm_param_problems
+from loyalist.config.metrics import metric_names
 from loyalist.config.shipped import section_defaults
 
 __all__ = [
@@ -47,6 +53,48 @@ __all__ = [
 
 #: Upper bound of every day count (about 100 years): larger windows overflow date arithmetic.
 MAX_DAYS = 36_500
+
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a valid regular expression ({exc}); escape special characters "
+                         "such as ( [ + * with a backslash") from None
+    return pattern
+
+
+def _check_date_format(fmt: str) -> str:
+    sample = datetime(2024, 3, 5, 13, 45, 30)
+    directives = set(re.findall(r"%([a-zA-Z])", fmt))
+    try:
+        parsed = datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError:
+        parsed = None
+    if not directives & {"Y", "y"} or not directives & {"m", "b", "B"} or "d" not in directives or parsed is None \
+            or parsed.date() != sample.date():
+        raise ValueError(f"{fmt!r} is not a usable strptime date format; write one with a year, month and day "
+                         "such as '%Y-%m-%d', '%d/%m/%Y' or '%Y年%m月%d日'")
+    return fmt
+
+
+def _check_mlflow_name(name: str, what: str) -> str:
+    if not name.strip() or name != name.strip() or name in (".", "..") or len(name) > 256 \
+            or any(c in name for c in "/:\\@"):
+        raise ValueError(f"{name!r} cannot be an MLflow {what}; use letters, digits, '-', '_' or '.' "
+                         "(no '/', ':', '\\', '@', no surrounding spaces, at most 256 characters)")
+    return name
+
+
+def _check_metric(name: str, kind: Literal["churn", "value"]) -> str:
+    names = metric_names(kind)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"{name!r} is not a {kind} metric; {hint}use one of {', '.join(names)}")
+    return name
+
 
 #: Tier codes from best to worst.
 TIERS: tuple[str, ...] = ("devoted", "stable", "at_risk", "high_risk")
@@ -112,6 +160,32 @@ class SourceConfig(Strict):
     # ("<table>-<row position>"); for sources such as CDNOW that have no order ids.
     synthesize_key: bool = False
 
+    @field_validator("filters")
+    @classmethod
+    def _filters_compile(cls, v: dict[str, str]) -> dict[str, str]:
+        for column, pattern in v.items():
+            try:
+                _check_regex(pattern)
+            except ValueError as exc:
+                raise ValueError(f"the filter of {column!r}: {exc}") from None
+        return v
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_works(cls, v: str | None) -> str | None:
+        return None if v is None else _check_date_format(v)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        if v != "auto":
+            try:
+                codecs.lookup(v)
+            except LookupError:
+                raise ValueError(f"{v!r} is not an encoding Python knows; use 'auto', 'utf-8', 'gb18030', "
+                                 "'gbk' or 'cp1252'") from None
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> "SourceConfig":
         if self.path is None and self.sql is None:
@@ -141,6 +215,13 @@ class CleaningConfig(Section):
     drop_incomplete_customers: bool
     status_map: dict[str, Literal["completed", "returned", "cancelled", "test"]]
     complaint_kinds: list[str]
+
+    @field_validator("test_id_patterns")
+    @classmethod
+    def _patterns_compile(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            _check_regex(pattern)
+        return v
 
 
 class DataConfig(Section):
@@ -292,6 +373,17 @@ class SyntheticConfig(Section):
     seed: int
     dirty: bool
 
+    @model_validator(mode="after")
+    def _dates(self) -> "SyntheticConfig":
+        try:
+            start, end = (datetime.strptime(str(d), "%Y-%m-%d") for d in (self.start, self.end))
+        except ValueError:
+            raise ValueError(f"synthetic start and end must be dates written YYYY-MM-DD; got {self.start!r}, "
+                             f"{self.end!r}") from None
+        if (end - start).days < 365:
+            raise ValueError(f"synthetic end {self.end} must be at least a year after start {self.start}")
+        return self
+
 
 # --------------------------------------------------------------------------------------- training
 
@@ -316,13 +408,31 @@ class TrainingConfig(Section):
     promotion_margin: float = Field(ge=0, allow_inf_nan=False)
     lgbm_params: dict[str, float | int | str]  # over loyalist's LightGBM defaults
 
+    @field_validator("promotion_metric")
+    @classmethod
+    def _churn_metric(cls, v: str) -> str:
+        return _check_metric(v, "churn")
+
+    @field_validator("value_promotion_metric")
+    @classmethod
+    def _value_metric(cls, v: str) -> str:
+        return _check_metric(v, "value")
+
+    @field_validator("lgbm_params")
+    @classmethod
+    def _lightgbm_accepts(cls, v: dict[str, float | int | str]) -> dict[str, float | int | str]:
+        problems = lgbm_param_problems(v) if v else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
 
 class TrackingConfig(Section):
     """The MLflow store, experiment and registered model names; defaults in ``defaults/tracking.yaml``."""
 
     section: ClassVar[tuple[str, ...]] = ("tracking",)
 
-    tracking_uri: str
+    tracking_uri: str = Field(min_length=1)
     experiment: str
     churn_model_name: str
     value_model_name: str
@@ -332,6 +442,23 @@ class TrackingConfig(Section):
     http_max_retries: int = Field(ge=0, le=20)
     #: Seconds to wait for a tracking server to answer at start before the job stops with one sentence.
     connect_timeout_seconds: float = Field(gt=0, le=600)
+
+    @field_validator("experiment")
+    @classmethod
+    def _experiment_name(cls, v: str) -> str:
+        return _check_mlflow_name(v, "experiment name")
+
+    @field_validator("churn_model_name", "value_model_name")
+    @classmethod
+    def _model_name(cls, v: str) -> str:
+        return _check_mlflow_name(v, "registered model name")
+
+    @model_validator(mode="after")
+    def _two_names(self) -> "TrackingConfig":
+        if self.churn_model_name == self.value_model_name:
+            raise ValueError(f"churn_model_name and value_model_name are both {self.churn_model_name!r}; give the "
+                             "two models different names")
+        return self
 
 
 # -------------------------------------------------------------------------------------- scoring job

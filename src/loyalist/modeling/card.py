@@ -6,9 +6,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from loyalist.config.metrics import CHURN_METRICS, VALUE_METRICS
+
 __all__ = ["model_card"]
 
-_HIGHER = {"roc_auc", "pr_auc", "lift_top_decile", "capture_top_decile", "normalised_gini", "spearman"}
+# metrics where higher is better, from the one registry of metric names and directions
+_HIGHER = {m for registry in (CHURN_METRICS, VALUE_METRICS) for m, up in registry.items() if up}
 
 
 def _table(metrics: pd.DataFrame) -> str:
