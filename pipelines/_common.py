@@ -9,7 +9,15 @@ from pathlib import Path
 from loyalist.config.models import LoyalistConfig
 from loyalist.tracking import end_dead_runs, offline_environment, resolve_tracking_uri, setup_tracking
 
-__all__ = ["start_tracking"]
+__all__ = ["start_tracking", "config_tags"]
+
+
+def config_tags(config: LoyalistConfig) -> dict[str, str]:
+    """MLflow tags recording the resolved config a run used (its hash, name and preset)."""
+    from loyalist.config.resolved import config_hash
+
+    return {"loyalist.config_hash": config_hash(config), "loyalist.config_name": config.name,
+            "loyalist.preset": config.preset or ""}
 
 
 def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None) -> str:

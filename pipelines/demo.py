@@ -13,6 +13,7 @@ from pathlib import Path
 
 from loyalist.config import DEMO_CONFIG, config_from_dict, deep_merge, read_yaml
 from loyalist.config.models import LoyalistConfig
+from loyalist.config.resolved import config_for_step
 from loyalist.data.synthetic import generate, write_raw
 
 from pipelines import loyalty as loyalty_job
@@ -69,7 +70,9 @@ def run(
         files = write_raw(data, raw_dir)
     reporter.say(f"Raw files in {raw_dir}: " + ", ".join(sorted(p.name for p in files.values())))
 
-    clean = prepare_job.run(config, clean_dir, reporter)
+    clean = prepare_job.run(config, clean_dir, reporter, layers=[str(DEMO_CONFIG)])
+    # every later step uses the config stored with the clean tables, as 'loyalist <step> --clean' does
+    config = config_for_step(clean_dir).config
     loyalty = loyalty_job.run(
         config, clean_dir, as_of=None, out_dir=out_dir, env=env, reporter=reporter, tables=clean.tables
     )

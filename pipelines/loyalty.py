@@ -11,11 +11,12 @@ import pandas as pd
 from loyalist.batch.loyalty import industry_summary, loyalty_table, tier_summary
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.config.models import LoyalistConfig
+from loyalist.config.resolved import config_hash
 from loyalist.data.prepare import STREAMED_TABLES, read_clean
 from loyalist.data.tables import as_frame
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
-from loyalist.io import output_set, write_csv, write_parquet
+from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.scoring.loyalty import LoyaltyScorer
 
 from pipelines._ui import Reporter
@@ -62,12 +63,18 @@ def run(
     ts, snapshot, table = score_tables(config, tables, as_of, reporter)
     published = protect(table, config.privacy, key)
     out_dir = Path(out_dir)
+    tiers = tier_summary(table)
+    industries = industry_summary(table)
     with output_set(out_dir, "loyalty_scores", as_of=str(ts.date())) as files:  # replaced as a whole
         write_parquet(published, files.path("loyalty_scores.parquet"))
         write_csv(published, files.path("loyalty_scores.csv"))
-    paths = {"parquet": files.target("loyalty_scores.parquet"), "csv": files.target("loyalty_scores.csv")}
-    tiers = tier_summary(table)
-    industries = industry_summary(table)
+        write_json({
+            "as_of": str(ts.date()), "customers": len(table),
+            "tiers": {r.tier: {"customers": int(r.customers), "share": float(r.share)} for r in tiers.itertuples()},
+            "preset": config.preset, "config_hash": config_hash(config),
+        }, files.path("loyalty_summary.json"))
+    paths = {"parquet": files.target("loyalty_scores.parquet"), "csv": files.target("loyalty_scores.csv"),
+             "summary": files.target("loyalty_summary.json")}
     _print(reporter, ts, tiers, industries, paths)
     return LoyaltyResult(ts, snapshot, published, tiers, industries, paths)
 

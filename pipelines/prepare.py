@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
+from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, protect_clean, write_clean
 
@@ -20,9 +21,11 @@ __all__ = ["run"]
 
 def run(
     config: LoyalistConfig, out_dir: Path, reporter: Reporter | None = None, run_date: pd.Timestamp | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None, layers: Sequence[str] = (),
 ) -> CleanResult:
-    """``run_date`` (default: today) and ``env`` (default: the process environment) are read here, at the edge:
+    """Clean the configured tables into ``out_dir``, with the resolved config (``resolved_config.yaml``) every
+    later step reads from there; ``layers`` names what ``config`` was merged from (for its header).
+    ``run_date`` (default: today) and ``env`` (default: the process environment) are read here, at the edge:
     dates after the run date are rejected as impossible; the pseudonymisation key comes from the environment.
     Returns the result as stored (personal columns masked, rejects pseudonymised when configured)."""
     reporter = reporter or Reporter(quiet=True)
@@ -31,7 +34,10 @@ def run(
     with reporter.step("Load, validate and clean the input tables"):
         result = protect_clean(prepare(config.data, run_date=run_date), config.privacy, key, config.data.cleaning)
     with reporter.step(f"Write clean tables and rejects to {out_dir}"):
-        write_clean(result, Path(out_dir))
+        write_clean(result, Path(out_dir), extra={RESOLVED_FILE: resolved_text(config, layers)})
+    preset = f"preset {config.preset}" if config.preset else "no preset"
+    reporter.say(f"Resolved config ({preset}, hash {config_hash(config)[:12]}): {Path(out_dir) / RESOLVED_FILE}; "
+                 "later steps reading this folder use it.")
     s = result.summary
     reporter.table(
         "Rows per table (in = kept + rejected)",

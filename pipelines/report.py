@@ -83,6 +83,12 @@ def run(
         actions = config.scoring_job.actions
     with reporter.step("Summarise the report data"):
         summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options)
+    if config is not None:
+        from loyalist.config.resolved import config_hash
+
+        summary["config_hash"] = config_hash(config)
+    elif list_summary is not None and list_summary.get("config_hash"):
+        summary["config_hash"] = list_summary["config_hash"]
     with output_set(out_dir, "report") as files:  # HTML, PDF and JSON replaced as a whole
         write_json(summary, files.path("report_summary.json"))
         paths = {"summary": files.target("report_summary.json")}

@@ -23,7 +23,7 @@ from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
 
-from pipelines._common import start_tracking
+from pipelines._common import config_tags, start_tracking
 from pipelines._ui import Reporter
 
 __all__ = ["ScoreJobResult", "run_scoring"]
@@ -151,6 +151,7 @@ def run_scoring(
         },
         "inputs": inputs,
         "config": config_to_dict(config),
+        "config_hash": config_tags(config)["loyalist.config_hash"],
         "timings_seconds": {k: round(v, 3) for k, v in output.timings.items()},
     }
     summary["model_metrics"] = _model_metrics(churn, value)
@@ -167,7 +168,7 @@ def run_scoring(
             summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
         write_json(summary, files.path("churn_risk_summary.json"))
         paths["summary"] = files.target("churn_risk_summary.json")
-    with run("score", tags={"as_of": str(ts.date())}) as h:
+    with run("score", tags={"as_of": str(ts.date()), **config_tags(config)}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version,
                       "value_model_version": value.version, "customers": len(published)})
         h.log_metrics({

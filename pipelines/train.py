@@ -26,7 +26,7 @@ from loyalist.tracking import (
     CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
 )
 
-from pipelines._common import start_tracking
+from pipelines._common import config_tags, start_tracking
 from pipelines._ui import Reporter
 
 __all__ = ["TrainedModel", "run_training"]
@@ -167,7 +167,8 @@ def _train_one(
         candidate_name = verdict.baseline + (f"@{verdict.level_from}_level" if verdict.level_from else "")
         m = _candidate_metrics(kind, candidate, result)
     bar = _metric_row(result, verdict.baseline).get(metric) if verdict.baseline else None
-    with reporter.step(f"Log the {kind} run to MLflow and register {name}"), run(f"train-{kind}", tags=tags) as h:
+    with reporter.step(f"Log the {kind} run to MLflow and register {name}"), \
+            run(f"train-{kind}", tags={**config_tags(config), **(tags or {})}) as h:
         h.log_config(config_to_dict(config))
         h.log_params({
             "kind": kind, "horizon_days": model.horizon_days, "train_horizon_days": result.plan.horizon_days,
@@ -199,6 +200,7 @@ def _train_one(
                 "valid_cutoff": str(result.plan.valid.date()), "horizon_days": str(model.horizon_days),
                 "train_horizon_days": str(result.plan.horizon_days), "loyalist.kind": kind,
                 "loyalist.candidate": candidate_name, TRAIN_KEY_TAG: key, "selection.reason": verdict.reason,
+                "loyalist.config_hash": config_tags(config)["loyalist.config_hash"],
             },
         )
         with store_lock():  # concurrent jobs: the champion scored here is the one the gate compares against

@@ -28,7 +28,7 @@ from loyalist.modeling.tuning import WeightTuningResult, eligible_industries, tu
 from loyalist.scoring.text import TIER_LABELS
 from loyalist.tracking import RunHandle, run as mlflow_run
 
-from pipelines._common import start_tracking
+from pipelines._common import config_tags, start_tracking
 from pipelines._ui import Reporter
 
 __all__ = ["run", "overlay_text", "overlay_filename"]
@@ -62,8 +62,8 @@ def overlay_text(
         f"# Tier shares devoted / stable / at risk / high risk (validation): before {shares(b)} -> after {shares(a)}.",
         "# Churn rate falls from high risk to devoted: before "
         f"{'yes' if b.monotone else 'NO'}, after {'yes' if a.monotone else 'NO'}.",
-        "# Use: add this file last, e.g. loyalist loyalty --config <your config> --config "
-        f"{filename or overlay_filename(result.scope)}",
+        "# Use: add this file last when preparing, e.g. loyalist prepare --config <your config> --config "
+        f"{filename or overlay_filename(result.scope)}; every later step then uses it.",
     ]
     body = yaml.safe_dump(result.overlay(), sort_keys=False, allow_unicode=True)
     return "\n".join(header) + "\n" + body
@@ -185,7 +185,7 @@ def run(
         valid = labelled_snapshot(tables, plan.valid, features)
         advance()
     seed = config.training.random_state
-    with mlflow_run("tune-weights", tags={"loyalist.job": "tune-weights"}) as h:
+    with mlflow_run("tune-weights", tags={"loyalist.job": "tune-weights", **config_tags(config)}) as h:
         h.log_config(config_to_dict(config))
         h.log_params({
             "n_trials": n_trials, "tune_caps": tune_caps, "tune_thresholds": tune_thresholds, "seed": seed,

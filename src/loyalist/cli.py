@@ -40,7 +40,8 @@ ConfigOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", help="Industry preset (manufacturing, retail), applied over the defaults under your --config files."),
+    typer.Option("--preset", help="Industry preset (manufacturing, retail), applied over the defaults under your "
+                 "--config files. Give it to 'prepare': later steps read the config stored with the clean tables."),
 ]
 
 
@@ -139,6 +140,20 @@ def _uri(path: Path | str) -> str:
     return re.sub(r"^([A-Za-z][\w+.-]+):/(?!/)", r"\1://", str(path))
 
 
+def _step_config(
+    clean: Path | None, config: list[Path] | None, preset: str | None = None, overrides: dict | None = None
+):
+    """The config of a step reading ``clean``: the one 'loyalist prepare' stored there, with any --config /
+    --preset / option overrides layered over it; a warning names the keys that then differ from the prepared
+    one."""
+    from loyalist.config.resolved import config_for_step
+
+    step = config_for_step(clean, config or [], preset=preset, overrides=overrides)
+    for note in step.notes:
+        typer.secho(f"Warning: {note}", fg=typer.colors.YELLOW, err=True)
+    return step.config
+
+
 def _env() -> dict[str, str]:
     """The environment, read once here at the edge (the library never reads it)."""
     return dict(os.environ)
@@ -167,16 +182,20 @@ def demo(
 @_friendly
 def prepare(
     config: ConfigOpt = None,
+    preset: PresetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the clean tables and rejects.")] = Path("data/clean"),
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
-    """Load, validate and clean the configured tables; write clean Parquet tables and the rejects table."""
+    """Load, validate and clean the configured tables; write clean Parquet tables, the rejects table and the
+    resolved config (defaults + preset + your files) that every later step reads from the clean folder."""
     from pipelines import prepare as job
     from pipelines._ui import Reporter
 
-    cfg = _load(config)
+    from loyalist.config import resolve_layers
+
+    cfg = _load(config, preset)
     _writable(out)
-    job.run(cfg, out_dir=out, reporter=Reporter(quiet=quiet))
+    job.run(cfg, out_dir=out, reporter=Reporter(quiet=quiet), layers=resolve_layers(config or [], preset=preset)[1])
 
 
 @app.command()
@@ -196,7 +215,7 @@ def loyalty(
     from pipelines import loyalty as job
     from pipelines._ui import Reporter
 
-    cfg = _load(config, preset)
+    cfg = _step_config(clean, config, preset)
     _writable(out)
     job.run(cfg, clean_dir=clean, as_of=as_of, out_dir=out, env=_env(), reporter=Reporter(quiet=quiet))
 
@@ -263,7 +282,7 @@ def train(
     from pipelines._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
     kinds = ("churn", "value") if only is None else (only,)
     if only not in (None, "churn", "value"):
         from loyalist.errors import ConfigError
@@ -309,7 +328,7 @@ def score(
     from pipelines._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _load(config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
     if _engine(engine) == "spark":
         from pipelines import score_spark
 
@@ -420,7 +439,7 @@ def tune_weights_cmd(
     from pipelines._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _load(config, preset)
+    cfg = _step_config(clean, config, preset)
     _writable(out)
     job.run(
         cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter, n_trials=trials,
@@ -452,7 +471,10 @@ def report(
     from pipelines import report as job
     from pipelines._ui import Reporter
 
-    cfg = _load(config) if config else None
+    from loyalist.config.resolved import RESOLVED_FILE
+
+    prepared = clean is not None and (Path(clean) / RESOLVED_FILE).is_file()
+    cfg = _step_config(clean, config) if config or prepared else None  # else: the scored list's own config
     _writable(out)
     job.run(scores, previous or [], lang=lang, formats=format, out_dir=out, clean_dir=clean,
             reporter=Reporter(quiet=quiet), config=cfg, top_n=top)

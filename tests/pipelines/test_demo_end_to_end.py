@@ -10,11 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from loyalist.batch.columns import RISK_LIST_COLUMNS
 from loyalist.cli import app
-from loyalist.config import DEMO_CONFIG
+from loyalist.config import DEMO_CONFIG, read_yaml
+from loyalist.config.resolved import config_hash, read_resolved
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -98,7 +100,7 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
     workdir, _ = demo_dir
     clean = workdir / "data" / "demo" / "clean"
     result = CliRunner().invoke(
-        app, ["score", "--config", str(DEMO_CONFIG), "--clean", str(clean),
+        app, ["score", "--clean", str(clean),
               "--workdir", str(workdir), "--out", str(tmp_path / "o")],
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
     )
@@ -116,12 +118,63 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
 def test_cli_loyalty_from_the_clean_files_gives_the_demo_table(demo_dir, tmp_path):
     workdir, _ = demo_dir
     result = CliRunner().invoke(
-        app, ["loyalty", "--config", str(DEMO_CONFIG), "--clean",
+        app, ["loyalty", "--clean",
               str(workdir / "data" / "demo" / "clean"), "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "loyalty_scores.parquet"),
                                   pd.read_parquet(workdir / "outputs" / "demo" / "loyalty_scores.parquet"))
+
+
+def test_demo_steps_share_the_config_prepare_stored(demo_dir):
+    workdir, _ = demo_dir
+    clean, out = workdir / "data" / "demo" / "clean", workdir / "outputs" / "demo"
+    resolved = read_resolved(clean)
+    assert resolved is not None and resolved.name == "demo"
+    risk = pd.read_parquet(out / "churn_risk.parquet").set_index("customer_id")["loyalty_tier"].astype(str)
+    loyalty = pd.read_parquet(out / "loyalty_scores.parquet").set_index("customer_id")["loyalty_tier"].astype(str)
+    assert (risk.sort_index() == loyalty.reindex(risk.index).sort_index()).all()
+    summary = json.loads((out / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    loyalty_summary = json.loads((out / "loyalty_summary.json").read_text(encoding="utf-8"))
+    assert summary["config_hash"] == loyalty_summary["config_hash"] == config_hash(resolved)
+
+
+def test_a_preset_given_once_to_prepare_is_used_end_to_end(demo_dir, tmp_path):
+    """README flow: prepare --preset retail, then loyalty and score without it. Tiers in the risk list equal
+    those in loyalty_scores (34.5% of the demo's customers differed when the preset went to loyalty alone)."""
+    workdir, _ = demo_dir
+    data = read_yaml(DEMO_CONFIG)
+    for source in data["data"].values():
+        source["path"] = str(workdir / "data" / "demo" / "raw" / source["path"])
+    mine = tmp_path / "my_company.yaml"
+    mine.write_text(yaml.safe_dump({"data": data["data"]}, allow_unicode=True), encoding="utf-8")
+    runner, clean = CliRunner(), tmp_path / "clean"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
+    steps = [
+        ["prepare", "--config", str(mine), "--preset", "retail", "--out", str(clean)],
+        ["loyalty", "--clean", str(clean), "--out", str(tmp_path / "out")],
+        ["score", "--clean", str(clean), "--workdir", str(workdir), "--out", str(tmp_path / "scores")],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        assert "Warning" not in result.output
+    resolved = read_resolved(clean)
+    assert resolved.preset == "retail" and resolved.scoring.guards[0].name == "no_order_60_days"
+    loyalty = pd.read_parquet(tmp_path / "out" / "loyalty_scores.parquet").set_index("customer_id")
+    risk = pd.read_parquet(tmp_path / "scores" / "churn_risk.parquet").set_index("customer_id")
+    tiers = loyalty["loyalty_tier"].astype(str).reindex(risk.index)
+    assert (tiers == risk["loyalty_tier"].astype(str)).all()
+    demo = pd.read_parquet(workdir / "outputs" / "demo" / "loyalty_scores.parquet").set_index("customer_id")
+    assert (demo["loyalty_tier"].astype(str).reindex(tiers.index) != tiers).mean() > 0.05  # the preset mattered
+    summary = json.loads((tmp_path / "scores" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    assert summary["config_hash"] == config_hash(resolved) and summary["config"]["preset"] == "retail"
+    # a step given a config that differs from the prepared one says so, naming the keys
+    result = runner.invoke(app, ["loyalty", "--clean", str(clean), "--preset", "manufacturing",
+                                 "--out", str(tmp_path / "other")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Warning: The config given to this step differs" in result.output
+    assert "scoring.guards" in result.output and "preset" in result.output
 
 
 def test_second_training_keeps_the_champion_unless_beaten(demo_dir):

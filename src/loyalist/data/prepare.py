@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -154,15 +154,17 @@ def _pseudonymize_rejects(rejects: pd.DataFrame, key: bytes, id_case: str) -> pd
                           key=pd.array(out_keys, dtype="string"))
 
 
-def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
+def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Write the clean tables, rejects and summary to ``folder`` (created if needed) as one output set: the files
     replace the previous run's files as a whole (:func:`loyalist.io.output_set`, manifest ``clean.manifest.json``),
-    so a run killed half-way never leaves tables of two runs side by side.
+    so a run killed half-way never leaves tables of two runs side by side. ``extra`` maps file names to text
+    written in the same set (the resolved config of ``loyalist prepare``).
 
     Returns
     -------
     dict of str to Path
-        ``<table>`` for each clean table, ``rejects`` (Parquet), ``rejects_csv`` and ``summary``.
+        ``<table>`` for each clean table, ``rejects`` (Parquet), ``rejects_csv``, ``summary`` and each ``extra``
+        file name.
     """
     folder = Path(folder)
     written: dict[str, Path] = {}
@@ -177,6 +179,9 @@ def write_clean(result: CleanResult, folder: Path) -> dict[str, Path]:
         written["rejects_csv"] = files.target("rejects.csv")
         result.summary.to_csv(files.path("summary.csv"), index=False, encoding="utf-8-sig")
         written["summary"] = files.target("summary.csv")
+        for filename, text in (extra or {}).items():
+            files.path(filename).write_text(text, encoding="utf-8")
+            written[filename] = files.target(filename)
     return written
 
 
