@@ -226,6 +226,9 @@ CleanOpt = Annotated[
 WorkdirOpt = Annotated[
     Path, typer.Option("--workdir", help="Project folder: the MLflow store mlruns/ and models/ live here.")
 ]
+OptionalCleanOpt = Annotated[
+    Path | None, typer.Option("--clean", help="Clean folder whose stored config (tracking store, model names) to use.")
+]
 ChurnHorizonOpt = Annotated[
     int | None, typer.Option("--churn-horizon-days", min=1,
                              help="Churn horizon in days (overrides features.churn_horizon_days).")
@@ -354,13 +357,14 @@ def promote(
     version: Annotated[int, typer.Argument(min=1, help="Version to make champion (1 or more).")],
     config: ConfigOpt = None,
     workdir: WorkdirOpt = Path("."),
+    clean: OptionalCleanOpt = None,
 ) -> None:
     """Move the 'champion' alias to a version by hand (the old champion becomes 'previous')."""
     from pipelines._common import start_tracking
 
     from loyalist.tracking import promote as do_promote
 
-    cfg = _load(config)
+    cfg = _step_config(clean, config) if clean is not None else _load(config)
     start_tracking(cfg, workdir, _env())
     do_promote(name, version)
     typer.echo(f"{name} version {version} is now champion.")
@@ -368,7 +372,7 @@ def promote(
 
 @app.command()
 @_friendly
-def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path(".")) -> None:
+def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path("."), clean: OptionalCleanOpt = None) -> None:
     """List registered versions with their aliases and out-of-time metrics."""
     from pipelines._common import start_tracking
     from pipelines._ui import Reporter
@@ -377,7 +381,7 @@ def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path(".")) -> None:
 
     from loyalist.tracking import list_versions
 
-    cfg = _load(config)
+    cfg = _step_config(clean, config) if clean is not None else _load(config)
     start_tracking(cfg, workdir, _env())
     table = list_versions([cfg.tracking.churn_model_name, cfg.tracking.value_model_name])
     if table.empty:
@@ -401,11 +405,12 @@ def export(
     config: ConfigOpt = None,
     workdir: WorkdirOpt = Path("."),
     out: Annotated[Path, typer.Option(help="Folder of exported bundles.")] = Path("models"),
+    clean: OptionalCleanOpt = None,
 ) -> None:
     """Write a registered version to models/<name>/<version>/ with its MODEL_CARD.md (loadable without the store)."""
     from pipelines import export as job
 
-    cfg = _load(config)
+    cfg = _step_config(clean, config) if clean is not None else _load(config)
     _writable(out)
     path = job.run(cfg, name, version, out_dir=out, workdir=workdir, env=_env())
     typer.echo(f"Exported {name} to {path}")

@@ -71,7 +71,6 @@ def test_good_lightgbm_params_and_every_problem_at_once(tmp_path, capfd):
     ("data:\n  orders: {path: o.csv, date_format: '%Q'}\n",
      r"'data.orders.date_format': '%Q' is not a usable strptime date format"),
     ("data:\n  orders: {path: o.csv, date_format: '%H:%M'}\n", r"'data.orders.date_format'"),
-    ("data:\n  orders: {path: o.csv, encoding: klingon}\n", r"'data.orders.encoding': 'klingon' is not an encoding"),
     ("tracking:\n  experiment: ''\n", r"'tracking.experiment': '' cannot be an MLflow experiment name"),
     ("tracking:\n  churn_model_name: 'a/b'\n", r"'tracking.churn_model_name': 'a/b' cannot be an MLflow"),
     ("tracking:\n  value_model_name: 'v@champion'\n", r"'tracking.value_model_name'"),
@@ -90,6 +89,6 @@ def test_bad_values_are_refused_at_load_naming_the_key(tmp_path, text, match):
 
 
 def test_good_formats_and_patterns_pass(tmp_path):
-    cfg = _load(tmp_path, "data:\n  orders: {path: o.csv, date_format: '%d/%m/%Y %H:%M', filters: {status: '^ok$'},"
-                          " encoding: cp1252}\n  cleaning: {test_id_patterns: ['^qa-']}\n")
+    cfg = _load(tmp_path, "data:\n  orders: {path: o.csv, date_format: '%d/%m/%Y %H:%M', filters: {status: '^ok$'}}\n"
+                          "  cleaning: {test_id_patterns: ['^qa-']}\n")
     assert cfg.data.orders.date_format == "%d/%m/%Y %H:%M"

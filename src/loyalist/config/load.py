@@ -96,7 +96,8 @@ def _format_errors(exc: ValidationError, origin: str) -> str:
             if not isinstance(got, (dict, list)):
                 msg = f"{msg} (got {got!r})"
         parts.append(f"'{name}': {msg}")
-    return f"Invalid configuration ({origin}): " + "; ".join(parts) + "."
+    text = "; ".join(parts)
+    return f"Invalid configuration ({origin}): " + text + ("" if text.endswith(("?", ".")) else ".")
 
 
 def config_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> LoyalistConfig:

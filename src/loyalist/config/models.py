@@ -12,7 +12,6 @@ the pipelines load a :class:`LoyalistConfig` once and pass its parts down as arg
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import difflib
 import re
@@ -72,10 +71,9 @@ def _check_date_format(fmt: str) -> str:
         parsed = datetime.strptime(sample.strftime(fmt), fmt)
     except ValueError:
         parsed = None
-    if not directives & {"Y", "y"} or not directives & {"m", "b", "B"} or "d" not in directives or parsed is None \
-            or parsed.date() != sample.date():
-        raise ValueError(f"{fmt!r} is not a usable strptime date format; write one with a year, month and day "
-                         "such as '%Y-%m-%d', '%d/%m/%Y' or '%Y年%m月%d日'")
+    if not directives & {"Y", "y"} or parsed is None or parsed.year != sample.year:
+        raise ValueError(f"{fmt!r} is not a usable strptime date format; write one with a year (and month and "
+                         "day) such as '%Y-%m-%d', '%d/%m/%Y' or '%Y年%m月%d日'")
     return fmt
 
 
@@ -174,17 +172,6 @@ class SourceConfig(Strict):
     @classmethod
     def _date_format_works(cls, v: str | None) -> str | None:
         return None if v is None else _check_date_format(v)
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, v: str) -> str:
-        if v != "auto":
-            try:
-                codecs.lookup(v)
-            except LookupError:
-                raise ValueError(f"{v!r} is not an encoding Python knows; use 'auto', 'utf-8', 'gb18030', "
-                                 "'gbk' or 'cp1252'") from None
-        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> "SourceConfig":
