@@ -177,14 +177,24 @@ def test_a_preset_given_once_to_prepare_is_used_end_to_end(demo_dir, tmp_path):
     assert "scoring.guards" in result.output and "preset" in result.output
 
 
-def test_second_training_keeps_the_champion_unless_beaten(demo_dir):
+def test_second_training_keeps_the_champion_unless_beaten(demo_dir, tmp_path):
     workdir, _ = demo_dir
     runner = CliRunner()
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
-    result = runner.invoke(app, ["train", "--clean", str(workdir / "data" / "demo" / "clean"),
-                                 "--workdir", str(workdir), "--only", "churn"], env=env)
+    clean = str(workdir / "data" / "demo" / "clean")
+    # the config stored with the clean tables and the same data: the run is the demo's own, nothing new registers
+    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn"], env=env)
     assert result.exit_code == 0, result.output
-    assert re.search(r"does not beat champion|becomes champion", result.output)
+    assert "same data fingerprint and config" in result.output
+    # another seed is another challenger, which the gate judges against the champion
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("training:\n  random_state: 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn",
+                                 "--config", str(seed)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "training.random_state" in result.output  # named as differing from the prepared config
+    assert re.search(r"version\s+2:.*(does\s+not\s+beat\s+champion|beats\s+champion|never\s+promoted)",
+                     result.output, re.S), result.output
     listing = runner.invoke(app, ["models", "--workdir", str(workdir)], env=env)
     assert "champion" in listing.output and "challenger" in listing.output or "previous" in listing.output
 
