@@ -31,12 +31,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from loyalist.catalogue import GROUP_TEXT, INDICATOR_LABELS
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.explain.contributions import _plain, feature_columns
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, FEATURE_GROUPS
 from loyalist.features.rfm import RFM_SEGMENTS
 from loyalist.modeling.btyd_features import BTYD_FEATURES
-from loyalist.scoring.text import INDICATOR_LABELS
 
 __all__ = [
     "GROUPS",
@@ -56,22 +56,7 @@ __all__ = [
 #: Diagnosis groups, in report order; ``other`` is added for features unknown to :data:`FEATURE_TEXT`.
 GROUPS: tuple[str, ...] = ("service", "complaints", "recency", "frequency", "satisfaction", "value", "profile")
 
-#: Group -> labels and the diagnosis phrase ("... is the top driver"); ``plural``: the English phrase takes "are".
-GROUP_TEXT: dict[str, dict] = {
-    "service": {"zh": "服务", "en": "service", "issue_zh": "服务问题", "issue_en": "service problems", "plural": True},
-    "complaints": {"zh": "投诉", "en": "complaints", "issue_zh": "投诉", "issue_en": "complaints", "plural": True},
-    "recency": {"zh": "最近消费", "en": "recency", "issue_zh": "长时间未下单",
-                "issue_en": "a long time since the last order", "plural": False},
-    "frequency": {"zh": "消费频次", "en": "frequency", "issue_zh": "购买频次低", "issue_en": "low purchase frequency",
-                  "plural": False},
-    "satisfaction": {"zh": "满意度", "en": "satisfaction", "issue_zh": "满意度低",
-                     "issue_en": "low satisfaction or NPS", "plural": False},
-    "value": {"zh": "消费金额", "en": "value", "issue_zh": "消费金额变化", "issue_en": "spend and order value",
-              "plural": False},
-    "profile": {"zh": "客户属性", "en": "profile", "issue_zh": "客户属性（行业、规模、地区）",
-                "issue_en": "the customer profile (industry, size, region)", "plural": False},
-    "other": {"zh": "其他", "en": "other", "issue_zh": "其他因素", "issue_en": "other factors", "plural": True},
-}
+#: Group -> labels and the diagnosis phrase (from the catalogue, :data:`loyalist.catalogue.GROUP_TEXT`).
 
 #: Key of the "all customers" row of :func:`typical_values`.
 ALL_KEY = "__all__"

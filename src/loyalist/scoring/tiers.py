@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from loyalist.catalogue import NO_SCORE_REASON as _CATALOGUE_NO_SCORE_REASON
 from loyalist.config.models import TIERS, GuardRule, TierThresholds
 from loyalist.errors import SchemaError
 from loyalist.scoring.scaling import numeric_values
@@ -41,7 +42,7 @@ __all__ = [
 TIER_DTYPE = pd.CategoricalDtype(list(TIERS), ordered=False)
 
 #: tier_reason of a customer who has no indicator at all and no fired guard.
-NO_SCORE_REASON = "no indicator available"
+NO_SCORE_REASON = _CATALOGUE_NO_SCORE_REASON
 
 _OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,

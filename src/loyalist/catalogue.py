@@ -1,0 +1,518 @@
+"""The one catalogue of loyalist's bilingual text (Chinese and English): labels of codes, table headers, section
+titles and sentence templates, for the churn-risk list, the report, the reasons and the command line.
+
+Plain data only (it imports only the RFM segment names of :mod:`loyalist.features.rfm`, so scoring and every layer
+above it read it). A *bilingual text* is a dict
+``{"zh": str, "en": str}``. :data:`LABELS` maps a kind (``tier``, ``indicator``, ``guard``, ``clean_rule``,
+``metric``, ...) to its codes; :func:`label` looks one up, falling back to the code itself for a user's own code.
+``tests/test_catalogue.py`` checks that every entry has both languages, non-empty.
+Source of the tier, indicator and strategy wording: ``shared/SOURCE-TABLES.md`` (the source toolkit's tables).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from loyalist.features.rfm import RFM_SEGMENTS
+
+__all__ = [
+    "Lang", "LANGS", "LABELS", "TIER_LABELS", "TIER_TRAITS", "TIER_TYPICAL_TRAITS", "INDICATOR_LABELS",
+    "GUARD_LABELS", "REASON_LABELS", "NO_SCORE_REASON", "SECTION_TITLES", "HEADERS", "SENTENCES", "GROUP_TEXT",
+    "label", "both",
+]
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[str, ...] = ("zh", "en")
+
+#: tier_reason of a customer who has no indicator at all and no fired guard.
+NO_SCORE_REASON = "no indicator available"
+
+#: Tier code -> label (source: 客户忠诚度分级标准).
+TIER_LABELS: dict[str, dict[str, str]] = {
+    "devoted": {"zh": "铁杆忠诚", "en": "devoted"},
+    "stable": {"zh": "稳定忠诚", "en": "stable"},
+    "at_risk": {"zh": "潜在流失", "en": "at risk"},
+    "high_risk": {"zh": "高风险流失", "en": "high risk"},
+}
+
+#: Tier code -> traits (source: 客户忠诚度分级标准, 特征描述).
+TIER_TRAITS: dict[str, dict[str, str]] = {
+    "devoted": {
+        "zh": "高复购、高推荐、低投诉，深度认可品牌",
+        "en": "high repurchase, high recommendation, few complaints; deeply committed to the brand",
+    },
+    "stable": {
+        "zh": "定期消费，满意度良好，有潜在升级空间",
+        "en": "regular purchases, good satisfaction, room to upgrade",
+    },
+    "at_risk": {
+        "zh": "消费频次下降或投诉增加，需干预挽留",
+        "en": "falling purchase frequency or rising complaints; intervene to retain",
+    },
+    "high_risk": {
+        "zh": "长期未消费或负面反馈集中，紧急关注",
+        "en": "long without purchase or concentrated negative feedback; needs urgent attention",
+    },
+}
+
+#: Tier code -> typical traits (source: table 3, 客户忠诚度分级与运营策略建议表, 典型特征).
+TIER_TYPICAL_TRAITS: dict[str, dict[str, str]] = {
+    "devoted": {
+        "zh": "高复购、高NPS、低投诉，合作时长>2年",
+        "en": "high repurchase, high NPS, few complaints, tenure > 2 years",
+    },
+    "stable": {"zh": "定期消费，满意度中等，有升级潜力", "en": "regular purchases, medium satisfaction, room to upgrade"},
+    "at_risk": {"zh": "消频下降，或近期有投诉记录", "en": "falling frequency, or recent complaints"},
+    "high_risk": {"zh": "3个月无消费，或NPS<30", "en": "no purchase for 3 months, or NPS < 30"},
+}
+
+#: Snapshot column -> label (source: 关键指标定义 for the seed five; the others name loyalist's extra features).
+INDICATOR_LABELS: dict[str, dict[str, str]] = {
+    "repurchase_rate": {"zh": "复购率", "en": "repurchase rate"},
+    "order_value_stability": {"zh": "客单价稳定性", "en": "order-value stability"},
+    "purchase_frequency": {"zh": "消费频次", "en": "purchase frequency"},
+    "nps": {"zh": "NPS值", "en": "NPS"},
+    "complaint_rate": {"zh": "客户投诉率", "en": "complaint rate"},
+    "brand_mention_rate": {"zh": "品牌提及度", "en": "brand mention rate"},
+    "satisfaction_mean": {"zh": "满意度", "en": "satisfaction"},
+    "recency_days": {"zh": "最近消费距今天数", "en": "days since last order"},
+    "tenure_days": {"zh": "合作时长(天)", "en": "tenure (days)"},
+    "n_orders": {"zh": "订单数", "en": "orders"},
+    "monetary_total": {"zh": "消费金额", "en": "spend"},
+    "monetary_mean": {"zh": "平均客单价", "en": "average order value"},
+    "margin_total": {"zh": "利润贡献", "en": "profit contribution"},
+    "spend_trend": {"zh": "消费趋势", "en": "spend trend"},
+    "return_rate": {"zh": "退货率", "en": "return rate"},
+    "n_complaints": {"zh": "投诉次数", "en": "complaints"},
+    "resolution_hours_mean": {"zh": "平均处理时长(小时)", "en": "mean resolution time (hours)"},
+    "open_tickets": {"zh": "未解决工单", "en": "open tickets"},
+    "n_survey_responses": {"zh": "调研回复数", "en": "survey responses"},
+    "recency_ipt_ratio": {"zh": "逾期程度(距今/平均间隔)", "en": "overdue ratio (recency / mean gap)"},
+}
+
+#: Guard name -> label (the base guards and those of the industry presets).
+GUARD_LABELS: dict[str, dict[str, str]] = {
+    "no_order_90_days": {"zh": "90天无消费", "en": "no order in 90 days"},
+    "no_order_60_days": {"zh": "60天无消费", "en": "no order in 60 days"},
+    "no_order_180_days": {"zh": "180天无消费", "en": "no order in 180 days"},
+    "nps_below_30": {"zh": "NPS低于30", "en": "NPS below 30"},
+}
+
+#: Fixed tier_reason texts -> label.
+REASON_LABELS: dict[str, dict[str, str]] = {
+    NO_SCORE_REASON: {"zh": "无可用指标", "en": "no indicator available"},
+}
+
+#: Section key -> numbered title, in the source's order (报告内容).
+SECTION_TITLES: dict[str, dict[str, str]] = {
+    "overview": {"zh": "一、分析概述", "en": "1. Overview"},
+    "status": {"zh": "二、忠诚度现状", "en": "2. Loyalty status"},
+    "segments": {"zh": "三、客户分群特征", "en": "3. Segment profiles"},
+    "diagnosis": {"zh": "四、问题诊断", "en": "4. Diagnosis"},
+    "recommendations": {"zh": "五、改进建议与行动计划", "en": "5. Recommendations and action plan"},
+    "tracking": {"zh": "六、效果跟踪", "en": "6. Tracking"},
+    "appendix": {"zh": "附录", "en": "Appendix"},
+}
+
+_INDUSTRIES = {
+    "manufacturing": ("制造业", "manufacturing"), "it": ("信息技术", "IT"), "retail": ("零售", "retail"),
+    "healthcare": ("医疗健康", "healthcare"), "logistics": ("物流", "logistics"),
+}
+_SIZES = {"small": ("小型", "small"), "medium": ("中型", "medium"), "large": ("大型", "large")}
+_REGIONS = {"east": ("华东", "east"), "south": ("华南", "south"), "north": ("华北", "north"), "west": ("西部", "west")}
+_STAGES = {
+    "delivery": ("交付", "delivery"), "after_sales": ("售后", "after-sales"), "billing": ("账单", "billing"),
+    "installation": ("安装", "installation"), "pre_sales": ("售前", "pre-sales"),
+}
+_GROUPS = {
+    "recency": ("长期未消费", "recency (time since last order)"),
+    "frequency": ("消费频次下降", "falling purchase frequency"),
+    "value": ("消费金额波动或下降", "falling or unstable spend"),
+    "complaints": ("投诉增加", "complaints"),
+    "service": ("售后服务问题（工单积压或响应慢）", "after-sales service (open or slow tickets)"),
+    "satisfaction": ("满意度/NPS偏低", "low satisfaction / NPS"),
+    "profile": ("客户属性", "customer profile"),
+}
+_BANDS = {"low": ("低", "low"), "medium": ("中", "medium"), "high": ("高", "high"), "very_high": ("极高", "very high")}
+_DIMENSIONS = {"industry": ("行业", "industry"), "size": ("规模", "size"), "region": ("区域", "region")}
+_SOURCES = {"clean": ("清洗数据", "clean data"), "list summary": ("名单摘要", "list summary"),
+            "scored list": ("评分名单", "scored list"), "list": ("评分名单", "scored list")}
+_TABLES = {
+    "orders": ("订单", "orders"), "order_lines": ("订单明细", "order lines"), "customers": ("客户", "customers"),
+    "tickets": ("服务工单", "service tickets"), "surveys": ("满意度调研", "surveys"),
+    "scored_list": ("流失风险名单", "churn-risk list"),
+}
+
+
+def _pairs(table: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    return {k: {"zh": zh, "en": en} for k, (zh, en) in table.items()}
+
+
+#: kind -> code -> {"zh", "en"}. ``tier`` and ``indicator`` come from :mod:`loyalist.scoring.text`, ``rfm`` from
+#: Cleaning rules (the ``rule`` column of the rejects, :data:`loyalist.data.clean.RULES`).
+_CLEAN_RULES = {
+    "out_of_scope": ("超出分析范围", "out of scope"), "missing_required": ("必填字段缺失", "required field missing"),
+    "normalise_id": ("编号格式统一", "id normalised"), "unparseable_date": ("日期无法解析", "unparseable date"),
+    "unparseable_amount": ("金额无法解析", "unparseable amount"), "invalid_nps": ("NPS取值无效", "invalid NPS"),
+    "unparseable_number": ("数值无法解析", "unparseable number"),
+    "invalid_satisfaction": ("满意度取值无效", "invalid satisfaction"),
+    "unparseable_flag": ("标记无法解析", "unparseable flag"), "test_record": ("测试记录", "test record"),
+    "incomplete_customer": ("客户信息不完整", "incomplete customer"), "duplicate": ("重复记录", "duplicate"),
+    "duplicate_order_id": ("订单编号重复", "duplicate order id"),
+    "duplicate_customer_id": ("客户编号重复", "duplicate customer id"),
+    "duplicate_ticket_id": ("工单编号重复", "duplicate ticket id"),
+    "order_conflict": ("订单信息冲突", "conflicting order"), "unknown_customer": ("未知客户", "unknown customer"),
+    "unknown_status": ("未知订单状态", "unknown status"), "negative_amount": ("负金额", "negative amount"),
+    "extreme_amount": ("极端金额", "extreme amount"),
+    "resolved_before_created": ("解决时间早于创建时间", "resolved before created"),
+}
+_CLEAN_ACTIONS = {"dropped": ("剔除", "dropped"), "changed": ("修正", "changed")}
+#: Model-quality metrics (``model_metrics`` of the list summary) and the scorers they judge.
+_METRICS = {
+    "roc_auc": ("ROC AUC（排序能力）", "ROC AUC"), "pr_auc": ("PR AUC（精确率-召回率）", "PR AUC"),
+    "brier": ("Brier 分数", "Brier score"), "log_loss": ("对数损失", "log loss"),
+    "lift_top_decile": ("前10%提升度", "lift, top decile"), "capture_top_decile": ("前10%捕获率", "capture, top decile"),
+    "ece": ("校准误差", "calibration error"), "base_rate": ("流失基准率", "base rate"), "n": ("客户数", "customers"),
+    "normalised_gini": ("归一化基尼系数", "normalised Gini"), "spearman": ("斯皮尔曼相关", "Spearman"),
+    "mae": ("平均绝对误差", "MAE"), "rmse": ("均方根误差", "RMSE"), "decile_mape": ("十分位平均误差率", "decile MAPE"),
+    "total_error": ("总额误差", "total error"), "auc": ("AUC", "AUC"),
+}
+_SCORERS = {
+    "loyalist": ("loyalist 模型", "loyalist model"), "rule_score": ("规则忠诚度得分", "rule score"),
+    "recency": ("最近消费天数", "recency"), "frequency": ("消费频次", "frequency"),
+    "bgnbd_no_purchase": ("BG/NBD 不再购买概率", "BG/NBD no-purchase probability"),
+    "bgnbd_gamma_gamma": ("BG/NBD × Gamma-Gamma", "BG/NBD x Gamma-Gamma"),
+    "last_period_revenue": ("上期收入", "last-period revenue"),
+}
+_MODEL_KINDS = {"churn": ("流失模型", "churn model"), "value": ("价值模型", "value model")}
+#: Settings shown in the report's appendix (path in the resolved config).
+_SETTINGS = {
+    "name": ("配置名称", "config name"), "industry": ("行业预设", "industry preset"),
+    "features.lookback_days": ("回看窗口(天)", "look-back window (days)"),
+    "features.churn_horizon_days": ("流失预测期(天)", "churn horizon (days)"),
+    "features.value_horizon_days": ("价值预测期(天)", "value horizon (days)"),
+    "scoring.tiers": ("等级分数线", "tier thresholds"), "scoring_job.risk_band_cuts": ("风险等级分界", "risk band cuts"),
+    "config_sha256": ("配置摘要(SHA-256)", "config SHA-256"), "actions_source": ("行动表来源", "action table from"),
+    "churn_model_version": ("流失模型版本", "churn model version"),
+    "value_model_version": ("价值模型版本", "value model version"),
+}
+#: Where the action table came from (:func:`loyalist.report.summarize.resolve_actions`).
+_ACTION_SOURCES = {
+    "argument": ("本次运行的配置", "this run's config"), "list summary": ("名单摘要中的配置", "the list summary's config"),
+    "defaults": ("内置默认行动表", "built-in defaults"),
+}
+#: Tier keys as they appear in config text (``scoring.tiers``) and guard operators.
+_OPS = {">": ("大于", "above"), ">=": ("不低于", "at least"), "<": ("低于", "below"), "<=": ("不高于", "at most"),
+        "==": ("等于", "equal to"), "!=": ("不等于", "not equal to")}
+
+#: Driver groups of the reasons (:data:`loyalist.explain.reasons.GROUPS`): labels and the diagnosis phrase
+#: ("... is the top driver"); ``plural``: the English phrase takes "are".
+GROUP_TEXT: dict[str, dict] = {
+    "service": {"zh": "服务", "en": "service", "issue_zh": "服务问题", "issue_en": "service problems", "plural": True},
+    "complaints": {"zh": "投诉", "en": "complaints", "issue_zh": "投诉", "issue_en": "complaints", "plural": True},
+    "recency": {"zh": "最近消费", "en": "recency", "issue_zh": "长时间未下单",
+                "issue_en": "a long time since the last order", "plural": False},
+    "frequency": {"zh": "消费频次", "en": "frequency", "issue_zh": "购买频次低", "issue_en": "low purchase frequency",
+                  "plural": False},
+    "satisfaction": {"zh": "满意度", "en": "satisfaction", "issue_zh": "满意度低",
+                     "issue_en": "low satisfaction or NPS", "plural": False},
+    "value": {"zh": "消费金额", "en": "value", "issue_zh": "消费金额变化", "issue_en": "spend and order value",
+              "plural": False},
+    "profile": {"zh": "客户属性", "en": "profile", "issue_zh": "客户属性（行业、规模、地区）",
+                "issue_en": "the customer profile (industry, size, region)", "plural": False},
+    "other": {"zh": "其他", "en": "other", "issue_zh": "其他因素", "issue_en": "other factors", "plural": True},
+}
+
+#: kind -> code -> {"zh", "en"}.
+LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "tier": TIER_LABELS,
+    "traits": TIER_TRAITS,
+    "typical_traits": TIER_TYPICAL_TRAITS,
+    "indicator": INDICATOR_LABELS,
+    "guard": GUARD_LABELS,
+    "reason": REASON_LABELS,
+    "rfm": {k: {"zh": v["zh"], "en": v["en"]} for k, v in RFM_SEGMENTS.items()},
+    "industry": _pairs(_INDUSTRIES),
+    "size": _pairs(_SIZES),
+    "region": _pairs(_REGIONS),
+    "stage": _pairs(_STAGES),
+    "driver_group": _pairs(_GROUPS),
+    "band": _pairs(_BANDS),
+    "dimension": _pairs(_DIMENSIONS),
+    "table": _pairs(_TABLES),
+    "source": _pairs(_SOURCES),
+    "clean_rule": _pairs(_CLEAN_RULES),
+    "clean_action": _pairs(_CLEAN_ACTIONS),
+    "metric": _pairs(_METRICS),
+    "scorer": _pairs(_SCORERS),
+    "model_kind": _pairs(_MODEL_KINDS),
+    "setting": _pairs(_SETTINGS),
+    "actions_source": _pairs(_ACTION_SOURCES),
+    "op": _pairs(_OPS),
+    "section": SECTION_TITLES,
+}
+
+#: Table headers and short labels.
+HEADERS: dict[str, dict[str, str]] = _pairs({
+    "tier": ("忠诚度等级", "tier"),
+    "customers": ("客户数", "customers"),
+    "share": ("占比", "share"),
+    "previous_share": ("上期占比", "previous share"),
+    "change": ("变化", "change"),
+    "mean_score": ("平均得分", "mean score"),
+    "median_score": ("得分中位数", "median score"),
+    "as_of": ("截止日期", "as of"),
+    "industry": ("所属行业", "industry"),
+    "size": ("规模", "size"),
+    "region": ("区域", "region"),
+    "dimension": ("维度", "dimension"),
+    "group": ("客户群", "group"),
+    "repurchase_rate": ("复购率", "repurchase rate"),
+    "stage": ("服务环节", "stage"),
+    "complaint_rate": ("投诉率", "complaint rate"),
+    "complaining_customers": ("投诉客户数", "complaining customers"),
+    "complaints": ("投诉次数", "complaints"),
+    "top_industry": ("主要行业", "main industry"),
+    "top_size": ("主要规模", "main size"),
+    "tenure_months": ("合作时长(月)", "tenure (months)"),
+    "mean_tenure": ("平均合作时长(月)", "mean tenure (months)"),
+    "devoted_share": ("铁杆忠诚占比", "devoted share"),
+    "high_risk_share": ("高风险占比", "high-risk share"),
+    "churn_probability": ("流失概率", "churn probability"),
+    "mean_churn": ("平均流失概率", "mean churn probability"),
+    "expected_value": ("预期价值", "expected value"),
+    "value_at_risk": ("风险价值", "value at risk"),
+    "value_share": ("价值占比", "value share"),
+    "cumulative_share": ("累计占比", "cumulative share"),
+    "decile": ("价值十分位", "value decile"),
+    "segment": ("RFM分群", "RFM segment"),
+    "monetary_total": ("消费金额", "spend"),
+    "margin_total": ("利润贡献", "profit contribution"),
+    "margin_rate": ("利润率", "margin rate"),
+    "margin_share": ("利润占比", "share of profit"),
+    "feature": ("驱动因素", "driver"),
+    "mean_abs_shap": ("平均|SHAP|", "mean |SHAP|"),
+    "driver_group": ("主要驱动类别", "top driver group"),
+    "customer_id": ("客户编号", "customer id"),
+    "name": ("客户名称", "name"),
+    "contact": ("联系方式(脱敏)", "contact (masked)"),
+    "nps": ("NPS值", "NPS"),
+    "purchase_frequency": ("消费频次(次/年)", "frequency (orders/yr)"),
+    "order_value_stability": ("客单价稳定性", "order-value stability"),
+    "repurchase_pct": ("复购率(%)", "repurchase (%)"),
+    "complaint_pct": ("投诉率(%)", "complaints (%)"),
+    "loyalty_score": ("综合忠诚度得分", "loyalty score"),
+    "customer_or_tier": ("客户编号/等级", "customer or tier"),
+    "problem": ("当前问题", "current problem"),
+    "action": ("具体措施", "action"),
+    "department": ("责任部门", "department"),
+    "deadline": ("时间节点", "deadline"),
+    "expected_effect": ("预期效果", "expected effect"),
+    "typical_traits": ("典型特征", "typical traits"),
+    "strategy": ("核心运营策略", "core strategy"),
+    "next_products": ("推荐产品", "next products"),
+    "products": ("推荐产品", "product"),
+    "times_recommended": ("推荐客户数", "customers recommended to"),
+    "previous_tier": ("上期等级 \\ 本期等级", "previous \\ current tier"),
+    "gone": ("本期不在名单", "not in current list"),
+    "new": ("本期新增", "new this period"),
+    "table": ("数据表", "table"),
+    "rows_in": ("原始行数", "rows in"),
+    "rows_kept": ("保留行数", "rows kept"),
+    "rows_rejected": ("剔除行数", "rows rejected"),
+    "rows": ("行数", "rows"),
+    "rule": ("规则", "rule"),
+    "action_kind": ("处理", "action"),
+    "scorer": ("模型/基线", "model / baseline"),
+    "metric": ("指标", "metric"),
+    "model": ("模型", "model"),
+    "version": ("版本", "version"),
+    "run_id": ("运行编号", "run id"),
+    "setting": ("配置项", "setting"),
+    "value": ("取值", "value"),
+    "bin": ("得分区间", "score range"),
+    "band": ("风险等级", "risk band"),
+    "psi": ("PSI", "PSI"),
+    "recency_days": ("最近消费距今(天)", "days since last order"),
+    "period": ("期次", "period"),
+    "metric_value": ("数值", "value"),
+    "fm": ("FM得分", "FM score"),
+    "r": ("R得分", "R score"),
+    "source": ("来源", "source"),
+})
+
+#: Sentence key -> template per language; ``{name}`` fields are filled by :func:`sentence`.
+SENTENCES: dict[str, dict[str, str]] = {
+    # overview
+    "goal": {
+        "zh": "本报告评估客户忠诚度与价值现状，识别流失风险及其驱动因素，并按忠诚度等级给出运营策略与行动计划。",
+        "en": "This report assesses customer loyalty and value, identifies churn risk and what drives it, and "
+              "sets out a strategy and an action plan per loyalty tier.",
+    },
+    "scope": {
+        "zh": "分析范围：{customers} 位客户，覆盖 {n_industries} 个行业（{industries}），数据周期 {start} 至 {end}"
+              "（回看 {lookback_days} 天），截止日期 {as_of}。",
+        "en": "Scope: {customers} customers in {n_industries} industries ({industries}); data period {start} to "
+              "{end} (look-back {lookback_days} days); as of {as_of}.",
+    },
+    "sources": {
+        "zh": "数据来源：{sources}。",
+        "en": "Data sources: {sources}.",
+    },
+    "finding_tiers": {
+        "zh": "铁杆忠诚客户占 {devoted}，稳定忠诚占 {stable}，潜在流失占 {at_risk}，高风险流失占 {high_risk}；"
+              "平均忠诚度得分 {mean_score}。",
+        "en": "Devoted customers make up {devoted}, stable {stable}, at risk {at_risk} and high risk {high_risk}; "
+              "the mean loyalty score is {mean_score}.",
+    },
+    "finding_var": {
+        "zh": "风险价值合计 {var_total}，占预期价值 {var_share}；其中 {top_share} 集中在风险价值最高的 10% 客户"
+              "（{top_n} 位）。",
+        "en": "Value at risk totals {var_total}, {var_share} of expected value; {top_share} of it sits with the "
+              "10% of customers with the highest value at risk ({top_n} customers).",
+    },
+    "finding_driver": {
+        "zh": "{share} 的潜在流失及高风险客户，首要流失驱动因素为“{group}”。",
+        "en": "For {share} of at-risk and high-risk customers the top churn driver is {group}.",
+    },
+    "finding_repurchase": {
+        "zh": "周期内复购率为 {rate}（{repeat} / {active} 位客户下单两次及以上）。",
+        "en": "The cohort repurchase rate is {rate} ({repeat} of {active} customers ordered at least twice in "
+              "the period).",
+    },
+    "finding_tracking": {
+        "zh": "与上期（{previous_as_of}）相比，铁杆忠诚占比变化 {devoted_change}，高风险客户召回率 {win_back}。",
+        "en": "Since the previous period ({previous_as_of}) the devoted share changed by {devoted_change}; the "
+              "win-back rate of high-risk customers is {win_back}.",
+    },
+    # status
+    "score_distribution": {
+        "zh": "忠诚度得分平均 {mean}，中位数 {median}，四分位区间 {q1}–{q3}；{below_60} 的客户得分低于 60 分。",
+        "en": "Loyalty scores average {mean} (median {median}, interquartile range {q1}-{q3}); {below_60} of "
+              "customers score below 60.",
+    },
+    "score_trend": {
+        "zh": "平均得分从 {first_as_of} 的 {first_mean} 变为 {last_as_of} 的 {last_mean}（{change}）。",
+        "en": "The mean score moved from {first_mean} on {first_as_of} to {last_mean} on {last_as_of} "
+              "({change}).",
+    },
+    "industry_means": {
+        "zh": "各行业平均得分中，{best}最高（{best_mean}），{worst}最低（{worst_mean}），整体平均 {overall}。",
+        "en": "Among industries, {best} scores highest ({best_mean}) and {worst} lowest ({worst_mean}); the "
+              "overall mean is {overall}.",
+    },
+    "tier_share_change": {
+        "zh": "与上期（{previous_as_of}）相比各等级占比：{changes}。",
+        "en": "Tier shares compared with the previous period ({previous_as_of}): {changes}.",
+    },
+    "repurchase_groups": {
+        "zh": "复购率最高的三个客户群：{groups}。",
+        "en": "The three customer groups with the highest repurchase rate: {groups}.",
+    },
+    "complaint_stage": {
+        "zh": "投诉率最高的服务环节为“{stage}”：{customers} 位客户在该环节投诉，占客户总数 {rate}。",
+        "en": "The service stage with the highest complaint rate is {stage}: {customers} customers complained "
+              "there, {rate} of all customers.",
+    },
+    # segments
+    "tier_profile": {
+        "zh": "{tier}客户以{industry}为主（占 {industry_share}），平均合作 {tenure} 个月，平均得分 {score}。",
+        "en": "{tier} customers: mostly {industry} ({industry_share}), {tenure} months of tenure on average, "
+              "mean score {score}.",
+    },
+    "rfm_summary": {
+        "zh": "RFM 分群中“{segment}”客户最多（{customers} 位，{share}）；“{value_segment}”贡献了 {value_share} 的预期价值。",
+        "en": "The largest RFM segment is {segment} ({customers} customers, {share}); {value_segment} holds "
+              "{value_share} of expected value.",
+    },
+    "deciles": {
+        "zh": "按预期价值排序，前 10% 客户贡献 {top1} 的预期价值，前 20% 贡献 {top2}。",
+        "en": "Ranked by expected value, the top 10% of customers hold {top1} of expected value and the top 20% "
+              "hold {top2}.",
+    },
+    "profit": {
+        "zh": "利润贡献合计 {margin}，利润率 {rate}；前 20% 客户贡献 {top20} 的利润，{negative} 位客户利润为负。",
+        "en": "Profit contribution totals {margin} at a margin rate of {rate}; the top 20% of customers bring "
+              "{top20} of it and {negative} customers have a negative margin.",
+    },
+    # diagnosis
+    "global_driver": {
+        "zh": "整体来看，影响流失风险最大的因素依次为：{drivers}。",
+        "en": "Overall, the strongest churn drivers are, in order: {drivers}.",
+    },
+    "tier_driver": {
+        "zh": "{share} 的{tier}客户：“{group}”是首要流失驱动因素（{customers} 位）。",
+        "en": "{share} of {tier} customers: {group} is the top churn driver ({customers} customers).",
+    },
+    "nps_caution": {
+        "zh": "{n} 位客户 NPS≥{nps_high} 但消费频次偏低（<{low_freq} 次/年或处于后 20%），可能是单项目客户，"
+              "不能仅凭得分判断其忠诚度，需结合业务背景人工复核。",
+        "en": "{n} customers have NPS >= {nps_high} but a low purchase frequency (< {low_freq} orders/yr or the "
+              "bottom quintile): possibly single-project customers, so their loyalty is not a score-only "
+              "judgement and needs a review in business context.",
+    },
+    # recommendations
+    "strategy_intro": {
+        "zh": "各等级运营策略如下表，占比为本期实际占比。",
+        "en": "The strategy per tier is below; shares are this period's observed shares.",
+    },
+    "action_intro": {
+        "zh": "行动计划按风险价值列出前 {n} 位客户，并按等级列出客户群措施；时间节点 = 截止日期 + 行动表规定天数。",
+        "en": "The action plan lists the top {n} customers by value at risk and one line per tier group; "
+              "deadline = as-of date + the action table's days.",
+    },
+    "crosssell": {
+        "zh": "为 {n} 位铁杆忠诚及稳定忠诚客户生成了交叉销售推荐，最常推荐的产品：{products}。",
+        "en": "Cross-sell recommendations exist for {n} devoted and stable customers; the most recommended "
+              "products: {products}.",
+    },
+    # tracking
+    "tracking_period": {
+        "zh": "跟踪期：{previous_as_of} 至 {current_as_of}（{days} 天）；两期共有客户 {both} 位，本期新增 {new} 位，"
+              "{gone} 位不在本期名单。",
+        "en": "Tracking period: {previous_as_of} to {current_as_of} ({days} days); {both} customers are in both "
+              "lists, {new} are new and {gone} are no longer listed.",
+    },
+    "win_back": {
+        "zh": "上期 {previous_high_risk} 位高风险流失客户中，{won_back} 位在上期截止日后再次下单，召回率 {rate}。",
+        "en": "Of {previous_high_risk} high-risk customers of the previous period, {won_back} ordered again after "
+              "the previous as-of date: a win-back rate of {rate}.",
+    },
+    "devoted_change": {
+        "zh": "铁杆忠诚占比由 {previous} 变为 {current}（{change}）。",
+        "en": "The devoted share moved from {previous} to {current} ({change}).",
+    },
+    "var_recovered": {
+        "zh": "上期潜在流失及高风险客户中 {n} 位本期已回到稳定或铁杆忠诚，对应上期风险价值 {value}"
+              "（占上期风险客户风险价值 {share}）。",
+        "en": "{n} at-risk or high-risk customers of the previous period are now stable or devoted; their "
+              "previous value at risk was {value} ({share} of the previous at-risk value at risk).",
+    },
+    # notes
+    "unavailable": {
+        "zh": "{what}：无法计算（{why}）。",
+        "en": "{what}: not available ({why}).",
+    },
+    "chart_font_missing": {
+        "zh": "未找到中文字体，图表使用英文标签（安装 fonts-noto-cjk 可显示中文）。",
+        "en": "No CJK font was found; charts use English labels (install fonts-noto-cjk for Chinese labels).",
+    },
+}
+
+
+def label(kind: str, code: Any, lang: Lang = "zh") -> str:
+    """Label of ``code`` in ``LABELS[kind]`` for ``lang`` (any lang but ``'zh'`` reads English); the code itself
+    (as text) when unknown, ``'—'`` when missing."""
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return "—"
+    entry = LABELS.get(kind, {}).get(str(code))
+    if entry is None:
+        return str(code)
+    return entry["zh"] if lang == "zh" else entry["en"]
+
+
+def both(kind: str, code: Any) -> dict[str, str]:
+    """``{"zh": ..., "en": ...}`` labels of ``code``."""
+    return {lang: label(kind, code, lang) for lang in LANGS}  # type: ignore[arg-type]
