@@ -3,6 +3,11 @@
 generate -> raw files (CSV in UTF-8 and GB18030, Chinese headers) -> prepare (clean + rejects) -> snapshot at the
 last order date -> loyalty score and tiers -> train churn and value models (MLflow, champion gate) -> score the
 churn-risk list with the champions -> the loyalty and value report (HTML, zh and en).
+
+The demo also scores an earlier cut-off (the month end ``previous_months`` before the last order date) with the
+same champion models, so the first report already tracks a period: tier migration, the win-back rate of the
+earlier high-risk customers, the change in the devoted share and the score trend. (A real monthly job passes last
+month's list with ``loyalist report --previous``.)
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from loyalist.config import DEMO_CONFIG, config_from_dict, deep_merge, read_yaml
 from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import config_for_step
 from loyalist.data.synthetic import generate, write_raw
+from loyalist.features.cutoffs import resolve_as_of
 
 from pipelines import loyalty as loyalty_job
 from pipelines import prepare as prepare_job
@@ -55,6 +63,7 @@ def run(
     env: Mapping[str, str] | None = None,
     reporter: Reporter | None = None,
     train: bool = True,
+    previous_months: int = 3,
 ) -> DemoResult:
     reporter = reporter or Reporter(quiet=True)
     workdir = Path(workdir)
@@ -81,9 +90,18 @@ def run(
     reporter.rule("Learn from history")
     models = train_job.run_training(config, clean.tables, workdir=workdir, env=env, reporter=reporter)
     reporter.rule("Score the churn-risk list")
+    previous = []
+    if previous_months > 0:
+        last = resolve_as_of(clean.tables, None)
+        earlier = (last - pd.DateOffset(months=previous_months)) + pd.offsets.MonthEnd(0)
+        with reporter.step(f"Score the earlier cut-off {earlier.date()} too, so the report tracks a period"):
+            prev = score_job.run_scoring(config, clean.tables, as_of=earlier, out_dir=out_dir / "previous",
+                                         workdir=workdir, env=env, reporter=Reporter(quiet=True))
+        previous = [prev.paths["parquet"]]
+        reporter.say(f"Earlier list: {prev.paths['parquet']}")
     scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter)
     reporter.rule("Write the loyalty and value report")
-    report = report_job.run(scores.paths["parquet"], lang="both", formats="html", out_dir=out_dir / "report",
-                            clean_dir=clean_dir, reporter=reporter, config=config)
+    report = report_job.run(scores.paths["parquet"], previous=previous, lang="both", formats="html",
+                            out_dir=out_dir / "report", clean_dir=clean_dir, reporter=reporter, config=config)
     reporter.say(f"Report: {report['html_zh']} and {report['html_en']}")
     return DemoResult(config, raw_dir, clean_dir, out_dir, loyalty, models, scores, report)

@@ -19,7 +19,7 @@ from loyalist.features.rfm import RFM_SEGMENTS
 
 __all__ = [
     "Lang", "LANGS", "LABELS", "TIER_LABELS", "TIER_TRAITS", "TIER_TYPICAL_TRAITS", "INDICATOR_LABELS",
-    "GUARD_LABELS", "REASON_LABELS", "NO_SCORE_REASON", "SECTION_TITLES", "HEADERS", "SENTENCES", "GROUP_TEXT",
+    "GUARD_LABELS", "REASON_LABELS", "TIER_REASON_TEXT", "NO_SCORE_REASON", "SECTION_TITLES", "HEADERS", "SENTENCES", "GROUP_TEXT",
     "label", "both",
 ]
 
@@ -70,7 +70,7 @@ TIER_TYPICAL_TRAITS: dict[str, dict[str, str]] = {
 
 #: Snapshot column -> label (source: 关键指标定义 for the seed five; the others name loyalist's extra features).
 INDICATOR_LABELS: dict[str, dict[str, str]] = {
-    "repurchase_rate": {"zh": "复购率", "en": "repurchase rate"},
+    "repurchase_rate": {"zh": "月度复购率", "en": "monthly repurchase rate"},
     "order_value_stability": {"zh": "客单价稳定性", "en": "order-value stability"},
     "purchase_frequency": {"zh": "消费频次", "en": "purchase frequency"},
     "nps": {"zh": "NPS值", "en": "NPS"},
@@ -98,6 +98,16 @@ GUARD_LABELS: dict[str, dict[str, str]] = {
     "no_order_60_days": {"zh": "60天无消费", "en": "no order in 60 days"},
     "no_order_180_days": {"zh": "180天无消费", "en": "no order in 180 days"},
     "nps_below_30": {"zh": "NPS低于30", "en": "NPS below 30"},
+}
+
+#: tier_reason templates (see :mod:`loyalist.scoring.tiers`): the score's tier, a guard that moved the tier down.
+TIER_REASON_TEXT: dict[str, dict[str, str]] = {
+    "score": {"zh": "得分 {score} {op} {bound}，{tier}", "en": "score {score} {op} {bound}: {tier}"},
+    "score_plain": {"zh": "按得分为{tier}", "en": "{tier} by score"},
+    "guard": {"zh": "守卫规则“{guard}”：{feature} {value} {op} {bound}", "en": "guard '{guard}': {feature} {value} {op} "
+              "{bound}"},
+    "coverage": {"zh": "指标覆盖率 {coverage} 低于最低要求 {minimum}，不评分",
+                 "en": "score coverage {coverage} below the minimum {minimum}: not scored"},
 }
 
 #: Fixed tier_reason texts -> label.
@@ -171,7 +181,7 @@ _CLEAN_RULES = {
 _CLEAN_ACTIONS = {"dropped": ("剔除", "dropped"), "changed": ("修正", "changed")}
 #: Model-quality metrics (``model_metrics`` of the list summary) and the scorers they judge.
 _METRICS = {
-    "roc_auc": ("ROC AUC（排序能力）", "ROC AUC"), "pr_auc": ("PR AUC（精确率-召回率）", "PR AUC"),
+    "roc_auc": ("ROC AUC", "ROC AUC"), "pr_auc": ("PR AUC", "PR AUC"),
     "brier": ("Brier 分数", "Brier score"), "log_loss": ("对数损失", "log loss"),
     "lift_top_decile": ("前10%提升度", "lift, top decile"), "capture_top_decile": ("前10%捕获率", "capture, top decile"),
     "ece": ("校准误差", "calibration error"), "base_rate": ("流失基准率", "base rate"), "n": ("客户数", "customers"),
@@ -269,7 +279,7 @@ HEADERS: dict[str, dict[str, str]] = _pairs({
     "region": ("区域", "region"),
     "dimension": ("维度", "dimension"),
     "group": ("客户群", "group"),
-    "repurchase_rate": ("复购率", "repurchase rate"),
+    "repurchase_rate": ("复购客户占比", "repeat-customer rate"),
     "stage": ("服务环节", "stage"),
     "complaint_rate": ("投诉率", "complaint rate"),
     "complaining_customers": ("投诉客户数", "complaining customers"),
@@ -301,7 +311,13 @@ HEADERS: dict[str, dict[str, str]] = _pairs({
     "nps": ("NPS值", "NPS"),
     "purchase_frequency": ("消费频次(次/年)", "frequency (orders/yr)"),
     "order_value_stability": ("客单价稳定性", "order-value stability"),
-    "repurchase_pct": ("复购率(%)", "repurchase (%)"),
+    "repurchase_pct": ("月度复购率(%)", "monthly repurchase (%)"),
+    "tier_reason": ("等级原因", "why this tier"),
+    "guard": ("守卫规则", "guard rule"),
+    "condition": ("条件", "condition"),
+    "tier_cap": ("最高等级", "tier at most"),
+    "moved": ("被下调客户数", "customers moved down"),
+    "var_share": ("风险价值占比", "share of value at risk"),
     "complaint_pct": ("投诉率(%)", "complaints (%)"),
     "loyalty_score": ("综合忠诚度得分", "loyalty score"),
     "customer_or_tier": ("客户编号/等级", "customer or tier"),
@@ -378,7 +394,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "For {share} of at-risk and high-risk customers the top churn driver is {group}.",
     },
     "finding_repurchase": {
-        "zh": "周期内复购率为 {rate}（{repeat} / {active} 位客户下单两次及以上）。",
+        "zh": "复购客户占比为 {rate}（{repeat} / {active} 位下单客户在周期内下单两次及以上）。",
         "en": "The cohort repurchase rate is {rate} ({repeat} of {active} customers ordered at least twice in "
               "the period).",
     },
@@ -392,6 +408,38 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zh": "忠诚度得分平均 {mean}，中位数 {median}，四分位区间 {q1}–{q3}；{below_60} 的客户得分低于 60 分。",
         "en": "Loyalty scores average {mean} (median {median}, interquartile range {q1}-{q3}); {below_60} of "
               "customers score below 60.",
+    },
+    "repurchase_definitions": {
+        "zh": "两种复购率含义不同：复购客户占比（客户群层面，即来源的“周期内复购客户数 / 总客户数”）= 周期内下单两次及以上的"
+              "客户 / 下单客户；月度复购率（单个客户，进入综合忠诚度得分，见表2）= 客户首单后有下单的月份占比。",
+        "en": "Two repurchase rates mean different things: the repeat-customer rate (a cohort figure, the source's "
+              "repeat customers / all customers) = customers with two or more orders in the period / customers with "
+              "an order; the monthly repurchase rate (per customer, part of the loyalty score, table 2) = the share "
+              "of months after the first order with an order.",
+    },
+    "guard_moves": {
+        "zh": "得分之外，守卫规则会把满足条件的客户直接下调等级（从不上调）：{moves}；因此高风险流失占 {high_risk}，"
+              "而得分低于 60 的只有 {below_60}。",
+        "en": "Beyond the score, guard rules move customers who meet their condition down (never up): {moves}; so "
+              "{high_risk} of customers are high risk although only {below_60} score below 60.",
+    },
+    "guard_move": {
+        "zh": "“{guard}”下调 {customers} 位",
+        "en": "{guard} moved {customers} customers",
+    },
+    "var_by_band": {
+        "zh": "风险价值按流失风险等级分布：{shares}。{lead}",
+        "en": "Value at risk by churn-risk band: {shares}. {lead}",
+    },
+    "var_low_band_lead": {
+        "zh": "{share} 的风险价值在低风险客户身上：他们流失概率低，但价值高、人数多，合计损失不可忽视。",
+        "en": "{share} of the value at risk sits with low-risk customers: each is unlikely to leave, but they are "
+              "many and valuable.",
+    },
+    "var_high_band_lead": {
+        "zh": "{share} 的风险价值在中高风险客户身上，挽留应优先覆盖这些客户。",
+        "en": "{share} of the value at risk sits with medium- to very-high-risk customers; retention should cover "
+              "them first.",
     },
     "score_trend": {
         "zh": "平均得分从 {first_as_of} 的 {first_mean} 变为 {last_as_of} 的 {last_mean}（{change}）。",
@@ -408,8 +456,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Tier shares compared with the previous period ({previous_as_of}): {changes}.",
     },
     "repurchase_groups": {
-        "zh": "复购率最高的三个客户群：{groups}。",
-        "en": "The three customer groups with the highest repurchase rate: {groups}.",
+        "zh": "复购客户占比最高的三个客户群：{groups}。",
+        "en": "The three customer groups with the highest repeat-customer rate: {groups}.",
     },
     "complaint_stage": {
         "zh": "投诉率最高的服务环节为“{stage}”：{customers} 位客户在该环节投诉，占客户总数 {rate}。",
@@ -459,9 +507,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "The strategy per tier is below; shares are this period's observed shares.",
     },
     "action_intro": {
-        "zh": "行动计划按风险价值列出前 {n} 位客户，并按等级列出客户群措施；时间节点 = 截止日期 + 行动表规定天数。",
-        "en": "The action plan lists the top {n} customers by value at risk and one line per tier group; "
-              "deadline = as-of date + the action table's days.",
+        "zh": "行动计划按风险价值列出前 {n} 位客户，并按等级列出客户群措施；措施按诊断出的问题（首要流失驱动因素）选取，"
+              "问题不明确或流失风险低时按等级选取；时间节点 = 截止日期 + 行动表规定天数。",
+        "en": "The action plan lists the top {n} customers by value at risk and one line per tier group; the action "
+              "follows the diagnosed problem (the top churn driver), and the tier when the problem is unclear or the "
+              "churn risk is low; deadline = as-of date + the action table's days.",
     },
     "crosssell": {
         "zh": "为 {n} 位铁杆忠诚及稳定忠诚客户生成了交叉销售推荐，最常推荐的产品：{products}。",

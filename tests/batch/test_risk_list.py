@@ -42,12 +42,15 @@ def test_first_matching_action_rule_wins_and_driver_rules_come_first():
     actions = LoyalistConfig().scoring_job.actions
     tiers = pd.Series(["at_risk", "at_risk", "high_risk", "devoted", "high_risk"])
     groups = pd.Series(["service", "value", "recency", "", ""])
-    out = assign_actions(tiers, groups, actions)
-    assert out.loc[0, "recommended_action"].startswith("升级为VIP服务通道")  # at risk + service driver
-    assert out.loc[1, "recommended_action"].startswith("发放优惠券")  # at risk, other driver -> the tier rule
-    assert "8折券" in out.loc[2, "recommended_action"]  # high risk + recency driver
+    bands = pd.Series(["high", "low", "very_high", "low", "medium"])
+    out = assign_actions(tiers, groups, actions, bands)
+    assert out.loc[0, "recommended_action"].startswith("升级为VIP服务通道")  # service driver at high risk
+    assert out.loc[1, "recommended_action"].startswith("主动关怀")  # low risk -> the at-risk tier rule
+    assert "8折券" in out.loc[2, "recommended_action"]  # recency driver at very high risk
     assert out.loc[3, "owner_department"] == "大客户部 / Key accounts"
     assert out.loc[4, "owner_department"] == "客户成功部 / Customer success"
+    # without bands the problem rules (which name bands) never match: the tier decides
+    assert assign_actions(tiers, groups, actions).loc[0, "recommended_action"].startswith("主动关怀")
 
 
 def test_list_has_every_customer_once_the_documented_columns_and_the_sort():
@@ -105,3 +108,20 @@ def test_a_killed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     pd.testing.assert_frame_equal(pd.read_parquet(target), old)
     assert [p.name for p in tmp_path.iterdir()] == ["churn_risk.parquet"]  # no temp file left
+
+
+def test_actions_follow_the_diagnosed_problem_with_the_tier_as_fallback():
+    """Default table: a customer at medium risk or above gets the action for their top driver group whatever the
+    tier (slow service -> the VIP 48-hour channel, spend -> tiered discounts); a low-risk one the tier's action."""
+    from loyalist.config.models import ScoringJobConfig
+
+    tiers = pd.Series(["stable", "stable", "devoted", "high_risk", "at_risk"])
+    groups = pd.Series(["service", "service", "value", "recency", ""])
+    bands = pd.Series(["high", "low", "medium", "very_high", "very_high"])
+    out = assign_actions(tiers, groups, ScoringJobConfig().actions, bands)
+    acts = out["recommended_action"].tolist()
+    assert acts[0].startswith("升级为VIP服务通道，48小时内响应")
+    assert acts[1].startswith("交叉销售")  # low risk: the stable tier's strategy
+    assert acts[2].startswith("按采购量提供阶梯折扣")
+    assert acts[3].startswith("推送老客户专享新品8折券")
+    assert acts[4].startswith("主动关怀")  # no diagnosed problem: the at-risk tier's strategy

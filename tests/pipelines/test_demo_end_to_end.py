@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -229,6 +230,44 @@ def test_cli_as_of_beyond_the_data_is_refused(tmp_path, demo_dir):
     )
     assert result.exit_code == 2
     assert "after the last order in the data" in result.output
+
+
+def test_first_demo_report_tracks_a_period(demo_dir):
+    """The demo scores an earlier cut-off too, so its very first report shows migration, win-back and trend."""
+    workdir, _ = demo_dir
+    report = workdir / "outputs" / "demo" / "report"
+    summary = json.loads((report / "report_summary.json").read_text(encoding="utf-8"))
+    tracking = summary["tracking"]
+    assert tracking is not None and tracking["previous_as_of"] < tracking["current_as_of"]
+    assert tracking["win_back"]["previous_high_risk"] > 0 and tracking["win_back"]["rate"] is not None
+    assert sum(sum(row.values()) for row in tracking["migration"].values()) > 0
+    assert len(summary["status"]["trend"]) == 2
+    html = (report / "report_zh.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="tracking">'):html.index('<section id="appendix">')]
+    assert '<table class="migration">' in section and "召回率" in section
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdftotext") is None,
+                    reason="needs chromium and pdftotext (apt-get install chromium poppler-utils)")
+def test_first_demo_zh_pdf_is_chinese_and_explains_the_guards(demo_dir, tmp_path):
+    from loyalist.report.render import render_pdf
+
+    workdir, _ = demo_dir
+    report = workdir / "outputs" / "demo" / "report"
+    summary = json.loads((report / "report_summary.json").read_text(encoding="utf-8"))
+    pdf = render_pdf((report / "report_zh.html").read_text(encoding="utf-8"), tmp_path / "report_zh.pdf")
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    for code in ("duplicate", "dropped", "changed", "argument", "roc_auc", "high_risk", "(churn)",
+                 "unknown_customer", "features.lookback_days"):
+        assert code not in text, f"{code!r} in the zh PDF"
+    assert not re.search(r"\d,\d{3}\.000", text)
+    guards = summary["status"]["guards"]["rules"]
+    assert guards and sum(g["customers"] for g in guards) > 0
+    for g in guards:  # the guard table names each rule with the customers it moved
+        assert f"“{g['label']['zh']}”下调{g['customers']:,}位" in flat
+    assert "等级原因" in flat and "守卫规则" in flat and "六、效果跟踪" in flat and "召回率" in flat
 
 
 def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_dir):

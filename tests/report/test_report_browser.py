@@ -35,7 +35,15 @@ PROBE = """<script>
               paths: s.querySelectorAll('path').length}; }),
     resources: performance.getEntriesByType('resource').map(function (r) { return r.name; }),
     sections: Array.prototype.map.call(document.querySelectorAll('section > h2'),
-                                       function (h) { return h.textContent; })
+                                       function (h) { return h.textContent; }),
+    sectionWidth: document.querySelector('section').getBoundingClientRect().width,
+    dateLines: Array.prototype.map.call(document.querySelectorAll('td.date'), function (td) {
+      var r = document.createRange(); r.selectNodeContents(td);
+      var tops = {}; Array.prototype.forEach.call(r.getClientRects(), function (x) { tops[Math.round(x.top)] = 1; });
+      return Object.keys(tops).length; }),
+    crossRows: Array.prototype.map.call(document.querySelectorAll('table.crosssell-products tbody tr'),
+                                        function (tr) { return tr.getBoundingClientRect().height; }),
+    guardRows: document.querySelectorAll('table.guards tbody tr').length
   };
   var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
@@ -103,6 +111,10 @@ def test_charts_are_laid_out_and_nothing_is_fetched(pages, tmp_path, lang):
                      "chart-deciles", "chart-drivers", "chart-migration"}
     for c in probe["charts"]:
         assert c["width"] > 150 and c["height"] > 80 and c["paths"] > 5, c
+        assert c["width"] >= 0.95 * probe["sectionWidth"], c  # every chart spans the page's width
+    assert probe["dateLines"] and set(probe["dateLines"]) == {1}  # deadlines never wrap ('2025-' / '01-14')
+    assert probe["crossRows"] and max(probe["crossRows"]) < 2 * min(probe["crossRows"]) + 1  # rows not stretched
+    assert probe["guardRows"] >= 1
 
 
 @needs_browser
@@ -123,5 +135,21 @@ def test_pdf_has_the_sections_and_readable_text(pages, summary, scored, factorie
     else:
         assert "Customerloyaltyandvaluereport" in flat and f"Devotedcustomersmakeup{devoted}" in flat
     assert "139****5678" in flat  # masked contact in table 1
+    assert not re.search(r"\d,\d{3}\.000", text)  # counts print as integers, never '2,223.000'
+    if lang == "zh":
+        _assert_chinese_throughout(text)
     for raw in (factories.RAW_PHONE, factories.RAW_EMAIL, factories.RAW_COMPANY):
         assert raw not in flat
+
+
+#: Codes that must never reach the Chinese report (rule and action names, metric and scorer names, config keys).
+_LATIN_CODES = ("duplicate", "normalise_id", "unknown_customer", "dropped", "changed", "argument", "roc_auc",
+                "pr_auc", "lift_top_decile", "capture_top_decile", "high_risk", "at_risk", "rule_score",
+                "bgnbd_no_purchase", "churn_model_version", "features.lookback_days", "scoring.tiers", "(churn)")
+
+
+def _assert_chinese_throughout(text: str) -> None:
+    from loyalist.data.clean import RULES
+
+    for code in (*RULES, *_LATIN_CODES):
+        assert not re.search(rf"(?<![A-Za-z_]){re.escape(code)}(?![A-Za-z_])", text), f"{code!r} in the zh PDF"

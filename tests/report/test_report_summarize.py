@@ -156,7 +156,7 @@ def test_recommendations(full, scored):
     assert [r["customer_id"] for r in rec["plan_customers"]] == list(top["customer_id"])
     actions = ScoringJobConfig().actions
     for r, (_, row) in zip(rec["plan_customers"], top.iterrows()):
-        rule = match_action(actions, row["loyalty_tier"], row["top_driver_group"])
+        rule = match_action(actions, row["loyalty_tier"], row["top_driver_group"], row["risk_band"])
         assert r["action"]["zh"] == rule.action_zh
         assert r["deadline"] == str((pd.Timestamp("2024-12-31") + pd.Timedelta(days=rule.deadline_days)).date())
         if row["reason_1"]:

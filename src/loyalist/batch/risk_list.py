@@ -24,17 +24,20 @@ def risk_bands(probability: np.ndarray | pd.Series, cuts: Mapping[str, float]) -
 
 
 def assign_actions(
-    tiers: pd.Series, driver_groups: pd.Series, actions: Sequence[ActionRule]
+    tiers: pd.Series, driver_groups: pd.Series, actions: Sequence[ActionRule], bands: pd.Series | None = None
 ) -> pd.DataFrame:
     """The first matching rule of the action table for each customer.
 
-    A rule matches when its tier is the customer's tier (or ``any``) and its ``driver_group`` is unset or equals the
-    customer's top driver group. Returns recommended_action and owner_department ("zh / en"), deadline_days,
+    A rule matches when its tier is the customer's tier (or ``any``), its ``driver_group`` is unset or equals the
+    customer's top driver group, and its ``risk_bands`` is unset or holds the customer's risk band (``bands``;
+    without bands, rules with ``risk_bands`` never match). Returns recommended_action and owner_department ("zh / en"), deadline_days,
     expected_effect, action_rule (the rule's position), on the input's index.
     """
     n = len(tiers)
     tier = tiers.astype("string").fillna("").to_numpy(dtype=object)
     group = driver_groups.reindex(tiers.index).astype("string").fillna("").to_numpy(dtype=object)
+    band = (bands.reindex(tiers.index).astype("string").fillna("").to_numpy(dtype=object) if bands is not None
+            else np.full(n, "", dtype=object))
     chosen = np.full(n, -1)
     for i, rule in enumerate(actions):
         free = chosen < 0
@@ -43,6 +46,8 @@ def assign_actions(
         match = free & ((tier == rule.tier) if rule.tier != "any" else np.ones(n, bool))
         if rule.driver_group is not None:
             match &= group == rule.driver_group
+        if rule.risk_bands is not None:
+            match &= np.isin(band, list(rule.risk_bands))
         chosen[match] = i
     texts = [(f"{r.action_zh} / {r.action_en}", f"{r.department_zh} / {r.department_en}", r.deadline_days,
               f"{r.expected_effect_zh} / {r.expected_effect_en}".strip(" /")) for r in actions]
@@ -117,7 +122,7 @@ def build_risk_list(
     group = (reasons["top_driver_group"].reindex(snapshot.index) if reasons is not None and "top_driver_group" in reasons
              else pd.Series(pd.NA, index=snapshot.index))
     out["top_driver_group"] = group.astype("string").fillna("")
-    acts = assign_actions(out["loyalty_tier"], out["top_driver_group"], actions)
+    acts = assign_actions(out["loyalty_tier"], out["top_driver_group"], actions, out["risk_band"])
     out["recommended_action"] = acts["recommended_action"].astype("string")
     out["owner_department"] = acts["owner_department"].astype("string")
     if next_products is not None:

@@ -453,11 +453,14 @@ class TrackingConfig(Section):
 
 class ActionRule(Strict):
     """One row of the action table: for customers of ``tier`` (and, optionally, whose top churn driver falls in
-    ``driver_group``), the recommended action and its owning department, in Chinese and English. The first
-    matching rule wins, so put driver-specific rules before the tier's general rule."""
+    ``driver_group``, and whose churn-risk band is one of ``risk_bands``), the recommended action and its owning
+    department, in Chinese and English. The first matching rule wins: the default table puts the problem rules
+    first (a diagnosed driver group for customers at medium risk or above, any tier), then the tier's own rule as
+    the fallback."""
 
     tier: Literal["devoted", "stable", "at_risk", "high_risk", "any"]
     driver_group: Literal["recency", "frequency", "value", "complaints", "service", "satisfaction"] | None = None
+    risk_bands: list[Literal["low", "medium", "high", "very_high"]] | None = None  # None: any band
     action_zh: str
     action_en: str
     department_zh: str

@@ -47,28 +47,46 @@ _COLORS = {"devoted": "#1b7837", "stable": "#7fbf7b", "at_risk": "#f1a340", "hig
 _ACCENT, _GREY = "#2c5d8f", "#9aa5b1"
 
 
-def find_cjk_font() -> str | None:
-    """The family name of an installed CJK-capable font, or None.
+def _has_regular(name: str) -> bool:
+    """Whether matplotlib knows a regular-weight (< 600) face of the family ``name``."""
+    for f in font_manager.fontManager.ttflist:
+        if f.name == name:
+            w = f.weight if isinstance(f.weight, int) else font_manager.weight_dict.get(str(f.weight), 400)
+            if w < 600:
+                return True
+    return False
 
-    Looks in matplotlib's font list first; when a CJK font file exists on the system but is missing from
-    matplotlib's cached list (fonts installed after the cache was built), it is added to the font manager.
+
+def find_cjk_font() -> str | None:
+    """The family name of an installed CJK-capable font with a regular weight (else a bold-only one), or None.
+
+    Looks in matplotlib's font list first. When no known family has a regular face (fonts installed after
+    matplotlib's cache was built, where the cache may hold only the bold file, which draws every label bold),
+    every CJK font file on the system is added to the font manager, regular files first, and the list is read
+    again.
     """
     known = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONT_NAMES:
-        if name in known:
+        if name in known and _has_regular(name):
             return name
+    files = []
     for path in font_manager.findSystemFonts():
         flat = re.sub(r"[^a-z]", "", path.lower().rsplit("/", 1)[-1])
         if any(h in flat for h in _CJK_FILE_HINTS):
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-            known = {f.name for f in font_manager.fontManager.ttflist}
-            for name in CJK_FONT_NAMES:
-                if name in known:
-                    return name
-    return None
+            files.append(path)
+    loaded = {f.fname for f in font_manager.fontManager.ttflist if f.name in CJK_FONT_NAMES}
+    for path in sorted(files, key=lambda p: ("bold" in p.lower() or "black" in p.lower(), p)):
+        if path in loaded:
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            continue
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONT_NAMES:
+        if name in known and _has_regular(name):
+            return name
+    return next((name for name in CJK_FONT_NAMES if name in known), None)
 
 
 def _rc(font: str | None) -> dict[str, Any]:
@@ -76,7 +94,7 @@ def _rc(font: str | None) -> dict[str, Any]:
     return {
         "font.family": "sans-serif", "font.sans-serif": families, "svg.fonttype": "path",
         "svg.hashsalt": "loyalist-report", "axes.unicode_minus": False, "font.size": 9,
-        "axes.spines.top": False, "axes.spines.right": False,
+        "axes.spines.top": False, "axes.spines.right": False, "font.weight": "normal",
     }
 
 
@@ -133,7 +151,7 @@ def _tiers(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
 def _trend(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
     ax.plot([r["as_of"] for r in rows], [r["mean_score"] for r in rows], marker="o", color=_ACCENT)
     ax.set_ylabel("平均得分" if lang == "zh" else "mean score")
-    ax.tick_params(axis="x", rotation=30)
+    ax.set_ylim(0, 100)
 
 
 def _industry(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
@@ -180,7 +198,7 @@ def _migration(ax, migration: Mapping[str, Mapping[str, int]], lang: Lang) -> No
     ax.spines[:].set_visible(False)
 
 
-def _draw(key: str, drawer, data, lang: Lang, font: str | None, size=(6.4, 3.4)) -> str:
+def _draw(key: str, drawer, data, lang: Lang, font: str | None, size=(10.0, 3.4)) -> str:
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=size)
         ax = fig.add_subplot()
@@ -198,17 +216,18 @@ def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str
     status, segments = summary["status"], summary["segments"]
     charts: dict[str, str] = {}
     if any(b["customers"] for b in status["distribution"]["bins"]):
-        charts["score_hist"] = _draw("score_hist", _hist, status["distribution"], label_lang, font)
+        charts["score_hist"] = _draw("score_hist", _hist, status["distribution"], label_lang, font, (10.0, 2.6))
     if len(status["trend"]) >= 2:
-        charts["trend"] = _draw("trend", _trend, status["trend"], label_lang, font)
+        charts["trend"] = _draw("trend", _trend, status["trend"], label_lang, font, (10.0, 2.4))
     if status["industry_means"]:
-        charts["industry_means"] = _draw("industry_means", _industry, status["industry_means"], label_lang, font)
-    charts["tier_shares"] = _draw("tier_shares", _tiers, status["tiers"], label_lang, font, (6.4, 2.6))
+        charts["industry_means"] = _draw("industry_means", _industry, status["industry_means"], label_lang, font,
+                                         (10.0, 2.4))
+    charts["tier_shares"] = _draw("tier_shares", _tiers, status["tiers"], label_lang, font, (10.0, 2.2))
     if segments["deciles"]:
-        charts["deciles"] = _draw("deciles", _deciles, segments["deciles"], label_lang, font)
+        charts["deciles"] = _draw("deciles", _deciles, segments["deciles"], label_lang, font, (10.0, 2.8))
     if summary["diagnosis"]["global_drivers"]:
         charts["drivers"] = _draw("drivers", _drivers, summary["diagnosis"]["global_drivers"], label_lang, font)
     tracking = summary.get("tracking")
     if tracking:
-        charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (5.2, 3.6))
+        charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (10.0, 3.0))
     return charts, fallback

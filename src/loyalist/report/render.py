@@ -41,7 +41,7 @@ from loyalist.report.text import (
     pick,
 )
 
-__all__ = ["BROWSER_NAMES", "REPORT_TITLE", "render_html", "render_pdf", "find_browser"]
+__all__ = ["BROWSER_NAMES", "REPORT_TITLE", "render_html", "render_pdf", "find_browser", "format_metric", "format_setting"]
 
 #: Executables tried, in order, to print the PDF.
 BROWSER_NAMES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -58,6 +58,42 @@ def _environment() -> Environment:
     )
     env.filters.update(pct=fmt_pct, num=fmt_num, int=fmt_int, money=fmt_money)
     return env
+
+
+#: Model-quality columns that are counts or shares (the rest print with three decimals).
+_COUNT_METRICS = frozenset({"n", "n_customers", "customers", "positives"})
+_SHARE_METRICS = frozenset({"base_rate"})
+_MONEY_METRICS = frozenset({"mae", "rmse"})
+#: Config settings whose value is a mapping of catalogue codes: setting -> (label kind, comparison).
+_CODE_MAPPINGS = {"scoring.tiers": ("tier", "≥"), "scoring_job.risk_band_cuts": ("band", "≥")}
+
+
+def format_metric(name: str, value: Any) -> str:
+    """A model-quality value: counts as integers (``2,223``), shares as percentages, the rest with 3 decimals."""
+    if name in _COUNT_METRICS:
+        return fmt_int(value)
+    if name in _MONEY_METRICS:
+        return fmt_money(value)
+    if name in _SHARE_METRICS:
+        return fmt_pct(value)
+    return fmt_num(value, 3)
+
+
+def format_setting(key: str, value: Any, lang: Lang) -> str:
+    """A config value for the appendix, its codes in ``lang``: ``{"devoted": 90.0, ...}`` -> ``铁杆忠诚 ≥ 90；...``."""
+    if isinstance(value, Mapping):
+        kind, op = _CODE_MAPPINGS.get(key, ("", "="))
+        sep = "；" if lang == "zh" else "; "
+        return sep.join(f"{code_label(kind, k, lang) if kind else k} {op} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("、" if lang == "zh" else ", ").join(_plain(v) for v in value)
+    return _plain(value)
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def render_html(summary: Mapping[str, Any], lang: Lang = "zh") -> str:
@@ -91,7 +127,8 @@ def render_html(summary: Mapping[str, Any], lang: Lang = "zh") -> str:
         s=summary, lang=lang, title=REPORT_TITLE[lang], sections={k: v[lang] for k, v in SECTION_TITLES.items()},
         charts={k: Markup(v) for k, v in charts.items()},  # noqa: S704 - SVG drawn by matplotlib, text as paths
         chart_note=SENTENCES["chart_font_missing"][lang] if fallback else None,
-        label=label, tr=tr, h=lambda key: header(key, lang), pp=lambda x: fmt_pp(x, lang),
+        label=label, tr=tr, h=lambda key: header(key, lang), pp=lambda x: fmt_pp(x, lang), metric=format_metric,
+        setting_value=lambda key, value: format_setting(key, value, lang),
     )
 
 

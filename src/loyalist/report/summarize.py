@@ -27,7 +27,7 @@ from loyalist.report.summarize_base import Context, ReportOptions, jsonable, num
 from loyalist.report.summarize_diagnosis import diagnosis_section
 from loyalist.report.summarize_segments import segments_section
 from loyalist.report.summarize_status import scope_block, sources_block, status_section
-from loyalist.report.text import both, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
+from loyalist.report.text import both, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
 from loyalist.report.tracking import compare_periods
 
 __all__ = ["SUMMARY_VERSION", "ReportOptions", "summarize", "resolve_actions", "tracking_section"]
@@ -68,17 +68,19 @@ def tracking_section(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str,
     t = compare_periods(previous, current)
     c = t["customers"]
     sentences = [sentence("tracking_period", previous_as_of=t["previous_as_of"], current_as_of=t["current_as_of"],
-                          days=t["days_between"], both=c["both"], new=c["new"], gone=c["gone"])]
+                          days=t["days_between"], both=fmt_int(c["both"]), new=fmt_int(c["new"]),
+                          gone=fmt_int(c["gone"]))]
     wb = t["win_back"]
     if wb["previous_high_risk"]:
-        sentences.append(sentence("win_back", previous_high_risk=wb["previous_high_risk"], won_back=wb["won_back"],
+        sentences.append(sentence("win_back", previous_high_risk=fmt_int(wb["previous_high_risk"]),
+                                  won_back=fmt_int(wb["won_back"]),
                                   rate=fmt_pct(wb["rate"])))
     d = t["devoted_share"]
     sentences.append(sentence("devoted_change", previous=fmt_pct(d["previous"]), current=fmt_pct(d["current"]),
                               change=_pp(d["change"])))
     v = t["value_at_risk_recovered"]
     if v["value"] is not None:
-        sentences.append(sentence("var_recovered", n=v["customers"], value=fmt_money(v["value"]),
+        sentences.append(sentence("var_recovered", n=fmt_int(v["customers"]), value=fmt_money(v["value"]),
                                   share=fmt_pct(v["share"])))
     return {**t, "sentences": sentences}
 

@@ -2,10 +2,11 @@
 
 - **strategy per tier** (source table 3): observed share, the source's typical traits, and the tier's general
   rule of the action table (the first rule for the tier without a driver group; else the tier's first rule;
-  else the first ``any`` rule).
+  else the first ``any`` rule without a driver group).
 - **action plan** (source table 4): the top ``options.top_n`` customers by value at risk, and one line per tier
-  group. The action is the first rule of the action table matching (tier, top driver group), as in the scoring
-  job; the problem is the customer's first reason (``reason_1``), else the label of the driver group; the
+  group. The action is the first rule of the action table matching (tier, top driver group, risk band), as in
+  the scoring job, so a diagnosed problem decides it and the tier is the fallback; a tier group is matched with
+  its most common risk band; the problem is the customer's first reason (``reason_1``), else the label of the driver group; the
   deadline is as-of + the rule's ``deadline_days``. For a tier group the problem is its leading driver group.
 - **cross-sell**: devoted and stable customers whose ``next_products`` is not empty.
 """
@@ -27,11 +28,14 @@ from loyalist.scoring.text import TIER_TRAITS, TIER_TYPICAL_TRAITS
 __all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block"]
 
 
-def match_action(actions: Sequence[ActionRule], tier: Any, driver_group: Any) -> ActionRule | None:
-    """The first rule whose tier is ``tier`` (or ``any``) and whose driver group is empty or ``driver_group``."""
-    group, tier = _text(driver_group), _text(tier)
+def match_action(actions: Sequence[ActionRule], tier: Any, driver_group: Any, band: Any = None) -> ActionRule | None:
+    """The first rule whose tier is ``tier`` (or ``any``), whose driver group is empty or ``driver_group`` and whose
+    risk bands are unset or hold ``band`` (as :func:`loyalist.batch.risk_list.assign_actions`)."""
+    group, tier, band = _text(driver_group), _text(tier), _text(band)
     for rule in actions:
         if rule.tier not in (tier, "any"):
+            continue
+        if rule.risk_bands is not None and band not in rule.risk_bands:
             continue
         if rule.driver_group is None or rule.driver_group == group:
             return rule
@@ -43,7 +47,7 @@ def tier_strategy(actions: Sequence[ActionRule], tier: str) -> ActionRule | None
     for candidates in (
         [r for r in actions if r.tier == tier and r.driver_group is None],
         [r for r in actions if r.tier == tier],
-        [r for r in actions if r.tier == "any"],
+        [r for r in actions if r.tier == "any" and r.driver_group is None],
     ):
         if candidates:
             return candidates[0]
@@ -107,7 +111,7 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
 
     plan_customers = []
     for r in top_by_value(df, ctx.options.top_n).itertuples(index=False):
-        rule = match_action(actions, r.loyalty_tier, r.top_driver_group)
+        rule = match_action(actions, r.loyalty_tier, r.top_driver_group, r.risk_band)
         problem = split_reason(r.reason_1)
         if problem is None and _text(r.top_driver_group):
             problem = both("driver_group", r.top_driver_group)
@@ -128,7 +132,9 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             continue
         lead = leads.get(t)
         group = lead["leading_group"] if lead else None
-        rule = match_action(actions, t, group)
+        bands = df.loc[mask, "risk_band"].dropna()
+        band = bands.astype("string").mode().iloc[0] if len(bands) else None
+        rule = match_action(actions, t, group, band)
         if lead:
             problem = {lang: f"{both('driver_group', group)[lang]}（{lead['leading_share']:.0%}）" if lang == "zh"
                        else f"{both('driver_group', group)[lang]} ({lead['leading_share']:.0%})"

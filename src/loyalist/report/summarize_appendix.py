@@ -17,13 +17,14 @@ import pandas as pd
 
 from loyalist.data.privacy import mask_contact, mask_name
 from loyalist.report.summarize_base import Context, note, num, top_by_value
+from loyalist.report.summarize_tiers import tier_reason_text
 
 __all__ = ["appendix_section", "model_quality", "data_quality", "config_digest"]
 
-#: Config settings shown in the appendix: (path in the resolved config, label).
+#: Config settings shown in the appendix: (path in the resolved config, key of the catalogue's ``setting`` labels).
 _SETTINGS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("name",), "name"),
-    (("industry",), "industry preset"),
+    (("industry",), "industry"),
     (("features", "lookback_days"), "features.lookback_days"),
     (("features", "churn_horizon_days"), "features.churn_horizon_days"),
     (("features", "value_horizon_days"), "features.value_horizon_days"),
@@ -130,6 +131,7 @@ def appendix_section(ctx: Context) -> dict[str, Any]:
             "nps": num(r.nps),
             "complaint_pct": None if num(r.complaint_rate) is None else 100 * float(r.complaint_rate),
             "loyalty_score": num(r.loyalty_score), "tier": None if pd.isna(r.loyalty_tier) else str(r.loyalty_tier),
+            "tier_reason": tier_reason_text(getattr(r, "tier_reason", None)),
         })
     summary = ctx.summary
     quality = model_quality(summary.get("model_metrics"))
@@ -145,8 +147,8 @@ def appendix_section(ctx: Context) -> dict[str, Any]:
         "value": sorted({str(v) for v in df["value_model_version"].dropna()}),
     }
     config = summary.get("config") or {}
-    settings = [{"setting": label, "value": json.dumps(_get(config, path), ensure_ascii=False, default=str)}
-                for path, label in _SETTINGS if _get(config, path) is not None]
+    settings = [{"setting": label, "value": _get(config, path)} for path, label in _SETTINGS
+                if _get(config, path) is not None]
     drift = summary.get("drift") if isinstance(summary.get("drift"), Mapping) else {}
     return {
         "profiles": profiles, "indicators": indicators, "model_quality": quality, "data_quality": dq,

@@ -23,6 +23,7 @@ import pandas as pd
 from loyalist.config.models import TIERS
 from loyalist.report.summarize_base import Context, num, note
 from loyalist.report.text import both, code_label, fmt_int, fmt_num, fmt_pct, fmt_pp, sentence
+from loyalist.report.summarize_tiers import guards_block
 from loyalist.report.tracking import score_trend
 
 __all__ = ["scope_block", "sources_block", "status_section", "repurchase_block", "complaint_stage_block",
@@ -221,6 +222,9 @@ def status_section(ctx: Context) -> dict[str, Any]:
                  "q3": num(s.quantile(0.75)), "below_60": num((s.dropna() < 60).mean()) if s.notna().any() else None})
     sentences = [sentence("score_distribution", mean=fmt_num(dist["mean"]), median=fmt_num(dist["median"]),
                           q1=fmt_num(dist["q1"]), q3=fmt_num(dist["q3"]), below_60=fmt_pct(dist["below_60"]))]
+    guards = guards_block(ctx, dist["below_60"])
+    if guards.get("sentence"):
+        sentences.append(guards["sentence"])
 
     trend = score_trend([*ctx.previous, df]) if ctx.previous else []
     if len(trend) >= 2:
@@ -256,6 +260,7 @@ def status_section(ctx: Context) -> dict[str, Any]:
     repurchase = repurchase_block(ctx)
     if repurchase.get("sentence"):
         sentences.append(repurchase["sentence"])
+        sentences.append(sentence("repurchase_definitions"))
     groups = top_repurchase_groups(ctx)
     if groups:
         text = {lang: ("；" if lang == "zh" else "; ").join(
@@ -275,7 +280,18 @@ def status_section(ctx: Context) -> dict[str, Any]:
                           "value_at_risk": num(x["value_at_risk"].sum(min_count=1))})
         order = ["low", "medium", "high", "very_high"]
         bands.sort(key=lambda r: order.index(r["band"]) if r["band"] in order else len(order))
+        total = sum(b["value_at_risk"] or 0.0 for b in bands)
+        for b in bands:
+            b["var_share"] = (b["value_at_risk"] or 0.0) / total if total > 0 else None
+        if total > 0:
+            shares = {lang: ("，" if lang == "zh" else ", ").join(
+                f"{code_label('band', b['band'], lang)}{'风险' if lang == 'zh' else ''} {fmt_pct(b['var_share'])}"
+                for b in bands) for lang in ("zh", "en")}
+            low = next((b["var_share"] for b in bands if b["band"] == "low"), 0.0) or 0.0
+            lead = (sentence("var_low_band_lead", share=fmt_pct(low)) if low >= 0.5
+                    else sentence("var_high_band_lead", share=fmt_pct(1 - low)))
+            sentences.append(sentence("var_by_band", shares=shares, lead=lead))
     notes = [b["note"] for b in (repurchase, stage) if b.get("note")]
     return {"distribution": dist, "trend": trend, "industry_means": industries, "tiers": tiers,
-            "repurchase": repurchase, "top_groups": groups, "complaint_stage": stage, "bands": bands,
+            "repurchase": repurchase, "top_groups": groups, "complaint_stage": stage, "bands": bands, "guards": guards,
             "sentences": sentences, "notes": notes}
