@@ -99,7 +99,8 @@ def run(
                                          workdir=workdir, env=env, reporter=Reporter(quiet=True))
         previous = [prev.paths["parquet"]]
         reporter.say(f"Earlier list: {prev.paths['parquet']}")
-    scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter)
+    scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter,
+                                   drift_baseline=previous[0] if previous else None)
     reporter.rule("Write the loyalty and value report")
     report = report_job.run(scores.paths["parquet"], previous=previous, lang="both", formats="html",
                             out_dir=out_dir / "report", clean_dir=clean_dir, reporter=reporter, config=config)

@@ -19,7 +19,7 @@ from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.scoring.loyalty import LoyaltyScorer
 
-from pipelines._ui import Reporter
+from pipelines._ui import Reporter, tier_text
 
 __all__ = ["LoyaltyResult", "run", "score_tables"]
 
@@ -80,11 +80,9 @@ def run(
 
 
 def _print(reporter: Reporter, ts, tiers: pd.DataFrame, industries: pd.DataFrame, paths: dict[str, Path]) -> None:
-    from loyalist.scoring.text import TIER_LABELS
-
     reporter.table(
         f"Loyalty tiers as of {ts.date()}", ["tier", "customers", "share", "mean score"],
-        [[f"{TIER_LABELS[r.tier]['zh']} {TIER_LABELS[r.tier]['en']}", int(r.customers), f"{r.share:.1%}",
+        [[tier_text(r.tier), int(r.customers), f"{r.share:.1%}",
           r.mean_score] for r in tiers.itertuples()],
     )
     reporter.table(

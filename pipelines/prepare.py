@@ -14,7 +14,7 @@ from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, protect_clean, write_clean
 
-from pipelines._ui import Reporter
+from pipelines._ui import Reporter, truncated_title
 
 __all__ = ["run"]
 
@@ -56,9 +56,11 @@ def run(
     if key is not None:
         reporter.say("Customer ids in the rejects tables are pseudonymised (privacy.pseudonymize_ids).")
     if len(result.rejects):
-        top = result.rejects.groupby(["table", "rule", "action"]).size().sort_values(ascending=False).head(10)
+        counts = result.rejects.groupby(["table", "rule", "action"]).size().sort_values(ascending=False)
+        top = counts.head(10)
         reporter.table(
-            "Rejects and changes by rule", ["table", "rule", "action", "rows"],
+            truncated_title("Rejects and changes by rule", len(top), len(counts), "rules"),
+            ["table", "rule", "action", "rows"],
             [[t, r, a, int(n)] for (t, r, a), n in top.items()],
         )
     return result

@@ -6,6 +6,7 @@ readable and printable on its own); ``report_summary.json`` holds every sentence
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from loyalist.report.summarize import ReportOptions, summarize
 
 from pipelines._ui import Reporter
 
-__all__ = ["LANGS", "FORMATS", "run", "parse_langs", "parse_formats"]
+__all__ = ["LANGS", "FORMATS", "run", "parse_langs", "parse_formats", "drift_links"]
 
 LANGS = ("zh", "en")
 FORMATS = ("html", "pdf")
@@ -42,6 +43,17 @@ def parse_formats(formats: Sequence[str] | str) -> list[str]:
     if bad or not items:
         raise ConfigError(f"The '--format' option takes html and/or pdf separated by commas; got {bad or items!r}.")
     return list(dict.fromkeys(items))
+
+
+def drift_links(scores: Path, out_dir: Path) -> dict[str, str]:
+    """The drift pages the scoring job wrote beside the list (``<stem>_drift_<lang>.html``), as links relative to
+    the report's folder; a language without its page is left out."""
+    links = {}
+    for code in LANGS:
+        page = scores.parent / f"{scores.stem}_drift_{code}.html"
+        if page.is_file():
+            links[code] = Path(os.path.relpath(page.resolve(), Path(out_dir).resolve())).as_posix()
+    return links
 
 
 def run(
@@ -89,6 +101,7 @@ def run(
         summary["config_hash"] = config_hash(config)
     elif list_summary is not None and list_summary.get("config_hash"):
         summary["config_hash"] = list_summary["config_hash"]
+    summary["meta"]["drift_pages"] = drift_links(Path(scores), out_dir)
     with output_set(out_dir, "report") as files:  # HTML, PDF and JSON replaced as a whole
         write_json(summary, files.path("report_summary.json"))
         paths = {"summary": files.target("report_summary.json")}

@@ -13,18 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
-from loyalist.batch.scoring import ScoringOutput, score_customers
+from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.errors import ConfigError
 from loyalist.features.cutoffs import resolve_as_of
-from loyalist.io import output_set, write_csv, write_json, write_parquet
+from loyalist.io import output_set, write_csv, write_json, write_parquet, write_text
+from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
 
 from pipelines._common import config_tags, start_tracking
-from pipelines._ui import Reporter
+from pipelines._ui import Reporter, tier_text, truncated_title
 
 __all__ = ["ScoreJobResult", "run_scoring"]
 
@@ -111,10 +113,20 @@ def run_scoring(
     churn_bundle: Path | None = None,
     value_bundle: Path | None = None,
     horizons: Mapping[str, int | None] | None = None,
+    csv_lang: str = "both",
+    drift_baseline: Path | None = None,
 ) -> ScoreJobResult:
     """Score with the champions (or bundles). ``horizons``: {"churn": days, "value": days} asked for explicitly
-    (None = the model's own); a model whose horizon cannot be carried to the asked one is refused."""
+    (None = the model's own); a model whose horizon cannot be carried to the asked one is refused.
+
+    Writes churn_risk.parquet (every value, bilingual texts as "zh / en"), churn_risk.csv
+    (:func:`loyalist.batch.csv_view.csv_view` in ``csv_lang``: zh, en or both) and churn_risk_summary.json; the
+    drift page (churn_risk_drift_zh.html / _en.html: inputs against the training rows, categorical features and
+    the predictions against ``drift_baseline``, default the list this run replaces in ``out_dir``); logs an MLflow
+    run with the drift pages."""
     reporter = reporter or Reporter(quiet=True)
+    if csv_lang not in CSV_LANGS:  # refused before any work is done
+        raise ConfigError(f"The CSV language ('--lang') must be 'zh', 'en' or 'both'; got {csv_lang!r}.")
     key = pseudonym_key(config.privacy, env or {})
     start_tracking(config, workdir, env)
     ts = resolve_as_of(tables, as_of)
@@ -130,12 +142,13 @@ def run_scoring(
     # single-threaded pandas stages leave a core idle; "fingerprints" below is the time the job waited for them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-fingerprints") as pool:
         fingerprints = pool.submit(_fingerprints, tables)
-        with reporter.step(f"Score customers as of {ts.date()} (snapshot, loyalty, churn, value, reasons, actions)"):
+        with reporter.bar(f"Score customers as of {ts.date()}", len(SCORING_STAGES), "stages") as advance:
             started = time.perf_counter()
             recommend = _cross_sell(tables, ts)
             fit_seconds = time.perf_counter() - started
             output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
-                                     clock=time.perf_counter)
+                                     clock=time.perf_counter,
+                                     on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"))
             if recommend is not None:
                 output.timings["cross_sell_fit"] = fit_seconds
         published = protect(output.risk, config.privacy, key)
@@ -156,18 +169,28 @@ def run_scoring(
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
+    baseline_path = Path(drift_baseline) if drift_baseline is not None else out_dir / "churn_risk.parquet"
+    baseline = pd.read_parquet(baseline_path) if baseline_path.is_file() else None
+    if baseline is not None and (baseline.empty or "as_of" not in baseline or
+                                 pd.Timestamp(baseline["as_of"].iloc[0]) >= ts):
+        baseline = None  # only an earlier list is a baseline
+    drift_page = summarize_drift(published, feature_psi=output.drift, baseline=baseline,
+                                 warn_level=config.scoring_job.drift_warn_psi)
     with reporter.step(f"Write the churn-risk list to {out_dir}"), \
             output_set(out_dir, "churn_risk", as_of=str(ts.date())) as files:  # replaced as a whole
         paths = {}
         for kind, write, name in (("parquet", write_parquet, "churn_risk.parquet"),
                                   ("csv", write_csv, "churn_risk.csv")):
             started = time.perf_counter()
-            write(published, files.path(name))
+            write(published if kind == "parquet" else csv_view(published, csv_lang), files.path(name))
             paths[kind] = files.target(name)
             output.timings[f"write_{kind}"] = time.perf_counter() - started
             summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
         write_json(summary, files.path("churn_risk_summary.json"))
         paths["summary"] = files.target("churn_risk_summary.json")
+        for lang in ("zh", "en"):
+            write_text(render_drift_html(drift_page, lang), files.path(f"churn_risk_drift_{lang}.html"))
+            paths[f"drift_{lang}"] = files.target(f"churn_risk_drift_{lang}.html")
     with run("score", tags={"as_of": str(ts.date()), **config_tags(config)}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version,
                       "value_model_version": value.version, "customers": len(published)})
@@ -181,10 +204,16 @@ def run_scoring(
         })
         h.log_dict({k: v for k, v in summary.items() if k != "config"}, "churn_risk_summary.json")
         h.log_table(output.drift, "drift_psi.csv")
+        for lang in ("zh", "en"):
+            h.log_artifact(paths[f"drift_{lang}"], "drift")
         h.log_table(published.head(1000), "churn_risk_top1000.parquet")
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fingerprints(tables: Mapping[str, pd.DataFrame | ParquetTable]) -> dict[str, dict]:
@@ -213,27 +242,26 @@ def _model_metrics(churn: _Scorer, value: _Scorer) -> dict:
 
 
 def _print(reporter: Reporter, risk: pd.DataFrame, summary: dict, output: ScoringOutput, paths) -> None:
-    from loyalist.scoring.text import TIER_LABELS
-
     cross = pd.crosstab(risk["loyalty_tier"].astype("string"), risk["risk_band"].astype("string"))
     bands = [b for b in ("low", "medium", "high", "very_high") if b in cross.columns]
     reporter.table(
         f"Customers by tier and churn-risk band ({summary['customers']:,} scored)",
         ["tier", *bands, "value at risk"],
-        [[f"{TIER_LABELS[t]['zh']} {TIER_LABELS[t]['en']}",
+        [[tier_text(t),
           *[int(cross.loc[t, b]) if t in cross.index else 0 for b in bands],
           float(summary["value_at_risk_by_tier"][t])] for t in TIERS],
     )
     top = risk.head(10)
     reporter.table(
-        "Top 10 customers by value at risk", ["customer", "tier", "p(churn)", "at risk", "top reason"],
-        [[r.customer_id, r.loyalty_tier, f"{r.churn_probability:.2f}", float(r.value_at_risk),
-          str(r.reason_1).split(" / ")[-1][:48]] for r in top.itertuples()],
+        truncated_title("Top customers by value at risk", len(top), len(risk), "customers"),
+        ["customer", "tier", "p(churn)", "at risk", "top reason"],
+        [[r.customer_id, tier_text(r.loyalty_tier), f"{r.churn_probability:.2f}", float(r.value_at_risk),
+          _short(str(r.reason_1).split(" / ")[-1], 40)] for r in top.itertuples()],
     )
     drifted = summary["drift"]["drifted"]
     if drifted:
         reporter.say(f"[yellow]Drift warning:[/yellow] PSI above {summary['drift']['warn_level']} for "
-                     + ", ".join(drifted[:8]) + (" ..." if len(drifted) > 8 else "")
+                     + ", ".join(drifted[:8]) + (f" (8 of {len(drifted)} features)" if len(drifted) > 8 else "")
                      + ": the scoring population differs from the training data; consider retraining.")
     for note in summary.get("notes", []):
         reporter.say(f"[yellow]Note:[/yellow] {note}")

@@ -8,10 +8,9 @@ from typing import Any
 
 from loyalist.io import write_json
 from loyalist.report.inputs import read_scored_list
-from loyalist.report.text import code_label
 from loyalist.report.tracking import compare_periods
 
-from pipelines._ui import Reporter
+from pipelines._ui import Reporter, tier_text
 
 __all__ = ["TrackResult", "run"]
 
@@ -55,8 +54,9 @@ def run(
     cols = list(next(iter(migration.values())).keys())
     reporter.table(
         "Tier migration (rows: previous tier, columns: current tier)",
-        ["previous \\ current", *[code_label("tier", k, "en") for k in cols]],
-        [[code_label("tier", row, "en"), *[vals.get(k, "") for k in cols]] for row, vals in migration.items()],
+        ["previous \\ current", *[tier_text(k) if k != "gone" else "not listed now" for k in cols]],
+        [[tier_text(row) if row != "new" else "new this period", *[vals.get(k, "") for k in cols]]
+         for row, vals in migration.items()],
     )
     reporter.say(f"Tracking numbers: {path}")
     return TrackResult(result, path)

@@ -21,7 +21,7 @@ from loyalist.modeling.baseline_models import BaselineChurnModel, BaselineValueM
 from loyalist.modeling.dataset import events_until
 from loyalist.modeling.evaluation import calibration_table, gains_table, value_decile_table
 from loyalist.modeling.selection import Verdict, judge_against_baselines
-from loyalist.modeling.training import TrainingResult, train_churn, train_value
+from loyalist.modeling.training import TrainingResult, plan_with_fallback, train_churn, train_value
 from loyalist.tracking import (
     CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
 )
@@ -153,8 +153,13 @@ def _train_one(
                                      champion.version if champion else None, float("nan"), None)
         return TrainedModel(kind, None, name, existing.version, existing.run_id, decision, "",
                             existing.tags.get("loyalist.candidate", "loyalist"))
-    with reporter.step(f"Train the {kind} model (snapshots at past cut-offs, out-of-time validation)"):
-        result = trainer(tables, config, params=params, snapshots=snapshots)
+    horizon = config.features.churn_horizon_days if kind == "churn" else config.features.value_horizon_days
+    plan, _ = plan_with_fallback(tables, config, horizon)  # only to count the cut-offs for the progress bar
+    n_cutoffs = len(plan.train) + (0 if plan.anchored else 1)
+    with reporter.bar(f"Train the {kind} model: snapshot at each cut-off, then fit and validate out of time",
+                      n_cutoffs, "cut-offs") as advance:
+        result = trainer(tables, config, params=params, snapshots=snapshots,
+                         progress=lambda message: advance(1, message.removeprefix("snapshot ")))
     for note in result.notes:
         reporter.say(f"[yellow]Note:[/yellow] {note}")
     model = result.model

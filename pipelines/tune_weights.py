@@ -25,11 +25,10 @@ from loyalist.io import write_csv, write_text
 from loyalist.modeling.dataset import CutoffPlan, labelled_snapshot, stack_snapshots
 from loyalist.modeling.training import plan_with_fallback
 from loyalist.modeling.tuning import WeightTuningResult, eligible_industries, tune_weights
-from loyalist.scoring.text import TIER_LABELS
 from loyalist.tracking import RunHandle, run as mlflow_run
 
 from pipelines._common import config_tags, start_tracking
-from pipelines._ui import Reporter
+from pipelines._ui import Reporter, tier_text
 
 __all__ = ["run", "overlay_text", "overlay_filename"]
 
@@ -128,7 +127,7 @@ def _print(reporter: Reporter, result: WeightTuningResult, config: LoyalistConfi
         ["tier ROC AUC (validation)", float(b.tier_auc), float(a.tier_auc)],
     ]
     for t in TIERS:
-        label = f"{TIER_LABELS[t]['zh']} {TIER_LABELS[t]['en']}"
+        label = tier_text(t)
         rows.append([f"{label}: share", f"{b[f'share_{t}']:.1%}", f"{a[f'share_{t}']:.1%}"])
         rows.append([f"{label}: churn rate", f"{b[f'churn_rate_{t}']:.1%}", f"{a[f'churn_rate_{t}']:.1%}"])
     rows.append(["churn rate falls with the tier", "yes" if b.monotone else "NO", "yes" if a.monotone else "NO"])

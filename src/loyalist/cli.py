@@ -322,6 +322,8 @@ def score(
     value_bundle: Annotated[Path | None, typer.Option(help="Exported value bundle instead of the champion.")] = None,
     churn_horizon_days: ChurnHorizonOpt = None,
     value_horizon_days: ValueHorizonOpt = None,
+    lang: Annotated[str, typer.Option(help="Language of the CSV's text columns: zh, en, or both (two column "
+                                           "sets, <column>_zh and <column>_en).")] = "both",
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
     engine: EngineOpt = "duckdb",
 ) -> None:
@@ -347,7 +349,7 @@ def score(
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)
     job.run_scoring(cfg, tables, as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
                     reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle,
-                    horizons={"churn": churn_horizon_days, "value": value_horizon_days})
+                    horizons={"churn": churn_horizon_days, "value": value_horizon_days}, csv_lang=lang)
 
 
 @app.command()

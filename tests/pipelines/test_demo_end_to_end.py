@@ -270,6 +270,28 @@ def test_first_demo_zh_pdf_is_chinese_and_explains_the_guards(demo_dir, tmp_path
     assert "等级原因" in flat and "守卫规则" in flat and "六、效果跟踪" in flat and "召回率" in flat
 
 
+def test_demo_writes_a_drift_page_linked_from_the_report_and_logged_to_mlflow(demo_dir):
+    workdir, _ = demo_dir
+    out = workdir / "outputs" / "demo"
+    page = (out / "churn_risk_drift_zh.html").read_text(encoding="utf-8")
+    assert "预测本身的漂移" in page and "类别特征" in page and "对比基线: " in page  # the earlier list is the baseline
+    assert 'data-feature="industry"' in page and 'data-column="churn_probability"' in page
+    report = (out / "report" / "report_zh.html").read_text(encoding="utf-8")
+    assert 'href="../churn_risk_drift_zh.html"' in report
+    logged = sorted(p.name for p in (workdir / "mlruns").rglob("churn_risk_drift_*.html"))
+    assert "churn_risk_drift_zh.html" in logged and "churn_risk_drift_en.html" in logged
+
+
+def test_demo_csv_has_one_language_per_column_set(demo_dir):
+    workdir, _ = demo_dir
+    path = workdir / "outputs" / "demo" / "churn_risk.csv"
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    csv = pd.read_csv(path, encoding="utf-8-sig", nrows=50)
+    assert {"reason_1_zh", "reason_1_en", "recommended_action_zh", "loyalty_tier_label_zh"} <= set(csv.columns)
+    assert not csv["recommended_action_zh"].str.contains(" / ", regex=False).any()
+    assert (csv["churn_probability"].round(4) == csv["churn_probability"]).all()
+
+
 def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_dir):
     workdir, _ = demo_dir
     result = CliRunner().invoke(

@@ -32,7 +32,7 @@ from loyalist.features.snapshot import build_snapshot
 from loyalist.modeling.drift import psi_table
 from loyalist.scoring.loyalty import LoyaltyScorer
 
-__all__ = ["Scorer", "ScoringOutput", "score_customers"]
+__all__ = ["SCORING_STAGES", "Scorer", "ScoringOutput", "score_customers"]
 
 
 class Scorer(Protocol):
@@ -68,6 +68,11 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
     return notes
 
 
+#: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
+SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "churn_model", "value_model", "explain", "cross_sell",
+                                   "assemble", "drift")
+
+
 def score_customers(
     tables: Mapping[str, pd.DataFrame | ParquetTable],
     as_of: pd.Timestamp,
@@ -77,8 +82,12 @@ def score_customers(
     value: Scorer,
     next_products: Callable[[pd.Series], pd.Series] | None = None,
     clock: Callable[[], float] | None = None,
+    on_stage: Callable[[str, int], None] | None = None,
 ) -> ScoringOutput:
     """Score every customer of the snapshot at ``as_of``.
+
+    ``on_stage(stage, customers)`` (optional) is called as each of :data:`SCORING_STAGES` ends, with the number
+    of customers in the snapshot (0 before it exists): a progress bar's hook.
 
     Steps (each timed when ``clock`` is given): snapshot; loyalty score and tier; churn probability and expected
     value (through the scorers); value at risk and risk bands; SHAP reasons for the customers that matter (the very
@@ -89,11 +98,15 @@ def score_customers(
     timings: dict[str, float] = {}
     t0 = [clock() if clock else 0.0]
 
+    n_customers = [0]
+
     def lap(name: str) -> None:
         if clock:
             now = clock()
             timings[name] = now - t0[0]
             t0[0] = now
+        if on_stage is not None:
+            on_stage(name, n_customers[0])
 
     snapshot = build_snapshot(tables, as_of, config.features)
     if snapshot.empty:
@@ -101,6 +114,7 @@ def score_customers(
             f"No customer has a completed order in the {config.features.lookback_days} days up to {as_of.date()}; "
             "nothing to score (check the as-of date and the data)."
         )
+    n_customers[0] = len(snapshot)
     lap("snapshot")
     loyalty = LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)
     lap("loyalty")

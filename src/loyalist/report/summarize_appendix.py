@@ -17,7 +17,7 @@ import pandas as pd
 
 from loyalist.data.privacy import mask_contact, mask_name
 from loyalist.report.summarize_base import Context, note, num, top_by_value
-from loyalist.report.summarize_tiers import tier_reason_text
+from loyalist.scoring.text import tier_reason_text
 
 __all__ = ["appendix_section", "model_quality", "data_quality", "config_digest"]
 
