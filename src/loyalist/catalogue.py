@@ -175,6 +175,7 @@ _CLEAN_RULES = {
     "duplicate_ticket_id": ("工单编号重复", "duplicate ticket id"),
     "order_conflict": ("订单信息冲突", "conflicting order"), "unknown_customer": ("未知客户", "unknown customer"),
     "unknown_status": ("未知订单状态", "unknown status"), "negative_amount": ("负金额", "negative amount"),
+    "impossible_date": ("日期不合理", "impossible date"),
     "extreme_amount": ("极端金额", "extreme amount"),
     "resolved_before_created": ("解决时间早于创建时间", "resolved before created"),
 }
