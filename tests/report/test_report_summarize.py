@@ -300,3 +300,20 @@ def test_clean_without_tickets_falls_back_to_the_list(scored, clean):
     assert s["status"]["complaint_stage"]["source"] == "list"
     assert s["status"]["repurchase"]["source"] == "clean"
     assert not s["appendix"]["data_quality"]["available"]
+
+
+def test_repurchase_window_includes_the_whole_as_of_day(scored):
+    """A cut-off date D means the end of D: an order at 14:00 on D is in the window, one at 14:00 on D+1 is not."""
+    from loyalist.report.inputs import CleanInputs
+    from loyalist.report.summarize_base import Context, ReportOptions
+    from loyalist.report.summarize_status import repurchase_block
+
+    orders = pd.DataFrame({
+        "order_id": ["a", "b", "c", "d"], "customer_id": ["C1", "C1", "C2", "C2"],
+        "order_date": pd.to_datetime(["2024-06-01 00:00", "2024-12-31 14:00", "2024-06-01 00:00", "2025-01-01 14:00"]),
+        "amount": [1.0, 1.0, 1.0, 1.0], "status": ["completed"] * 4,
+    })
+    ctx = Context(scores=scored, summary={}, previous=[], clean=CleanInputs(tables={"orders": orders}), actions=[],
+                  options=ReportOptions(), as_of=pd.Timestamp("2024-12-31"), lookback_days=365)
+    block = repurchase_block(ctx)
+    assert (block["repeat"], block["active"]) == (1, 2)  # C1 ordered twice by the end of D; C2's second is D+1

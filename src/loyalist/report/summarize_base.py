@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.config.models import ActionRule
+from loyalist.features.cutoffs import cutoff_end
 from loyalist.report.inputs import CleanInputs
 from loyalist.report.text import sentence
 
@@ -56,9 +57,14 @@ class Context:
     missing_columns: Sequence[str] = field(default_factory=tuple)
 
     @property
+    def window_end(self) -> pd.Timestamp:
+        """Inclusive end of the look-back window: the end of the as-of day (a cut-off date D means the end of D)."""
+        return cutoff_end(self.as_of)
+
+    @property
     def window_start(self) -> pd.Timestamp:
-        """Exclusive start of the look-back window: events in (start, as_of] count."""
-        return self.as_of - pd.Timedelta(days=self.lookback_days)
+        """Exclusive start of the look-back window: events in (start, window_end] count."""
+        return self.window_end - pd.Timedelta(days=self.lookback_days)
 
 
 def num(x: Any) -> float | None:

@@ -42,7 +42,7 @@ def scope_block(ctx: Context) -> dict[str, Any]:
     """Customers, industries, sizes, regions and the data period (section 1)."""
     df = ctx.scores
     industries = _values(df, "industry")
-    start = (ctx.window_start + pd.Timedelta(days=1)).date()
+    start = (ctx.window_start + pd.Timedelta(days=1)).date()  # the first whole day of the window
     names = {lang: ("、" if lang == "zh" else ", ").join(code_label("industry", i, lang) for i in industries[:8])
              + (" …" if len(industries) > 8 else "") for lang in ("zh", "en")}
     if not industries:
@@ -96,7 +96,7 @@ def repurchase_block(ctx: Context) -> dict[str, Any]:
         o = orders
         if "status" in o.columns:
             o = o[o["status"].astype("string").str.lower() == "completed"]
-        in_window = (o["order_date"] > ctx.window_start) & (o["order_date"] <= ctx.as_of)
+        in_window = (o["order_date"] > ctx.window_start) & (o["order_date"] <= ctx.window_end)
         per = o.loc[in_window].groupby("customer_id").size()
         active, repeat, source = int((per >= 1).sum()), int((per >= 2).sum()), "clean"
     else:
@@ -143,10 +143,10 @@ def complaint_stage_block(ctx: Context) -> dict[str, Any]:
     stages: list[dict[str, Any]] = []
     if tickets is not None and len(tickets) and "stage" in tickets.columns and "kind" in tickets.columns:
         kinds = {k.lower() for k in ctx.options.complaint_kinds}
-        t = tickets[(tickets["created_at"] > ctx.window_start) & (tickets["created_at"] <= ctx.as_of)]
+        t = tickets[(tickets["created_at"] > ctx.window_start) & (tickets["created_at"] <= ctx.window_end)]
         t = t[t["kind"].astype("string").str.lower().isin(kinds) & t["stage"].notna()]
         if orders is not None and len(orders):
-            w = (orders["order_date"] > ctx.window_start) & (orders["order_date"] <= ctx.as_of)
+            w = (orders["order_date"] > ctx.window_start) & (orders["order_date"] <= ctx.window_end)
             base = int(orders.loc[w, "customer_id"].nunique())
         else:
             base = int(len(ctx.scores))
