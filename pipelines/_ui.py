@@ -105,8 +105,9 @@ class Reporter:
         if self.quiet:
             return
         table = Table(title=title, title_justify="left")
-        for i, col in enumerate(columns):
-            table.add_column(col, justify="left" if i == 0 else "right")
+        for i, col in enumerate(columns):  # numbers right, text left (a wrapped reason stays readable)
+            numeric = all(isinstance(r[i], (int, float)) or _looks_numeric(r[i]) for r in rows if i < len(r))
+            table.add_column(col, justify="right" if i > 0 and numeric else "left")
         for row in rows:
             table.add_row(*[_fmt(v) for v in row])
         self.console.print(table)
@@ -128,6 +129,11 @@ def tier_text(tier: Any) -> str:
 
     entry = TIER_LABELS.get(str(tier))
     return f"{entry['zh']} {entry['en']}" if entry else str(tier)
+
+
+def _looks_numeric(value: Any) -> bool:
+    text = str(value).strip().rstrip("%")
+    return text.replace(",", "").replace(".", "", 1).lstrip("+-").isdigit() or text in ("", "—")
 
 
 def _fmt(value: Any) -> str:

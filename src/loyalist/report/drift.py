@@ -42,6 +42,14 @@ _COLUMN_LABELS = {"churn_probability": {"zh": "流失概率", "en": "churn proba
                   "loyalty_tier": {"zh": "忠诚度等级", "en": "loyalty tier"}, "risk_band": {"zh": "风险等级", "en": "risk band"}}
 
 
+def _feature_label(feature: str) -> dict[str, str]:
+    """The reasons' label of a model feature (every snapshot and BG/NBD feature), else the indicator label."""
+    from loyalist.explain.reasons import FEATURE_TEXT
+
+    entry = FEATURE_TEXT.get(feature)
+    return {"zh": entry["zh"], "en": entry["en"]} if entry else both("indicator", feature)
+
+
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     """Population stability index of two share vectors (same bins): sum (a - e) ln(a / e), shares floored at 1e-4."""
     e = np.clip(np.asarray(expected, dtype="float64"), _EPS, None)
@@ -107,7 +115,7 @@ def summarize_drift(
     if feature_psi is not None:
         for r in feature_psi.itertuples(index=False):
             value = float(r.psi)
-            features.append({"feature": str(r.feature), "label": both("indicator", r.feature), "psi": value,
+            features.append({"feature": str(r.feature), "label": _feature_label(str(r.feature)), "psi": value,
                              "drifted": bool(r.drifted), "reading": reading(value, warn_level)})
     cats = {col: {"label": _COLUMN_LABELS.get(col, {"zh": col, "en": col}), "kind": kind,
                   **_categorical(baseline[col] if baseline is not None and col in baseline else None, current[col],
