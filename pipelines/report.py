@@ -75,6 +75,8 @@ def run(
     come from the list summary's config, else the defaults.
     """
     reporter = reporter or Reporter(quiet=True)
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ConfigError(f"The '--top' option must be a whole number of customers >= 1; got {top_n!r}.")
     langs, kinds = parse_langs(lang), parse_formats(formats)
     if "pdf" in kinds and find_browser([browser] if browser else None) is None:
         raise LoyalistError(

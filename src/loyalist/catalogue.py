@@ -546,6 +546,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zh": "{what}：无法计算（{why}）。",
         "en": "{what}: not available ({why}).",
     },
+    "model_note": {
+        "zh": "评分作业提示（英文原文）：{note}",
+        "en": "Note from the scoring job: {note}",
+    },
     "chart_font_missing": {
         "zh": "未找到中文字体，图表使用英文标签（安装 fonts-noto-cjk 可显示中文）。",
         "en": "No CJK font was found; charts use English labels (install fonts-noto-cjk for Chinese labels).",

@@ -90,3 +90,12 @@ def test_track_job_prints_tables(files, tmp_path):
                   reporter=Reporter(console=Console(file=buffer, width=140)))
     text = buffer.getvalue()
     assert "win-back rate" in text and "Tier migration" in text and "tracking.json" in text
+
+
+@pytest.mark.parametrize("top", [0, -1])
+def test_top_below_one_is_one_sentence(tmp_path, top):
+    from loyalist.errors import ConfigError
+    from pipelines import report as job
+
+    with pytest.raises(ConfigError, match="'--top' option must be a whole number of customers >= 1; got"):
+        job.run(tmp_path / "missing.parquet", out_dir=tmp_path / "r", top_n=top)

@@ -317,3 +317,13 @@ def test_repurchase_window_includes_the_whole_as_of_day(scored):
                   options=ReportOptions(), as_of=pd.Timestamp("2024-12-31"), lookback_days=365)
     block = repurchase_block(ctx)
     assert (block["repeat"], block["active"]) == (1, 2)  # C1 ordered twice by the end of D; C2's second is D+1
+
+
+def test_scoring_notes_reach_the_report(scored, list_summary):
+    from loyalist.report.render import render_html
+    from loyalist.report.summarize import summarize
+
+    note = "the 100-day horizon covers calendar months no training label covered; anchored to BG/NBD"
+    summary = summarize(scored, {**list_summary, "notes": [note]})
+    assert [n["en"] for n in summary["model_notes"]] == [f"Note from the scoring job: {note}"]
+    assert "anchored to BG/NBD" in render_html(summary, "en") and "评分作业提示" in render_html(summary, "zh")

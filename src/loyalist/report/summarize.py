@@ -171,6 +171,7 @@ def summarize(
                    "value_at_risk": num(df["value_at_risk"].sum(min_count=1))},
     }
     notes = [n for sec in (status, segments, diagnosis, recommendations, appendix) for n in sec.get("notes", [])]
+    model_notes = [sentence("model_note", note=str(n)) for n in list_summary.get("notes") or [] if str(n).strip()]
     if ignored:
         notes.append(sentence("unavailable", what={"zh": f"上期名单（{', '.join(ignored)}）", "en": f"previous list(s) "
                                                    f"({', '.join(ignored)})"},
@@ -187,5 +188,5 @@ def summarize(
     return jsonable({
         "version": SUMMARY_VERSION, "meta": meta, "overview": overview, "status": status, "segments": segments,
         "diagnosis": diagnosis, "recommendations": recommendations, "tracking": tracking, "appendix": appendix,
-        "notes": notes,
+        "notes": notes, "model_notes": model_notes,
     })
