@@ -175,7 +175,8 @@ _CLEAN_RULES = {
     "duplicate_ticket_id": ("工单编号重复", "duplicate ticket id"),
     "order_conflict": ("订单信息冲突", "conflicting order"), "unknown_customer": ("未知客户", "unknown customer"),
     "unknown_status": ("未知订单状态", "unknown status"), "negative_amount": ("负金额", "negative amount"),
-    "impossible_date": ("日期不合理", "impossible date"),
+    "impossible_date": ("日期不合理", "impossible date"), "malformed_line": ("行格式错误", "malformed line"),
+    "zero_amount": ("零金额", "zero amount"),
     "extreme_amount": ("极端金额", "extreme amount"),
     "resolved_before_created": ("解决时间早于创建时间", "resolved before created"),
 }
