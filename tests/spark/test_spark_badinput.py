@@ -21,9 +21,12 @@ def _score(clean, out, config, env, *extra):
 
 def _one_sentence(result) -> str:
     assert result.exit_code == 2, result.output + repr(result.exception)
-    message = result.output.strip()
-    assert message.startswith("Error: ") and "Traceback" not in message
-    return message
+    lines = result.output.strip().splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    # Only warnings (e.g. the clean folder's stored config differs) may come before the one error sentence.
+    assert all(line.startswith("Warning: ") for line in lines[: errors[0]]), result.output
+    return "\n".join(lines[errors[0]:])
 
 
 def test_missing_column_is_named(spark, demo, spark_config_file, tmp_path):
