@@ -64,6 +64,9 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     date = orders["order_date"].to_numpy()
     amount = orders["amount"].to_numpy(dtype=np.float64)
     c = pd.DataFrame({"code": codes[comp_mask], "date": date[comp_mask], "amount": amount[comp_mask]})
+    for col in ("category", "product_id"):
+        if col in orders.columns:
+            c[col] = orders[col].to_numpy()[comp_mask]
     if "margin" in orders.columns or "cost" in orders.columns:
         margin = orders["margin"].to_numpy(dtype=np.float64) if "margin" in orders.columns else None
         from_cost = amount - orders["cost"].to_numpy(dtype=np.float64) if "cost" in orders.columns else None
@@ -104,6 +107,27 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     out["spend_last"] = sum_between(t - tr, t)
     out["spend_prev"] = sum_between(t - 2 * tr, t - tr)
 
+    def count_between(lo, hi):
+        m = (c["date"] > lo) & (c["date"] <= hi)
+        return c.loc[m].groupby("code", sort=False).size().reindex(idx, fill_value=0)
+
+    last, prev = count_between(t - tr, t), count_between(t - 2 * tr, t - tr)
+    out["order_trend"] = ((last - prev) / (last + prev)).where(last + prev > 0, 0.0).astype(float)
+
+    # ranges of categories and products: last trend window against the previous one, over W
+    for col, name in (("category", "category_range_trend"), ("product_id", "product_range_trend")):
+        out[name] = np.nan
+        if col in c.columns:
+            def distinct(lo, hi, col=col):
+                m = (c["date"] > lo) & (c["date"] <= hi)
+                return c.loc[m].groupby("code", sort=False)[col].nunique().reindex(idx, fill_value=0)
+            n_w = distinct(w_start, t)
+            out[name] = ((distinct(t - tr, t) - distinct(t - 2 * tr, t - tr)) / n_w.where(n_w > 0)).astype(float)
+            if col == "category":
+                out["n_categories"] = n_w.astype(float)
+    if "n_categories" not in out.columns:
+        out["n_categories"] = np.nan
+
     # inter-purchase times over distinct order days in W
     days_w = cw[["code", "day"]].drop_duplicates().sort_values(["code", "day"])
     gap = days_w.groupby("code", sort=False)["day"].diff() / pd.Timedelta(days=1)
@@ -112,6 +136,7 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     out["ipt_mean"] = gg.mean().reindex(idx)
     out["ipt_std"] = gg.std(ddof=1).reindex(idx)
     out["ipt_last"] = gg.last().reindex(idx)
+    out["ipt_last_ratio"] = out["ipt_last"] / out["ipt_mean"]
 
     # BTYD summary over customer-days (whole history)
     days_all = c.groupby(["code", "day"], sort=True)["amount"].sum().reset_index()
@@ -148,7 +173,8 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
 
     # tickets
     ticket_cols = ("n_tickets", "n_complaints", "n_complaints_recent", "resolution_hours_mean", "open_tickets",
-                   "complaint_rate")
+                   "complaint_rate", "complaint_trend", "days_since_complaint", "n_slow_tickets",
+                   "resolution_hours_trend")
     for col in ticket_cols:
         out[col] = np.nan
     out["top_complaint_stage"] = pd.Series(pd.NA, index=ids, dtype="string")
@@ -164,6 +190,12 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
             out["n_complaints_recent"] = (recent.groupby("customer_id").size().reindex(ids, fill_value=0)
                                           .astype(float))
             out["complaint_rate"] = np.minimum(1.0, out["n_complaints"] / out["n_orders"])
+            before = comp[(comp["created_at"] > t - 2 * tr) & (comp["created_at"] <= t - tr)]
+            out["complaint_trend"] = out["n_complaints_recent"] - (
+                before.groupby("customer_id").size().reindex(ids, fill_value=0).astype(float))
+            last_c = comp.groupby("customer_id")["created_at"].max().reindex(ids)
+            out["days_since_complaint"] = pd.Series(_whole_days(pd.Series(t, index=ids), last_c), index=ids
+                                                    ).astype(float)
             if "stage" in comp.columns:
                 counts = comp.dropna(subset=["stage"]).groupby(["customer_id", "stage"]).size().rename("n")
                 counts = counts.reset_index().sort_values(["customer_id", "n", "stage"],
@@ -176,9 +208,18 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
             out["resolution_hours_mean"] = hours.groupby(done["customer_id"]).mean().reindex(ids)
             is_open = tk["resolved_at"].isna() | (tk["resolved_at"] > t)
             out["open_tickets"] = is_open.groupby(tk["customer_id"]).sum().reindex(ids, fill_value=0).astype(float)
+            took = (tk["resolved_at"] - tk["created_at"]) / pd.Timedelta(hours=1)
+            age = (t - tk["created_at"]) / pd.Timedelta(hours=1)
+            slow = ((tk["resolved_at"] <= t) & (took > 72)) | (is_open & (age > 72))
+            out["n_slow_tickets"] = slow.groupby(tk["customer_id"]).sum().reindex(ids, fill_value=0).astype(float)
+            recent = done["created_at"] > t - tr
+            earlier = (done["created_at"] > t - 2 * tr) & ~recent
+            h_last = hours[recent].groupby(done["customer_id"][recent]).mean().reindex(ids)
+            h_prev = hours[earlier].groupby(done["customer_id"][earlier]).mean().reindex(ids)
+            out["resolution_hours_trend"] = h_last - h_prev
 
     # surveys
-    for col in ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate"):
+    for col in ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change"):
         out[col] = np.nan
     if tables.get("surveys") is not None:
         sv = tables["surveys"]
@@ -189,6 +230,11 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
         valid = score.notna()
         nps = ((score >= 9).astype(float) - (score <= 6).astype(float))[valid].groupby(sv["customer_id"][valid])
         out["nps"] = (nps.mean() * 100).reindex(ids)
+        answered = sv[valid].assign(day=sv["answered_at"][valid].dt.floor("D"))
+        is_last = answered["day"] == answered.groupby("customer_id")["day"].transform("max")
+        out["nps_last"] = answered[is_last].groupby("customer_id")["nps_score"].mean().reindex(ids)
+        before = answered[~is_last].groupby("customer_id")["nps_score"].mean().reindex(ids)
+        out["nps_change"] = out["nps_last"] - before
         if "satisfaction" in sv.columns:
             out["satisfaction_mean"] = gs["satisfaction"].mean().reindex(ids)
         if "mentions_brand" in sv.columns:

@@ -511,6 +511,21 @@ def test_snapshot_equals_the_independent_pandas_reference_on_1000_customers():
         pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
+def test_early_warning_columns_equal_the_pandas_reference_on_the_synthetic_company():
+    """The early-warning columns (category and product ranges, service and NPS trends) on data that has them all."""
+    from loyalist.data.synthetic import generate
+
+    reference = _load_benchmark_module("reference_pandas")
+    tables = generate(n_customers=400, seed=3, dirty=False).tables()
+    ours = build_snapshot(tables, "2023-09-30 23:59:59", CONFIG)
+    theirs = reference.snapshot_pandas(tables, "2023-09-30 23:59:59", CONFIG)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-9, atol=1e-9, check_dtype=False)
+    for column in ("category_range_trend", "product_range_trend", "nps_change", "resolution_hours_trend",
+                   "days_since_complaint"):
+        assert ours[column].notna().sum() > 20 and ours[column].nunique() > 3, column
+    assert (ours["n_slow_tickets"] > 0).sum() > 10 and ours["complaint_trend"].ne(0).sum() > 10
+
+
 @pytest.mark.realdata
 def test_cdnow_orders_only_snapshot(shared_data):
     path = shared_data / "cdnow" / "CDNOW_sample.txt.gz"

@@ -5,10 +5,13 @@ Two modes:
 - ``company``: a B2B/B2C supplier whose customers (companies in five industries and three sizes, plus individual
   consumers) buy, complain, open tickets and answer NPS surveys. Purchases are Poisson with a Gamma-distributed
   rate; order values are lognormal around a Gamma-distributed customer mean with a customer-specific coefficient
-  of variation. Dropout is a continuous-time hazard, ``base_hazard * exp(sum(driver * x))``, simulated month by
-  month: the tickets and survey answers of a month are drawn first, and a complaint, a slow ticket resolution or a
-  detractor answer raises the hazard from the next month on. So the seed indicators carry real, causal signal and
-  events after a date never change what happened before it.
+  of variation. The decision to leave is a continuous-time hazard, ``base_hazard * exp(sum(driver * x))``,
+  simulated month by month: the tickets and survey answers of a month are drawn first, and a complaint, a slow
+  ticket resolution or a detractor answer raises the hazard from the next month on. The decision is followed by a
+  wind-down of 45-180 days (fewer, smaller orders from a narrower range, more complaints, lower NPS) that ends in
+  the dropout: service experience comes months before the last order, which is what an early warning must see
+  among customers who still look active. So the seed indicators carry real, causal signal and events after a date
+  never change what happened before it.
 - ``btyd``: the pure BG/NBD purchase process (Fader, Hardie & Lee 2005) in continuous time, with Gamma-Gamma
   order values, all customers acquired in the first 12 weeks (like CDNOW); no tickets or surveys.
 
@@ -96,7 +99,18 @@ SLOW_HOURS = 72.0
 
 _B2C = dict(share=0.20, rate=18.0, amount=450.0, cv=0.65, margin=0.30, respondents=0.5)
 _EXISTING_SHARE, _EXISTING_YEARS = 0.30, 5.0
-_BASE_HAZARD = 0.03  # mean base dropout hazard per year
+_BASE_HAZARD = 0.03  # mean base hazard of the decision to leave, per year
+# Wind-down between the decision to leave and the dropout (the last possible order): its length is uniform in
+# _WIND_DOWN_DAYS; over it the order rate falls linearly to (1 - _WIND_DOWN_THIN) of the usual rate and the order
+# value to (1 - _WIND_DOWN_SPEND) of it, orders come from the main category only with probability
+# _WIND_DOWN_NARROW (else the usual mix), complaints come _WIND_DOWN_COMPLAINTS times as often and survey answers
+# are _WIND_DOWN_MOOD points lower.
+_WIND_DOWN_DAYS = (45.0, 180.0)
+_WIND_DOWN_THIN, _WIND_DOWN_SPEND, _WIND_DOWN_NARROW = 0.6, 0.4, 0.9
+_WIND_DOWN_COMPLAINTS, _WIND_DOWN_MOOD = 2.0, 2.0
+# Gamma shape of a company's gaps between orders (1 would be Poisson; consumers keep 1): B2B customers reorder on a
+# rhythm, so an active company that skips a whole quarter is rarely chance.
+_B2B_ORDER_SHAPE = 3.0
 _ANSWERS_PER_YEAR = 2.0  # per B2B respondent
 _PER_CATEGORY = 40  # products per category
 _YEAR = 365.25
@@ -247,6 +261,7 @@ def _customers(n: int, n_days: int, rng: np.random.Generator) -> dict[str, np.nd
         "n_respondents": np.where(b2c, 1, rng.integers(lo[size], hi[size] + 1)),
         "base_hazard": rng.gamma(2.0, _BASE_HAZARD / 2.0, n),
         "dropout_e": rng.exponential(1.0, n),
+        "wind_down_days": rng.uniform(*_WIND_DOWN_DAYS, n),
     }
     traits["answer_rate"] = np.where(b2c, _B2C["respondents"], _ANSWERS_PER_YEAR)
     return traits
@@ -259,10 +274,20 @@ def _static_log_hazard(t: dict, drivers: Mapping[str, float]) -> np.ndarray:
 
 
 def _simulate_lives(t: dict, n_days: int, edges: np.ndarray, drivers, with_service: bool, rng) -> dict:
-    """Month-by-month dropout with service events; returns dropout days, final multipliers, tickets, answers."""
+    """Month-by-month decision to leave with service events; returns decision and dropout days, final
+    multipliers, tickets, answers.
+
+    The hazard fires a *decision* to leave; the customer then winds down for ``wind_down_days`` (drawn per
+    customer, 45-180 days) before the dropout (the end of the life: no event after it). During the wind-down the
+    customer still orders (fewer, smaller orders from a narrower range, see :func:`_orders`), complains more and
+    answers surveys in a worse mood: the service experience comes months before the last order.
+    """
     n = len(t["purchase_rate"])
     obs_start = np.maximum(t["signup_day"], 0.0)
     alive = np.ones(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
+    decision = np.full(n, np.nan)
+    end_life = np.full(n, np.inf)
     dropout = np.full(n, np.nan)
     cum_h = np.zeros(n)
     static = _static_log_hazard(t, drivers)
@@ -279,21 +304,29 @@ def _simulate_lives(t: dict, n_days: int, edges: np.ndarray, drivers, with_servi
         pending_idx, pending_t = pending_idx[~due], pending_t[~due]
         active = alive & (obs_start < m1)
         a = np.maximum(m0, obs_start)
-        dt = np.where(active, m1 - a, 0.0)
+        undecided = active & ~decided
+        dt = np.where(undecided, m1 - a, 0.0)
         log_mult = static + (drivers["complaints"] * np.minimum(n_compl, 3) + drivers["slow_service"]
                              * np.minimum(n_slow, 3) + drivers["detractor"] * np.minimum(n_detr, 3))
         h = t["base_hazard"] / _YEAR * np.exp(log_mult)
-        drop = active & (cum_h + h * dt >= t["dropout_e"])
-        stop = np.where(drop, a + (t["dropout_e"] - cum_h) / h, m1)
+        drop = undecided & (cum_h + h * dt >= t["dropout_e"])
+        when = np.where(drop, a + (t["dropout_e"] - cum_h) / h, np.inf)
         cum_h = cum_h + h * dt
-        dropout[drop] = stop[drop]
-        mult[active] = np.exp(log_mult[active])
-        alive &= ~drop
+        decision[drop] = when[drop]
+        end_life[drop] = when[drop] + t["wind_down_days"][drop]
+        decided |= drop
+        mult[undecided] = np.exp(log_mult[undecided])
+        ends = active & (end_life < m1)
+        dropout[ends] = end_life[ends]
+        stop = np.where(ends, np.maximum(end_life, a), m1)
+        alive &= ~ends
         live = np.where(active, stop - a, 0.0)
         if not with_service:
             continue
         # tickets of the month
-        k_c = rng.poisson(t["complaint_propensity"] * live / _YEAR)
+        # while winding down (decided before this month) a customer complains more
+        k_c = rng.poisson(t["complaint_propensity"] * np.where(decision < m0, _WIND_DOWN_COMPLAINTS, 1.0)
+                          * live / _YEAR)
         k_o = rng.poisson(t["ticket_rate"] * live / _YEAR)
         idx = np.concatenate([np.repeat(np.arange(n), k_c), np.repeat(np.arange(n), k_o)])
         is_c = np.concatenate([np.ones(k_c.sum(), bool), np.zeros(k_o.sum(), bool)])
@@ -314,7 +347,7 @@ def _simulate_lives(t: dict, n_days: int, edges: np.ndarray, drivers, with_servi
         first.sort()
         sidx, swhen, who = sidx[first], swhen[first], who[first]
         mood = (t["true_nps_propensity"][sidx] - 1.5 * (last_compl[sidx] > swhen - 90)
-                - 1.0 * (last_slow[sidx] > swhen - 90))
+                - 1.0 * (last_slow[sidx] > swhen - 90) - _WIND_DOWN_MOOD * (decision[sidx] < swhen))
         score = np.clip(np.rint(mood + 0.8 * rng.standard_normal(len(sidx))), 0, 10)
         answers.append((sidx, swhen, score, who))
         # this month's events raise the hazard from the next month on
@@ -324,25 +357,55 @@ def _simulate_lives(t: dict, n_days: int, edges: np.ndarray, drivers, with_servi
         pending_idx = np.concatenate([pending_idx, idx[slow]])
         pending_t = np.concatenate([pending_t, when[slow] + SLOW_HOURS / 24])
     n_slow += np.bincount(pending_idx, minlength=n)  # slow tickets whose 72 h mark falls in the last month
-    return {"obs_start": obs_start, "dropout": dropout, "multiplier": mult, "n_complaints": n_compl,
+    return {"obs_start": obs_start, "decision": decision, "end_life": end_life, "dropout": dropout,
+            "multiplier": mult,
+            "n_complaints": n_compl,
             "n_slow": n_slow, "n_detractor": n_detr, "tickets": tickets, "answers": answers}
 
 
 def _orders(t: dict, lives: dict, start, n_days: int, rng) -> tuple[pd.DataFrame, int]:
-    """Poisson orders while alive, sorted by day; ``customer_id`` holds customer positions (the caller maps them)."""
+    """Orders while alive, sorted by day; ``customer_id`` holds customer positions (the caller maps them).
+
+    Order times are a stationary renewal process at the customer's rate: gaps are Gamma with shape
+    :data:`_B2B_ORDER_SHAPE` for companies (they reorder on a rhythm) and 1 (Poisson) for consumers; the first
+    order after the observation start is the forward recurrence time (a length-biased gap times a uniform)."""
     n = len(t["purchase_rate"])
     stop = np.where(np.isnan(lives["dropout"]), n_days, lives["dropout"])
     span = np.maximum(stop - lives["obs_start"], 0.0)
-    k = rng.poisson(t["purchase_rate"] * span / _YEAR)
-    idx = np.repeat(np.arange(n, dtype=np.int32), k)
+    shape = np.where(t["b2c"], 1.0, _B2B_ORDER_SHAPE)
+    mean_gap = _YEAR / t["purchase_rate"]
+    expected = span / mean_gap
+    room = np.ceil(expected + 5.0 * np.sqrt(expected + 1.0) + 2.0).astype(np.int64)  # gaps drawn per customer
+    gidx = np.repeat(np.arange(n, dtype=np.int32), room)
+    first = np.zeros(len(gidx), dtype=bool)
+    starts = np.cumsum(room) - room
+    first[starts] = True
+    gaps = rng.gamma(shape[gidx] + first, 1.0) * (mean_gap / shape)[gidx]
+    gaps[first] *= rng.random(int(first.sum()))
+    cum = np.cumsum(gaps)
+    cum -= np.repeat(cum[starts] - gaps[starts], room)
+    keep = cum < span[gidx]
+    idx = gidx[keep]
     m = len(idx)
-    day = np.floor(lives["obs_start"][idx] + rng.random(m) * span[idx]).astype(np.int16 if n_days < 32000 else np.int32)
+    day = np.floor(lives["obs_start"][idx] + cum[keep]).astype(np.int16 if n_days < 32000 else np.int32)
+    del gidx, first, gaps, cum, keep
     order = np.argsort(day, kind="stable")
     idx, day = idx[order], day[order]
     del order
+    # wind-down: progress in [0, 1] from the decision to leave to the (planned) dropout; orders thin out
+    decided = np.isfinite(lives["decision"])
+    frac = np.zeros(m)
+    if decided.any():
+        late = np.flatnonzero(decided[idx])
+        d0 = lives["decision"][idx[late]]
+        frac[late] = np.clip((day[late] + 0.5 - d0) / (lives["end_life"][idx[late]] - d0), 0.0, 1.0)
+        keep = rng.random(m) >= _WIND_DOWN_THIN * frac
+        idx, day, frac = idx[keep], day[keep], frac[keep]
+        m = len(idx)
     sd = np.sqrt(np.log1p(t["amount_cv"] ** 2))
     mu = np.log(t["mean_amount"]) - sd**2 / 2
-    amount = np.maximum(np.round(np.exp(mu[idx] + sd[idx] * rng.standard_normal(m)), 2), 1.0)
+    amount = np.maximum(np.round(np.exp(mu[idx] + sd[idx] * rng.standard_normal(m))
+                                 * (1.0 - _WIND_DOWN_SPEND * frac), 2), 1.0)
     # products: each customer favours a few neighbouring products of its two main categories
     cats = list(CATEGORIES)
     n_cat = len(cats)
@@ -354,6 +417,8 @@ def _orders(t: dict, lives: dict, start, n_days: int, rng) -> tuple[pd.DataFrame
     u = rng.random(m, dtype=np.float32)
     anyc = np.minimum((u - 0.9) * 10 * n_cat, n_cat - 1).astype(np.int8)
     cat = np.where(u < 0.7, main[idx], np.where(u < 0.9, second[idx], anyc))
+    narrow = (frac > 0) & (rng.random(m, dtype=np.float32) < _WIND_DOWN_NARROW)  # winding down: main category
+    cat = np.where(narrow, main[idx], cat)
     geometric = (stats.geom.ppf((np.arange(64) + 0.5) / 64, 0.35) - 1).astype(np.int16)  # offsets 0, 1, 2, ...
     code = cat.astype(np.int16) * _PER_CATEGORY + (
         (anchor[idx.astype(np.int64) * n_cat + cat] + geometric[rng.integers(0, 64, m, dtype=np.int8)]) % _PER_CATEGORY)
@@ -440,6 +505,9 @@ def _company(n, start, n_days, rng, with_service, drivers) -> tuple[dict, pd.Dat
     tickets, surveys = _service_tables(lives, resp, cust_ids, ids, start, n_days, rng)
     dropout = _days_to_ns(start, np.nan_to_num(lives["dropout"], nan=0.0), "s")
     dropout = np.where(np.isnan(lives["dropout"]), np.datetime64("NaT", "ns"), dropout).astype("datetime64[ns]")
+    decided = np.isfinite(lives["decision"])
+    decision = np.where(decided, _days_to_ns(start, np.where(decided, lives["decision"], 0.0), "s"),
+                        np.datetime64("NaT", "ns")).astype("datetime64[ns]")
     truth = pd.DataFrame({
         "customer_id": cust_ids, "business": take_strings(("b2b", "b2c"), t["b2c"].astype(int)),
         "industry": customers["industry"].array, "size": customers["size"].array,
@@ -448,6 +516,8 @@ def _company(n, start, n_days, rng, with_service, drivers) -> tuple[dict, pd.Dat
         "purchase_rate": t["purchase_rate"], "mean_amount": t["mean_amount"], "amount_cv": t["amount_cv"],
         "margin_rate": t["margin_rate"], "dropout_date": dropout, "alive_at_end": np.isnan(lives["dropout"]),
         "base_hazard": t["base_hazard"], "hazard_multiplier": lives["multiplier"],
+        "decision_date": decision, "wind_down_days": t["wind_down_days"],
+        "service_log_hazard": np.log(lives["multiplier"]) - _static_log_hazard(t, drivers),
         "true_nps_propensity": t["true_nps_propensity"], "complaint_propensity": t["complaint_propensity"],
         "ticket_rate": t["ticket_rate"], "slow_service": t["slow_service"],
         "n_respondents": t["n_respondents"].astype(np.int64),
@@ -627,8 +697,12 @@ def generate(
         ``surveys`` (customer_id, answered_at, nps_score, mentions_brand, satisfaction, respondent) and
         ``truth``, one row per real customer. Company truth: customer_id, business (b2b/b2c), industry, size,
         region, signup_date, observed_from, purchase_rate (orders/yr while alive), mean_amount, amount_cv,
-        margin_rate, dropout_date (the instant, NaT = no dropout in the period), alive_at_end, base_hazard
-        (per year), hazard_multiplier (in force at dropout or at the end), true_nps_propensity (mean answer
+        margin_rate, dropout_date (the instant, NaT = no dropout in the period; nothing happens after it),
+        alive_at_end, base_hazard (per year), hazard_multiplier (in force at the decision to leave or at the end),
+        decision_date (the instant the hazard fired the decision to leave, NaT = none in the period; the
+        dropout follows ``wind_down_days`` later), wind_down_days, service_log_hazard (the part of
+        log(hazard_multiplier) due to complaints, slow tickets and detractor answers: how service-driven the
+        decision was), true_nps_propensity (mean answer
         0-10), complaint_propensity (complaints/yr), ticket_rate (other tickets/yr), slow_service,
         n_respondents, n_complaints, n_slow_tickets (tickets open longer than :data:`SLOW_HOURS`, including
         those still open at the end), n_detractor_answers, n_orders (all statuses). BTYD truth:

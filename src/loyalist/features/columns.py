@@ -97,6 +97,35 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
         "named segment from (rfm_r, mean of rfm_f and rfm_m): champions, loyal, ... (rules and zh/en labels: "
         "loyalist.features.rfm.RFM_SEGMENTS)"
     ),
+    # early warning: what changes before an active customer leaves (trend window = (T - trend_window, T], the
+    # previous one = (T - 2 trend_window, T - trend_window])
+    "order_trend": (
+        "(orders in the trend window - orders in the previous one) / their sum, in [-1, 1]; 0 when both are 0"
+    ),
+    "ipt_last_ratio": "ipt_last / ipt_mean: the latest gap against the customer's own usual gap (NaN below two gaps)",
+    "n_categories": "distinct categories of the completed orders in W (NaN without an orders category column)",
+    "category_range_trend": (
+        "(distinct categories in the trend window - distinct categories in the previous one) / n_categories, in "
+        "[-1, 1]: a shrinking range is negative (NaN without a category column)"
+    ),
+    "product_range_trend": (
+        "(distinct products in the trend window - distinct products in the previous one) / distinct products in "
+        "W, in [-1, 1]: basket breadth (NaN without a product_id column)"
+    ),
+    "complaint_trend": "complaints in the trend window - complaints in the previous one (tickets created in W)",
+    "days_since_complaint": "days from the last complaint ticket in W to T (NaN without a complaint in W)",
+    "n_slow_tickets": (
+        "tickets created in W resolved more than 72 hours after creation by T, or still open at T and older than "
+        "72 hours"
+    ),
+    "resolution_hours_trend": (
+        "mean resolution hours of the tickets created in the trend window - that of the previous one (tickets "
+        "resolved by T; NaN when either window has none)"
+    ),
+    "nps_last": "mean NPS answer (0-10) of the customer's latest answer day in W (NaN without answers)",
+    "nps_change": (
+        "nps_last - the mean answer of the customer's earlier answer days in W (NaN with a single answer day)"
+    ),
 }
 
 #: Categorical feature columns (string dtype).
@@ -121,16 +150,23 @@ LABEL_COLUMNS: dict[str, str] = {
 
 #: Feature groups used by the diagnosis ("share of at-risk customers whose top driver is service ...").
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "recency": ("recency_days", "recency_ipt_ratio", "btyd_recency", "btyd_T", "tenure_days", "ipt_last", "rfm_r"),
+    "recency": (
+        "recency_days", "recency_ipt_ratio", "btyd_recency", "btyd_T", "tenure_days", "ipt_last", "rfm_r",
+        "ipt_last_ratio",
+    ),
     "frequency": (
         "purchase_frequency", "repurchase_rate", "n_orders", "n_orders_total", "btyd_frequency", "ipt_mean",
-        "ipt_std", "rfm_f",
+        "ipt_std", "rfm_f", "order_trend",
     ),
     "value": (
         "monetary_total", "monetary_mean", "monetary_std", "order_value_stability", "margin_total", "spend_last",
-        "spend_prev", "spend_trend", "btyd_monetary", "rfm_m",
+        "spend_prev", "spend_trend", "btyd_monetary", "rfm_m", "n_categories", "category_range_trend",
+        "product_range_trend",
     ),
-    "complaints": ("complaint_rate", "n_complaints", "n_complaints_recent", "n_returns", "return_rate", "n_cancelled"),
-    "service": ("n_tickets", "resolution_hours_mean", "open_tickets"),
-    "satisfaction": ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate"),
+    "complaints": (
+        "complaint_rate", "n_complaints", "n_complaints_recent", "n_returns", "return_rate", "n_cancelled",
+        "complaint_trend", "days_since_complaint",
+    ),
+    "service": ("n_tickets", "resolution_hours_mean", "open_tickets", "n_slow_tickets", "resolution_hours_trend"),
+    "satisfaction": ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change"),
 }

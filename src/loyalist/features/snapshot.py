@@ -51,19 +51,21 @@ SNAPSHOT_DTYPES: dict[str, str] = {
 
 # table -> (required columns, optional columns read) and the kind of each column
 _READ: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "orders": (("customer_id", "order_date", "amount"), ("status", "margin", "cost")),
+    "orders": (("customer_id", "order_date", "amount"), ("status", "margin", "cost", "category", "product_id")),
     "customers": (("customer_id",), ("industry", "size", "region", "signup_date")),
     "tickets": (("customer_id", "created_at"), ("kind", "stage", "resolved_at")),
     "surveys": (("customer_id", "answered_at", "nps_score"), ("satisfaction", "mentions_brand")),
 }
 _KIND: dict[str, str] = {
     "customer_id": "string", "industry": "string", "size": "string", "region": "string", "status": "string",
-    "kind": "string", "stage": "string",
+    "kind": "string", "stage": "string", "category": "string", "product_id": "string",
     "order_date": "datetime", "signup_date": "datetime", "created_at": "datetime", "resolved_at": "datetime",
     "answered_at": "datetime",
     "amount": "number", "margin": "number", "cost": "number", "nps_score": "number", "satisfaction": "number",
     "mentions_brand": "bool",
 }
+#: Optional columns handed to the SQL only when the table has them (the SQL then switches its early-warning ranges).
+_OPTIONAL_ONLY = ("category", "product_id")
 _ARROW_TYPE = {"string": pa.string(), "datetime": pa.timestamp("ns"), "number": pa.float64(), "bool": pa.bool_()}
 
 
@@ -106,6 +108,8 @@ def snapshot_sql(
     has_tickets: bool,
     has_surveys: bool,
     has_margin: bool,
+    has_category: bool = False,
+    has_product: bool = False,
 ) -> str:
     """The snapshot's single SQL definition for the tables at hand (portable text, see :mod:`engine`).
 
@@ -121,7 +125,7 @@ def snapshot_sql(
         )
     return _template().render(
         has_customers=bool(has_customers), has_tickets=bool(has_tickets), has_surveys=bool(has_surveys),
-        has_margin=bool(has_margin),
+        has_margin=bool(has_margin), has_category=bool(has_category), has_product=bool(has_product),
     )
 
 
@@ -170,7 +174,7 @@ def _to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
     n = arrow.num_rows
     columns: dict[str, pa.ChunkedArray | pa.Array] = {}
     for column in (*required, *optional):
-        if column in ("margin", "cost"):
+        if column in ("margin", "cost") or (column in _OPTIONAL_ONLY and column not in present):
             continue
         wanted = _ARROW_TYPE[_KIND[column]]
         if column not in present:
@@ -244,7 +248,7 @@ def view_items(table: str, present: list[str], quote: str = '"') -> tuple[tuple[
 
     items = []
     for column in (*required, *optional):
-        if column in ("margin", "cost"):
+        if column in ("margin", "cost") or (column in _OPTIONAL_ONLY and column not in present):
             continue
         kind = _KIND[column]
         if column not in present:
@@ -335,6 +339,8 @@ def build_snapshot(
         has_tickets="tickets" in sources,
         has_surveys="surveys" in sources,
         has_margin="margin" in _columns(sources["orders"]),
+        has_category="category" in _columns(sources["orders"]),
+        has_product="product_id" in _columns(sources["orders"]),
     )
     result = engine.run_sql(sql, sources, params)
     _check_unique(result.column("customer_id"))

@@ -7,7 +7,7 @@
 
     Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
     :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
-    Tables: orders(customer_id, order_date, amount, status[, margin]); customers(customer_id, industry, size,
+    Tables: orders(customer_id, order_date, amount, status[, margin][, category][, product_id]); customers(customer_id, industry, size,
     region, signup_date); tickets(customer_id, created_at, kind, stage, resolved_at); surveys(customer_id,
     answered_at, nps_score, satisfaction, mentions_brand).
     Time rule: every CTE that reads a table filters on its event date <= :t first. -#}
@@ -62,7 +62,9 @@ behaviour AS (
         SUM(gap_in_w * gap_in_w) AS gap_sq_sum,
         MAX(CASE WHEN gap_in_w IS NOT NULL THEN prev_date END) AS second_last_date_in_w,
         COUNT(CASE WHEN new_day THEN 1 END) AS n_order_days,
-        SUM(CASE WHEN on_first_day THEN 0.0 ELSE amount END) AS repeat_day_amount
+        SUM(CASE WHEN on_first_day THEN 0.0 ELSE amount END) AS repeat_day_amount,
+        COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS orders_last,
+        COUNT(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN 1 END) AS orders_prev
     FROM flagged
     GROUP BY customer_id
 ),
@@ -76,6 +78,36 @@ other_orders AS (
     WHERE order_date <= :t AND order_date > :w_start AND status IN ('returned', 'cancelled')
     GROUP BY customer_id
 )
+{% if has_category or has_product %}
+-- Early warning: the range of categories and products bought, in the last trend window against the one before.
+, ranges AS (
+    SELECT
+        customer_id,
+{% if has_category %}
+        COUNT(DISTINCT category) AS n_categories,
+        COUNT(DISTINCT CASE WHEN order_date > :trend_start THEN category END) AS categories_last,
+        COUNT(DISTINCT CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN category END)
+            AS categories_prev,
+{% else %}
+        CAST(NULL AS BIGINT) AS n_categories,
+        CAST(NULL AS BIGINT) AS categories_last,
+        CAST(NULL AS BIGINT) AS categories_prev,
+{% endif %}
+{% if has_product %}
+        COUNT(DISTINCT product_id) AS n_products,
+        COUNT(DISTINCT CASE WHEN order_date > :trend_start THEN product_id END) AS products_last,
+        COUNT(DISTINCT CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN product_id END)
+            AS products_prev
+{% else %}
+        CAST(NULL AS BIGINT) AS n_products,
+        CAST(NULL AS BIGINT) AS products_last,
+        CAST(NULL AS BIGINT) AS products_prev
+{% endif %}
+    FROM orders
+    WHERE order_date <= :t AND order_date > :w_start AND status = 'completed'
+    GROUP BY customer_id
+)
+{% endif %}
 {% if has_customers %}
 , profile AS (
     SELECT
@@ -109,6 +141,24 @@ complaint_stages AS (
     FROM tickets_w
     WHERE kind = 'complaint' AND stage IS NOT NULL
     GROUP BY customer_id, stage
+),
+-- Early warning: complaints and resolution times in the last trend window against the one before; slow tickets
+-- (resolved after more than 72 hours, or open for more than 72 hours at T).
+service_trend AS (
+    SELECT
+        customer_id,
+        COUNT(CASE WHEN kind = 'complaint' AND created_at > :trend_prev_start AND created_at <= :trend_start
+            THEN 1 END) AS n_complaints_prev,
+        MAX(CASE WHEN kind = 'complaint' THEN created_at END) AS last_complaint_at,
+        AVG(CASE WHEN created_at > :trend_start AND resolved_at <= :t THEN hours_between(created_at, resolved_at) END)
+            AS resolution_hours_last,
+        AVG(CASE WHEN created_at > :trend_prev_start AND created_at <= :trend_start AND resolved_at <= :t
+            THEN hours_between(created_at, resolved_at) END) AS resolution_hours_prev,
+        COUNT(CASE WHEN (resolved_at <= :t AND hours_between(created_at, resolved_at) > 72)
+            OR ((resolved_at IS NULL OR resolved_at > :t) AND hours_between(created_at, :t) > 72) THEN 1 END)
+            AS n_slow_tickets
+    FROM tickets_w
+    GROUP BY customer_id
 )
 {% endif %}
 {% if has_surveys %}
@@ -128,6 +178,22 @@ attitude AS (
         AVG(CASE WHEN mentions_brand THEN CAST(1 AS DOUBLE) WHEN NOT mentions_brand THEN CAST(0 AS DOUBLE) END)
             AS brand_mention_rate
     FROM answers
+    GROUP BY customer_id
+),
+-- Early warning: the answers of the latest answer day in W against the customer's earlier answers in W.
+answer_days AS (
+    SELECT
+        customer_id, nps_score, CAST(answered_at AS DATE) AS answer_day,
+        MAX(CAST(answered_at AS DATE)) OVER (PARTITION BY customer_id) AS last_answer_day
+    FROM surveys
+    WHERE answered_at <= :t AND answered_at > :w_start AND nps_score IS NOT NULL
+),
+nps_moves AS (
+    SELECT
+        customer_id,
+        AVG(CASE WHEN answer_day = last_answer_day THEN nps_score END) AS nps_last,
+        AVG(CASE WHEN answer_day < last_answer_day THEN nps_score END) AS nps_before
+    FROM answer_days
     GROUP BY customer_id
 )
 {% endif %}
@@ -224,7 +290,42 @@ SELECT
     p.n_order_days - 1 AS btyd_frequency,
     day_diff(CAST(p.first_order_date AS DATE), CAST(p.last_order_date AS DATE)) AS btyd_recency,
     days_between(CAST(CAST(p.first_order_date AS DATE) AS TIMESTAMP), :t) AS btyd_T,
-    CASE WHEN p.n_order_days > 1 THEN p.repeat_day_amount / (p.n_order_days - 1) ELSE 0.0 END AS btyd_monetary
+    CASE WHEN p.n_order_days > 1 THEN p.repeat_day_amount / (p.n_order_days - 1) ELSE 0.0 END AS btyd_monetary,
+    -- early warning (definitions: columns.py)
+    CASE WHEN p.orders_last + p.orders_prev = 0 THEN 0.0
+        ELSE CAST(p.orders_last - p.orders_prev AS DOUBLE) / (p.orders_last + p.orders_prev) END AS order_trend,
+    CAST(day_diff(CAST(p.second_last_date_in_w AS DATE), CAST(p.last_order_date AS DATE)) AS DOUBLE)
+        / (CAST(p.gap_sum AS DOUBLE) / NULLIF(p.n_gaps, 0)) AS ipt_last_ratio,
+{% if has_category %}
+    CAST(r.n_categories AS DOUBLE) AS n_categories,
+    CAST(r.categories_last - r.categories_prev AS DOUBLE) / NULLIF(r.n_categories, 0) AS category_range_trend,
+{% else %}
+    CAST(NULL AS DOUBLE) AS n_categories,
+    CAST(NULL AS DOUBLE) AS category_range_trend,
+{% endif %}
+{% if has_product %}
+    CAST(r.products_last - r.products_prev AS DOUBLE) / NULLIF(r.n_products, 0) AS product_range_trend,
+{% else %}
+    CAST(NULL AS DOUBLE) AS product_range_trend,
+{% endif %}
+{% if has_tickets %}
+    CAST(COALESCE(s.n_complaints_recent, 0) - COALESCE(st.n_complaints_prev, 0) AS DOUBLE) AS complaint_trend,
+    CAST(days_between(st.last_complaint_at, :t) AS DOUBLE) AS days_since_complaint,
+    CAST(COALESCE(st.n_slow_tickets, 0) AS DOUBLE) AS n_slow_tickets,
+    st.resolution_hours_last - st.resolution_hours_prev AS resolution_hours_trend,
+{% else %}
+    CAST(NULL AS DOUBLE) AS complaint_trend,
+    CAST(NULL AS DOUBLE) AS days_since_complaint,
+    CAST(NULL AS DOUBLE) AS n_slow_tickets,
+    CAST(NULL AS DOUBLE) AS resolution_hours_trend,
+{% endif %}
+{% if has_surveys %}
+    nm.nps_last,
+    nm.nps_last - nm.nps_before AS nps_change
+{% else %}
+    CAST(NULL AS DOUBLE) AS nps_last,
+    CAST(NULL AS DOUBLE) AS nps_change
+{% endif %}
 FROM population AS p
 {% if has_customers %}
 LEFT JOIN profile AS c ON c.customer_id = p.customer_id
@@ -232,8 +333,13 @@ LEFT JOIN profile AS c ON c.customer_id = p.customer_id
 {% if has_tickets %}
 LEFT JOIN service AS s ON s.customer_id = p.customer_id
 LEFT JOIN complaint_stages AS cs ON cs.customer_id = p.customer_id AND cs.stage_rank = 1
+LEFT JOIN service_trend AS st ON st.customer_id = p.customer_id
 {% endif %}
 {% if has_surveys %}
 LEFT JOIN attitude AS a ON a.customer_id = p.customer_id
+LEFT JOIN nps_moves AS nm ON nm.customer_id = p.customer_id
+{% endif %}
+{% if has_category or has_product %}
+LEFT JOIN ranges AS r ON r.customer_id = p.customer_id
 {% endif %}
 ORDER BY p.customer_id
