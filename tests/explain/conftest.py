@@ -93,6 +93,18 @@ def make_snapshot(n: int, as_of: str, seed: int) -> pd.DataFrame:
     }
     cols["rfm_score"] = cols["rfm_r"] * 100 + cols["rfm_f"] * 10 + cols["rfm_m"]
     cols["rfm_segment"] = pd.array(rng.choice(["champions", "at_risk", "lost", "loyal_customers"], n), dtype="str")
+    # early-warning columns
+    cols["order_trend"] = rng.uniform(-1, 1, n)
+    cols["ipt_last_ratio"] = np.where(n_orders > 2, rng.uniform(0.3, 3, n), np.nan)
+    cols["n_categories"] = rng.integers(1, 5, n).astype(float)
+    cols["category_range_trend"] = rng.uniform(-1, 1, n)
+    cols["product_range_trend"] = rng.uniform(-1, 1, n)
+    cols["complaint_trend"] = (n_compl_recent - rng.binomial(n_compl - n_compl_recent, 0.5)).astype(float)
+    cols["days_since_complaint"] = np.where(n_compl > 0, rng.integers(0, 365, n), np.nan)
+    cols["n_slow_tickets"] = rng.binomial(n_tickets, 0.3).astype(float)
+    cols["resolution_hours_trend"] = np.where(n_tickets > 1, rng.normal(0, 20, n), np.nan)
+    cols["nps_last"] = np.where(n_resp > 0, rng.integers(0, 11, n), np.nan).astype(float)
+    cols["nps_change"] = np.where(n_resp > 1, rng.normal(0, 2, n), np.nan)
     frame = pd.DataFrame(cols)
     assert list(frame.columns) == list(SNAPSHOT_COLUMNS)
     return frame.assign(churned=churned)

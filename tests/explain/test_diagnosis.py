@@ -11,7 +11,7 @@ import pytest
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.explain import explain, with_model_features
 from loyalist.explain.diagnosis import diagnosis, drivers_by, global_drivers, top_drivers
-from loyalist.explain.reasons import GROUPS
+from loyalist.explain.reasons import GROUPS, actionable_contributions
 
 
 def _contribs(rows: list[dict], index=None) -> pd.DataFrame:
@@ -98,7 +98,8 @@ def at_risk_case() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     contribs = _contribs(rows, index)
     tiers = pd.Series(["at_risk"] * 10 + ["stable"] * 5, index=index)
     snapshot = pd.DataFrame(
-        {"resolution_hours_mean": hours, "recency_days": [30.0] * 10 + [200.0] * 5, "n_complaints": 1.0,
+        {"resolution_hours_mean": hours, "recency_days": [30.0] * 6 + [150.0] * 2 + [30.0] * 2 + [200.0] * 5,
+         "n_complaints": 1.0,
          "top_complaint_stage": pd.array(stages, dtype="str")},
         index=index,
     )
@@ -134,7 +135,7 @@ def test_diagnosis_shares_sum_to_one_on_a_real_model(churn_model, snapshots) -> 
                       index=score.index)
     out = diagnosis(contribs, tiers, snapshot=with_model_features(churn_model, score))
     assert out["groups"] == list(GROUPS)
-    n_positive = (contribs.drop(columns=["bias", "offset"]) > 0).any(axis=1)
+    n_positive = (actionable_contributions(contribs, with_model_features(churn_model, score)) > 0).any(axis=1)
     total = 0
     for tier, block in out["tiers"].items():
         in_tier = (tiers == tier).to_numpy()
@@ -174,13 +175,20 @@ def test_diagnosis_refines_complaints_by_stage() -> None:
     assert plain["sentence_en"] == "100% of high-risk customers: complaints are the top driver"
 
 
-def test_diagnosis_names_a_feature_neutrally_when_values_are_not_on_the_risky_side(at_risk_case) -> None:
+def test_diagnosis_never_names_a_problem_the_customers_do_not_have(at_risk_case) -> None:
+    """Problems come from real signals: when the customers driven by resolution time have quick tickets (below the
+    median), slow service is not their problem; their next real signal (a complaint) is."""
     contribs, tiers, snapshot = at_risk_case
     quick = snapshot.assign(resolution_hours_mean=np.where(snapshot["resolution_hours_mean"] > 100, 1.0, 50.0))
     block = diagnosis(contribs, tiers, snapshot=quick)["tiers"]["at_risk"]
-    assert block["subject"]["kind"] == "feature"
-    assert block["sentence_en"] == "60% of at-risk customers: mean resolution time (hours) is the top driver"
-    assert block["sentence_zh"] == "60% 的潜在流失客户：“平均处理时长(小时)”是首要流失因素"
+    assert block["counts"]["service"] == 0  # 1 h and 50 h: none above the median (50 h)
+    assert block["leading_group"] == "complaints" and block["counts"]["complaints"] == 8
+    assert block["counts"]["recency"] == 2
+    assert "resolution" not in block["sentence_en"]
+    # customers without any complaint never get complaints as a problem
+    none = quick.assign(n_complaints=0.0, top_complaint_stage=pd.array([None] * len(quick), dtype="str"))
+    block = diagnosis(contribs, tiers, snapshot=none)["tiers"]["at_risk"]
+    assert block["counts"]["complaints"] == 0
 
 
 def test_diagnosis_tier_without_positive_drivers_and_errors() -> None:

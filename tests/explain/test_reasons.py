@@ -12,6 +12,8 @@ from loyalist.explain.reasons import (
     ALL_KEY,
     FEATURE_TEXT,
     GROUPS,
+    PROXY_FEATURES,
+    actionable_contributions,
     feature_group,
     format_value,
     reason_text,
@@ -151,33 +153,42 @@ def test_typical_values_min_size_reference_and_no_grouping(small) -> None:
 
 
 def test_top_reasons_golden_table(small) -> None:
+    """Reasons are observable behaviours on the risky side, model-derived quantities are credited to the behaviour
+    they summarise, and days since the last order are compared with the customer's own usual gap."""
+    snap = small.assign(ipt_mean=[5.0, np.nan, 30.0, 2.0, 3.0, 100.0])
     contribs = pd.DataFrame(
         {
             "recency_days": [0.9, -0.2, 0.1, -0.5],
             "nps": [0.3, 0.4, -0.1, -0.5],
             "rfm_segment": [0.5, -0.1, 0.0, -0.1],
+            "bg_p_alive": [0.2, 0.0, 0.0, 0.3],
+            "industry": [0.0, 0.0, 2.0, 0.0],
             "bias": [5.0, 5.0, 5.0, 5.0],
             "offset": [9.0, 9.0, 9.0, 9.0],
         },
         index=pd.Index([5, 7, 8, 10]),
     )
-    typ = typical_values(small, "industry", min_size=2)
-    out = top_reasons(contribs, small, typ, k=3)
+    typ = typical_values(snap, "industry", min_size=2)
+    out = top_reasons(contribs, snap, typ, k=3)
     assert list(out.columns) == [
         "reason_1", "reason_2", "reason_3", "reason_1_feature", "reason_2_feature", "reason_3_feature",
         "top_driver_group",
     ]
     assert list(out.index) == [5, 7, 8, 10]
+    # 5: recency 0.9 + RFM segment 0.5 + P(alive) 0.2, 10 days against its own 5; its NPS 50 is above the it
+    # median (-25), so not a reason although its contribution is positive. 7: NPS -100 below -25. 8: recency
+    # 5 days against its own 2 (industry, a profile attribute, never). 10: nothing raises its risk (-0.5 - 0.1 + 0.3).
     assert list(out["reason_1_feature"]) == ["recency_days", "nps", "recency_days", ""]
-    assert list(out["reason_2_feature"]) == ["rfm_segment", "", "", ""]
-    assert list(out["reason_3_feature"]) == ["nps", "", "", ""]
+    assert list(out["reason_2_feature"]) == ["", "", "", ""]
     assert list(out["top_driver_group"]) == ["recency", "satisfaction", "recency", ""]
-    # customer 5 (it): typical = the it medians; customer 8 (retail): the retail ones; bias/offset never reasons
-    assert out.loc[5, "reason_1"] == "无订单已 10 天（同类客户通常 20 天） / 10 days since last order (similar customers: 20)"
-    assert out.loc[5, "reason_3"] == "NPS 50（同类客户通常 -25） / NPS 50 (similar customers: -25)"
+    assert out.loc[5, "reason_1"] == "无订单已 10 天（通常每 5 天下单一次） / 10 days since last order; usually every 5 days"
     assert out.loc[7, "reason_1"] == "NPS -100（同类客户通常 -25） / NPS -100 (similar customers: -25)"
-    assert out.loc[8, "reason_1"] == "无订单已 5 天（同类客户通常 6 天） / 5 days since last order (similar customers: 6)"
+    assert out.loc[8, "reason_1"] == "无订单已 5 天（通常每 2 天下单一次） / 5 days since last order; usually every 2 days"
     assert out.loc[10, "reason_1"] == "" and out.loc[7, "reason_2"] == ""
+    # without the customer's own gap, days since the last order are compared with similar customers
+    plain = top_reasons(contribs, snap.assign(ipt_mean=np.nan), typ, k=1)
+    assert plain.loc[5, "reason_1"] == ""  # 10 days is below the it median (20): not a reason
+    assert plain.loc[8, "reason_1"] == ""  # 5 days is below the retail median (6)
 
 
 def test_top_reasons_unknown_industry_uses_all_customers_and_a_mapping_works(small) -> None:
@@ -192,8 +203,8 @@ def test_top_reasons_unknown_industry_uses_all_customers_and_a_mapping_works(sma
 
 
 def test_top_reasons_errors(small) -> None:
-    contribs = pd.DataFrame({"bg_p_alive": [0.5], "bias": [0.0], "offset": [0.0]}, index=pd.Index([5]))
-    with pytest.raises(SchemaError, match="'bg_p_alive'.*with_model_features"):
+    contribs = pd.DataFrame({"ipt_mean": [0.5], "bias": [0.0], "offset": [0.0]}, index=pd.Index([5]))
+    with pytest.raises(SchemaError, match="'ipt_mean'.*with_model_features"):
         top_reasons(contribs, small, {}, k=3)
     with pytest.raises(SchemaError, match="first: 99"):
         top_reasons(contribs.set_axis([99]), small, {}, k=3)
@@ -212,15 +223,23 @@ def explained(churn_model, snapshots):
 
 
 def test_reasons_match_the_largest_positive_contributions(explained) -> None:
-    contribs, _, _, reasons = explained
-    feats = [c for c in contribs.columns if c not in ("bias", "offset")]
+    contribs, frame, typ, reasons = explained
+    actionable = actionable_contributions(contribs, frame, typ)
+    assert not set(actionable.columns) & set(PROXY_FEATURES)  # P(alive), BG/NBD outputs, RFM scores: never reasons
     n_positive = 0
-    for label, row in contribs[feats].iterrows():
+    for label, row in actionable.iterrows():
         positive = sorted(((v, f) for f, v in row.items() if v > 0), key=lambda vf: -vf[0])[:3]
         expected = [f for _, f in positive] + [""] * (3 - len(positive))
         got = [reasons.loc[label, f"reason_{j}_feature"] for j in (1, 2, 3)]
         assert got == expected, label
         n_positive += len(positive)
+        for f in expected:  # every shown reason is on the risky side of what it is compared with
+            if not f or FEATURE_TEXT[f]["direction"] is None:
+                continue
+            own = frame.loc[label, "ipt_mean"] if f == "recency_days" else np.nan
+            ref = own if np.isfinite(own) else _typical(typ, frame, label, f)
+            v = frame.loc[label, f]
+            assert (v > ref) if FEATURE_TEXT[f]["direction"] == "high" else (v < ref), (label, f, v, ref)
     assert n_positive > len(contribs)  # the check ran on real reasons
 
 
@@ -230,13 +249,16 @@ def test_reason_text_quotes_the_customer_and_typical_values(explained) -> None:
     assert len(recency_rows) >= 5
     for label in recency_rows:
         days = f"{frame.loc[label, 'recency_days']:.0f}"
-        industry = frame.loc[label, "industry"]
-        key = industry if isinstance(industry, str) and industry in typ.index else ALL_KEY
-        typical = f"{typ.loc[key, 'recency_days']:.0f}"
+        own = frame.loc[label, "ipt_mean"]
         zh, en = reasons.loc[label, "reason_1"].split(" / ")
-        assert zh == f"无订单已 {days} 天（同类客户通常 {typical} 天）"
-        assert en == f"{days} days since last order (similar customers: {typical})"
-    for label in reasons.index[reasons["reason_1"] != ""]:
+        if np.isfinite(own):  # the customer's own rhythm
+            assert zh == f"无订单已 {days} 天（通常每 {own:,.0f} 天下单一次）"
+            assert en == f"{days} days since last order; usually every {own:,.0f} days"
+        else:
+            typical = f"{_typical(typ, frame, label, 'recency_days'):.0f}"
+            assert zh == f"无订单已 {days} 天（同类客户通常 {typical} 天）"
+            assert en == f"{days} days since last order (similar customers: {typical})"
+    for label in reasons.index[(reasons["reason_1"] != "") & (reasons["reason_1_feature"] != "recency_days")]:
         text = reasons.loc[label, "reason_1"]
         feature = reasons.loc[label, "reason_1_feature"]
         assert text == reason_text(feature, frame.loc[label, feature], _typical(typ, frame, label, feature))

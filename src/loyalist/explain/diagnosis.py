@@ -4,7 +4,9 @@ All functions take the contribution frame of :func:`~loyalist.explain.contributi
 customer, one column per feature on the raw log-odds scale, plus ``bias`` and ``offset``, which are ignored).
 
 The diagnosis answers "what is the top churn driver of the customers of each tier": a customer's *top driver* is
-the feature with the largest positive contribution (customers without any positive contribution have none and are
+the observable behaviour (with the snapshot given: :func:`~loyalist.explain.reasons.actionable_contributions`, so
+model-derived quantities count as the behaviour they summarise and a problem such as slow service is counted only
+for customers whose own value is on the risky side) with the largest positive contribution (customers without any positive contribution have none and are
 left out of the shares). Shares per diagnosis group (:data:`~loyalist.explain.reasons.GROUPS`) are computed over the
 customers with a top driver, so they sum to 1. The sentence names the most specific cause that covers at least
 ``dominance`` of the leading group's customers: a complaint stage (``top_complaint_stage``) for complaints, else a
@@ -26,6 +28,7 @@ from loyalist.explain.reasons import (
     FEATURE_TEXT,
     GROUP_TEXT,
     GROUPS,
+    actionable_contributions,
     category_label,
     feature_group,
     feature_label,
@@ -259,7 +262,8 @@ def diagnosis(
     """
     if not 0 < dominance <= 1:
         raise ConfigError(f"The 'dominance' parameter must be in (0, 1]; got {dominance!r} instead.")
-    top = top_drivers(contribs)
+    # problems come from real signals only: observable behaviours on the risky side (reasons.actionable_contributions)
+    top = top_drivers(actionable_contributions(contribs, snapshot) if snapshot is not None else contribs)
     seg = _aligned(tiers, contribs.index, "tiers")
     group_list = list(GROUPS)
     if top.dropna().map(feature_group).eq("other").any():

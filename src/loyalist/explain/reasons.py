@@ -20,7 +20,12 @@ customers (e.g. the ``low`` and ``medium`` risk bands) so the typical value is *
 reason should be compared with; without a mask every customer counts.
 
 Only contributions that raise the churn risk (positive SHAP values) are reasons; ``bias`` and ``offset`` never are
-(the offset is the BG/NBD starting point, not a centred contribution).
+(the offset is the BG/NBD starting point, not a centred contribution). Reasons are observable behaviours
+(:func:`actionable_contributions`): a model-derived quantity (P(alive), BG/NBD and Gamma-Gamma outputs, RFM scores)
+is credited to the behaviour it summarises, and a behaviour is a reason only where the customer's value is on the
+risky side of the value it is compared with: days since the last order against the customer's own usual gap
+("无订单已 142 天（通常每 35 天下单一次） / 142 days since last order; usually every 35 days"), everything else
+against similar customers.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ __all__ = [
     "reason_text",
     "typical_values",
     "top_reasons",
+    "actionable_contributions",
+    "PROXY_FEATURES",
+    "OWN_TYPICAL",
 ]
 
 #: Diagnosis groups, in report order; ``other`` is added for features unknown to :data:`FEATURE_TEXT`.
@@ -214,6 +222,38 @@ _TEXT: dict[str, dict] = {
     "region": {"format": "category", "direction": None, "zh": "地区", "en": "region", "reason_zh": "地区：{value}",
                "reason_en": "region: {value}", "typical_zh": "", "typical_en": "", "issue_zh": None,
                "issue_en": None, "plural": False},
+    # early warning (loyalist.features.columns)
+    "order_trend": _entry("signed_pct", "low", "订单趋势", "order trend", "近期订单数较前期 {value}",
+                          "orders {value} against the previous period", issue=("下单减少", "fewer orders")),
+    "ipt_last_ratio": _entry("ratio", "high", "最近间隔/惯常间隔", "latest gap vs usual gap",
+                             "最近一次下单间隔是惯常的 {value} 倍", "latest gap between orders {value}x the usual",
+                             unit_zh=" 倍", unit_en="x", issue=("下单间隔拉长", "longer gaps between orders"),
+                             plural=True),
+    "n_categories": _entry("count", "low", "购买品类数", "categories bought", "购买 {value} 个品类",
+                           "{value} categories bought", unit_zh=" 个", issue=("购买品类少", "few categories")),
+    "category_range_trend": _entry("signed_pct", "low", "品类范围变化", "category range trend",
+                                   "近期购买品类较前期 {value}", "category range {value} against the previous period",
+                                   issue=("购买品类收窄", "a shrinking category range")),
+    "product_range_trend": _entry("signed_pct", "low", "产品范围变化", "basket breadth trend",
+                                  "近期购买产品种类较前期 {value}", "product range {value} against the previous period",
+                                  issue=("购买产品收窄", "narrower baskets"), plural=True),
+    "complaint_trend": _entry("count", "high", "投诉增加", "rise in complaints", "近期投诉比前期多 {value} 次",
+                              "{value} more complaints than in the previous period", **_TIMES,
+                              issue=("投诉增加", "rising complaints"), plural=True),
+    "days_since_complaint": _entry("days", "low", "距上次投诉天数", "days since the last complaint",
+                                   "{value} 天前投诉过", "complained {value} days ago", **_DAYS,
+                                   issue=("近期投诉", "a recent complaint")),
+    "n_slow_tickets": _entry("count", "high", "处理超时工单", "slow tickets", "处理超过 72 小时的工单 {value} 张",
+                             "{value} tickets took over 72 hours", **_ITEMS,
+                             issue=("工单处理超时", "slow ticket resolution")),
+    "resolution_hours_trend": _entry("hours", "high", "处理时长变化(小时)", "change in resolution time (hours)",
+                                     "工单处理时长较前期增加 {value} 小时", "tickets take {value} hours longer than before",
+                                     unit_zh=" 小时", unit_en=" h", issue=("处理变慢", "slower resolution")),
+    "nps_last": _entry("ratio", "low", "最近一次NPS评分", "latest NPS answer", "最近一次 NPS 评分 {value}/10",
+                       "latest NPS answer {value} of 10", issue=("最近评分低", "a low latest NPS answer")),
+    "nps_change": _entry("number", "low", "NPS评分变化", "NPS change", "NPS 评分较此前变化 {value} 分",
+                         "NPS answer changed by {value} points since the earlier surveys",
+                         issue=("NPS下降", "a falling NPS")),
 }
 
 #: English reasons for a count of exactly one (singular).
@@ -223,6 +263,7 @@ _ONE_EN: dict[str, str] = {
     "n_complaints_recent": "1 recent complaint",
     "n_returns": "1 return", "n_cancelled": "1 cancelled order", "n_tickets": "1 service ticket",
     "open_tickets": "1 open ticket", "n_survey_responses": "1 survey answer",
+    "complaint_trend": "1 more complaint than in the previous period", "n_slow_tickets": "1 ticket took over 72 hours",
 }
 
 #: Feature -> {group, format, direction, zh, en, reason_zh, reason_en, typical_zh, typical_en, issue_zh, issue_en,
@@ -235,6 +276,23 @@ FEATURE_TEXT: dict[str, dict] = {
         **({"zh": INDICATOR_LABELS[f]["zh"], "en": INDICATOR_LABELS[f]["en"]} if f in INDICATOR_LABELS else {})}
     for f, entry in _TEXT.items()
 }
+
+#: Model-derived quantities (BG/NBD and Gamma-Gamma outputs) and scores derived from other features (RFM) are never
+#: shown as reasons: their contribution is credited to the observable behaviour they summarise.
+PROXY_FEATURES: dict[str, str] = {
+    "bg_p_alive": "recency_days", "bg_p_no_purchase": "recency_days", "bg_expected_purchases": "purchase_frequency",
+    "gg_expected_value": "monetary_mean", "btyd_value": "monetary_total",
+    "rfm_r": "recency_days", "rfm_f": "n_orders", "rfm_m": "monetary_total", "rfm_segment": "recency_days",
+}
+#: Feature -> (the customer's own usual value, zh suffix, en suffix): the reason compares the customer with their own
+#: rhythm ("no order for 142 days; usually every 35") when that value is known, else with similar customers.
+OWN_TYPICAL: dict[str, tuple[str, str, str]] = {
+    "recency_days": ("ipt_mean", "（通常每 {typical} 天下单一次）", "; usually every {typical} days"),
+}
+#: Groups whose counts and rates are a problem as soon as they are above 0 (a complaint, a slow ticket, a return).
+_ANY_IS_A_SIGNAL = frozenset({"complaints", "service"})
+#: Profile attributes are not behaviours a manager can act on: never reasons.
+_NEVER_REASONS = frozenset({"industry", "size", "region"})
 
 #: Categorical feature -> code -> {zh, en}: the codes of the synthetic generator and common stage names; a code not
 #: listed is shown as it is (underscores as spaces in English).
@@ -368,21 +426,34 @@ def _typical_text(feature: str, entry: dict, typical) -> tuple[str, str]:
     return entry["typical_zh"].format(typical=shown_zh), entry["typical_en"].format(typical=shown_en)
 
 
-def _reason_texts(feature: str, values, typicals) -> list[str]:
-    """:func:`reason_text` for many customers of one feature (each distinct value is formatted once)."""
+def _own_text(feature: str, typical) -> tuple[str, str]:
+    """The (zh, en) suffix quoting the customer's own usual value ("; usually every 35 days")."""
+    if _missing(typical):
+        return "", ""
+    shown = format_value(typical, "days")
+    return OWN_TYPICAL[feature][1].format(typical=shown), OWN_TYPICAL[feature][2].format(typical=shown)
+
+
+def _reason_texts(feature: str, values, typicals, own=None) -> list[str]:
+    """:func:`reason_text` for many customers of one feature (each distinct value is formatted once). ``own``:
+    per customer, the customer's own usual value (:data:`OWN_TYPICAL`), quoted instead of the typical one."""
     entry = _text(feature)
     mains: dict = {}
     suffixes: dict = {}
     out = []
-    for v, t in zip(values, typicals):
+    owns = own if own is not None else [None] * len(values)
+    for v, t, o in zip(values, typicals, owns):
         kv = None if _missing(v) else v
         kt = None if _missing(t) else t
         main = mains.get(kv)
         if main is None:
             main = mains[kv] = _main_text(feature, entry, kv)
-        suffix = suffixes.get(kt)
-        if suffix is None:
-            suffix = suffixes[kt] = _typical_text(feature, entry, kt)
+        if not _missing(o):
+            suffix = _own_text(feature, o)
+        else:
+            suffix = suffixes.get(kt)
+            if suffix is None:
+                suffix = suffixes[kt] = _typical_text(feature, entry, kt)
         out.append(f"{main[0]}{suffix[0]} / {main[1]}{suffix[1]}")
     return out
 
@@ -505,6 +576,83 @@ def _typical_rows(typical: pd.DataFrame | Mapping, snapshot: pd.DataFrame, index
 # --------------------------------------------------------------------------------------------- reasons
 
 
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _own_usual(feature: str, snapshot: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    """The customer's own usual value for ``feature`` (NaN where unknown or the feature has none)."""
+    if feature not in OWN_TYPICAL or OWN_TYPICAL[feature][0] not in snapshot.columns:
+        return np.full(len(index), np.nan)
+    return _numbers(snapshot.loc[index], OWN_TYPICAL[feature][0])
+
+
+def _real_signal(feature: str, snapshot: pd.DataFrame, index: pd.Index, typ: pd.DataFrame | None) -> np.ndarray:
+    """Per customer: whether ``feature`` is an observed behaviour on the risky side of its reference (the
+    customer's own usual value, else the typical value, else the median of ``index``'s customers)."""
+    n = len(index)
+    if feature in _NEVER_REASONS or feature not in snapshot.columns:
+        return np.zeros(n, dtype=bool)
+    entry = FEATURE_TEXT.get(feature)
+    if entry is None:  # a user's own feature: shown when the customer has a value
+        return snapshot.loc[index, feature].notna().to_numpy(dtype=bool)
+    if feature == "top_complaint_stage":
+        has = snapshot.loc[index, feature].notna().to_numpy(dtype=bool)
+        if "n_complaints" in snapshot.columns:
+            has = has & (np.nan_to_num(_numbers(snapshot.loc[index], "n_complaints")) > 0)
+        return has
+    direction = entry["direction"]
+    if direction is None or entry["format"] == "category":
+        return np.zeros(n, dtype=bool)
+    value = _numbers(snapshot.loc[index], feature)
+    ref = _own_usual(feature, snapshot, index)
+    if typ is not None and feature in typ.columns:
+        ref = np.where(np.isfinite(ref), ref, pd.to_numeric(typ[feature], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan))
+    elif direction == "high" and entry["format"] in ("count", "pct") and _GROUP_OF.get(feature) in _ANY_IS_A_SIGNAL:
+        ref = np.where(np.isfinite(ref), ref, 0.0)  # complaints, slow tickets, returns: any is a signal
+    else:
+        ref = np.where(np.isfinite(ref), ref, np.nanmedian(value) if np.isfinite(value).any() else np.nan)
+    risky = value > ref if direction == "high" else value < ref
+    return np.isfinite(value) & (risky | ~np.isfinite(ref))
+
+
+def actionable_contributions(
+    contribs: pd.DataFrame, snapshot: pd.DataFrame, typical: pd.DataFrame | Mapping | None = None
+) -> pd.DataFrame:
+    """The contributions a reason or a diagnosed problem may come from: observable behaviours only.
+
+    1. The contribution of a model-derived quantity is credited to the behaviour it summarises
+       (:data:`PROXY_FEATURES`: BG/NBD P(alive) -> days since the last order, ...), so P(alive) is never a reason.
+    2. A positive contribution is kept only where the customer's own value is a real signal: present, and on the
+       risky side of the customer's own usual value (:data:`OWN_TYPICAL`), else of the typical value of similar
+       customers (``typical``, as from :func:`typical_values`), else of the median of the explained customers
+       (for complaint and service counts and rates, such as complaints or slow tickets: above 0).
+       Otherwise it is set to 0: a customer with no ticket never gets "slow after-sales response", one whose NPS is
+       the typical one never gets "NPS" as a reason. Profile attributes (industry, size, region) and features
+       without a risky direction are never kept.
+
+    Returns a frame on ``contribs.index`` with one column per kept feature (``bias`` and ``offset`` dropped).
+    """
+    feats = feature_columns(contribs)
+    index = contribs.index
+    folded: dict[str, np.ndarray] = {}
+    for f in feats:
+        target = PROXY_FEATURES.get(f, f)
+        if target not in snapshot.columns and f in snapshot.columns:
+            target = f  # the proxy is not in the snapshot: keep the feature itself (then filtered below)
+        v = np.nan_to_num(contribs[f].to_numpy(dtype="float64", na_value=np.nan))
+        folded[target] = folded[target] + v if target in folded else v
+    typ = None if typical is None else _typical_rows(typical, snapshot, index)
+    out = {}
+    for f, v in folded.items():
+        if f in PROXY_FEATURES:
+            continue
+        ok = _real_signal(f, snapshot, index, typ)
+        out[f] = np.where(ok, v, np.minimum(v, 0.0))
+    return pd.DataFrame(out, index=index)
+
+
 def top_reasons(
     contribs: pd.DataFrame,
     snapshot: pd.DataFrame,
@@ -529,8 +677,9 @@ def top_reasons(
     -------
     DataFrame
         Index: ``contribs.index``. Columns ``reason_1`` .. ``reason_k`` (zh / en joined by ' / '), ``reason_1_feature``
-        .. ``reason_k_feature`` and ``top_driver_group`` (the group of reason 1). Only positive contributions are
-        reasons, largest first (ties in column order); fewer than ``k`` give empty strings.
+        .. ``reason_k_feature`` and ``top_driver_group`` (the group of reason 1). Only positive contributions of
+        :func:`actionable_contributions` are reasons, largest first (ties in column order); fewer than ``k`` give
+        empty strings.
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"The 'k' parameter of top_reasons must be an integer >= 1; got {k!r} instead.")
@@ -542,9 +691,17 @@ def top_reasons(
             f"The snapshot lacks {len(absent)} explained row(s) (first: {_plain(absent[0])!r}); pass the snapshot the "
             "contributions were computed from (same index)."
         )
-    feats = feature_columns(contribs)
+    named = {PROXY_FEATURES.get(f, f) for f in feature_columns(contribs)}
+    lacking = sorted(f for f in named if f not in snapshot.columns and f not in PROXY_FEATURES)
+    if lacking:
+        raise SchemaError(
+            f"The snapshot lacks the feature column(s) {lacking} that the contributions name; pass the snapshot the "
+            "model scored, with loyalist.explain.with_model_features(model, snapshot)."
+        )
+    actionable = actionable_contributions(contribs, snapshot, typical)
+    feats = list(actionable.columns)
     n = len(index)
-    values = contribs[feats].to_numpy(dtype="float64", na_value=np.nan) if feats else np.zeros((n, 0))
+    values = actionable.to_numpy(dtype="float64", na_value=np.nan) if feats else np.zeros((n, 0))
     values = np.where(np.isnan(values), -np.inf, values)
     order = np.argsort(-values, axis=1, kind="stable")[:, :k]
     top = np.take_along_axis(values, order, axis=1)
@@ -574,7 +731,8 @@ def top_reasons(
                     typ[f].to_numpy(dtype=object, na_value=None) if f in typ.columns else np.full(n, None),
                 )
             v, t = column_values[f]
-            text[mask] = _reason_texts(f, v[mask], t[mask])
+            own = _own_usual(f, snapshot, index)
+            text[mask] = _reason_texts(f, v[mask], t[mask], own[mask])
             feat[mask] = f
         out[f"reason_{j + 1}"], feature_cols[f"reason_{j + 1}_feature"] = text, feat
     for j in range(values.shape[1], k):  # fewer features than k
