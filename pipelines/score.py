@@ -16,6 +16,7 @@ import pandas as pd
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, score_customers
+from loyalist.batch.risk_list import newly_at_risk
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
@@ -115,6 +116,7 @@ def run_scoring(
     horizons: Mapping[str, int | None] | None = None,
     csv_lang: str = "both",
     drift_baseline: Path | None = None,
+    previous: Path | None = None,
 ) -> ScoreJobResult:
     """Score with the champions (or bundles). ``horizons``: {"churn": days, "value": days} asked for explicitly
     (None = the model's own); a model whose horizon cannot be carried to the asked one is refused.
@@ -123,10 +125,16 @@ def run_scoring(
     (:func:`loyalist.batch.csv_view.csv_view` in ``csv_lang``: zh, en or both) and churn_risk_summary.json; the
     drift page (churn_risk_drift_zh.html / _en.html: inputs against the training rows, categorical features and
     the predictions against ``drift_baseline``, default the list this run replaces in ``out_dir``); logs an MLflow
-    run with the drift pages."""
+    run with the drift pages. ``previous``: an earlier list written by this job (same privacy settings): fills
+    the "newly at risk" columns and summary."""
     reporter = reporter or Reporter(quiet=True)
     if csv_lang not in CSV_LANGS:  # refused before any work is done
         raise ConfigError(f"The CSV language ('--lang') must be 'zh', 'en' or 'both'; got {csv_lang!r}.")
+    earlier = None
+    if previous is not None:
+        from loyalist.report.inputs import read_scored_list
+
+        earlier = read_scored_list(previous)
     key = pseudonym_key(config.privacy, env or {})
     start_tracking(config, workdir, env)
     ts = resolve_as_of(tables, as_of)
@@ -152,6 +160,9 @@ def run_scoring(
             if recommend is not None:
                 output.timings["cross_sell_fit"] = fit_seconds
         published = protect(output.risk, config.privacy, key)
+        newly = None
+        if earlier is not None:  # both lists in the published id space (same pseudonymisation key)
+            published, newly = newly_at_risk(published, earlier)
         started = time.perf_counter()
         inputs = fingerprints.result()
         output.timings["fingerprints"] = time.perf_counter() - started
@@ -166,6 +177,7 @@ def run_scoring(
         "config": config_to_dict(config),
         "config_hash": config_tags(config)["loyalist.config_hash"],
         "timings_seconds": {k: round(v, 3) for k, v in output.timings.items()},
+        "newly_at_risk": newly,
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
@@ -263,6 +275,10 @@ def _print(reporter: Reporter, risk: pd.DataFrame, summary: dict, output: Scorin
         reporter.say(f"[yellow]Drift warning:[/yellow] PSI above {summary['drift']['warn_level']} for "
                      + ", ".join(drifted[:8]) + (f" (8 of {len(drifted)} features)" if len(drifted) > 8 else "")
                      + ": the scoring population differs from the training data; consider retraining.")
+    newly = summary.get("newly_at_risk")
+    if newly:
+        reporter.say(f"Newly at risk since {newly['previous_as_of']}: {newly['customers']:,} active customers moved "
+                     f"into the high or very high band; {newly['rising']:,} active customers' risk rose.")
     for note in summary.get("notes", []):
         reporter.say(f"[yellow]Note:[/yellow] {note}")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in output.timings.items())

@@ -324,6 +324,9 @@ def score(
     value_horizon_days: ValueHorizonOpt = None,
     lang: Annotated[str, typer.Option(help="Language of the CSV's text columns: zh, en, or both (two column "
                                            "sets, <column>_zh and <column>_en).")] = "both",
+    previous: Annotated[Path | None, typer.Option(
+        "--previous", help="The previous churn_risk.parquet (or .csv): adds the newly-at-risk view (active customers "
+        "whose risk rose most).")] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
     engine: EngineOpt = "duckdb",
 ) -> None:
@@ -349,7 +352,8 @@ def score(
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)
     job.run_scoring(cfg, tables, as_of=as_of, out_dir=out, workdir=workdir, env=_env(),
                     reporter=reporter, churn_bundle=churn_bundle, value_bundle=value_bundle,
-                    horizons={"churn": churn_horizon_days, "value": value_horizon_days}, csv_lang=lang)
+                    horizons={"churn": churn_horizon_days, "value": value_horizon_days}, csv_lang=lang,
+                    previous=previous)
 
 
 @app.command()

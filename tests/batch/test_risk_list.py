@@ -125,3 +125,39 @@ def test_actions_follow_the_diagnosed_problem_with_the_tier_as_fallback():
     assert acts[2].startswith("按采购量提供阶梯折扣")
     assert acts[3].startswith("推送老客户专享新品8折券")
     assert acts[4].startswith("主动关怀")  # no diagnosed problem: the at-risk tier's strategy
+
+
+def test_expected_purchases_ride_beside_expected_value():
+    snap, loy = _snapshot(), _loyalty()
+    p = np.array([0.9, 0.1, 0.5, 0.2, 0.8, 0.6])
+    risk = build_risk_list(snap, loy, churn_probability=p, expected_value=np.ones(6), band_cuts=CUTS,
+                           expected_purchases=np.arange(6.0))
+    by_id = risk.set_index("customer_id")["expected_purchases"]
+    assert by_id.to_dict() == {f"C{i}": float(i) for i in range(6)}
+    assert risk_summary(risk)["expected_purchases_total"] == 15.0
+    assert risk["newly_at_risk"].eq(False).all() and risk["churn_probability_change"].isna().all()
+
+
+def test_newly_at_risk_are_active_customers_whose_band_rose_into_high():
+    from loyalist.batch.risk_list import newly_at_risk
+
+    snap, loy = _snapshot(), _loyalty()  # recency 0, 10, ..., 50 days: all active
+    snap = snap.assign(recency_days=[0.0, 10.0, 20.0, 200.0, 40.0, 50.0])
+    before = build_risk_list(snap.assign(as_of=pd.Timestamp("2024-09-30")), loy, band_cuts=CUTS,
+                             churn_probability=np.array([0.2, 0.6, 0.1, 0.1, 0.9, 0.4]), expected_value=np.ones(6))
+    before = before[before["customer_id"] != "C5"]  # C5 was not in the previous list
+    now = build_risk_list(snap, loy, churn_probability=np.array([0.75, 0.65, 0.2, 0.8, 0.95, 0.9]),
+                          expected_value=np.ones(6), band_cuts=CUTS)
+    out, summary = newly_at_risk(now, before)
+    got = out.set_index("customer_id")
+    # C0 low -> very high (active): newly at risk; C1 was high already; C2 rose but stays low; C3 is not active
+    # (200 days); C4 stayed in the risky bands; C5 has no previous value
+    assert got["newly_at_risk"].to_dict() == {"C0": True, "C1": False, "C2": False, "C3": False, "C4": False,
+                                              "C5": False}
+    assert got.loc["C0", "churn_probability_change"] == pytest.approx(0.55)
+    assert np.isnan(got.loc["C5", "churn_probability_previous"])
+    assert list(out["customer_id"]) == list(now["customer_id"])  # same rows, same order
+    assert summary["customers"] == 1 and summary["previous_as_of"] == "2024-09-30" and summary["rising"] == 4
+    assert [r["customer_id"] for r in summary["top"]] == ["C0", "C2", "C1", "C4"]  # largest rise first
+    with pytest.raises(DataQualityError, match="'risk_band'"):
+        newly_at_risk(now, before.drop(columns="risk_band"))

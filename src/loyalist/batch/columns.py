@@ -39,6 +39,9 @@ RISK_LIST_COLUMNS: dict[str, str] = {
     "churn_percentile": "percentile rank of churn_probability among the scored customers (0-100, 100 = riskiest)",
     "risk_band": "low | medium | high | very_high from configurable probability cuts",
     "expected_value": "expected revenue in (T, T + value horizon] from the value model",
+    "expected_purchases": (
+        "expected purchases (order days) in (T, T + value horizon]: BG/NBD at the value model's horizon"
+    ),
     "value_at_risk": "churn_probability x expected_value (the default sort, descending)",
     "rfm_segment": "named RFM segment (champions, loyal_customers, ...)",
     "reason_1": "top churn driver of this customer in plain words, zh and en joined by ' / ' (empty if not explained)",
@@ -48,6 +51,14 @@ RISK_LIST_COLUMNS: dict[str, str] = {
     "recommended_action": "action from the action table for the tier / driver (zh / en)",
     "owner_department": "department that owns the action (zh / en)",
     "next_products": "cross-sell: up to three product ids likely to be bought next, ';'-joined (empty when unknown)",
+    "churn_probability_previous": (
+        "churn_probability in the previous list (score --previous); NaN without one or for a customer not in it"
+    ),
+    "churn_probability_change": "churn_probability - churn_probability_previous (NaN when there is no previous value)",
+    "newly_at_risk": (
+        "True for an active customer (an order in the last 90 days) whose risk band rose into high or very_high "
+        "since the previous list; False without a previous list"
+    ),
     "churn_model_version": "registered version of loyalist-churn used (or 'bundle:<path>')",
     "value_model_version": "registered version of loyalist-value used",
 }
@@ -60,6 +71,7 @@ SUMMARY_KEYS: dict[str, str] = {
     "bands": "{band: customers}",
     "value_at_risk_by_tier": "{tier: sum of value_at_risk}",
     "expected_value_total": "sum of expected_value",
+    "expected_purchases_total": "sum of expected_purchases",
     "value_at_risk_total": "sum of value_at_risk",
     "models": "{churn: {name, version, run_id}, value: {...}}",
     "inputs": "{table: fingerprint (rows, customers, sha256)}",
@@ -70,4 +82,10 @@ SUMMARY_KEYS: dict[str, str] = {
     "diagnosis": "loyalist.explain.diagnosis output: per tier, share of customers per top-driver group + sentences",
     "model_metrics": "{churn: [{scorer, roc_auc, ...}], value: [...]} from the registered versions' runs",
     "explained": "{customers: n explained individually, sample: n in the global sample}",
+    "newly_at_risk": (
+        "None without a previous list; else {previous_as_of, active_days, customers (newly_at_risk count), "
+        "rising (active customers whose probability rose), top: [{customer_id, churn_probability_previous, "
+        "churn_probability, churn_probability_change, risk_band_previous, risk_band, reason_1}] (the 20 active "
+        "customers whose churn probability rose most)}"
+    ),
 }

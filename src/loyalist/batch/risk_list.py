@@ -11,7 +11,11 @@ from loyalist.batch.columns import RISK_BANDS, RISK_LIST_COLUMNS
 from loyalist.config.models import TIERS, ActionRule
 from loyalist.errors import DataQualityError
 
-__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary"]
+__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS"]
+
+#: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
+ACTIVE_DAYS = 90
+_RISKY_BANDS = ("high", "very_high")
 
 
 def risk_bands(probability: np.ndarray | pd.Series, cuts: Mapping[str, float]) -> pd.Series:
@@ -66,6 +70,7 @@ def build_risk_list(
     churn_probability: np.ndarray,
     expected_value: np.ndarray,
     band_cuts: Mapping[str, float],
+    expected_purchases: np.ndarray | None = None,
     reasons: pd.DataFrame | None = None,
     actions: Sequence[ActionRule] = (),
     next_products: pd.Series | None = None,
@@ -114,6 +119,8 @@ def build_risk_list(
     out["churn_percentile"] = pd.Series(p, index=snapshot.index).rank(pct=True, method="average") * 100
     out["risk_band"] = risk_bands(p, band_cuts).to_numpy()
     out["expected_value"] = v
+    out["expected_purchases"] = (np.full(n, np.nan) if expected_purchases is None
+                                 else np.asarray(expected_purchases, dtype="float64"))
     out["value_at_risk"] = p * v
     out["rfm_segment"] = snapshot["rfm_segment"] if "rfm_segment" in snapshot else pd.NA
     for c in ("reason_1", "reason_2", "reason_3"):
@@ -129,6 +136,9 @@ def build_risk_list(
         out["next_products"] = snapshot["customer_id"].map(next_products).astype("string").fillna("")
     else:
         out["next_products"] = ""
+    out["churn_probability_previous"] = np.nan
+    out["churn_probability_change"] = np.nan
+    out["newly_at_risk"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")
     out["churn_model_version"] = churn_model_version
     out["value_model_version"] = value_model_version
     out = out[list(RISK_LIST_COLUMNS)]
@@ -150,4 +160,67 @@ def risk_summary(risk: pd.DataFrame) -> dict:
         "expected_value_total": float(risk["expected_value"].sum()),
         "value_at_risk_total": float(risk["value_at_risk"].sum()),
         "mean_churn_probability": float(risk["churn_probability"].mean()) if len(risk) else None,
+        "expected_purchases_total": float(np.nansum(risk["expected_purchases"])) if "expected_purchases" in risk
+        else None,
     }
+
+
+def newly_at_risk(
+    risk: pd.DataFrame, previous: pd.DataFrame, *, active_days: int = ACTIVE_DAYS, top: int = 20
+) -> tuple[pd.DataFrame, dict]:
+    """The "newly at risk" view: active customers whose churn risk rose since the previous scoring.
+
+    Parameters
+    ----------
+    risk : the current list (:data:`RISK_LIST_COLUMNS`; ``customer_id``, ``churn_probability``, ``risk_band``,
+        ``recency_days``, ``reason_1`` are read).
+    previous : an earlier list of the same customers (same id space: both raw or both pseudonymised with the same
+        key); ``customer_id``, ``churn_probability``, ``risk_band`` and ``as_of`` are read.
+    active_days : a customer is active with an order in the last ``active_days`` days (``recency_days``).
+    top : how many of the customers whose probability rose most the summary lists.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        ``risk`` (same rows and order, not modified in place) with ``churn_probability_previous``,
+        ``churn_probability_change`` and ``newly_at_risk`` filled (active, in the previous list, and now in a high
+        or very high band that it was not in before), and the summary (:data:`SUMMARY_KEYS` ``newly_at_risk``).
+    """
+    for name, frame, needed in (("current", risk, ("customer_id", "churn_probability", "risk_band", "recency_days")),
+                                ("previous", previous, ("customer_id", "churn_probability", "risk_band"))):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DataQualityError(
+                f"The {name} risk list lacks the column(s) {missing} the newly-at-risk view needs; pass a list "
+                "written by 'loyalist score'."
+            )
+    prev = previous.drop_duplicates("customer_id").set_index(previous["customer_id"].drop_duplicates().astype(
+        "string").to_numpy())
+    ids = risk["customer_id"].astype("string").to_numpy()
+    p_prev = prev["churn_probability"].astype("float64").reindex(ids).to_numpy()
+    band_prev = prev["risk_band"].astype("string").reindex(ids).to_numpy(dtype=object, na_value=None)
+    p_now = risk["churn_probability"].to_numpy(dtype="float64")
+    change = p_now - p_prev
+    band_now = risk["risk_band"].astype("string").to_numpy(dtype=object, na_value=None)
+    active = (pd.to_numeric(risk["recency_days"], errors="coerce") <= active_days).to_numpy(dtype=bool)
+    was_risky = np.isin(band_prev.astype(str), _RISKY_BANDS)
+    is_risky = np.isin(band_now.astype(str), _RISKY_BANDS)
+    newly = active & np.isfinite(p_prev) & is_risky & ~was_risky
+    out = risk.assign(churn_probability_previous=p_prev, churn_probability_change=change,
+                      newly_at_risk=pd.array(newly, dtype="boolean"))
+    rising = active & np.isfinite(change) & (change > 0)
+    order = np.argsort(-np.where(rising, change, -np.inf), kind="stable")[: min(top, int(rising.sum()))]
+    rows = []
+    for i in order:
+        rows.append({
+            "customer_id": str(ids[i]), "churn_probability_previous": round(float(p_prev[i]), 4),
+            "churn_probability": round(float(p_now[i]), 4), "churn_probability_change": round(float(change[i]), 4),
+            "risk_band_previous": band_prev[i], "risk_band": band_now[i],
+            "reason_1": str(risk["reason_1"].iloc[i]) if "reason_1" in risk.columns else "",
+        })
+    prev_as_of = None
+    if "as_of" in previous.columns and len(previous):
+        prev_as_of = str(pd.Timestamp(previous["as_of"].iloc[0]).date())
+    summary = {"previous_as_of": prev_as_of, "active_days": int(active_days), "customers": int(newly.sum()),
+               "rising": int(rising.sum()), "top": rows}
+    return out, summary

@@ -29,6 +29,7 @@ from loyalist.explain import (
     with_model_features,
 )
 from loyalist.features.snapshot import build_snapshot
+from loyalist.modeling.btyd_features import BtydFeaturizer
 from loyalist.modeling.drift import psi_table
 from loyalist.scoring.loyalty import LoyaltyScorer
 
@@ -156,8 +157,11 @@ def score_customers(
 
     products = next_products(snapshot["customer_id"]) if next_products is not None else None
     lap("cross_sell")
+    purchases = _expected_purchases(value.model, snapshot)
+    lap("expected_purchases")
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
+        expected_purchases=purchases,
         actions=job.actions, next_products=products, customers=as_frame(tables.get("customers")),
         churn_model_version=str(churn.version), value_model_version=str(value.version),
     )
@@ -177,6 +181,19 @@ def score_customers(
     }
     summary["notes"] = _check_horizons(config, churn, value)
     return ScoringOutput(risk, snapshot, summary, drift, timings)
+
+
+def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:
+    """BG/NBD expected purchases in the value model's horizon: the value model's own frozen BG/NBD fit when it has
+    one, else a fit on this snapshot (events <= T only, so legitimate at T)."""
+    horizon = int(getattr(model, "horizon_days", 365) or 365)
+    featurizer = getattr(model, "btyd_", None)
+    if featurizer is None:
+        explainer = getattr(model, "explainer", None)  # a baseline champion wraps the learned model
+        featurizer = getattr(explainer, "btyd_", None)
+    if featurizer is None:
+        featurizer = BtydFeaturizer(horizon_days=horizon).fit(snapshot)
+    return featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
 
 
 def _json_records(table: pd.DataFrame) -> list[dict]:

@@ -127,8 +127,13 @@ class LgbmModelBase(BaseEstimator):
             inputs += [c for c in BTYD_INPUT if c not in inputs]
         self.feature_names_ = inputs
         self.train_horizon_days_ = h_train
-        # Reference distributions of the training rows, for the drift check of every scoring job.
-        self.drift_reference_ = drift_reference(train_f, self.spec_.numeric)
+        # Reference distributions for the drift check of every scoring job, like with like: the newest snapshot the
+        # model saw (the validation cut-off, else the newest training one) with its BTYD features computed as
+        # scoring computes them (the frozen featurizer at the model's own horizon). The stacked training rows
+        # mixed older cut-offs and, with a shorter training horizon, other BTYD horizons: scoring right after
+        # training warned "consider retraining" on every run.
+        self.drift_reference_ = drift_reference(self._reference_frame(valid if valid is not None else train),
+                                                self.spec_.numeric)
         return train_f, valid_f
 
     @property
@@ -136,6 +141,14 @@ class LgbmModelBase(BaseEstimator):
         """True when the model may score another horizon than it was trained for: the horizon then enters through
         the BG/NBD offset (``offset`` with ``use_btyd``)."""
         return bool(self.offset and self.use_btyd)
+
+    def _reference_frame(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows of the newest cut-off of ``rows`` as the scoring job would see them (for the drift reference)."""
+        if "as_of" in rows.columns and len(rows):
+            rows = rows.loc[rows["as_of"] == rows["as_of"].max()]
+        if self.use_btyd and getattr(self, "btyd_", None) is not None:
+            return self._with_btyd_frozen(rows)
+        return rows
 
     # ----------------------------------------------------------------------------------------- scoring
     def _check_fitted(self) -> None:
