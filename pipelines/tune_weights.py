@@ -61,6 +61,11 @@ def overlay_text(
         f"# Tier shares devoted / stable / at risk / high risk (validation): before {shares(b)} -> after {shares(a)}.",
         "# Churn rate falls from high risk to devoted: before "
         f"{'yes' if b.monotone else 'NO'}, after {'yes' if a.monotone else 'NO'}.",
+        f"# Active customers (an order in the last 90 days), validation: score ROC AUC {b.active_roc_auc:.4f} -> "
+        f"{a.active_roc_auc:.4f}, tier ROC AUC {b.active_tier_auc:.4f} -> {a.active_tier_auc:.4f}.",
+        f"# Tiers set by a guard rule (tuning never changes the guards): {a.guard_share:.1%} of all, "
+        f"{a.guard_share_high_risk:.1%} of high risk.",
+        *(f"# DO NOT ADOPT AS IS: {w}." for w in result.warnings),
         "# Use: add this file last when preparing, e.g. loyalist prepare --config <your config> --config "
         f"{filename or overlay_filename(result.scope)}; every later step then uses it.",
     ]
@@ -125,6 +130,10 @@ def _print(reporter: Reporter, result: WeightTuningResult, config: LoyalistConfi
         ["ROC AUC (validation)", float(b.roc_auc), float(a.roc_auc)],
         ["ROC AUC (training cut-offs)", float(b.train_roc_auc), float(a.train_roc_auc)],
         ["tier ROC AUC (validation)", float(b.tier_auc), float(a.tier_auc)],
+        [f"ROC AUC, active customers ({int(a.n_active):,})", float(b.active_roc_auc), float(a.active_roc_auc)],
+        ["tier ROC AUC, active customers", float(b.active_tier_auc), float(a.active_tier_auc)],
+        ["tier set by a guard rule", f"{b.guard_share:.1%}", f"{a.guard_share:.1%}"],
+        ["high risk set by a guard rule", f"{b.guard_share_high_risk:.1%}", f"{a.guard_share_high_risk:.1%}"],
     ]
     for t in TIERS:
         label = tier_text(t)
@@ -139,6 +148,9 @@ def _print(reporter: Reporter, result: WeightTuningResult, config: LoyalistConfi
         "Indicator weights", ["indicator", "configured", "tuned"],
         [[n, f"{config.scoring.indicators[n].weight:.4f}", f"{w:.4f}"] for n, w in result.weights.items()],
     )
+    for scope, res in [("global", result), *result.per_industry.items()]:
+        for warning in res.warnings:
+            reporter.say(f"[yellow]Do not adopt as is ({scope}):[/yellow] {warning}.")
     if result.thresholds is not None:
         t0, t1 = config.scoring.tiers, result.thresholds
         reporter.say(f"Tier thresholds: devoted {t0.devoted} -> {t1.devoted}, stable {t0.stable} -> {t1.stable}, "

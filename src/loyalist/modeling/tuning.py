@@ -54,7 +54,7 @@ from loyalist.config.models import TIERS, IndicatorConfig, ScalingConfig, Scorin
 from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
 from loyalist.scoring.loyalty import LoyaltyScorer
 from loyalist.scoring.scaling import numeric_values, scale_indicator
-from loyalist.scoring.tiers import apply_guards, assign_tiers, guard_columns, tier_ranks
+from loyalist.scoring.tiers import NO_SCORE_REASON, apply_guards, assign_tiers, guard_columns, tier_ranks
 
 __all__ = [
     "WeightTuningResult",
@@ -64,13 +64,19 @@ __all__ = [
     "score_auc",
     "METRIC_COLUMNS",
     "TRIAL_COLUMNS",
+    "out_of_time_warnings",
 ]
 
 #: Columns of the before/after metric tables (one row each), in order.
 METRIC_COLUMNS: tuple[str, ...] = (
     "roc_auc", "train_roc_auc", "tier_auc", "n", "n_scored", "churn_rate", "monotone",
     *(f"share_{t}" for t in TIERS), *(f"churn_rate_{t}" for t in TIERS), *(f"n_{t}" for t in TIERS), "n_no_tier",
+    "active_roc_auc", "active_tier_auc", "n_active", "guard_share", "guard_share_high_risk",
 )
+#: Active customers (early warning): an order in the last ACTIVE_DAYS days before the cut-off (``recency_days``).
+ACTIVE_DAYS = 90
+#: A tuned result loses more than this (out of time) on the tier AUC or the active-customer AUC: flagged.
+WORSE_BY = 0.005
 
 #: Leading columns of :attr:`WeightTuningResult.trials`; parameter columns (``weight.<indicator>``,
 #: ``cap.<indicator>``, ``tiers.<bound>``) follow.
@@ -118,6 +124,10 @@ class WeightTuningResult:
         ``"global"`` or the industry.
     n_train_customers : int
         Distinct customers in the training rows of this scope.
+    warnings : list of str
+        Why the tuned result should not be adopted as it is, out of time (empty: nothing against it): the tiers
+        rank churn worse (tier AUC), active customers' churn is ranked worse, a tier share leaves the bounds, or
+        the churn rate no longer falls from high risk to devoted. ``adopt`` is False when there is any.
     """
 
     weights: dict[str, float]
@@ -130,6 +140,12 @@ class WeightTuningResult:
     scoring: ScoringConfig = field(repr=False)
     scope: str = "global"
     n_train_customers: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def adopt(self) -> bool:
+        """True when nothing out of time speaks against the tuned result (:attr:`warnings` is empty)."""
+        return not self.warnings
 
     def overlay(self) -> dict[str, Any]:
         """The YAML-able config overlay of this result: ``{"scoring": {"indicators": {...}, "tiers": {...}}}``.
@@ -258,7 +274,36 @@ def _is_monotone(rates_best_first: list[float]) -> bool:
     return all(a <= b for a, b in zip(present, present[1:]))
 
 
-def _metrics(frame: pd.DataFrame, score: np.ndarray, ranks: np.ndarray, groups: list[np.ndarray]) -> dict:
+def _active_metrics(frame: pd.DataFrame, y: np.ndarray, score: np.ndarray, tier_risk: np.ndarray) -> dict:
+    """ROC AUC of the score and of the tier among active customers (recency_days <= ACTIVE_DAYS)."""
+    if "recency_days" not in frame.columns:
+        return {"active_roc_auc": float("nan"), "active_tier_auc": float("nan"), "n_active": 0}
+    active = (pd.to_numeric(frame["recency_days"], errors="coerce") <= ACTIVE_DAYS).to_numpy(dtype=bool)
+    part = frame.loc[active]
+    groups = _groups(part)
+    return {
+        "active_roc_auc": _grouped_auc(y[active], -score[active], groups),
+        "active_tier_auc": _grouped_auc(y[active], tier_risk[active], groups),
+        "n_active": int(active.sum()),
+    }
+
+
+def _guard_metrics(reasons: pd.Series | None, ranks: np.ndarray) -> dict:
+    """Share of the tiered customers (and of the high-risk ones) whose tier a guard rule decided."""
+    if reasons is None:
+        return {"guard_share": float("nan"), "guard_share_high_risk": float("nan")}
+    text = reasons.astype("string").fillna("").to_numpy(dtype=object)
+    guarded = np.array([bool(t) and not t.startswith("score") and t != NO_SCORE_REASON for t in text], dtype=bool)
+    has = ranks >= 0
+    high = ranks == TIERS.index("high_risk")
+    return {
+        "guard_share": float(guarded[has].mean()) if has.any() else float("nan"),
+        "guard_share_high_risk": float(guarded[high].mean()) if high.any() else float("nan"),
+    }
+
+
+def _metrics(frame: pd.DataFrame, score: np.ndarray, ranks: np.ndarray, groups: list[np.ndarray],
+             reasons: pd.Series | None = None) -> dict:
     y = _labels(frame, "frame")
     tier_risk = np.where(ranks >= 0, ranks, np.nan).astype("float64")
     out: dict[str, Any] = {
@@ -270,6 +315,8 @@ def _metrics(frame: pd.DataFrame, score: np.ndarray, ranks: np.ndarray, groups: 
         "churn_rate": float(y.mean()) if len(y) else float("nan"),
     }
     out.update(_tier_table(y, ranks))
+    out.update(_active_metrics(frame, y, score, tier_risk))
+    out.update(_guard_metrics(reasons, ranks))
     return {k: out[k] for k in METRIC_COLUMNS}
 
 
@@ -297,7 +344,10 @@ def evaluate_scoring(
         Keys :data:`METRIC_COLUMNS`: ``roc_auc`` (of ``-loyalty_score`` against ``churned``), ``train_roc_auc``
         (NaN here; filled by :func:`tune_weights`), ``tier_auc`` (of the final tier rank), ``n``, ``n_scored``,
         ``churn_rate``, ``monotone`` (churn rate never rises from high_risk to devoted), and per tier
-        ``share_<tier>`` (among customers with a tier), ``churn_rate_<tier>``, ``n_<tier>``; ``n_no_tier``.
+        ``share_<tier>`` (among customers with a tier), ``churn_rate_<tier>``, ``n_<tier>``; ``n_no_tier``;
+        ``active_roc_auc`` / ``active_tier_auc`` (the same among active customers, ``recency_days`` <=
+        :data:`ACTIVE_DAYS`; NaN without ``recency_days``), ``n_active``; ``guard_share`` (share of the tiered
+        customers whose tier a guard rule decided) and ``guard_share_high_risk`` (the same among high risk).
 
     Raises
     ------
@@ -309,7 +359,7 @@ def evaluate_scoring(
     out = scorer.transform(frame)
     score = out["loyalty_score"].to_numpy(dtype="float64", na_value=np.nan)
     ranks = tier_ranks(out["loyalty_tier"])
-    return _metrics(frame, score, ranks, _groups(frame))
+    return _metrics(frame, score, ranks, _groups(frame), out["tier_reason"] if "tier_reason" in out else None)
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -661,6 +711,7 @@ def _tune_scope(
     before["train_roc_auc"] = _grouped_auc(y, -matrix.score(w_default), groups)
     after = evaluate_scoring(valid, tuned, fit_frame=valid)
     after["train_roc_auc"] = _grouped_auc(y, -train_score, groups)
+    warnings = out_of_time_warnings(before, after, max_share=max_share, min_share=min_share)
     return WeightTuningResult(
         weights=weights,
         caps=caps,
@@ -672,7 +723,32 @@ def _tune_scope(
         scoring=tuned,
         scope=scope,
         n_train_customers=int(train["customer_id"].nunique()) if "customer_id" in train.columns else len(train),
+        warnings=warnings,
     )
+
+
+def out_of_time_warnings(before: Mapping[str, Any], after: Mapping[str, Any], *, max_share: float,
+                         min_share: float) -> list[str]:
+    """What speaks against adopting a tuned scoring, judged on the validation cut-off (out of time): the tiers
+    rank churn worse, active customers' churn is ranked worse (score or tier), a tier share leaves
+    [min_share, max_share], or the churn rate no longer falls from high risk to devoted."""
+    out = []
+
+    def worse(key: str, what: str) -> None:
+        b, a = float(before[key]), float(after[key])
+        if math.isfinite(b) and math.isfinite(a) and a < b - WORSE_BY:
+            out.append(f"{what} is worse out of time ({b:.3f} -> {a:.3f})")
+
+    worse("tier_auc", "the tiers' ROC AUC against churn")
+    worse("active_roc_auc", "the score's ROC AUC among active customers")
+    worse("active_tier_auc", "the tiers' ROC AUC among active customers")
+    for t in TIERS:
+        share = float(after[f"share_{t}"])
+        if math.isfinite(share) and not min_share <= share <= max_share:
+            out.append(f"the {t} share {share:.1%} is outside [{min_share:.0%}, {max_share:.0%}]")
+    if bool(before["monotone"]) and not bool(after["monotone"]):
+        out.append("the churn rate no longer falls from high risk to devoted")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- API
