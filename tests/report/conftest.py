@@ -109,11 +109,14 @@ def make_scored_list(n: int = 300, seed: int = 7, as_of: str = "2024-12-31", pre
         "n_survey_responses": np.where(np.isnan(nps), 0, rng.integers(1, 4, n)).astype(float),
         "churn_probability": p_churn,
         "churn_percentile": np.round(pd.Series(p_churn).rank(pct=True).to_numpy() * 100, 2),
-        "risk_band": band, "expected_value": expected, "value_at_risk": np.round(p_churn * expected, 2),
+        "risk_band": band, "expected_value": expected, "expected_purchases": np.round(expected / 1000.0, 2),
+        "value_at_risk": np.round(p_churn * expected, 2),
         "rfm_segment": rfm,
         "reason_1": reasons, "reason_2": ["" for _ in range(n)], "reason_3": ["" for _ in range(n)],
         "top_driver_group": group, "recommended_action": rec, "owner_department": dept,
-        "next_products": products, "churn_model_version": "3", "value_model_version": "2",
+        "next_products": products, "churn_probability_previous": np.full(n, np.nan),
+        "churn_probability_change": np.full(n, np.nan), "newly_at_risk": pd.array(np.zeros(n, bool), dtype="boolean"),
+        "churn_model_version": "3", "value_model_version": "2",
     })
     text = [c for c in df.columns if df[c].dtype == object or str(df[c].dtype) == "str"]
     df = df.astype({c: "string" for c in text})
