@@ -186,14 +186,19 @@ def score_customers(
 def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:
     """BG/NBD expected purchases in the value model's horizon: the value model's own frozen BG/NBD fit when it has
     one, else a fit on this snapshot (events <= T only, so legitimate at T)."""
-    horizon = int(getattr(model, "horizon_days", 365) or 365)
-    featurizer = getattr(model, "btyd_", None)
-    if featurizer is None:
-        explainer = getattr(model, "explainer", None)  # a baseline champion wraps the learned model
-        featurizer = getattr(explainer, "btyd_", None)
+    featurizer, horizon = _purchase_featurizer(model)
     if featurizer is None:
         featurizer = BtydFeaturizer(horizon_days=horizon).fit(snapshot)
     return featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
+
+
+def _purchase_featurizer(model: Any) -> tuple[Any, int]:
+    """The value model's frozen BG/NBD featurizer (or its explainer's, for a baseline champion) and its horizon."""
+    horizon = int(getattr(model, "horizon_days", 365) or 365)
+    featurizer = getattr(model, "btyd_", None)
+    if featurizer is None:
+        featurizer = getattr(getattr(model, "explainer", None), "btyd_", None)
+    return featurizer, horizon
 
 
 def _json_records(table: pd.DataFrame) -> list[dict]:

@@ -324,6 +324,8 @@ def score_customers_spark(
     assembly = spark.sparkContext.broadcast((p_sorted, reason_table))
     del p_sorted
     churn_version, value_version = str(churn.version), str(value.version)
+    from loyalist.batch.scoring import _purchase_featurizer
+    purchases_fit, purchases_h = _purchase_featurizer(value.model)
 
     def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
         population_p, reason_table = assembly.value
@@ -340,6 +342,8 @@ def score_customers_spark(
         risk = build_risk_list(
             snap, loyalty, churn_probability=frame["churn_probability"].to_numpy(),
             expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
+            expected_purchases=(purchases_fit.transform(snap, horizon_days=purchases_h)["bg_expected_purchases"]
+                                .to_numpy(dtype="float64") if purchases_fit is not None else None),
             reasons=reasons_here, actions=job.actions, next_products=None, customers=customers,
             churn_model_version=churn_version, value_model_version=value_version,
         )
