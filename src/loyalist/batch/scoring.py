@@ -71,7 +71,7 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
 
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
 SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "churn_model", "value_model", "explain", "cross_sell",
-                                   "assemble", "drift")
+                                   "expected_purchases", "assemble", "drift")
 
 
 def score_customers(
