@@ -96,3 +96,19 @@ def test_events_until_keeps_only_what_was_known_at_the_end_of_the_day(tables):
         assert (t["created_at"] < day + pd.Timedelta(days=1)).all()
         assert not (t["resolved_at"] >= day + pd.Timedelta(days=1)).any()
     assert cut["customers"] is tables["customers"]
+
+
+def test_a_baseline_candidate_becomes_champion_on_a_fresh_store(env, tmp_path):
+    """The team-server data: the learned value model loses on its total, so the candidate is the BG/NBD x GG ranking
+    at the last-period level, whose frozen fit scores a hair below the same baseline refitted on the validation
+    rows. It must still become the first champion: without one, scoring has no model at all."""
+    data = generate(n_customers=600, seed=11, dirty=False)
+    tables = dict(clean_tables(data.tables(), CleaningConfig()).tables)
+    config = LoyalistConfig()
+    out = train_job.run_training(config, tables, workdir=tmp_path, env=env)
+    value = out["value"]
+    assert value.candidate != "loyalist", "the fixture no longer exercises a baseline candidate"
+    for kind, trained in out.items():
+        assert trained.decision.promoted, (kind, trained.decision.reason)
+        name = config.tracking.churn_model_name if kind == "churn" else config.tracking.value_model_name
+        assert load(name, CHAMPION).info.version == trained.version

@@ -348,8 +348,8 @@ def gate(
     is no champion, or it beats the champion by more than ``margin``.
 
     A challenger worse than ``baseline_score`` is never promoted, the first version included: the training job
-    registers the baseline itself as the candidate when the learned model loses to it (so a baseline candidate
-    ties its own bar and passes).
+    registers the baseline itself as the candidate when the learned model loses to it, and passes no bar for such
+    a candidate (its frozen fit may score a hair below the same baseline refitted on the validation rows).
 
     Both scores must come from the same out-of-time data. The decision is also stored on the challenger version
     as tags ``gate.promoted`` and ``gate.reason``.
