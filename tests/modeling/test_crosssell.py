@@ -295,7 +295,8 @@ def test_lines_after_as_of_never_change_recommendations(baskets, later, method):
     before = lines_from(baskets)
     after = pd.DataFrame({
         "customer_id": [c for c, _, _ in later], "product_id": [p for _, p, _ in later],
-        "order_date": pd.to_datetime([pd.Timestamp(AS_OF) + pd.Timedelta(seconds=s) for _, _, s in later]),
+        # the cut-off date means the end of that day: "after" starts at midnight of the next day
+        "order_date": pd.to_datetime([pd.Timestamp(AS_OF) + pd.Timedelta(days=1, seconds=s - 1) for _, _, s in later]),
         "status": "completed",
     })
     everything = pd.concat([before, after], ignore_index=True)
@@ -314,7 +315,7 @@ def test_scikit_learn_contract_and_unfitted_use():
     assert clone(model).get_params() == {"method": "bm25", "k_neighbours": 7, "min_support": 3,
                                          "recency_half_life_days": None, "n_jobs": 1}
     assert model.fit(lines_from(BASKETS), AS_OF) is model
-    assert model.as_of_ == pd.Timestamp(AS_OF)
+    assert model.as_of_ == pd.Timestamp(AS_OF) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     assert list(model.customers_) == ["c1", "c2", "c3", "c4"]
     assert model.owned_.shape == (4, 5)
     with pytest.raises(NotFittedError, match="fit"):
@@ -409,6 +410,37 @@ def bundle_lines(seed: int = 0) -> pd.DataFrame:
             rows.append((f"u{i}", f"b{rng.integers(0, 10)}-{rng.integers(0, 3)}", "2024-04-20"))
     return pd.DataFrame(rows, columns=["customer_id", "product_id", "order_date"]).assign(
         order_date=lambda d: pd.to_datetime(d["order_date"]))
+
+
+@pytest.mark.parametrize("method", ["cosine", "bm25"])
+def test_cutoff_date_means_the_end_of_that_day(method):
+    # Lines timestamped during the cut-off day D (here 14:00 and 23:59:59) are known at D: fit learns from them
+    # and owns their products; evaluate_crosssell keeps them out of the judged period (issue 10 section 2).
+    lines = lines_from(BASKETS)
+    during = pd.DataFrame({"customer_id": ["c1", "c4"], "product_id": ["C", "A"], "status": "completed",
+                           "order_date": pd.to_datetime([f"{AS_OF} 14:00:00", f"{AS_OF} 23:59:59"])})
+    model = CoPurchaseRecommender(method, min_support=1, recency_half_life_days=None)
+    model.fit(pd.concat([lines, during], ignore_index=True), AS_OF)
+    recs = model.recommend(["c1", "c4"], k=5)
+    assert not ((recs["customer_id"] == "c1") & (recs["product_id"] == "C")).any()  # c1 owns C since 14:00
+    assert not ((recs["customer_id"] == "c4") & (recs["product_id"] == "A")).any()
+    assert model.owned_.sum() == sum(len(b) for b in BASKETS.values()) + 2
+    # a time of day given with the cut-off is dropped: it is still the whole day
+    again = CoPurchaseRecommender(method, min_support=1, recency_half_life_days=None)
+    again.fit(pd.concat([lines, during], ignore_index=True), f"{AS_OF} 09:00")
+    assert again.as_of_ == model.as_of_
+    # the next day's first instant is after the cut-off
+    nxt = during.assign(order_date=pd.Timestamp(AS_OF) + pd.Timedelta(days=1))
+    late = CoPurchaseRecommender(method, min_support=1, recency_half_life_days=None)
+    late.fit(pd.concat([lines, nxt], ignore_index=True), AS_OF)
+    assert late.owned_.sum() == sum(len(b) for b in BASKETS.values())
+    # evaluation: a new product bought during D is in the calibration, not judged in the holdout
+    table = bundle_lines()
+    table.loc[table["order_date"] == pd.Timestamp("2024-04-10"), "order_date"] = pd.Timestamp("2024-03-31 15:30")
+    result = evaluate_crosssell(table, "2024-03-31", "2024-06-30", k=1, methods=["cosine"])
+    full = evaluate_crosssell(bundle_lines(), "2024-03-31", "2024-06-30", k=1, methods=["cosine"])
+    assert full["hit_rate"].iloc[0] == 1.0 and full["n"].iloc[0] == 300
+    assert result["n"].iloc[0] < 300  # the third bundle product is no longer a new product after T
 
 
 def test_evaluate_crosssell_recovers_planted_bundles():

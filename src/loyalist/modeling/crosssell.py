@@ -20,7 +20,7 @@ Method (item-based collaborative filtering on the customer x item matrix, all in
 
    Pairs with ``C_AB < min_support`` and A = B are dropped; each item keeps its ``k_neighbours`` most similar items.
 3. A customer's candidates are the union of the neighbours of their items, scored by summed similarity, each item
-   weighted by the recency of its last purchase: ``0.5 ** (days before T / recency_half_life_days)`` (1 when the
+   weighted by the recency of its last purchase: ``0.5 ** (days before the day of T / recency_half_life_days)`` (1 when the
    half-life is None). Items the customer already bought are excluded.
 4. When that gives fewer than ``k`` products (few items, or items without neighbours) the list is filled with the
    most popular items (by distinct customers) the customer does not own; those rows have ``source = 'popular'``.
@@ -50,6 +50,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, clone
 
 from loyalist.errors import ConfigError, InsufficientHistoryError, NotFittedError, SchemaError
+from loyalist.features.cutoffs import END_OF_DAY
 
 __all__ = [
     "CoPurchaseRecommender",
@@ -112,7 +113,8 @@ def _as_of(value: object, name: str = "as_of") -> pd.Timestamp:
     if ts.tzinfo is not None:
         raise ConfigError(f"The {name!r} parameter must be a naive date (like the tables); got {value!r}; "
                           "drop the time zone.")
-    return ts.as_unit("ns")
+    # A cut-off date D means the end of day D (DESIGN.md, "Time"): lines timestamped during D are known at D.
+    return ts.as_unit("ns").normalize() + END_OF_DAY
 
 
 def _check_int(owner: str, name: str, value: object, low: int) -> int:
@@ -319,7 +321,8 @@ class _BaseRecommender(BaseEstimator):
             ``completed`` lines count; a missing status is completed). Other columns are ignored; lines dated after
             ``as_of`` are ignored, so they never change the result.
         as_of : str, date or Timestamp
-            The cut-off T (inclusive, compared as a timestamp: '2010-08-31' is midnight at the start of that day).
+            The cut-off date D; it means the end of day D (D 23:59:59.999999): lines timestamped at any time
+            during D are learned from, a time of day given with it is dropped.
 
         Returns
         -------
@@ -550,7 +553,8 @@ class CoPurchaseRecommender(_BaseRecommender):
         if self.recency_half_life_days is None:
             weight = np.ones(pairs.rows.size)
         else:
-            age_days = (t.value - pairs.last) / 86_400e9
+            # age in days before the cut-off day D (T is the end of D): every purchase during D weighs 1
+            age_days = np.maximum(t.normalize().value - pairs.last, 0) / 86_400e9
             weight = np.exp2(-age_days / float(self.recency_half_life_days))
         self.weights_ = sparse.csr_array((weight, (pairs.rows, pairs.cols)), shape=pairs.shape)
 
