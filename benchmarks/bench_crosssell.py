@@ -1,4 +1,4 @@
-"""Benchmark of the cross-sell recommenders (``loyalist.modeling.crosssell``) on Online Retail II 2009-2010.
+"""Benchmark of the cross-sell recommenders (``loyalist.recommend.crosssell``) on Online Retail II 2009-2010.
 
 One command (from the repository root)::
 
@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
-from loyalist.modeling.crosssell import CoPurchaseRecommender, PopularityRecommender, evaluate_crosssell
+from loyalist.recommend.crosssell import CoPurchaseRecommender, PopularityRecommender, evaluate_crosssell
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

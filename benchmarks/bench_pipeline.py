@@ -63,7 +63,7 @@ def _load(n: int) -> dict:
 
 def phase_train(n: int) -> dict:
     from loyalist.config import LoyalistConfig
-    from loyalist.modeling.training import train_churn, train_value
+    from loyalist.modeling.supervised.training import train_churn, train_value
 
     tables = _load(n)
     config = LoyalistConfig.model_validate({"training": {"max_cutoffs": 6}})

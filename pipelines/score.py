@@ -95,7 +95,7 @@ def _cross_sell(tables: Mapping[str, pd.DataFrame | ParquetTable], as_of: pd.Tim
     lines = tables.get("order_lines")
     if lines is None or lines.empty or "product_id" not in lines:
         return None
-    from loyalist.modeling.crosssell import CoPurchaseRecommender
+    from loyalist.recommend.crosssell import CoPurchaseRecommender
 
     lines = as_frame(lines, [c for c in _LINE_COLUMNS if c in lines.columns])
     rec = CoPurchaseRecommender().fit(lines, as_of)

@@ -14,14 +14,14 @@ import pandas as pd
 from loyalist.config import config_to_dict
 from loyalist.config.metrics import higher_is_better
 from loyalist.config.models import LoyalistConfig
-from loyalist.modeling import plots
-from loyalist.modeling.card import model_card
+from loyalist.modeling.evaluation import plots
+from loyalist.modeling.evaluation.card import model_card
 from loyalist.features.cutoffs import resolve_as_of
-from loyalist.modeling.baseline_models import BaselineChurnModel, BaselineValueModel
-from loyalist.modeling.dataset import events_until
-from loyalist.modeling.evaluation import calibration_table, gains_table, value_decile_table
-from loyalist.modeling.selection import Verdict, judge_against_baselines
-from loyalist.modeling.training import TrainingResult, plan_with_fallback, train_churn, train_value
+from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, BaselineValueModel
+from loyalist.modeling.supervised.dataset import events_until
+from loyalist.modeling.evaluation.metrics import calibration_table, gains_table, value_decile_table
+from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
+from loyalist.modeling.supervised.training import TrainingResult, plan_with_fallback, train_churn, train_value
 from loyalist.tracking import (
     CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
 )
@@ -66,7 +66,7 @@ def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, con
     """The best baseline as a registrable model (the learned model lost to it on the evaluation rows), with its
     BG/NBD fitted at the newest data day (events <= it), where it will score."""
     from loyalist.features.snapshot import build_snapshot
-    from loyalist.modeling.btyd_features import BtydFeaturizer
+    from loyalist.modeling.btyd.features import BtydFeaturizer
 
     model = result.model
     newest = build_snapshot(tables, result.plan.data_end, config.features)
@@ -81,7 +81,7 @@ def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, con
 
 def _candidate_metrics(kind: str, candidate, result: TrainingResult) -> dict[str, float]:
     """The candidate's metrics on the evaluation rows, at their label horizon (as the training table)."""
-    from loyalist.modeling.evaluation import churn_metrics, value_metrics
+    from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 
     rows = result.eval_snapshot
     pred = candidate.score(rows, horizon_days=result.eval_horizon_days or None)
@@ -99,7 +99,7 @@ def _metric_row(result: TrainingResult, scorer: str) -> dict[str, float]:
 
 def _champion_score(name: str, result: TrainingResult, metric: str) -> float | None:
     """The current champion's metric on exactly the challenger's evaluation rows (None without a champion)."""
-    from loyalist.modeling.evaluation import churn_metrics, value_metrics
+    from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 
     if get_version(name, CHAMPION) is None:
         return None
@@ -287,7 +287,7 @@ def run_training(
 def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter) -> dict:
     """LightGBM hyper-parameters searched by Optuna on an inner time split of the training cut-offs; every trial
     is a nested MLflow run."""
-    from loyalist.modeling.hpo import tune_lgbm_for
+    from loyalist.modeling.supervised.hpo import tune_lgbm_for
 
     with reporter.step(f"Tune the {kind} model's LightGBM parameters ({n_trials} Optuna trials)"), \
             run(f"tune-{kind}") as parent:

@@ -1,7 +1,7 @@
 """Job: tune the rule score's indicator weights against observed churn (``loyalist tune-weights``).
 
 plan cut-offs as training does -> stacked labelled snapshots at the training cut-offs + the validation snapshot ->
-:func:`loyalist.modeling.tuning.tune_weights` -> ``<out_dir>/tuned_weights.yaml`` (the overlay, with a header
+:func:`loyalist.scoring.tuning.tune_weights` -> ``<out_dir>/tuned_weights.yaml`` (the overlay, with a header
 giving the before/after figures), one ``tuned_weights_<industry>.yaml`` per industry tuned on its own and
 ``<out_dir>/tuned_weights_report.csv`` (before/after per scope), written atomically -> one MLflow run
 ``tune-weights`` with every Optuna trial as a nested run -> the before/after table on the terminal.
@@ -22,9 +22,9 @@ import yaml
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.io import write_csv, write_text
-from loyalist.modeling.dataset import CutoffPlan, labelled_snapshot, stack_snapshots
-from loyalist.modeling.training import plan_with_fallback
-from loyalist.modeling.tuning import WeightTuningResult, eligible_industries, tune_weights
+from loyalist.modeling.supervised.dataset import CutoffPlan, labelled_snapshot, stack_snapshots
+from loyalist.modeling.supervised.training import plan_with_fallback
+from loyalist.scoring.tuning import WeightTuningResult, eligible_industries, tune_weights
 from loyalist.tracking import RunHandle, run as mlflow_run
 
 from pipelines._common import config_tags, start_tracking

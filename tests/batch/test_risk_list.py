@@ -11,7 +11,7 @@ from loyalist.batch.risk_list import assign_actions, build_risk_list, risk_bands
 from loyalist.config import LoyalistConfig
 from loyalist.errors import DataQualityError
 from loyalist.io import write_parquet
-from loyalist.modeling.drift import drift_reference, psi_table
+from loyalist.monitoring.drift import drift_reference, psi_table
 
 CUTS = {"medium": 0.3, "high": 0.5, "very_high": 0.7}
 

@@ -17,7 +17,7 @@ def _load(tmp_path: Path, text: str):
 
 
 def test_metric_registry_names_what_evaluation_computes():
-    from loyalist.modeling.evaluation import churn_metrics, value_metrics
+    from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)

@@ -12,7 +12,7 @@ import pytest
 from scipy.special import expit
 
 from loyalist.features.columns import SNAPSHOT_COLUMNS
-from loyalist.modeling.churn import ChurnModel
+from loyalist.modeling.supervised.churn import ChurnModel
 
 INDUSTRIES = ("manufacturing", "it", "retail")
 STAGES = ("delivery", "after_sales", "billing")

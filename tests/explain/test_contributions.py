@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from loyalist.errors import ConfigError, ModelError, SchemaError
 from loyalist.explain import ADDITIVITY_TOL, explain, feature_columns, select_rows, with_model_features
-from loyalist.modeling.btyd_features import BTYD_FEATURES
+from loyalist.modeling.btyd.features import BTYD_FEATURES
 
 
 # ------------------------------------------------------------------------------------------------ explain

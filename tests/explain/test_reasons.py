@@ -21,7 +21,7 @@ from loyalist.explain.reasons import (
     typical_values,
 )
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, FEATURE_GROUPS
-from loyalist.modeling.btyd_features import BTYD_FEATURES
+from loyalist.modeling.btyd.features import BTYD_FEATURES
 
 ALL_FEATURES = [*FEATURE_COLUMNS, *BTYD_FEATURES, *CATEGORICAL_COLUMNS]
 

@@ -15,7 +15,7 @@ from loyalist.errors import ConfigError, InsufficientHistoryError
 from loyalist.features import build_labels, build_snapshot
 from loyalist.features.cutoffs import cutoff_day, cutoff_end, resolve_as_of
 from loyalist.features.labels import label_window_complete
-from loyalist.modeling.dataset import labelled_snapshot
+from loyalist.modeling.supervised.dataset import labelled_snapshot
 
 CONFIG = FeatureConfig(churn_horizon_days=30, value_horizon_days=30)
 

@@ -1,4 +1,4 @@
-"""Tests of loyalist.modeling.btyd: BG/NBD and Gamma-Gamma on simulated data with known truth, closed forms and
+"""Tests of loyalist.modeling.btyd.models: BG/NBD and Gamma-Gamma on simulated data with known truth, closed forms and
 input errors. The CDNOW reproduction of the published parameters is in test_btyd_cdnow.py."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scipy import optimize, special
 from sklearn.base import clone
 
 from loyalist.errors import ConfigError, ModelError, NotFittedError
-from loyalist.modeling.btyd import BetaGeoModel, GammaGammaModel, _bg_negloglik, _gg_negloglik
+from loyalist.modeling.btyd.models import BetaGeoModel, GammaGammaModel, _bg_negloglik, _gg_negloglik
 
 TRUE = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalist.modeling.btyd import BetaGeoModel, GammaGammaModel
-from loyalist.modeling.btyd_summary import customer_days_summary
+from loyalist.modeling.btyd.models import BetaGeoModel, GammaGammaModel
+from loyalist.modeling.btyd.summary import customer_days_summary
 
 pytestmark = pytest.mark.realdata
 

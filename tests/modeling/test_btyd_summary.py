@@ -1,4 +1,4 @@
-"""Tests of loyalist.modeling.btyd_summary.customer_days_summary."""
+"""Tests of loyalist.modeling.btyd.summary.customer_days_summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalist.errors import ConfigError, DataQualityError, InsufficientHistoryError, SchemaError
-from loyalist.modeling.btyd_summary import customer_days_summary
+from loyalist.modeling.btyd.summary import customer_days_summary
 
 
 def _orders() -> pd.DataFrame:

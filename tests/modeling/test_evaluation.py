@@ -1,4 +1,4 @@
-"""Tests of loyalist.modeling.evaluation: hand-computed golden cases, scikit-learn agreement, properties, errors."""
+"""Tests of loyalist.modeling.evaluation.metrics: hand-computed golden cases, scikit-learn agreement, properties, errors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from loyalist.errors import ModelError
-from loyalist.modeling.evaluation import (
+from loyalist.modeling.evaluation.metrics import (
     CHURN_METRICS,
     VALUE_METRICS,
     calibration_table,

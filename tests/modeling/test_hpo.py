@@ -10,10 +10,10 @@ import pytest
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.synthetic import generate
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
-from loyalist.modeling.base import DEFAULT_LGBM_PARAMS
-from loyalist.modeling.dataset import labelled_snapshot, split_half, stack_snapshots
-from loyalist.modeling.hpo import SEARCH_SPACE, inner_split, tune_lgbm, tune_lgbm_for
-from loyalist.modeling.training import evaluation_frame, plan_with_fallback
+from loyalist.modeling.supervised.base import DEFAULT_LGBM_PARAMS
+from loyalist.modeling.supervised.dataset import labelled_snapshot, split_half, stack_snapshots
+from loyalist.modeling.supervised.hpo import SEARCH_SPACE, inner_split, tune_lgbm, tune_lgbm_for
+from loyalist.modeling.supervised.training import evaluation_frame, plan_with_fallback
 
 HORIZON = 90
 

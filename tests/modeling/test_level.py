@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from loyalist.modeling.level import churn_logit_shift, month_span, seasonal_factor, uncovered_months
+from loyalist.modeling.supervised.level import churn_logit_shift, month_span, seasonal_factor, uncovered_months
 
 T = pd.Timestamp
 

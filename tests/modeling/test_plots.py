@@ -1,4 +1,4 @@
-"""Tests of loyalist.modeling.plots: figures with the expected lines and labels, atomic PNG writing."""
+"""Tests of loyalist.modeling.evaluation.plots: figures with the expected lines and labels, atomic PNG writing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from loyalist.errors import ConfigError, ModelError
-from loyalist.modeling.plots import (
+from loyalist.modeling.evaluation.plots import (
     calibration_figure,
     gains_figure,
     pr_figure,
@@ -155,7 +155,7 @@ def test_importing_and_drawing_changes_nothing_global() -> None:
         "import sys, matplotlib, numpy as np\n"
         "snap = lambda: {k: dict.__getitem__(matplotlib.rcParams, k) for k in dict.keys(matplotlib.rcParams)}\n"
         "before = snap()\n"
-        "from loyalist.modeling import plots\n"
+        "from loyalist.modeling.evaluation import plots\n"
         "plots.roc_figure(np.array([0, 1, 0, 1]), {'m': np.array([0.1, 0.9, 0.4, 0.6])})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
         "assert snap() == before, 'rcParams changed'\n"

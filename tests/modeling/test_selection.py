@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalist.modeling.selection import judge_against_baselines
+from loyalist.modeling.evaluation.selection import judge_against_baselines
 
 nan = np.nan
 

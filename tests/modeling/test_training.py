@@ -11,9 +11,9 @@ from loyalist.config import CleaningConfig, LoyalistConfig
 from loyalist.data.clean import clean_tables
 from loyalist.data.synthetic import generate
 from loyalist.errors import InsufficientHistoryError, ModelError
-from loyalist.modeling.btyd import BetaGeoModel
-from loyalist.modeling.dataset import labelled_snapshot, plan_cutoffs, split_half
-from loyalist.modeling.training import plan_with_fallback, train_churn, train_value
+from loyalist.modeling.btyd.models import BetaGeoModel
+from loyalist.modeling.supervised.dataset import labelled_snapshot, plan_cutoffs, split_half
+from loyalist.modeling.supervised.training import plan_with_fallback, train_churn, train_value
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_bgnbd_recovers_the_generator_parameters_in_btyd_mode():
     data = generate(n_customers=8000, start="2020-01-01", end="2021-06-30", seed=3, mode="btyd", dirty=False)
     true = data.params["btyd"]
     orders = data.orders
-    from loyalist.modeling.btyd_summary import customer_days_summary
+    from loyalist.modeling.btyd.summary import customer_days_summary
 
     s = customer_days_summary(orders, pd.Timestamp("2021-06-30"))
     fit = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])

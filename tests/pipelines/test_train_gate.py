@@ -16,9 +16,9 @@ import pipelines.train as train_job
 from loyalist.config import CleaningConfig, LoyalistConfig
 from loyalist.data.clean import clean_tables
 from loyalist.data.synthetic import generate
-from loyalist.modeling.dataset import events_until
-from loyalist.modeling.evaluation import value_metrics
-from loyalist.modeling.training import train_churn, train_value
+from loyalist.modeling.supervised.dataset import events_until
+from loyalist.modeling.evaluation.metrics import value_metrics
+from loyalist.modeling.supervised.training import train_churn, train_value
 from loyalist.tracking import CHAMPION, list_versions, load, offline_environment
 
 #: A feature with no information: each customer's region drawn at random, LightGBM without BG/NBD features.

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from loyalist.config import default_files, load_config, read_yaml
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.synthetic import generate
-from loyalist.modeling.tuning import METRIC_COLUMNS
+from loyalist.scoring.tuning import METRIC_COLUMNS
 from loyalist.tracking import offline_environment
 
 from pipelines import tune_weights as job

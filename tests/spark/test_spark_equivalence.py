@@ -116,7 +116,7 @@ def test_training_snapshots_and_labels_are_the_same_on_both_engines(spark, demo)
     import functools
 
     from loyalist.engines.spark import spark_labelled_snapshot
-    from loyalist.modeling.dataset import stack_snapshots
+    from loyalist.modeling.supervised.dataset import stack_snapshots
 
     workdir, _ = demo
     clean = workdir / "data" / "demo" / "clean"

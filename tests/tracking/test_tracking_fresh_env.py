@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalist.modeling.churn import ChurnModel
+from loyalist.modeling.supervised.churn import ChurnModel
 from loyalist.tracking import log_model, promote, run, setup_tracking
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def test_champion_loads_and_predicts_in_a_fresh_venv_without_loyalist(tmp_path, 
     model_dir = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/{info.version}", dst_path=str(tmp_path)))
     requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
     assert "loyalist" not in requirements, requirements
-    assert (model_dir / "code" / "loyalist" / "modeling" / "churn.py").is_file()
+    assert (model_dir / "code" / "loyalist" / "modeling" / "supervised" / "churn.py").is_file()
     example = mlflow.models.Model.load(str(model_dir)).load_input_example(str(model_dir))
     assert len(example) == 5
     expected = local.predict(example)["churn_probability"].to_numpy()

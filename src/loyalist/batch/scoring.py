@@ -29,8 +29,8 @@ from loyalist.explain import (
     with_model_features,
 )
 from loyalist.features.snapshot import build_snapshot
-from loyalist.modeling.btyd_features import BtydFeaturizer
-from loyalist.modeling.drift import psi_table
+from loyalist.modeling.btyd.features import BtydFeaturizer
+from loyalist.monitoring.drift import psi_table
 from loyalist.scoring.loyalty import LoyaltyScorer
 
 __all__ = ["SCORING_STAGES", "Scorer", "ScoringOutput", "score_customers"]
@@ -63,7 +63,7 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
                 f"The {kind} model predicts a {used}-day horizon; the config says {wanted} days: the model's "
                 "horizon is used."
             )
-        level = getattr(scorer.model, "level_", None)  # the model's level rule (loyalist.modeling.level) warned
+        level = getattr(scorer.model, "level_", None)  # the model's level rule (loyalist.modeling.supervised.level) warned
         if getattr(level, "note", "") and used == getattr(scorer.model, "horizon_days", None):
             notes.append(f"The {kind} model: {level.note}")
     return notes

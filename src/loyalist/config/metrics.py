@@ -1,7 +1,7 @@
 """The one registry of the metrics a model is judged and promoted by: name -> direction.
 
-The names are the keys of :func:`loyalist.modeling.evaluation.churn_metrics` and
-:func:`~loyalist.modeling.evaluation.value_metrics` (a test checks that they agree). The config refuses any other
+The names are the keys of :func:`loyalist.modeling.evaluation.metrics.churn_metrics` and
+:func:`~loyalist.modeling.evaluation.metrics.value_metrics` (a test checks that they agree). The config refuses any other
 ``training.promotion_metric`` / ``training.value_promotion_metric`` at load, and the promotion gate takes the
 direction from here.
 """

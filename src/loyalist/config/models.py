@@ -384,7 +384,7 @@ class TrainingConfig(Section):
     max_cutoffs: int = Field(ge=1, le=1000)
     min_history_days: int = Field(ge=0, le=MAX_DAYS)  # history before the first training cut-off
     # Out-of-time validation needs at least this many training cut-offs before the validation cut-off; with fewer,
-    # training switches to the anchored short-history mode (see loyalist.modeling.training.plan_with_fallback).
+    # training switches to the anchored short-history mode (see loyalist.modeling.supervised.training.plan_with_fallback).
     min_cutoffs_out_of_time: int = Field(ge=1, le=1000)
     # When history is too short for out-of-time validation at the full horizon, train on the longest shorter
     # horizon that fits (not below this), with the BG/NBD offset that transfers it to the full horizon.

@@ -263,7 +263,7 @@ def spark_labels(spark, snapshot, as_of: Any, config: FeatureConfig):
 
 
 def spark_labelled_snapshot(spark, present: Mapping[str, list[str]], as_of: Any, config: FeatureConfig):
-    """What :func:`loyalist.modeling.dataset.labelled_snapshot` returns, built on Spark: the snapshot SQL and the
+    """What :func:`loyalist.modeling.supervised.dataset.labelled_snapshot` returns, built on Spark: the snapshot SQL and the
     labels computed by the cluster, collected (one row per customer: training data for LightGBM), the RFM scores
     ranked on the collected snapshot, the labels joined on customer_id. Pass
     ``functools.partial(spark_labelled_snapshot, spark, present)`` as the training job's ``snapshots``."""

@@ -299,7 +299,7 @@ def score_customers_spark(
         extra["drivers_by_tier"] = _by_segment(drivers_by(sample_contribs, tiers.loc[sample_contribs.index]))
         extra["diagnosis"] = diagnosis(sample_contribs, tiers.loc[sample_contribs.index],
                                        snapshot=model_frame.loc[sample_contribs.index])
-    from loyalist.modeling.drift import psi_table
+    from loyalist.monitoring.drift import psi_table
 
     reference = getattr(churn.model, "drift_reference_", None)
     if reference:

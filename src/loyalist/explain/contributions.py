@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import ConfigError, ModelError, SchemaError
-from loyalist.modeling.btyd_features import BTYD_FEATURES
+from loyalist.modeling.btyd.features import BTYD_FEATURES
 
 __all__ = [
     "ADDITIVITY_TOL",

@@ -2,7 +2,7 @@
 
 :data:`FEATURE_TEXT` holds, for every model feature (the snapshot features of
 :data:`~loyalist.features.columns.FEATURE_COLUMNS`, the categorical columns and the BG/NBD features of
-:data:`~loyalist.modeling.btyd_features.BTYD_FEATURES`), its labels, its diagnosis group, its number format and
+:data:`~loyalist.modeling.btyd.features.BTYD_FEATURES`), its labels, its diagnosis group, its number format and
 the sentence templates. A reason reads "无订单已 142 天（同类客户通常 35 天） / 142 days since last order
 (similar customers: 35)".
 
@@ -41,7 +41,7 @@ from loyalist.errors import ConfigError, SchemaError
 from loyalist.explain.contributions import _plain, feature_columns
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, FEATURE_GROUPS
 from loyalist.features.rfm import RFM_SEGMENTS
-from loyalist.modeling.btyd_features import BTYD_FEATURES
+from loyalist.modeling.btyd.features import BTYD_FEATURES
 
 __all__ = [
     "GROUPS",

@@ -3,7 +3,7 @@
 Three parts, each a table with a reading (PSI < 0.1 stable, 0.1-0.2 moderate, > 0.2 significant):
 
 1. **Model inputs against the training rows**: the scoring job's PSI per numeric feature
-   (:func:`loyalist.modeling.drift.psi_table`, deciles of the churn model's training rows).
+   (:func:`loyalist.monitoring.drift.psi_table`, deciles of the churn model's training rows).
 2. **Categorical features** (industry, size, region, RFM segment, complaint stage, loyalty tier, risk band): the
    share of each category in the baseline list and in this one, and the PSI over the categories.
 3. **The prediction itself**: churn probability and expected value, binned at the baseline's deciles, with the

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from loyalist.errors import ModelError, NotFittedError
-from loyalist.modeling.baselines import churn_baselines, value_baselines
+from loyalist.modeling.evaluation.baselines import churn_baselines, value_baselines
 
 __all__ = ["BaselineChurnModel", "BaselineValueModel"]
 
@@ -88,9 +88,9 @@ class BaselineChurnModel(_BaselineBase):
     ----------
     method : ``"bgnbd_no_purchase"`` or ``"recency"``.
     horizon_days : the horizon of the probabilities.
-    explainer : the fitted learned :class:`~loyalist.modeling.churn.ChurnModel` (reasons; its BG/NBD featurizer
+    explainer : the fitted learned :class:`~loyalist.modeling.supervised.churn.ChurnModel` (reasons; its BG/NBD featurizer
         unless ``btyd`` is given).
-    btyd : a fitted :class:`~loyalist.modeling.btyd_features.BtydFeaturizer` for the baseline's own BG/NBD (the
+    btyd : a fitted :class:`~loyalist.modeling.btyd.features.BtydFeaturizer` for the baseline's own BG/NBD (the
         training job fits it at the newest data day, as the protocol's baselines are fitted at the cut-off).
     """
 
@@ -145,7 +145,7 @@ class BaselineValueModel(_BaselineBase):
     ----------
     method : ``"bgnbd_gamma_gamma"`` or ``"last_period_revenue"``.
     horizon_days, lookback_days : the value horizon; the look-back window of last-period revenue.
-    explainer : the fitted learned :class:`~loyalist.modeling.clv.ValueModel`.
+    explainer : the fitted learned :class:`~loyalist.modeling.supervised.value.ValueModel`.
     btyd : as in :class:`BaselineChurnModel`.
     level_from : another value baseline whose level (total) this one takes: :meth:`fit` freezes
         ``factor_ = sum(level_from predictions) / sum(method predictions)`` over the rows it is given (predictions

@@ -6,7 +6,7 @@ test. The first entry of the mapping is drawn as **the model** (thick line), the
 reference lines (chance, perfect calibration, random targeting) are grey and dashed. :func:`save_figure` writes a
 PNG atomically.
 
-Scores follow :mod:`loyalist.modeling.evaluation`: higher means more likely to churn (or more valuable).
+Scores follow :mod:`loyalist.modeling.evaluation.metrics`: higher means more likely to churn (or more valuable).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from loyalist.errors import ConfigError, ModelError
 from loyalist.io import atomic_path
-from loyalist.modeling.evaluation import (
+from loyalist.modeling.evaluation.metrics import (
     _check_mapping,
     _churn_pair,
     _ranked_cumulative,
@@ -145,7 +145,7 @@ def calibration_figure(
         Name -> predicted churn probability in [0, 1]; the first entry is the model. Ranking scores that are
         not probabilities (recency, minus the loyalty score) have no place here and raise a ModelError.
     n_bins : int, default 10
-        Equal-width probability bins (see :func:`loyalist.modeling.evaluation.calibration_table`); empty bins
+        Equal-width probability bins (see :func:`loyalist.modeling.evaluation.metrics.calibration_table`); empty bins
         are not drawn.
     title : str
         Axes title.

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from loyalist.modeling.drift import drift_reference
+from loyalist.monitoring.drift import drift_reference
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS
-from loyalist.modeling.btyd_features import _INPUT as BTYD_INPUT
-from loyalist.modeling.btyd_features import BTYD_FEATURES, BtydFeaturizer, btyd_features_by_cutoff
-from loyalist.modeling.matrix import FeatureSpec, check_columns, make_spec, to_matrix
+from loyalist.modeling.btyd.features import _INPUT as BTYD_INPUT
+from loyalist.modeling.btyd.features import BTYD_FEATURES, BtydFeaturizer, btyd_features_by_cutoff
+from loyalist.modeling.supervised.matrix import FeatureSpec, check_columns, make_spec, to_matrix
 
 __all__ = ["LgbmModelBase", "DEFAULT_LGBM_PARAMS"]
 
@@ -43,7 +43,7 @@ DEFAULT_LGBM_PARAMS: dict[str, object] = {
 
 
 class LgbmModelBase(BaseEstimator):
-    """Base of :class:`~loyalist.modeling.churn.ChurnModel` and :class:`~loyalist.modeling.clv.ValueModel`."""
+    """Base of :class:`~loyalist.modeling.supervised.churn.ChurnModel` and :class:`~loyalist.modeling.supervised.value.ValueModel`."""
 
     kind: str = ""
     output_name: str = ""

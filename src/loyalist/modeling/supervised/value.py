@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import ModelError
-from loyalist.modeling.base import LgbmModelBase
-from loyalist.modeling.matrix import to_matrix
+from loyalist.modeling.supervised.base import LgbmModelBase
+from loyalist.modeling.supervised.matrix import to_matrix
 
 __all__ = ["ValueModel"]
 
@@ -95,7 +95,7 @@ class ValueModel(LgbmModelBase):
 
     def score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """Expected value over the horizon, one per row (>= 0). At the model's own horizon the frozen level
-        (``level_``, :mod:`loyalist.modeling.level`) applies."""
+        (``level_``, :mod:`loyalist.modeling.supervised.level`) applies."""
         value = np.exp(self.raw_score(snapshot, horizon_days))
         level = getattr(self, "level_", None)
         if level is not None and (horizon_days is None or int(horizon_days) == int(self.horizon_days)):

@@ -1,4 +1,4 @@
-"""Tests of loyalist.modeling.crosssell: hand-computed co-purchase answers (4 customers, 5 products), the
+"""Tests of loyalist.recommend.crosssell: hand-computed co-purchase answers (4 customers, 5 products), the
 popularity baseline, the time rule, a dense reference implementation, hit rate @k on a hand case, and the real
 Online Retail II benchmark claim (skipped without ../shared/data)."""
 
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-import loyalist.modeling.crosssell as cs
+import loyalist.recommend.crosssell as cs
 from loyalist.errors import ConfigError, InsufficientHistoryError, NotFittedError, SchemaError
-from loyalist.modeling.crosssell import (
+from loyalist.recommend.crosssell import (
     EVALUATION_COLUMNS,
     RECOMMENDATION_COLUMNS,
     CoPurchaseRecommender,

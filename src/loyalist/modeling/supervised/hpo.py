@@ -7,7 +7,7 @@ model. So the search never reads them. It repeats the training protocol one step
 cut-offs:
 
 - **inner validation** = the newest training cut-off ``T_in``; its customers are split by the same hash as the
-  training job (:func:`~loyalist.modeling.dataset.split_half`): one half early-stops each trial's booster, the
+  training job (:func:`~loyalist.modeling.supervised.dataset.split_half`): one half early-stops each trial's booster, the
   other half scores the trial (ROC AUC for churn, normalised Gini for value);
 - **inner training** = the training cut-offs whose label window ends by ``T_in`` (``T + horizon_days <= T_in``),
   so the inner validation is honestly out of time; when no cut-off is that old (a 365-day value horizon with 12
@@ -33,12 +33,12 @@ import pandas as pd
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
-from loyalist.modeling.base import DEFAULT_LGBM_PARAMS
-from loyalist.modeling.churn import ChurnModel
-from loyalist.modeling.clv import ValueModel
-from loyalist.modeling.dataset import split_half, stack_snapshots
-from loyalist.modeling.evaluation import churn_metrics, value_metrics
-from loyalist.modeling.training import plan_with_fallback
+from loyalist.modeling.supervised.base import DEFAULT_LGBM_PARAMS
+from loyalist.modeling.supervised.churn import ChurnModel
+from loyalist.modeling.supervised.value import ValueModel
+from loyalist.modeling.supervised.dataset import split_half, stack_snapshots
+from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
+from loyalist.modeling.supervised.training import plan_with_fallback
 
 __all__ = ["tune_lgbm", "tune_lgbm_for", "SEARCH_SPACE", "inner_split"]
 
@@ -81,7 +81,7 @@ def inner_split(
     if "as_of" not in train.columns or "customer_id" not in train.columns:
         raise ModelError(
             "The 'train' rows for hyper-parameter search lack 'as_of' or 'customer_id'; expected stacked labelled "
-            "snapshots; build them with loyalist.modeling.dataset.stack_snapshots."
+            "snapshots; build them with loyalist.modeling.supervised.dataset.stack_snapshots."
         )
     cutoffs = sorted(pd.to_datetime(train["as_of"]).unique())
     if len(cutoffs) < 2:
@@ -156,8 +156,8 @@ def tune_lgbm(
     Parameters
     ----------
     kind : {'churn', 'value'}
-        The model: :class:`~loyalist.modeling.churn.ChurnModel` (objective ROC AUC, label ``churned``) or
-        :class:`~loyalist.modeling.clv.ValueModel` (objective normalised Gini, label ``target``, clipped at 0).
+        The model: :class:`~loyalist.modeling.supervised.churn.ChurnModel` (objective ROC AUC, label ``churned``) or
+        :class:`~loyalist.modeling.supervised.value.ValueModel` (objective normalised Gini, label ``target``, clipped at 0).
     train : pandas.DataFrame
         Stacked labelled snapshots of the training cut-offs (``customer_id``, ``as_of``, features, labels).
     valid_fit, valid_eval : pandas.DataFrame, optional
@@ -254,7 +254,7 @@ def tune_lgbm_for(
 ) -> dict[str, Any]:
     """:func:`tune_lgbm` on the training cut-offs that ``train_churn`` / ``train_value`` would use.
 
-    Plans the cut-offs as training does (:func:`~loyalist.modeling.training.plan_with_fallback`, the churn or value
+    Plans the cut-offs as training does (:func:`~loyalist.modeling.supervised.training.plan_with_fallback`, the churn or value
     horizon of ``config.features``), stacks the labelled snapshots of the training cut-offs only (the validation
     cut-off is not even built) and searches with ``config.training.random_state`` as seed and
     ``config.training.lgbm_params`` as trial 0.

@@ -9,7 +9,7 @@ The rule (issue 11 §2), applied to every candidate, the first version included:
   than ``total_tolerance``, whichever is larger).
 
 When the learned model loses, the candidate is the best baseline itself (wrapped as a loyalist model by
-:mod:`loyalist.modeling.baseline_models`). For value, a baseline whose total is far off (more than twice the best
+:mod:`loyalist.modeling.evaluation.baseline_models`). For value, a baseline whose total is far off (more than twice the best
 baseline's total error, and more than ``total_tolerance``) does not set the level: last-period revenue on CDNOW
 ranks well but predicts +144% of the holdout total. Then the candidate is a blend: the best-ranking baseline's
 ranking at the level of the admissible baseline (``level_from``: its predictions rescaled by a frozen factor so
@@ -60,7 +60,7 @@ def judge_against_baselines(
     kind: str, metrics: pd.DataFrame, *, margin: float = 0.0, total_tolerance: float = 0.10,
     learned: str = "loyalist",
 ) -> Verdict:
-    """Compare the learned model's row of ``metrics`` (a :func:`~loyalist.modeling.evaluation.compare_churn` /
+    """Compare the learned model's row of ``metrics`` (a :func:`~loyalist.modeling.evaluation.metrics.compare_churn` /
     ``compare_value`` table on one set of rows) with the gate baselines of ``kind`` ("churn" or "value").
 
     A NaN metric of the learned model counts as a loss. Baselines absent from the table are skipped; with none

@@ -20,11 +20,11 @@ import pandas as pd
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import InsufficientHistoryError
-from loyalist.modeling.baselines import churn_baselines, value_baselines
-from loyalist.modeling.churn import ChurnModel
-from loyalist.modeling.clv import ValueModel
+from loyalist.modeling.evaluation.baselines import churn_baselines, value_baselines
+from loyalist.modeling.supervised.churn import ChurnModel
+from loyalist.modeling.supervised.value import ValueModel
 from loyalist.features.cutoffs import data_period
-from loyalist.modeling.dataset import (
+from loyalist.modeling.supervised.dataset import (
     CutoffPlan,
     SnapshotBuilder,
     labelled_snapshot,
@@ -32,9 +32,9 @@ from loyalist.modeling.dataset import (
     split_half,
     stack_snapshots,
 )
-from loyalist.modeling.btyd_features import BtydFeaturizer
-from loyalist.modeling.evaluation import compare_churn, compare_value
-from loyalist.modeling.level import Level, set_level
+from loyalist.modeling.btyd.features import BtydFeaturizer
+from loyalist.modeling.evaluation.metrics import compare_churn, compare_value
+from loyalist.modeling.supervised.level import Level, set_level
 from loyalist.features.snapshot import build_snapshot
 from loyalist.scoring.loyalty import LoyaltyScorer
 
@@ -178,10 +178,10 @@ def label_windows(plan: CutoffPlan) -> list[tuple[pd.Timestamp, int]]:
 
 
 def fit_level(model, tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan) -> Level:
-    """Set ``model.level_`` for scoring at the data end over the model's horizon (:mod:`loyalist.modeling.level`)
+    """Set ``model.level_`` for scoring at the data end over the model's horizon (:mod:`loyalist.modeling.supervised.level`)
     and return it. Uses events <= the data end only (the scoring cut-off of a model trained now)."""
     windows = label_windows(plan)
-    from loyalist.modeling.level import uncovered_months
+    from loyalist.modeling.supervised.level import uncovered_months
 
     if not uncovered_months(windows, plan.data_end, model.horizon_days):
         model.level_ = Level()

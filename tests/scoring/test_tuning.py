@@ -23,9 +23,9 @@ from loyalist.config.models import (
 )
 from loyalist.data.synthetic import generate
 from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
-from loyalist.modeling.dataset import labelled_snapshot, stack_snapshots
-from loyalist.modeling.training import plan_with_fallback
-from loyalist.modeling.tuning import (
+from loyalist.modeling.supervised.dataset import labelled_snapshot, stack_snapshots
+from loyalist.modeling.supervised.training import plan_with_fallback
+from loyalist.scoring.tuning import (
     METRIC_COLUMNS,
     TRIAL_COLUMNS,
     _ScoreMatrix,

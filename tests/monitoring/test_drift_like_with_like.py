@@ -7,8 +7,8 @@ import numpy as np
 from loyalist.config.load import load_config
 from loyalist.data.synthetic import generate
 from loyalist.features.snapshot import build_snapshot
-from loyalist.modeling.drift import drift_reference, psi_table
-from loyalist.modeling.training import train_churn
+from loyalist.monitoring.drift import drift_reference, psi_table
+from loyalist.modeling.supervised.training import train_churn
 
 _MODEL_OUTPUTS = ["bg_p_alive", "bg_p_no_purchase", "bg_expected_purchases", "gg_expected_value", "btyd_value"]
 

@@ -12,7 +12,7 @@ References
 Both estimators follow the scikit-learn contract: ``__init__`` stores parameters, ``fit`` returns ``self``, learned
 state ends in ``_``; using an unfitted model raises :class:`loyalist.errors.NotFittedError`.
 
-Inputs are per customer (one row each, see :func:`loyalist.modeling.btyd_summary.customer_days_summary`):
+Inputs are per customer (one row each, see :func:`loyalist.modeling.btyd.summary.customer_days_summary`):
 ``frequency`` x = repeat purchases in the calibration period, ``recency`` t_x = time of the last purchase after the
 first one, ``T`` = time from the first purchase to the end of calibration, ``monetary_value`` = mean value of the
 repeat purchases; times in one unit (weeks in the papers).

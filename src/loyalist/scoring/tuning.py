@@ -369,7 +369,7 @@ def _labels(frame: pd.DataFrame, name: str) -> np.ndarray:
     if "churned" not in frame.columns:
         raise SchemaError(
             f"The {name!r} rows lack the label column 'churned'; expected labelled snapshots; build them with "
-            "loyalist.modeling.dataset.labelled_snapshot or stack_snapshots."
+            "loyalist.modeling.supervised.dataset.labelled_snapshot or stack_snapshots."
         )
     y = numeric_values(frame["churned"])
     bad = np.isnan(y) | ~np.isin(y, (0.0, 1.0))
@@ -385,7 +385,7 @@ def _check_frame(frame: object, scoring: ScoringConfig, name: str) -> pd.DataFra
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(
             f"The {name!r} argument must be a pandas DataFrame of labelled snapshot rows; got "
-            f"{type(frame).__name__}; pass the frame built by loyalist.modeling.dataset."
+            f"{type(frame).__name__}; pass the frame built by loyalist.modeling.supervised.dataset."
         )
     needed = list(scoring.indicators) + list(guard_columns(scoring.guards)) + ["churned"]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
@@ -788,7 +788,7 @@ def tune_weights(
     Parameters
     ----------
     train : pandas.DataFrame
-        Stacked labelled snapshots at the training cut-offs (:func:`loyalist.modeling.dataset.stack_snapshots`):
+        Stacked labelled snapshots at the training cut-offs (:func:`loyalist.modeling.supervised.dataset.stack_snapshots`):
         one row per customer and cut-off with ``customer_id``, ``as_of``, the configured indicator columns, the
         guards' columns, ``churned`` (0/1) and, for per-industry tuning, ``industry``.
     valid : pandas.DataFrame

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from loyalist.errors import ModelError, NotFittedError
-from loyalist.modeling.btyd import BetaGeoModel, GammaGammaModel
+from loyalist.modeling.btyd.models import BetaGeoModel, GammaGammaModel
 
 __all__ = ["BTYD_FEATURES", "BtydFeaturizer", "btyd_features_by_cutoff"]
 

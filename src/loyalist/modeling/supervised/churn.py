@@ -11,8 +11,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from loyalist.errors import InsufficientHistoryError
-from loyalist.modeling.base import LgbmModelBase
-from loyalist.modeling.matrix import check_columns, to_matrix
+from loyalist.modeling.supervised.base import LgbmModelBase
+from loyalist.modeling.supervised.matrix import check_columns, to_matrix
 
 __all__ = ["ChurnModel"]
 
@@ -55,7 +55,7 @@ class ChurnModel(LgbmModelBase):
     Parameters
     ----------
     horizon_days : the churn horizon the probabilities refer to.
-    params : LightGBM parameters over :data:`~loyalist.modeling.base.DEFAULT_LGBM_PARAMS`.
+    params : LightGBM parameters over :data:`~loyalist.modeling.supervised.base.DEFAULT_LGBM_PARAMS`.
     use_btyd : add BG/NBD quantities (P(alive), P(no purchase in h), expected purchases) as features.
     offset : start the booster from logit(BG/NBD P(no purchase in h)) so the trees learn a correction; this makes a
         model trained on a shorter horizon transferable to a longer one (the horizon enters through the offset).
@@ -149,7 +149,7 @@ class ChurnModel(LgbmModelBase):
 
     def score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """Calibrated churn probabilities, one per row. At the model's own horizon the frozen level (``level_``,
-        :mod:`loyalist.modeling.level`) shifts the log-odds."""
+        :mod:`loyalist.modeling.supervised.level`) shifts the log-odds."""
         if self.calibrator_ is None:
             p = expit(self.raw_score(snapshot, horizon_days))
         else:

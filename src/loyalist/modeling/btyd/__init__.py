@@ -1,0 +1,38 @@
+"""Buy-till-you-die models: BG/NBD and Gamma-Gamma, their input summary and their quantities as features.
+
+- ``models``: :class:`BetaGeoModel`, :class:`GammaGammaModel` (maximum likelihood, Fader, Hardie & Lee 2005);
+- ``summary``: :func:`customer_days_summary`, the (frequency, recency, T, monetary) table they are fitted on;
+- ``features``: :class:`BtydFeaturizer`, P(alive), P(no purchase), expected purchases and value per customer.
+
+Names below are imported on first use (PEP 562), so importing a single module (e.g. when MLflow unpickles a model
+in an environment without the training extras) does not import the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "BetaGeoModel": "models",
+    "GammaGammaModel": "models",
+    "MIN_CUSTOMERS": "models",
+    "customer_days_summary": "summary",
+    "SUMMARY_COLUMNS": "summary",
+    "HOLDOUT_COLUMNS": "summary",
+    "BTYD_FEATURES": "features",
+    "BtydFeaturizer": "features",
+    "btyd_features_by_cutoff": "features",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
