@@ -28,6 +28,10 @@ def run(
     ``run_date`` (default: today) and ``env`` (default: the process environment) are read here, at the edge:
     dates after the run date are rejected as impossible; the pseudonymisation key comes from the environment.
     Returns the result as stored (personal columns masked, rejects pseudonymised when configured)."""
+    from pipelines import table_mode
+
+    if table_mode.is_table_mode(config):  # one customer table with a churn flag (issue 15)
+        return table_mode.run_prepare(config, out_dir, reporter, run_date=run_date, env=env, layers=layers)
     reporter = reporter or Reporter(quiet=True)
     run_date = pd.Timestamp.now().normalize() if run_date is None else pd.Timestamp(run_date)
     key = pseudonym_key(config.privacy, dict(os.environ) if env is None else env)

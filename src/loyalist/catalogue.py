@@ -177,6 +177,7 @@ _CLEAN_RULES = {
     "unknown_status": ("未知订单状态", "unknown status"), "negative_amount": ("负金额", "negative amount"),
     "impossible_date": ("日期不合理", "impossible date"), "malformed_line": ("行格式错误", "malformed line"),
     "zero_amount": ("零金额", "zero amount"),
+    "invalid_churn_flag": ("流失标记无效", "invalid churn flag"), "invalid_tenure": ("在网时长无效", "invalid tenure"),
     "extreme_amount": ("极端金额", "extreme amount"),
     "resolved_before_created": ("解决时间早于创建时间", "resolved before created"),
 }

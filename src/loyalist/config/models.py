@@ -45,6 +45,8 @@ __all__ = [
     "ActionRule",
     "ScoringJobConfig",
     "SparkConfig",
+    "CustomerTableConfig",
+    "COLUMN_TYPES",
     "LoyalistConfig",
     "TIERS",
     "SEED_INDICATORS",
@@ -512,6 +514,41 @@ class SparkConfig(Section):
     connect_timeout_seconds: float = Field(gt=0)
 
 
+# ----------------------------------------------------------------------------------- customer table
+
+#: Column types of customer-table mode (``customer_table.types``).
+COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "id", "text", "ignore")
+
+
+class CustomerTableConfig(Section):
+    """Customer-table mode: one row per customer with a churn flag (on when ``churn`` names a column); defaults
+    and the meaning of each key in ``defaults/customer_table.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("customer_table",)
+
+    churn: str | None
+    positive: str | int | float | bool | None
+    tenure: str | None
+    tenure_unit: Literal["months", "days", "years"]
+    value: str | None
+    value_kind: Literal["monthly_charge", "balance"]
+    value_rate: float = Field(gt=0, allow_inf_nan=False)
+    churn_window_months: float = Field(gt=0, le=1200, allow_inf_nan=False)
+    max_remaining_months: int = Field(ge=1, le=1200)
+    snapshot_date: dt.date | None
+    types: dict[str, Literal["numeric", "categorical", "date", "id", "text", "ignore"]]
+    keep: list[str]
+    leakage_auc: float = Field(gt=0.5, le=1.0)
+    id_auc: float = Field(gt=0.5, le=1.0)
+    max_categories: int = Field(ge=2, le=100_000)
+    folds: int = Field(ge=2, le=20)
+
+    @property
+    def enabled(self) -> bool:
+        """True when a churn column is named (customer-table mode)."""
+        return self.churn is not None
+
+
 # ------------------------------------------------------------------------------------------- root
 
 
@@ -529,3 +566,4 @@ class LoyalistConfig(Section):
     tracking: TrackingConfig
     scoring_job: ScoringJobConfig
     spark: SparkConfig
+    customer_table: CustomerTableConfig

@@ -68,11 +68,11 @@ from loyalist.data.dates import parse_dates
 from loyalist.data.privacy import mask_frame
 from loyalist.data.schemas import ORDER_STATUSES, PII_COLUMNS, REJECT_COLUMNS, SCHEMAS, TableSchema
 from loyalist.data.validate import validate_tables
-from loyalist.errors import ConfigError, DataQualityError
+from loyalist.errors import ConfigError, DataQualityError, SchemaError
 
 __all__ = [
     "CleanResult", "clean_tables", "DateBounds", "RULES", "CUSTOMER_PROFILE_COLUMNS", "ORDER_LINE_COLUMNS", "SUMMARY_COLUMNS",
-    "MAX_ID_CHANGE_RECORDS", "running_quantile_caps",
+    "MAX_ID_CHANGE_RECORDS", "running_quantile_caps", "ExtraRule", "clean_customer_rows",
 ]
 
 #: Rule names in the order they are applied (the ``rule`` column of the rejects).
@@ -83,6 +83,7 @@ RULES: tuple[str, ...] = (
     "incomplete_customer",
     "duplicate", "duplicate_order_id", "duplicate_customer_id", "duplicate_ticket_id", "order_conflict",
     "unknown_customer", "unknown_status", "negative_amount", "extreme_amount", "resolved_before_created",
+    "invalid_churn_flag", "invalid_tenure",
 )
 #: Customer fields whose absence makes a customer row incomplete (rule 6), when the table has the column.
 CUSTOMER_PROFILE_COLUMNS: tuple[str, ...] = ("name", "industry", "size", "region")
@@ -518,6 +519,54 @@ def clean_tables(
     return CleanResult(tables=tables, rejects=rejects, summary=summary)
 
 
+@dataclass(frozen=True)
+class ExtraRule:
+    """A rule of a caller's own (customer-table mode: ``invalid_churn_flag``, ``invalid_tenure``,
+    ``unparseable_number``), applied after this module's rules to the rows still alive: ``mask`` and ``reasons``
+    are per raw row (``reasons`` is read where ``mask`` is true)."""
+
+    rule: str
+    action: str  # "dropped" | "changed"
+    column: str
+    mask: np.ndarray
+    reasons: np.ndarray
+
+
+def clean_customer_rows(
+    raw: pd.DataFrame, config: CleaningConfig, *, bounds: DateBounds | None = None,
+    extra_rules: tuple[ExtraRule, ...] = (),
+) -> tuple[CleanResult, np.ndarray]:
+    """Customer-table mode: clean a customers table alone (no orders) by this module's rules, then ``extra_rules``.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The customers table as :func:`loyalist.data.load.read_source` returns it (``keep_other=True``: the
+        canonical columns, then the file's other columns, which only appear in the rejects' ``record``).
+
+    Returns
+    -------
+    (CleanResult, ndarray)
+        The result with the one table ``customers`` (canonical columns), its rejects and summary
+        (rows in = kept + rejected); and the 0-based positions in ``raw`` of the kept rows, in the clean
+        table's order, so the caller can carry the columns this module does not know.
+    """
+    if "customer_id" not in raw.columns:
+        raise SchemaError(
+            f"table 'customers' (from '{raw.attrs.get('source', '<in-memory frame>')}') lacks the required column "
+            f"'customer_id'; the columns there are {list(raw.attrs.get('file_columns', raw.columns))}; map it in "
+            "data.customers.columns."
+        )
+    for r in extra_rules:
+        if r.rule not in RULES or r.action not in ("dropped", "changed"):
+            raise ValueError(f"extra rule {r.rule!r} ({r.action!r}) is not a known rule and action; add it to RULES.")
+    out = _clean_table("customers", raw, config, _Context(), _test_pattern(config), bounds or DateBounds(),
+                       extra_rules=extra_rules)
+    outcomes = {"customers": out}
+    result = CleanResult(tables={"customers": out.kept}, rejects=_rejects(outcomes), summary=_summary(outcomes))
+    return result, np.flatnonzero(out.ledger.alive)
+
+
 def _test_pattern(config: CleaningConfig, key: str = "test_id_patterns") -> str | None:
     patterns = getattr(config, key)
     if not patterns:
@@ -535,7 +584,7 @@ def _test_pattern(config: CleaningConfig, key: str = "test_id_patterns") -> str 
 
 def _clean_table(
     table: str, raw: pd.DataFrame, config: CleaningConfig, ctx: _Context, test_pattern: str | None,
-    bounds: DateBounds,
+    bounds: DateBounds, extra_rules: tuple[ExtraRule, ...] = (),
 ) -> _Outcome:
     schema = SCHEMAS[table]
     attrs = dict(raw.attrs)
@@ -638,6 +687,9 @@ def _clean_table(
         led.change(early, "resolved_before_created", "resolved_at",
                    lambda m: "'resolved_at': " + _quoted(res[m].astype(str)) + " -> NaT (before created_at)")
         frame["resolved_at"] = res.mask(early & led.alive)
+    for r in extra_rules:
+        log = led.drop if r.action == "dropped" else led.change
+        log(r.mask, r.rule, r.column, lambda m, r=r: r.reasons[m])
 
     key = schema.key[0] if schema.key else "customer_id"
     keys = pd.Series(frame[key], dtype="string").fillna(cols[key].text)

@@ -40,7 +40,7 @@ _CHINESE_ENCODINGS = {"gb2312", "gbk", "gb18030", "hz", "hz_gb_2312", "cp936"}  
 _DELIMITERS = (",", "\t", ";", "|")
 
 
-def read_source(table: str, source: SourceConfig) -> pd.DataFrame:
+def read_source(table: str, source: SourceConfig, *, keep_other: bool = False) -> pd.DataFrame:
     """Read one table from its source and return it with canonical column names.
 
     Parameters
@@ -59,7 +59,8 @@ def read_source(table: str, source: SourceConfig) -> pd.DataFrame:
     DataFrame
         One row per source row (RangeIndex = 0-based row position in the source), the canonical columns of
         ``table`` that the source has (mapped by ``source.columns``, canonical -> user column; unmapped canonical
-        columns are looked up by their own name, case-insensitively; other columns are dropped), in schema order.
+        columns are looked up by their own name, case-insensitively; other columns are dropped, or kept after
+        them under their own names with ``keep_other`` -- customer-table mode), in schema order.
         Values are not converted. With ``synthesize_key`` and no key column, the key is ``'<table>-<row>'``.
 
     Raises
@@ -93,12 +94,12 @@ def read_source(table: str, source: SourceConfig) -> pd.DataFrame:
         elif fmt == "excel":
             df = _read_excel(path, source, where)
         else:
-            df = _read_parquet(path, source, where)
+            df = _read_parquet(path, source, where, every_column=keep_other)
     if len(df) == 0 and not attrs.get("malformed"):
         raise InputFileError(f"Input {origin} for {where} has no data rows; give a file with at least one row.")
     df = df.set_axis([str(c).strip().lstrip("\ufeff") for c in df.columns], axis=1)
     attrs["file_columns"] = list(df.columns)
-    out = _map_columns(df, table, source, origin, where)
+    out = _map_columns(df, table, source, origin, where, keep_other=keep_other)
     key = SCHEMAS[table].key
     if source.synthesize_key and key and key[0] not in out.columns:
         numbers = pd.Series(np.arange(len(out)), index=out.index).astype("str")
@@ -357,6 +358,9 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     except Exception as exc:  # openpyxl raises many types on corrupt files
         raise InputFileError(f"Excel file '{path}' for {where} could not be read ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); save it again as .xlsx.") from exc
+    filled = np.flatnonzero(df.notna().any(axis=1).to_numpy())
+    if len(filled) and filled[0] > 0:  # empty rows above the header (a sheet laid out one row down)
+        df = df.iloc[filled[0]:].reset_index(drop=True)
     if source.header:  # the header row read as data, so a repeated name is seen before pandas renames it
         names = ["Unnamed: %d" % k if pd.isna(v) else (str(v) if not isinstance(v, str) else v)
                  for k, v in enumerate(df.iloc[0].tolist())] if len(df) else [str(c) for c in df.columns]
@@ -368,7 +372,7 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     return df.iloc[: filled[-1] + 1 if len(filled) else 0].reset_index(drop=True)  # drop trailing empty rows
 
 
-def _read_parquet(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
+def _read_parquet(path: Path, source: SourceConfig, where: str, every_column: bool = False) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     import pyarrow as pa
@@ -377,7 +381,7 @@ def _read_parquet(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
         schema = pq.read_schema(path)
         names = schema.names
         _check_duplicate_columns([str(n) for n in names], f"'{path}'", where)
-        wanted = _wanted_columns(names, source)
+        wanted = list(names) if every_column else _wanted_columns(names, source)
         for name in wanted:
             kind = schema.field(name).type
             if pa.types.is_nested(kind):
@@ -443,7 +447,8 @@ def _find_column(name: str, columns: list[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def _map_columns(df: pd.DataFrame, table: str, source: SourceConfig, origin: str, where: str) -> pd.DataFrame:
+def _map_columns(df: pd.DataFrame, table: str, source: SourceConfig, origin: str, where: str,
+                 keep_other: bool = False) -> pd.DataFrame:
     schema = SCHEMAS[table]
     unknown = [c for c in source.columns if c not in schema.columns]
     if unknown:
@@ -467,4 +472,8 @@ def _map_columns(df: pd.DataFrame, table: str, source: SourceConfig, origin: str
             f"{file_columns}; fix the mapping in {where}.columns."
         )
     out = pd.DataFrame({canon: df[col] for canon, col in picked.items()}, index=df.index)
+    if keep_other:
+        used = set(picked.values())
+        others = [c for c in file_columns if c not in used and c not in out.columns]
+        out = pd.concat([out, df[others]], axis=1)
     return out.reset_index(drop=True)
