@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from loyalist.batch.outputs import pseudonym_key
@@ -20,7 +21,7 @@ from loyalist.tabular import TYPES_FILE, prepare_customer_table
 
 from pipelines._ui import Reporter
 
-__all__ = ["run_prepare", "is_table_mode"]
+__all__ = ["run_prepare", "run_train", "run_score", "is_table_mode"]
 
 
 def is_table_mode(config: LoyalistConfig) -> bool:
@@ -74,3 +75,183 @@ def run_prepare(
         reporter.table("Rejects and changes by rule", ["rule", "action", "rows"],
                        [[r, a, int(n)] for (r, a), n in counts.head(10).items()])
     return result
+
+
+# ------------------------------------------------------------------------------------------------ train
+
+#: Version tag: hash of (the clean table's fingerprint, the resolved config); the same key registers nothing new.
+TRAIN_KEY_TAG = "loyalist.train_key"
+
+
+def _snapshot(config: LoyalistConfig, run_date: pd.Timestamp | None) -> pd.Timestamp:
+    day = config.customer_table.snapshot_date
+    if day is not None:
+        return pd.Timestamp(day)
+    return pd.Timestamp.now().normalize() if run_date is None else pd.Timestamp(run_date).normalize()
+
+
+def run_train(
+    config: LoyalistConfig, clean_dir: Path, *, workdir: Path, env: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None, run_date: pd.Timestamp | None = None,
+):
+    """Customer-table mode of ``loyalist train``: leakage alarm, k-fold CV of LightGBM beside the baselines, the
+    candidate fitted on every labelled customer, logged and registered under ``tracking.churn_model_name``, and
+    promoted by the gate (never below the best baseline). Returns the gate's decision."""
+    import hashlib
+
+    from loyalist.config.load import config_to_dict
+    from loyalist.tabular import read_customer_table
+    from loyalist.tabular.train import train_table
+    from loyalist.tracking import (
+        CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, log_model, run, store_lock,
+    )
+
+    from pipelines._common import config_tags, start_tracking
+
+    reporter = reporter or Reporter(quiet=True)
+    table, types = read_customer_table(clean_dir)
+    start_tracking(config, Path(workdir), env)
+    name = config.tracking.churn_model_name
+    fp = data_fingerprint(table)
+    key = hashlib.sha256(f"table|{fp['sha256']}|{config_hash(config)}".encode()).hexdigest()[:16]
+    existing = find_version(name, TRAIN_KEY_TAG, key)
+    if existing is not None:
+        champion = get_version(name, CHAMPION)
+        reason = (f"version {existing.version} was trained on the same data fingerprint and config (key {key}), "
+                  "so no new version is registered.")
+        reporter.say(f"{name}: {reason}")
+        return PromotionDecision(False, reason, name, existing.version, champion.version if champion else None,
+                                 float("nan"), None)
+    ct = config.customer_table
+    with reporter.bar(f"Cross-validate LightGBM beside the baselines ({ct.folds} stratified folds, the same for "
+                      "every model)", ct.folds, "folds") as advance:
+        result = train_table(table, types, ct, seed=config.training.random_state,
+                             lgbm_params=config.training.lgbm_params or None, snapshot=_snapshot(config, run_date),
+                             progress=lambda message: advance(1, message))
+    for note in result.notes:
+        reporter.say(f"[yellow]{note}[/yellow]")
+    s = result.cv.summary
+    reporter.table(
+        f"Churn models, {ct.folds}-fold cross-validation on {result.n_rows:,} customers (mean ± std over the folds)",
+        ["model", "roc_auc", "pr_auc", "brier", "ece", "lift_top_decile"],
+        [[m, f"{s.loc[m, 'roc_auc_mean']:.3f} ± {s.loc[m, 'roc_auc_std']:.3f}",
+          f"{s.loc[m, 'pr_auc_mean']:.3f}", f"{s.loc[m, 'brier_mean']:.4f}",
+          f"{s.loc[m, 'ece_mean']:.3f} ± {s.loc[m, 'ece_std']:.3f}", f"{s.loc[m, 'lift_top_decile_mean']:.2f}"]
+         for m in s.index])
+    candidate = result.candidate
+    score = result.cv.mean(candidate)
+    bar = result.cv.mean(result.best_baseline) if candidate == "lightgbm" else None
+    with reporter.step(f"Log the run to MLflow and register {name}"), \
+            run("train-churn-table", tags=config_tags(config)) as h:
+        h.log_config(config_to_dict(config))
+        h.log_params({"mode": "customer_table", "candidate": candidate, "folds": ct.folds, "rows": result.n_rows,
+                      "base_rate": round(result.base_rate, 6), "n_features": len(result.kinds),
+                      "excluded_by_leakage_alarm": ",".join(result.leakage.loc[result.leakage["excluded"],
+                                                                               "column"]) or "none",
+                      **({"lgbm.num_leaves": result.model.num_leaves_, "lgbm.n_trees": result.model.n_trees_}
+                         if candidate == "lightgbm" else {})})
+        h.log_dataset(table, "customer_table", "training")
+        for m in s.index:
+            h.log_metrics({k: float(v) for k, v in s.loc[m].items()}, prefix=f"cv.{m.replace(':', '_')}.")
+        h.log_metrics({f"cv.{k}": float(v) for k, v in s.loc[candidate].items()})
+        h.log_table(result.cv.per_fold, "tables/cv_per_fold.csv")
+        h.log_table(s.reset_index(), "tables/cv_summary.csv")
+        h.log_table(result.leakage, "tables/leakage.csv")
+        h.log_table(types, "tables/column_types.csv")
+        h.set_tags({"selection.candidate": candidate, "selection.reason": result.reason})
+        info = log_model(h, result.model, registered_name=name,
+                         input_example=_model_input(table.head(50), result.kinds, config, run_date),
+                         tags={"loyalist.mode": "customer_table", "loyalist.candidate": candidate,
+                               TRAIN_KEY_TAG: key, "metric.cv_roc_auc": f"{score:.6f}",
+                               "data.sha256": fp["sha256"], "selection.reason": result.reason,
+                               "loyalist.config_hash": config_hash(config)})
+        with store_lock():
+            champion = get_version(name, CHAMPION)
+            champion_score = None
+            if champion is not None and champion.tags.get("data.sha256") == fp["sha256"]:
+                champion_score = float(champion.tags.get("metric.cv_roc_auc", "nan"))
+            decision = gate(name, info.version, challenger_score=score, champion_score=champion_score,
+                            margin=config.training.promotion_margin, metric="cv_roc_auc", baseline_score=bar,
+                            baseline_name=f"the {result.best_baseline} baseline")
+        h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
+    reporter.say(f"Candidate: {result.reason}")
+    reporter.say(f"{name} version {info.version}: {decision.reason}")
+    return decision
+
+
+def _model_input(table: pd.DataFrame, kinds: Mapping[str, str], config: LoyalistConfig,
+                 run_date: pd.Timestamp | None) -> pd.DataFrame:
+    from loyalist.tabular import feature_frame
+
+    return feature_frame(table, kinds, _snapshot(config, run_date))
+
+
+# ------------------------------------------------------------------------------------------------ score
+
+
+def run_score(
+    config: LoyalistConfig, clean_dir: Path, *, out_dir: Path, workdir: Path, env: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None, run_date: pd.Timestamp | None = None, include_churned: bool = False,
+) -> pd.DataFrame:
+    """Customer-table mode of ``loyalist score``: the champion scores the customers of the clean table who have not
+    churned (flag no or empty; every row with ``include_churned``); writes ``churn_risk.parquet`` / ``.csv`` /
+    ``_summary.json`` as one output set and logs a scoring run. Returns the list as written."""
+    import os
+
+    from loyalist.batch.outputs import protect
+    from loyalist.io import output_set, write_csv, write_json, write_parquet
+    from loyalist.tabular import build_table_risk_list, read_customer_table, top_reasons
+    from loyalist.tracking import load, run
+
+    from pipelines._common import config_tags, start_tracking
+
+    reporter = reporter or Reporter(quiet=True)
+    key = pseudonym_key(config.privacy, dict(os.environ) if env is None else env)
+    table, types = read_customer_table(clean_dir)
+    start_tracking(config, Path(workdir), env)
+    name = config.tracking.churn_model_name
+    loaded = load(name)
+    if loaded.info.tags.get("loyalist.mode") != "customer_table":
+        from loyalist.errors import ModelError
+
+        raise ModelError(f"The champion of {name!r} (version {loaded.info.version}) was not trained in customer-table "
+                         "mode; set tracking.churn_model_name to the model 'loyalist train' registered for this table.")
+    scored = table if include_churned else table.loc[table["churn"].isna() | ~table["churn"].fillna(False).astype(bool)]
+    scored = scored.reset_index(drop=True)
+    kinds = {c: t for c, t in zip(types["column"], types["type"]) if c in loaded.feature_names}
+    X = _model_input(scored, kinds, config, run_date)[loaded.feature_names]
+    as_of = _snapshot(config, run_date)
+    with reporter.step(f"Score {len(scored):,} customers with {name} version {loaded.info.version}"):
+        p = loaded.score(X)
+        model = loaded.model
+        reasons = top_reasons(model.contributions(X), X) if hasattr(model, "contributions") else \
+            [[None] * 3 for _ in range(len(X))]
+        risk = build_table_risk_list(scored, p, reasons, config.customer_table,
+                                     band_cuts=config.scoring_job.risk_band_cuts, as_of=as_of, model_name=name,
+                                     model_version=loaded.info.version)
+        risk = protect(risk, config.privacy, key)
+    summary = {
+        "mode": "customer_table", "as_of": str(as_of.date()), "customers": int(len(risk)),
+        "model": {"name": name, "version": int(loaded.info.version),
+                  "candidate": loaded.info.tags.get("loyalist.candidate"),
+                  "cv_roc_auc": loaded.info.tags.get("metric.cv_roc_auc")},
+        "by_band": {str(k): int(v) for k, v in risk["risk_band"].value_counts().items()},
+        "value_at_risk_total": float(np.nansum(risk["value_at_risk"])) if risk["value_at_risk"].notna().any()
+        else None,
+        "mean_churn_probability": float(risk["churn_probability"].mean()) if len(risk) else None,
+    }
+    with output_set(out_dir, "churn_risk", as_of=str(as_of.date())) as files:
+        write_parquet(risk, files.path("churn_risk.parquet"))
+        write_csv(risk, files.path("churn_risk.csv"))
+        write_json(summary, files.path("churn_risk_summary.json"))
+    with run("score-churn-table", tags=config_tags(config)) as h:
+        h.log_params({"mode": "customer_table", "model_version": loaded.info.version, "customers": len(risk)})
+        h.log_dict(summary, "churn_risk_summary.json")
+    top = risk.head(10)
+    reporter.table(f"Top customers by value at risk ({len(top)} of {len(risk):,})",
+                   ["customer", "p(churn)", "band", "value at risk", "reason 1"],
+                   [[r.customer_id, f"{r.churn_probability:.2f}", r.risk_band,
+                     "" if pd.isna(r.value_at_risk) else f"{r.value_at_risk:,.0f}", r.reason_1 or ""]
+                    for r in top.itertuples()])
+    reporter.say(f"Churn-risk list: {Path(out_dir) / 'churn_risk.parquet'} (and .csv, _summary.json)")
+    return risk

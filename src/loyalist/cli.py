@@ -291,6 +291,11 @@ def train(
         from loyalist.errors import ConfigError
 
         raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
+    from pipelines import table_mode
+
+    if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15): the churn model only
+        table_mode.run_train(cfg, clean, workdir=workdir, env=_env(), reporter=reporter)
+        return
     snapshots = None
     if _engine(engine) == "spark":  # the training snapshots and labels on Spark, the models on this machine
         import functools
@@ -347,6 +352,11 @@ def score(
                                       value_bundle=value_bundle)
         return
     _writable(out)
+    from pipelines import table_mode
+
+    if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15)
+        table_mode.run_score(cfg, clean, out_dir=out, workdir=workdir, env=_env(), reporter=reporter)
+        return
     from loyalist.data.prepare import STREAMED_TABLES
 
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)

@@ -535,6 +535,7 @@ class CustomerTableConfig(Section):
     value_rate: float = Field(gt=0, allow_inf_nan=False)
     churn_window_months: float = Field(gt=0, le=1200, allow_inf_nan=False)
     max_remaining_months: int = Field(ge=1, le=1200)
+    value_at_risk_months: float = Field(gt=0, le=1200, allow_inf_nan=False)
     snapshot_date: dt.date | None
     types: dict[str, Literal["numeric", "categorical", "date", "id", "text", "ignore"]]
     keep: list[str]

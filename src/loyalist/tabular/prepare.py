@@ -29,7 +29,7 @@ from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.tabular.types import infer_types, parse_numbers
 
-__all__ = ["TablePrepared", "prepare_customer_table", "parse_churn_flag", "LABEL", "TYPES_FILE"]
+__all__ = ["TablePrepared", "prepare_customer_table", "read_customer_table", "parse_churn_flag", "LABEL", "TYPES_FILE"]
 
 #: Name of the churn flag in the clean table.
 LABEL = "churn"
@@ -208,3 +208,33 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
     tables = {"customers": clean}
     return TablePrepared(result=CleanResult(tables=tables, rejects=result.rejects, summary=result.summary),
                          types=types)
+
+
+def read_customer_table(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clean customer table and its column types, as :func:`prepare_customer_table` and ``write_clean``
+    stored them in ``folder`` (each file checked against the folder's manifest).
+
+    Raises
+    ------
+    InputFileError
+        The folder holds no customer table of customer-table mode.
+    """
+    from pathlib import Path
+
+    from loyalist.data.prepare import CLEAN_SET
+    from loyalist.errors import InputFileError
+    from loyalist.io import read_parquet, settle, verify
+
+    folder = Path(folder)
+    if folder.is_dir():
+        settle(folder, CLEAN_SET)
+    path, types_path = folder / "customers.parquet", folder / TYPES_FILE
+    if not path.is_file() or not types_path.is_file():
+        raise InputFileError(f"Clean data folder '{folder}' has no customer table of customer-table mode "
+                             f"('customers.parquet' and '{TYPES_FILE}'); run 'loyalist prepare' with a config that "
+                             "sets customer_table.churn, or point --clean at the folder it wrote.")
+    verify(path, CLEAN_SET)
+    verify(types_path, CLEAN_SET)
+    table = read_parquet(path)
+    types = pd.read_csv(types_path, encoding="utf-8", keep_default_na=False)
+    return table, types

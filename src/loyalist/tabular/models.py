@@ -1,0 +1,243 @@
+"""The churn models of customer-table mode, each a loyalist model (``feature_names_``, ``output_name``, ``kind``,
+``score``) that the MLflow registry logs and loads like the order-history models, with per-row contributions for
+the reasons.
+
+- :class:`TableChurnModel`: LightGBM with native categorical splits; the tree size and the number of trees are
+  chosen by early stopping on a stratified quarter of the training rows (among ``leaves_grid``), then the model is
+  refitted and calibrated by scikit-learn's ``CalibratedClassifierCV`` (``cv`` folds, Platt scaling, the fold
+  models averaged), so its probabilities are judged on rows the trees did not see.
+- :class:`LogisticChurnModel`: the baseline, a logistic regression on one-hot categories and standardised numbers
+  (missing numbers imputed by the median, with a missing indicator).
+- :class:`SingleFeatureModel`: the baseline of one column (tenure, or the strongest single feature): a logistic
+  regression on that column alone (a category by its smoothed churn rate).
+
+Inputs are frames of typed features: numbers as float, categories as text (as :func:`feature_frame` builds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from loyalist.errors import ModelError, NotFittedError
+
+__all__ = ["TableChurnModel", "LogisticChurnModel", "SingleFeatureModel", "feature_frame", "LGBM_DEFAULTS"]
+
+#: LightGBM settings of the customer-table model (``training.lgbm_params`` override them). Chosen on Telco 5-fold
+#: CV before the benchmark (shallow trees, slow learning, strong L2: the tables are small and mostly linear).
+LGBM_DEFAULTS: dict[str, object] = {
+    "learning_rate": 0.03, "min_child_samples": 30, "colsample_bytree": 0.7, "subsample": 0.8,
+    "subsample_freq": 1, "reg_lambda": 5.0, "max_cat_to_onehot": 8, "cat_smooth": 20.0,
+}
+
+
+def feature_frame(table: pd.DataFrame, kinds: Mapping[str, str], snapshot: pd.Timestamp | None) -> pd.DataFrame:
+    """The model input of ``table``: numeric columns as float64, categorical as text (missing as NA), dates as
+    days before ``snapshot`` (float). ``kinds`` maps each feature column to its type."""
+    out: dict[str, object] = {}
+    for c, kind in kinds.items():
+        col = table[c]
+        if kind == "numeric":
+            out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif kind == "date":
+            ref = pd.Timestamp(snapshot) if snapshot is not None else pd.to_datetime(col).max()
+            out[c] = ((ref - pd.to_datetime(col)).dt.total_seconds() / 86400.0).astype("float64")
+        else:
+            out[c] = col.astype("string")
+    return pd.DataFrame(out, index=table.index)
+
+
+def _categorical(X: pd.DataFrame) -> list[str]:
+    return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+
+
+class _Protocol:
+    output_name = "churn_probability"
+    kind = "churn"
+
+    def _check(self) -> None:
+        if not hasattr(self, "feature_names_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+
+    def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        self._check()
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if missing:
+            raise ModelError(f"The input lacks the feature columns {missing}; expected all of "
+                             f"{len(self.feature_names_)} columns the model was trained on.")
+        return X[self.feature_names_]
+
+
+def _check_labels(y: np.ndarray, folds: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.isin(y, (0, 1)).all():
+        raise ModelError("The churn label must be 0/1 (one value per row).")
+    counts = np.bincount(y.astype(int), minlength=2)
+    if counts.min() < folds:
+        raise ModelError(f"The churn label has {counts[1]} churned and {counts[0]} stayed customers; training needs "
+                         f"at least {folds} of each (the calibration folds); give a larger table.")
+    return y.astype(int)
+
+
+class TableChurnModel(_Protocol):
+    """LightGBM churn classifier with categorical handling, early-stopped and calibrated (see the module)."""
+
+    def __init__(self, *, params: Mapping[str, object] | None = None, leaves_grid: Sequence[int] = (4, 15),
+                 max_trees: int = 3000, calibration_folds: int = 3, ensemble: bool = True, random_state: int = 0,
+                 n_jobs: int = 2) -> None:
+        self.params = params
+        self.leaves_grid = leaves_grid
+        self.max_trees = max_trees
+        self.calibration_folds = calibration_folds
+        self.ensemble = ensemble
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for c, cats in self.categories_.items():
+            out[c] = pd.Categorical(X[c].astype("object").where(X[c].notna(), None), categories=cats)
+        for c in out.columns:
+            if c not in self.categories_:
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+        return out
+
+    def _estimator(self, leaves: int, trees: int) -> lgb.LGBMClassifier:
+        params = {**LGBM_DEFAULTS, **dict(self.params or {})}
+        return lgb.LGBMClassifier(objective="binary", n_estimators=trees, num_leaves=leaves, verbose=-1,
+                                  random_state=self.random_state, n_jobs=self.n_jobs, **params)
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "TableChurnModel":
+        y = _check_labels(y, max(self.calibration_folds, 2))
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in _categorical(X)}
+        Xp = self._prepare(X)
+        fit_idx, stop_idx = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y,
+                                             random_state=self.random_state)
+        best = None
+        for leaves in self.leaves_grid:
+            est = self._estimator(leaves, self.max_trees)
+            est.fit(Xp.iloc[fit_idx], y[fit_idx], eval_X=(Xp.iloc[stop_idx],), eval_y=(y[stop_idx],),
+                    callbacks=[lgb.early_stopping(100, verbose=False)])
+            trees = max(int(est.best_iteration_ or self.max_trees), 10)
+            loss = log_loss(y[stop_idx], est.predict_proba(Xp.iloc[stop_idx])[:, 1])
+            if best is None or loss < best[0]:
+                best = (loss, leaves, trees)
+        assert best is not None
+        self.num_leaves_, self.n_trees_ = best[1], best[2]
+        cv = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+        self.calibrated_ = CalibratedClassifierCV(self._estimator(self.num_leaves_, self.n_trees_),
+                                                  method="sigmoid", cv=cv, ensemble=self.ensemble).fit(Xp, y)
+        return self
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """P(churn) per row (calibrated)."""
+        return self.calibrated_.predict_proba(self._prepare(self._frame(X)))[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row, per-feature contributions to the log-odds (LightGBM's exact TreeSHAP ``pred_contrib``,
+        averaged over the calibration folds' models), one column per feature."""
+        Xp = self._prepare(self._frame(X))
+        parts = [c.estimator.booster_.predict(Xp, pred_contrib=True)[:, :-1]
+                 for c in self.calibrated_.calibrated_classifiers_]
+        return pd.DataFrame(np.mean(parts, axis=0), index=X.index, columns=self.feature_names_)
+
+
+class LogisticChurnModel(_Protocol):
+    """Logistic regression on one-hot categories and standardised numbers (the baseline; see the module)."""
+
+    def __init__(self, *, C: float = 1.0, max_iter: int = 5000) -> None:
+        self.C = C
+        self.max_iter = max_iter
+
+    def _input(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for c in self.categorical_:
+            out[c] = X[c].astype("object").where(X[c].notna(), "<missing>").astype(str)
+        return out
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LogisticChurnModel":
+        y = _check_labels(y, 2)
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.categorical_ = _categorical(X)
+        self.numeric_ = [c for c in self.feature_names_ if c not in self.categorical_]
+        parts = []
+        if self.categorical_:
+            parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), self.categorical_))
+        if self.numeric_:
+            parts.append(("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                               StandardScaler()), self.numeric_))
+        self.pipeline_ = make_pipeline(ColumnTransformer(parts), LogisticRegression(C=self.C, max_iter=self.max_iter))
+        self.pipeline_.fit(self._input(X), y)
+        return self
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.predict_proba(self._input(self._frame(X)))[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row, per-feature contributions to the log-odds (coefficient x standardised input, summed over a
+        column's one-hot and missing-indicator parts), centred on the training mean input."""
+        Xi = self._input(self._frame(X))
+        transform, lr = self.pipeline_[0], self.pipeline_[-1]
+        Z = transform.transform(Xi)
+        Z = Z.toarray() if hasattr(Z, "toarray") else np.asarray(Z)
+        names = transform.get_feature_names_out()
+        terms = Z * lr.coef_[0]
+        out = pd.DataFrame(0.0, index=X.index, columns=self.feature_names_)
+        for j, name in enumerate(names):
+            block, _, rest = name.partition("__")
+            if block == "cat":
+                col = next(c for c in sorted(self.categorical_, key=len, reverse=True) if rest.startswith(c + "_"))
+            else:
+                col = rest[len("missingindicator_"):] if rest.startswith("missingindicator_") else rest
+            out[col] += terms[:, j]
+        return out - out.mean()
+
+
+class SingleFeatureModel(_Protocol):
+    """A logistic regression on one column (see the module): the single-feature baseline."""
+
+    def __init__(self, column: str, *, prior: float = 10.0) -> None:
+        self.column = column
+        self.prior = prior
+
+    def _x(self, X: pd.DataFrame) -> np.ndarray:
+        col = X[self.column]
+        if self.rates_ is not None:
+            x = col.astype("object").where(col.notna(), "<missing>").astype(str).map(self.rates_)
+            return x.fillna(self.base_).to_numpy(float).reshape(-1, 1)
+        x = pd.to_numeric(col, errors="coerce").to_numpy(float)
+        return np.column_stack([np.where(np.isnan(x), self.fill_, x), np.isnan(x)])
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "SingleFeatureModel":
+        y = _check_labels(y, 2)
+        self.feature_names_ = [self.column]
+        col = X[self.column]
+        self.rates_ = None
+        self.base_ = float(y.mean())
+        if not pd.api.types.is_numeric_dtype(col):
+            codes = col.astype("object").where(col.notna(), "<missing>").astype(str)
+            stats = pd.DataFrame({"c": codes.to_numpy(), "y": y}).groupby("c")["y"].agg(["sum", "count"])
+            self.rates_ = (stats["sum"] + self.prior * self.base_) / (stats["count"] + self.prior)
+        else:
+            self.fill_ = float(np.nanmedian(pd.to_numeric(col, errors="coerce"))) if col.notna().any() else 0.0
+        self.lr_ = LogisticRegression(max_iter=1000).fit(self._x(X), y)
+        return self
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.lr_.predict_proba(self._x(self._frame(X)))[:, 1]
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")

@@ -1,0 +1,134 @@
+"""Customer-table mode end to end through the CLI on a generated table with a known signal, and the library
+pieces on hand-made cases: leakage alarm, baselines, risk list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from loyalist.cli import app
+from loyalist.config.models import CustomerTableConfig
+from loyalist.tabular import build_table_risk_list, expected_remaining_months, leakage_report, make_folds
+from loyalist.tabular.train import train_table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table(n: int = 600, seed: int = 3) -> pd.DataFrame:
+    """Churn driven by contract and tenure (known truth), a leaky 'closed_flag' and a row number."""
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["monthly", "yearly", "two-year"], n, p=[0.5, 0.3, 0.2])
+    tenure = rng.integers(0, 72, n)
+    charge = rng.uniform(20, 120, n).round(2)
+    logit = -1.0 + 1.6 * (contract == "monthly") - 0.8 * (contract == "two-year") - 0.03 * tenure + 0.01 * charge
+    churn = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
+    closed = np.where(rng.uniform(size=n) < 0.995, churn, ~churn).astype(int)
+    return pd.DataFrame({"cust": [f"K{i:05d}" for i in range(n)], "row": np.arange(1, n + 1), "plan": contract,
+                         "months": tenure, "charge": charge, "closed_flag": closed,
+                         "left": np.where(churn, "Yes", "No")})
+
+
+def _config(tmp_path: Path, table: pd.DataFrame, **extra: str) -> Path:
+    table.to_csv(tmp_path / "customers.csv", index=False)
+    lines = ["name: table-test", "data:", "  customers:", f"    path: {tmp_path / 'customers.csv'}",
+             "    columns: {customer_id: cust}", "customer_table:", "  churn: left", "  tenure: months",
+             "  value: charge", "  snapshot_date: 2025-06-30"]
+    lines += [f"  {k}: {v}" for k, v in extra.items()]
+    lines += ["tracking:", "  churn_model_name: table-test-churn", "  value_model_name: table-test-value"]
+    path = tmp_path / "table.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_leakage_alarm_finds_the_leaky_column_by_rule():
+    t = _table()
+    y = (t["left"] == "Yes").to_numpy().astype(int)
+    types = pd.DataFrame({"column": ["row", "plan", "months", "charge", "closed_flag"],
+                          "type": ["id", "categorical", "numeric", "numeric", "numeric"]})
+    rep = leakage_report(t, y, types, make_folds(y, 5, 0), leakage_auc=0.97, id_auc=0.6).set_index("column")
+    assert rep.loc["closed_flag", "alarm"] == "leak" and rep.loc["closed_flag", "excluded"]
+    assert rep.loc["closed_flag", "auc"] > 0.98
+    assert rep.loc["plan", "alarm"] == "" and rep.loc["months", "alarm"] == "" and rep.loc["row", "alarm"] == ""
+    kept = leakage_report(t, y, types, make_folds(y, 5, 0), leakage_auc=0.97, id_auc=0.6, keep=["closed_flag"])
+    assert not kept.set_index("column").loc["closed_flag", "excluded"]
+    # rows sorted by outcome: the row number now predicts the flag
+    s = t.sort_values("left").reset_index(drop=True).assign(row=lambda d: np.arange(1, len(d) + 1))
+    ys = (s["left"] == "Yes").to_numpy().astype(int)
+    rep = leakage_report(s, ys, types, make_folds(ys, 5, 0), leakage_auc=0.97, id_auc=0.6).set_index("column")
+    assert rep.loc["row", "alarm"] == "id_predicts"
+
+
+def test_train_table_judges_lightgbm_beside_the_baselines_on_the_same_folds():
+    t = _table(800).assign(churn=lambda d: pd.array(d["left"] == "Yes", dtype="boolean"))
+    types = pd.DataFrame({"column": ["plan", "months", "charge", "closed_flag", "row"],
+                          "type": ["categorical", "numeric", "numeric", "numeric", "id"]})
+    cfg = CustomerTableConfig(churn="left", tenure="months")
+    r = train_table(t, types, cfg, seed=0, n_jobs=1)
+    assert "closed_flag" not in r.kinds and "row" not in r.kinds
+    assert set(r.cv.summary.index) >= {"lightgbm", "logistic", "tenure"}
+    assert (r.cv.per_fold.groupby("fold").size() == len(r.cv.summary)).all()  # every model on every fold
+    for m in ("lightgbm", "logistic"):
+        assert r.cv.mean(m) > r.cv.mean("tenure") > 0.55  # contract matters beyond tenure
+    assert r.candidate in ("lightgbm", "logistic") and any("closed_flag" in n for n in r.notes)
+    p = r.model.score(r.model._frame(t.assign(plan=t["plan"].astype("string"), months=t["months"].astype(float),
+                                                charge=t["charge"].astype(float))))
+    assert p.shape == (800,) and 0 < p.min() and p.max() < 1
+
+
+def test_one_class_and_tiny_tables_are_one_sentence():
+    from loyalist.errors import DataQualityError
+
+    types = pd.DataFrame({"column": ["x"], "type": ["numeric"]})
+    cfg = CustomerTableConfig(churn="left")
+    ones = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "churn": pd.array([True] * 4, dtype="boolean")})
+    with pytest.raises(DataQualityError, match="every labelled customer has churn = yes"):
+        train_table(ones, types, cfg, seed=0)
+    three = pd.DataFrame({"x": [1.0, 2.0, 3.0], "churn": pd.array([True, False, True], dtype="boolean")})
+    with pytest.raises(DataQualityError, match="5-fold cross-validation needs at least 5 of each"):
+        train_table(three, types, cfg, seed=0)
+
+
+def test_expected_remaining_tenure_and_value_at_risk_by_hand():
+    assert expected_remaining_months(np.array([0.5, 0.0, 1.0]), 1.0, 60).tolist() == [1.0, 60.0, 0.0]
+    # 12-month window, p = 1 - 0.5**12 -> monthly hazard 0.5 -> 1 further month
+    assert expected_remaining_months(np.array([1 - 0.5 ** 12]), 12.0, 60)[0] == pytest.approx(1.0)
+    t = pd.DataFrame({"customer_id": ["A", "B"], "months": [3.0, 40.0], "charge": [100.0, 10.0]})
+    cfg = CustomerTableConfig(churn="c", tenure="months", value="charge")
+    risk = build_table_risk_list(t, np.array([0.5, 0.2]), [["plan = monthly", None, None], [None] * 3], cfg,
+                                 band_cuts={"medium": 0.1, "high": 0.3, "very_high": 0.6},
+                                 as_of=pd.Timestamp("2025-06-30"), model_name="m", model_version=1)
+    a = risk.set_index("customer_id")
+    assert a.loc["A", "value_at_risk"] == pytest.approx(0.5 * 100 * 12)
+    assert a.loc["A", "expected_value"] == pytest.approx(100 * 1.0)
+    assert a.loc["B", "risk_band"] == "medium" and a.loc["A", "risk_band"] == "high"
+    assert risk["customer_id"].tolist() == ["A", "B"] and a.loc["A", "reason_1"] == "plan = monthly"
+
+
+def test_prepare_train_score_by_config_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = _config(tmp_path, _table())
+    runner = CliRunner()
+    res = runner.invoke(app, ["prepare", "--config", str(config), "--out", "clean", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "clean" / "column_types.yaml").read_text(encoding="utf-8").count(": categorical") == 1
+    res = runner.invoke(app, ["train", "--clean", "clean", "--workdir", ".", "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["score", "--clean", "clean", "--workdir", ".", "--out", "scores", "--quiet"])
+    assert res.exit_code == 0, res.output
+    risk = pd.read_parquet(tmp_path / "scores" / "churn_risk.parquet")
+    clean = pd.read_parquet(tmp_path / "clean" / "customers.parquet")
+    assert len(risk) == int((~clean["churn"]).sum())  # the customers who have not left
+    assert risk["value_at_risk"].is_monotonic_decreasing
+    risky = risk.loc[risk["risk_band"].isin(["high", "very_high"])]
+    assert len(risky) and risky["reason_1"].notna().all()  # a customer at risk is told why
+    assert not risk["reason_1"].str.contains("closed_flag", na=False).any()  # the leaky column is not a feature
+    summary = json.loads((tmp_path / "scores" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    assert summary["model"]["version"] == 1 and summary["as_of"] == "2025-06-30"
+    # the same data and config again: nothing new is registered
+    res = runner.invoke(app, ["train", "--clean", "clean", "--workdir", "."])
+    assert res.exit_code == 0 and "no new version is registered" in " ".join(res.output.split())
