@@ -21,7 +21,9 @@ from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, Bas
 from loyalist.modeling.supervised.dataset import events_until
 from loyalist.modeling.evaluation.metrics import calibration_table, gains_table, value_decile_table
 from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
-from loyalist.modeling.supervised.training import TrainingResult, plan_with_fallback, train_churn, train_value
+from loyalist.modeling.supervised.training import (
+    TrainingResult, anchor_baseline_value, plan_with_fallback, train_churn, train_value,
+)
 from loyalist.tracking import (
     CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
 )
@@ -74,9 +76,13 @@ def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, con
     if kind == "churn":
         return BaselineChurnModel(verdict.baseline, horizon_days=model.horizon_days, explainer=model,
                                   btyd=btyd).fit(result.train_snapshot)
-    return BaselineValueModel(verdict.baseline, horizon_days=model.horizon_days,
-                              lookback_days=config.features.lookback_days, target=model.target,
-                              explainer=model, level_from=verdict.level_from or None, btyd=btyd).fit(newest)
+    candidate = BaselineValueModel(verdict.baseline, horizon_days=model.horizon_days,
+                                   lookback_days=config.features.lookback_days, target=model.target,
+                                   explainer=model, level_from=verdict.level_from or None, btyd=btyd).fit(newest)
+    note = anchor_baseline_value(candidate, model, tables, result.plan, newest)
+    if note:
+        result.notes.append(note)
+    return candidate
 
 
 def _candidate_metrics(kind: str, candidate, result: TrainingResult) -> dict[str, float]:

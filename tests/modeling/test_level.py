@@ -48,3 +48,43 @@ def test_churn_logit_shift_hits_the_target_mean_and_keeps_the_order():
     q = expit(np.log(p / (1 - p)) + d)
     assert q.mean() == pytest.approx(0.6, abs=1e-9)
     assert (np.diff(q) > 0).all()
+
+
+def _orders(rows):
+    return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"]).assign(
+        order_date=lambda d: pd.to_datetime(d["order_date"], format="mixed"))
+
+
+def test_run_rate_counts_customer_days_of_the_window_up_to_the_end_of_the_cutoff_day():
+    from loyalist.modeling.supervised.level import run_rate
+
+    orders = _orders([
+        ("A", "2024-01-01", 5.0),            # history start, outside the 90-day window
+        ("A", "2024-03-02 10:00", 10.0),     # first day of the window (2024-03-02 .. 2024-05-31)
+        ("A", "2024-03-02 18:00", 30.0),     # same customer-day: one purchase, amounts summed
+        ("B", "2024-05-31 23:30", 20.0),     # during the cut-off day: counts (end of day D)
+        ("B", "2024-06-01 00:00", 99.0),     # after the cut-off
+        ("X", "2024-04-01", 50.0),           # not a scored customer
+    ])
+    # (2024-05-31 end of day - 90 days, end] starts 2024-03-02 23:59:59.999999: 03-02 is outside ...
+    n = run_rate(orders, ["A", "B"], pd.Timestamp("2024-05-31"), 180, amount=False)
+    assert n == pytest.approx(1 * 180 / 90)
+    # ... and 03-03 is inside
+    later = orders.assign(order_date=orders["order_date"].where(orders["customer_id"] != "A",
+                                                                orders["order_date"] + pd.Timedelta(days=1)))
+    later.loc[0, "order_date"] = pd.Timestamp("2024-01-01")
+    assert run_rate(later, ["A", "B"], pd.Timestamp("2024-05-31"), 180, amount=False) == pytest.approx(2 * 2)
+    assert run_rate(later, ["A", "B"], pd.Timestamp("2024-05-31"), 45, amount=True) == pytest.approx(60 / 2)
+    # a history shorter than the window: no run rate
+    assert run_rate(orders.iloc[3:], ["A", "B"], pd.Timestamp("2024-05-31"), 90, amount=False) is None
+
+
+def test_anchor_level_is_the_mean_of_bgnbd_and_run_rate_else_bgnbd():
+    from loyalist.modeling.supervised.level import anchor_level
+
+    orders = _orders([("A", "2024-01-01", 5.0), ("A", "2024-05-01", 90.0), ("B", "2024-05-02", 90.0)])
+    total, note = anchor_level(100.0, orders, ["A", "B"], pd.Timestamp("2024-05-31"), 90, amount=True)
+    assert total == pytest.approx((100.0 + 180.0) / 2)
+    assert "run rate" in note
+    total, note = anchor_level(100.0, orders.iloc[1:], ["A", "B"], pd.Timestamp("2024-05-31"), 90, amount=True)
+    assert total == 100.0 and "shorter" in note

@@ -189,7 +189,10 @@ def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:
     featurizer, horizon = _purchase_featurizer(model)
     if featurizer is None:
         featurizer = BtydFeaturizer(horizon_days=horizon).fit(snapshot)
-    return featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
+    out = featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
+    # the value model's frozen level (loyalist.modeling.supervised.level) puts the purchases at the level of the value
+    level = getattr(model, "level_", None) or getattr(getattr(model, "explainer", None), "level_", None)
+    return out * float(getattr(level, "purchase_factor", 1.0) or 1.0)
 
 
 def _purchase_featurizer(model: Any) -> tuple[Any, int]:

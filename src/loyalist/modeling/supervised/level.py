@@ -12,9 +12,14 @@ trees carry the summer level into the peak season, and nothing in the training d
    index** f (:func:`seasonal_factor`) rescales the level: purchases per customer-month in the horizon's months over
    those in the training labels' months, both from the history. Value x f; churn: the mean probability becomes
    the mean of p^f (a purchase rate x f turns P(no purchase) = exp(-rate h) into its f-th power).
-4. Else the level is **anchored** to the BG/NBD level (BG/NBD x Gamma-Gamma for value, BG/NBD P(no purchase in h)
-   for churn) on the scoring cut-off's customers, which describes the whole horizon by construction, and a
-   warning says so.
+4. Else the level is **anchored** on the scoring cut-off's customers, and a warning says so. The anchor is the
+   mean of two levels that describe the whole horizon by construction and err in opposite directions on an ageing
+   customer base (:func:`anchor_level`): the BG/NBD level (BG/NBD x Gamma-Gamma for value, BG/NBD expected
+   purchases for counts; it models dropout but assumes each live customer's rate is stationary over the whole
+   history) and the **run rate** of the last :data:`RUN_RATE_DAYS` days before the cut-off, pro rata to the
+   horizon (:func:`run_rate`; the current level, with no further dropout). Churn: the purchase rate is scaled by
+   f = anchored purchases / BG/NBD purchases, so the mean probability becomes the mean of P_BG(no purchase)^f.
+   When the history is shorter than the run-rate window, the BG/NBD level alone is the anchor.
 
 The result is frozen in the model at training time (:class:`Level`): the value model multiplies its predictions
 by ``factor``; the churn model shifts its log-odds by ``logit_shift``; the scoring job and the model card print
@@ -32,7 +37,10 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 __all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "month_span", "month_names",
-           "set_level"]
+           "set_level", "run_rate", "anchor_level", "RUN_RATE_DAYS"]
+
+#: The run-rate window of the anchor (days before the cut-off; the window of an "active" customer).
+RUN_RATE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class Level:
     logit_shift: float = 0.0
     note: str = ""
     uncovered: tuple[str, ...] = ()
+    #: Value models: the factor on the frozen BG/NBD featurizer's expected purchases (the risk list's
+    #: ``expected_purchases``) that puts their total at the same level as the value (1.0: unchanged).
+    purchase_factor: float = 1.0
 
 
 def month_span(start: pd.Timestamp, end: pd.Timestamp) -> set[int]:
@@ -133,29 +144,93 @@ def set_level(
              f"label covered ({', '.join(names)})")
     f = seasonal_factor(orders, windows, scoring_cutoff, h)
     raw = np.asarray(model.score(snapshot, horizon_days=h), dtype="float64")
+    bg_n = float(btyd["bg_expected_purchases"].astype("float64").fillna(0.0).sum())
     if f is not None and np.isfinite(f) and f > 0:
         method = "seasonal_index"
         how = f"seasonal index {f:.3f} from earlier years"
         if model.kind == "churn":
             return Level(method, 1.0, churn_logit_shift(raw, float(np.mean(raw ** f))),
                          f"{where}: level set by the {how}.", names)
-        return Level(method, float(f), 0.0, f"{where}: level set by the {how} (x{f:.3f}).", names)
+        return Level(method, float(f), 0.0, f"{where}: level set by the {how} (x{f:.3f}).", names,
+                     _purchase_factor(model, snapshot, h, f * bg_n))
     method = "bgnbd_anchor"
+    customers = snapshot["customer_id"]
     if model.kind == "churn":
         target = btyd["bg_p_no_purchase"].astype("float64")
         if not target.notna().any():
             return Level("model", note=f"{where}, and BG/NBD could not be fitted: the model's level is kept "
                          "(unchecked).", uncovered=names)
-        target_mean = float(target.fillna(target.median()).mean())
+        p_bg = target.fillna(target.median()).to_numpy()
+        anchored, how = anchor_level(bg_n, orders, customers, scoring_cutoff, h, amount=False)
+        f = anchored / bg_n if bg_n > 0 else 1.0
+        target_mean = float(np.mean(p_bg ** f))
         shift = churn_logit_shift(raw, target_mean)
         return Level(method, 1.0, shift, f"{where}: no earlier year has them, so the mean churn probability is "
-                     f"anchored to BG/NBD's P(no purchase) ({raw.mean():.3f} -> {target_mean:.3f}).", names)
-    column = "bg_expected_purchases" if getattr(model, "target", "") == "future_orders" else "btyd_value"
+                     f"anchored to BG/NBD's P(no purchase) at the purchase rate of {how} ({raw.mean():.3f} -> "
+                     f"{target_mean:.3f}).", names)
+    counts = getattr(model, "target", "") == "future_orders"
+    column = "bg_expected_purchases" if counts else "btyd_value"
     total = float(btyd[column].astype("float64").fillna(0.0).sum())
     own = float(raw.sum())
     if not (total > 0 and own > 0):
         return Level("model", note=f"{where}, and no BG/NBD level is available: the model's level is kept "
                      "(unchecked).", uncovered=names)
-    factor = total / own
-    return Level(method, factor, 0.0, f"{where}: no earlier year has them, so the total is anchored to the "
-                 f"BG/NBD x Gamma-Gamma level (x{factor:.3f}).", names)
+    if getattr(model, "target", "") == "future_margin":
+        anchored, how = total, "the BG/NBD x Gamma-Gamma level"
+    else:
+        anchored, how = anchor_level(total, orders, customers, scoring_cutoff, h, amount=not counts)
+    factor = anchored / own
+    purchases = anchored if counts else anchor_level(bg_n, orders, customers, scoring_cutoff, h, amount=False)[0]
+    return Level(method, factor, 0.0, f"{where}: no earlier year has them, so the total is anchored to {how} "
+                 f"(x{factor:.3f}).", names, _purchase_factor(model, snapshot, h, purchases))
+
+
+def _purchase_factor(model, snapshot: pd.DataFrame, horizon_days: int, purchases: float) -> float:
+    """``purchases`` / the model's frozen BG/NBD expected purchases on ``snapshot`` (1.0 when either is missing)."""
+    featurizer = getattr(model, "btyd_", None)
+    if featurizer is None or not (purchases > 0):
+        return 1.0
+    own = float(np.nansum(featurizer.transform(snapshot, horizon_days=horizon_days)["bg_expected_purchases"]
+                          .to_numpy(dtype="float64")))
+    return float(purchases / own) if own > 0 else 1.0
+
+
+def run_rate(
+    orders: pd.DataFrame, customers: Iterable[str], scoring_cutoff: pd.Timestamp, horizon_days: int, *,
+    amount: bool, days: int = RUN_RATE_DAYS,
+) -> float | None:
+    """The ``customers``' purchases (customer-days; ``amount``: the sum of ``amount``) dated in the ``days`` days
+    up to the end of the cut-off day, x ``horizon_days / days``. None when the history (``orders``) starts less
+    than ``days`` days before the cut-off (the window would not be complete)."""
+    from loyalist.features.cutoffs import cutoff_end
+
+    end = cutoff_end(scoring_cutoff)
+    start = end - pd.Timedelta(days=int(days))
+    dates = orders["order_date"]
+    if orders.empty or dates.min() > start:
+        return None
+    ids = pd.Index(pd.Series(list(customers), dtype="string").dropna().unique())
+    recent = orders.loc[(dates > start) & (dates <= end)]
+    recent = recent.loc[recent["customer_id"].astype("string").isin(ids).to_numpy()]
+    if amount:
+        total = float(pd.to_numeric(recent["amount"], errors="coerce").fillna(0.0).clip(lower=0.0).sum())
+    else:
+        total = float(len(recent.assign(day=recent["order_date"].dt.normalize())
+                          .drop_duplicates(["customer_id", "day"])))
+    return total * float(horizon_days) / float(days)
+
+
+def anchor_level(
+    bg_level: float, orders: pd.DataFrame, customers: Iterable[str], scoring_cutoff: pd.Timestamp,
+    horizon_days: int, *, amount: bool,
+) -> tuple[float, str]:
+    """The anchored total over the horizon: the mean of the BG/NBD level ``bg_level`` (purchases, or revenue with
+    ``amount``) and the :func:`run_rate` of the same customers; the BG/NBD level alone when there is no complete
+    run-rate window. Returns (total, a phrase for the note)."""
+    what = "BG/NBD x Gamma-Gamma" if amount else "BG/NBD"
+    rr = run_rate(orders, customers, scoring_cutoff, horizon_days, amount=amount)
+    if rr is None or not np.isfinite(rr) or not (bg_level > 0):
+        return bg_level, f"the {what} level (the history is shorter than the {RUN_RATE_DAYS}-day run-rate window)"
+    total = 0.5 * (bg_level + rr)
+    return total, (f"the mean of the {what} level ({bg_level:,.0f}) and the last {RUN_RATE_DAYS} days' run rate "
+                   f"({rr:,.0f}) = {total:,.0f}")

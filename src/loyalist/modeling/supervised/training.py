@@ -188,13 +188,40 @@ def fit_level(model, tables: Mapping[str, pd.DataFrame], config: LoyalistConfig,
         return model.level_
     snapshot = build_snapshot(tables, plan.data_end, config.features)
     btyd = BtydFeaturizer(horizon_days=model.horizon_days).fit(snapshot).transform(snapshot)
-    orders = tables["orders"]
-    if "status" in orders:
-        orders = orders.loc[orders["status"].astype("string").fillna("completed") == "completed"]
+    orders = _completed_orders(tables)
     model.level_ = None
     model.level_ = set_level(model, snapshot, btyd, orders=orders, label_windows=windows,
                              scoring_cutoff=plan.data_end)
     return model.level_
+
+
+def _completed_orders(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    orders = tables["orders"]
+    if "status" in orders:
+        orders = orders.loc[orders["status"].astype("string").fillna("completed") == "completed"]
+    return orders
+
+
+def anchor_baseline_value(candidate, learned, tables: Mapping[str, pd.DataFrame], plan: CutoffPlan,
+                          snapshot: pd.DataFrame) -> str:
+    """Give a value baseline registered in place of ``learned`` the same anchored level as the learned model
+    (:func:`loyalist.modeling.supervised.level.anchor_level`) when the learned model's level was anchored and the baseline
+    carries the BG/NBD x Gamma-Gamma level (its method or ``level_from``): ``candidate.factor_`` is rescaled so
+    its total on ``snapshot`` (the customers at the data end) is the anchored total. Returns the note ("" when
+    nothing changed)."""
+    from loyalist.modeling.supervised.level import anchor_level
+
+    level = getattr(learned, "level_", None)
+    bg_level = "bgnbd_gamma_gamma" in (candidate.method, candidate.level_from)
+    if level is None or level.method != "bgnbd_anchor" or not bg_level or candidate.target == "future_margin":
+        return ""
+    own = float(np.sum(candidate.score(snapshot)))
+    if not own > 0:
+        return ""
+    anchored, how = anchor_level(own, _completed_orders(tables), snapshot["customer_id"], plan.data_end,
+                                 int(candidate.horizon_days), amount=candidate.target != "future_orders")
+    candidate.factor_ = float(candidate.factor_) * anchored / own
+    return f"The baseline's total is anchored like the learned model's: {how} (x{anchored / own:.3f})."
 
 
 def evaluation_frame(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
