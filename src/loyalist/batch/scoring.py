@@ -190,9 +190,14 @@ def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:
     if featurizer is None:
         featurizer = BtydFeaturizer(horizon_days=horizon).fit(snapshot)
     out = featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
-    # the value model's frozen level (loyalist.modeling.supervised.level) puts the purchases at the level of the value
+    return out * _purchase_level(model)
+
+
+def _purchase_level(model: Any) -> float:
+    """The value model's frozen level factor for expected purchases (:mod:`loyalist.modeling.supervised.level`; its
+    explainer's for a baseline champion), 1.0 when it has none."""
     level = getattr(model, "level_", None) or getattr(getattr(model, "explainer", None), "level_", None)
-    return out * float(getattr(level, "purchase_factor", 1.0) or 1.0)
+    return float(getattr(level, "purchase_factor", 1.0) or 1.0)
 
 
 def _purchase_featurizer(model: Any) -> tuple[Any, int]:

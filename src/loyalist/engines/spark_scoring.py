@@ -324,8 +324,9 @@ def score_customers_spark(
     assembly = spark.sparkContext.broadcast((p_sorted, reason_table))
     del p_sorted
     churn_version, value_version = str(churn.version), str(value.version)
-    from loyalist.batch.scoring import _purchase_featurizer
+    from loyalist.batch.scoring import _purchase_featurizer, _purchase_level
     purchases_fit, purchases_h = _purchase_featurizer(value.model)
+    purchases_level = _purchase_level(value.model)
 
     def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
         population_p, reason_table = assembly.value
@@ -343,7 +344,7 @@ def score_customers_spark(
             snap, loyalty, churn_probability=frame["churn_probability"].to_numpy(),
             expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
             expected_purchases=(purchases_fit.transform(snap, horizon_days=purchases_h)["bg_expected_purchases"]
-                                .to_numpy(dtype="float64") if purchases_fit is not None else None),
+                                .to_numpy(dtype="float64") * purchases_level if purchases_fit is not None else None),
             reasons=reasons_here, actions=job.actions, next_products=None, customers=customers,
             churn_model_version=churn_version, value_model_version=value_version,
         )
