@@ -88,3 +88,51 @@ def test_anchor_level_is_the_mean_of_bgnbd_and_run_rate_else_bgnbd():
     assert "run rate" in note
     total, note = anchor_level(100.0, orders.iloc[1:], ["A", "B"], pd.Timestamp("2024-05-31"), 90, amount=True)
     assert total == 100.0 and "shorter" in note
+
+
+class _Stub:
+    """A fitted model as set_level sees it: kind, horizon, target, score and a frozen BG/NBD featurizer."""
+
+    def __init__(self, kind, values, purchases=None):
+        self.kind, self.horizon_days, self.target, self._values = kind, 90, "future_revenue", np.asarray(values)
+        self.btyd_ = None if purchases is None else _Frozen(purchases)
+
+    def score(self, snapshot, horizon_days=None):
+        return self._values
+
+
+class _Frozen:
+    def __init__(self, purchases):
+        self.purchases = np.asarray(purchases, dtype="float64")
+
+    def transform(self, snapshot, horizon_days=None):
+        return pd.DataFrame({"bg_expected_purchases": self.purchases}, index=snapshot.index)
+
+
+def test_set_level_anchors_value_churn_and_purchases_to_the_bgnbd_and_run_rate_mean():
+    from loyalist.modeling.level import set_level
+
+    # history from 2024-01-01; 90-day window (2024-03-02 .. 2024-05-31]: A buys on 2 days (100 + 50), B on 1 (30)
+    orders = _orders([("A", "2024-01-01", 10.0), ("A", "2024-04-01", 100.0), ("A", "2024-05-01", 50.0),
+                      ("B", "2024-05-31 12:00:00", 30.0)])
+    snapshot = pd.DataFrame({"customer_id": ["A", "B"]})
+    btyd = pd.DataFrame({"bg_p_no_purchase": [0.2, 0.6], "bg_expected_purchases": [1.5, 0.5],
+                         "btyd_value": [80.0, 20.0]})
+    windows = [(T("2024-03-31"), 30)]  # April labels only: June-August uncovered, no earlier year has them
+    cut = T("2024-05-31")
+    value = set_level(_Stub("value", [40.0, 10.0], purchases=[1.0, 1.0]), snapshot, btyd, orders=orders,
+                      label_windows=windows, scoring_cutoff=cut)
+    assert value.method == "bgnbd_anchor"
+    anchored = (100.0 + 180.0) / 2  # BG/NBD x GG total 100, run rate 180 in 90 days
+    assert value.factor == pytest.approx(anchored / 50.0)
+    assert value.purchase_factor == pytest.approx(((2.0 + 3.0) / 2) / 2.0)  # BG/NBD 2, run rate 3; frozen 2
+    assert "run rate" in value.note and "Jun" in value.note
+    churn = set_level(_Stub("churn", [0.3, 0.5]), snapshot, btyd, orders=orders, label_windows=windows,
+                      scoring_cutoff=cut)
+    f = 2.5 / 2.0  # anchored purchases / BG/NBD purchases
+    target = np.mean(np.array([0.2, 0.6]) ** f)
+    p = expit(np.log(np.array([0.3, 0.5]) / np.array([0.7, 0.5])) + churn.logit_shift)
+    assert p.mean() == pytest.approx(target, abs=1e-6)
+    # labels that covered every month of the horizon: the model's own level stands
+    assert set_level(_Stub("value", [40.0, 10.0]), snapshot, btyd, orders=orders,
+                     label_windows=[(T("2023-05-31"), 92)], scoring_cutoff=cut).method == "model"
