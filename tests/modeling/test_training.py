@@ -160,3 +160,27 @@ def test_bgnbd_recovers_the_generator_parameters_in_btyd_mode():
     fit = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
     for k in ("r", "alpha", "a", "b"):
         assert fit.params_[k] == pytest.approx(true[k], rel=0.25), (k, fit.params_, true)
+
+
+def test_short_history_calibration_map_is_not_carried_to_the_longer_horizon():
+    # nine months of history, a 273-day horizon: trained on 28-119-day labels through the BG/NBD offset. The
+    # calibration map learned on those labels applies at those horizons only; at 273 days the probabilities are
+    # the booster's own (offset) ones, then the frozen level.
+    from scipy.special import expit, logit
+
+    data = generate(n_customers=800, start="2023-01-01", end="2023-09-30", seed=11, dirty=False)
+    tables = clean_tables(data.tables(), CleaningConfig()).tables
+    config = LoyalistConfig.model_validate({"features": {"churn_horizon_days": 273}})
+    res = train_churn(tables, config, model_options={"calibration": "sigmoid"})
+    model = res.model
+    assert res.plan.anchored and model.transfers_horizon and model.calibrator_ is not None
+    lo, hi = model.calibration_horizons_
+    assert lo < hi < 273 and not model.calibrated_at(273) and model.calibrated_at(hi)
+    snap = res.eval_snapshot
+    shift = model.level_.logit_shift if model.level_ is not None else 0.0
+    own = expit(logit(np.clip(expit(model.raw_score(snap, 273)), 1e-9, 1 - 1e-9)) + shift)
+    np.testing.assert_allclose(model.score(snap), own, rtol=1e-9)
+    # at a horizon the map was learned on, the map applies (and differs from the booster's own probability)
+    mapped = model.score(snap, horizon_days=hi)
+    assert not np.allclose(mapped, expit(model.raw_score(snap, hi)))
+    assert any("calibration map" in n for n in res.notes)

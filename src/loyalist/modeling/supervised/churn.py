@@ -60,7 +60,8 @@ class ChurnModel(LgbmModelBase):
     offset : start the booster from logit(BG/NBD P(no purchase in h)) so the trees learn a correction; this makes a
         model trained on a shorter horizon transferable to a longer one (the horizon enters through the offset).
     calibration : ``"auto"`` (isotonic with >= 5,000 calibration rows, else sigmoid), ``"isotonic"``, ``"sigmoid"``
-        or ``"none"``.
+        or ``"none"``. A model that transfers its horizon applies the map only at the label horizons it was learned
+        on (:meth:`calibrated_at`).
     """
 
     kind = "churn"
@@ -129,6 +130,15 @@ class ChurnModel(LgbmModelBase):
         self.train_churn_rate_ = float(y.mean())
         self.calibrator_ = None
         self.calibration_method_ = "none"
+        # The label horizons the calibration map is learned on (mixed in the short-history mode). It is applied to
+        # those horizons only: a map learned on 28-119-day labels does not describe 273-day probabilities, where
+        # the booster's own (offset) probabilities are better calibrated (issue 11 §3; see score).
+        if valid is not None and "label_horizon_days" in valid.columns and len(valid):
+            h_cal = pd.to_numeric(valid["label_horizon_days"], errors="coerce")
+            self.calibration_horizons_ = (int(h_cal.min()), int(h_cal.max()))
+        else:
+            h = int(train_horizon_days or self.horizon_days)
+            self.calibration_horizons_ = (h, h)
         if valid_f is not None and self.calibration != "none":
             yv = self._check_labels(valid, "validation")
             if len(np.unique(yv)) == 2:
@@ -149,8 +159,9 @@ class ChurnModel(LgbmModelBase):
 
     def score(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """Calibrated churn probabilities, one per row. At the model's own horizon the frozen level (``level_``,
-        :mod:`loyalist.modeling.supervised.level`) shifts the log-odds."""
-        if self.calibrator_ is None:
+        :mod:`loyalist.modeling.supervised.level`) shifts the log-odds. A model that transfers its horizon applies
+        the calibration map only at the label horizons it was learned on (:meth:`calibrated_at`)."""
+        if self.calibrator_ is None or not self.calibrated_at(horizon_days):
             p = expit(self.raw_score(snapshot, horizon_days))
         else:
             self._check_fitted()
@@ -162,6 +173,17 @@ class ChurnModel(LgbmModelBase):
                                                          or int(horizon_days) == int(self.horizon_days)):
             p = expit(logit(np.clip(p, 1e-9, 1 - 1e-9)) + level.logit_shift)
         return p
+
+    def calibrated_at(self, horizon_days: int | None = None) -> bool:
+        """Whether :meth:`score` applies the calibration map at ``horizon_days`` (default: the model's horizon):
+        only within the label horizons it was learned on, or at any horizon when the model does not transfer."""
+        if self.calibrator_ is None:
+            return False
+        lo, hi = getattr(self, "calibration_horizons_", (None, None))
+        if lo is None or not self.transfers_horizon:
+            return True
+        h = int(horizon_days or self.horizon_days)
+        return lo <= h <= hi
 
     def uncalibrated(self, snapshot: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """The booster's probability before calibration (the scale of the SHAP contributions)."""

@@ -265,6 +265,11 @@ def train_churn(
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
+    if model.calibrator_ is not None and not model.calibrated_at(horizon):
+        lo, hi = model.calibration_horizons_
+        notes.append(f"The {model.calibration_method_} calibration map learned on the {lo}-{hi}-day labels is not "
+                     f"applied at the {horizon}-day horizon: the probabilities there are the model's own (through "
+                     "the BG/NBD offset), at the level below.")
     level = fit_level(model, tables, config, plan)  # after the evaluation: it concerns the scoring horizon only
     if level.note:
         notes.append(level.note)
