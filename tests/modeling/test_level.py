@@ -110,7 +110,7 @@ class _Frozen:
 
 
 def test_set_level_anchors_value_churn_and_purchases_to_the_bgnbd_and_run_rate_mean():
-    from loyalist.modeling.level import set_level
+    from loyalist.modeling.supervised.level import set_level
 
     # history from 2024-01-01; 90-day window (2024-03-02 .. 2024-05-31]: A buys on 2 days (100 + 50), B on 1 (30)
     orders = _orders([("A", "2024-01-01", 10.0), ("A", "2024-04-01", 100.0), ("A", "2024-05-01", 50.0),
