@@ -219,9 +219,30 @@ def run_scoring(
         for lang in ("zh", "en"):
             h.log_artifact(paths[f"drift_{lang}"], "drift")
         h.log_table(published.head(1000), "churn_risk_top1000.parquet")
+        h.set_description(_score_description(config, summary, churn, value, ts))
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _score_description(config: LoyalistConfig, summary: dict, churn: _Scorer, value: _Scorer, ts) -> str:
+    """What a scoring run did, in plain words with its key figures (the run's description in MLflow)."""
+    bands = summary.get("bands", {})
+    high = int(bands.get("high", 0)) + int(bands.get("very_high", 0))
+    drift = summary.get("drift", {})
+    drifted = list(drift.get("drifted", []))
+    drift_text = (f"{len(drifted)} input(s) drifted (PSI above {drift.get('warn_level')}): "
+                  + ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more" if len(drifted) > 8 else "")
+                  + "; consider retraining" if drifted
+                  else f"no input drifted past PSI {drift.get('warn_level')}")
+    return (
+        f"Scored {summary['customers']:,} customers as of {ts.date()} with {config.tracking.churn_model_name} "
+        f"version {churn.version} and {config.tracking.value_model_name} version {value.version}. "
+        f"{high:,} are in the high or very high churn-risk band; value at risk "
+        f"{summary['value_at_risk_total']:,.0f} of an expected {summary['expected_value_total']:,.0f}. "
+        f"Drift against the training data: {drift_text}. The drift pages (drift/churn_risk_drift_zh.html, "
+        "_en.html), the summary and the top 1,000 customers are this run's artifacts."
+    )
 
 
 def _short(text: str, width: int) -> str:

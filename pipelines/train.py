@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from loyalist.config import config_to_dict
@@ -25,7 +26,8 @@ from loyalist.modeling.supervised.training import (
     TrainingResult, anchor_baseline_value, plan_with_fallback, train_churn, train_value,
 )
 from loyalist.tracking import (
-    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run, store_lock,
+    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run,
+    set_version_description, store_lock,
 )
 
 from pipelines._common import config_tags, start_tracking
@@ -139,6 +141,32 @@ def _log_plots(handle, result: TrainingResult) -> None:
         handle.log_table(value_decile_table(y, preds["loyalist"]), "tables/value_deciles.csv")
 
 
+#: Evaluation rows explained with TreeSHAP for the churn run's summary plot and drivers table (~0.8 ms a row).
+SHAP_SAMPLE = 2000
+
+
+def _log_shap(handle, model, rows: pd.DataFrame, seed: int, sample: int = SHAP_SAMPLE) -> int:
+    """The SHAP summary (beeswarm) and the global drivers of the churn model on a seeded sample of the evaluation
+    rows: ``shap/summary.png``, ``shap/drivers.png`` and ``shap/drivers.csv`` (mean |SHAP| and mean SHAP per
+    feature, log-odds). ``model``: the registered candidate (a baseline explains through the learned model, as it
+    does in scoring). Returns the number of rows explained."""
+    from loyalist.explain import drivers_bar_figure, explain, global_drivers, summary_figure, with_model_features
+
+    rows = rows.reset_index(drop=True)
+    if len(rows) > sample:
+        picked = np.sort(np.random.default_rng(seed).choice(len(rows), size=sample, replace=False))
+        rows = rows.iloc[picked].reset_index(drop=True)
+    if rows.empty:
+        return 0
+    contribs = explain(model, rows)
+    drivers = global_drivers(contribs)
+    handle.log_figure(summary_figure(contribs, with_model_features(model, rows), seed=seed), "shap/summary.png")
+    handle.log_figure(drivers_bar_figure(drivers), "shap/drivers.png")
+    handle.log_table(drivers, "shap/drivers.csv")
+    handle.log_metrics({"shap.rows_explained": len(rows)})
+    return len(rows)
+
+
 def _train_one(
     kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
     params: dict | None, tags: Mapping[str, str] | None, as_of=None, snapshots=None,
@@ -208,6 +236,8 @@ def _train_one(
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
         h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason})
         _log_plots(h, result)
+        explained = (_log_shap(h, candidate, result.eval_snapshot, seed=config.training.random_state)
+                     if kind == "churn" else 0)
         info = log_model(
             h, candidate, registered_name=name,
             input_example=result.eval_snapshot[candidate.feature_names_].head(20),
@@ -238,10 +268,45 @@ def _train_one(
                   "trained on events up to": "all" if as_of is None else str(pd.Timestamp(as_of).date())},
             notes=[f"This version is {what}: {verdict.reason}", f"Metrics: {result.evaluation}.", *result.notes],
             calibration=getattr(model, "calibration_method_", None), evaluation=result.evaluation,
+            candidate=candidate_name,
+            gate={"promoted": decision.promoted, "reason": decision.reason, "metric": metric,
+                  "challenger_score": m.get(metric), "champion_score": champion_score,
+                  "champion_version": decision.champion_version},
         )
         h.log_text(card, "MODEL_CARD.md")
+        # The version's page in the MLflow UI shows the card (cut to MLflow's 5,000 characters if need be).
+        set_version_description(name, info.version, card,
+                                rest=f"the full card is the artifact MODEL_CARD.md of run {h.run_id}")
+        h.set_description(_train_description(kind, name, info.version, what, result, m, metric, verdict, decision,
+                                             as_of)
+                          + (f" SHAP summary and drivers of {explained:,} evaluation rows: shap/." if explained else ""))
     _print_metrics(reporter, kind, result, decision, info.version, name, verdict)
     return TrainedModel(kind, result, name, info.version, info.run_id, decision, card, candidate_name)
+
+
+def _train_description(kind: str, name: str, version: int, what: str, result: TrainingResult, m: Mapping,
+                       metric: str, verdict: Verdict, decision: PromotionDecision, as_of) -> str:
+    """What a training run did, in plain words with its key figures (the run's description in MLflow)."""
+    plan = result.plan
+    cutoffs = plan.train
+    span = (f"{cutoffs[0].date()} to {cutoffs[-1].date()}" if len(cutoffs) > 1
+            else f"{cutoffs[0].date()}" if cutoffs else "none")
+    target = (f"the probability of no completed order in the next {result.model.horizon_days} days" if kind == "churn"
+              else f"each customer's revenue in the next {result.model.horizon_days} days")
+    score = m.get(metric)
+    baseline = (f" (best baseline {verdict.baseline} {verdict.baseline_score:.3f})"
+                if verdict.baseline and pd.notna(verdict.baseline_score) else "")
+    return (
+        f"Trained the {kind} model ({target}) on {result.train_rows:,} customer rows from {len(cutoffs)} monthly "
+        f"cut-offs ({span}), events dated up to "
+        + (f"{pd.Timestamp(as_of).date()}" if as_of is not None else f"{plan.data_end.date()} (all data)")
+        + f". Evaluated {result.evaluation}: {metric} "
+        + ("n/a" if score is None else f"{score:.3f}") + f"{baseline}. "
+        f"{verdict.reason[:1].upper()}{verdict.reason[1:]} "
+        f"Registered {name} version {version}, {what}. "
+        f"Gate: {'promoted to champion' if decision.promoted else 'not promoted'}; {decision.reason} "
+        "The model card is the version's description and the artifact MODEL_CARD.md."
+    )
 
 
 def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str,
@@ -302,8 +367,18 @@ def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Re
                 child.log_params(trial.params)
                 if trial.value is not None:
                     child.log_metrics({"objective": trial.value})
+                child.set_description(
+                    f"Optuna trial {trial.number + 1} of {n_trials} for the {kind} model's LightGBM parameters: "
+                    + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
+                    + (f"; objective {trial.value:.4f} on the inner time split." if trial.value is not None
+                       else "; no objective (the trial failed or was pruned)."))
 
         best = tune_lgbm_for(kind, tables, config, n_trials=n_trials, on_trial=log_trial)
         parent.log_params({f"best.{k}": v for k, v in best.items()})
+        parent.set_description(
+            f"Searched the {kind} model's LightGBM parameters with {n_trials} Optuna trials (nested runs), each "
+            "trained on the earlier training cut-offs and scored on a later one (an inner time split). Best: "
+            + (", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.items()) or "none")
+            + f". The train-{kind} run that follows uses them.")
     reporter.say(f"Best {kind} parameters: {best}")
     return best

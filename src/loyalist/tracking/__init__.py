@@ -32,6 +32,7 @@ from loyalist.tracking.registry import (
     log_model,
     promote,
     set_alias,
+    set_version_description,
     version_info,
 )
 from loyalist.tracking.store import (
@@ -73,6 +74,7 @@ __all__ = [
     "resolve_tracking_uri",
     "run",
     "set_alias",
+    "set_version_description",
     "setup_tracking",
     "store_lock",
     "version_info",

@@ -13,7 +13,8 @@ import functools
 import math
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "model_requirements",
     "promote",
     "set_alias",
+    "set_version_description",
     "version_info",
 ]
 
@@ -74,6 +76,8 @@ _BASE_COLUMNS = ("name", "version", "aliases", "created", "run_id")
 _REQUIREMENTS = ("mlflow", "cloudpickle", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "lightgbm", "duckdb")
 #: Left out of the copy of the loyalist package shipped with each model.
 _CODE_IGNORE = ("__pycache__", "*.pyc", "*.pyo")
+#: Longest model-version description MLflow's database stores (``model_versions.description`` is VARCHAR(5000)).
+MAX_VERSION_DESCRIPTION = 5000
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,22 @@ def _copy_package(dest: Path) -> Path:
     return target
 
 
+@contextmanager
+def _without_mlflow_prints() -> Iterator[None]:
+    """Silence what MLflow prints on its own stream inside the block ("Successfully registered model ...",
+    "Created version '3' of model ..."): the job says what it registered in its own words, and ``--quiet`` prints
+    nothing but errors. MLflow's stream is process-wide, so its log lines from other threads are dropped while the
+    block runs (a registration takes milliseconds); errors still raise."""
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
+
+    before = MLFLOW_LOGGING_STREAM.enabled
+    MLFLOW_LOGGING_STREAM.enabled = False
+    try:
+        yield
+    finally:
+        MLFLOW_LOGGING_STREAM.enabled = before
+
+
 def _run_id(handle_or_run_id: RunHandle | str) -> str:
     return handle_or_run_id.run_id if isinstance(handle_or_run_id, RunHandle) else str(handle_or_run_id)
 
@@ -275,9 +295,34 @@ def log_model(
                 logged = mlflow.pyfunc.log_model(**kwargs)
 
     client = _client()
-    mv = mlflow.register_model(logged.model_uri, registered_name, tags=version_tags)
+    with _without_mlflow_prints():
+        mv = mlflow.register_model(logged.model_uri, registered_name, tags=version_tags)
     client.set_registered_model_alias(registered_name, CHALLENGER, str(mv.version))
     return version_info(registered_name, int(mv.version))
+
+
+def fit_description(text: str, limit: int = MAX_VERSION_DESCRIPTION, *, rest: str = "") -> str:
+    """``text`` when it fits in ``limit`` characters; else its head, cut at a line end, and a last line saying
+    where the rest is (``rest``, e.g. "the full card is the artifact MODEL_CARD.md of run 1a2b...")."""
+    if len(text) <= limit:
+        return text
+    note = f"\n\n[Cut at {limit:,} characters, MLflow's limit for a description" + (f"; {rest}" if rest else "") + ".]"
+    room = max(0, limit - len(note))
+    head = text[:room]
+    end = head.rfind("\n")
+    if end > room // 2:
+        head = head[:end]
+    return head.rstrip() + note
+
+
+def set_version_description(name: str, version: int, text: str, *, rest: str = "") -> str:
+    """Set the description of ``name`` version ``version`` (shown on the version's page in the MLflow UI), cut to
+    MLflow's 5,000 characters with :func:`fit_description` (``rest`` says where the full text is). Returns the
+    description as stored; RegistryError when the version does not exist."""
+    version_info(name, version)
+    described = fit_description(text, MAX_VERSION_DESCRIPTION, rest=rest)
+    _client().update_model_version(name, str(int(version)), description=described)
+    return described
 
 
 # ------------------------------------------------------------------------------------------ aliases

@@ -51,6 +51,8 @@ MAX_TAG_LENGTH = 8000
 MAX_INPUT_TAG_LENGTH = 500
 _BATCH = 100
 _TRUNCATED = "...[truncated]"
+#: The run tag the MLflow UI shows (and edits) as the run's description.
+DESCRIPTION_TAG = "mlflow.note.content"
 
 
 # ----------------------------------------------------------------------------------------- the store
@@ -504,6 +506,11 @@ class RunHandle:
         items = [RunTag(str(k), _truncate(_as_text(v), MAX_TAG_LENGTH)) for k, v in tags.items()]
         for start in range(0, len(items), _BATCH):
             self._client.log_batch(self.run_id, tags=items[start : start + _BATCH])
+
+    def set_description(self, text: str) -> None:
+        """The run's description in the MLflow UI (the ``mlflow.note.content`` tag): what the run did, in plain
+        words; cut at MLflow's 8000 characters."""
+        self.set_tags({DESCRIPTION_TAG: text})
 
     # artifacts -----------------------------------------------------------------------------------
 
