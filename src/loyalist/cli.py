@@ -110,6 +110,21 @@ def _root(
     _STATE["debug"] = debug
     if not debug:  # MLflow's INFO lines (database set-up, registrations) drown the job's own output
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    _quiet_store_errors(debug)
+
+
+#: MLflow loggers that print a traceback for a store failure MLflow re-raises anyway; the job turns that failure into
+#: one sentence (StoreError), so the traceback is noise unless --debug asks for it.
+_STORE_ERROR_LOGGERS = ("mlflow.store.db.utils",)
+
+
+def _quiet_store_errors(debug: bool) -> None:
+    """Silence the loggers in :data:`_STORE_ERROR_LOGGERS` unless ``debug``. MLflow's own logging set-up (at import)
+    only sets the level of the ``mlflow`` logger, so a level set here on a child logger survives it."""
+    import logging
+
+    for name in _STORE_ERROR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.CRITICAL + 1)
 
 
 def _load(config: list[Path] | None, preset: str | None = None, overrides: dict | None = None):
