@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalist.errors import InputFileError, RegistryError
+from loyalist.errors import InputFileError, OutputError, RegistryError, StoreError
 from loyalist.tracking import export_version, load, load_exported, log_model, offline_environment, promote, run
 
 # Runs in a fresh interpreter: no tracking store, no test modules on the path, an empty working directory.
@@ -112,3 +113,29 @@ def test_exported_model_scores_in_another_process_without_the_store(fresh_store,
     scored = pd.read_parquet(tmp_path / "scored.parquet")
     np.testing.assert_allclose(scored["churn_probability"].to_numpy(), expected["churn_probability"].to_numpy())
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("code, error, words", [
+    (errno.ENOSPC, OutputError, "the disk is full"),
+    (errno.EROFS, OutputError, "the file system is read-only"),
+    (errno.ENOENT, StoreError, "cannot be read from models:/loyalist-churn/1"),
+])
+def test_a_failed_download_is_one_sentence_naming_the_side_at_fault(fresh_store, frames, churn_model_factory,
+                                                                    tmp_path, monkeypatch, code, error, words):
+    """MLflow folds each file's OSError into one MlflowException of many lines (bad-input case fs-full-out-export
+    printed it raw): a full or read-only --out folder is an OutputError, a store that cannot be read a StoreError."""
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    train, _ = frames
+    with run("train") as handle:
+        info = log_model(handle, churn_model_factory(), registered_name="loyalist-churn", input_example=train)
+
+    def failing(self, remote_file_path, local_path):
+        raise OSError(code, os.strerror(code), local_path)
+
+    monkeypatch.setattr(LocalArtifactRepository, "_download_file", failing)
+    out_dir = tmp_path / "models"
+    with pytest.raises(error, match=words) as caught:
+        export_version("loyalist-churn", info.version, out_dir, card="card")
+    assert "\n" not in str(caught.value) and "#####" not in str(caught.value)
+    assert list((out_dir / "loyalist-churn").iterdir()) == []  # no staging folder left

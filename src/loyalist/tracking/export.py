@@ -8,17 +8,20 @@ tags at export time). The folder appears whole or not at all: it is written to a
 
 from __future__ import annotations
 
+import errno
 import json
-import shutil
 import os
+import re
 import secrets
+import shutil
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
-from loyalist.errors import ConfigError, InputFileError, RegistryError
-from loyalist.io import check_writable, clean_stale
+from loyalist.errors import ConfigError, InputFileError, LoyalistError, RegistryError, StoreError
+from loyalist.io import _os_error, check_writable, clean_stale
 from loyalist.tracking.pyfunc import LoadedModel
 from loyalist.tracking.registry import ModelVersionInfo, version_info
 
@@ -60,7 +63,10 @@ def export_version(name: str, version: int, out_dir: Path, *, card: str) -> Path
     staging.mkdir()
     try:
         bundle = staging / "bundle"
-        mlflow.artifacts.download_artifacts(artifact_uri=info.uri, dst_path=str(bundle))
+        try:
+            mlflow.artifacts.download_artifacts(artifact_uri=info.uri, dst_path=str(bundle))
+        except MlflowException as exc:
+            raise _download_error(exc, name, info, parent) from exc
         if not (bundle / "MLmodel").is_file():
             raise RegistryError(
                 f"The artifacts of model {name!r} version {info.version} in {mlflow.get_registry_uri()} hold no "
@@ -88,9 +94,33 @@ def export_version(name: str, version: int, out_dir: Path, *, card: str) -> Path
             if previous is not None:
                 previous.rename(target)
             raise
+    except OSError as exc:
+        if isinstance(exc, LoyalistError):
+            raise
+        raise _os_error(exc, parent, "the --out folder") from exc  # full or read-only while writing the bundle
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+#: Errors of the destination side of a download: the --out folder is at fault, not the store.
+_DESTINATION_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _download_error(exc: Exception, name: str, info: ModelVersionInfo, out: Path) -> LoyalistError:
+    """One sentence for a failed artifact download. MLflow folds the per-file errors into one message (the OSError
+    is not chained), so the errno is read from its text: a full or read-only --out folder is an OutputError,
+    anything else a store that cannot be read."""
+    codes = [int(n) for n in re.findall(r"\[Errno (\d+)\]", str(exc))]
+    for code in codes:
+        if code in _DESTINATION_ERRNOS:
+            return _os_error(OSError(code, os.strerror(code)), out, "the --out folder")
+    detail = next((ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip() and not ln.startswith("#####")),
+                  type(exc).__name__)
+    return StoreError(
+        f"The artifacts of model {name!r} version {info.version} cannot be read from {info.uri} ({detail[:200]}); "
+        "check that the store's artifact folder exists and is readable, or train the model again."
+    )
 
 
 def load_exported(path: Path) -> LoadedModel:
