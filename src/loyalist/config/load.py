@@ -25,6 +25,31 @@ __all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config
            "validate_config"]
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, first_line: int, line: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first_line, self.line = key, first_line, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error: the plain loader keeps the
+    last value silently, so one of the user's two settings would be ignored without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if first != key_node.start_mark.line:
+                raise _DuplicateKey(key, first + 1, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read one YAML mapping; an empty file is an empty mapping."""
     path = Path(path)
@@ -40,7 +65,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"Config file '{path}' cannot be read ({exc.strerror or exc}); check its permissions.") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"Config file '{path}' sets the key {exc.key!r} twice in the same block (lines {exc.first_line} and "
+            f"{exc.line}); keep only one of them."
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}".replace("\n", " ")) from exc
     if data is None:

@@ -54,6 +54,8 @@ __all__ = [
 
 #: Upper bound of every day count (about 100 years): larger windows overflow date arithmetic.
 MAX_DAYS = 36_500
+#: Random seeds: numpy takes 0 .. 2**32 - 1 (a negative seed raised ValueError deep inside a job).
+MAX_SEED = 2**32 - 1
 
 
 
@@ -359,7 +361,7 @@ class SyntheticConfig(Section):
     n_customers: int = Field(ge=10, le=10_000_000)
     start: str
     end: str
-    seed: int
+    seed: int = Field(ge=0, le=MAX_SEED)
     dirty: bool
 
     @model_validator(mode="after")
@@ -486,7 +488,7 @@ class ScoringJobConfig(Section):
     explain_sample: int = Field(ge=0)  # random sample for the global drivers and the diagnosis
     drift_warn_psi: float = Field(gt=0, allow_inf_nan=False)
     actions: list[ActionRule]
-    seed: int
+    seed: int = Field(ge=0, le=MAX_SEED)
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> "ScoringJobConfig":
