@@ -1143,7 +1143,7 @@ def _config_case(base: Base, cid: str, path: list, default, value, must_fail: bo
     section = path[0]
     command = _SECTION_COMMAND.get(section, "loyalty")
     # wrong types are errors; other values may be legitimately accepted (judged by the outputs' sanity)
-    wrong_type = (value is None and default is not None) or (
+    wrong_type = (value is None and default is not None and not _nullable(path)) or (
         isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str)) or (
         isinstance(default, dict) and isinstance(value, str)) or (isinstance(default, list) and isinstance(value, str))
     if must_fail is None:
@@ -1194,6 +1194,36 @@ _CI_CONFIG = {"cfg-features.lookback_days-str", "cfg-scoring.indicators.repurcha
               "cfg-training.lgbm_params-lr0", "cfg-tracking.experiment-slash", "cfg-file-latin1",
               "cfg-file-bad-yaml", "cfg-features-unknown-key", "cfg-scoring_job.explain_top_k-neg",
               "cfg-data.cleaning.extreme_quantile-nan", "cfg-privacy.pseudonymize_ids-on-no-key"}
+
+
+def _nullable(path: list) -> bool:
+    """Whether the config model declares the key at ``path`` optional (``X | None``): null is then a valid value
+    even where the default is not null (e.g. ``scoring_job.actions[0].driver_group``: null means any driver)."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    from loyalist.config.models import LoyalistConfig
+
+    tp: typing.Any = LoyalistConfig
+    for part in path:
+        args = typing.get_args(tp)
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            tp = next((a for a in args if a is not type(None)), None)
+            args = typing.get_args(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return False
+            tp = field.annotation
+        elif typing.get_origin(tp) is dict:
+            tp = args[1]
+        elif typing.get_origin(tp) is list:
+            tp = args[0]
+        else:
+            return False
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
 def _get(path):
