@@ -144,8 +144,29 @@ def check_report_sane(out: Path, top: int | None = None):
 def _copy_project(base: Base, folder: Path, *, store: bool = True, clean: bool = True) -> None:
     if store:
         shutil.copytree(base.demo / "mlruns", folder / "mlruns", dirs_exist_ok=True)
+        _relocate_store(folder / "mlruns" / "mlflow.db", base.demo / "mlruns", folder / "mlruns")
     if clean:
         shutil.copytree(base.clean, folder / "clean", dirs_exist_ok=True)
+
+
+#: Where the store records absolute artifact locations (a copied store still pointed into the shared fixtures).
+_LOCATIONS = (("experiments", "artifact_location"), ("runs", "artifact_uri"), ("logged_models", "artifact_location"),
+              ("model_versions", "storage_location"), ("model_versions", "source"))
+
+
+def _relocate_store(db: Path, old: Path, new: Path) -> None:
+    """Point a copied store's artifact locations at the copy: otherwise every case that logs a run writes its
+    artifacts into the shared fixture store (all workers at once), and a killed run's leftovers land outside the
+    case folder where no check looks."""
+    if not db.is_file():
+        return
+    with sqlite3.connect(db) as c:
+        tables = {r[0] for r in c.execute("select name from sqlite_master where type='table'")}
+        a, b = f"file://{old}", f"file://{new}"
+        for table, column in _LOCATIONS:
+            if table in tables:
+                c.execute(f"update {table} set {column} = ? || substr({column}, ?) "  # noqa: S608 (fixed names)
+                          f"where {column} = ? or substr({column}, 1, ?) = ?", (b, len(a) + 1, a, len(a) + 1, a + "/"))
 
 
 def _write_yaml(path: Path, doc: dict) -> Path:
@@ -195,6 +216,13 @@ def _no_leftovers(folder: Path):
     def check():
         left = _leftovers(folder) if Path(folder).exists() else []
         return f"temporary files left behind: {left[:5]}" if left else None
+    return check
+
+
+def _empty_folder(folder: Path, what: str):
+    def check():
+        left = sorted(p.name for p in Path(folder).iterdir()) if Path(folder).is_dir() else []
+        return f"{what} still holds {left[:5]}" if left else None
     return check
 
 
@@ -1657,16 +1685,22 @@ def kill_cases(base: Base, rng: random.Random) -> list[Case]:
                     "report": ["report", "--scores", str(base.scores), "--out", str(folder / "out"), "--quiet"],
                 }[cmd]
                 after = [_no_leftovers(folder / "out"), _no_leftovers(folder / "mlruns")]
+                tmp = folder / "tmp"  # the job's TMPDIR: a job stopped by SIGTERM/SIGINT removes its temp folders
+                tmp.mkdir()
+                if sig != signal.SIGKILL:
+                    after.append(_empty_folder(tmp, "the job's TMPDIR"))
                 if sig != signal.SIGKILL and cmd in ("score", "train"):
                     after.append(_no_running_runs(folder / "mlruns" / "mlflow.db"))
-                after.append(_rerun(argv, folder))
+                # the rerun gets the time a train/score case gets: 120 s of wall time is not enough at load 20
+                after.append(_rerun(argv, folder, timeout=300 if cmd in ("score", "train") else 120))
                 if cmd == "prepare":
                     after.append(lambda: "; ".join(prepare_ledger_problems(folder / "out", None)) or None)
                 if cmd == "score":
                     after.append(_outputs_consistent(folder / "out"))
                 if cmd == "train":
                     after.append(_rerun(["models", "--workdir", str(folder)], folder))
-                return Spec(argv, cwd=folder, kill_after=delay, kill_signal=sig, after_kill=after)
+                return Spec(argv, cwd=folder, kill_after=delay, kill_signal=sig, after_kill=after,
+                            env={"TMPDIR": str(tmp)})
             out.append(Case(cid, "ops", "kill", build, f"{cmd} killed by {signal.Signals(sig).name} after {delay} s",
                             timeout=300, ci=False))
     return out
