@@ -166,3 +166,26 @@ def test_a_shift_jis_file_is_not_read_as_a_western_code_page(tmp_path):
 
     df = read_source("customers", SourceConfig(path=path))
     assert set(df["name"]) == {"山田太郎"} and df.attrs["encoding"] == "cp932"
+
+
+def test_a_koi8_r_file_is_not_read_as_half_width_katakana(tmp_path):
+    # bad-input case enc-koi8-r-x: the detector's best guess, cp932, read 'телефон' as 'ﾔﾅﾌﾅﾆﾏﾎ' with exit 0;
+    # every guess as clean as the best is scored now, and several plausible readings that disagree are refused
+    path = tmp_path / "orders.csv"
+    lines = [f"{i},C{i},2024-01-{1 + i % 28:02d},10,{'телефон' if i % 3 == 0 else 'online'}" for i in range(150)]
+    path.write_bytes(("\n".join([HEADER, *lines]) + "\n").encode("koi8-r"))
+    with pytest.raises(InputFileError, match=r"encoding:"):
+        _prepare(path)
+    from loyalist.data.load import read_source
+
+    named = read_source("orders", SourceConfig(path=path, encoding="koi8-r"))
+    assert "телефон" in set(named["channel"])
+
+
+def test_a_big5_file_is_not_read_as_rare_hangul(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(("customer_id,name\n" + "\n".join(f"C{i},電話銷售" for i in range(30)) + "\n").encode("big5"))
+    from loyalist.data.load import read_source
+
+    df = read_source("customers", SourceConfig(path=path))
+    assert set(df["name"]) == {"電話銷售"} and df.attrs["encoding"] == "big5"

@@ -95,9 +95,26 @@ def _plausibility(text: str, encoding: str) -> tuple[float, int]:
         # another script (Cyrillic, Japanese, Korean, ...): letters next to letters
         before = text[i - 1] if i > 0 else " "
         after = text[i + 1] if i + 1 < n else " "
-        if unicodedata.category(ch).startswith("L") and (before.isalpha() or after.isalpha()):
+        if unicodedata.category(ch).startswith("L") and (before.isalpha() or after.isalpha()) and not (
+                _odd_letter(ch, before, after)):
             good += 1
     return good / len(positions), len(positions)
+
+
+def _odd_letter(ch: str, before: str, after: str) -> bool:
+    """A letter that real text of its script does not have there: a capital right after a small letter of the same
+    word (the case flip of Cyrillic read with the wrong code page), Greek final sigma inside a word, a Hangul
+    syllable outside the 2,350 of KS X 1001 (the syllables of a CJK file read as Korean)."""
+    if ch.isupper() and before.islower() and not before.isascii():
+        return True
+    if ch == "\u03c2" and after.isalpha():
+        return True
+    if "\uac00" <= ch <= "\ud7a3":
+        try:
+            return len(ch.encode("euc_kr")) != 2
+        except UnicodeEncodeError:
+            return True
+    return False
 
 
 def _decodes(sample: bytes, encoding: str) -> str | None:
@@ -111,8 +128,8 @@ def choose_encoding(sample: bytes) -> EncodingChoice | None:
     """The most plausible encoding of ``sample`` (the first bytes of a file), or None when nothing decodes it.
 
     UTF-8 (with or without BOM) that decodes is chosen outright. Otherwise GB18030 and cp1252 (else Latin-1) are
-    scored by :func:`_plausibility`; when neither is plausible, charset-normalizer's best guess in another script
-    is scored too; the best wins.
+    scored by :func:`_plausibility`; when neither is plausible, every guess of charset-normalizer in another
+    script is scored too; the best wins.
 
     Raises
     ------
@@ -132,24 +149,26 @@ def choose_encoding(sample: bytes) -> EncodingChoice | None:
             score, n = _plausibility(decoded, enc)
             scored[enc] = (score, n, decoded)
     known_best = max((v[0] for v in scored.values()), default=0.0)
-    guess = family = None
     if known_best < PLAUSIBLE:
+        # neither a Chinese nor a Western reading is plausible: try the detector's guesses (Shift-JIS, cp1251, ...),
+        # scored as letters among letters; they never override a plausible Chinese or Western reading. Every guess
+        # the detector returns is scored, not only its best: a few words of KOI8-R come out as "cleaner" half-width
+        # katakana in cp932, and two plausible readings that disagree are refused below, not guessed.
         from charset_normalizer import from_bytes
 
-        best = from_bytes(sample).best()
-        guess = best.encoding.lower() if best is not None else None
-        try:
-            family = codecs.lookup(guess).name if guess else None
-        except LookupError:
-            family = None
-    if family and family not in _LATIN and family not in {
-            codecs.lookup(c).name for c in candidates}:
-        # neither a Chinese nor a Western reading is plausible: try the detector's guess (Shift-JIS, cp1251, ...),
-        # scored as letters among letters; it never overrides a plausible Chinese or Western reading
-        decoded = _decodes(sample, guess)
-        if decoded is not None:
-            score, n = _plausibility(decoded, guess)
-            scored[guess] = (score, n, decoded)
+        known = {codecs.lookup(c).name for c in candidates}
+        for match in from_bytes(sample):
+            guess = match.encoding.lower()
+            try:
+                family = codecs.lookup(guess).name
+            except LookupError:
+                continue
+            if family in _LATIN or family in known or guess in scored:
+                continue
+            decoded = _decodes(sample, guess)
+            if decoded is not None:
+                score, n = _plausibility(decoded, guess)
+                scored[guess] = (score, n, decoded)
     if not scored:
         return None
     ranked = sorted(scored.items(), key=lambda kv: -kv[1][0])
