@@ -1692,7 +1692,12 @@ def kill_cases(base: Base, rng: random.Random) -> list[Case]:
                 if sig != signal.SIGKILL and cmd in ("score", "train"):
                     after.append(_no_running_runs(folder / "mlruns" / "mlflow.db"))
                 # the rerun gets the time a train/score case gets: 120 s of wall time is not enough at load 20
-                after.append(_rerun(argv, folder, timeout=300 if cmd in ("score", "train") else 120))
+                rerun = _rerun(argv, folder, timeout=300 if cmd in ("score", "train") else 120)
+                if sig == signal.SIGKILL:
+                    # nothing can clean up after SIGKILL itself: the leftovers must be gone after the next run
+                    after = [rerun, *after]
+                else:
+                    after.append(rerun)
                 if cmd == "prepare":
                     after.append(lambda: "; ".join(prepare_ledger_problems(folder / "out", None)) or None)
                 if cmd == "score":
