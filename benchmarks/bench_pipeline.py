@@ -95,7 +95,7 @@ def phase_register(n: int) -> dict:
     from loyalist.features.snapshot import build_snapshot
     from loyalist.tracking import CHAMPION, log_model, run, set_alias
 
-    from pipelines._common import start_tracking
+    from loyalist.jobs._common import start_tracking
 
     serve = WORK / "serve"
     shutil.rmtree(serve, ignore_errors=True)

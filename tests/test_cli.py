@@ -11,25 +11,25 @@ from loyalist.cli import app
 @pytest.fixture
 def calls(monkeypatch):
     """Replace every job the CLI can start by a recorder: a test sees whether a job ran and with what."""
-    import pipelines.demo
-    import pipelines.export
-    import pipelines.loyalty
-    import pipelines.prepare
-    import pipelines.report
-    import pipelines.score
-    import pipelines.track
-    import pipelines.train
-    import pipelines.tune_weights
+    import loyalist.jobs.demo
+    import loyalist.jobs.export
+    import loyalist.jobs.loyalty
+    import loyalist.jobs.prepare
+    import loyalist.jobs.report
+    import loyalist.jobs.score
+    import loyalist.jobs.track
+    import loyalist.jobs.train
+    import loyalist.jobs.tune_weights
 
     seen: list[tuple[str, tuple, dict]] = []
 
     def recorder(name):
         return lambda *a, **k: seen.append((name, a, k))
 
-    for module, attr in [(pipelines.demo, "run"), (pipelines.export, "run"), (pipelines.loyalty, "run"),
-                         (pipelines.prepare, "run"), (pipelines.report, "run"), (pipelines.score, "run_scoring"),
-                         (pipelines.track, "run"), (pipelines.train, "run_training"),
-                         (pipelines.tune_weights, "run")]:
+    jobs = loyalist.jobs
+    for module, attr in [(jobs.demo, "run"), (jobs.export, "run"), (jobs.loyalty, "run"), (jobs.prepare, "run"),
+                         (jobs.report, "run"), (jobs.score, "run_scoring"), (jobs.track, "run"),
+                         (jobs.train, "run_training"), (jobs.tune_weights, "run")]:
         monkeypatch.setattr(module, attr, recorder(f"{module.__name__}.{attr}"))
     monkeypatch.setattr("loyalist.cli._tables", lambda *a, **k: {})
     return seen
@@ -49,7 +49,7 @@ def test_report_top_must_be_a_positive_integer(calls, tmp_path, top):
 def test_report_top_in_range_reaches_the_job(calls, tmp_path):
     result = _invoke(["report", "--scores", str(tmp_path / "s.parquet"), "--out", str(tmp_path / "r"), "--top", "3"])
     assert result.exit_code == 0, result.output
-    assert calls[0][0] == "pipelines.report.run" and calls[0][2]["top_n"] == 3
+    assert calls[0][0] == "loyalist.jobs.report.run" and calls[0][2]["top_n"] == 3
 
 
 @pytest.mark.parametrize("command", ["loyalty", "score", "train"])

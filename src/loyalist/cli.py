@@ -1,4 +1,4 @@
-"""The ``loyalist`` command. Each command reads config, then calls one job in ``pipelines/``.
+"""The ``loyalist`` command. Each command reads config, then calls one job in :mod:`loyalist.jobs`.
 
 A problem the user can fix (a :class:`~loyalist.errors.LoyalistError`) is printed as one sentence with exit code 2;
 ``--debug`` shows the traceback instead.
@@ -185,8 +185,8 @@ def demo(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """The whole product on a synthetic company: clean, snapshot, loyalty tiers, models, churn-risk list."""
-    from pipelines import demo as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import demo as job
+    from loyalist.jobs._ui import Reporter
 
     _writable(workdir, "--workdir")
     job.run(workdir=workdir, n_customers=customers, seed=seed, env=_env(), reporter=Reporter(quiet=quiet),
@@ -203,10 +203,9 @@ def prepare(
 ) -> None:
     """Load, validate and clean the configured tables; write clean Parquet tables, the rejects table and the
     resolved config (defaults + preset + your files) that every later step reads from the clean folder."""
-    from pipelines import prepare as job
-    from pipelines._ui import Reporter
-
     from loyalist.config import resolve_layers
+    from loyalist.jobs import prepare as job
+    from loyalist.jobs._ui import Reporter
 
     cfg = _load(config, preset)
     _writable(out)
@@ -227,8 +226,8 @@ def loyalty(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Build the snapshot at the cut-off and write the rule-based loyalty score and tier of every customer."""
-    from pipelines import loyalty as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import loyalty as job
+    from loyalist.jobs._ui import Reporter
 
     cfg = _step_config(clean, config, preset)
     _writable(out)
@@ -272,7 +271,7 @@ def _tables(config, clean: Path | None, reporter, lazy: tuple[str, ...] = ()):
             f"No clean tables in '{clean}' and no 'data.orders' source in the config; run 'loyalist prepare' "
             "first or pass --config with your data sources."
         )
-    from pipelines import prepare as prepare_job
+    from loyalist.jobs import prepare as prepare_job
 
     return prepare_job.run(config, Path(clean or "data/clean"), reporter).tables
 
@@ -296,8 +295,8 @@ def train(
 ) -> None:
     """Train the churn and value models from history (out-of-time validation), log them to MLflow, register
     challengers and promote them when they beat the best baseline and the champion."""
-    from pipelines import train as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import train as job
+    from loyalist.jobs._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
     cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
@@ -315,9 +314,8 @@ def train(
     if _engine(engine) == "spark":  # the training snapshots and labels on Spark, the models on this machine
         import functools
 
-        from pipelines.score_spark import start_spark
-
         from loyalist.engines.spark import spark_labelled_snapshot, spark_tables
+        from loyalist.jobs.score_spark import start_spark
 
         spark = start_spark(cfg, _env())
         snapshots = functools.partial(spark_labelled_snapshot, spark, spark_tables(spark, _uri(clean)))
@@ -352,13 +350,13 @@ def score(
 ) -> None:
     """Score every customer with the champion models: the churn-risk list sorted by value at risk, with reasons,
     actions and owners; a JSON summary, a drift check and an MLflow run."""
-    from pipelines import score as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import score as job
+    from loyalist.jobs._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
     cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
     if _engine(engine) == "spark":
-        from pipelines import score_spark
+        from loyalist.jobs import score_spark
 
         if "://" not in _uri(out):
             _writable(out)
@@ -391,8 +389,7 @@ def promote(
     clean: OptionalCleanOpt = None,
 ) -> None:
     """Move the 'champion' alias to a version by hand (the old champion becomes 'previous')."""
-    from pipelines._common import start_tracking
-
+    from loyalist.jobs._common import start_tracking
     from loyalist.tracking import promote as do_promote
 
     cfg = _step_config(clean, config) if clean is not None else _load(config)
@@ -405,11 +402,10 @@ def promote(
 @_friendly
 def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path("."), clean: OptionalCleanOpt = None) -> None:
     """List registered versions with their aliases and out-of-time metrics."""
-    from pipelines._common import start_tracking
-    from pipelines._ui import Reporter
-
     import pandas as pd
 
+    from loyalist.jobs._common import start_tracking
+    from loyalist.jobs._ui import Reporter
     from loyalist.tracking import list_versions
 
     cfg = _step_config(clean, config) if clean is not None else _load(config)
@@ -439,7 +435,7 @@ def export(
     clean: OptionalCleanOpt = None,
 ) -> None:
     """Write a registered version to models/<name>/<version>/ with its MODEL_CARD.md (loadable without the store)."""
-    from pipelines import export as job
+    from loyalist.jobs import export as job
 
     cfg = _step_config(clean, config) if clean is not None else _load(config)
     _writable(out)
@@ -471,8 +467,8 @@ def tune_weights_cmd(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Tune the loyalty score's indicator weights against observed churn; write a config overlay and before/after."""
-    from pipelines import tune_weights as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import tune_weights as job
+    from loyalist.jobs._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
     cfg = _step_config(clean, config, preset)
@@ -504,10 +500,9 @@ def report(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the loyalty and value report (HTML / PDF, Chinese / English) and report_summary.json."""
-    from pipelines import report as job
-    from pipelines._ui import Reporter
-
     from loyalist.config.resolved import RESOLVED_FILE
+    from loyalist.jobs import report as job
+    from loyalist.jobs._ui import Reporter
 
     prepared = clean is not None and (Path(clean) / RESOLVED_FILE).is_file()
     cfg = _step_config(clean, config) if config or prepared else None  # else: the scored list's own config
@@ -525,8 +520,8 @@ def track(
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Compare two scored lists: tier migration, win-back rate, devoted share, value at risk recovered."""
-    from pipelines import track as job
-    from pipelines._ui import Reporter
+    from loyalist.jobs import track as job
+    from loyalist.jobs._ui import Reporter
 
     _writable(out)
     job.run(previous, current, out_dir=out, reporter=Reporter(quiet=quiet))

@@ -113,8 +113,8 @@ def build_base(root: Path) -> Base:
         if root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True)
-        from pipelines import demo as demo_job
-        from pipelines import prepare as prepare_job
+        from loyalist.jobs import demo as demo_job
+        from loyalist.jobs import prepare as prepare_job
 
         from loyalist.config import load_config
 
@@ -135,7 +135,7 @@ def build_base(root: Path) -> Base:
 
 def _demo_yaml(path: Path, raw: Path) -> None:
     """A user config naming the demo's raw files: the data block of the demo's own resolved config."""
-    from pipelines.demo import demo_config
+    from loyalist.jobs.demo import demo_config
 
     from loyalist.config import config_to_dict
 

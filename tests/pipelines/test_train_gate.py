@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import pipelines.train as train_job
+import loyalist.jobs.train as train_job
 from loyalist.config import CleaningConfig, LoyalistConfig
 from loyalist.data.clean import clean_tables
 from loyalist.data.synthetic import generate

@@ -17,7 +17,7 @@ from loyalist.data.synthetic import generate
 from loyalist.scoring.tuning import METRIC_COLUMNS
 from loyalist.tracking import offline_environment
 
-from pipelines import tune_weights as job
+from loyalist.jobs import tune_weights as job
 
 BASE_CONFIGS = default_files()
 N_TRIALS = 3

@@ -8,7 +8,7 @@ import sys
 import pytest
 from rich.console import Console
 
-from pipelines._ui import Reporter, tier_text, truncated_title
+from loyalist.jobs._ui import Reporter, tier_text, truncated_title
 
 
 def test_quiet_mutes_what_libraries_print_inside_a_step(capsys):

@@ -10,9 +10,9 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, InputFileError, LoyalistError
 from loyalist.report.inputs import read_scored_list, summary_path
 
-from pipelines import report as report_job
-from pipelines import track as track_job
-from pipelines._ui import Reporter
+from loyalist.jobs import report as report_job
+from loyalist.jobs import track as track_job
+from loyalist.jobs._ui import Reporter
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_track_job_prints_tables(files, tmp_path):
 @pytest.mark.parametrize("top", [0, -1])
 def test_top_below_one_is_one_sentence(tmp_path, top):
     from loyalist.errors import ConfigError
-    from pipelines import report as job
+    from loyalist.jobs import report as job
 
     with pytest.raises(ConfigError, match="'--top' option must be a whole number of customers >= 1; got"):
         job.run(tmp_path / "missing.parquet", out_dir=tmp_path / "r", top_n=top)

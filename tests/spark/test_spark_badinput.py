@@ -74,7 +74,7 @@ def test_without_pyspark_the_error_says_how_to_install_it(monkeypatch):
 
 
 def test_a_failed_job_leaves_the_previous_list_intact(spark, demo, spark_config_file, tmp_path, monkeypatch):
-    import pipelines.score_spark as job
+    import loyalist.jobs.score_spark as job
 
     workdir, env = demo
     out = tmp_path / "out"

@@ -124,7 +124,7 @@ def test_a_server_that_accepts_but_never_answers_times_out(isolated_mlflow):
 
 
 def test_mlflow_http_timeout_and_retries_come_from_the_config(tmp_path, monkeypatch, isolated_mlflow):
-    from pipelines._common import start_tracking
+    from loyalist.jobs._common import start_tracking
 
     from loyalist.config import load_config
 

@@ -7,7 +7,7 @@ defaults and ``FeatureConfig(lookback_days=180)`` changes one key. Items of list
 (sources, indicators, guards, actions) are not blocks: their optional fields keep the defaults stated here.
 Users override any part with their own YAML files, applied in order (see
 :func:`loyalist.config.load.load_config`). No library function reads user YAML or the environment: the CLI and
-the pipelines load a :class:`LoyalistConfig` once and pass its parts down as arguments.
+the jobs (:mod:`loyalist.jobs`) load a :class:`LoyalistConfig` once and pass its parts down as arguments.
 """
 
 from __future__ import annotations

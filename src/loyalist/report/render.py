@@ -2,7 +2,7 @@
 
 The HTML is one self-contained file: CSS inline, charts inline as SVG (text drawn as paths), no script, no
 external reference, so it opens offline and prints identically. ``lang`` is ``'zh'`` or ``'en'``; a bilingual
-report is two files (see :mod:`pipelines.report`).
+report is two files (see :mod:`loyalist.jobs.report`).
 
 The PDF is printed by a headless Chromium (Debian package ``chromium``; ``chromium-browser``, ``google-chrome``
 are found too) from the same HTML, started offline with a fresh profile: ``--headless --no-sandbox

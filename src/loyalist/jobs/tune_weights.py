@@ -27,8 +27,8 @@ from loyalist.modeling.supervised.training import plan_with_fallback
 from loyalist.scoring.tuning import WeightTuningResult, eligible_industries, tune_weights
 from loyalist.tracking import RunHandle, run as mlflow_run
 
-from pipelines._common import config_tags, start_tracking
-from pipelines._ui import Reporter, tier_text
+from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._ui import Reporter, tier_text
 
 __all__ = ["run", "overlay_text", "overlay_filename"]
 

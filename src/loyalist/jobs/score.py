@@ -26,8 +26,8 @@ from loyalist.io import output_set, write_csv, write_json, write_parquet, write_
 from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
 
-from pipelines._common import config_tags, start_tracking
-from pipelines._ui import Reporter, tier_text, truncated_title
+from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._ui import Reporter, tier_text, truncated_title
 
 __all__ = ["ScoreJobResult", "run_scoring"]
 

@@ -19,7 +19,7 @@ from loyalist.report.inputs import read_clean_inputs, read_list_summary, read_sc
 from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
 from loyalist.report.summarize import ReportOptions, summarize
 
-from pipelines._ui import Reporter
+from loyalist.jobs._ui import Reporter
 
 __all__ = ["LANGS", "FORMATS", "run", "parse_langs", "parse_formats", "drift_links"]
 

@@ -10,7 +10,7 @@ from loyalist.errors import RegistryError
 from loyalist.tracking import export_version, get_version, read_run_text
 from loyalist.tracking.registry import version_info
 
-from pipelines._common import start_tracking
+from loyalist.jobs._common import start_tracking
 
 __all__ = ["run"]
 

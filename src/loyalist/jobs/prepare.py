@@ -14,7 +14,7 @@ from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, protect_clean, write_clean
 
-from pipelines._ui import Reporter, truncated_title
+from loyalist.jobs._ui import Reporter, truncated_title
 
 __all__ = ["run"]
 

@@ -24,12 +24,12 @@ from loyalist.config.resolved import config_for_step
 from loyalist.data.synthetic import generate, write_raw
 from loyalist.features.cutoffs import resolve_as_of
 
-from pipelines import loyalty as loyalty_job
-from pipelines import prepare as prepare_job
-from pipelines import report as report_job
-from pipelines import score as score_job
-from pipelines import train as train_job
-from pipelines._ui import Reporter
+from loyalist.jobs import loyalty as loyalty_job
+from loyalist.jobs import prepare as prepare_job
+from loyalist.jobs import report as report_job
+from loyalist.jobs import score as score_job
+from loyalist.jobs import train as train_job
+from loyalist.jobs._ui import Reporter
 
 __all__ = ["DemoResult", "demo_config", "run"]
 

@@ -1,4 +1,4 @@
-"""Job: batch scoring on Spark (``loyalist score --engine spark``). The same list as ``pipelines/score.py``:
+"""Job: batch scoring on Spark (``loyalist score --engine spark``). The same list as ``loyalist.jobs.score``:
 the clean Parquet tables by path or URI -> the snapshot SQL on Spark SQL -> the champion models on the executors
 -> the churn-risk list as Parquet written by Spark (a folder of part files, in list order), plus the CSV and the
 JSON summary when the list is small enough for a CRM (``spark.csv_row_limit``), and an MLflow run.
@@ -28,9 +28,9 @@ from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import write_csv, write_json
 from loyalist.tracking import run
 
-from pipelines._common import start_tracking
-from pipelines._ui import Reporter
-from pipelines.score import _load_models, _model_metrics, _Scorer
+from loyalist.jobs._common import start_tracking
+from loyalist.jobs._ui import Reporter
+from loyalist.jobs.score import _load_models, _model_metrics, _Scorer
 
 __all__ = ["SparkScoreJobResult", "run_scoring_spark", "start_spark"]
 

@@ -30,8 +30,8 @@ from loyalist.tracking import (
     set_version_description, store_lock,
 )
 
-from pipelines._common import config_tags, start_tracking
-from pipelines._ui import Reporter
+from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._ui import Reporter
 
 __all__ = ["TrainedModel", "run_training"]
 

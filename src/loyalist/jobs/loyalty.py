@@ -19,7 +19,7 @@ from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet
 from loyalist.scoring.loyalty import LoyaltyScorer
 
-from pipelines._ui import Reporter, tier_text
+from loyalist.jobs._ui import Reporter, tier_text
 
 __all__ = ["LoyaltyResult", "run", "score_tables"]
 
@@ -58,7 +58,7 @@ def run(
 ) -> LoyaltyResult:
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, env or {})
-    if tables is None:  # the snapshot streams the large tables from their Parquet files (see pipelines.score)
+    if tables is None:  # the snapshot streams the large tables from their Parquet files (see loyalist.jobs.score)
         tables = read_clean(Path(clean_dir), lazy=STREAMED_TABLES)
     ts, snapshot, table = score_tables(config, tables, as_of, reporter)
     published = protect(table, config.privacy, key)

@@ -10,7 +10,7 @@ from loyalist.io import write_json
 from loyalist.report.inputs import read_scored_list
 from loyalist.report.tracking import compare_periods
 
-from pipelines._ui import Reporter, tier_text
+from loyalist.jobs._ui import Reporter, tier_text
 
 __all__ = ["TrackResult", "run"]
 
