@@ -305,7 +305,7 @@ def train(
         from loyalist.errors import ConfigError
 
         raise ConfigError(f"--only must be 'churn' or 'value'; got {only!r}.")
-    from pipelines import table_mode
+    from loyalist.jobs import table_mode
 
     if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15): the churn model only
         table_mode.run_train(cfg, clean, workdir=workdir, env=_env(), reporter=reporter)
@@ -365,7 +365,7 @@ def score(
                                       value_bundle=value_bundle)
         return
     _writable(out)
-    from pipelines import table_mode
+    from loyalist.jobs import table_mode
 
     if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15)
         table_mode.run_score(cfg, clean, out_dir=out, workdir=workdir, env=_env(), reporter=reporter)

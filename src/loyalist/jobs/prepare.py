@@ -28,7 +28,7 @@ def run(
     ``run_date`` (default: today) and ``env`` (default: the process environment) are read here, at the edge:
     dates after the run date are rejected as impossible; the pseudonymisation key comes from the environment.
     Returns the result as stored (personal columns masked, rejects pseudonymised when configured)."""
-    from pipelines import table_mode
+    from loyalist.jobs import table_mode
 
     if table_mode.is_table_mode(config):  # one customer table with a churn flag (issue 15)
         return table_mode.run_prepare(config, out_dir, reporter, run_date=run_date, env=env, layers=layers)

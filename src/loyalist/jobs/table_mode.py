@@ -19,7 +19,7 @@ from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import protect_clean, write_clean
 from loyalist.tabular import TYPES_FILE, prepare_customer_table
 
-from pipelines._ui import Reporter
+from loyalist.jobs._ui import Reporter
 
 __all__ = ["run_prepare", "run_train", "run_score", "is_table_mode"]
 
@@ -106,7 +106,7 @@ def run_train(
         CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, log_model, run, store_lock,
     )
 
-    from pipelines._common import config_tags, start_tracking
+    from loyalist.jobs._common import config_tags, start_tracking
 
     reporter = reporter or Reporter(quiet=True)
     table, types = read_customer_table(clean_dir)
@@ -203,7 +203,7 @@ def run_score(
     from loyalist.tabular import build_table_risk_list, read_customer_table, top_reasons
     from loyalist.tracking import load, run
 
-    from pipelines._common import config_tags, start_tracking
+    from loyalist.jobs._common import config_tags, start_tracking
 
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, dict(os.environ) if env is None else env)
