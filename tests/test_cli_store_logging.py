@@ -15,9 +15,9 @@ STORE_LOGGER = "mlflow.store.db.utils"
 
 @pytest.fixture
 def no_report_job(monkeypatch):
-    import pipelines.report
+    import loyalist.jobs.report
 
-    monkeypatch.setattr(pipelines.report, "run", lambda *a, **k: None)
+    monkeypatch.setattr(loyalist.jobs.report, "run", lambda *a, **k: None)
     yield
     logging.getLogger(STORE_LOGGER).setLevel(logging.NOTSET)
 
