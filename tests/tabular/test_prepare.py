@@ -139,3 +139,21 @@ def test_the_dataset_configs_prepare_the_real_tables(shared_data, name, rows, ch
         assert kinds["RowNumber"] == "id" and "name" in clean.columns
     if name == "ecommerce":
         assert kinds["PreferedOrderCat"] == "categorical" and clean["Tenure"].isna().sum() == 264
+
+
+@pytest.mark.realdata
+def test_the_leakage_alarm_finds_the_bank_column_that_equals_the_flag(shared_data):
+    """SOURCE.md says one bank column almost equals the flag; the rule finds it without being told its name."""
+    from loyalist.config.load import load_config
+    from loyalist.tabular import leakage_report, make_folds
+
+    cfg = load_config([ROOT / "configs" / "datasets" / "bank.yaml"])
+    out = prepare_customer_table(cfg.data, cfg.customer_table, run_date=RUN_DATE)
+    clean = out.result.tables["customers"]
+    y = clean["churn"].astype(bool).to_numpy().astype(int)
+    rep = leakage_report(clean, y, out.types, make_folds(y, 5, 0), leakage_auc=0.97, id_auc=0.6)
+    raised = rep.loc[rep["alarm"] != ""]
+    assert raised["column"].tolist() == ["Complain"] and raised["excluded"].all()
+    assert raised["auc"].iloc[0] > 0.99
+    ids = rep.loc[rep["type"] == "id"].set_index("column")
+    assert set(ids.index) == {"RowNumber"} and ids.loc["RowNumber", "auc"] < 0.6  # numbered, not sorted by outcome

@@ -129,6 +129,32 @@ def test_prepare_train_score_by_config_alone(tmp_path, monkeypatch):
     assert not risk["reason_1"].str.contains("closed_flag", na=False).any()  # the leaky column is not a feature
     summary = json.loads((tmp_path / "scores" / "churn_risk_summary.json").read_text(encoding="utf-8"))
     assert summary["model"]["version"] == 1 and summary["as_of"] == "2025-06-30"
+    res = runner.invoke(app, ["report", "--scores", "scores/churn_risk.parquet", "--out", "report", "--lang", "en",
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "report" / "report_en.html").read_text(encoding="utf-8")
+    assert "logistic" in html and "closed_flag" in html  # the baselines and the leakage alarm are in the report
     # the same data and config again: nothing new is registered
     res = runner.invoke(app, ["train", "--clean", "clean", "--workdir", "."])
     assert res.exit_code == 0 and "no new version is registered" in " ".join(res.output.split())
+
+
+def test_the_report_of_customer_table_mode_summarises_the_list():
+    from loyalist.tabular.report import render_table_report, summarize_table_report
+
+    risk = pd.DataFrame({"customer_id": ["A", "B", "C"], "churn_probability": [0.8, 0.5, 0.1],
+                         "risk_band": ["very_high", "high", "low"], "value_at_risk": [960.0, 300.0, 12.0],
+                         "reason_1": ["plan = monthly", "plan = monthly", None], "reason_2": ["months = 2", None, None],
+                         "reason_3": [None, None, None]})
+    listed = {"as_of": "2025-06-30", "model": {"name": "m", "version": 2, "candidate": "lightgbm"},
+              "cv": [{"model": "lightgbm", "roc_auc_mean": 0.85, "roc_auc_std": 0.01, "pr_auc_mean": 0.6,
+                      "brier_mean": 0.13, "ece_mean": 0.02}],
+              "leakage_alarms": [{"column": "<Complain>", "auc": 0.998, "alarm": "leak", "excluded": True}]}
+    s = summarize_table_report(risk, listed, top_n=2)
+    assert [b["band"] for b in s["bands"]] == ["very_high", "high", "low"]
+    assert s["drivers"] == [{"feature": "plan", "customers": 2, "share": 1.0}]
+    assert [c["customer_id"] for c in s["top"]] == ["A", "B"] and s["top"][0]["reasons"] == ["plan = monthly",
+                                                                                            "months = 2"]
+    html = render_table_report(s, "en")
+    assert "&lt;Complain&gt;" in html and "0.850 ±" in html and "960" in html
+    assert "客户流失风险报告" in render_table_report(s, "zh")

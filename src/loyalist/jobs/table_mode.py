@@ -21,7 +21,7 @@ from loyalist.tabular import TYPES_FILE, prepare_customer_table
 
 from loyalist.jobs._ui import Reporter
 
-__all__ = ["run_prepare", "run_train", "run_score", "is_table_mode"]
+__all__ = ["run_prepare", "run_train", "run_score", "run_report", "is_table_mode"]
 
 
 def is_table_mode(config: LoyalistConfig) -> bool:
@@ -179,6 +179,57 @@ def run_train(
     return decision
 
 
+def _run_table(run_id: str, artifact: str) -> list[dict]:
+    """A CSV table the training run logged, as records (empty when the run has none)."""
+    import io
+
+    from loyalist.tracking import read_run_text
+
+    text = read_run_text(run_id, artifact) if run_id else None
+    if not text:
+        return []
+    frame = pd.read_csv(io.StringIO(text))
+    return json_records(frame)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Records with plain Python values (NaN -> None)."""
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v.item() if hasattr(v, "item") else v)
+             for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def run_report(
+    scores: Path, list_summary: dict, *, lang: str = "both", out_dir: Path = Path("outputs/report"), top_n: int = 20,
+    formats: Sequence[str] = ("html",), browser: str | None = None, reporter: Reporter | None = None,
+) -> dict[str, Path]:
+    """Customer-table mode of ``loyalist report`` (HTML, and PDF through Chromium): the risk list's bands, drivers, top customers and
+    the model's cross-validated quality beside the baselines. Returns the written paths."""
+    from loyalist.io import output_set, read_parquet, write_json, write_text
+    from loyalist.tabular.report import render_table_report, summarize_table_report
+
+    from pipelines.report import parse_langs
+
+    reporter = reporter or Reporter(quiet=True)
+    risk = read_parquet(scores) if str(scores).endswith(".parquet") else pd.read_csv(scores, encoding="utf-8-sig")
+    summary = summarize_table_report(risk, list_summary, top_n=top_n)
+    paths: dict[str, Path] = {}
+    with output_set(Path(out_dir), "report") as files:
+        write_json(summary, files.path("report_summary.json"))
+        paths["summary"] = files.target("report_summary.json")
+        for code in parse_langs(lang):
+            html = render_table_report(summary, code)
+            if "html" in formats:
+                write_text(html, files.path(f"report_{code}.html"))
+                paths[f"html_{code}"] = files.target(f"report_{code}.html")
+            if "pdf" in formats:
+                from loyalist.report.render import render_pdf
+
+                render_pdf(html, files.path(f"report_{code}.pdf"), browser=browser)
+                paths[f"pdf_{code}"] = files.target(f"report_{code}.pdf")
+    reporter.table("Report files (customer-table mode)", ["output", "path"], [[k, str(v)] for k, v in paths.items()])
+    return paths
+
+
 def _model_input(table: pd.DataFrame, kinds: Mapping[str, str], config: LoyalistConfig,
                  run_date: pd.Timestamp | None) -> pd.DataFrame:
     from loyalist.tabular import feature_frame
@@ -239,6 +290,10 @@ def run_score(
         "value_at_risk_total": float(np.nansum(risk["value_at_risk"])) if risk["value_at_risk"].notna().any()
         else None,
         "mean_churn_probability": float(risk["churn_probability"].mean()) if len(risk) else None,
+        "selection": loaded.info.tags.get("selection.reason"),
+        "cv": _run_table(loaded.info.run_id, "tables/cv_summary.csv"),
+        "leakage_alarms": [r for r in _run_table(loaded.info.run_id, "tables/leakage.csv")
+                           if isinstance(r.get("alarm"), str) and r["alarm"]],
     }
     with output_set(out_dir, "churn_risk", as_of=str(as_of.date())) as files:
         write_parquet(risk, files.path("churn_risk.parquet"))
