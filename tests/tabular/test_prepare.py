@@ -157,3 +157,13 @@ def test_the_leakage_alarm_finds_the_bank_column_that_equals_the_flag(shared_dat
     assert raised["auc"].iloc[0] > 0.99
     ids = rep.loc[rep["type"] == "id"].set_index("column")
     assert set(ids.index) == {"RowNumber"} and ids.loc["RowNumber", "auc"] < 0.6  # numbered, not sorted by outcome
+
+
+def test_a_table_whose_every_row_is_rejected_is_one_sentence(tmp_path):
+    from loyalist.errors import DataQualityError
+
+    path = _csv(tmp_path, "cid,left\nA,maybe\nB,unknown\n")
+    cfg = _config(path)
+    with pytest.raises(DataQualityError, match=r"Every row of the customer table .* was rejected \(2 rows; top rules: "
+                                               r"invalid_churn_flag \(2\)\)"):
+        prepare_customer_table(cfg.data, cfg.customer_table)

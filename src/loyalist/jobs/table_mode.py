@@ -269,6 +269,11 @@ def run_score(
                          "mode; set tracking.churn_model_name to the model 'loyalist train' registered for this table.")
     scored = table if include_churned else table.loc[table["churn"].isna() | ~table["churn"].fillna(False).astype(bool)]
     scored = scored.reset_index(drop=True)
+    if len(scored) == 0:
+        from loyalist.errors import DataQualityError
+
+        raise DataQualityError(f"No customer of '{clean_dir}' is left to score: every one has churn = yes; prepare a "
+                               "table of current customers (flag no or empty) and score that.")
     kinds = {c: t for c, t in zip(types["column"], types["type"]) if c in loaded.feature_names}
     X = _model_input(scored, kinds, config, run_date)[loaded.feature_names]
     as_of = _snapshot(config, run_date)

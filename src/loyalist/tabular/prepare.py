@@ -195,6 +195,13 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
     bounds = DateBounds.of(data.min_date, data.max_date, run_date)
     result, kept = clean_customer_rows(raw, data.cleaning, bounds=bounds, extra_rules=tuple(rules))
     clean = result.tables["customers"]
+    if len(clean) == 0:
+        from loyalist.errors import DataQualityError
+
+        top = result.rejects.loc[result.rejects["action"] == "dropped", "rule"].value_counts()
+        rules = ", ".join(f"{r} ({n})" for r, n in top.head(3).items())
+        raise DataQualityError(f"Every row of the customer table {where} was rejected ({len(raw)} rows; top rules: "
+                               f"{rules}); check data.customers.columns and customer_table (churn, positive, tenure).")
     extra = {LABEL: pd.array(flag.to_numpy(object)[kept], dtype="boolean")}
     for c, values in columns.items():
         arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
