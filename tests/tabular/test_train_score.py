@@ -28,7 +28,8 @@ def _table(n: int = 600, seed: int = 3) -> pd.DataFrame:
     logit = -1.0 + 1.6 * (contract == "monthly") - 0.8 * (contract == "two-year") - 0.03 * tenure + 0.01 * charge
     churn = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
     closed = np.where(rng.uniform(size=n) < 0.995, churn, ~churn).astype(int)
-    return pd.DataFrame({"cust": [f"K{i:05d}" for i in range(n)], "row": np.arange(1, n + 1), "plan": contract,
+    plan = np.where(rng.uniform(size=n) < 0.05, None, contract)  # some plans missing: scored all the same
+    return pd.DataFrame({"cust": [f"K{i:05d}" for i in range(n)], "row": np.arange(1, n + 1), "plan": plan,
                          "months": tenure, "charge": charge, "closed_flag": closed,
                          "left": np.where(churn, "Yes", "No")})
 
