@@ -1546,7 +1546,8 @@ def fs_cases(base: Base, rng: random.Random) -> list[Case]:
                         "promote": ["promote", "loyalist-churn", "1", "--workdir", f],
                         "train": ["train", "--clean", f / "clean", "--workdir", f, "--only", "churn", "--quiet"]}[cmd]
             c(f"fs-mlflowdb-{name}-{cmd}", corrupt, argv, must_fail=name not in ("zero-bytes",),
-              ci=(name, cmd) in (("random-bytes", "models"), ("truncated", "score")), timeout=120 if cmd != "models" else 60)
+              ci=(name, cmd) in (("random-bytes", "models"), ("truncated", "score")),
+              timeout={"models": 60, "train": 300}.get(cmd, 120))  # train gets what every train case gets
     # truncated / garbage clean tables
     for table in ("orders", "customers", "tickets", "order_lines"):
         for name, corrupt in (("truncated", lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])),
