@@ -86,7 +86,7 @@ def run(
     out_dir = Path(out_dir)
     list_summary = read_list_summary(scores)
     if list_summary is not None and list_summary.get("mode") == "customer_table":  # issue 15: one customer table
-        from pipelines import table_mode
+        from loyalist.jobs import table_mode
 
         return table_mode.run_report(Path(scores), list_summary, lang=lang, out_dir=out_dir, top_n=max(top_n, 20),
                                      formats=kinds, browser=browser, reporter=reporter)

@@ -207,7 +207,7 @@ def run_report(
     from loyalist.io import output_set, read_parquet, write_json, write_text
     from loyalist.tabular.report import render_table_report, summarize_table_report
 
-    from pipelines.report import parse_langs
+    from loyalist.jobs.report import parse_langs
 
     reporter = reporter or Reporter(quiet=True)
     risk = read_parquet(scores) if str(scores).endswith(".parquet") else pd.read_csv(scores, encoding="utf-8-sig")
