@@ -8,6 +8,9 @@
 - :mod:`loyalist.modeling.evaluation`: metrics (``metrics``), the baselines (``baselines``, and as registrable
   models ``baseline_models``), the champion gate (``selection``), figures (``plots``) and the model card (``card``).
 
+- :mod:`loyalist.modeling.contract`: scikit-learn's classifier contract (``predict_proba``, ``predict``) on the
+  churn models, learned and baseline.
+
 Elsewhere, by what they are about: cross-sell in :mod:`loyalist.recommend`, drift (PSI) in
 :mod:`loyalist.monitoring`, the rule score's weight tuning beside the rule score in :mod:`loyalist.scoring.tuning`.
 """

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from loyalist.errors import ModelError, NotFittedError
+from loyalist.modeling.contract import ChurnClassifierMixin
 from loyalist.modeling.evaluation.baselines import churn_baselines, value_baselines
 
 __all__ = ["BaselineChurnModel", "BaselineValueModel"]
@@ -81,8 +82,9 @@ class _BaselineBase(BaseEstimator):
         return names + [c for c in needed if c not in names]
 
 
-class BaselineChurnModel(_BaselineBase):
-    """A churn baseline as a model: P(no completed order in (T, T + horizon]).
+class BaselineChurnModel(ChurnClassifierMixin, _BaselineBase):
+    """A churn baseline as a model: P(no completed order in (T, T + horizon]); scikit-learn's ``predict_proba``,
+    ``predict`` and ``classes_`` as on the learned model (:class:`~loyalist.modeling.contract.ChurnClassifierMixin`).
 
     Parameters
     ----------

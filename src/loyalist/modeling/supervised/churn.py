@@ -11,6 +11,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from loyalist.errors import InsufficientHistoryError
+from loyalist.modeling.contract import ChurnClassifierMixin
 from loyalist.modeling.supervised.base import LgbmModelBase
 from loyalist.modeling.supervised.matrix import check_columns, to_matrix
 
@@ -49,8 +50,11 @@ class _RawClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-class ChurnModel(LgbmModelBase):
+class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
     """P(no completed order in (T, T + horizon]) for each customer of a snapshot at T.
+
+    ``score(snapshot)`` gives the probabilities; scikit-learn's ``predict_proba`` (n x 2), ``predict`` and
+    ``classes_`` come from :class:`~loyalist.modeling.contract.ChurnClassifierMixin`.
 
     Parameters
     ----------
