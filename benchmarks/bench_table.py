@@ -40,6 +40,7 @@ def _cli(args: list[str], cwd: Path) -> float:
     t0 = time.perf_counter()
     env = {**os.environ, "OMP_WAIT_POLICY": "passive", "MLFLOW_DISABLE_TELEMETRY": "true",
            "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # mlflow.set_tracking_uri (reading the previous dataset) exports it
     done = subprocess.run([sys.executable, "-m", "loyalist.cli", *args, "--quiet"], cwd=cwd, env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
