@@ -13,7 +13,12 @@ from typer.testing import CliRunner
 
 from loyalist.cli import app
 from loyalist.config.models import CustomerTableConfig
-from loyalist.tabular import build_table_risk_list, expected_remaining_months, leakage_report, make_folds
+from loyalist.tabular import (
+    build_table_risk_list,
+    expected_remaining_months,
+    leakage_report,
+    make_folds,
+)
 from loyalist.tabular.train import train_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +164,22 @@ def test_the_report_of_customer_table_mode_summarises_the_list():
     html = render_table_report(s, "en")
     assert "&lt;Complain&gt;" in html and "0.850 ±" in html and "960" in html
     assert "客户流失风险报告" in render_table_report(s, "zh")
+
+
+def test_bad_customer_tables_end_in_one_sentence_through_the_cli(tmp_path, monkeypatch):
+    """Issue 15's bad inputs: a third flag value and a tenure of -5 or text are rejects; three rows, or one class,
+    cannot train: exit 2 with a sentence, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    rows = pd.DataFrame({"cust": ["A", "B", "C", "D", "E"], "row": [1, 2, 3, 4, 5], "plan": ["x"] * 5,
+                         "months": ["1", "-5", "ten", "4", "5"], "charge": [1.0] * 5,
+                         "left": ["Yes", "No", "No", "Maybe", "No"]})
+    config = _config(tmp_path, rows)
+    res = runner.invoke(app, ["prepare", "--config", str(config), "--out", "clean", "--quiet"])
+    assert res.exit_code == 0, res.output
+    rejects = pd.read_csv(tmp_path / "clean" / "rejects.csv", encoding="utf-8-sig")
+    assert rejects["rule"].tolist() == ["invalid_tenure", "invalid_tenure", "invalid_churn_flag"]
+    res = runner.invoke(app, ["train", "--clean", "clean", "--workdir", ".", "--quiet"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "1 churned and 1 staying customers; 5-fold cross-validation needs at least 5 of each" in " ".join(
+        res.output.split())

@@ -17,11 +17,10 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import protect_clean, write_clean
+from loyalist.jobs._ui import Reporter
 from loyalist.tabular import TYPES_FILE, prepare_customer_table
 
-from loyalist.jobs._ui import Reporter
-
-__all__ = ["run_prepare", "run_train", "run_score", "run_report", "is_table_mode"]
+__all__ = ["is_table_mode", "run_prepare", "run_report", "run_score", "run_train"]
 
 
 def is_table_mode(config: LoyalistConfig) -> bool:
@@ -100,13 +99,20 @@ def run_train(
     import hashlib
 
     from loyalist.config.load import config_to_dict
+    from loyalist.jobs._common import config_tags, start_tracking
     from loyalist.tabular import read_customer_table
     from loyalist.tabular.train import train_table
     from loyalist.tracking import (
-        CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, log_model, run, store_lock,
+        CHAMPION,
+        PromotionDecision,
+        data_fingerprint,
+        find_version,
+        gate,
+        get_version,
+        log_model,
+        run,
+        store_lock,
     )
-
-    from loyalist.jobs._common import config_tags, start_tracking
 
     reporter = reporter or Reporter(quiet=True)
     table, types = read_customer_table(clean_dir)
@@ -205,9 +211,8 @@ def run_report(
     """Customer-table mode of ``loyalist report`` (HTML, and PDF through Chromium): the risk list's bands, drivers, top customers and
     the model's cross-validated quality beside the baselines. Returns the written paths."""
     from loyalist.io import output_set, read_parquet, write_json, write_text
-    from loyalist.tabular.report import render_table_report, summarize_table_report
-
     from loyalist.jobs.report import parse_langs
+    from loyalist.tabular.report import render_table_report, summarize_table_report
 
     reporter = reporter or Reporter(quiet=True)
     risk = read_parquet(scores) if str(scores).endswith(".parquet") else pd.read_csv(scores, encoding="utf-8-sig")
@@ -251,10 +256,9 @@ def run_score(
 
     from loyalist.batch.outputs import protect
     from loyalist.io import output_set, write_csv, write_json, write_parquet
+    from loyalist.jobs._common import config_tags, start_tracking
     from loyalist.tabular import build_table_risk_list, read_customer_table, top_reasons
     from loyalist.tracking import load, run
-
-    from loyalist.jobs._common import config_tags, start_tracking
 
     reporter = reporter or Reporter(quiet=True)
     key = pseudonym_key(config.privacy, dict(os.environ) if env is None else env)
@@ -287,7 +291,7 @@ def run_score(
                                      model_version=loaded.info.version)
         risk = protect(risk, config.privacy, key)
     summary = {
-        "mode": "customer_table", "as_of": str(as_of.date()), "customers": int(len(risk)),
+        "mode": "customer_table", "as_of": str(as_of.date()), "customers": len(risk),
         "model": {"name": name, "version": int(loaded.info.version),
                   "candidate": loaded.info.tags.get("loyalist.candidate"),
                   "cv_roc_auc": loaded.info.tags.get("metric.cv_roc_auc")},

@@ -11,7 +11,12 @@ subscription exports), instead of order histories.
 
 from loyalist.tabular.evaluate import CVResult, cross_validate, make_folds
 from loyalist.tabular.leakage import leakage_report, single_column_auc
-from loyalist.tabular.models import LogisticChurnModel, SingleFeatureModel, TableChurnModel, feature_frame
+from loyalist.tabular.models import (
+    LogisticChurnModel,
+    SingleFeatureModel,
+    TableChurnModel,
+    feature_frame,
+)
 from loyalist.tabular.prepare import (
     LABEL,
     TYPES_FILE,
@@ -20,30 +25,34 @@ from loyalist.tabular.prepare import (
     prepare_customer_table,
     read_customer_table,
 )
-from loyalist.tabular.risk import build_table_risk_list, expected_remaining_months, top_reasons
+from loyalist.tabular.risk import (
+    build_table_risk_list,
+    expected_remaining_months,
+    top_reasons,
+)
 from loyalist.tabular.types import FEATURE_TYPES, TYPES, infer_types, parse_numbers
 
 __all__ = [
-    "CVResult",
     "FEATURE_TYPES",
+    "LABEL",
+    "TYPES",
+    "TYPES_FILE",
+    "CVResult",
     "LogisticChurnModel",
     "SingleFeatureModel",
     "TableChurnModel",
+    "TablePrepared",
     "build_table_risk_list",
     "cross_validate",
     "expected_remaining_months",
     "feature_frame",
-    "make_folds",
-    "read_customer_table",
-    "top_reasons",
-    "LABEL",
-    "TYPES",
-    "TYPES_FILE",
-    "TablePrepared",
     "infer_types",
     "leakage_report",
+    "make_folds",
     "parse_churn_flag",
     "parse_numbers",
     "prepare_customer_table",
+    "read_customer_table",
     "single_column_auc",
+    "top_reasons",
 ]

@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 from loyalist.errors import ModelError
 from loyalist.modeling.evaluation import churn_metrics
 
-__all__ = ["make_folds", "CVResult", "cross_validate", "REPORTED"]
+__all__ = ["REPORTED", "CVResult", "cross_validate", "make_folds"]
 
 #: Metrics reported per model (mean and std over the folds).
 REPORTED: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "lift_top_decile")

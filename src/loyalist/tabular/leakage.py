@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-__all__ = ["single_column_auc", "leakage_report"]
+__all__ = ["leakage_report", "single_column_auc"]
 
 
 def _rate_encoding(values: pd.Series, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]],

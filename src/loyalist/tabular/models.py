@@ -32,7 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from loyalist.errors import ModelError, NotFittedError
 
-__all__ = ["TableChurnModel", "LogisticChurnModel", "SingleFeatureModel", "feature_frame", "LGBM_DEFAULTS"]
+__all__ = ["LGBM_DEFAULTS", "LogisticChurnModel", "SingleFeatureModel", "TableChurnModel", "feature_frame"]
 
 #: LightGBM settings of the customer-table model (``training.lgbm_params`` override them). Chosen on Telco 5-fold
 #: CV before the benchmark (shallow trees, slow learning, strong L2: the tables are small and mostly linear).
@@ -118,7 +118,7 @@ class TableChurnModel(_Protocol):
         return lgb.LGBMClassifier(objective="binary", n_estimators=trees, num_leaves=leaves, verbose=-1,
                                   random_state=self.random_state, n_jobs=self.n_jobs, **params)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "TableChurnModel":
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> TableChurnModel:
         y = _check_labels(y, max(self.calibration_folds, 2))
         self.feature_names_ = [str(c) for c in X.columns]
         self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in _categorical(X)}
@@ -167,7 +167,7 @@ class LogisticChurnModel(_Protocol):
             out[c] = X[c].astype("object").where(X[c].notna(), "<missing>").astype(str)
         return out
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LogisticChurnModel":
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> LogisticChurnModel:
         y = _check_labels(y, 2)
         self.feature_names_ = [str(c) for c in X.columns]
         self.categorical_ = _categorical(X)
@@ -200,7 +200,7 @@ class LogisticChurnModel(_Protocol):
             if block == "cat":
                 col = next(c for c in sorted(self.categorical_, key=len, reverse=True) if rest.startswith(c + "_"))
             else:
-                col = rest[len("missingindicator_"):] if rest.startswith("missingindicator_") else rest
+                col = rest.removeprefix("missingindicator_")
             out[col] += terms[:, j]
         return out - out.mean()
 
@@ -220,7 +220,7 @@ class SingleFeatureModel(_Protocol):
         x = pd.to_numeric(col, errors="coerce").to_numpy(float)
         return np.column_stack([np.where(np.isnan(x), self.fill_, x), np.isnan(x)])
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "SingleFeatureModel":
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> SingleFeatureModel:
         y = _check_labels(y, 2)
         self.feature_names_ = [self.column]
         col = X[self.column]

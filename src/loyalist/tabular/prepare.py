@@ -29,7 +29,7 @@ from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.tabular.types import infer_types, parse_numbers
 
-__all__ = ["TablePrepared", "prepare_customer_table", "read_customer_table", "parse_churn_flag", "LABEL", "TYPES_FILE"]
+__all__ = ["LABEL", "TYPES_FILE", "TablePrepared", "parse_churn_flag", "prepare_customer_table", "read_customer_table"]
 
 #: Name of the churn flag in the clean table.
 LABEL = "churn"

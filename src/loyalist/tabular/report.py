@@ -15,7 +15,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-__all__ = ["summarize_table_report", "render_table_report"]
+__all__ = ["render_table_report", "summarize_table_report"]
 
 _BANDS = ("very_high", "high", "medium", "low")
 _TEXT = {
@@ -71,7 +71,7 @@ def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, 
         part = risk.loc[risk["risk_band"] == band]
         if len(part):
             var = part["value_at_risk"]
-            bands.append({"band": band, "customers": int(len(part)),
+            bands.append({"band": band, "customers": len(part),
                           "mean_probability": float(part["churn_probability"].mean()),
                           "value_at_risk": _num(float(var.sum())) if var.notna().any() else None})
     risky = risk.loc[risk["risk_band"].isin(["high", "very_high"]), "reason_1"].dropna()
@@ -84,7 +84,7 @@ def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, 
         top.append({"customer_id": str(r.customer_id), "churn_probability": float(r.churn_probability),
                     "risk_band": str(r.risk_band), "value_at_risk": _num(r.value_at_risk),
                     "reasons": [str(x) for x in (r.reason_1, r.reason_2, r.reason_3) if isinstance(x, str)]})
-    return {"mode": "customer_table", "as_of": list_summary.get("as_of"), "customers": int(len(risk)),
+    return {"mode": "customer_table", "as_of": list_summary.get("as_of"), "customers": len(risk),
             "model": list_summary.get("model", {}), "selection": list_summary.get("selection"),
             "cv": list_summary.get("cv") or [], "leakage": list_summary.get("leakage_alarms") or [],
             "bands": bands, "drivers": drivers, "top": top}

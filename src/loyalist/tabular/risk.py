@@ -25,7 +25,7 @@ import pandas as pd
 from loyalist.batch.risk_list import risk_bands
 from loyalist.config.models import CustomerTableConfig
 
-__all__ = ["expected_remaining_months", "top_reasons", "build_table_risk_list"]
+__all__ = ["build_table_risk_list", "expected_remaining_months", "top_reasons"]
 
 
 def expected_remaining_months(p: np.ndarray, window_months: float, cap: float) -> np.ndarray:

@@ -19,7 +19,12 @@ from loyalist.config.models import CustomerTableConfig
 from loyalist.errors import DataQualityError
 from loyalist.tabular.evaluate import CVResult, cross_validate, make_folds
 from loyalist.tabular.leakage import leakage_report
-from loyalist.tabular.models import LogisticChurnModel, SingleFeatureModel, TableChurnModel, feature_frame
+from loyalist.tabular.models import (
+    LogisticChurnModel,
+    SingleFeatureModel,
+    TableChurnModel,
+    feature_frame,
+)
 from loyalist.tabular.prepare import LABEL
 from loyalist.tabular.types import FEATURE_TYPES
 

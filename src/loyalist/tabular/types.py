@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["TYPES", "FEATURE_TYPES", "infer_types", "parse_numbers"]
+__all__ = ["FEATURE_TYPES", "TYPES", "infer_types", "parse_numbers"]
 
 TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "id", "text", "ignore")
 #: Types that become model features.
