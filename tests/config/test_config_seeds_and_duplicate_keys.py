@@ -13,19 +13,23 @@ def _write(path, text):
     return path
 
 
-@pytest.mark.parametrize("section", ["scoring_job", "synthetic"])
+SEEDS = [("scoring_job", "seed"), ("synthetic", "seed"), ("training", "random_state")]
+
+
+@pytest.mark.parametrize("section, key", SEEDS)
 @pytest.mark.parametrize("seed", [-1, 2**32])
-def test_a_seed_numpy_cannot_take_is_refused_before_any_work(tmp_path, section, seed):
-    # bad-input case cfg-scoring_job.seed-neg: 'loyalist score' ended in numpy's "expected non-negative integer"
-    path = _write(tmp_path / "c.yaml", f"{section}:\n  seed: {seed}\n")
-    with pytest.raises(ConfigError, match=rf"{section}\.seed"):
+def test_a_seed_numpy_cannot_take_is_refused_before_any_work(tmp_path, section, key, seed):
+    # bad-input cases cfg-scoring_job.seed-neg and cfg-training.random_state-neg: 'loyalist score' / 'train' ended
+    # in numpy's "expected non-negative integer"
+    path = _write(tmp_path / "c.yaml", f"{section}:\n  {key}: {seed}\n")
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}"):
         load_config([path])
 
 
-@pytest.mark.parametrize("section", ["scoring_job", "synthetic"])
-def test_seeds_in_range_are_accepted(tmp_path, section):
-    path = _write(tmp_path / "c.yaml", f"{section}:\n  seed: {2**32 - 1}\n")
-    assert getattr(load_config([path]), section).seed == 2**32 - 1
+@pytest.mark.parametrize("section, key", SEEDS)
+def test_seeds_in_range_are_accepted(tmp_path, section, key):
+    path = _write(tmp_path / "c.yaml", f"{section}:\n  {key}: {2**32 - 1}\n")
+    assert getattr(getattr(load_config([path]), section), key) == 2**32 - 1
 
 
 def test_a_key_given_twice_in_one_block_is_refused_naming_both_lines(tmp_path):

@@ -393,7 +393,7 @@ class TrainingConfig(Section):
     # When history is too short for out-of-time validation at the full horizon, train on the longest shorter
     # horizon that fits (not below this), with the BG/NBD offset that transfers it to the full horizon.
     min_train_horizon_days: int = Field(ge=7, le=MAX_DAYS)
-    random_state: int
+    random_state: int = Field(ge=0, le=MAX_SEED)
     promotion_metric: str  # churn gate; the value gate uses value_promotion_metric
     value_promotion_metric: str
     promotion_margin: float = Field(ge=0, allow_inf_nan=False)
