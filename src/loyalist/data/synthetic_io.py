@@ -11,10 +11,10 @@ a log (table, row position, kind, expected effect), so cleaning tests can check 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,13 +23,11 @@ import pyarrow as pa
 from loyalist.errors import InputFileError
 from loyalist.io import atomic_path
 
-if TYPE_CHECKING:  # pragma: no cover
-    from loyalist.data.synthetic import SyntheticData
-
 __all__ = [
     "RAW_FILES",
     "DIRTY_KINDS",
     "DIRTY_LOG_COLUMNS",
+    "HasTables",
     "IdScheme",
     "digit_strings",
     "sequence_strings",
@@ -38,6 +36,16 @@ __all__ = [
     "make_dirty",
     "write_raw",
 ]
+
+class HasTables(Protocol):
+    """What :func:`write_raw` writes: anything with ``tables()`` (``loyalist.data.synthetic.SyntheticData``).
+
+    A protocol rather than an import of ``SyntheticData``: the generator imports this module, so this module does
+    not import the generator (no import cycle).
+    """
+
+    def tables(self) -> Mapping[str, pd.DataFrame | None]: ...
+
 
 #: table -> (file name, encoding, {canonical column: header in the file}); ``loyalist/config/demo.yaml`` maps these.
 RAW_FILES: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -461,7 +469,7 @@ def _to_text(table: str, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_raw(data: "SyntheticData", folder: Path | str) -> dict[str, Path]:
+def write_raw(data: HasTables, folder: Path | str) -> dict[str, Path]:
     """Write the generated tables as the user-like raw files the demo reads.
 
     Files (headers from :data:`RAW_FILES`; ``loyalist/config/demo.yaml`` maps them back to canonical names):

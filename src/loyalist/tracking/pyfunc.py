@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cloudpickle
 import mlflow
@@ -20,9 +20,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from loyalist.errors import ModelError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from loyalist.tracking.registry import ModelVersionInfo
+from loyalist.tracking.version_info import ModelVersionInfo
 
 __all__ = [
     "MODEL_ARTIFACT",
@@ -172,7 +170,7 @@ class LoadedModel:
 
     pyfunc: Any
     model: Any
-    info: "ModelVersionInfo"
+    info: ModelVersionInfo
 
     @property
     def feature_names(self) -> list[str]:

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from loyalist.tracking.pyfunc import (
     missing_features,
 )
 from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _truncate, store_lock
+from loyalist.tracking.version_info import ModelVersionInfo
 
 __all__ = [
     "CHAMPION",
@@ -78,35 +79,6 @@ _REQUIREMENTS = ("mlflow", "cloudpickle", "numpy", "pandas", "pyarrow", "scipy",
 _CODE_IGNORE = ("__pycache__", "*.pyc", "*.pyo")
 #: Longest model-version description MLflow's database stores (``model_versions.description`` is VARCHAR(5000)).
 MAX_VERSION_DESCRIPTION = 5000
-
-
-@dataclass(frozen=True)
-class ModelVersionInfo:
-    """One registered model version.
-
-    Attributes
-    ----------
-    name, version : str, int
-        Registered model name and version number.
-    run_id : str
-        The run that logged it.
-    uri : str
-        ``models:/<name>/<version>``.
-    aliases : tuple of str
-        Its aliases (``champion``, ``challenger``, ``previous``, ...).
-    tags : dict
-        Version tags (metric values, validation cut-off, ``loyalist.kind``, ...), as text.
-    created : pandas.Timestamp or None
-        Registration time (UTC).
-    """
-
-    name: str
-    version: int
-    run_id: str
-    uri: str
-    aliases: tuple[str, ...] = ()
-    tags: dict[str, str] = field(default_factory=dict)
-    created: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)
