@@ -107,14 +107,14 @@ def build_risk_list(
     else:
         out["name"] = pd.Series(pd.NA, index=snapshot.index, dtype="string")
     for c in ("as_of", "industry", "size", "region"):
-        out[c] = snapshot[c] if c in snapshot else pd.NA
+        out[c] = snapshot.get(c, pd.NA)
     out["tenure_months"] = np.floor(snapshot["tenure_days"].astype("float64") / 30.4375)
     for c in ("loyalty_score", "loyalty_tier", "tier_reason"):
         out[c] = loyalty[c].reindex(snapshot.index)
     for c in ("repurchase_rate", "order_value_stability", "purchase_frequency", "nps", "complaint_rate",
               "recency_days", "monetary_total", "margin_total", "n_orders", "n_complaints", "top_complaint_stage",
               "n_survey_responses"):
-        out[c] = snapshot[c] if c in snapshot else np.nan
+        out[c] = snapshot.get(c, np.nan)
     out["churn_probability"] = p
     out["churn_percentile"] = pd.Series(p, index=snapshot.index).rank(pct=True, method="average") * 100
     out["risk_band"] = risk_bands(p, band_cuts).to_numpy()
@@ -122,7 +122,7 @@ def build_risk_list(
     out["expected_purchases"] = (np.full(n, np.nan) if expected_purchases is None
                                  else np.asarray(expected_purchases, dtype="float64"))
     out["value_at_risk"] = p * v
-    out["rfm_segment"] = snapshot["rfm_segment"] if "rfm_segment" in snapshot else pd.NA
+    out["rfm_segment"] = snapshot.get("rfm_segment", pd.NA)
     for c in ("reason_1", "reason_2", "reason_3"):
         col = reasons[c].reindex(snapshot.index) if reasons is not None and c in reasons else None
         out[c] = (col if col is not None else pd.Series(pd.NA, index=snapshot.index)).astype("string").fillna("")

@@ -45,8 +45,8 @@ def _aliases() -> dict[str, str]:
 
 def _check_values(params: Mapping[str, object]) -> str | None:
     """LightGBM's own verdict on ``params`` (None when it accepts them)."""
-    import numpy as np
     import lightgbm as lgb
+    import numpy as np
     from lightgbm.basic import LightGBMError
 
     sklearn_only = {"class_weight", "importance_type", "n_jobs", "boosting_type", "subsample_for_bin"}

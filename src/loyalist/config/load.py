@@ -65,7 +65,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"Config file '{path}' cannot be read ({exc.strerror or exc}); check its permissions.") from exc
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKey as exc:
         raise ConfigError(
             f"Config file '{path}' sets the key {exc.key!r} twice in the same block (lines {exc.first_line} and "

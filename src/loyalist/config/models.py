@@ -178,7 +178,7 @@ class SourceConfig(Strict):
         return None if v is None else _check_date_format(v)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "SourceConfig":
+    def _one_source(self) -> SourceConfig:
         if self.path is None and self.sql is None:
             raise ValueError("a source needs 'path' (a file) or 'sql' (a DuckDB query)")
         return self
@@ -265,7 +265,7 @@ class ScalingConfig(Strict):
     cap: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
-    def _cap_when_needed(self) -> "ScalingConfig":
+    def _cap_when_needed(self) -> ScalingConfig:
         if self.method in ("cap", "inverse") and self.cap is None:
             raise ValueError(f"scaling method {self.method!r} needs 'cap' (the value that earns full marks)")
         return self
@@ -286,7 +286,7 @@ class TierThresholds(Section):
     at_risk: float
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TierThresholds":
+    def _ordered(self) -> TierThresholds:
         if not (100 >= self.devoted > self.stable > self.at_risk >= 0):
             raise ValueError(
                 "tier thresholds must satisfy 100 >= devoted > stable > at_risk >= 0; "
@@ -365,7 +365,7 @@ class SyntheticConfig(Section):
     dirty: bool
 
     @model_validator(mode="after")
-    def _dates(self) -> "SyntheticConfig":
+    def _dates(self) -> SyntheticConfig:
         try:
             start, end = (datetime.strptime(str(d), "%Y-%m-%d") for d in (self.start, self.end))
         except ValueError:
@@ -445,7 +445,7 @@ class TrackingConfig(Section):
         return _check_mlflow_name(v, "registered model name")
 
     @model_validator(mode="after")
-    def _two_names(self) -> "TrackingConfig":
+    def _two_names(self) -> TrackingConfig:
         if self.churn_model_name == self.value_model_name:
             raise ValueError(f"churn_model_name and value_model_name are both {self.churn_model_name!r}; give the "
                              "two models different names")
@@ -491,7 +491,7 @@ class ScoringJobConfig(Section):
     seed: int = Field(ge=0, le=MAX_SEED)
 
     @model_validator(mode="after")
-    def _cuts_ordered(self) -> "ScoringJobConfig":
+    def _cuts_ordered(self) -> ScoringJobConfig:
         c = self.risk_band_cuts
         if set(c) != {"medium", "high", "very_high"} or not (0 < c["medium"] < c["high"] < c["very_high"] < 1):
             raise ValueError("risk_band_cuts needs medium < high < very_high, all in (0, 1)")

@@ -14,8 +14,8 @@ from loyalist.data.clean import CleanResult, clean_tables
 from loyalist.data.dates import parse_dates
 from loyalist.data.load import load_tables, read_source
 from loyalist.data.prepare import prepare, read_clean, write_clean
-from loyalist.data.tables import ParquetTable, as_frame
 from loyalist.data.privacy import mask_contact, mask_email, mask_frame, mask_name, mask_phone, pseudonymize
+from loyalist.data.tables import ParquetTable, as_frame
 from loyalist.data.validate import validate_tables
 
 __all__ = [

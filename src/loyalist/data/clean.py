@@ -181,7 +181,7 @@ def _unique_text(uniques: pd.Index) -> tuple[pd.Series, np.ndarray]:
     elif pd.api.types.is_datetime64_any_dtype(dtype):
         text = pd.Series(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d %H:%M:%S"), dtype="string")
         is_str = np.zeros(n, bool)
-    elif dtype != object and pd.api.types.is_string_dtype(dtype):
+    elif dtype != object and pd.api.types.is_string_dtype(dtype):  # noqa: E721 (numpy dtype equality)
         text = pd.Series(uniques, dtype="string").str.strip()
         is_str = np.ones(n, bool)
     else:  # object: a mix of Python values (Excel); one pass over the distinct values
@@ -400,7 +400,7 @@ class DateBounds:
     max_reason: str = "after the run date"
 
     @classmethod
-    def of(cls, min_date=None, max_date=None, run_date=None) -> "DateBounds":
+    def of(cls, min_date=None, max_date=None, run_date=None) -> DateBounds:
         """Bounds from a floor, a configured ceiling and the run date (the earlier of the two ceilings wins)."""
         lo = pd.Timestamp(min_date).normalize() if min_date is not None else None
         ceilings = []
@@ -621,7 +621,10 @@ def _clean_table(
             parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt).to_numpy()
             impossible, why = _impossible_dates(c, col, parsed, bounds)
             bad = np.isnat(parsed) & ~col.missing & ~impossible
-            reason = (lambda m, col=col, c=c: f"'{c}' value " + _quoted(col.text[m]) + " is not a date")
+
+            def reason(m, col=col, c=c):
+                return f"'{c}' value " + _quoted(col.text[m]) + " is not a date"
+
             if c in schema.required:
                 led.drop(impossible, "impossible_date", c, why)
                 led.drop(bad, "unparseable_date", c, reason)
@@ -751,7 +754,7 @@ def _convert_number(table: str, c: str, col: _Col, led: _Ledger) -> np.ndarray:
 
 
 def _status_map(config: CleaningConfig) -> dict[str, str]:
-    mapping = {s: s for s in ORDER_STATUSES + ("test",)}
+    mapping = {s: s for s in (*ORDER_STATUSES, "test")}
     mapping.update({k.strip().lower(): v for k, v in config.status_map.items()})
     return mapping
 
@@ -942,7 +945,7 @@ def running_quantile_caps(
     keep = int(np.ceil((1.0 - q) * len(pos))) + 2  # the largest rank from the top ever needed, plus slack
     top = np.empty(0)  # the largest `keep` amounts of the prefix so far (as cleaning left them), unsorted
     seen = 0
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=False):
         today = values[a:b]
         k = seen + (b - a)
         idx = int(np.ceil(q * (k - 1)))  # numpy's 'higher' position in the sorted prefix

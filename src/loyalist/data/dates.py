@@ -100,7 +100,7 @@ def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.
         return out
     if pd.api.types.is_numeric_dtype(dtype):
         return _from_numbers(np.asarray(uniques, dtype="float64"))
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:  # noqa: E721 (numpy dtype equality)
         return _from_strings(pd.Series(uniques.astype(str), dtype=object), dayfirst=dayfirst, fmt=fmt)
     # object dtype: split by the Python type of each distinct value
     objs = np.asarray(uniques, dtype=object)

@@ -307,7 +307,7 @@ def _read_text(path: Path, source: SourceConfig, fmt: str, where: str) -> tuple[
     position = np.empty(len(order), dtype="int64")
     position[order] = np.arange(len(order))
     info["source_rows"] = position[: len(good)]
-    info["malformed"] = [(int(p), line, reason) for p, (line, reason) in zip(position[len(good):], records.malformed)]
+    info["malformed"] = [(int(p), line, reason) for p, (line, reason) in zip(position[len(good):], records.malformed, strict=False)]
     return df, info
 
 
@@ -362,7 +362,7 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
     if len(filled) and filled[0] > 0:  # empty rows above the header (a sheet laid out one row down)
         df = df.iloc[filled[0]:].reset_index(drop=True)
     if source.header:  # the header row read as data, so a repeated name is seen before pandas renames it
-        names = ["Unnamed: %d" % k if pd.isna(v) else (str(v) if not isinstance(v, str) else v)
+        names = [f"Unnamed: {k}" if pd.isna(v) else (str(v) if not isinstance(v, str) else v)
                  for k, v in enumerate(df.iloc[0].tolist())] if len(df) else [str(c) for c in df.columns]
         _check_duplicate_columns(names, f"'{path}'", where)
         df = df.iloc[1:].reset_index(drop=True).infer_objects().set_axis(names, axis=1)
@@ -373,9 +373,8 @@ def _read_excel(path: Path, source: SourceConfig, where: str) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path, source: SourceConfig, where: str, every_column: bool = False) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(path)

@@ -134,7 +134,7 @@ def _pseudonymize_rejects(rejects: pd.DataFrame, key: bytes, id_case: str) -> pd
     norm = pd.Series([None if v is None else _normalised_id(v, id_case) for v in raw_ids], dtype="string")
     pseud = pseudonymize(norm, key).to_numpy(dtype=object, na_value=None)
     out_records, out_reasons, out_keys = [], [], []
-    for i, (row, raw, p) in enumerate(zip(parsed, raw_ids, pseud)):
+    for i, (row, raw, p) in enumerate(zip(parsed, raw_ids, pseud, strict=False)):
         reason = rejects["reason"].iat[i]
         k = rejects["key"].iat[i]
         if row is not None and raw is not None:

@@ -21,6 +21,7 @@ clean rows of ``dirty=True`` are the rows of ``dirty=False``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -97,7 +98,7 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 #: A ticket resolved after more than this many hours counts as slow service (raises the dropout hazard).
 SLOW_HOURS = 72.0
 
-_B2C = dict(share=0.20, rate=18.0, amount=450.0, cv=0.65, margin=0.30, respondents=0.5)
+_B2C = {"share": 0.20, "rate": 18.0, "amount": 450.0, "cv": 0.65, "margin": 0.30, "respondents": 0.5}
 _EXISTING_SHARE, _EXISTING_YEARS = 0.30, 5.0
 _BASE_HAZARD = 0.03  # mean base hazard of the decision to leave, per year
 # Wind-down between the decision to leave and the dropout (the last possible order): its length is uniform in
@@ -296,7 +297,7 @@ def _simulate_lives(t: dict, n_days: int, edges: np.ndarray, drivers, with_servi
     last_compl, last_slow = np.full(n, -np.inf), np.full(n, -np.inf)
     pending_idx, pending_t = np.zeros(0, np.int64), np.zeros(0)  # slow tickets not yet 72 h old
     tickets, answers = [], []
-    for m0, m1 in zip(edges[:-1], edges[1:]):
+    for m0, m1 in itertools.pairwise(edges):
         # a ticket becomes slow service when it has been open SLOW_HOURS hours; it counts from the next month on
         due = pending_t <= m0
         n_slow += np.bincount(pending_idx[due], minlength=n)

@@ -112,7 +112,7 @@ class IdScheme:
     ticket_width: int
 
     @classmethod
-    def for_sizes(cls, n_customers: int, n_orders: int, n_tickets: int) -> "IdScheme":
+    def for_sizes(cls, n_customers: int, n_orders: int, n_tickets: int) -> IdScheme:
         width = max(6, len(str(n_customers + 1000)))
         if n_customers + 1000 >= 9 * 10 ** (width - 1):  # keep C9... free for unknown customers
             width += 1
@@ -325,7 +325,7 @@ def _common_dirt(a: _Assembler, ids: IdScheme, with_unknown: int, with_dup: int)
 
 
 def _orders(a: _Assembler, ids: IdScheme, test_customers: list[str]) -> None:
-    n, rng = len(a.base), a.rng
+    n = len(a.base)
     completed = np.flatnonzero((a.base["status"] == "completed").to_numpy()) if "status" in a.base else None
     amounts = pd.to_numeric(a.base["amount"]).to_numpy()
     big = np.flatnonzero(amounts >= 1000)

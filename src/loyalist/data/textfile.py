@@ -87,9 +87,8 @@ def _plausibility(text: str, encoding: str) -> tuple[float, int]:
             before = text[i - 1] if i > 0 else " "
             after = text[i + 1] if i + 1 < n else " "
             near_word = (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
-            if unicodedata.category(ch).startswith("L") and near_word:
-                good += 1
-            elif ch in _WESTERN_SYMBOLS and (before.isascii() or after.isascii()):
+            if ((unicodedata.category(ch).startswith("L") and near_word)
+                    or (ch in _WESTERN_SYMBOLS and (before.isascii() or after.isascii()))):
                 good += 1
             continue
         # another script (Cyrillic, Japanese, Korean, ...): letters next to letters
@@ -183,7 +182,7 @@ def choose_encoding(sample: bytes) -> EncodingChoice | None:
 
 def _first_difference(a: str, b: str) -> str:
     """The first word of ``a`` that reads differently in ``b`` (for the error sentence)."""
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             start = max(a.rfind(" ", 0, i), a.rfind(",", 0, i), a.rfind("\n", 0, i)) + 1
             end = min([j for j in (a.find(" ", i), a.find(",", i), a.find("\n", i)) if j >= 0] or [len(a)])

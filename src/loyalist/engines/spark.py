@@ -53,7 +53,7 @@ SESSION_CONF: dict[str, str] = {
 def require_pyspark():
     """The ``pyspark`` module, or an :class:`EngineError` saying how to install it."""
     try:
-        import pyspark  # noqa: F401
+        import pyspark
         from pyspark.sql import SparkSession  # noqa: F401
     except ImportError as exc:
         raise EngineError(
@@ -226,9 +226,8 @@ def spark_labels(spark, snapshot, as_of: Any, config: FeatureConfig):
     """The labels of :func:`loyalist.features.labels.build_labels` for the customers of ``snapshot`` (a Spark
     DataFrame with customer_id), from the ``orders`` view: completed orders dated in (T, T + horizon] only.
     Columns customer_id, as_of, churned, future_orders, future_revenue, future_margin."""
-    from pyspark.sql import functions as F
-
     import pandas as pd
+    from pyspark.sql import functions as F
 
     params = snapshot_params(as_of, config)
     t, day = params["t"], params["as_of"]  # T = the end of the cut-off day; labels read (T, T + horizon]

@@ -179,12 +179,18 @@ def score_customers_spark(
     ``protect`` masks and pseudonymises a batch of the list (run on the executors).
     Returns the list as a lazy, sorted Spark DataFrame with the columns of :data:`RISK_LIST_COLUMNS`.
     """
-    from pyspark.sql import functions as F
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     from loyalist.engines.spark import spark_snapshot
     from loyalist.explain import (
-        diagnosis, drivers_by, explain, global_drivers, select_rows, top_reasons, typical_values,
+        diagnosis,
+        drivers_by,
+        explain,
+        global_drivers,
+        select_rows,
+        top_reasons,
+        typical_values,
         with_model_features,
     )
 
@@ -211,7 +217,6 @@ def score_customers_spark(
 
     # 2. population statistics: the RFM keys and the percentile references (a few numeric columns)
     scorer_config = config.scoring
-    percentile = [c for c, ind in scorer_config.indicators.items() if ind.scaling.method == "percentile"]
     from loyalist.scoring.tiers import guard_columns
 
     fit_columns = list(dict.fromkeys([*_RFM_INPUTS, *scorer_config.indicators,

@@ -3,17 +3,18 @@
 All functions take the contribution frame of :func:`~loyalist.explain.contributions.explain` (one row per
 customer, one column per feature on the raw log-odds scale, plus ``bias`` and ``offset``, which are ignored).
 
-The diagnosis answers "what is the top churn driver of the customers of each tier": a customer's *top driver* is
-the observable behaviour (with the snapshot given: :func:`~loyalist.explain.reasons.actionable_contributions`, so
-model-derived quantities count as the behaviour they summarise and a problem such as slow service is counted only
-for customers whose own value is on the risky side) with the largest positive contribution (customers without any positive contribution have none and are
-left out of the shares). Shares per diagnosis group (:data:`~loyalist.explain.reasons.GROUPS`) are computed over the
-customers with a top driver, so they sum to 1. The sentence names the most specific cause that covers at least
-``dominance`` of the leading group's customers: a complaint stage (``top_complaint_stage``) for complaints, else a
-feature ("slow after-sales response" for ``resolution_hours_mean``), else the group. A feature's issue phrase is used
-only when those customers' values lie on the risky side of the population median (e.g. resolution hours above it);
-otherwise the sentence names the feature neutrally. The percentage is always the share of the tier's customers (with
-a top driver) for whom the named cause is the top driver.
+The diagnosis answers "what is the top churn driver of the customers of each tier": a customer's *top driver* is the
+observable behaviour (with the snapshot given: :func:`~loyalist.explain.reasons.actionable_contributions`, so
+model-derived quantities count as the behaviour they summarise and a problem such as slow service is counted only for
+customers whose own value is on the risky side) with the largest positive contribution (customers without any positive
+contribution have none and are left out of the shares). Shares per diagnosis group
+(:data:`~loyalist.explain.reasons.GROUPS`) are computed over the customers with a top driver, so they sum to 1. The
+sentence names the most specific cause that covers at least ``dominance`` of the leading group's customers: a
+complaint stage (``top_complaint_stage``) for complaints, else a feature ("slow after-sales response" for
+``resolution_hours_mean``), else the group. A feature's issue phrase is used only when those customers' values lie on
+the risky side of the population median (e.g. resolution hours above it); otherwise the sentence names the feature
+neutrally. The percentage is always the share of the tier's customers (with a top driver) for whom the named cause is
+the top driver.
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ def inline_functions(sql: str, functions: Mapping[str, tuple[tuple[str, ...], st
         params, body = functions[m.group(1).lower()]
         if len(args) != len(params):
             raise ValueError(f"SQL function {m.group(1)!r} takes {len(params)} argument(s); got {len(args)}.")
-        values = dict(zip(params, (f"({a.strip()})" for a in args)))
-        expanded = re.sub(r"\b(" + "|".join(params) + r")\b", lambda p: values[p.group(1)], body)
+        values = dict(zip(params, (f"({a.strip()})" for a in args), strict=True))
+        expanded = re.sub(r"\b(" + "|".join(params) + r")\b", lambda p, values=values: values[p.group(1)], body)
         out = out[:start] + "(" + expanded + ")" + out[i:]
     return out
 

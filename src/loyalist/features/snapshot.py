@@ -37,16 +37,11 @@ _DATE = "datetime64[ns]"
 
 #: The dtype of every snapshot column. Counts that are NaN when their source table is absent are float64.
 SNAPSHOT_DTYPES: dict[str, str] = {
-    **{c: _FLOAT for c in SNAPSHOT_COLUMNS},
-    **{c: _STR for c in ("customer_id", "industry", "size", "region", "top_complaint_stage", "rfm_segment")},
-    **{c: _DATE for c in ("as_of", "first_order_date", "last_order_date")},
-    **{
-        c: _INT
-        for c in (
-            "n_orders", "n_orders_total", "recency_days", "tenure_days", "n_returns", "n_cancelled",
-            "btyd_frequency", "btyd_recency", "btyd_T", "rfm_r", "rfm_f", "rfm_m", "rfm_score",
-        )
-    },
+    **dict.fromkeys(SNAPSHOT_COLUMNS, _FLOAT),
+    **dict.fromkeys(("customer_id", "industry", "size", "region", "top_complaint_stage", "rfm_segment"), _STR),
+    **dict.fromkeys(("as_of", "first_order_date", "last_order_date"), _DATE),
+    **dict.fromkeys(("n_orders", "n_orders_total", "recency_days", "tenure_days", "n_returns", "n_cancelled",
+                     "btyd_frequency", "btyd_recency", "btyd_T", "rfm_r", "rfm_f", "rfm_m", "rfm_score"), _INT),
 }
 
 # table -> (required columns, optional columns read) and the kind of each column

@@ -23,7 +23,6 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import config_for_step
 from loyalist.data.synthetic import generate, write_raw
 from loyalist.features.cutoffs import resolve_as_of
-
 from loyalist.jobs import loyalty as loyalty_job
 from loyalist.jobs import prepare as prepare_job
 from loyalist.jobs import report as report_job

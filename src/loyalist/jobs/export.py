@@ -7,10 +7,9 @@ from pathlib import Path
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import RegistryError
+from loyalist.jobs._common import start_tracking
 from loyalist.tracking import export_version, get_version, read_run_text
 from loyalist.tracking.registry import version_info
-
-from loyalist.jobs._common import start_tracking
 
 __all__ = ["run"]
 

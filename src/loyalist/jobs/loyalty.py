@@ -17,9 +17,8 @@ from loyalist.data.tables import as_frame
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet
-from loyalist.scoring.loyalty import LoyaltyScorer
-
 from loyalist.jobs._ui import Reporter, tier_text
+from loyalist.scoring.loyalty import LoyaltyScorer
 
 __all__ = ["LoyaltyResult", "run", "score_tables"]
 

@@ -13,7 +13,6 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, protect_clean, write_clean
-
 from loyalist.jobs._ui import Reporter, truncated_title
 
 __all__ = ["run"]

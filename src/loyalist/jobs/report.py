@@ -15,11 +15,10 @@ from rich.markup import escape
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, LoyalistError
 from loyalist.io import output_set, write_json, write_text
+from loyalist.jobs._ui import Reporter
 from loyalist.report.inputs import read_clean_inputs, read_list_summary, read_scored_list
 from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
 from loyalist.report.summarize import ReportOptions, summarize
-
-from loyalist.jobs._ui import Reporter
 
 __all__ = ["LANGS", "FORMATS", "run", "parse_langs", "parse_formats", "drift_links"]
 

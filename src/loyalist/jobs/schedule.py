@@ -56,7 +56,8 @@ def _date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (for example 2024-12-31).")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date written YYYY-MM-DD (for example 2024-12-31).") from None
 
 
 def parse_args(argv: Sequence[str] | None, description: str | None) -> PipelineArgs:

@@ -15,19 +15,18 @@ import pandas as pd
 
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
-from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, score_customers
 from loyalist.batch.risk_list import newly_at_risk
+from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.errors import ConfigError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import output_set, write_csv, write_json, write_parquet, write_text
-from loyalist.report.drift import render_drift_html, summarize_drift
-from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
-
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter, tier_text, truncated_title
+from loyalist.report.drift import render_drift_html, summarize_drift
+from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
 
 __all__ = ["ScoreJobResult", "run_scoring"]
 

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
 import pandas as pd
 
 from loyalist.batch.outputs import protect, pseudonym_key
@@ -26,11 +27,10 @@ from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.errors import InsufficientHistoryError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.io import write_csv, write_json
-from loyalist.tracking import run
-
 from loyalist.jobs._common import start_tracking
 from loyalist.jobs._ui import Reporter
 from loyalist.jobs.score import _load_models, _model_metrics, _Scorer
+from loyalist.tracking import run
 
 __all__ = ["SparkScoreJobResult", "run_scoring_spark", "start_spark"]
 

@@ -278,7 +278,7 @@ def run_score(
 
         raise DataQualityError(f"No customer of '{clean_dir}' is left to score: every one has churn = yes; prepare a "
                                "table of current customers (flag no or empty) and score that.")
-    kinds = {c: t for c, t in zip(types["column"], types["type"]) if c in loaded.feature_names}
+    kinds = {c: t for c, t in zip(types["column"], types["type"], strict=True) if c in loaded.feature_names}
     X = _model_input(scored, kinds, config, run_date)[loaded.feature_names]
     as_of = _snapshot(config, run_date)
     with reporter.step(f"Score {len(scored):,} customers with {name} version {loaded.info.version}"):

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from loyalist.io import write_json
+from loyalist.jobs._ui import Reporter, tier_text
 from loyalist.report.inputs import read_scored_list
 from loyalist.report.tracking import compare_periods
-
-from loyalist.jobs._ui import Reporter, tier_text
 
 __all__ = ["TrackResult", "run"]
 

@@ -15,23 +15,35 @@ import pandas as pd
 from loyalist.config import config_to_dict
 from loyalist.config.metrics import higher_is_better
 from loyalist.config.models import LoyalistConfig
-from loyalist.modeling.evaluation import plots
-from loyalist.modeling.evaluation.card import model_card
 from loyalist.features.cutoffs import resolve_as_of
-from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, BaselineValueModel
-from loyalist.modeling.supervised.dataset import events_until
-from loyalist.modeling.evaluation.metrics import calibration_table, gains_table, value_decile_table
-from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
-from loyalist.modeling.supervised.training import (
-    TrainingResult, anchor_baseline_value, plan_with_fallback, train_churn, train_value,
-)
-from loyalist.tracking import (
-    CHAMPION, PromotionDecision, data_fingerprint, find_version, gate, get_version, load, log_model, run,
-    set_version_description, store_lock,
-)
-
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
+from loyalist.modeling.evaluation import plots
+from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, BaselineValueModel
+from loyalist.modeling.evaluation.card import model_card
+from loyalist.modeling.evaluation.metrics import calibration_table, gains_table, value_decile_table
+from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
+from loyalist.modeling.supervised.dataset import events_until
+from loyalist.modeling.supervised.training import (
+    TrainingResult,
+    anchor_baseline_value,
+    plan_with_fallback,
+    train_churn,
+    train_value,
+)
+from loyalist.tracking import (
+    CHAMPION,
+    PromotionDecision,
+    data_fingerprint,
+    find_version,
+    gate,
+    get_version,
+    load,
+    log_model,
+    run,
+    set_version_description,
+    store_lock,
+)
 
 __all__ = ["TrainedModel", "run_training"]
 

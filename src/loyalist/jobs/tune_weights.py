@@ -22,13 +22,13 @@ import yaml
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.io import write_csv, write_text
+from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._ui import Reporter, tier_text
 from loyalist.modeling.supervised.dataset import CutoffPlan, labelled_snapshot, stack_snapshots
 from loyalist.modeling.supervised.training import plan_with_fallback
 from loyalist.scoring.tuning import WeightTuningResult, eligible_industries, tune_weights
-from loyalist.tracking import RunHandle, run as mlflow_run
-
-from loyalist.jobs._common import config_tags, start_tracking
-from loyalist.jobs._ui import Reporter, tier_text
+from loyalist.tracking import RunHandle
+from loyalist.tracking import run as mlflow_run
 
 __all__ = ["run", "overlay_text", "overlay_filename"]
 

@@ -35,6 +35,7 @@ defaults, cosine with 20 neighbours; the BM25 default keeps up to 200 neighbours
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -181,7 +182,7 @@ def _chunks(cost: np.ndarray, budget: int) -> list[tuple[int, int]]:
     chunk_id = start // max(int(budget), 1)
     cuts = np.flatnonzero(np.diff(chunk_id)) + 1
     bounds = np.concatenate([[0], cuts, [cost.size]])
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
 def _map(fn: Callable[[tuple[int, int]], Any], chunks: list[tuple[int, int]], n_jobs: int) -> list[Any]:
@@ -195,7 +196,7 @@ def _map(fn: Callable[[tuple[int, int]], Any], chunks: list[tuple[int, int]], n_
 def _bm25(counts: sparse.csr_array) -> sparse.csr_array:
     """BM25 weights of the customer x item counts (items are the documents, customers the terms)."""
     coo = counts.tocoo()
-    n_customers, n_items = counts.shape
+    n_items = counts.shape[1]
     items_per_customer = np.diff(counts.indptr)
     idf = np.maximum(np.log(n_items) - np.log1p(items_per_customer), 0.0)
     length = np.asarray(counts.sum(axis=0)).ravel()
@@ -311,7 +312,7 @@ class _BaseRecommender(BaseEstimator):
     def _validate_params(self) -> dict[str, Any]:
         return {"n_jobs": _workers(type(self).__name__, getattr(self, "n_jobs", 1))}
 
-    def fit(self, lines: pd.DataFrame, as_of: object) -> "_BaseRecommender":
+    def fit(self, lines: pd.DataFrame, as_of: object) -> _BaseRecommender:
         """Learn from the completed order lines dated <= ``as_of``.
 
         Parameters
@@ -422,7 +423,7 @@ class _BaseRecommender(BaseEstimator):
         cost = np.full(rows.size, 2 * k + 8, np.int64)  # the popularity fill looks at ~2k + 8 products
         known = rows >= 0
         cost[known] += self._row_cost(rows[known])
-        parts = _map(lambda span: self._recommend_chunk(rows[span[0]:span[1]], k) + (span[0],),
+        parts = _map(lambda span: (*self._recommend_chunk(rows[span[0]:span[1]], k), span[0]),
                      _chunks(cost, _CHUNK_ENTRIES), self._validate_params()["n_jobs"])
         if parts:
             pos = np.concatenate([p[0] + p[5] for p in parts])

@@ -81,7 +81,7 @@ def read_scored_list(path: Path | str) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(p)
         else:
-            df = pd.read_csv(p, encoding="utf-8-sig", dtype={c: "string" for c in _TEXT}, keep_default_na=True)
+            df = pd.read_csv(p, encoding="utf-8-sig", dtype=dict.fromkeys(_TEXT, "string"), keep_default_na=True)
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:  # ArrowInvalid, UnicodeError ...
         raise InputFileError(
             f"The scored list '{p}' cannot be read as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'} "
@@ -151,7 +151,7 @@ def prepare_list(scores: pd.DataFrame, what: str = "scored list") -> tuple[pd.Da
     if len(scores) == 0:
         raise DataQualityError(f"The {what} has no rows; score at least one customer before writing a report.")
     absent = [c for c in RISK_LIST_COLUMNS if c not in scores.columns]
-    df = scores.assign(**{c: pd.NA for c in absent}) if absent else scores.copy()
+    df = scores.assign(**dict.fromkeys(absent, pd.NA)) if absent else scores.copy()
     if "tenure_months" in absent and "tenure_days" in df.columns:  # the loyalty table carries days
         df = df.assign(tenure_months=pd.to_numeric(df["tenure_days"], errors="coerce") / _DAYS_PER_MONTH)
         absent.remove("tenure_months")

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from loyalist.config.models import TIERS
-from loyalist.report.summarize_base import Context, num, note
-from loyalist.report.text import both, code_label, fmt_int, fmt_num, fmt_pct, fmt_pp, sentence
+from loyalist.report.summarize_base import Context, note, num
 from loyalist.report.summarize_tiers import guards_block
+from loyalist.report.text import both, code_label, fmt_int, fmt_num, fmt_pct, fmt_pp, sentence
 from loyalist.report.tracking import score_trend
 
 __all__ = ["scope_block", "sources_block", "status_section", "repurchase_block", "complaint_stage_block",
@@ -85,7 +85,7 @@ def sources_block(ctx: Context) -> dict[str, Any]:
 def _histogram(scores: pd.Series) -> dict[str, Any]:
     s = scores.dropna().clip(0, 100)
     counts, _ = np.histogram(s.to_numpy(), bins=np.array(HIST_EDGES, dtype=float))
-    bins = [{"from": lo, "to": hi, "customers": int(c)} for lo, hi, c in zip(HIST_EDGES[:-1], HIST_EDGES[1:], counts)]
+    bins = [{"from": lo, "to": hi, "customers": int(c)} for lo, hi, c in zip(HIST_EDGES[:-1], HIST_EDGES[1:], counts, strict=False)]
     return {"bins": bins, "unscored": int(scores.isna().sum())}
 
 

@@ -4,15 +4,14 @@
 ``'score 82.4 >= 75 (stable)'``, ``'score 42.0 < 60 (high_risk)'``, ``'score (stable)'``,
 ``'guard:no_order_90_days (recency_days 142 > 90)'`` (several guards joined by ``';'``), ``'score coverage 0.25 <
 min_coverage 0.5'`` or :data:`~loyalist.catalogue.NO_SCORE_REASON`.
-:func:`~loyalist.scoring.text.tier_reason_text` turns one into Chinese and English; :func:`guards_block` counts, per guard rule, the customers it moved down (a customer met by
-two guards counts under both).
+:func:`~loyalist.scoring.text.tier_reason_text` turns one into Chinese and English; :func:`guards_block` counts,
+per guard rule, the customers it moved down (a customer met by two guards counts under both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
 
 from loyalist.catalogue import LANGS, both, label
 from loyalist.report.summarize_base import Context

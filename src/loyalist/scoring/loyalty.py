@@ -96,7 +96,7 @@ class LoyaltyScorer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------------- fit
 
-    def fit(self, snapshot: pd.DataFrame, y: object = None) -> "LoyaltyScorer":
+    def fit(self, snapshot: pd.DataFrame, y: object = None) -> LoyaltyScorer:
         """Learn the percentile references and the normalised weights.
 
         Parameters

@@ -41,6 +41,7 @@ checks they agree); the AUC is one sort per cut-off. 100 weight trials on 100,00
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ class WeightTuningResult:
     weights: dict[str, float]
     caps: dict[str, float]
     thresholds: TierThresholds | None
-    per_industry: dict[str, "WeightTuningResult"]
+    per_industry: dict[str, WeightTuningResult]
     before: pd.DataFrame
     after: pd.DataFrame
     trials: pd.DataFrame
@@ -271,7 +272,7 @@ def _tier_table(y: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
 def _is_monotone(rates_best_first: list[float]) -> bool:
     """Churn rate non-decreasing from devoted to high_risk, skipping empty tiers (NaN)."""
     present = [r for r in rates_best_first if not math.isnan(r)]
-    return all(a <= b for a, b in zip(present, present[1:]))
+    return all(a <= b for a, b in itertools.pairwise(present))
 
 
 def _active_metrics(frame: pd.DataFrame, y: np.ndarray, score: np.ndarray, tier_risk: np.ndarray) -> dict:
@@ -359,7 +360,7 @@ def evaluate_scoring(
     out = scorer.transform(frame)
     score = out["loyalty_score"].to_numpy(dtype="float64", na_value=np.nan)
     ranks = tier_ranks(out["loyalty_tier"])
-    return _metrics(frame, score, ranks, _groups(frame), out["tier_reason"] if "tier_reason" in out else None)
+    return _metrics(frame, score, ranks, _groups(frame), out.get("tier_reason", None))
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -452,7 +453,7 @@ class _ScoreMatrix:
 
 def _dot(columns: list[np.ndarray], w: np.ndarray) -> np.ndarray:
     out = columns[0] * w[0]
-    for col, wj in zip(columns[1:], w[1:]):
+    for col, wj in zip(columns[1:], w[1:], strict=False):
         out += col * wj
     return out
 
@@ -550,7 +551,7 @@ def _weight_study(
         auc = _grouped_auc(y, -matrix.score(w, caps), groups)
         trial.set_user_attr("scope", scope)
         trial.set_user_attr("stage", "weights")
-        trial.set_user_attr("weights", {n: float(v) for n, v in zip(names, w)})
+        trial.set_user_attr("weights", {n: float(v) for n, v in zip(names, w, strict=True)})
         trial.set_user_attr("caps", {n: float(v) for n, v in caps.items()})
         trial.set_user_attr("roc_auc", auc)
         trial.set_user_attr("penalty", 0.0)
@@ -558,7 +559,7 @@ def _weight_study(
 
     study = optuna.create_study(direction="maximize", sampler=_sampler(seed))
     for w0, caps0 in starts:
-        params = {f"u.{n}": float(v) for n, v in zip(names, _u_from_weights(w0))}
+        params = {f"u.{n}": float(v) for n, v in zip(names, _u_from_weights(w0), strict=True)}
         params.update({f"cap.{n}": float(np.clip(caps0.get(n, lo), lo, hi)) for n, (lo, hi) in ranges.items()})
         study.enqueue_trial(params, skip_if_exists=True)
     study.optimize(objective, n_trials=n_trials, callbacks=_callbacks(on_trial))
@@ -595,7 +596,7 @@ def _tier_penalty(y: np.ndarray, ranks: np.ndarray, max_share: float, min_share:
     share_violation = np.clip(shares - max_share, 0, None).sum() + np.clip(min_share - shares, 0, None).sum()
     rates = [table[f"churn_rate_{t}"] for t in TIERS]
     present = [r for r in rates if not math.isnan(r)]
-    inversions = sum(max(0.0, a - b) for a, b in zip(present, present[1:]))
+    inversions = sum(max(0.0, a - b) for a, b in itertools.pairwise(present))
     return float(_SHARE_PENALTY * share_violation + _ORDER_PENALTY * inversions)
 
 
@@ -691,7 +692,7 @@ def _tune_scope(
         matrix, y, groups, scoring, n_trials=n_trials, tune_caps=tune_caps,
         cap_ranges=_cap_ranges(train, scoring), seed=seed, scope=scope, starts=starts, on_trial=on_trial,
     )
-    weights = dict(zip(names, (float(v) for v in _round_weights(w_best))))
+    weights = dict(zip(names, (float(v) for v in _round_weights(w_best)), strict=True))
     caps = {**configured_caps, **{n: _round_sig(v) for n, v in caps_best.items()}}
     w_arr = np.array([weights[n] for n in names])
     train_score = matrix.score(w_arr, caps)
@@ -832,10 +833,10 @@ def tune_weights(
     _check_args(n_trials, min_customers, max_tier_share, min_tier_share)
     _check_frame(train, scoring, "train")
     _check_frame(valid, scoring, "valid")
-    common = dict(
-        n_trials=int(n_trials), tune_caps=tune_caps, tune_thresholds=tune_thresholds,
-        max_share=max_tier_share, min_share=min_tier_share, on_trial=on_trial,
-    )
+    common = {
+        "n_trials": int(n_trials), "tune_caps": tune_caps, "tune_thresholds": tune_thresholds,
+        "max_share": max_tier_share, "min_share": min_tier_share, "on_trial": on_trial,
+    }
     result = _tune_scope(train, valid, scoring, scope="global", seed=seed, extra_start=None, **common)
     if not by_industry or "industry" not in train.columns or "industry" not in valid.columns:
         return result

@@ -78,7 +78,7 @@ def leakage_report(
     """
     keep = set(keep)
     rows = []
-    for column, kind in zip(types["column"], types["type"]):
+    for column, kind in zip(types["column"], types["type"], strict=True):
         if kind not in ("numeric", "categorical", "date", "id") or column not in table.columns:
             continue
         auc = single_column_auc(table[column], y, kind, folds)

@@ -79,7 +79,7 @@ def parse_churn_flag(col: pd.Series, positive: object = None, *, column: str = "
         is_false = low.isin(_FALSE).fillna(False)
     else:
         present = text[~empty]
-        is_true = pd.Series([not e and _same(v, positive) for v, e in zip(text.tolist(), empty.tolist())],
+        is_true = pd.Series([not e and _same(v, positive) for v, e in zip(text.tolist(), empty.tolist(), strict=True)],
                             index=col.index)
         if not is_true.any():
             seen = sorted(map(str, present.unique()))[:10]
@@ -168,7 +168,7 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
     for key, forced in (("tenure", tenure_col), ("value", value_col)):
         if forced is not None and forced not in table.types:
             types.loc[types["column"] == forced, "why"] = f"customer_table.{key}"
-    kinds = dict(zip(types["column"], types["type"]))
+    kinds = dict(zip(types["column"], types["type"], strict=True))
     columns: dict[str, object] = {}
     for c in features:
         kind = kinds[c]

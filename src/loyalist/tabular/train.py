@@ -57,7 +57,7 @@ class TableTrainResult:
 
 def feature_kinds(types: pd.DataFrame, excluded: set[str]) -> dict[str, str]:
     """Feature column -> type (numeric, categorical, date), the alarm's exclusions left out."""
-    return {c: t for c, t in zip(types["column"], types["type"]) if t in FEATURE_TYPES and c not in excluded}
+    return {c: t for c, t in zip(types["column"], types["type"], strict=True) if t in FEATURE_TYPES and c not in excluded}
 
 
 def train_table(

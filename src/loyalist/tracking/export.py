@@ -157,7 +157,7 @@ def load_exported(path: Path) -> LoadedModel:
     try:
         pyfunc = mlflow.pyfunc.load_model(str(folder))
         model = pyfunc.unwrap_python_model().model
-    except Exception as exc:  # noqa: BLE001 - MLflow, YAML, pickle and import errors of one named folder
+    except Exception as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputFileError(f"The model bundle '{folder}' cannot be loaded ({text[:300]}); {fix}.") from exc
     return LoadedModel(pyfunc=pyfunc, model=model, info=info)

@@ -250,16 +250,16 @@ def log_model(
         # The loyalist package travels with the model: MLflow puts code_paths on sys.path before loading, so the
         # model loads where loyalist is not installed (``mlflow models serve``, spark_udf executors).
         shipped = _copy_package(Path(tmp) / "code")
-        kwargs = dict(
-            name="model",
-            python_model=str(code),
-            artifacts={"model": str(pickled)},
-            signature=signature,
-            input_example=example.head(EXAMPLE_ROWS),
-            pip_requirements=model_requirements(),
-            code_paths=[str(shipped)],
-            tags={"loyalist.kind": model.kind},
-        )
+        kwargs = {
+            "name": "model",
+            "python_model": str(code),
+            "artifacts": {"model": str(pickled)},
+            "signature": signature,
+            "input_example": example.head(EXAMPLE_ROWS),
+            "pip_requirements": model_requirements(),
+            "code_paths": [str(shipped)],
+            "tags": {"loyalist.kind": model.kind},
+        }
         if active is not None and active.info.run_id == run_id:
             logged = mlflow.pyfunc.log_model(**kwargs)
         else:
@@ -482,7 +482,7 @@ def load(name: str, alias: str = CHAMPION) -> LoadedModel:
         if _is_missing(exc):
             raise _missing_alias(name, alias) from exc
         raise _unloadable(info, exc) from exc
-    except Exception as exc:  # noqa: BLE001 - missing or damaged artifacts: YAML, pickle, import and OS errors
+    except Exception as exc:
         raise _unloadable(info, exc) from exc
     return LoadedModel(pyfunc=pyfunc, model=model, info=info)
 

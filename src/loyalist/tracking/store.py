@@ -174,7 +174,7 @@ def _check_server(tracking_uri: str, timeout: float) -> None:
 
     url = tracking_uri.rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - the configured tracking server
+        with urllib.request.urlopen(url, timeout=timeout):
             return
     except urllib.error.HTTPError:
         return
@@ -303,7 +303,6 @@ def setup_tracking(
         check_writable(artifact_root, what="the MLflow artifact folder")
         location = artifact_root.as_uri()
 
-    from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
     with store_lock():
@@ -665,7 +664,7 @@ def read_run_text(run_id: str, artifact_file: str) -> str | None:
     """The text of one artifact of a run (None when the run has no such artifact)."""
     try:
         return mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}")
-    except Exception:  # noqa: BLE001 - MLflow raises several types for a missing artifact
+    except Exception:
         return None
 
 

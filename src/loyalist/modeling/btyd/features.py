@@ -56,7 +56,7 @@ class BtydFeaturizer(BaseEstimator):
         self.horizon_days = horizon_days
         self.penalizer = penalizer
 
-    def fit(self, snapshot: pd.DataFrame, y=None) -> "BtydFeaturizer":
+    def fit(self, snapshot: pd.DataFrame, y=None) -> BtydFeaturizer:
         x, t_x, big_t, m = _summary(snapshot)
         ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0)
         # A cut-off too small or without repeat buyers cannot identify BG/NBD: its features are then missing (NaN)

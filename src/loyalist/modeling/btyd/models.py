@@ -269,7 +269,7 @@ class BetaGeoModel(BaseEstimator):
 
     # ----------------------------------------------------------------------------------------- fit
 
-    def fit(self, frequency: object, recency: object, T: object, weights: object = None) -> "BetaGeoModel":
+    def fit(self, frequency: object, recency: object, T: object, weights: object = None) -> BetaGeoModel:
         """Fit r, alpha, a, b by maximum likelihood.
 
         Parameters
@@ -482,7 +482,7 @@ class GammaGammaModel(BaseEstimator):
         self.initial_params = initial_params
         self.max_iter = max_iter
 
-    def fit(self, frequency: object, monetary_value: object) -> "GammaGammaModel":
+    def fit(self, frequency: object, monetary_value: object) -> GammaGammaModel:
         """Fit p, q, gamma on the repeat buyers (rows with frequency > 0; the others are ignored).
 
         Parameters

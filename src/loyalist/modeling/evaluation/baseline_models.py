@@ -107,7 +107,7 @@ class BaselineChurnModel(ChurnClassifierMixin, _BaselineBase):
         self.explainer = explainer
         self.btyd = btyd
 
-    def fit(self, frame: pd.DataFrame | None = None, y=None) -> "BaselineChurnModel":
+    def fit(self, frame: pd.DataFrame | None = None, y=None) -> BaselineChurnModel:
         """``frame``: labelled snapshot rows (``churned``) for the recency calibration; unused for BG/NBD."""
         if self.method not in _CHURN_METHODS:
             raise ModelError(f"The churn baseline method must be one of {list(_CHURN_METHODS)}; got {self.method!r}.")
@@ -172,7 +172,7 @@ class BaselineValueModel(_BaselineBase):
     def label(self) -> str:
         return self.target
 
-    def fit(self, frame: pd.DataFrame | None = None, y=None) -> "BaselineValueModel":
+    def fit(self, frame: pd.DataFrame | None = None, y=None) -> BaselineValueModel:
         if self.method not in _VALUE_METHODS:
             raise ModelError(f"The value baseline method must be one of {list(_VALUE_METHODS)}; got {self.method!r}.")
         if self.explainer is None:

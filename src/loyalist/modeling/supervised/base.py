@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from loyalist.monitoring.drift import drift_reference
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS
 from loyalist.modeling.btyd.features import _INPUT as BTYD_INPUT
 from loyalist.modeling.btyd.features import BTYD_FEATURES, BtydFeaturizer, btyd_features_by_cutoff
 from loyalist.modeling.supervised.matrix import FeatureSpec, check_columns, make_spec, to_matrix
+from loyalist.monitoring.drift import drift_reference
 
 __all__ = ["LgbmModelBase", "DEFAULT_LGBM_PARAMS"]
 

@@ -98,7 +98,7 @@ class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
         valid: pd.DataFrame | None = None,
         *,
         train_horizon_days: int | None = None,
-    ) -> "ChurnModel":
+    ) -> ChurnModel:
         """Fit on stacked labelled snapshots ``train``; early-stop and calibrate on ``valid`` (a later cut-off).
 
         Both frames hold snapshot columns, ``as_of`` and the label ``churned`` (0/1). ``train_horizon_days``: the

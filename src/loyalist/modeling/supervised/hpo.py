@@ -33,12 +33,12 @@ import pandas as pd
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
+from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 from loyalist.modeling.supervised.base import DEFAULT_LGBM_PARAMS
 from loyalist.modeling.supervised.churn import ChurnModel
-from loyalist.modeling.supervised.value import ValueModel
 from loyalist.modeling.supervised.dataset import split_half, stack_snapshots
-from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 from loyalist.modeling.supervised.training import plan_with_fallback
+from loyalist.modeling.supervised.value import ValueModel
 
 __all__ = ["tune_lgbm", "tune_lgbm_for", "SEARCH_SPACE", "inner_split"]
 

@@ -20,10 +20,12 @@ import pandas as pd
 
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import InsufficientHistoryError
-from loyalist.modeling.evaluation.baselines import churn_baselines, value_baselines
-from loyalist.modeling.supervised.churn import ChurnModel
-from loyalist.modeling.supervised.value import ValueModel
 from loyalist.features.cutoffs import data_period
+from loyalist.features.snapshot import build_snapshot
+from loyalist.modeling.btyd.features import BtydFeaturizer
+from loyalist.modeling.evaluation.baselines import churn_baselines, value_baselines
+from loyalist.modeling.evaluation.metrics import compare_churn, compare_value
+from loyalist.modeling.supervised.churn import ChurnModel
 from loyalist.modeling.supervised.dataset import (
     CutoffPlan,
     SnapshotBuilder,
@@ -32,10 +34,8 @@ from loyalist.modeling.supervised.dataset import (
     split_half,
     stack_snapshots,
 )
-from loyalist.modeling.btyd.features import BtydFeaturizer
-from loyalist.modeling.evaluation.metrics import compare_churn, compare_value
 from loyalist.modeling.supervised.level import Level, set_level
-from loyalist.features.snapshot import build_snapshot
+from loyalist.modeling.supervised.value import ValueModel
 from loyalist.scoring.loyalty import LoyaltyScorer
 
 __all__ = [

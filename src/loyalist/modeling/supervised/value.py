@@ -59,7 +59,7 @@ class ValueModel(LgbmModelBase):
 
     def fit(
         self, train: pd.DataFrame, valid: pd.DataFrame | None = None, *, train_horizon_days: int | None = None
-    ) -> "ValueModel":
+    ) -> ValueModel:
         """Fit on stacked labelled snapshots (label ``target`` >= 0); early-stop on ``valid``."""
         y = self._check_labels(train, "training")
         if (y < 0).any():
