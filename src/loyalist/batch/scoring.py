@@ -37,7 +37,9 @@ __all__ = ["SCORING_STAGES", "Scorer", "ScoringOutput", "score_customers"]
 
 
 class Scorer(Protocol):
-    model: Any
+    @property
+    def model(self) -> Any: ...
+
     version: str
 
     def score(self, snapshot: pd.DataFrame) -> np.ndarray: ...

@@ -98,12 +98,12 @@ def config_for_step(
         from loyalist.config.load import load_config
 
         config = load_config(paths, overrides=overrides, preset=preset)
-        notes = ()
+        missing: tuple[str, ...] = ()
         if clean_dir is not None and Path(clean_dir).is_dir():
-            notes = (f"'{clean_dir}' holds no {RESOLVED_FILE}: this step uses the defaults and the config given to "
+            missing = (f"'{clean_dir}' holds no {RESOLVED_FILE}: this step uses the defaults and the config given to "
                      "it, which may differ from the one the data was cleaned with; run 'loyalist prepare' again to "
                      "record it.",)
-        return StepConfig(config, config_hash(config), None, (), notes)
+        return StepConfig(config, config_hash(config), None, (), missing)
     prepared_hash = config_hash(prepared)
     if not paths and preset is None and not overrides:
         return StepConfig(prepared, prepared_hash, prepared_hash)

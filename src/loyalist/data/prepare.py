@@ -105,7 +105,7 @@ def protect_clean(
             c in df.columns for c in columns) else df for name, df in tables.items()}
     rejects = result.rejects
     if key is not None and len(rejects):
-        rejects = _pseudonymize_rejects(rejects, key, (cleaning or CleaningConfig()).id_case)
+        rejects = _pseudonymize_rejects(rejects, key, (cleaning or CleaningConfig.model_validate({})).id_case)
     return CleanResult(tables=tables, rejects=rejects, summary=result.summary)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import RegistryError
 from loyalist.jobs._common import start_tracking
-from loyalist.tracking import export_version, get_version, read_run_text
+from loyalist.tracking import ModelVersionInfo, export_version, get_version, read_run_text
 from loyalist.tracking.registry import version_info
 
 __all__ = ["run"]
@@ -19,6 +19,7 @@ def run(
     workdir: Path = Path("."), env: Mapping[str, str] | None = None,
 ) -> Path:
     start_tracking(config, workdir, env)
+    info: ModelVersionInfo | None
     if version.isdigit():
         info = version_info(name, int(version))
     else:

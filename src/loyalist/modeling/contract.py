@@ -37,7 +37,7 @@ class ChurnClassifierMixin:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags = super().__sklearn_tags__()
         tags.estimator_type = "classifier"
         tags.classifier_tags = ClassifierTags(multi_class=False)
         return tags

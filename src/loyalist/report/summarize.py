@@ -49,7 +49,7 @@ def resolve_actions(
             return list(ScoringJobConfig.model_validate(dict(job)).actions), "list summary"
         except ValidationError:
             pass
-    return list(ScoringJobConfig().actions), "defaults"
+    return list(ScoringJobConfig.model_validate({}).actions), "defaults"
 
 
 def _lookback(options: ReportOptions, list_summary: Mapping[str, Any]) -> int:

@@ -112,7 +112,7 @@ class LoyaltyScorer(TransformerMixin, BaseEstimator):
         LoyaltyScorer
             ``self``, fitted.
         """
-        config = self.config if self.config is not None else ScoringConfig()
+        config = self.config if self.config is not None else ScoringConfig.model_validate({})
         _check_snapshot(snapshot, config, "fit")
         names = tuple(config.indicators)
         raw = np.array([config.indicators[n].weight for n in names], dtype="float64")
