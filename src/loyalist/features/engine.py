@@ -11,6 +11,7 @@ scanned from its file as the query runs), rewrites
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -86,9 +87,14 @@ def inline_functions(sql: str, functions: Mapping[str, tuple[tuple[str, ...], st
         if len(args) != len(params):
             raise ValueError(f"SQL function {m.group(1)!r} takes {len(params)} argument(s); got {len(args)}.")
         values = dict(zip(params, (f"({a.strip()})" for a in args), strict=True))
-        expanded = re.sub(r"\b(" + "|".join(params) + r")\b", lambda p, values=values: values[p.group(1)], body)
+        expanded = re.sub(r"\b(" + "|".join(params) + r")\b", functools.partial(_argument, values), body)
         out = out[:start] + "(" + expanded + ")" + out[i:]
     return out
+
+
+def _argument(values: dict[str, str], match: re.Match[str]) -> str:
+    """The call's argument text for a parameter name matched in a macro body."""
+    return values[match.group(1)]
 
 
 def to_duckdb_sql(sql: str) -> str:

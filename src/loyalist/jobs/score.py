@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -193,7 +193,7 @@ def run_scoring(
         for kind, write, name in (("parquet", write_parquet, "churn_risk.parquet"),
                                   ("csv", write_csv, "churn_risk.csv")):
             started = time.perf_counter()
-            write(published if kind == "parquet" else csv_view(published, csv_lang), files.path(name))
+            write(published if kind == "parquet" else csv_view(published, cast(Literal["zh", "en", "both"], csv_lang)), files.path(name))
             paths[kind] = files.target(name)
             output.timings[f"write_{kind}"] = time.perf_counter() - started
             summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
