@@ -81,9 +81,12 @@ def test_train_table_judges_lightgbm_beside_the_baselines_on_the_same_folds():
     for m in ("lightgbm", "logistic"):
         assert r.cv.mean(m) > r.cv.mean("tenure") > 0.55  # contract matters beyond tenure
     assert r.candidate in ("lightgbm", "logistic") and any("closed_flag" in n for n in r.notes)
-    p = r.model.score(r.model._frame(t.assign(plan=t["plan"].astype("string"), months=t["months"].astype(float),
-                                                charge=t["charge"].astype(float))))
+    X = t.assign(plan=t["plan"].astype("string"), months=t["months"].astype(float), charge=t["charge"].astype(float))
+    p = r.model.score(X)
     assert p.shape == (800,) and 0 < p.min() and p.max() < 1
+    from sklearn.base import is_classifier
+
+    assert is_classifier(r.model) and np.allclose(r.model.predict_proba(X)[:, 1], p)
 
 
 def test_one_class_and_tiny_tables_are_one_sentence():

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -31,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from loyalist.errors import ModelError, NotFittedError
+from loyalist.modeling.contract import ChurnClassifierMixin
 
 __all__ = ["LGBM_DEFAULTS", "LogisticChurnModel", "SingleFeatureModel", "TableChurnModel", "feature_frame"]
 
@@ -62,7 +64,10 @@ def _categorical(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
 
 
-class _Protocol:
+class _Protocol(ChurnClassifierMixin, BaseEstimator):
+    """The loyalist model protocol (``score`` -> P(churn)) and scikit-learn's classifier contract
+    (``predict_proba``, ``predict``, ``classes_``)."""
+
     output_name = "churn_probability"
     kind = "churn"
 
