@@ -167,3 +167,14 @@ def test_a_table_whose_every_row_is_rejected_is_one_sentence(tmp_path):
     with pytest.raises(DataQualityError, match=r"Every row of the customer table .* was rejected \(2 rows; top rules: "
                                                r"invalid_churn_flag \(2\)\)"):
         prepare_customer_table(cfg.data, cfg.customer_table)
+
+
+def test_a_date_that_does_not_parse_is_logged_and_set_to_nat(tmp_path):
+    path = _csv(tmp_path, "cid,left,joined\n" + "".join(f"C{i},{'Yes' if i % 2 else 'No'},2024-01-{1 + i:02d}\n"
+                                                         for i in range(25)) + "C99,No,someday\n")
+    cfg = _config(path, types={"joined": "date"})
+    out = prepare_customer_table(cfg.data, cfg.customer_table, run_date=RUN_DATE)
+    clean = out.result.tables["customers"]
+    assert str(clean["joined"].dtype).startswith("datetime64") and pd.isna(clean["joined"].iloc[-1])
+    assert clean["joined"].iloc[0] == pd.Timestamp("2024-01-01")
+    assert out.result.rejects["rule"].tolist() == ["unparseable_date"]

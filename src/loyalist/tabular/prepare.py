@@ -10,8 +10,8 @@ The clean ``customers`` table (written by :func:`loyalist.data.prepare.write_cle
 
 Rules added to the shared cleaning rules (each row in the rejects with its reason; rows in = kept + rejected):
 ``invalid_churn_flag`` (dropped: a flag that is neither the positive value nor a "no"), ``invalid_tenure``
-(dropped: a tenure that is text or negative), ``unparseable_number`` (changed: a value of a numeric column that is
-not a number becomes NaN).
+(dropped: a tenure that is text or negative), ``unparseable_number`` / ``unparseable_date`` (changed: a value of a
+numeric or date column that is not a number or a date becomes NaN / NaT).
 """
 
 from __future__ import annotations
@@ -188,7 +188,12 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
                                        "'" + c + "' value " + _quoted(raw[c]) + " is not a number; set to NaN"))
             columns[c] = numbers.to_numpy("float64")
         elif kind == "date":
-            columns[c] = parse_dates(raw[c], dayfirst=data.cleaning.dayfirst, fmt=data.customers.date_format)
+            parsed = pd.Series(parse_dates(raw[c], dayfirst=data.cleaning.dayfirst, fmt=data.customers.date_format))
+            text = raw[c].astype("string").str.strip()
+            given = (text.notna() & ~text.str.lower().isin(_NULLS)).to_numpy(bool)
+            rules.append(ExtraRule("unparseable_date", "changed", c, given & parsed.isna().to_numpy(bool),
+                                   "'" + c + "' value " + _quoted(raw[c]) + " is not a date; set to NaT"))
+            columns[c] = parsed.to_numpy()
         elif kind in ("categorical", "id", "text"):
             text = raw[c].astype("string").str.strip()
             columns[c] = text.mask(text.str.lower().isin(_NULLS))
