@@ -79,6 +79,17 @@ def score(engine: str, clean: Path, out: Path) -> dict:
     return {"wall": wall, "stages": summary["timings_seconds"], "customers": summary["customers"]}
 
 
+def _same_next_products(duck: Path, spark: Path) -> tuple[int, int]:
+    """Customers whose cross-sell products (next_products) are the same in both lists, and the customers."""
+    import pandas as pd
+
+    a = pd.read_parquet(duck / "churn_risk.parquet", columns=["customer_id", "next_products"])
+    parts = sorted((spark / "churn_risk.parquet").glob("part-*.parquet"))
+    b = pd.concat([pd.read_parquet(p, columns=["customer_id", "next_products"]) for p in parts], ignore_index=True)
+    both = a.merge(b, on="customer_id", suffixes=("_duckdb", "_spark"))
+    return int((both["next_products_duckdb"] == both["next_products_spark"]).sum()), len(a)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
@@ -90,6 +101,8 @@ def main() -> None:
         results = {engine: score(engine, clean, WORK / f"scores_{engine}_{orders}") for engine in ("duckdb", "spark")}
         d, s = results["duckdb"], results["spark"]
         assert d["customers"] == s["customers"], "the engines scored different populations"
+        same, total = _same_next_products(WORK / f"scores_duckdb_{orders}", WORK / f"scores_spark_{orders}")
+        print(f"{orders:,} orders: next_products identical for {same:,} of {total:,} customers", flush=True)
         lines.append(
             f"| {n_orders:,} | {n_customers:,} | {d['customers']:,} | {d['wall']:.1f} | {s['wall']:.1f} | "
             f"{s['wall'] / d['wall']:.1f}x | {1e6 * d['wall'] / n_orders:.1f} | {1e6 * s['wall'] / n_orders:.1f} | "

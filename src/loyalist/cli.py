@@ -148,10 +148,14 @@ def _engine(name: str) -> str:
 
 
 def _uri(path: Path | str) -> str:
-    """A folder or URI given on the command line (Path folds 's3a://b/x' to 's3a:/b/x'; undo that)."""
+    """A folder or URI given on the command line (Path folds 's3a://b/x' to 's3a:/b/x' and 'file:///x' to
+    'file:/x'; undo that)."""
     import re
 
-    return re.sub(r"^([A-Za-z][\w+.-]+):/(?!/)", r"\1://", str(path))
+    text = str(path)
+    if re.match(r"^file:/(?!/)", text):  # no authority: file:/x is file:///x
+        return "file://" + text[len("file:"):]
+    return re.sub(r"^([A-Za-z][\w+.-]+):/(?!/)", r"\1://", text)
 
 
 def _step_config(
@@ -357,11 +361,19 @@ def score(
     if _engine(engine) == "spark":
         from loyalist.jobs import score_spark
 
+        unsupported = [name for name, given in (("--previous", previous is not None),
+                                                ("--churn-horizon-days", churn_horizon_days is not None),
+                                                ("--value-horizon-days", value_horizon_days is not None)) if given]
+        if unsupported:
+            from loyalist.errors import ConfigError
+
+            raise ConfigError(f"{', '.join(unsupported)} cannot be used with --engine spark yet; score with the "
+                              "DuckDB engine (the default) or drop the option(s).")
         if "://" not in _uri(out):
             _writable(out)
         score_spark.run_scoring_spark(cfg, _uri(clean), as_of=as_of, out_dir=_uri(out), workdir=workdir,
                                       env=_env(), reporter=reporter, churn_bundle=churn_bundle,
-                                      value_bundle=value_bundle)
+                                      value_bundle=value_bundle, csv_lang=lang)
         return
     _writable(out)
     from loyalist.jobs import table_mode

@@ -93,3 +93,14 @@ def test_a_failed_job_leaves_the_previous_list_intact(spark, demo, spark_config_
     assert (previous / "part-00000-previous.parquet").read_bytes() == b"the previous list"
     assert (out / "churn_risk.csv").read_text(encoding="utf-8") == "customer_id\nC1\n"
     assert sorted(p.name for p in out.iterdir()) == ["churn_risk.csv", "churn_risk.parquet"]  # no temp folder left
+
+
+def test_output_uris_survive_the_command_line():
+    """typer hands --out/--clean over as a Path, which folds 'scheme://' to 'scheme:/'; the job gets the URI back
+    (file:///x must not become file://x, a host named x)."""
+    from pathlib import Path
+
+    from loyalist.cli import _uri
+
+    for uri in ("file:///tmp/scores", "s3a://bucket/scores", "hdfs://namenode:8020/lake/scores", "/tmp/scores"):
+        assert _uri(Path(uri)) == uri

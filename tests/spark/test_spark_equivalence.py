@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from loyalist.batch.columns import RISK_LIST_COLUMNS
+from loyalist.batch.csv_view import csv_view
 from loyalist.cli import app
 from loyalist.config.models import FeatureConfig
 from loyalist.data.prepare import STREAMED_TABLES, read_clean
 from loyalist.data.tables import as_frame
+from loyalist.io import write_csv
 from loyalist.engines.spark import spark_labels, spark_snapshot, spark_tables
 from loyalist.engines.spark_scoring import _rfm_from_references, _rfm_keys
 from loyalist.features.labels import build_labels
@@ -95,20 +98,65 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     parts = sorted((out / "churn_risk.parquet").glob("part-*.parquet"))
     assert parts, "Spark wrote no Parquet part files"
     written = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    # same customers in the same order, every column equal (cross-sell is not computed on Spark)
-    assert_same_table(duck, written, skip={"next_products"})
-    assert (written["next_products"] == "").all()
-    assert csv["customer_id"].tolist() == duck["customer_id"].astype(str).tolist()
+    # same customers in the same order, every column equal, cross-sell's next_products included
+    assert list(written.columns) == list(RISK_LIST_COLUMNS)
+    assert_same_table(duck, written)
+    assert (written["next_products"].str.count(";") == 2).mean() > 0.9, "cross-sell lists three products"
     assert (written["reason_1"] != "").sum() > 0
+    # the CSV is the DuckDB job's CSV (csv_view, both languages)
+    duck_csv = pd.read_csv(workdir / "outputs" / "demo" / "churn_risk.csv", dtype={"customer_id": "string"})
+    assert_same_table(duck_csv, csv)
 
     duck_summary = json.loads((workdir / "outputs" / "demo" / "churn_risk_summary.json").read_text())
     spark_summary = json.loads((out / "churn_risk_summary.json").read_text())
-    for key in ("as_of", "customers", "tiers", "bands"):
+    assert set(duck_summary) <= set(spark_summary), set(duck_summary) - set(spark_summary)
+    for key in ("as_of", "customers", "tiers", "bands", "newly_at_risk"):  # config_hash: the Spark run's config
         assert spark_summary[key] == duck_summary[key], key
-    for key in ("expected_value_total", "value_at_risk_total", "mean_churn_probability"):
+    for key in ("expected_value_total", "value_at_risk_total", "mean_churn_probability", "expected_purchases_total"):
         assert spark_summary[key] == pytest.approx(duck_summary[key], rel=1e-9), key
+    assert spark_summary["value_at_risk_by_tier"] == pytest.approx(duck_summary["value_at_risk_by_tier"], rel=1e-9)
+    assert spark_summary["timings_seconds"]["cross_sell_fit"] > 0
     assert spark_summary["drift"]["psi"] == pytest.approx(duck_summary["drift"]["psi"], rel=1e-6)
     assert spark_summary["engine"]["name"] == "spark"
+
+
+def test_score_engine_spark_to_a_uri_writes_the_csv_and_summary_there(spark, demo, spark_config_file, tmp_path):
+    """An output given as a URI goes through the Hadoop file system (file:// here, s3a:// or hdfs:// on a
+    cluster): the list, its CSV (a list within spark.csv_row_limit, in the --lang asked for) and the summary."""
+    workdir, env = demo
+    out = tmp_path / "uri-scores"
+    result = CliRunner().invoke(app, [
+        "score", "--engine", "spark", "--clean", str(workdir / "data" / "demo" / "clean"), "--out", out.as_uri(),
+        "--config", str(spark_config_file), "--workdir", str(workdir), "--quiet", "--lang", "en",
+    ], env=env)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    duck = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
+    written = pd.concat([pd.read_parquet(p) for p in sorted((out / "churn_risk.parquet").glob("part-*.parquet"))],
+                        ignore_index=True)
+    assert_same_table(duck, written)
+    csv = pd.read_csv(out / "churn_risk.csv", dtype={"customer_id": "string"})
+    expected = pd.read_csv(write_csv(csv_view(duck, "en"), tmp_path / "expected.csv"), dtype={"customer_id": "string"})
+    assert "reason_1" in csv.columns and "reason_1_zh" not in csv.columns  # one language, no _zh/_en pairs
+    assert_same_table(expected, csv)
+    summary = json.loads((out / "churn_risk_summary.json").read_text())
+    assert summary["customers"] == len(duck)
+
+
+def test_score_engine_spark_above_the_row_limit_writes_no_csv(spark, demo, tmp_path):
+    workdir, env = demo
+    config = tmp_path / "limit.yaml"
+    config.write_text('spark:\n  master: local[2]\n  csv_row_limit: 10\n  conf: {spark.sql.shuffle.partitions: "2", '
+                      'spark.ui.enabled: "false"}\n', encoding="utf-8")
+    out = tmp_path / "limited"
+    result = CliRunner().invoke(app, [
+        "score", "--engine", "spark", "--clean", str(workdir / "data" / "demo" / "clean"), "--out", out.as_uri(),
+        "--config", str(config), "--workdir", str(workdir), "--quiet",
+    ], env=env)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert not (out / "churn_risk.csv").exists()
+    summary = json.loads((out / "churn_risk_summary.json").read_text())
+    assert summary["customers"] > 10 and "collect_csv" not in summary["timings_seconds"]
+    assert list((out / "churn_risk.parquet").glob("part-*.parquet"))
 
 
 def test_training_snapshots_and_labels_are_the_same_on_both_engines(spark, demo):
@@ -128,3 +176,31 @@ def test_training_snapshots_and_labels_are_the_same_on_both_engines(spark, demo)
     ours = stack_snapshots(tables, cutoffs, config, builder=builder)
     assert set(duck["as_of"]) == set(cutoffs) and {"churned", "future_revenue"} <= set(duck.columns)
     assert_same_table(duck, ours)
+
+
+def test_tuning_builds_its_training_snapshots_on_spark(spark, demo):
+    """``train --tune N --engine spark``: the Optuna search's training rows come from the Spark builder, at the
+    training cut-offs of the plan, and the search runs on them."""
+    import functools
+
+    from loyalist.config.models import LoyalistConfig
+    from loyalist.engines.spark import spark_labelled_snapshot
+    from loyalist.modeling.supervised.hpo import tune_lgbm_for
+    from loyalist.modeling.supervised.training import plan_with_fallback
+
+    workdir, _ = demo
+    clean = workdir / "data" / "demo" / "clean"
+    config = LoyalistConfig()
+    config = config.model_copy(update={"training": config.training.model_copy(update={"max_cutoffs": 3})})
+    tables = read_clean(clean)
+    spark_builder = functools.partial(spark_labelled_snapshot, spark, spark_tables(spark, str(clean)))
+    built = []
+
+    def builder(as_of, features):
+        built.append(pd.Timestamp(as_of))
+        return spark_builder(as_of, features)
+
+    best = tune_lgbm_for("churn", tables, config, n_trials=1, builder=builder)
+    plan, _ = plan_with_fallback(tables, config, config.features.churn_horizon_days)
+    assert built == list(plan.train) and len(built) >= 2
+    assert best and all(isinstance(k, str) for k in best)

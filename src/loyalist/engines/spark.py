@@ -36,7 +36,11 @@ __all__ = [
     "spark_snapshot",
     "spark_labels",
     "spark_labelled_snapshot",
+    "spark_order_lines",
 ]
+
+#: The order-line columns cross-sell reads (as the DuckDB job reads them: ``loyalist/jobs/score.py``).
+LINE_COLUMNS: tuple[str, ...] = ("customer_id", "order_date", "product_id", "status")
 
 #: Settings every loyalist Spark session runs with (the config's ``spark.conf`` adds to them; these win).
 SESSION_CONF: dict[str, str] = {
@@ -278,3 +282,40 @@ def spark_labelled_snapshot(spark, present: Mapping[str, list[str]], as_of: Any,
         snapshot.unpersist()
     labels = labels.astype({"customer_id": "string"})
     return snap.merge(labels, on="customer_id", how="left", validate="one_to_one")
+
+
+def spark_order_lines(spark, clean: str, until: Any):
+    """The order lines the cross-sell recommender can learn from at a cut-off, read by Spark and collected to the
+    driver as pandas (``customer_id``, ``order_date``, ``product_id`` and ``status`` when present), or None when
+    ``<clean>/order_lines.parquet`` is absent or has no ``product_id``.
+
+    Spark only narrows the rows: completed (or status-less) lines with a customer and a product, dated <= ``until``
+    (pass the end of the cut-off day). The recommender applies its own cut-off and status rule again when it fits,
+    so the lines it uses are exactly those the DuckDB job gives it."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    path = table_path(clean, "order_lines")
+    frame = _read(spark, path)
+    if frame is None or "product_id" not in frame.columns:
+        return None
+    missing = [c for c in ("customer_id", "order_date") if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"The table 'order_lines' ('{path}') lacks the column(s) {missing} cross-sell needs; "
+                          "write it with 'loyalist prepare'.")
+    columns = [c for c in LINE_COLUMNS if c in frame.columns]
+    date_type = frame.schema["order_date"].dataType
+    ok, nanos = _kind_ok("datetime", date_type)
+    if not ok:
+        raise SchemaError(f"Column 'order_date' of table 'order_lines' ('{path}') must be a naive timestamp; got "
+                          f"Spark type {date_type.simpleString()}; write the table with 'loyalist prepare'.")
+    date = (F.expr("CAST(timestamp_micros(`order_date` DIV 1000) AS TIMESTAMP_NTZ)") if nanos
+            else F.col("order_date").cast("timestamp_ntz"))
+    lines = frame.select(*[(date if c == "order_date" else F.col(c).cast("string")).alias(c) for c in columns])
+    keep = (F.col("customer_id").isNotNull() & F.col("product_id").isNotNull()
+            & (F.col("order_date") <= F.lit(pd.Timestamp(until).to_pydatetime())))
+    if "status" in columns:
+        keep &= F.col("status").isNull() | (F.lower(F.col("status")) == "completed")
+    out = lines.where(keep).toPandas()
+    out["order_date"] = pd.to_datetime(out["order_date"]).astype("datetime64[ns]")
+    return out.astype({c: "string" for c in columns if c != "order_date"})

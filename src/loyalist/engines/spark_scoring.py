@@ -12,6 +12,8 @@ that scale with the number of customers.
    most ``explain_top_k``, the rule of :func:`score_customers`), their SHAP reasons compared with the typical
    values of the low- and medium-risk customers, the global drivers and the drift check, from a profile of the
    population (all of it up to ``profile_rows`` customers, else a random sample).
+4b. **Cross-sell** (driver): the DuckDB job's recommender (fitted on the completed order lines up to T, which
+   Spark reads and narrows) lists the next products of every customer; the result is joined to the list.
 5. **Assemble** (executors): :func:`~loyalist.batch.risk_list.build_risk_list` per batch with the reasons joined
    in, the churn percentile ranked against all customers, the privacy protection applied; sorted by value at risk
    (ties by customer id), as the DuckDB job sorts.
@@ -169,6 +171,7 @@ def score_customers_spark(
     protect: Callable[[pd.DataFrame], pd.DataFrame],
     profile_rows: int,
     names=None,
+    next_products: Callable[[pd.Series], pd.Series] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> SparkScoringOutput:
     """Score every customer of the snapshot at ``as_of`` on Spark (see the module docstring for the passes).
@@ -176,7 +179,9 @@ def score_customers_spark(
     ``present`` comes from :func:`loyalist.engines.spark.spark_tables`; ``churn`` / ``value`` are the models
     loaded on the driver (for the SHAP reasons and the drift reference), ``*_shipment`` the same models as the
     executors load them; ``names`` a Spark DataFrame (customer_id, name) of the customers' names or None;
-    ``protect`` masks and pseudonymises a batch of the list (run on the executors).
+    ``protect`` masks and pseudonymises a batch of the list (run on the executors); ``next_products`` maps the
+    customer ids of the snapshot to their cross-sell products (as :func:`loyalist.batch.scoring.score_customers`
+    takes it; run on the driver once, the result joined to the list on the executors) or None (empty column).
     Returns the list as a lazy, sorted Spark DataFrame with the columns of :data:`RISK_LIST_COLUMNS`.
     """
     from pyspark import StorageLevel
@@ -314,6 +319,17 @@ def score_customers_spark(
         drift = pd.DataFrame(columns=["feature", "psi", "drifted"])
     lap("explain")
 
+    # 4b. cross-sell: the same recommender as the DuckDB job, on the driver, for every customer of the snapshot
+    cross_sell = None
+    if next_products is not None:
+        ids = scored.select("customer_id").orderBy("customer_id").toPandas()["customer_id"].astype("string")
+        products = next_products(ids)
+        table = pd.DataFrame({"customer_id": ids.to_numpy(),
+                              "_next_products": ids.map(products).astype("string").fillna("").to_numpy()})
+        cross_sell = spark.createDataFrame(table.astype("string"), "customer_id string, _next_products string")
+        del ids, products, table
+    lap("cross_sell")
+
     # 5. assemble on the executors
     reason_table = (reasons.reset_index(names="customer_id") if reasons is not None
                     else pd.DataFrame(columns=["customer_id", "reason_1", "reason_2", "reason_3",
@@ -325,6 +341,11 @@ def score_customers_spark(
                          "customer_id", "left")
     else:
         base = base.withColumn("_name", F.lit(None).cast("string"))
+    with_products = cross_sell is not None  # the closure below must not capture the Spark DataFrame
+    if with_products:
+        base = base.join(cross_sell, "customer_id", "left")
+    else:
+        base = base.withColumn("_next_products", F.lit(None).cast("string"))
     n_pop = len(p_sorted)
     assembly = spark.sparkContext.broadcast((p_sorted, reason_table))
     del p_sorted
@@ -350,7 +371,9 @@ def score_customers_spark(
             expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
             expected_purchases=(purchases_fit.transform(snap, horizon_days=purchases_h)["bg_expected_purchases"]
                                 .to_numpy(dtype="float64") * purchases_level if purchases_fit is not None else None),
-            reasons=reasons_here, actions=job.actions, next_products=None, customers=customers,
+            reasons=reasons_here, actions=job.actions, customers=customers,
+            next_products=(pd.Series(frame["_next_products"].astype("string").fillna("").to_numpy(),
+                                     index=snap["customer_id"].to_numpy()) if with_products else None),
             churn_model_version=churn_version, value_model_version=value_version,
         )
         p = risk["churn_probability"].to_numpy(dtype="float64")
@@ -425,7 +448,7 @@ def _summary(risk, as_of: pd.Timestamp) -> dict:
 
     rows = risk.groupBy("loyalty_tier", "risk_band").agg(
         F.count(F.lit(1)).alias("n"), F.sum("value_at_risk").alias("var"), F.sum("expected_value").alias("ev"),
-        F.sum("churn_probability").alias("p"),
+        F.sum("churn_probability").alias("p"), F.sum(F.nanvl("expected_purchases", F.lit(0.0))).alias("ep"),
     ).toPandas()
     n = int(rows["n"].sum())
     tiers = rows.groupby("loyalty_tier")["n"].sum()
@@ -440,6 +463,7 @@ def _summary(risk, as_of: pd.Timestamp) -> dict:
         "expected_value_total": float(rows["ev"].sum()),
         "value_at_risk_total": float(rows["var"].sum()),
         "mean_churn_probability": float(rows["p"].sum() / n) if n else None,
+        "expected_purchases_total": float(rows["ep"].fillna(0.0).sum()),
     }
 
 

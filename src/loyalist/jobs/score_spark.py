@@ -21,15 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
-from loyalist.errors import InsufficientHistoryError
-from loyalist.features.cutoffs import resolve_as_of
+from loyalist.errors import ConfigError, InsufficientHistoryError
+from loyalist.features.cutoffs import cutoff_end, resolve_as_of
 from loyalist.io import write_csv, write_json
-from loyalist.jobs._common import start_tracking
+from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
-from loyalist.jobs.score import _load_models, _model_metrics, _Scorer
+from loyalist.jobs.score import _cross_sell, _load_models, _model_metrics, _Scorer
 from loyalist.tracking import run
 
 __all__ = ["SparkScoreJobResult", "run_scoring_spark", "start_spark"]
@@ -106,8 +107,26 @@ def _delete(spark, uri: str) -> None:
         fs.delete(p, True)
 
 
-def _is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
+def _plain_path(uri: str) -> Path | None:
+    """The local folder of a plain path (no scheme); None for a URI, which goes through the Hadoop file system
+    (``file://`` included, so the tests exercise that route)."""
+    return None if "://" in uri else Path(uri)
+
+
+def _put(spark, out: str, name: str, write) -> str:
+    """Write a small file ``name`` into ``out``: directly for a local folder (``write(path)`` is atomic), else into
+    a local temporary folder and copied with the Hadoop file system of ``out`` (the driver's view of the cluster's
+    storage: s3a://, hdfs://, abfss://, file://...)."""
+    local = _plain_path(out)
+    if local is not None:
+        return str(write(local / name))
+    with tempfile.TemporaryDirectory(prefix="loyalist-out-") as folder:
+        source = write(Path(folder) / name)
+        jvm = spark.sparkContext._jvm
+        target = jvm.org.apache.hadoop.fs.Path(f"{out}/{name}")
+        fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(f"file://{Path(source).resolve()}"), target)
+    return f"{out}/{name}"
 
 
 def run_scoring_spark(
@@ -122,9 +141,15 @@ def run_scoring_spark(
     churn_bundle: Path | None = None,
     value_bundle: Path | None = None,
     spark=None,
+    csv_lang: str = "both",
 ) -> SparkScoreJobResult:
+    """Score on Spark (see the module docstring). ``out_dir``: a local folder or a Hadoop URI (``file://``,
+    ``s3a://``, ``hdfs://``...); the CSV (``csv_view`` in ``csv_lang``, as the DuckDB job writes it) and the summary
+    are written beside the Parquet list when it has at most ``spark.csv_row_limit`` rows (the summary always)."""
     from loyalist.engines.spark import spark_tables
 
+    if csv_lang not in CSV_LANGS:  # refused before any work is done
+        raise ConfigError(f"The CSV language ('--lang') must be 'zh', 'en' or 'both'; got {csv_lang!r}.")
     reporter = reporter or Reporter(quiet=True)
     env = env or {}
     key = pseudonym_key(config.privacy, env)
@@ -145,14 +170,23 @@ def run_scoring_spark(
                  f"{config.tracking.value_model_name} {value.version}")
     try:
         return _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key,
-                                out_dir, reporter, started_job)
+                                out_dir, reporter, started_job, csv_lang)
     finally:
         for shipment in (churn_ship, value_ship):
             shutil.rmtree(Path(shipment.folder).parent, ignore_errors=True)
 
 
+def _recommender(spark, clean: str, ts: pd.Timestamp):
+    """The DuckDB job's cross-sell (``loyalist.jobs.score._cross_sell``: the same recommender and settings), fitted on
+    the driver from the order lines Spark reads, or None without order lines."""
+    from loyalist.engines.spark import spark_order_lines
+
+    lines = spark_order_lines(spark, clean, cutoff_end(ts))
+    return None if lines is None else _cross_sell({"order_lines": lines}, ts)
+
+
 def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key, out_dir,
-                     reporter, started_job) -> SparkScoreJobResult:
+                     reporter, started_job, csv_lang="both") -> SparkScoreJobResult:
     from loyalist.engines.spark_scoring import executor_errors, score_customers_spark
 
     privacy = config.privacy
@@ -163,26 +197,33 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
     out = str(out_dir).rstrip("/")
     final = f"{out}/churn_risk.parquet"
     tmp = f"{out}/.churn_risk.parquet.tmp-{uuid.uuid4().hex[:8]}"
-    with reporter.step(f"Score customers as of {ts.date()} on Spark (snapshot, loyalty, churn, value, reasons)"):
+    with reporter.step("Fit the cross-sell recommender on the order lines"):
+        t = time.perf_counter()
+        recommend = _recommender(spark, clean, ts)
+        fit_seconds = time.perf_counter() - t
+    with reporter.step(f"Score customers as of {ts.date()} on Spark (snapshot, loyalty, churn, value, reasons, "
+                       "cross-sell)"):
         output = score_customers_spark(
             spark, present, ts, config, churn=churn, value=value, churn_shipment=churn_ship,
             value_shipment=value_ship, protect=protect_batch, profile_rows=config.spark.profile_rows,
-            names=_names(spark, clean, present),
+            names=_names(spark, clean, present), next_products=recommend,
         )
     timings = dict(output.timings)
-    output.summary["notes"].append("Cross-sell (next_products) is not computed on Spark yet; the column is empty.")
+    if recommend is not None:
+        timings["cross_sell_fit"] = fit_seconds
     paths: dict[str, str] = {}
     risk_small = None
-    if _is_local(out):
-        Path(out.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    local = _plain_path(out)
+    if local is not None:
+        local.mkdir(parents=True, exist_ok=True)
     with reporter.step(f"Write the churn-risk list to {out}"):
         t = time.perf_counter()
         try:
             executor_errors(lambda: output.risk.write.mode("overwrite").parquet(tmp))
             timings["write_parquet"] = time.perf_counter() - t
-            if output.customers <= config.spark.csv_row_limit and _is_local(out):
+            if output.customers <= config.spark.csv_row_limit:
                 t = time.perf_counter()
-                risk_small = _read_back(spark, tmp)
+                risk_small = _read_back(spark, tmp, local is not None)
                 timings["collect_csv"] = time.perf_counter() - t
             _replace(spark, tmp, final)
         finally:
@@ -190,7 +231,8 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         paths["parquet"] = final
         if risk_small is not None:
             t = time.perf_counter()
-            paths["csv"] = str(write_csv(risk_small, Path(out.removeprefix("file://")) / "churn_risk.csv"))
+            paths["csv"] = _put(spark, out, "churn_risk.csv",
+                                lambda target: write_csv(csv_view(risk_small, csv_lang), target))
             timings["write_csv"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started_job
     summary = output.summary | {
@@ -204,11 +246,12 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         "inputs": {name: {"path": f"{clean.rstrip('/')}/{name}.parquet", "columns": cols}
                    for name, cols in present.items()},
         "config": config_to_dict(config),
+        "config_hash": config_tags(config)["loyalist.config_hash"],
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "newly_at_risk": None,  # --previous is not supported with --engine spark (the CLI refuses it)
     }
     summary["model_metrics"] = _model_metrics(churn, value)
-    if _is_local(out):
-        paths["summary"] = str(write_json(summary, Path(out.removeprefix("file://")) / "churn_risk_summary.json"))
+    paths["summary"] = _put(spark, out, "churn_risk_summary.json", lambda target: write_json(summary, target))
     with run("score", tags={"as_of": str(ts.date()), "engine": "spark"}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version, "engine": "spark",
                       "value_model_version": value.version, "customers": output.customers})
@@ -241,11 +284,31 @@ def _names(spark, clean: str, present: Mapping[str, list[str]]):
     return frame.selectExpr("CAST(customer_id AS STRING) AS customer_id", "CAST(name AS STRING) AS name")
 
 
-def _read_back(spark, path: str) -> pd.DataFrame:
-    """The written list, in list order (the part files are in sort order)."""
+def _read_back(spark, path: str, local: bool) -> pd.DataFrame:
+    """The written list, in list order: the part files are in sort order, and rows keep their order within a file.
+    A local folder is read with pyarrow; a URI through the Hadoop file system (each part file whole, in name
+    order, streamed to the driver)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = sorted(Path(path.removeprefix("file://")).glob("part-*.parquet"))
-    tables = [pq.read_table(p) for p in parts]
+    if local:
+        parts = sorted(Path(path).glob("part-*.parquet"))
+        tables = [pq.read_table(p) for p in parts]
+    else:
+        tables = [pq.read_table(pa.BufferReader(data)) for data in _hadoop_parts(spark, path)]
     return pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame()
+
+
+def _hadoop_parts(spark, path: str):
+    """The bytes of each ``part-*.parquet`` file under ``path`` (any Hadoop URI), in file-name order."""
+    jvm = spark.sparkContext._jvm
+    folder = jvm.org.apache.hadoop.fs.Path(path)
+    fs = folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    names = sorted(str(s.getPath().toString()) for s in fs.listStatus(folder)
+                   if s.getPath().getName().startswith("part-") and s.getPath().getName().endswith(".parquet"))
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="loyalist-part-") as local:
+            target = Path(local) / "part.parquet"
+            fs.copyToLocalFile(False, jvm.org.apache.hadoop.fs.Path(name),
+                               jvm.org.apache.hadoop.fs.Path(f"file://{target}"), True)
+            yield target.read_bytes()

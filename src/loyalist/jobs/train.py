@@ -362,14 +362,14 @@ def run_training(
     for kind in kinds:
         kind_params = dict(params or {})
         if tune_trials > 0:
-            kind_params.update(_tune(kind, config, tables, tune_trials, reporter))
+            kind_params.update(_tune(kind, config, tables, tune_trials, reporter, snapshots))
         out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags, as_of, snapshots)
     return out
 
 
-def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter) -> dict:
+def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter, snapshots=None) -> dict:
     """LightGBM hyper-parameters searched by Optuna on an inner time split of the training cut-offs; every trial
-    is a nested MLflow run."""
+    is a nested MLflow run. ``snapshots``: the training job's snapshot builder (Spark with ``--engine spark``)."""
     from loyalist.modeling.supervised.hpo import tune_lgbm_for
 
     with reporter.step(f"Tune the {kind} model's LightGBM parameters ({n_trials} Optuna trials)"), \
@@ -385,7 +385,7 @@ def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Re
                     + (f"; objective {trial.value:.4f} on the inner time split." if trial.value is not None
                        else "; no objective (the trial failed or was pruned)."))
 
-        best = tune_lgbm_for(kind, tables, config, n_trials=n_trials, on_trial=log_trial)
+        best = tune_lgbm_for(kind, tables, config, n_trials=n_trials, on_trial=log_trial, builder=snapshots)
         parent.log_params({f"best.{k}": v for k, v in best.items()})
         parent.set_description(
             f"Searched the {kind} model's LightGBM parameters with {n_trials} Optuna trials (nested runs), each "

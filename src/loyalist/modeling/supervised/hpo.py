@@ -251,6 +251,7 @@ def tune_lgbm_for(
     *,
     n_trials: int,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
+    builder: Callable[[pd.Timestamp, Any], pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """:func:`tune_lgbm` on the training cut-offs that ``train_churn`` / ``train_value`` would use.
 
@@ -271,6 +272,9 @@ def tune_lgbm_for(
         Optuna trials.
     on_trial : callable, optional
         Called with each finished trial (see :func:`tune_lgbm`).
+    builder : callable, optional
+        Builds one labelled snapshot on another engine (``SnapshotBuilder`` of
+        :func:`~loyalist.modeling.supervised.dataset.stack_snapshots`; ``train --tune N --engine spark`` passes the Spark one).
 
     Returns
     -------
@@ -283,7 +287,7 @@ def tune_lgbm_for(
     horizon = f.churn_horizon_days if kind == "churn" else f.value_horizon_days
     plan, _ = plan_with_fallback(tables, config, horizon)
     features = f.model_copy(update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days})
-    train = stack_snapshots(tables, plan.train, features)
+    train = stack_snapshots(tables, plan.train, features, builder=builder)
     return tune_lgbm(
         kind, train, None, None, n_trials, config.training.random_state, on_trial,
         horizon_days=plan.horizon_days, base_params=config.training.lgbm_params,
