@@ -172,9 +172,10 @@ def file_fingerprint(table: ParquetTable, *, threads: int | None = None) -> dict
 
         con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
         try:
-            out["customers"] = int(con.execute(
+            row = con.execute(
                 "SELECT count(DISTINCT customer_id) FROM read_parquet(?)", [str(table.path)]
-            ).fetchone()[0])
+            ).fetchone()
+            out["customers"] = int(row[0]) if row is not None else 0
         finally:
             con.close()
     out["sha256"] = digest.hexdigest()[:16]

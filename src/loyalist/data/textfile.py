@@ -277,7 +277,7 @@ def split_records(text: str, sep: str, *, header: bool = True) -> Records:
     while i < n:
         line = lines[i]
         if '"' not in line:
-            k = line.count(sep) + 1
+            k: int | None = line.count(sep) + 1
             if width is None:
                 width = k
             if k == width:

@@ -270,12 +270,13 @@ def diagnosis(
     if top.dropna().map(feature_group).eq("other").any():
         group_list.append("other")
     population = contribs.index
+    per_tier: dict[str, dict] = {}
     out = {
         "groups": group_list,
         "overall": _block(top, None, snapshot, population, dominance, group_list),
-        "tiers": {},
+        "tiers": per_tier,
     }
     for code in _segment_order(seg.dropna().unique()):
         mask = (seg == code).fillna(False).to_numpy(dtype=bool)
-        out["tiers"][code] = _block(top[mask], code, snapshot, population, dominance, group_list)
+        per_tier[code] = _block(top[mask], code, snapshot, population, dominance, group_list)
     return out
