@@ -262,6 +262,20 @@ def _horizon_overrides(churn_days: int | None, value_days: int | None) -> dict |
     return {"features": features} if features else None
 
 
+def _refuse_in_table_mode(command: str, options: tuple[tuple[str, bool], ...]) -> None:
+    """Customer-table mode (one customer table with a churn flag) has no cut-offs, horizons, value model or Spark
+    path: an option that would be silently ignored there is refused with one sentence instead."""
+    given = [name for name, used in options if used]
+    if given:
+        from loyalist.errors import ConfigError
+
+        raise ConfigError(
+            f"{', '.join(given)} cannot be used with 'loyalist {command}' on a customer table (the clean folder was "
+            "prepared from one customer table with a churn flag: there are no orders, cut-offs or value model); "
+            "drop the option(s)."
+        )
+
+
 def _tables(config, clean: Path | None, reporter, lazy: tuple[str, ...] = ()):
     from loyalist.data.prepare import read_clean
 
@@ -311,6 +325,10 @@ def train(
     from loyalist.jobs import table_mode
 
     if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15): the churn model only
+        _refuse_in_table_mode("train", (
+            ("--only value", only == "value"), ("--tune", tune > 0), ("--as-of", as_of is not None),
+            ("--churn-horizon-days", churn_horizon_days is not None),
+            ("--value-horizon-days", value_horizon_days is not None), ("--engine spark", _engine(engine) == "spark")))
         table_mode.run_train(cfg, clean, workdir=workdir, env=_env(), reporter=reporter)
         return
     snapshots = None
@@ -358,6 +376,17 @@ def score(
 
     reporter = Reporter(quiet=quiet)
     cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    from loyalist.jobs import table_mode
+
+    if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15)
+        _refuse_in_table_mode("score", (
+            ("--as-of", as_of is not None), ("--churn-bundle", churn_bundle is not None),
+            ("--value-bundle", value_bundle is not None), ("--churn-horizon-days", churn_horizon_days is not None),
+            ("--value-horizon-days", value_horizon_days is not None), ("--lang", lang != "both"),
+            ("--previous", previous is not None), ("--engine spark", _engine(engine) == "spark")))
+        _writable(out)
+        table_mode.run_score(cfg, clean, out_dir=out, workdir=workdir, env=_env(), reporter=reporter)
+        return
     if _engine(engine) == "spark":
         from loyalist.jobs import score_spark
 
@@ -376,11 +405,6 @@ def score(
                                       value_bundle=value_bundle, csv_lang=lang)
         return
     _writable(out)
-    from loyalist.jobs import table_mode
-
-    if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15)
-        table_mode.run_score(cfg, clean, out_dir=out, workdir=workdir, env=_env(), reporter=reporter)
-        return
     from loyalist.data.prepare import STREAMED_TABLES
 
     tables = _tables(cfg, clean, reporter, lazy=STREAMED_TABLES)

@@ -146,6 +146,15 @@ def test_prepare_train_score_by_config_alone(tmp_path, monkeypatch):
     # the same data and config again: nothing new is registered
     res = runner.invoke(app, ["train", "--clean", "clean", "--workdir", "."])
     assert res.exit_code == 0 and "no new version is registered" in " ".join(res.output.split())
+    # options that mean nothing without orders are refused, not silently ignored
+    for command in (["train", "--only", "value"], ["train", "--tune", "3"], ["train", "--as-of", "2025-01-31"],
+                    ["train", "--engine", "spark"], ["score", "--out", "s2", "--previous", "scores/churn_risk.parquet"],
+                    ["score", "--out", "s2", "--as-of", "2025-01-31"], ["score", "--out", "s2", "--engine", "spark"]):
+        res = runner.invoke(app, [*command, "--clean", "clean", "--workdir", "."])
+        said = " ".join(res.output.split())
+        flag = next(word for word in command if word.startswith("--") and word != "--out")
+        assert res.exit_code == 2 and "on a customer table" in said and flag in said, (command, said)
+    assert not (tmp_path / "s2").exists()
 
 
 def test_the_report_of_customer_table_mode_summarises_the_list():
