@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from loyalist.config import load_config
-from loyalist.config.metrics import CHURN_METRICS, VALUE_METRICS, higher_is_better
+from loyalist.config.metrics import CHURN_COLUMNS, CHURN_METRICS, VALUE_COLUMNS, VALUE_METRICS, higher_is_better
 from loyalist.errors import ConfigError
 
 
@@ -21,9 +21,12 @@ def test_metric_registry_names_what_evaluation_computes():
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
-    assert set(CHURN_METRICS) <= set(churn_metrics(y, rng.random(200)))
+    assert list(churn_metrics(y, rng.random(200))) == list(CHURN_COLUMNS)
     v = rng.gamma(1.0, 100.0, 200)
-    assert set(VALUE_METRICS) <= set(value_metrics(v, v * rng.random(200)))
+    assert list(value_metrics(v, v * rng.random(200))) == list(VALUE_COLUMNS)
+    # the promotable metrics are the columns with a direction; descriptive ones (n, base rate, signed error) are not
+    assert set(CHURN_METRICS) == set(CHURN_COLUMNS) - {"base_rate", "n"}
+    assert set(VALUE_METRICS) == set(VALUE_COLUMNS) - {"total_error", "n"}
     assert higher_is_better("churn", "roc_auc") and not higher_is_better("churn", "brier")
     assert higher_is_better("value", "normalised_gini") and not higher_is_better("value", "mae")
 

@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from loyalist.config.metrics import CHURN_COLUMNS, VALUE_COLUMNS
 from loyalist.errors import ModelError
 from loyalist.modeling.evaluation.metrics import (
-    CHURN_METRICS,
-    VALUE_METRICS,
     calibration_table,
     churn_metrics,
     compare_churn,
@@ -96,7 +95,7 @@ def test_probability_metrics_on_4_rows_by_hand() -> None:
     assert m["roc_auc"] == 1.0
     assert m["pr_auc"] == 1.0
     assert m["base_rate"] == 0.75
-    assert list(m) == list(CHURN_METRICS)
+    assert list(m) == list(CHURN_COLUMNS)
 
 
 def test_calibration_table_by_hand() -> None:
@@ -228,7 +227,7 @@ def test_value_metrics_on_4_rows_by_hand() -> None:
     assert m["spearman"] == pytest.approx(3 / math.sqrt(22.5))
     assert m["spearman"] == pytest.approx(spearmanr(V_TRUE, V_PRED).statistic)
     assert m["n"] == 4
-    assert list(m) == list(VALUE_METRICS)
+    assert list(m) == list(VALUE_COLUMNS)
 
 
 def test_normalised_gini_is_one_for_perfect_and_minus_one_for_reversed() -> None:
@@ -302,7 +301,7 @@ def test_value_decile_table_keeps_the_totals(y, seed, bins) -> None:
 def test_compare_churn_has_one_row_per_model_in_order() -> None:
     t = compare_churn(Y20, {"model": S20, "reversed": -S20, "probability": S20 / 20})
     assert t["scorer"].tolist() == ["model", "reversed", "probability"]
-    assert list(t.columns) == ["scorer", *CHURN_METRICS]
+    assert list(t.columns) == ["scorer", *CHURN_COLUMNS]
     assert t.loc[0, "roc_auc"] == pytest.approx(55 / 75)
     assert t.loc[1, "roc_auc"] == pytest.approx(20 / 75)
     assert math.isnan(t.loc[0, "brier"]) and not math.isnan(t.loc[2, "brier"])
@@ -311,7 +310,7 @@ def test_compare_churn_has_one_row_per_model_in_order() -> None:
 def test_compare_value_has_one_row_per_model_in_order() -> None:
     t = compare_value(V_TRUE, {"model": V_PRED, "perfect": V_TRUE})
     assert t["scorer"].tolist() == ["model", "perfect"]
-    assert list(t.columns) == ["scorer", *VALUE_METRICS]
+    assert list(t.columns) == ["scorer", *VALUE_COLUMNS]
     assert t["normalised_gini"].tolist() == pytest.approx([0.8, 1.0])
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.config import config_to_dict
-from loyalist.config.metrics import higher_is_better
+from loyalist.config.metrics import SUMMARY_METRICS, higher_is_better
 from loyalist.config.models import LoyalistConfig
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.jobs._common import config_tags, start_tracking
@@ -323,9 +323,7 @@ def _train_description(kind: str, name: str, version: int, what: str, result: Tr
 
 def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str,
                    verdict: Verdict) -> None:
-    cols = (["roc_auc", "pr_auc", "brier", "lift_top_decile", "capture_top_decile", "ece"] if kind == "churn"
-            else ["normalised_gini", "spearman", "mae", "decile_mape", "total_error", "capture_top_decile"])
-    cols = [c for c in cols if c in result.metrics.columns]
+    cols = [c for c in SUMMARY_METRICS[kind] if c in result.metrics.columns]
     reporter.table(
         f"{kind} model {result.evaluation}, beside the baselines", ["scorer", *cols],
         [[r["scorer"], *[("" if pd.isna(r[c]) else float(r[c])) for c in cols]] for _, r in result.metrics.iterrows()],

@@ -21,8 +21,6 @@ _EXPORTS: dict[str, str] = {
     "calibration_table": "metrics",
     "gains_table": "metrics",
     "value_decile_table": "metrics",
-    "CHURN_METRICS": "metrics",
-    "VALUE_METRICS": "metrics",
     "churn_baselines": "baselines",
     "value_baselines": "baselines",
     "BaselineChurnModel": "baseline_models",

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from loyalist.config.metrics import CHURN_COLUMNS, VALUE_COLUMNS
 from loyalist.errors import ModelError
 
 __all__ = [
@@ -39,34 +40,12 @@ __all__ = [
     "calibration_table",
     "gains_table",
     "value_decile_table",
-    "CHURN_METRICS",
-    "VALUE_METRICS",
 ]
 
-#: Keys of :func:`churn_metrics`, in order (also the metric columns of :func:`compare_churn`).
-CHURN_METRICS: tuple[str, ...] = (
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "log_loss",
-    "lift_top_decile",
-    "capture_top_decile",
-    "ece",
-    "base_rate",
-    "n",
-)
-
-#: Keys of :func:`value_metrics`, in order (also the metric columns of :func:`compare_value`).
-VALUE_METRICS: tuple[str, ...] = (
-    "normalised_gini",
-    "spearman",
-    "mae",
-    "rmse",
-    "decile_mape",
-    "total_error",
-    "capture_top_decile",
-    "n",
-)
+#: Keys of :func:`churn_metrics` / :func:`value_metrics`, in order (also the metric columns of
+#: :func:`compare_churn` / :func:`compare_value`); names and directions live in :mod:`loyalist.config.metrics`.
+_CHURN_KEYS: tuple[str, ...] = tuple(CHURN_COLUMNS)
+_VALUE_KEYS: tuple[str, ...] = tuple(VALUE_COLUMNS)
 
 # Probabilities are clipped to [eps, 1 - eps] in the log loss, as scikit-learn does for float64.
 _EPS = float(np.finfo(np.float64).eps)
@@ -505,7 +484,7 @@ def compare_churn(
     -------
     pandas.DataFrame
         One row per entry of ``scores`` in the given order: column ``scorer`` (the name) then the
-        :data:`CHURN_METRICS`.
+        :data:`loyalist.config.metrics.CHURN_COLUMNS`.
     """
     scores = _check_mapping(scores, "scores")
     rows = []
@@ -513,7 +492,7 @@ def compare_churn(
         _churn_pair(y_true, score, f"scores[{name!r}]")
         metrics = churn_metrics(y_true, score, top_fraction=top_fraction, n_bins=n_bins)
         rows.append({"scorer": str(name), **metrics})
-    return pd.DataFrame(rows, columns=["scorer", *CHURN_METRICS])
+    return pd.DataFrame(rows, columns=["scorer", *_CHURN_KEYS])
 
 
 def compare_value(y_true: Any, preds: Mapping[str, Any], *, n_deciles: int = 10) -> pd.DataFrame:
@@ -532,11 +511,11 @@ def compare_value(y_true: Any, preds: Mapping[str, Any], *, n_deciles: int = 10)
     -------
     pandas.DataFrame
         One row per entry of ``preds`` in the given order: column ``scorer`` (the name) then the
-        :data:`VALUE_METRICS`.
+        :data:`loyalist.config.metrics.VALUE_COLUMNS`.
     """
     preds = _check_mapping(preds, "preds")
     rows = []
     for name, pred in preds.items():
         _value_pair(y_true, pred, f"preds[{name!r}]")
         rows.append({"scorer": str(name), **value_metrics(y_true, pred, n_deciles=n_deciles)})
-    return pd.DataFrame(rows, columns=["scorer", *VALUE_METRICS])
+    return pd.DataFrame(rows, columns=["scorer", *_VALUE_KEYS])

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "tune_lgbm": "hpo",
     "tune_lgbm_for": "hpo",
     "SEARCH_SPACE": "hpo",
+    "SEARCH_METRIC": "hpo",
     "inner_split": "hpo",
 }
 

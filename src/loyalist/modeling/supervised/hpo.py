@@ -31,6 +31,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from loyalist.config.metrics import higher_is_better
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
 from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
@@ -40,7 +41,10 @@ from loyalist.modeling.supervised.dataset import split_half, stack_snapshots
 from loyalist.modeling.supervised.training import plan_with_fallback
 from loyalist.modeling.supervised.value import ValueModel
 
-__all__ = ["tune_lgbm", "tune_lgbm_for", "SEARCH_SPACE", "inner_split"]
+__all__ = ["tune_lgbm", "tune_lgbm_for", "SEARCH_SPACE", "SEARCH_METRIC", "inner_split"]
+
+#: The metric each kind's search optimises (its direction comes from :mod:`loyalist.config.metrics`).
+SEARCH_METRIC: dict[str, str] = {"churn": "roc_auc", "value": "normalised_gini"}
 
 #: name -> (low, high, log scale, integer)
 SEARCH_SPACE: dict[str, tuple[float, float, bool, bool]] = {
@@ -216,7 +220,7 @@ def tune_lgbm(
         clip = {target: lambda f: f[target].clip(lower=0)}
         inner_train, inner_fit, inner_eval = (f.assign(**clip) for f in (inner_train, inner_fit, inner_eval))
     base = dict(base_params or {})
-    metric = "roc_auc" if kind == "churn" else "normalised_gini"
+    metric = SEARCH_METRIC[kind]
 
     def objective(trial: optuna.trial.Trial) -> float:
         params = {**base, **_suggest(trial)}
@@ -224,7 +228,7 @@ def tune_lgbm(
             model = ChurnModel(horizon_days=horizon_days, params=params, calibration="none",
                                early_stopping_rounds=early_stopping_rounds, random_state=seed, n_jobs=n_jobs)
             model.fit(inner_train, inner_fit)
-            value = churn_metrics(inner_eval["churned"].to_numpy(), model.score(inner_eval))["roc_auc"]
+            value = churn_metrics(inner_eval["churned"].to_numpy(), model.score(inner_eval))[metric]
         else:
             model = ValueModel(horizon_days=horizon_days, params=params, target=target,
                                early_stopping_rounds=early_stopping_rounds, random_state=seed, n_jobs=n_jobs)
@@ -237,7 +241,8 @@ def tune_lgbm(
             trial.set_user_attr(key, v)
         return float(value) if math.isfinite(value) else 0.0
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
+    direction = "maximize" if higher_is_better(kind, metric) else "minimize"
+    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
     study.enqueue_trial(_start(base))
     callbacks = [lambda s, t: on_trial(t)] if on_trial is not None else []
     study.optimize(objective, n_trials=int(n_trials), callbacks=callbacks)
