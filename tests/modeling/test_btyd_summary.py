@@ -103,7 +103,8 @@ def test_cdnow_t_convention() -> None:
     ("change", "error", "match"),
     [
         (lambda o: o.drop(columns="order_date"), SchemaError, "'order_date'"),
-        (lambda o: o.assign(order_date=o["order_date"].astype(str)), SchemaError, "'order_date' must be a datetime"),
+        (lambda o: o.assign(order_date=o["order_date"].astype(str)), SchemaError, "'order_date' of the orders table must be naive datetime64"),
+        (lambda o: o.assign(order_date=o["order_date"].dt.tz_localize("UTC")), SchemaError, "'order_date' .* must hold naive dates"),
         (lambda o: o.assign(amount=o["amount"].astype(str)), SchemaError, "'amount' must be numeric"),
         (lambda o: o.assign(amount=o["amount"].where(o.index != 2)), DataQualityError, "'amount' has 1 missing"),
         (lambda o: o.assign(order_date=o["order_date"].where(o.index != 0)), DataQualityError, "'order_date'"),
@@ -120,8 +121,11 @@ def test_argument_errors() -> None:
         customer_days_summary(orders, "2024-01-29", observation_end="2024-01-29")
     with pytest.raises(ConfigError, match="'time_unit_days'"):
         customer_days_summary(orders, "2024-01-29", time_unit_days=0)
-    with pytest.raises(ConfigError, match="'calibration_end' argument must be a date"):
+    with pytest.raises(ConfigError, match="'calibration_end' parameter must be a date"):
         customer_days_summary(orders, "not a date")
+    # a time zone is refused, not dropped (it would move purchases across the calibration end)
+    with pytest.raises(ConfigError, match="'calibration_end' parameter must be a naive date"):
+        customer_days_summary(orders, pd.Timestamp("2024-01-29", tz="Asia/Shanghai"))
     with pytest.raises(InsufficientHistoryError, match="'calibration_end' \\(2023-12-31\\)"):
         customer_days_summary(orders, "2023-12-31")
 

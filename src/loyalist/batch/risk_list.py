@@ -10,6 +10,7 @@ import pandas as pd
 from loyalist.batch.columns import RISK_BANDS, RISK_LIST_COLUMNS
 from loyalist.config.models import TIERS, ActionRule
 from loyalist.errors import DataQualityError
+from loyalist.schema import require_columns
 
 __all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS"]
 
@@ -188,12 +189,8 @@ def newly_at_risk(
     """
     for name, frame, needed in (("current", risk, ("customer_id", "churn_probability", "risk_band", "recency_days")),
                                 ("previous", previous, ("customer_id", "churn_probability", "risk_band"))):
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise DataQualityError(
-                f"The {name} risk list lacks the column(s) {missing} the newly-at-risk view needs; pass a list "
-                "written by 'loyalist score'."
-            )
+        require_columns(frame, needed, what=f"The {name} risk list", show_columns=False, error=DataQualityError,
+                        fix="the newly-at-risk view needs them; pass a list written by 'loyalist score'")
     prev = previous.drop_duplicates("customer_id").set_index(previous["customer_id"].drop_duplicates().astype(
         "string").to_numpy())
     ids = risk["customer_id"].astype("string").to_numpy()

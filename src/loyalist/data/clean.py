@@ -69,6 +69,7 @@ from loyalist.data.privacy import mask_frame
 from loyalist.data.schemas import ORDER_STATUSES, PII_COLUMNS, REJECT_COLUMNS, SCHEMAS, TableSchema
 from loyalist.data.validate import validate_tables
 from loyalist.errors import ConfigError, DataQualityError, SchemaError
+from loyalist.schema import YEARS
 
 __all__ = [
     "CleanResult", "clean_tables", "DateBounds", "RULES", "CUSTOMER_PROFILE_COLUMNS", "ORDER_LINE_COLUMNS", "SUMMARY_COLUMNS",
@@ -420,7 +421,7 @@ class DateBounds:
 
 
 _YEAR_GROUP = r"(?<!\d)(\d{4})(?:\d{4}(?:\d{6})?)?(?!\d)"  # a 4-digit year, alone or leading yyyymmdd[HHMMSS]
-_YEAR_MIN, _YEAR_MAX = 1678, 2261  # what datetime64[ns] holds
+_YEAR_MIN, _YEAR_MAX = YEARS  # what datetime64[ns] holds
 
 
 def _impossible_dates(c: str, col: _Col, parsed: np.ndarray, bounds: DateBounds) -> tuple[np.ndarray, Callable]:

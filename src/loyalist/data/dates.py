@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from loyalist.schema import YEARS
+
 __all__ = ["parse_dates", "EXCEL_SERIAL_RANGE", "EXCEL_EPOCH"]
 
 #: Numbers in this closed range are read as Excel serial day numbers (1954-10-04 .. 2119-01-10).
@@ -20,7 +22,7 @@ EXCEL_SERIAL_RANGE: tuple[float, float] = (20000.0, 80000.0)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 _NS = "datetime64[ns]"
-_YEAR_MIN, _YEAR_MAX = 1678, 2261  # datetime64[ns] bounds
+_YEAR_MIN, _YEAR_MAX = YEARS  # datetime64[ns] bounds
 _COMPACT_MIN, _COMPACT_MAX = 19000101, 21001231
 
 _YEAR_TOKEN = r"(?<!\d)(?:1[6-9]|2[0-2])\d{2}(?!\d)"

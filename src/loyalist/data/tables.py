@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from loyalist.data.schemas import SCHEMAS
 from loyalist.errors import InputFileError, SchemaError
+from loyalist.schema import require_columns
 
 __all__ = ["ParquetTable", "as_frame", "restore_dtypes", "file_fingerprint"]
 
@@ -100,11 +101,8 @@ class ParquetTable:
         from loyalist.io import read_parquet
 
         if columns is not None:
-            missing = [c for c in columns if c not in self.columns]
-            if missing:
-                raise SchemaError(
-                    f"Table '{self.name}' ('{self.path}') lacks column(s) {missing}; got {self.columns}."
-                )
+            require_columns(self.columns, columns, what=f"Table '{self.name}' ('{self.path}')",
+                            fix="read only columns the file has, or write it again with loyalist prepare")
         return restore_dtypes(read_parquet(self.path, columns=list(columns) if columns is not None else None),
                               self.name)
 

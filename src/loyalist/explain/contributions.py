@@ -17,6 +17,7 @@ import pandas as pd
 
 from loyalist.errors import ConfigError, ModelError, SchemaError
 from loyalist.modeling.btyd.features import BTYD_FEATURES
+from loyalist.schema import require_columns
 
 __all__ = [
     "ADDITIVITY_TOL",
@@ -187,12 +188,8 @@ def select_rows(
     top_k = _check_count(top_k, "top_k")
     sample = _check_count(sample, "sample")
     needed = [sort_col] + ([band_col] if band_col is not None else [])
-    for col in needed:
-        if col not in risk.columns:
-            raise SchemaError(
-                f"The risk list lacks the column {col!r} needed to choose the customers to explain; add it or pass "
-                "another column name."
-            )
+    require_columns(risk, needed, what="The risk list", show_columns=False,
+                    fix="they choose the customers to explain; add them or pass other column names")
     try:
         key = pd.to_numeric(risk[sort_col], errors="raise").to_numpy(dtype="float64", na_value=np.nan)
     except (TypeError, ValueError) as exc:

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from loyalist.errors import SchemaError
 from loyalist.explain.contributions import _plain, feature_columns
 from loyalist.explain.reasons import feature_label
+from loyalist.schema import require_columns
 
 __all__ = ["summary_figure", "drivers_bar_figure"]
 
@@ -63,12 +64,8 @@ def summary_figure(
     import shap
 
     feats = feature_columns(contribs)
-    missing = [f for f in feats if f not in X.columns]
-    if missing:
-        raise SchemaError(
-            f"The feature frame 'X' lacks the column(s) {missing} of the contributions; pass the snapshot with the "
-            "model's features (loyalist.explain.with_model_features)."
-        )
+    require_columns(X, feats, what="The feature frame 'X'", kind="contribution feature", show_columns=False,
+                    fix="pass the snapshot with the model's features (loyalist.explain.with_model_features)")
     absent = contribs.index.difference(X.index)
     if len(absent):
         raise SchemaError(f"The feature frame 'X' lacks {len(absent)} explained row(s) (first: {_plain(absent[0])!r}).")
@@ -97,9 +94,8 @@ def drivers_bar_figure(drivers: pd.DataFrame, *, top: int = 15, lang: str = "en"
 
     ``drivers`` needs ``feature`` and ``mean_abs_shap``.
     """
-    needed = [c for c in ("feature", "mean_abs_shap") if c not in drivers.columns]
-    if needed:
-        raise SchemaError(f"The drivers table lacks the column(s) {needed}; pass the output of global_drivers().")
+    require_columns(drivers, ("feature", "mean_abs_shap"), what="The drivers table",
+                    fix="pass the output of global_drivers()")
     rows = drivers.sort_values("mean_abs_shap", ascending=False, kind="stable").head(top).iloc[::-1]
     label_col = f"label_{'zh' if lang == 'zh' else 'en'}"
     labels = (rows[label_col] if label_col in rows.columns else rows["feature"]).astype(str).tolist()

@@ -41,6 +41,7 @@ from loyalist.errors import ConfigError, SchemaError
 from loyalist.explain.contributions import _plain, feature_columns
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_GROUPS
 from loyalist.features.rfm import RFM_SEGMENTS
+from loyalist.schema import require_columns
 
 __all__ = [
     "GROUPS",
@@ -507,9 +508,8 @@ def typical_values(
     if features is None:
         features = [c for c in FEATURE_TEXT if c in snapshot.columns]
     else:
-        missing = [c for c in features if c not in snapshot.columns]
-        if missing:
-            raise SchemaError(f"The snapshot lacks the feature column(s) {missing} asked for typical values.")
+        require_columns(snapshot, features, what="The snapshot", kind="feature", show_columns=False,
+                        fix="ask typical values only of snapshot columns")
     ref = snapshot
     if reference is not None:
         if isinstance(reference, pd.Series):

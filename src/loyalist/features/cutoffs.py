@@ -12,13 +12,13 @@ from collections.abc import Mapping
 import pandas as pd
 
 from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
+from loyalist.schema import as_day
 
 __all__ = ["data_period", "resolve_as_of", "cutoff_grid", "cutoff_day", "cutoff_end", "END_OF_DAY"]
 
 #: The last representable instant of a day, at the microsecond resolution SQL engines (DuckDB, Spark) keep:
 #: ``cutoff_end(D) = D 00:00 + END_OF_DAY`` = D 23:59:59.999999.
 END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-_YEARS = (1678, 2261)  # the days datetime64[ns] holds whole
 
 
 def cutoff_day(as_of, name: str = "as_of") -> pd.Timestamp:
@@ -29,19 +29,7 @@ def cutoff_day(as_of, name: str = "as_of") -> pd.Timestamp:
     ConfigError
         ``as_of`` is not a date, or carries a time zone.
     """
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30'; got {as_of!r}.") from exc
-    if ts is pd.NaT or pd.isna(ts) or not _YEARS[0] <= ts.year <= _YEARS[1]:
-        raise ConfigError(f"The '{name}' parameter must be a date such as '2024-06-30' (years "
-                          f"{_YEARS[0]}-{_YEARS[1]}); got {as_of!r}.")
-    if ts.tzinfo is not None:
-        raise ConfigError(
-            f"The '{name}' parameter must be a naive date (local business time, like the tables); got {as_of!r}; "
-            "drop the time zone."
-        )
-    return ts.as_unit("ns").normalize()
+    return as_day(as_of, name, error=ConfigError)
 
 
 def cutoff_end(as_of, name: str = "as_of") -> pd.Timestamp:
@@ -84,11 +72,8 @@ def resolve_as_of(tables: Mapping[str, pd.DataFrame], as_of: str | pd.Timestamp 
     if as_of is None:
         return end
     try:
-        ts = pd.Timestamp(as_of)
-        if ts is pd.NaT or pd.isna(ts) or not _YEARS[0] <= ts.year <= _YEARS[1]:
-            raise ValueError("not a date")
-        ts = ts.as_unit("ns").normalize()
-    except (ValueError, TypeError, OverflowError) as exc:
+        ts = as_day(as_of, "as_of", error=SchemaError)
+    except SchemaError as exc:
         raise SchemaError(f"The as-of date {as_of!r} is not a date; pass it as YYYY-MM-DD.") from exc
     latest = end + pd.Timedelta(days=1)
     if ts > latest:

@@ -17,6 +17,7 @@ from loyalist.errors import ConfigError, SchemaError
 from loyalist.features.columns import LABEL_COLUMNS
 from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.snapshot import coerce_as_of
+from loyalist.schema import require_columns, require_naive_datetime
 
 __all__ = ["build_labels", "label_window_complete"]
 
@@ -33,10 +34,8 @@ def label_window_complete(as_of: Any, data_end: Any, horizon_days: int) -> bool:
 
 def _population_ids(population: pd.Series | pd.DataFrame) -> pd.Series:
     if isinstance(population, pd.DataFrame):
-        if "customer_id" not in population.columns:
-            raise SchemaError(
-                "The 'population' table lacks column 'customer_id'; pass the snapshot or a Series of customer ids."
-            )
+        require_columns(population, ["customer_id"], what="The 'population' table", show_columns=False,
+                        fix="pass the snapshot or a Series of customer ids")
         ids = population["customer_id"]
     elif isinstance(population, pd.Series):
         ids = population
@@ -83,17 +82,9 @@ def build_labels(
         )
     day = coerce_as_of(as_of)
     t = cutoff_end(day)
-    missing = [c for c in ("customer_id", "order_date", "amount") if c not in orders.columns]
-    if missing:
-        raise SchemaError(
-            f"Table 'orders' lacks required column(s) {', '.join(repr(c) for c in missing)}; "
-            "map them in the data config."
-        )
-    if not pd.api.types.is_datetime64_dtype(orders["order_date"].dtype):
-        raise SchemaError(
-            f"Column 'order_date' of table 'orders' must be naive datetime64; got dtype {orders['order_date'].dtype}; "
-            "pass the table produced by the cleaner."
-        )
+    require_columns(orders, ("customer_id", "order_date", "amount"), what="Table 'orders'",
+                    fix="map them in the data config")
+    require_naive_datetime(orders, "order_date", what="table 'orders'", fix="pass the table produced by the cleaner")
     ids = _population_ids(population).sort_values(ignore_index=True)
     churn_end = t + pd.Timedelta(days=config.churn_horizon_days)
     value_end = t + pd.Timedelta(days=config.value_horizon_days)

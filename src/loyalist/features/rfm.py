@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import SchemaError
+from loyalist.schema import require_columns
 
 __all__ = ["RFM_SEGMENTS", "RFM_COLUMNS", "rfm_scores", "rfm_segment", "quantile_scores"]
 
@@ -103,11 +104,8 @@ def rfm_scores(snapshot: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
         (int64; unambiguous for ``bins`` <= 9) and ``rfm_segment`` (string). Segments are always named from
         quintile scores (``bins=5``), whatever ``bins`` is, since the segment rules are defined on quintiles.
     """
-    missing = [c for c in _INPUTS if c not in snapshot.columns]
-    if missing:
-        raise SchemaError(
-            f"The snapshot lacks column(s) {missing} needed for RFM scores; pass a table from build_snapshot."
-        )
+    require_columns(snapshot, _INPUTS, what="The snapshot", kind="RFM input", show_columns=False,
+                    fix="pass a table from build_snapshot")
     if not 2 <= int(bins) <= 10:
         raise SchemaError(f"The 'bins' parameter of rfm_scores must be an integer in [2, 10]; got {bins!r}.")
     for column in _INPUTS:

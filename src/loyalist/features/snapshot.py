@@ -26,6 +26,7 @@ from loyalist.features import engine
 from loyalist.features.columns import SNAPSHOT_COLUMNS
 from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.rfm import rfm_scores
+from loyalist.schema import require_columns
 
 __all__ = ["build_snapshot", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES",
            "view_items", "finish_snapshot"]
@@ -149,12 +150,7 @@ def _present_columns(table: str, names: list[str], where: str = "") -> list[str]
     """The columns of :data:`_READ` that ``table`` has (required first); SchemaError when a required one is absent.
     ``where`` names the source in the message (e.g. the file)."""
     required, optional = _READ[table]
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise SchemaError(
-            f"Table '{table}'{where} lacks required column(s) {', '.join(repr(c) for c in missing)}; "
-            f"got columns {names}; map them in the data config."
-        )
+    require_columns(names, required, what=f"Table '{table}'{where}", fix="map them in the data config")
     return [c for c in (*required, *optional) if c in names]
 
 

@@ -52,6 +52,7 @@ from sklearn.base import BaseEstimator, clone
 
 from loyalist.errors import ConfigError, InsufficientHistoryError, NotFittedError, SchemaError
 from loyalist.features.cutoffs import END_OF_DAY
+from loyalist.schema import as_day, require_columns, require_naive_datetime
 
 __all__ = [
     "CoPurchaseRecommender",
@@ -85,37 +86,21 @@ def _check_columns(frame: object, name: str, required: Sequence[str]) -> pd.Data
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"The {name!r} argument must be a pandas DataFrame of order lines; "
                           f"got {type(frame).__name__}; pass the clean 'order_lines' table.")
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"The {name!r} table lacks the column(s) {', '.join(repr(c) for c in missing)}; "
-                          f"expected {', '.join(repr(c) for c in required)}; got {list(map(str, frame.columns))}; "
-                          "pass the clean 'order_lines' table (loyalist.data.prepare).")
+    require_columns(frame, required, what=f"The {name!r} table",
+                    fix="pass the clean 'order_lines' table (loyalist.data.prepare)")
     return frame
 
 
 def _check_lines(lines: object, name: str = "lines") -> pd.DataFrame:
     frame = _check_columns(lines, name, _LINE_COLUMNS)
-    if isinstance(frame["order_date"].dtype, pd.DatetimeTZDtype):
-        raise SchemaError(f"Column 'order_date' of the {name!r} table must hold naive dates (local business "
-                          f"time); got {frame['order_date'].dtype}; drop the time zone (tz_localize(None)).")
-    if not pd.api.types.is_datetime64_any_dtype(frame["order_date"]):
-        raise SchemaError(f"Column 'order_date' of the {name!r} table must be datetime64; "
-                          f"got {frame['order_date'].dtype}; parse it with pd.to_datetime or use the clean tables.")
+    require_naive_datetime(frame, "order_date", what=f"the {name!r} table",
+                           fix="parse it with pd.to_datetime or use the clean tables")
     return frame
 
 
 def _as_of(value: object, name: str = "as_of") -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"The {name!r} parameter must be a date such as '2010-08-31'; got {value!r}.") from exc
-    if pd.isna(ts):
-        raise ConfigError(f"The {name!r} parameter must be a date such as '2010-08-31'; got {value!r}.")
-    if ts.tzinfo is not None:
-        raise ConfigError(f"The {name!r} parameter must be a naive date (like the tables); got {value!r}; "
-                          "drop the time zone.")
     # A cut-off date D means the end of day D (DESIGN.md, "Time"): lines timestamped during D are known at D.
-    return ts.as_unit("ns").normalize() + END_OF_DAY
+    return as_day(value, name, example="2010-08-31", error=ConfigError) + END_OF_DAY
 
 
 def _check_int(owner: str, name: str, value: object, low: int) -> int:

@@ -14,8 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 from loyalist.batch.columns import RISK_LIST_COLUMNS
-from loyalist.errors import DataQualityError, InputFileError, SchemaError
+from loyalist.errors import DataQualityError, InputFileError
 from loyalist.io import verify
+from loyalist.schema import require_columns
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -144,10 +145,9 @@ def prepare_list(scores: pd.DataFrame, what: str = "scored list") -> tuple[pd.Da
     DataQualityError
         The list is empty, has duplicate customers or several as-of dates.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in scores.columns]
-    if missing:
-        raise SchemaError(f"The {what} lacks column(s) {missing}; expected the churn-risk list written by "
-                          f"'loyalist score' (columns {list(REQUIRED_COLUMNS)} at least).")
+    require_columns(scores, REQUIRED_COLUMNS, what=f"The {what}", show_columns=False,
+                    fix=f"expected the churn-risk list written by 'loyalist score' (columns {list(REQUIRED_COLUMNS)} "
+                        "at least)")
     if len(scores) == 0:
         raise DataQualityError(f"The {what} has no rows; score at least one customer before writing a report.")
     absent = [c for c in RISK_LIST_COLUMNS if c not in scores.columns]

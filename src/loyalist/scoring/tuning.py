@@ -53,6 +53,7 @@ import pandas as pd
 
 from loyalist.config.models import TIERS, IndicatorConfig, ScalingConfig, ScoringConfig, TierThresholds
 from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
+from loyalist.schema import require_columns
 from loyalist.scoring.loyalty import LoyaltyScorer
 from loyalist.scoring.scaling import numeric_values, scale_indicator
 from loyalist.scoring.tiers import NO_SCORE_REASON, apply_guards, assign_tiers, guard_columns, tier_ranks
@@ -389,13 +390,9 @@ def _check_frame(frame: object, scoring: ScoringConfig, name: str) -> pd.DataFra
             f"{type(frame).__name__}; pass the frame built by loyalist.modeling.supervised.dataset."
         )
     needed = list(scoring.indicators) + list(guard_columns(scoring.guards)) + ["churned"]
-    missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The {name!r} rows lack the column(s) {', '.join(repr(c) for c in missing)} needed by "
-            "scoring.indicators, scoring.guards or the churn label; build them with labelled snapshots or remove "
-            "those indicators/guards from the config."
-        )
+    require_columns(frame, needed, what=f"The {name!r} rows", show_columns=False,
+                    fix="scoring.indicators, scoring.guards and the churn label read them; build the rows with "
+                        "labelled snapshots or remove those indicators/guards from the config")
     _labels(frame, name)
     return frame
 

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.modeling.btyd.models import BetaGeoModel, GammaGammaModel
+from loyalist.schema import require_columns
 
 __all__ = ["BTYD_FEATURES", "BtydFeaturizer", "btyd_features_by_cutoff"]
 
@@ -33,9 +34,8 @@ _WEEK = 7.0
 
 
 def _summary(snapshot: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    missing = [c for c in _INPUT if c not in snapshot.columns]
-    if missing:
-        raise ModelError(f"The snapshot lacks the BTYD summary column(s) {missing}; build it with loyalist's snapshot.")
+    require_columns(snapshot, _INPUT, what="The snapshot", kind="BTYD summary", show_columns=False,
+                    fix="build it with loyalist's snapshot", error=ModelError)
     x = snapshot["btyd_frequency"].to_numpy(dtype="float64", na_value=np.nan)
     t_x = snapshot["btyd_recency"].to_numpy(dtype="float64", na_value=np.nan) / _WEEK
     big_t = snapshot["btyd_T"].to_numpy(dtype="float64", na_value=np.nan) / _WEEK

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import ConfigError, DataQualityError, InsufficientHistoryError, SchemaError
+from loyalist.schema import as_day, require_columns, require_naive_datetime
 
 __all__ = ["customer_days_summary", "SUMMARY_COLUMNS", "HOLDOUT_COLUMNS"]
 
@@ -19,22 +20,6 @@ __all__ = ["customer_days_summary", "SUMMARY_COLUMNS", "HOLDOUT_COLUMNS"]
 SUMMARY_COLUMNS: tuple[str, ...] = ("frequency", "recency", "T", "monetary_value")
 #: Extra columns when ``observation_end`` is given, in order.
 HOLDOUT_COLUMNS: tuple[str, ...] = ("frequency_holdout", "monetary_holdout", "duration_holdout")
-
-
-def _as_day(value: object, name: str) -> pd.Timestamp:
-    """Parse a date argument into a naive midnight Timestamp (day resolution)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"The {name!r} argument must be a date (e.g. '1997-09-30' or a Timestamp); got {value!r}; "
-            "pass an ISO date."
-        ) from exc
-    if ts is pd.NaT or pd.isna(ts):
-        raise ConfigError(f"The {name!r} argument must be a date; got a missing value; pass an ISO date.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
 def _purchase_days(frame: pd.DataFrame, customer_col: str) -> pd.DataFrame:
@@ -105,17 +90,10 @@ def customer_days_summary(
     InsufficientHistoryError
         No purchase on or before ``calibration_end``.
     """
-    missing = [c for c in (customer_col, date_col, amount_col) if c not in orders.columns]
-    if missing:
-        raise SchemaError(
-            f"The orders table lacks column(s) {', '.join(repr(c) for c in missing)} needed by the BTYD summary; "
-            f"got columns {list(orders.columns)}; map them in the data config or pass customer_col/date_col/amount_col."
-        )
-    if not pd.api.types.is_datetime64_any_dtype(orders[date_col]):
-        raise SchemaError(
-            f"The orders column {date_col!r} must be a datetime column; got dtype {orders[date_col].dtype}; "
-            "parse it with pandas.to_datetime (the cleaning step does) before summarising."
-        )
+    require_columns(orders, (customer_col, date_col, amount_col), what="The orders table", kind="BTYD summary",
+                    fix="map them in the data config or pass customer_col/date_col/amount_col")
+    require_naive_datetime(orders, date_col, what="the orders table",
+                           fix="parse it with pandas.to_datetime (the cleaning step does) before summarising")
     if not pd.api.types.is_numeric_dtype(orders[amount_col]) or pd.api.types.is_bool_dtype(orders[amount_col]):
         raise SchemaError(
             f"The orders column {amount_col!r} must be numeric; got dtype {orders[amount_col].dtype}; "
@@ -125,8 +103,8 @@ def customer_days_summary(
         raise ConfigError(
             f"The 'time_unit_days' argument must be a positive number of days (7 = weeks); got {time_unit_days!r}."
         )
-    cal_end = _as_day(calibration_end, "calibration_end")
-    obs_end = None if observation_end is None else _as_day(observation_end, "observation_end")
+    cal_end = as_day(calibration_end, "calibration_end", example="1997-09-30")
+    obs_end = None if observation_end is None else as_day(observation_end, "observation_end", example="1997-09-30")
     if obs_end is not None and obs_end <= cal_end:
         raise ConfigError(
             f"The 'observation_end' argument must be after 'calibration_end' ({cal_end.date()}); "
@@ -134,8 +112,6 @@ def customer_days_summary(
         )
 
     dates = orders[date_col]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
     frame = pd.DataFrame(
         {
             customer_col: orders[customer_col],

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import ModelError
+from loyalist.schema import require_columns
 
 __all__ = ["FeatureSpec", "make_spec", "to_matrix", "check_columns"]
 
@@ -53,12 +54,9 @@ def make_spec(
 
 def check_columns(frame: pd.DataFrame, required: Sequence[str], what: str = "the input") -> None:
     """Raise one ModelError naming every required column missing from ``frame``."""
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ModelError(
-            f"{what} lacks the feature column(s) {missing} that the model was trained with; build the input with "
-            "loyalist's snapshot (same config) or add those columns."
-        )
+    require_columns(frame, required, what=what, kind="feature", show_columns=False, error=ModelError,
+                    fix="the model was trained with them; build the input with loyalist's snapshot (same config) "
+                        "or add those columns")
 
 
 def to_matrix(frame: pd.DataFrame, spec: FeatureSpec, *, extra: Sequence[str] = ()) -> pd.DataFrame:
