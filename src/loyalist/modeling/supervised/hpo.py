@@ -241,8 +241,10 @@ def tune_lgbm(
             trial.set_user_attr(key, v)
         return float(value) if math.isfinite(value) else 0.0
 
-    direction = "maximize" if higher_is_better(kind, metric) else "minimize"
-    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
+    study = optuna.create_study(
+        direction="maximize" if higher_is_better(kind, metric) else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+    )
     study.enqueue_trial(_start(base))
     callbacks = [lambda s, t: on_trial(t)] if on_trial is not None else []
     study.optimize(objective, n_trials=int(n_trials), callbacks=callbacks)
