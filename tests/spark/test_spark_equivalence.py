@@ -119,6 +119,20 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     assert spark_summary["drift"]["psi"] == pytest.approx(duck_summary["drift"]["psi"], rel=1e-6)
     assert spark_summary["engine"]["name"] == "spark"
 
+    # the drift pages beside the list and with the scoring run in MLflow, as the DuckDB job does
+    for lang in ("zh", "en"):
+        assert "<html" in (out / f"churn_risk_drift_{lang}.html").read_text(encoding="utf-8").lower()
+    from mlflow import MlflowClient
+
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              filter_string="tags.engine = 'spark'")
+    assert len(runs) >= 1
+    run = runs[0]
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "drift")} == {
+        "drift/churn_risk_drift_zh.html", "drift/churn_risk_drift_en.html"}
+    assert run.data.tags["mlflow.note.content"].startswith(f"Scored on Spark {spark_summary['customers']:,} customers")
+
 
 def test_score_engine_spark_to_a_uri_writes_the_csv_and_summary_there(spark, demo, spark_config_file, tmp_path):
     """An output given as a URI goes through the Hadoop file system (file:// here, s3a:// or hdfs:// on a

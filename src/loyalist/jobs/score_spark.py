@@ -1,7 +1,9 @@
 """Job: batch scoring on Spark (``loyalist score --engine spark``). The same list as ``loyalist.jobs.score``:
 the clean Parquet tables by path or URI -> the snapshot SQL on Spark SQL -> the champion models on the executors
 -> the churn-risk list as Parquet written by Spark (a folder of part files, in list order), plus the CSV and the
-JSON summary when the list is small enough for a CRM (``spark.csv_row_limit``), and an MLflow run.
+JSON summary when the list is small enough for a CRM (``spark.csv_row_limit``), the drift pages (inputs against
+the training rows; categorical features and predictions against the list this run replaces, from a seeded sample
+of a large list) and an MLflow run that carries them.
 
 The previous output stays intact when the job fails: Spark writes into a temporary folder beside the target,
 which replaces the old list only once it is complete.
@@ -27,10 +29,11 @@ from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError
 from loyalist.features.cutoffs import cutoff_end, resolve_as_of
-from loyalist.io import write_csv, write_json
+from loyalist.io import write_csv, write_json, write_text
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
-from loyalist.jobs.score import _cross_sell, _load_models, _model_metrics, _Scorer
+from loyalist.jobs.score import _cross_sell, _load_models, _model_metrics, _score_description, _Scorer
+from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import run
 
 __all__ = ["SparkScoreJobResult", "run_scoring_spark", "start_spark"]
@@ -216,6 +219,13 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
     local = _plain_path(out)
     if local is not None:
         local.mkdir(parents=True, exist_ok=True)
+    # the list this run replaces, when it is an earlier period: the baseline of the drift page's categorical and
+    # prediction parts (read before it is replaced, as the DuckDB job does; a local list only)
+    baseline = (_previous_rows(local / "churn_risk.parquet", config.scoring_job.seed, output.summary["notes"])
+                if local is not None else None)
+    if baseline is not None and (baseline.empty or "as_of" not in baseline
+                                 or pd.Timestamp(baseline["as_of"].iloc[0]) >= ts):
+        baseline = None
     with reporter.step(f"Write the churn-risk list to {out}"):
         t = time.perf_counter()
         try:
@@ -252,6 +262,13 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     paths["summary"] = _put(spark, out, "churn_risk_summary.json", lambda target: write_json(summary, target))
+    current = risk_small if risk_small is not None else _drift_rows(spark, final, seed=config.scoring_job.seed)
+    drift_page = summarize_drift(current, feature_psi=output.drift, baseline=baseline,
+                                 warn_level=config.scoring_job.drift_warn_psi)
+    pages = {lang: render_drift_html(drift_page, lang) for lang in ("zh", "en")}
+    for lang, html in pages.items():
+        paths[f"drift_{lang}"] = _put(spark, out, f"churn_risk_drift_{lang}.html",
+                                      lambda target, html=html: write_text(html, target))
     with run("score", tags={"as_of": str(ts.date()), "engine": "spark"}) as h:
         h.log_params({"as_of": str(ts.date()), "churn_model_version": churn.version, "engine": "spark",
                       "value_model_version": value.version, "customers": output.customers})
@@ -264,6 +281,11 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         })
         h.log_dict({k: v for k, v in summary.items() if k != "config"}, "churn_risk_summary.json")
         h.log_table(output.drift, "drift_psi.csv")
+        with tempfile.TemporaryDirectory(prefix="loyalist-drift-") as folder:
+            for lang, html in pages.items():
+                h.log_artifact(write_text(html, Path(folder) / f"churn_risk_drift_{lang}.html"), "drift")
+        h.set_description(_score_description(config, summary, churn, value, ts).replace(
+            "Scored ", "Scored on Spark ", 1))
         run_id = h.run_id
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
     reporter.say(f"{output.customers:,} customers scored on Spark. Time per stage: {stages}")
@@ -282,6 +304,50 @@ def _names(spark, clean: str, present: Mapping[str, list[str]]):
     if "name" not in frame.columns:
         return None
     return frame.selectExpr("CAST(customer_id AS STRING) AS customer_id", "CAST(name AS STRING) AS name")
+
+
+#: Most rows of a list read back for its drift page (a seeded sample above it; the list itself can be any size).
+DRIFT_SAMPLE = 200_000
+
+
+def _drift_rows(spark, uri: str, *, seed: int) -> pd.DataFrame:
+    """``as_of``, the categorical columns and the predictions of the list at ``uri``, for the drift page: every row,
+    or a seeded sample of about :data:`DRIFT_SAMPLE` rows of a larger list."""
+    from loyalist.report.drift import CATEGORICAL, PREDICTIONS
+
+    frame = spark.read.parquet(uri)
+    frame = frame.select(*[c for c in ("as_of", *CATEGORICAL, *PREDICTIONS) if c in frame.columns])
+    n = frame.count()
+    if n > DRIFT_SAMPLE:
+        frame = frame.sample(fraction=min(1.0, 1.1 * DRIFT_SAMPLE / n), seed=seed).limit(DRIFT_SAMPLE)
+    return frame.toPandas()
+
+
+def _previous_rows(folder: Path, seed: int, notes: list) -> pd.DataFrame | None:
+    """The drift columns of the local list this run replaces (its part files, read with pyarrow: every row, or a
+    seeded sample of :data:`DRIFT_SAMPLE` rows); None when there is none, or when it cannot be read as a list (then
+    a note says the drift page has no baseline)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from loyalist.report.drift import CATEGORICAL, PREDICTIONS
+
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not parts:
+        return None
+    try:
+        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+        cols = [c for c in ("as_of", *CATEGORICAL, *PREDICTIONS) if c in dataset.schema.names]
+        n = dataset.count_rows()
+        if n > DRIFT_SAMPLE:
+            rows = np.sort(np.random.default_rng(seed).choice(n, size=DRIFT_SAMPLE, replace=False))
+            return dataset.take(pa.array(rows), columns=cols).to_pandas()
+        return dataset.to_table(columns=cols).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        notes.append(f"The previous list at {folder} could not be read ({str(exc).splitlines()[0][:200]}); the drift "
+                     "page compares the categorical features and predictions with no baseline.")
+        return None
 
 
 def _read_back(spark, path: str, local: bool) -> pd.DataFrame:
