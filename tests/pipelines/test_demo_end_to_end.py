@@ -321,3 +321,37 @@ def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(de
     again = runner.invoke(app, args, env=env)
     assert again.exit_code == 0, again.output
     assert re.search(r"same\s+data\s+fingerprint\s+and\s+config", again.output)
+
+
+def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, tmp_path):
+    """Issue 16 §1: the list marks the control customers (no action), the assignment beside it matches the list,
+    is logged with the scoring run, and a rerun with crm_export: omit holds out the same customers and leaves them
+    out of the CSV only."""
+    workdir, _ = demo_dir
+    out = workdir / "outputs" / "demo"
+    risk = pd.read_parquet(out / "churn_risk.parquet")
+    assignment = pd.read_parquet(out / "churn_risk_control.parquet")
+    control = risk["control_group"].to_numpy(dtype=bool)
+    assert 0 < control.sum() < 0.2 * len(risk)
+    assert (risk.loc[control, "recommended_action"] == "").all()
+    by_id = risk.set_index("customer_id")
+    assert set(assignment.loc[assignment["group"] == "control", "customer_id"]) == set(risk.loc[control, "customer_id"])
+    treated = assignment[assignment["group"] == "treatment"]
+    assert (by_id.loc[treated["customer_id"], "recommended_action"].to_numpy() == treated["action"].to_numpy()).all()
+    assert (by_id.loc[assignment["customer_id"], "risk_band"].to_numpy() == assignment["risk_band"].to_numpy()).all()
+    assert set(assignment["seed"]) == {0} and set(assignment["share"]) == {0.1}
+    summary = json.loads((out / "churn_risk_summary.json").read_text(encoding="utf-8"))["control_group"]
+    assert summary["control"] == control.sum() and summary["customers"] == len(assignment)
+    logged = sorted(p.name for p in (workdir / "mlruns").rglob("churn_risk_control.*"))
+    assert "churn_risk_control.parquet" in logged and "churn_risk_control.csv" in logged
+    (tmp_path / "omit.yaml").write_text("scoring_job:\n  control_group:\n    crm_export: omit\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["score", "--clean", str(workdir / "data" / "demo" / "clean"), "--config", str(tmp_path / "omit.yaml"),
+              "--workdir", str(workdir), "--out", str(tmp_path / "o")],
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    again = pd.read_parquet(tmp_path / "o" / "churn_risk_control.parquet")
+    pd.testing.assert_frame_equal(again, assignment)  # the same split on a rerun
+    csv = pd.read_csv(tmp_path / "o" / "churn_risk.csv", encoding="utf-8-sig", usecols=["customer_id"])
+    assert set(csv["customer_id"]) == set(risk.loc[~control, "customer_id"])

@@ -50,6 +50,10 @@ RISK_LIST_COLUMNS: dict[str, str] = {
     "top_driver_group": "feature group of the top driver: recency, frequency, value, complaints, service, satisfaction",
     "recommended_action": "action from the action table for the tier / driver (zh / en)",
     "owner_department": "department that owns the action (zh / en)",
+    "control_group": (
+        "True for a customer held out of the action plan as the control group (no action; recommended_action and "
+        "owner_department empty); see churn_risk_control.parquet"
+    ),
     "next_products": "cross-sell: up to three product ids likely to be bought next, ';'-joined (empty when unknown)",
     "churn_probability_previous": (
         "churn_probability in the previous list (score --previous); NaN without one or for a customer not in it"
@@ -82,6 +86,10 @@ SUMMARY_KEYS: dict[str, str] = {
     "diagnosis": "loyalist.explain.diagnosis output: per tier, share of customers per top-driver group + sentences",
     "model_metrics": "{churn: [{scorer, roc_auc, ...}], value: [...]} from the registered versions' runs",
     "explained": "{customers: n explained individually, sample: n in the global sample}",
+    "control_group": (
+        "None when control groups are off; else {campaign, campaign_date, share, seed, crm_export, customers "
+        "(with an action), control, treatment, strata, strata_without_control, file}"
+    ),
     "newly_at_risk": (
         "None without a previous list; else {previous_as_of, active_days, customers (newly_at_risk count), "
         "rising (active customers whose probability rose), top: [{customer_id, churn_probability_previous, "

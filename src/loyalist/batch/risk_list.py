@@ -133,6 +133,7 @@ def build_risk_list(
     acts = assign_actions(out["loyalty_tier"], out["top_driver_group"], actions, out["risk_band"])
     out["recommended_action"] = acts["recommended_action"].astype("string")
     out["owner_department"] = acts["owner_department"].astype("string")
+    out["control_group"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")  # set by loyalist.batch.control
     if next_products is not None:
         out["next_products"] = snapshot["customer_id"].map(next_products).astype("string").fillna("")
     else:

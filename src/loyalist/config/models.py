@@ -38,6 +38,7 @@ __all__ = [
     "TierThresholds",
     "GuardRule",
     "ScoringConfig",
+    "ControlGroupConfig",
     "PrivacyConfig",
     "SyntheticConfig",
     "TrainingConfig",
@@ -474,6 +475,21 @@ class ActionRule(Strict):
     expected_effect_en: str = ""
 
 
+class ControlGroupConfig(Section):
+    """Control groups in the action plan (``scoring_job.control_group``): a random ``share`` of each action's
+    customers (stratified by action, tier and risk band; deterministic from ``seed`` and the published customer id)
+    gets no action, so the action's effect can be measured (``loyalist effect``)."""
+
+    section: ClassVar[tuple[str, ...]] = ("scoring_job", "control_group")
+
+    enabled: bool
+    share: float = Field(gt=0, lt=1, allow_inf_nan=False)  # held out per stratum, e.g. 0.1
+    seed: int = Field(ge=0, le=MAX_SEED)
+    campaign: str | None = Field(None, min_length=1, max_length=200)  # None: "retention-<as-of date>"
+    # the CSV for the CRM: "flag" keeps control customers with control_group = True, "omit" leaves them out
+    crm_export: Literal["flag", "omit"]
+
+
 class ScoringJobConfig(Section):
     """The batch scoring job (``loyalist score``); defaults (with the source's action table) in
     ``defaults/scoring_job.yaml``."""
@@ -489,6 +505,7 @@ class ScoringJobConfig(Section):
     drift_warn_psi: float = Field(gt=0, allow_inf_nan=False)
     actions: list[ActionRule]
     seed: int = Field(ge=0, le=MAX_SEED)
+    control_group: ControlGroupConfig = Field(default_factory=lambda: ControlGroupConfig())
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> ScoringJobConfig:

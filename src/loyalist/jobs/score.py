@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from loyalist.batch.control import assign_control, assignment_summary, hold_out
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.batch.risk_list import newly_at_risk
@@ -162,6 +163,7 @@ def run_scoring(
         newly = None
         if earlier is not None:  # both lists in the published id space (same pseudonymisation key)
             published, newly = newly_at_risk(published, earlier)
+        published, assignment = _control_group(config, published, ts)
         started = time.perf_counter()
         inputs = fingerprints.result()
         output.timings["fingerprints"] = time.perf_counter() - started
@@ -177,6 +179,8 @@ def run_scoring(
         "config_hash": config_tags(config)["loyalist.config_hash"],
         "timings_seconds": {k: round(v, 3) for k, v in output.timings.items()},
         "newly_at_risk": newly,
+        "control_group": None if assignment is None else assignment_summary(assignment) | {
+            "crm_export": config.scoring_job.control_group.crm_export, "file": "churn_risk_control.parquet"},
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
@@ -193,10 +197,17 @@ def run_scoring(
         for kind, write, name in (("parquet", write_parquet, "churn_risk.parquet"),
                                   ("csv", write_csv, "churn_risk.csv")):
             started = time.perf_counter()
-            write(published if kind == "parquet" else csv_view(published, cast(Literal["zh", "en", "both"], csv_lang)), files.path(name))
+            write(published if kind == "parquet"
+                  else csv_view(_crm_rows(config, published), cast(Literal["zh", "en", "both"], csv_lang)),
+                  files.path(name))
             paths[kind] = files.target(name)
             output.timings[f"write_{kind}"] = time.perf_counter() - started
             summary["timings_seconds"][f"write_{kind}"] = round(output.timings[f"write_{kind}"], 3)
+        if assignment is not None:  # the control assignment beside the list (issue 16)
+            write_parquet(assignment, files.path("churn_risk_control.parquet"))
+            write_csv(assignment, files.path("churn_risk_control.csv"))
+            paths["control"] = files.target("churn_risk_control.parquet")
+            paths["control_csv"] = files.target("churn_risk_control.csv")
         write_json(summary, files.path("churn_risk_summary.json"))
         paths["summary"] = files.target("churn_risk_summary.json")
         for lang in ("zh", "en"):
@@ -218,10 +229,33 @@ def run_scoring(
         for lang in ("zh", "en"):
             h.log_artifact(paths[f"drift_{lang}"], "drift")
         h.log_table(published.head(1000), "churn_risk_top1000.parquet")
+        if assignment is not None:
+            h.log_artifact(paths["control"], "control")
+            h.log_artifact(paths["control_csv"], "control")
+            h.log_metrics({"control.customers": summary["control_group"]["control"],
+                           "control.treatment": summary["control_group"]["treatment"]})
         h.set_description(_score_description(config, summary, churn, value, ts))
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _control_group(config: LoyalistConfig, published: pd.DataFrame, ts) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Hold out the control group (scoring_job.control_group): the list with control_group set and no action for
+    the control customers, and the assignment (None when control groups are off)."""
+    cg = config.scoring_job.control_group
+    if not cg.enabled:
+        return published, None
+    assignment = assign_control(published, share=cg.share, seed=cg.seed,
+                                campaign=cg.campaign or f"retention-{ts.date()}", campaign_date=str(ts.date()))
+    return hold_out(published, assignment), assignment
+
+
+def _crm_rows(config: LoyalistConfig, published: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the CSV for the CRM: every customer (control ones flagged), or without the control group."""
+    if config.scoring_job.control_group.crm_export == "omit" and "control_group" in published.columns:
+        return published.loc[~published["control_group"].fillna(False).to_numpy(dtype=bool)]
+    return published
 
 
 def _score_description(config: LoyalistConfig, summary: dict, churn: _Scorer, value: _Scorer, ts) -> str:

@@ -67,6 +67,15 @@ def _rule_fields(rule: ActionRule | None, as_of: pd.Timestamp) -> dict[str, Any]
     }
 
 
+#: The action shown for a control-group customer (held out of the plan: no action; issue 16).
+_CONTROL_ACTION = {"zh": "对照组：不采取行动（用于衡量效果）", "en": "Control group: no action (to measure the effect)"}
+
+
+def _is_control(x: Any) -> bool:
+    """True for a customer the list marks as held out (``control_group`` True / 1); absent or NaN: False."""
+    return x is not None and not pd.isna(x) and bool(x)
+
+
 def _text(x: Any) -> str | None:
     return None if x is None or pd.isna(x) or str(x).strip() == "" else str(x)
 
@@ -111,7 +120,8 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
 
     plan_customers = []
     for r in top_by_value(df, ctx.options.top_n).itertuples(index=False):
-        rule = match_action(actions, r.loyalty_tier, r.top_driver_group, r.risk_band)
+        control = _is_control(getattr(r, "control_group", None))
+        rule = None if control else match_action(actions, r.loyalty_tier, r.top_driver_group, r.risk_band)
         problem = split_reason(r.reason_1)
         if problem is None and _text(r.top_driver_group):
             problem = both("driver_group", r.top_driver_group)
@@ -122,6 +132,7 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             "driver_group": _text(r.top_driver_group), "problem": problem,
             "value_at_risk": num(r.value_at_risk), "churn_probability": num(r.churn_probability),
             **_rule_fields(rule, as_of),
+            **({"action": dict(_CONTROL_ACTION)} if control else {}), "control_group": control,
         })
 
     leads = {row["tier"]: row for row in driver_shares(df)}
