@@ -114,6 +114,7 @@ def make_scored_list(n: int = 300, seed: int = 7, as_of: str = "2024-12-31", pre
         "rfm_segment": rfm,
         "reason_1": reasons, "reason_2": ["" for _ in range(n)], "reason_3": ["" for _ in range(n)],
         "top_driver_group": group, "recommended_action": rec, "owner_department": dept,
+        "control_group": pd.array(np.zeros(n, bool), dtype="boolean"),
         "next_products": products, "churn_probability_previous": np.full(n, np.nan),
         "churn_probability_change": np.full(n, np.nan), "newly_at_risk": pd.array(np.zeros(n, bool), dtype="boolean"),
         "churn_model_version": "3", "value_model_version": "2",

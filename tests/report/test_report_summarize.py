@@ -277,6 +277,20 @@ def test_actions_from_argument_and_defaults(scored):
     assert resolve_actions(None, {"config": {"scoring_job": {"actions": [{"bad": 1}]}}})[1] == "defaults"
 
 
+def test_control_group_customers_get_no_action_in_the_plan(scored):
+    """Issue 16 §1: a customer the list holds out (control_group) shows as control, with no department or deadline."""
+    top = scored.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]).head(20)
+    held = top["customer_id"].iloc[[0, 3]].tolist()
+    marked = top.assign(control_group=pd.array(top["customer_id"].isin(held).to_numpy(), dtype="boolean"))
+    plan = summarize(marked, options=ReportOptions(top_n=10))["recommendations"]["plan_customers"]
+    for r in plan:
+        assert r["control_group"] == (r["customer_id"] in held)
+        if r["control_group"]:
+            assert r["action"]["en"].startswith("Control group") and r["department"] is None and r["deadline"] is None
+        else:
+            assert r["action"] is not None and not r["action"]["en"].startswith("Control group")
+
+
 def test_errors_by_message(scored):
     with pytest.raises(SchemaError, match="'loyalty_tier'"):
         summarize(scored.drop(columns="loyalty_tier"))

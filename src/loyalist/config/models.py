@@ -485,7 +485,7 @@ class ControlGroupConfig(Section):
     enabled: bool
     share: float = Field(gt=0, lt=1, allow_inf_nan=False)  # held out per stratum, e.g. 0.1
     seed: int = Field(ge=0, le=MAX_SEED)
-    campaign: str | None = Field(None, min_length=1, max_length=200)  # None: "retention-<as-of date>"
+    campaign: str | None = Field(min_length=1, max_length=200)  # None: "retention-<as-of date>"
     # the CSV for the CRM: "flag" keeps control customers with control_group = True, "omit" leaves them out
     crm_export: Literal["flag", "omit"]
 
@@ -505,7 +505,7 @@ class ScoringJobConfig(Section):
     drift_warn_psi: float = Field(gt=0, allow_inf_nan=False)
     actions: list[ActionRule]
     seed: int = Field(ge=0, le=MAX_SEED)
-    control_group: ControlGroupConfig = Field(default_factory=lambda: ControlGroupConfig())
+    control_group: ControlGroupConfig
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> ScoringJobConfig:
