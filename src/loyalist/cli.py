@@ -562,6 +562,29 @@ def track(
     job.run(previous, current, out_dir=out, reporter=Reporter(quiet=quiet))
 
 
+@app.command()
+@_friendly
+def effect(
+    assignment: Annotated[Path, typer.Option(
+        "--assignment", help="The campaign's churn_risk_control.parquet (or .csv) written by 'loyalist score'.")],
+    horizon_days: Annotated[int, typer.Option(
+        "--horizon-days", min=1, help="Days after the campaign date over which churn, orders and revenue count.")] = 90,
+    clean: CleanOpt = Path("data/clean"),
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for effect.csv / effect.json.")] = Path("outputs/effect"),
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """The measured effect of a campaign: churn rate, orders and revenue of treatment vs control per action, tier
+    and risk band, with 95% intervals and whether the sample is large enough."""
+    from loyalist.jobs import effect as job
+    from loyalist.jobs._ui import Reporter
+
+    cfg = _step_config(clean, config)
+    _writable(out)
+    job.run(assignment, clean, config=cfg, horizon_days=horizon_days, env=_env(), out_dir=out,
+            reporter=Reporter(quiet=quiet))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="loyalist")
 

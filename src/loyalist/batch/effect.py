@@ -1,0 +1,164 @@
+"""The measured effect of a campaign (issue 16 §2): treatment vs control from a control assignment
+(:mod:`loyalist.batch.control`) and the orders after the campaign.
+
+Outcomes per customer over the horizon: the campaign date D means the end of day D, so the window is
+(D, D + horizon] (orders dated D + 1 day 00:00 up to the end of day D + horizon), completed orders only:
+
+- ``churn``: no completed order in the window (1) or at least one (0);
+- ``orders``: completed orders in the window; ``revenue``: their amount.
+
+For each group of customers (all, each action, each tier, each band) and each outcome: the treatment and control
+means, the difference treatment - control with a 95% (``1 - alpha``) Welch interval (normal approximation with
+unequal variances, the standard two-sample interval for a randomised split), and power: the smallest difference the
+sample detects with 80% power at that alpha (``mde``), and ``large_enough`` when the planned ``target`` difference
+(e.g. 5 churn points) is at or above it. A group without control (or treatment) customers gets no estimate and
+says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from loyalist.errors import DataQualityError
+
+__all__ = ["OUTCOMES", "EFFECT_COLUMNS", "campaign_outcomes", "difference", "measure_effect"]
+
+#: Outcome -> what it is.
+OUTCOMES: dict[str, str] = {
+    "churn": "share of customers with no completed order in (D, D + horizon]",
+    "orders": "completed orders per customer in (D, D + horizon]",
+    "revenue": "revenue (order amount) per customer in (D, D + horizon]",
+}
+
+#: Columns of the effect table.
+EFFECT_COLUMNS: tuple[str, ...] = (
+    "level", "group", "outcome", "n_treatment", "n_control", "treatment", "control", "difference", "ci_low",
+    "ci_high", "p_value", "mde", "target", "large_enough", "note",
+)
+
+_ASSIGNMENT_NEEDS = ("campaign_date", "customer_id", "action", "loyalty_tier", "risk_band", "group")
+
+
+def campaign_outcomes(assignment: pd.DataFrame, orders: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
+    """The assignment with ``churn``, ``orders`` and ``revenue`` per customer over (D, D + horizon].
+
+    ``orders`` needs customer_id, order_date and amount (status optional: only ``completed`` rows count), in the
+    assignment's id space (both pseudonymised with the same key, or both raw).
+    """
+    missing = [c for c in _ASSIGNMENT_NEEDS if c not in assignment.columns]
+    if missing:
+        raise DataQualityError(f"The campaign assignment lacks the column(s) {missing}; pass the "
+                               "churn_risk_control.parquet written by 'loyalist score'.")
+    if assignment.empty:
+        raise DataQualityError("The campaign assignment has no customers; nothing to measure.")
+    groups = set(assignment["group"].astype(str))
+    if not groups <= {"control", "treatment"}:
+        raise DataQualityError(f"The campaign assignment's 'group' column has {sorted(groups - {'control', 'treatment'})}; "
+                               "expected only 'control' and 'treatment'.")
+    dates = pd.to_datetime(assignment["campaign_date"]).dropna().unique()
+    if len(dates) != 1:
+        raise DataQualityError(f"The campaign assignment has {len(dates)} campaign dates; expected exactly one "
+                               "(one campaign per file).")
+    if int(horizon_days) < 1:
+        raise DataQualityError(f"The horizon must be at least 1 day; got {horizon_days}.")
+    missing = [c for c in ("customer_id", "order_date", "amount") if c not in orders.columns]
+    if missing:
+        raise DataQualityError(f"The orders lack the column(s) {missing}; pass the clean orders written by "
+                               "'loyalist prepare'.")
+    day = pd.Timestamp(dates[0]).normalize()
+    start, end = day + pd.Timedelta(days=1), day + pd.Timedelta(days=1 + int(horizon_days))
+    when = pd.to_datetime(orders["order_date"])
+    if len(when.dropna()) == 0 or when.max() < day:
+        raise DataQualityError(
+            f"The orders end on {None if len(when.dropna()) == 0 else when.max().date()}, before the campaign date "
+            f"{day.date()}: there is no outcome to measure yet; pass orders that run past the campaign."
+        )
+    if when.max() < end - pd.Timedelta(days=1):
+        raise DataQualityError(
+            f"The orders end on {when.max().date()} but the {horizon_days}-day horizon after the campaign date "
+            f"{day.date()} runs to {(end - pd.Timedelta(days=1)).date()}; wait for the horizon to pass or give a "
+            "shorter --horizon-days."
+        )
+    keep = (when >= start) & (when < end)
+    if "status" in orders.columns:
+        keep &= orders["status"].astype("string").fillna("completed") == "completed"
+    window = orders.loc[keep.to_numpy(dtype=bool)]
+    ids = window["customer_id"].astype("string")
+    per = pd.DataFrame({"orders": ids.groupby(ids.to_numpy()).size(),
+                        "revenue": pd.to_numeric(window["amount"], errors="coerce").fillna(0.0)
+                        .groupby(ids.to_numpy()).sum()})
+    cid = assignment["customer_id"].astype("string").to_numpy(dtype=object)
+    out = assignment.copy()
+    out["orders"] = per["orders"].reindex(cid).fillna(0).to_numpy(dtype="float64")
+    out["revenue"] = per["revenue"].reindex(cid).fillna(0.0).to_numpy(dtype="float64")
+    out["churn"] = (out["orders"] == 0).astype("float64")
+    return out
+
+
+def difference(treated: np.ndarray, control: np.ndarray, *, alpha: float = 0.05, power: float = 0.8) -> dict:
+    """Mean of treated - mean of control with a Welch (unequal variances) ``1 - alpha`` interval, its two-sided
+    p-value and the minimum detectable difference at ``power`` (normal approximation)."""
+    t = np.asarray(treated, dtype="float64")
+    c = np.asarray(control, dtype="float64")
+    mt, mc = float(t.mean()), float(c.mean())
+    vt = float(t.var(ddof=1)) if len(t) > 1 else np.nan
+    vc = float(c.var(ddof=1)) if len(c) > 1 else np.nan
+    se = float(np.sqrt(vt / len(t) + vc / len(c)))
+    diff = mt - mc
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    if not np.isfinite(se) or se == 0:
+        return {"treatment": mt, "control": mc, "difference": diff, "ci_low": diff, "ci_high": diff,
+                "p_value": np.nan if not np.isfinite(se) else (0.0 if diff else 1.0), "se": se,
+                "mde": np.nan if not np.isfinite(se) else 0.0}
+    # Welch-Satterthwaite degrees of freedom for the interval (t quantile; ~z for large groups)
+    dof = (vt / len(t) + vc / len(c)) ** 2 / ((vt / len(t)) ** 2 / (len(t) - 1) + (vc / len(c)) ** 2 / (len(c) - 1))
+    q = float(stats.t.ppf(1 - alpha / 2, dof))
+    p = float(2 * stats.t.sf(abs(diff) / se, dof))
+    mde = (z + float(stats.norm.ppf(power))) * se
+    return {"treatment": mt, "control": mc, "difference": diff, "ci_low": diff - q * se, "ci_high": diff + q * se,
+            "p_value": p, "se": se, "mde": mde}
+
+
+def measure_effect(
+    outcomes: pd.DataFrame,
+    *,
+    levels: Sequence[str] = ("action", "loyalty_tier", "risk_band"),
+    alpha: float = 0.05,
+    power: float = 0.8,
+    targets: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """The effect table (:data:`EFFECT_COLUMNS`): one row per (level, group, outcome); level ``all`` first.
+
+    ``targets``: the smallest difference worth detecting per outcome (absolute; default: 5 churn points, 0.5 orders
+    and 10% of the control group's mean revenue); ``large_enough`` is ``mde <= target``.
+    """
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise DataQualityError(f"alpha and power must be in (0, 1); got {alpha} and {power}.")
+    targets = {"churn": 0.05, "orders": 0.5, **(targets or {})}
+    rows = []
+    parts: list[tuple[str, str, pd.DataFrame]] = [("all", "all", outcomes)]
+    for level in levels:
+        for key, part in outcomes.groupby(outcomes[level].astype("string"), sort=True):
+            parts.append((level, str(key), part))
+    for level, key, part in parts:
+        is_t = (part["group"] == "treatment").to_numpy(dtype=bool)
+        nt, nc = int(is_t.sum()), int((~is_t).sum())
+        for outcome in OUTCOMES:
+            row = {"level": level, "group": key, "outcome": outcome, "n_treatment": nt, "n_control": nc}
+            if nt < 2 or nc < 2:
+                side = "control" if nc < 2 else "treatment"
+                rows.append(row | {"note": f"fewer than 2 {side} customers: no estimate"})
+                continue
+            y = part[outcome].to_numpy(dtype="float64")
+            d = difference(y[is_t], y[~is_t], alpha=alpha, power=power)
+            target = targets.get(outcome, 0.1 * abs(d["control"]))
+            rows.append(row | {k: d[k] for k in ("treatment", "control", "difference", "ci_low", "ci_high",
+                                                 "p_value", "mde")}
+                        | {"target": float(target), "large_enough": bool(d["mde"] <= target), "note": ""})
+    table = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
+    table["large_enough"] = table["large_enough"].astype("boolean")
+    return table

@@ -1,0 +1,115 @@
+"""Job: the measured effect of a campaign (issue 16 §2). A control assignment (churn_risk_control.parquet written by
+'loyalist score') and the clean orders after it -> effect.csv / effect.json and a table on the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from loyalist.batch.effect import OUTCOMES, campaign_outcomes, measure_effect
+from loyalist.batch.outputs import pseudonym_key
+from loyalist.config.models import LoyalistConfig
+from loyalist.data.privacy import pseudonymize
+from loyalist.errors import DataQualityError, InputFileError
+from loyalist.io import write_csv, write_json
+from loyalist.jobs._ui import Reporter
+
+__all__ = ["EffectResult", "run"]
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    table: pd.DataFrame
+    paths: dict[str, Path]
+
+
+def _read_assignment(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"The campaign assignment {path} does not exist; pass the churn_risk_control.parquet "
+                             "(or .csv) that 'loyalist score' wrote beside the list.")
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path, encoding="utf-8-sig", dtype={"customer_id": "string"},
+                               parse_dates=["campaign_date"])
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        raise DataQualityError(f"The campaign assignment {path} cannot be read ({exc}); pass the "
+                               "churn_risk_control.parquet (or .csv) that 'loyalist score' wrote.") from exc
+
+
+def _read_orders(clean_dir: Path) -> pd.DataFrame:
+    path = Path(clean_dir) / "orders.parquet"
+    if not path.is_file():
+        raise InputFileError(f"{path} does not exist; pass with --clean the folder 'loyalist prepare' wrote, with "
+                             "orders that run past the campaign date and its horizon.")
+    import pyarrow.parquet as pq
+
+    names = set(pq.ParquetFile(path).schema_arrow.names)
+    return pd.read_parquet(path, columns=[c for c in ("customer_id", "order_date", "amount", "status") if c in names])
+
+
+def run(
+    assignment_path: Path,
+    clean_dir: Path,
+    *,
+    config: LoyalistConfig,
+    horizon_days: int,
+    env: Mapping[str, str] | None = None,
+    out_dir: Path = Path("outputs/effect"),
+    reporter: Reporter | None = None,
+    alpha: float = 0.05,
+) -> EffectResult:
+    """Treatment vs control per action, tier and band over ``horizon_days`` after the campaign date.
+
+    The orders' customer ids are pseudonymised with the environment's key when the config pseudonymises ids
+    (the assignment carries the published ids)."""
+    reporter = reporter or Reporter(quiet=True)
+    assignment = _read_assignment(assignment_path)
+    orders = _read_orders(clean_dir)
+    key = pseudonym_key(config.privacy, env or {})
+    if key is not None:
+        orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
+    known = set(orders["customer_id"].dropna().astype(str))
+    if not assignment["customer_id"].astype(str).isin(known).any():
+        raise DataQualityError(
+            f"None of the {len(assignment):,} customers of {assignment_path} has an order in {clean_dir}: the ids do "
+            "not match (another data set, or the list was pseudonymised with another key or setting)."
+        )
+    with reporter.step(f"Measure the effect over {horizon_days} days"):
+        outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+        table = measure_effect(outcomes, alpha=alpha)
+    out_dir = Path(out_dir)
+    paths = {"csv": write_csv(table, out_dir / "effect.csv")}
+    date = str(pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).date())
+    meta = {"campaign": str(assignment["campaign"].iloc[0]) if "campaign" in assignment else None,
+            "campaign_date": date, "horizon_days": int(horizon_days), "alpha": alpha,
+            "customers": int(len(assignment)), "outcomes": OUTCOMES,
+            "rows": [{k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in r.items()}
+                     for r in table.to_dict("records")]}
+    paths["json"] = write_json(meta, out_dir / "effect.json")
+    _print(reporter, table, meta)
+    return EffectResult(table, paths)
+
+
+def _fmt(row: pd.Series, scale: float, unit: str) -> list[str]:
+    if pd.isna(row["difference"]):
+        return ["—", "—", "—", row["note"]]
+    return [f"{row['treatment'] * scale:,.1f}{unit}", f"{row['control'] * scale:,.1f}{unit}",
+            f"{row['difference'] * scale:+,.1f}{unit} ({row['ci_low'] * scale:+,.1f} to {row['ci_high'] * scale:+,.1f})",
+            "yes" if row["large_enough"] else f"no (detects ±{row['mde'] * scale:,.1f}{unit})"]
+
+
+def _print(reporter: Reporter, table: pd.DataFrame, meta: dict) -> None:
+    for outcome, scale, unit in (("churn", 100.0, " pts"), ("orders", 1.0, ""), ("revenue", 1.0, "")):
+        part = table[table["outcome"] == outcome]
+        reporter.table(
+            f"Campaign {meta['campaign']} of {meta['campaign_date']}: {outcome} over {meta['horizon_days']} days "
+            f"(treatment - control, {1 - meta['alpha']:.0%} interval)",
+            ["level", "group", "treated / control", "treatment", "control", "difference", "sample large enough"],
+            [[r["level"], str(r["group"])[:40], f"{r['n_treatment']:,} / {r['n_control']:,}", *_fmt(r, scale, unit)]
+             for _, r in part.iterrows()],
+        )

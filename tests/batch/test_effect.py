@@ -1,0 +1,155 @@
+"""Measured effect of a campaign (issue 16 §2) on generated data with a planted effect, and with none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalist.batch.control import assign_control
+from loyalist.batch.effect import EFFECT_COLUMNS, campaign_outcomes, difference, measure_effect
+from loyalist.data.campaign import plant_effect
+from loyalist.data.synthetic import generate
+from loyalist.errors import DataQualityError
+
+DAY = "2024-06-30"
+HORIZON = 90
+
+
+@pytest.fixture(scope="module")
+def orders() -> pd.DataFrame:
+    return generate(n_customers=3000, seed=11, dirty=False, with_service=False).orders
+
+
+def _campaign(orders: pd.DataFrame, seed: int, share: float = 0.3) -> pd.DataFrame:
+    """A list of the customers who ordered in the year before the campaign, with a tier, band and action."""
+    when = pd.to_datetime(orders["order_date"])
+    recent = orders.loc[(when <= pd.Timestamp(DAY)) & (when > pd.Timestamp(DAY) - pd.Timedelta(days=365))]
+    ids = pd.Series(sorted(recent["customer_id"].astype(str).unique()))
+    rng = np.random.default_rng(100)  # the list is fixed; only the split's seed varies
+    risk = pd.DataFrame({
+        "customer_id": ids,
+        "loyalty_tier": rng.choice(["stable", "at_risk"], len(ids)),
+        "risk_band": rng.choice(["medium", "high"], len(ids)),
+        "recommended_action": rng.choice(["Call / 致电", "Coupon / 优惠券"], len(ids)),
+    })
+    return assign_control(risk, share=share, seed=seed, campaign="summer", campaign_date=DAY)
+
+
+def _all(table: pd.DataFrame, outcome: str) -> pd.Series:
+    return table[(table["level"] == "all") & (table["outcome"] == outcome)].iloc[0]
+
+
+def test_a_planted_effect_is_inside_the_interval_and_zero_is_not(orders):
+    assignment = _campaign(orders, seed=1)
+    planted, truth = plant_effect(orders, assignment, horizon_days=HORIZON, effect=0.4, seed=1)
+    table = measure_effect(campaign_outcomes(assignment, planted, horizon_days=HORIZON))
+    assert list(table.columns) == list(EFFECT_COLUMNS)
+    churn = _all(table, "churn")
+    assert truth["churn"] < -0.1  # the action keeps a real share of customers buying
+    assert churn["ci_low"] <= truth["churn"] <= churn["ci_high"], (churn.to_dict(), truth)
+    assert churn["ci_high"] < 0 and churn["mde"] < abs(truth["churn"])  # big enough for this effect
+    assert bool(churn["large_enough"]) == (churn["mde"] <= 0.05) and churn["target"] == 0.05
+    for outcome in ("orders", "revenue"):
+        row = _all(table, outcome)
+        assert row["ci_low"] <= truth[outcome] <= row["ci_high"], (outcome, row.to_dict(), truth)
+    assert set(table["level"]) == {"all", "action", "loyalty_tier", "risk_band"}
+    assert len(table) == 3 * (1 + 2 + 2 + 2)
+
+
+def test_no_effect_gives_an_interval_around_zero(orders):
+    assignment = _campaign(orders, seed=2)
+    table = measure_effect(campaign_outcomes(assignment, orders, horizon_days=HORIZON))
+    for outcome in ("churn", "orders", "revenue"):
+        row = _all(table, outcome)
+        assert row["ci_low"] <= 0 <= row["ci_high"], (outcome, row.to_dict())
+
+
+def test_the_interval_covers_the_planted_effect_in_most_seeded_campaigns(orders):
+    """Coverage over 40 seeded splits and plantings: about 95% expected; at least 34 of 40 (85%) required."""
+    hits = {"churn": 0, "revenue": 0}
+    for seed in range(40):
+        assignment = _campaign(orders, seed=1000 + seed)
+        planted, truth = plant_effect(orders, assignment, horizon_days=HORIZON, effect=0.25, seed=seed)
+        table = measure_effect(campaign_outcomes(assignment, planted, horizon_days=HORIZON), levels=())
+        for outcome in hits:
+            row = _all(table, outcome)
+            hits[outcome] += int(row["ci_low"] <= truth[outcome] <= row["ci_high"])
+    assert hits["churn"] >= 34 and hits["revenue"] >= 34, hits
+
+
+def test_outcomes_count_completed_orders_in_the_window_only():
+    assignment = pd.DataFrame({"campaign_date": pd.Timestamp(DAY), "customer_id": ["a", "b", "c"],
+                               "action": "x", "loyalty_tier": "stable", "risk_band": "high",
+                               "group": ["treatment", "control", "treatment"]})
+    orders = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b", "c"],
+        "order_date": pd.to_datetime(["2024-06-30 23:00", "2024-07-01 00:00", "2024-09-28 23:59", "2024-09-29 00:00",
+                                      "2024-07-05 00:00", "2024-09-29 00:00"]),
+        "amount": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        "status": ["completed", "completed", "completed", "completed", "returned", "completed"],
+    })
+    out = campaign_outcomes(assignment, orders, horizon_days=HORIZON).set_index("customer_id")
+    # the window is (2024-06-30 end of day, 2024-09-28 end of day]
+    assert out.loc["a", "orders"] == 2 and out.loc["a", "revenue"] == 6.0 and out.loc["a", "churn"] == 0
+    assert out.loc["b", "orders"] == 0 and out.loc["b", "churn"] == 1  # a return, then an order after the window
+    assert out.loc["c", "churn"] == 1
+
+
+def test_difference_matches_a_hand_computed_welch_interval():
+    t = np.array([1.0, 0, 1, 1, 0, 1, 1, 1])
+    c = np.array([0.0, 0, 1, 0, 0, 1])
+    d = difference(t, c)
+    se = np.sqrt(t.var(ddof=1) / 8 + c.var(ddof=1) / 6)
+    assert d["difference"] == pytest.approx(0.75 - 1 / 3)
+    assert d["ci_high"] - d["ci_low"] > 2 * 1.96 * se  # the t quantile is wider than z on small groups
+    assert d["mde"] == pytest.approx((1.959964 + 0.841621) * se, rel=1e-4)
+
+
+def test_bad_inputs_are_one_sentence(orders):
+    assignment = _campaign(orders, seed=3)
+    early = orders[pd.to_datetime(orders["order_date"]) <= pd.Timestamp("2024-05-01")]
+    with pytest.raises(DataQualityError, match="before the campaign date"):
+        campaign_outcomes(assignment, early, horizon_days=HORIZON)
+    with pytest.raises(DataQualityError, match="wait for the horizon to pass"):
+        campaign_outcomes(assignment, orders, horizon_days=400)
+    with pytest.raises(DataQualityError, match="lacks the column"):
+        campaign_outcomes(assignment.drop(columns=["group"]), orders, horizon_days=HORIZON)
+    two = assignment.assign(campaign_date=[pd.Timestamp(DAY)] * (len(assignment) - 1) + [pd.Timestamp("2024-01-01")])
+    with pytest.raises(DataQualityError, match="2 campaign dates"):
+        campaign_outcomes(two, orders, horizon_days=HORIZON)
+
+
+def test_a_group_without_control_customers_says_so(orders):
+    assignment = _campaign(orders, seed=4)
+    only = assignment.copy()
+    only.loc[only["action"] == "Call / 致电", "group"] = "treatment"
+    table = measure_effect(campaign_outcomes(only, orders, horizon_days=HORIZON))
+    row = table[(table["level"] == "action") & (table["group"] == "Call / 致电")].iloc[0]
+    assert row["n_control"] == 0 and "no estimate" in row["note"] and pd.isna(row["difference"])
+
+
+def test_cli_effect_writes_the_table_and_refuses_bad_input_in_one_sentence(orders, tmp_path):
+    from typer.testing import CliRunner
+
+    from loyalist.cli import app
+
+    assignment = _campaign(orders, seed=5)
+    planted, truth = plant_effect(orders, assignment, horizon_days=HORIZON, effect=0.4, seed=5)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    planted.to_parquet(clean / "orders.parquet")
+    assignment.to_parquet(tmp_path / "churn_risk_control.parquet")
+    runner = CliRunner()
+    args = ["effect", "--assignment", str(tmp_path / "churn_risk_control.parquet"), "--clean", str(clean),
+            "--horizon-days", str(HORIZON), "--out", str(tmp_path / "e")]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "churn over 90 days" in result.output
+    table = pd.read_csv(tmp_path / "e" / "effect.csv", encoding="utf-8-sig")
+    churn = table[(table["level"] == "all") & (table["outcome"] == "churn")].iloc[0]
+    assert churn["ci_low"] <= truth["churn"] <= churn["ci_high"]
+    bad = runner.invoke(app, [*args[:2], str(tmp_path / "nope.parquet"), *args[3:]])
+    assert bad.exit_code == 2 and "does not exist" in bad.output and "Traceback" not in bad.output
+    late = runner.invoke(app, [*args[:-3], "800", "--out", str(tmp_path / "e2")])
+    assert late.exit_code == 2 and "wait for the horizon to pass" in " ".join(late.output.split())
