@@ -54,6 +54,9 @@ def test_a_planted_effect_is_inside_the_interval_and_zero_is_not(orders):
         row = _all(table, outcome)
         assert row["ci_low"] <= truth[outcome] <= row["ci_high"], (outcome, row.to_dict(), truth)
     assert set(table["level"]) == {"all", "action", "loyalty_tier", "risk_band"}
+    # customers saved among the treated: -difference x treated customers, with its interval
+    assert churn["total"] == pytest.approx(churn["difference"] * churn["n_treatment"])
+    assert churn["total_low"] <= truth["churn"] * churn["n_treatment"] <= churn["total_high"] < 0
     assert len(table) == 3 * (1 + 2 + 2 + 2)
 
 

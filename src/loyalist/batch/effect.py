@@ -13,6 +13,10 @@ unequal variances, the standard two-sample interval for a randomised split), and
 sample detects with 80% power at that alpha (``mde``), and ``large_enough`` when the planned ``target`` difference
 (e.g. 5 churn points) is at or above it. A group without control (or treatment) customers gets no estimate and
 says so.
+
+``total`` (with ``total_low`` / ``total_high``) is the difference times the treated customers: for churn, minus
+the customers saved by the action (a negative total is customers kept); for orders and revenue, the orders and
+revenue the action added over the horizon (before the action's cost, which the action table does not carry yet).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ OUTCOMES: dict[str, str] = {
 #: Columns of the effect table.
 EFFECT_COLUMNS: tuple[str, ...] = (
     "level", "group", "outcome", "n_treatment", "n_control", "treatment", "control", "difference", "ci_low",
-    "ci_high", "p_value", "mde", "target", "large_enough", "note",
+    "ci_high", "p_value", "mde", "target", "large_enough", "total", "total_low", "total_high", "note",
 )
 
 _ASSIGNMENT_NEEDS = ("campaign_date", "customer_id", "action", "loyalty_tier", "risk_band", "group")
@@ -158,7 +162,9 @@ def measure_effect(
             target = targets.get(outcome, 0.1 * abs(d["control"]))
             rows.append(row | {k: d[k] for k in ("treatment", "control", "difference", "ci_low", "ci_high",
                                                  "p_value", "mde")}
-                        | {"target": float(target), "large_enough": bool(d["mde"] <= target), "note": ""})
+                        | {"target": float(target), "large_enough": bool(d["mde"] <= target), "note": "",
+                           "total": d["difference"] * nt, "total_low": d["ci_low"] * nt,
+                           "total_high": d["ci_high"] * nt})
     table = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
     table["large_enough"] = table["large_enough"].astype("boolean")
     return table

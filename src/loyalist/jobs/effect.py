@@ -97,10 +97,13 @@ def run(
 
 def _fmt(row: pd.Series, scale: float, unit: str) -> list[str]:
     if pd.isna(row["difference"]):
-        return ["—", "—", "—", row["note"]]
+        return ["—", "—", "—", row["note"], "—"]
     return [f"{row['treatment'] * scale:,.1f}{unit}", f"{row['control'] * scale:,.1f}{unit}",
             f"{row['difference'] * scale:+,.1f}{unit} ({row['ci_low'] * scale:+,.1f} to {row['ci_high'] * scale:+,.1f})",
-            "yes" if row["large_enough"] else f"no (detects ±{row['mde'] * scale:,.1f}{unit})"]
+            "yes" if row["large_enough"] else f"no (detects ±{row['mde'] * scale:,.1f}{unit})",
+            (f"{-row['total']:,.0f} customers kept ({-row['total_high']:,.0f} to {-row['total_low']:,.0f})"
+             if row["outcome"] == "churn"
+             else f"{row['total']:+,.0f} ({row['total_low']:+,.0f} to {row['total_high']:+,.0f})")]
 
 
 def _print(reporter: Reporter, table: pd.DataFrame, meta: dict) -> None:
@@ -109,7 +112,8 @@ def _print(reporter: Reporter, table: pd.DataFrame, meta: dict) -> None:
         reporter.table(
             f"Campaign {meta['campaign']} of {meta['campaign_date']}: {outcome} over {meta['horizon_days']} days "
             f"(treatment - control, {1 - meta['alpha']:.0%} interval)",
-            ["level", "group", "treated / control", "treatment", "control", "difference", "sample large enough"],
+            ["level", "group", "treated / control", "treatment", "control", "difference", "sample large enough",
+             "total over the treated"],
             [[r["level"], str(r["group"])[:40], f"{r['n_treatment']:,} / {r['n_control']:,}", *_fmt(r, scale, unit)]
              for _, r in part.iterrows()],
         )
