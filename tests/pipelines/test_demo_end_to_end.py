@@ -351,6 +351,8 @@ def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, 
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
+    said = " ".join(result.output.split())
+    assert f"{int(control.sum()):,} of {len(assignment):,} customers with an action held out" in said
     again = pd.read_parquet(tmp_path / "o" / "churn_risk_control.parquet")
     pd.testing.assert_frame_equal(again, assignment)  # the same split on a rerun
     csv = pd.read_csv(tmp_path / "o" / "churn_risk.csv", encoding="utf-8-sig", usecols=["customer_id"])

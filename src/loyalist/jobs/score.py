@@ -329,6 +329,14 @@ def _print(reporter: Reporter, risk: pd.DataFrame, summary: dict, output: Scorin
         reporter.say(f"[yellow]Drift warning:[/yellow] PSI above {summary['drift']['warn_level']} for "
                      + ", ".join(drifted[:8]) + (f" (8 of {len(drifted)} features)" if len(drifted) > 8 else "")
                      + ": the scoring population differs from the training data; consider retraining.")
+    control = summary.get("control_group")
+    if control:
+        reporter.say(f"Control group ({control['campaign']}): {control['control']:,} of {control['customers']:,} "
+                     f"customers with an action held out (share {control['share']:.0%}, seed {control['seed']}), "
+                     "no action for them"
+                     + (f"; {control['strata_without_control']} action/tier/band strata "
+                        f"({control['customers_in_strata_without_control']:,} customers) are too small for one"
+                        if control["strata_without_control"] else "") + ".")
     newly = summary.get("newly_at_risk")
     if newly:
         reporter.say(f"Newly at risk since {newly['previous_as_of']}: {newly['customers']:,} active customers moved "
