@@ -112,3 +112,17 @@ def test_a_baseline_candidate_becomes_champion_on_a_fresh_store(env, tmp_path):
         assert trained.decision.promoted, (kind, trained.decision.reason)
         name = config.tracking.churn_model_name if kind == "churn" else config.tracking.value_model_name
         assert load(name, CHAMPION).info.version == trained.version
+
+
+def test_a_backtest_is_not_judged_against_a_champion_trained_on_its_evaluation_rows(tables, env, tmp_path):
+    """A champion trained on all data has seen the labels of an --as-of challenger's evaluation rows: scored there it
+    looks near perfect, so the comparison is refused with the reason, and the champion stays."""
+    config = LoyalistConfig()
+    first = train_job.run_training(config, tables, workdir=tmp_path, env=env, kinds=("churn",))["churn"]
+    assert first.decision.promoted
+    back = train_job.run_training(config, tables, workdir=tmp_path, env=env, kinds=("churn",),
+                                  as_of="2023-06-30")["churn"]
+    assert back.result.plan.valid < first.result.plan.valid
+    assert not back.decision.promoted
+    assert "later than this run's evaluation cut-off" in back.decision.reason
+    assert load(config.tracking.churn_model_name, CHAMPION).info.version == first.version

@@ -117,6 +117,26 @@ def _metric_row(result: TrainingResult, scorer: str) -> dict[str, float]:
     return {k: float(v) for k, v in row.drop("scorer").items() if pd.notna(v)}
 
 
+def _champion_seen_later(name: str, result: TrainingResult) -> str | None:
+    """Why the champion cannot be judged on the challenger's evaluation rows, or None when it can.
+
+    A champion validated at a cut-off later than the challenger's was trained on rows at or after the challenger's
+    evaluation cut-off, with their labels: on those rows it looks near perfect (a backtest with ``--as-of`` showed
+    "champion 1.000"). Such a comparison is refused, not made."""
+    info = get_version(name, CHAMPION)
+    seen = (info.tags or {}).get("valid_cutoff") if info is not None else None
+    if not seen:
+        return None
+    try:
+        champion_cutoff = pd.Timestamp(seen)
+    except ValueError:
+        return None
+    if champion_cutoff <= result.plan.valid:
+        return None
+    return (f"was trained on data up to its validation cut-off {champion_cutoff.date()}, later than this run's "
+            f"evaluation cut-off {result.plan.valid.date()}, so its score on these rows would be inflated")
+
+
 def _champion_score(name: str, result: TrainingResult, metric: str) -> float | None:
     """The current champion's metric on exactly the challenger's evaluation rows (None without a champion)."""
     from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
@@ -261,12 +281,13 @@ def _train_one(
             },
         )
         with store_lock():  # concurrent jobs: the champion scored here is the one the gate compares against
-            champion_score = _champion_score(name, result, metric)
+            unfair = _champion_seen_later(name, result)
+            champion_score = None if unfair else _champion_score(name, result, metric)
             decision = gate(
                 name, info.version, challenger_score=m.get(metric), champion_score=champion_score,
                 margin=config.training.promotion_margin, higher_is_better=higher_is_better(kind, metric),
                 metric=metric,
-                baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline",
+                baseline_score=bar, baseline_name=f"the {verdict.baseline} baseline", champion_note=unfair,
             )
         h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
         what = ("the learned LightGBM model" if candidate_name == "loyalist"

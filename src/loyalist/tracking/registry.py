@@ -360,6 +360,7 @@ def gate(
     metric: str = "score",
     baseline_score: float | None = None,
     baseline_name: str = "the best baseline",
+    champion_note: str | None = None,
 ) -> PromotionDecision:
     """Promote the challenger only when it is at least as good as the best baseline (``baseline_score``) and there
     is no champion, or it beats the champion by more than ``margin``.
@@ -379,6 +380,9 @@ def gate(
         The metric of each (``champion_score`` None: the champion was not scored, only fine when there is none).
     baseline_score, baseline_name : float or None, str
         The best baseline's metric on the same rows (None: no baseline bar) and its name for the reason.
+    champion_note : str or None
+        Why the champion was not scored (``champion_score`` None), e.g. it was trained on later data than the
+        challenger's evaluation rows; the reason then says so instead of "has no metric on this data".
     margin : float
         >= 0; the challenger must beat ``champion_score + margin`` (or ``- margin`` when lower is better).
     higher_is_better : bool
@@ -424,7 +428,8 @@ def gate(
     if champion.version == challenger.version:
         return decide(False, f"version {challenger.version} is already the champion.")
     if champion_score is None or not math.isfinite(champion_score):
-        return decide(False, f"champion version {champion.version} has no {metric} on this data, so challenger "
+        why = champion_note or f"has no {metric} on this data"
+        return decide(False, f"champion version {champion.version} {why}, so challenger "
                       f"{metric} {challenger_score:.3f} cannot be compared; promote it by hand with "
                       "'loyalist promote'.")
     bar = champion_score + margin if higher_is_better else champion_score - margin
