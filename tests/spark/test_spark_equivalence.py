@@ -100,31 +100,22 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     written = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     # same customers in the same order, every column equal, cross-sell's next_products included
     assert list(written.columns) == list(RISK_LIST_COLUMNS)
-    # the Spark path holds out no control group yet (issue 16 §1 is on the DuckDB job only; FINDINGS): its control
-    # customers keep their action, so the held-out customers' action columns are compared with the assignment
-    held = duck["control_group"].to_numpy(dtype=bool)
-    assert held.any() and not written["control_group"].to_numpy(dtype=bool).any()
-    assignment = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk_control.parquet").set_index("customer_id")
-    assert (written.loc[held, "recommended_action"].to_numpy()
-            == assignment.loc[duck.loc[held, "customer_id"], "action"].to_numpy()).all()
-    action_columns = [c for c in duck.columns if c.startswith(("recommended_action", "owner_department",
-                                                               "control_group"))]
-    assert_same_table(duck.loc[~held], written.loc[~held])
-    assert_same_table(duck, written, skip=action_columns)
+    assert_same_table(duck, written)  # the control group included: the same customers held out, with no action
+    assert written["control_group"].to_numpy(dtype=bool).any()
+    # the control assignment beside the list is the DuckDB job's, row for row
+    duck_control = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk_control.parquet")
+    spark_control = pd.read_parquet(out / "churn_risk_control.parquet")
+    pd.testing.assert_frame_equal(duck_control, spark_control)
     assert (written["next_products"].str.count(";") == 2).mean() > 0.9, "cross-sell lists three products"
     assert (written["reason_1"] != "").sum() > 0
     # the CSV is the DuckDB job's CSV (csv_view, both languages)
     duck_csv = pd.read_csv(workdir / "outputs" / "demo" / "churn_risk.csv", dtype={"customer_id": "string"})
-    csv_held = duck_csv["control_group"].to_numpy(dtype=bool)
-    assert_same_table(duck_csv.loc[~csv_held], csv.loc[~csv_held])
-    assert_same_table(duck_csv, csv, skip=[c for c in duck_csv.columns if c.startswith(
-        ("recommended_action", "owner_department", "control_group"))])
+    assert_same_table(duck_csv, csv)
 
     duck_summary = json.loads((workdir / "outputs" / "demo" / "churn_risk_summary.json").read_text())
     spark_summary = json.loads((out / "churn_risk_summary.json").read_text())
-    shared = set(duck_summary) - {"control_group"}  # no control group on the Spark path yet (see above)
-    assert shared <= set(spark_summary), shared - set(spark_summary)
-    for key in ("as_of", "customers", "tiers", "bands", "newly_at_risk"):  # config_hash: the Spark run's config
+    assert set(duck_summary) <= set(spark_summary), set(duck_summary) - set(spark_summary)
+    for key in ("as_of", "customers", "tiers", "bands", "newly_at_risk", "control_group"):  # config_hash: the Spark run's config
         assert spark_summary[key] == duck_summary[key], key
     for key in ("expected_value_total", "value_at_risk_total", "mean_churn_probability", "expected_purchases_total"):
         assert spark_summary[key] == pytest.approx(duck_summary[key], rel=1e-9), key
@@ -161,13 +152,11 @@ def test_score_engine_spark_to_a_uri_writes_the_csv_and_summary_there(spark, dem
     duck = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
     written = pd.concat([pd.read_parquet(p) for p in sorted((out / "churn_risk.parquet").glob("part-*.parquet"))],
                         ignore_index=True)
-    # no control group on the Spark path yet (see test_score_engine_spark_writes_the_duckdb_list)
-    held = ("recommended_action", "owner_department", "control_group")
-    assert_same_table(duck, written, skip=[c for c in duck.columns if c.startswith(held)])
+    assert_same_table(duck, written)
     csv = pd.read_csv(out / "churn_risk.csv", dtype={"customer_id": "string"})
     expected = pd.read_csv(write_csv(csv_view(duck, "en"), tmp_path / "expected.csv"), dtype={"customer_id": "string"})
     assert "reason_1" in csv.columns and "reason_1_zh" not in csv.columns  # one language, no _zh/_en pairs
-    assert_same_table(expected, csv, skip=[c for c in expected.columns if c.startswith(held)])
+    assert_same_table(expected, csv)
     summary = json.loads((out / "churn_risk_summary.json").read_text())
     assert summary["customers"] == len(duck)
 

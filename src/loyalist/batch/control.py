@@ -20,7 +20,8 @@ import pandas as pd
 
 from loyalist.errors import DataQualityError
 
-__all__ = ["ASSIGNMENT_COLUMNS", "STRATA", "control_draws", "assign_control", "hold_out", "assignment_summary"]
+__all__ = ["ASSIGNMENT_COLUMNS", "STRATA", "control_draws", "assign_control", "hold_out", "assignment_summary",
+           "campaign_name"]
 
 #: The columns a control assignment is stratified by (columns of the risk list).
 STRATA: tuple[str, ...] = ("recommended_action", "loyalty_tier", "risk_band")
@@ -29,6 +30,11 @@ STRATA: tuple[str, ...] = ("recommended_action", "loyalty_tier", "risk_band")
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     "campaign", "campaign_date", "customer_id", "action", "loyalty_tier", "risk_band", "group", "share", "seed",
 )
+
+
+def campaign_name(campaign: str | None, as_of: pd.Timestamp) -> str:
+    """The campaign's name: the configured one, else ``retention-<as-of date>`` (the same on both engines)."""
+    return campaign or f"retention-{pd.Timestamp(as_of).date()}"
 
 
 def control_draws(ids: pd.Series | Sequence[str], seed: int) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.batch.columns import RISK_BANDS
+from loyalist.batch.control import STRATA, assign_control, assignment_summary, campaign_name
 from loyalist.batch.risk_list import build_risk_list
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.errors import ModelError
@@ -127,6 +128,8 @@ class SparkScoringOutput:
     summary: dict
     drift: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    assignment: pd.DataFrame | None = None  # the control assignment (scoring_job.control_group), None when off
+    cached: Any = None  # a persisted Spark DataFrame behind ``risk``: unpersist it once the list is written
 
 
 def _as_spark_schema(frame: pd.DataFrame):
@@ -390,9 +393,15 @@ def score_customers_spark(
         for frame in batches:
             yield assemble_batch(frame)
 
-    risk = (base.mapInPandas(assemble_partition, schema)
-            .orderBy(F.desc("value_at_risk"), F.asc("_sort_id")).drop("_sort_id"))
+    assembled = base.mapInPandas(assemble_partition, schema)
+    assignment, cached = None, None
+    if job.control_group.enabled:  # the control group, drawn exactly as the DuckDB job draws it (issue 16)
+        assembled, assignment, cached = _hold_out_spark(spark, assembled, config, as_of)
+    risk = assembled.orderBy(F.desc("value_at_risk"), F.asc("_sort_id")).drop("_sort_id")
     summary = _summary(risk, as_of) | extra
+    if assignment is not None:
+        summary["control_group"] = assignment_summary(assignment) | {
+            "crm_export": job.control_group.crm_export, "file": "churn_risk_control.parquet"}
     summary["drift"] = {
         "psi": {r.feature: round(float(r.psi), 4) for r in drift.itertuples()},
         "warn_level": job.drift_warn_psi,
@@ -407,7 +416,39 @@ def score_customers_spark(
             f"{n:,} customers (spark.profile_rows)."
         )
     lap("assemble")
-    return SparkScoringOutput(risk=risk, customers=int(n), summary=summary, drift=drift, timings=timings)
+    return SparkScoringOutput(risk=risk, customers=int(n), summary=summary, drift=drift, timings=timings,
+                              assignment=assignment, cached=cached)
+
+
+def _hold_out_spark(spark, assembled, config: LoyalistConfig, as_of: pd.Timestamp):
+    """The list with its control group held out, the assignment (:mod:`loyalist.batch.control`) and the persisted
+    frame behind the list (to unpersist once it is written).
+
+    The customers with an action and their strata (four short text columns) come to the driver, where
+    :func:`~loyalist.batch.control.assign_control` draws the same split as on DuckDB (a keyed hash of the published
+    id, ranked within each action/tier/band stratum); the control ids go back as a broadcast join that flags them
+    and empties their action and owner, as :func:`~loyalist.batch.control.hold_out` does. The assembled list is
+    persisted so the scoring runs once for both passes."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    cg = config.scoring_job.control_group
+    assembled = assembled.persist(StorageLevel.MEMORY_AND_DISK)
+    acted = (assembled.where(F.length(F.coalesce(F.col("recommended_action"), F.lit(""))) > 0)
+             .select("customer_id", *STRATA, "value_at_risk", "_sort_id").toPandas()
+             .sort_values(["value_at_risk", "_sort_id"], ascending=[False, True], kind="mergesort")
+             .reset_index(drop=True))  # the list's order, as the DuckDB job's assignment has it
+    assignment = assign_control(acted, share=cg.share, seed=cg.seed, campaign=campaign_name(cg.campaign, as_of),
+                                campaign_date=str(pd.Timestamp(as_of).date()))
+    control = assignment.loc[assignment["group"] == "control", "customer_id"].astype(str).tolist()
+    flags = spark.createDataFrame([(cid, True) for cid in control], "customer_id string, _control boolean")
+    columns = assembled.columns
+    held = F.coalesce(F.col("_control"), F.lit(False))
+    out = assembled.join(F.broadcast(flags), "customer_id", "left").withColumn("control_group", held)
+    for c in ("recommended_action", "owner_department"):
+        if c in columns:
+            out = out.withColumn(c, F.when(held, F.lit("")).otherwise(F.col(c)))
+    return out.select(*columns), assignment, assembled
 
 
 def executor_errors(action: Callable[[], Any]) -> Any:

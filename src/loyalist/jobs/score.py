@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from loyalist.batch.control import assign_control, assignment_summary, hold_out
+from loyalist.batch.control import assign_control, assignment_summary, campaign_name, hold_out
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.batch.risk_list import newly_at_risk
@@ -247,7 +247,7 @@ def _control_group(config: LoyalistConfig, published: pd.DataFrame, ts) -> tuple
     if not cg.enabled:
         return published, None
     assignment = assign_control(published, share=cg.share, seed=cg.seed,
-                                campaign=cg.campaign or f"retention-{ts.date()}", campaign_date=str(ts.date()))
+                                campaign=campaign_name(cg.campaign, ts), campaign_date=str(ts.date()))
     return hold_out(published, assignment), assignment
 
 

@@ -29,10 +29,17 @@ from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError
 from loyalist.features.cutoffs import cutoff_end, resolve_as_of
-from loyalist.io import write_csv, write_json, write_text
+from loyalist.io import write_csv, write_json, write_parquet, write_text
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
-from loyalist.jobs.score import _cross_sell, _load_models, _model_metrics, _score_description, _Scorer
+from loyalist.jobs.score import (
+    _crm_rows,
+    _cross_sell,
+    _load_models,
+    _model_metrics,
+    _score_description,
+    _Scorer,
+)
 from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import run
 
@@ -242,7 +249,8 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         if risk_small is not None:
             t = time.perf_counter()
             paths["csv"] = _put(spark, out, "churn_risk.csv",
-                                lambda target: write_csv(csv_view(risk_small, csv_lang), target))
+                                lambda target: write_csv(csv_view(_crm_rows(config, risk_small), csv_lang),
+                                                         target))
             timings["write_csv"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started_job
     summary = output.summary | {
@@ -262,6 +270,14 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
     }
     summary["model_metrics"] = _model_metrics(churn, value)
     paths["summary"] = _put(spark, out, "churn_risk_summary.json", lambda target: write_json(summary, target))
+    if output.cached is not None:
+        output.cached.unpersist()
+    assignment = output.assignment
+    if assignment is not None:  # the control assignment beside the list, as the DuckDB job writes it (issue 16)
+        paths["control"] = _put(spark, out, "churn_risk_control.parquet",
+                                lambda target: write_parquet(assignment, target))
+        paths["control_csv"] = _put(spark, out, "churn_risk_control.csv",
+                                    lambda target: write_csv(assignment, target))
     current = risk_small if risk_small is not None else _drift_rows(spark, final, seed=config.scoring_job.seed)
     drift_page = summarize_drift(current, feature_psi=output.drift, baseline=baseline,
                                  warn_level=config.scoring_job.drift_warn_psi)
@@ -281,6 +297,10 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         })
         h.log_dict({k: v for k, v in summary.items() if k != "config"}, "churn_risk_summary.json")
         h.log_table(output.drift, "drift_psi.csv")
+        if assignment is not None:
+            h.log_table(assignment, "control/churn_risk_control.csv")
+            h.log_metrics({"control.customers": summary["control_group"]["control"],
+                           "control.treatment": summary["control_group"]["treatment"]})
         with tempfile.TemporaryDirectory(prefix="loyalist-drift-") as folder:
             for lang, html in pages.items():
                 h.log_artifact(write_text(html, Path(folder) / f"churn_risk_drift_{lang}.html"), "drift")
