@@ -16,12 +16,12 @@ The file itself is written as UTF-8 with a BOM (:func:`loyalist.io.write_csv`), 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
 
-from loyalist.catalogue import LANGS, label
+from loyalist.catalogue import LANGS, Lang, label
 from loyalist.errors import ConfigError
 from loyalist.scoring.text import tier_reason_text
 
@@ -71,7 +71,7 @@ def csv_view(risk: pd.DataFrame, lang: Literal["zh", "en", "both"] = "both") -> 
     """
     if lang not in CSV_LANGS:
         raise ConfigError(f"The CSV language ('--lang') must be 'zh', 'en' or 'both'; got {lang!r}.")
-    langs = list(LANGS) if lang == "both" else [lang]
+    langs = cast(list[Lang], list(LANGS) if lang == "both" else [lang])  # checked against CSV_LANGS above
     out = pd.DataFrame(index=risk.index)
     for col in risk.columns:
         values = risk[col]

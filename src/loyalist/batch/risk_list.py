@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -17,9 +18,11 @@ __all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "n
 #: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
 ACTIVE_DAYS = 90
 _RISKY_BANDS = ("high", "very_high")
+#: Lower probability edge of each band above low (``scoring_job.risk_band_cuts``, keyed by str or by its Literal).
+BandCuts = Mapping[str, float] | Mapping[Literal["medium", "high", "very_high"], float]
 
 
-def risk_bands(probability: np.ndarray | pd.Series, cuts: Mapping[str, float]) -> pd.Series:
+def risk_bands(probability: np.ndarray | pd.Series, cuts: BandCuts) -> pd.Series:
     """Band of each churn probability: [0, medium) low, [medium, high) medium, [high, very_high) high, else very
     high."""
     p = np.asarray(probability, dtype="float64")
@@ -70,7 +73,7 @@ def build_risk_list(
     *,
     churn_probability: np.ndarray,
     expected_value: np.ndarray,
-    band_cuts: Mapping[str, float],
+    band_cuts: BandCuts,
     expected_purchases: np.ndarray | None = None,
     reasons: pd.DataFrame | None = None,
     actions: Sequence[ActionRule] = (),

@@ -66,8 +66,9 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
                 "horizon is used."
             )
         level = getattr(scorer.model, "level_", None)  # the model's level rule (loyalist.modeling.supervised.level) warned
-        if getattr(level, "note", "") and used == getattr(scorer.model, "horizon_days", None):
-            notes.append(f"The {kind} model: {level.note}")
+        level_note = getattr(level, "note", "")
+        if level_note and used == getattr(scorer.model, "horizon_days", None):
+            notes.append(f"The {kind} model: {level_note}")
     return notes
 
 

@@ -265,7 +265,9 @@ class _Segment:
     reason: np.ndarray
 
 
-Reason = str | Callable[[np.ndarray], object]
+#: A fixed reason, or one computed from the row mask (called with the mask only; ``...`` because the reasons are
+#: often lambdas that bind loop variables as default arguments, which mypy cannot match to a one-argument type).
+Reason = str | Callable[..., object]
 
 #: At most this many distinct changed values of one id column get their own ``normalise_id`` record; the rest
 #: are summarised in one record (so a table whose ids are all lower case stays cheap to clean).

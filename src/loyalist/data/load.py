@@ -19,7 +19,9 @@ import gzip
 import io
 import lzma
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,8 @@ __all__ = ["read_source", "load_tables", "detect_encoding"]
 _CSV_EXT = {".csv", ".tsv", ".txt", ".dat", ".tab"}
 _EXCEL_EXT = {".xlsx", ".xlsm", ".xls"}
 _PARQUET_EXT = {".parquet", ".pq"}
-_COMPRESSION = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSION: dict[str, Callable[[Path, Literal["rb"]], io.BufferedIOBase]] = {
+    ".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _SAMPLE_BYTES = 256 * 1024
 _CHINESE_ENCODINGS = {"gb2312", "gbk", "gb18030", "hz", "hz_gb_2312", "cp936"}  # read as GB18030, their superset
 _DELIMITERS = (",", "\t", ";", "|")
@@ -175,7 +178,7 @@ def _check_file(path: Path, where: str) -> None:
                              "give a file with a header and at least one row.")
 
 
-def _open_binary(path: Path):
+def _open_binary(path: Path) -> io.BufferedIOBase:
     _, comp = _strip_compression(path)
     opener = _COMPRESSION.get(comp) if comp else None
     return opener(path, "rb") if opener else open(path, "rb")
@@ -335,7 +338,7 @@ def _sniff_delimiter(text: str, path: Path) -> str:
         return csv.Sniffer().sniff("\n".join(lines[:10]), delimiters="".join(_DELIMITERS)).delimiter
     except csv.Error:
         counts = {d: lines[0].count(d) for d in _DELIMITERS}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda d: counts[d])
         return best if counts[best] > 0 else ","
 
 

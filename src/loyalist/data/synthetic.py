@@ -208,9 +208,9 @@ def _pick(rng: np.random.Generator, shares, n: int) -> np.ndarray:
     return np.searchsorted(cum / cum[-1], rng.random(n), side="right").clip(max=len(cum) - 1)
 
 
-def _days_to_ns(start: pd.Timestamp, days: np.ndarray, unit: str) -> np.ndarray:
+def _days_to_ns(start: pd.Timestamp, days: np.ndarray, unit: Literal["D", "s"]) -> np.ndarray:
     """Days since ``start`` (float) -> datetime64[ns], floored to the day ('D') or to the second ('s')."""
-    base = np.datetime64(start.to_datetime64(), unit)
+    base = start.to_datetime64().astype(f"datetime64[{unit}]")
     scale = 1 if unit == "D" else 86400
     return (base + np.floor(np.asarray(days) * scale).astype(np.int64)).astype("datetime64[ns]")
 

@@ -261,15 +261,15 @@ class _Assembler:
         out = pd.concat(frames, ignore_index=True)
         order = np.argsort(np.concatenate(keys), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
-        kind, column = np.concatenate(kinds)[order], np.concatenate(columns)[order]
-        rows = np.flatnonzero(kind != None)  # noqa: E711 (element-wise)
+        kind_of, column_of = np.concatenate(kinds)[order], np.concatenate(columns)[order]
+        rows = np.flatnonzero(kind_of != None)  # noqa: E711 (element-wise)
         log = pd.DataFrame({
             "table": pd.array([self.table] * len(rows), dtype="string"),
             "row": rows.astype(np.int64),
-            "kind": pd.array(kind[rows].tolist(), dtype="string"),
-            "column": pd.array(column[rows].tolist(), dtype="string"),
+            "kind": pd.array(kind_of[rows].tolist(), dtype="string"),
+            "column": pd.array(column_of[rows].tolist(), dtype="string"),
             "key": out[_KEYS[self.table]].iloc[rows].astype("string").to_numpy(),
-            "effect": pd.array([DIRTY_KINDS[k][1] for k in kind[rows]], dtype="string"),
+            "effect": pd.array([DIRTY_KINDS[k][1] for k in kind_of[rows]], dtype="string"),
         })
         return out, log
 

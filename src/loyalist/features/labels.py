@@ -129,4 +129,5 @@ def _margin(orders: pd.DataFrame) -> pd.Series:
     from_cost = orders["amount"] - orders["cost"] if "cost" in orders.columns else None
     if "margin" in orders.columns:
         return orders["margin"].astype("float64") if from_cost is None else orders["margin"].fillna(from_cost)
+    assert from_cost is not None, "orders need a margin or a cost column"
     return from_cost.astype("float64")

@@ -253,8 +253,9 @@ def view_items(table: str, present: list[str], quote: str = '"') -> tuple[tuple[
         margin = f"CAST({quoted('margin')} AS DOUBLE)" if "margin" in present else None
         from_cost = (f"CAST({quoted('amount')} AS DOUBLE) - CAST({quoted('cost')} AS DOUBLE)"
                      if "cost" in present else None)
-        value = f"COALESCE({margin}, {from_cost})" if margin and from_cost else (margin or from_cost)
-        items.append(("margin", value))
+        margin_value = f"COALESCE({margin}, {from_cost})" if margin and from_cost else (margin or from_cost)
+        assert margin_value is not None  # margin or cost is present
+        items.append(("margin", margin_value))
     return tuple(items)
 
 

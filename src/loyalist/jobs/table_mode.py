@@ -101,6 +101,7 @@ def run_train(
     from loyalist.config.load import config_to_dict
     from loyalist.jobs._common import config_tags, start_tracking
     from loyalist.tabular import read_customer_table
+    from loyalist.tabular.models import TableChurnModel
     from loyalist.tabular.train import train_table
     from loyalist.tracking import (
         CHAMPION,
@@ -147,6 +148,10 @@ def run_train(
     candidate = result.candidate
     score = result.cv.mean(candidate)
     bar = result.cv.mean(result.best_baseline) if candidate == "lightgbm" else None
+    lgbm_shape = {}
+    if candidate == "lightgbm":
+        assert isinstance(result.model, TableChurnModel)
+        lgbm_shape = {"lgbm.num_leaves": result.model.num_leaves_, "lgbm.n_trees": result.model.n_trees_}
     with reporter.step(f"Log the run to MLflow and register {name}"), \
             run("train-churn-table", tags=config_tags(config)) as h:
         h.log_config(config_to_dict(config))
@@ -154,8 +159,7 @@ def run_train(
                       "base_rate": round(result.base_rate, 6), "n_features": len(result.kinds),
                       "excluded_by_leakage_alarm": ",".join(result.leakage.loc[result.leakage["excluded"],
                                                                                "column"]) or "none",
-                      **({"lgbm.num_leaves": result.model.num_leaves_, "lgbm.n_trees": result.model.n_trees_}
-                         if candidate == "lightgbm" else {})})
+                      **lgbm_shape})
         h.log_dataset(table, "customer_table", "training")
         for m in s.index:
             h.log_metrics({k: float(v) for k, v in s.loc[m].items()}, prefix=f"cv.{m.replace(':', '_')}.")
@@ -284,8 +288,8 @@ def run_score(
     with reporter.step(f"Score {len(scored):,} customers with {name} version {loaded.info.version}"):
         p = loaded.score(X)
         model = loaded.model
-        reasons = top_reasons(model.contributions(X), X) if hasattr(model, "contributions") else \
-            [[None] * 3 for _ in range(len(X))]
+        reasons: list[list[str | None]] = top_reasons(model.contributions(X), X) if hasattr(model, "contributions") \
+            else [[None] * 3 for _ in range(len(X))]
         risk = build_table_risk_list(scored, p, reasons, config.customer_table,
                                      band_cuts=config.scoring_job.risk_band_cuts, as_of=as_of, model_name=name,
                                      model_version=loaded.info.version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,16 @@ class CVResult:
         return float(self.summary.loc[model, f"{metric}_std"])
 
 
+class FoldModel(Protocol):
+    """What :func:`cross_validate` needs of a model: ``fit(X, y)`` returning the model, and ``score(X)``."""
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> FoldModel: ...
+
+    def score(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
 def cross_validate(
-    X: pd.DataFrame, y: np.ndarray, models: Mapping[str, Callable[[], object]],
+    X: pd.DataFrame, y: np.ndarray, models: Mapping[str, Callable[[], FoldModel]],
     folds: list[tuple[np.ndarray, np.ndarray]], *, progress: Callable[[str], None] | None = None,
 ) -> CVResult:
     """Fit each model factory on every training fold and score its test fold.

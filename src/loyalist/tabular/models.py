@@ -17,6 +17,7 @@ Inputs are frames of typed features: numbers as float, categories as text (as :f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -119,7 +120,7 @@ class TableChurnModel(_Protocol):
         return out
 
     def _estimator(self, leaves: int, trees: int) -> lgb.LGBMClassifier:
-        params = {**LGBM_DEFAULTS, **dict(self.params or {})}
+        params: dict[str, Any] = {**LGBM_DEFAULTS, **dict(self.params or {})}
         return lgb.LGBMClassifier(objective="binary", n_estimators=trees, num_leaves=leaves, verbose=-1,
                                   random_state=self.random_state, n_jobs=self.n_jobs, **params)
 
@@ -136,7 +137,7 @@ class TableChurnModel(_Protocol):
             est.fit(Xp.iloc[fit_idx], y[fit_idx], eval_X=(Xp.iloc[stop_idx],), eval_y=(y[stop_idx],),
                     callbacks=[lgb.early_stopping(100, verbose=False)])
             trees = max(int(est.best_iteration_ or self.max_trees), 10)
-            loss = log_loss(y[stop_idx], est.predict_proba(Xp.iloc[stop_idx])[:, 1])
+            loss = log_loss(y[stop_idx], np.asarray(est.predict_proba(Xp.iloc[stop_idx]))[:, 1])
             if best is None or loss < best[0]:
                 best = (loss, leaves, trees)
         assert best is not None

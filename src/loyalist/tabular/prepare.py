@@ -128,6 +128,7 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
                           "too; customer-table mode reads data.customers alone: remove the other tables, or remove "
                           "customer_table.churn to analyse order histories.")
     raw = read_source("customers", data.customers, keep_other=True)
+    mapped = data.customers.columns
     canonical = [c for c in SCHEMAS["customers"].columns if c in raw.columns]
     others_cols = [c for c in raw.columns if c not in canonical]
     where = f"'{raw.attrs.get('source')}'"
@@ -138,7 +139,7 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
         found = _find(value, others_cols)
         if found is None:
             hint = " (it is mapped to a canonical column in data.customers.columns)" if _find(value, canonical) \
-                or value in data.customers.columns.values() else ""
+                or value in mapped.values() else ""
             raise SchemaError(f"customer_table.{key} names column {value!r}, which is not in {where}{hint}; its "
                               f"columns are {list(raw.attrs.get('file_columns', raw.columns))}; fix "
                               f"customer_table.{key}.")
@@ -204,9 +205,9 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
         from loyalist.errors import DataQualityError
 
         top = result.rejects.loc[result.rejects["action"] == "dropped", "rule"].value_counts()
-        rules = ", ".join(f"{r} ({n})" for r, n in top.head(3).items())
+        top_rules = ", ".join(f"{r} ({n})" for r, n in top.head(3).items())
         raise DataQualityError(f"Every row of the customer table {where} was rejected ({len(raw)} rows; top rules: "
-                               f"{rules}); check data.customers.columns and customer_table (churn, positive, tenure).")
+                               f"{top_rules}); check data.customers.columns and customer_table (churn, positive, tenure).")
     extra = {LABEL: pd.array(flag.to_numpy(object)[kept], dtype="boolean")}
     for c, values in columns.items():
         arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)

@@ -41,7 +41,7 @@ def _show(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "missing"
     if isinstance(value, (float, np.floating)):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(float(value)) < 1e6 else f"{value:,.0f}"
     return str(value)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from loyalist.config.models import CustomerTableConfig
 from loyalist.errors import DataQualityError
-from loyalist.tabular.evaluate import CVResult, cross_validate, make_folds
+from loyalist.tabular.evaluate import CVResult, FoldModel, cross_validate, make_folds
 from loyalist.tabular.leakage import leakage_report
 from loyalist.tabular.models import (
     LogisticChurnModel,
@@ -93,12 +93,13 @@ def train_table(
         raise DataQualityError("The customer table has no feature column left (numeric, categorical or date) after "
                                "the leakage alarm; map more columns or set their types in customer_table.types.")
     X = feature_frame(labelled, kinds, snapshot)
-    models: dict[str, Callable[[], object]] = {
+    models: dict[str, Callable[[], FoldModel]] = {
         LEARNED: lambda: TableChurnModel(params=lgbm_params, random_state=seed, n_jobs=n_jobs),
         LOGISTIC: lambda: LogisticChurnModel(),
     }
-    if config.tenure is not None and config.tenure in kinds:
-        models["tenure"] = lambda: SingleFeatureModel(config.tenure)
+    tenure = config.tenure
+    if tenure is not None and tenure in kinds:
+        models["tenure"] = lambda: SingleFeatureModel(tenure)
     ranked = leak.loc[~leak["excluded"] & leak["column"].isin(list(kinds)) & leak["auc"].notna()]
     if len(ranked) and ranked["column"].iloc[0] != config.tenure:
         best_single = str(ranked["column"].iloc[0])
