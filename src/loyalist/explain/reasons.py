@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -89,10 +90,17 @@ def _entry(fmt: str, direction: str | None, zh: str, en: str, reason_zh: str, re
     }
 
 
-_DAYS = {"unit_zh": " 天"}
-_TIMES = {"unit_zh": " 次"}
-_ORDERS = {"unit_zh": " 笔"}
-_ITEMS = {"unit_zh": " 张"}
+class _Units(TypedDict, total=False):
+    """The unit keywords of :func:`_entry`, shared by many entries as ``**_DAYS`` and the like."""
+
+    unit_zh: str
+    unit_en: str
+
+
+_DAYS: _Units = {"unit_zh": " 天"}
+_TIMES: _Units = {"unit_zh": " 次"}
+_ORDERS: _Units = {"unit_zh": " 笔"}
+_ITEMS: _Units = {"unit_zh": " 张"}
 
 # format: days | hours | count | per_year | pct | signed_pct | money | ratio | stability | nps | stars | level |
 # category
@@ -451,9 +459,10 @@ def _reason_texts(feature: str, values, typicals, own=None) -> list[str]:
         if not _missing(o):
             suffix = _own_text(feature, o)
         else:
-            suffix = suffixes.get(kt)
-            if suffix is None:
-                suffix = suffixes[kt] = _typical_text(feature, entry, kt)
+            cached = suffixes.get(kt)
+            if cached is None:
+                cached = suffixes[kt] = _typical_text(feature, entry, kt)
+            suffix = cached
         out.append(f"{main[0]}{suffix[0]} / {main[1]}{suffix[1]}")
     return out
 
@@ -544,7 +553,7 @@ def typical_values(
             medians = num.groupby(key, sort=True).median() if numeric else None
             modes = {c: ref[c].groupby(key, sort=True).agg(_mode) for c in categorical}
             for value in kept:
-                record = medians.loc[value].to_dict() if numeric else {}
+                record = medians.loc[value].to_dict() if medians is not None else {}
                 record.update({c: modes[c].get(value) for c in categorical})
                 record["n_customers"] = int(sizes[value])
                 records.append(record)

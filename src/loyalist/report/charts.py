@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib import font_manager
@@ -22,6 +22,9 @@ from matplotlib.figure import Figure
 
 from loyalist.config.models import TIERS
 from loyalist.report.text import Lang, code_label
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["CJK_FONT_NAMES", "find_cjk_font", "render_charts", "figure_svg", "CHART_NAMES"]
 
@@ -89,7 +92,7 @@ def find_cjk_font() -> str | None:
     return next((name for name in CJK_FONT_NAMES if name in known), None)
 
 
-def _rc(font: str | None) -> dict[str, Any]:
+def _rc(font: str | None) -> dict[RcKeyType, Any]:
     families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     return {
         "font.family": "sans-serif", "font.sans-serif": families, "svg.fonttype": "path",

@@ -70,7 +70,8 @@ def _categorical(base: pd.Series | None, cur: pd.Series, warn: float) -> dict[st
     cats = list(dict.fromkeys([*(b.index if b is not None else []), *c.index]))
     rows = [{"value": str(k), "baseline": None if b is None else float(b.get(k, 0.0)), "current": float(c.get(k, 0.0))}
             for k in cats]
-    value = psi([r["baseline"] for r in rows], [r["current"] for r in rows]) if b is not None else None
+    value = psi(np.array([float(b.get(k, 0.0)) for k in cats]), np.array([float(c.get(k, 0.0)) for k in cats])) \
+        if b is not None else None
     return {"rows": rows, "psi": value, "reading": reading(value, warn)}
 
 

@@ -35,7 +35,7 @@ def _feature_label(feature: str, row: Mapping[str, Any] | None = None) -> dict[s
 
 
 def _drivers(summary: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     labels: dict[str, dict[str, str]] = {}
     for r in summary.get("global_drivers") or []:
         if not isinstance(r, Mapping) or "feature" not in r:
@@ -47,7 +47,7 @@ def _drivers(summary: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str
     rows.sort(key=lambda r: -(r["mean_abs_shap"] or 0))
     by_tier: dict[str, list[dict[str, Any]]] = {}
     for tier, items in (summary.get("drivers_by_tier") or {}).items():
-        tier_rows = [{"feature": str(i["feature"]), "mean_abs_shap": num(i.get("mean_abs_shap")),
+        tier_rows: list[dict[str, Any]] = [{"feature": str(i["feature"]), "mean_abs_shap": num(i.get("mean_abs_shap")),
                       "label": labels.get(str(i["feature"])) or _feature_label(str(i["feature"]), i)}
                      for i in items or [] if isinstance(i, Mapping) and "feature" in i]
         tier_rows.sort(key=lambda r: -(r["mean_abs_shap"] or 0))

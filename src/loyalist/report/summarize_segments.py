@@ -128,7 +128,7 @@ def profit_block(df: pd.DataFrame) -> dict[str, Any]:
         if len(x):
             by_tier.append({"tier": t, "customers": int(len(x)), "margin_total": float(x["margin_total"].sum()),
                             "margin_share": float(x["margin_total"].sum() / total) if total > 0 else None})
-    by_industry = []
+    by_industry: list[dict[str, Any]] = []
     for ind, x in d[d["industry"].notna()].groupby("industry", observed=True):
         mt = float(x["margin_total"].sum())
         sp = float(x["monetary_total"].sum())

@@ -106,7 +106,7 @@ def repurchase_block(ctx: Context) -> dict[str, Any]:
                                                {"zh": "名单无订单数且未提供清洗数据", "en": "no n_orders and no clean data"})}
         active, repeat, source = int((n >= 1).sum()), int((n >= 2).sum()), "list"
     rate = repeat / active if active else None
-    out = {"rate": rate, "repeat": repeat, "active": active, "source": source}
+    out: dict[str, Any] = {"rate": rate, "repeat": repeat, "active": active, "source": source}
     out["sentence"] = sentence("finding_repurchase", rate=fmt_pct(rate), repeat=fmt_int(repeat),
                                active=fmt_int(active))
     return out
@@ -119,7 +119,7 @@ def top_repurchase_groups(ctx: Context, k: int = 3) -> list[dict[str, Any]]:
     df = ctx.scores
     if df["n_orders"].isna().all():
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for dim in ("industry", "size", "region"):
         d = df[df[dim].notna() & (df[dim].astype("string").str.strip() != "")]
         if not len(d):
@@ -189,7 +189,7 @@ def _industry_means(df: pd.DataFrame, min_customers: int) -> tuple[list[dict[str
     if not len(d):
         return [], None
     g = d.groupby("industry", observed=True)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"industry": str(ind), "customers": int(len(x)), "mean_score": num(x["loyalty_score"].mean()),
          "devoted_share": float((x["loyalty_tier"] == "devoted").mean()),
          "high_risk_share": float((x["loyalty_tier"] == "high_risk").mean())}
@@ -273,7 +273,7 @@ def status_section(ctx: Context) -> dict[str, Any]:
     if stage.get("sentence"):
         sentences.append(stage["sentence"])
 
-    bands = []
+    bands: list[dict[str, Any]] = []
     if df["risk_band"].notna().any():
         for band, x in df.groupby("risk_band", observed=True):
             bands.append({"band": str(band), "customers": int(len(x)), "mean_churn": num(x["churn_probability"].mean()),

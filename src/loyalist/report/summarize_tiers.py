@@ -11,14 +11,17 @@ per guard rule, the customers it moved down (a customer met by two guards counts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from loyalist.catalogue import LANGS, both, label
+from loyalist.catalogue import LANGS, Lang, both, label
 from loyalist.report.summarize_base import Context
 from loyalist.report.text import fmt_int, fmt_pct, sentence
 from loyalist.scoring.text import guard_counts, tier_reason_text
 
 __all__ = ["guards_block", "tier_reason_text"]
+
+# The catalogue types LANGS as plain strings; every entry is a Lang, which ``label`` needs.
+_LANGS = cast("tuple[Lang, ...]", LANGS)
 
 def _plain(v: Any) -> str:
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
@@ -43,7 +46,7 @@ def guards_block(ctx: Context, below_60: float | None) -> dict[str, Any]:
                 + (f"（{label('indicator', g['min_count_feature'], lang)} ≥ {g.get('min_count')}）" if lang == "zh"
                    and g.get("min_count_feature") else
                    f" ({label('indicator', g['min_count_feature'], lang)} >= {g.get('min_count')})"
-                   if g.get("min_count_feature") else "") for lang in LANGS}
+                   if g.get("min_count_feature") else "") for lang in _LANGS}
         rules.append({"name": str(g["name"]), "label": both("guard", g["name"]), "condition": cond,
                       "tier": str(g.get("tier")), "customers": int(counts.get(str(g["name"]), 0))})
     for name, n in counts.items():
@@ -54,7 +57,7 @@ def guards_block(ctx: Context, below_60: float | None) -> dict[str, Any]:
     if rules:
         moves = {lang: ("；" if lang == "zh" else "; ").join(
             sentence("guard_move", guard=r["label"], customers=fmt_int(r["customers"]))[lang] for r in rules)
-            for lang in LANGS}
+            for lang in _LANGS}
         high = float((df["loyalty_tier"] == "high_risk").mean()) if len(df) else None
         out["sentence"] = sentence("guard_moves", moves=moves, high_risk=fmt_pct(high), below_60=fmt_pct(below_60))
     return out

@@ -213,8 +213,8 @@ def score_trend(lists: Sequence[pd.DataFrame]) -> list[dict[str, Any]]:
             "mean_score": _f(d["loyalty_score"].mean()), "median_score": _f(d["loyalty_score"].median()),
             "shares": shares,
         })
-    rows.sort(key=lambda r: r["as_of"])
-    dates = [r["as_of"] for r in rows]
+    rows.sort(key=lambda r: str(r["as_of"]))  # as_of is already a str; str() only tells mypy so
+    dates = [str(r["as_of"]) for r in rows]
     if len(set(dates)) != len(dates):
         raise DataQualityError(f"Several scored lists share an as-of date ({sorted(dates)}); pass one list per "
                                "period to --previous.")

@@ -128,8 +128,10 @@ def scale_indicator(
         if method == "ratio":
             out = 100.0 * np.clip(x, 0.0, 1.0)
         elif method == "cap":
+            assert scaling.cap is not None  # ScalingConfig's validator requires a cap for 'cap' and 'inverse'
             out = 100.0 * np.clip(x / float(scaling.cap), 0.0, 1.0)
         elif method == "inverse":
+            assert scaling.cap is not None  # ScalingConfig's validator requires a cap for 'cap' and 'inverse'
             out = 100.0 * (1.0 - np.clip(x / float(scaling.cap), 0.0, 1.0))
         elif method == "nps":
             out = np.clip((x + 100.0) / 2.0, 0.0, 100.0)

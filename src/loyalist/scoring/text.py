@@ -10,7 +10,7 @@ in Chinese and English; :func:`guard_counts` counts the customers each guard mov
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
@@ -43,6 +43,9 @@ __all__ = [
     "guard_counts",
 ]
 
+# The catalogue types LANGS as plain strings; every entry is a Lang, which ``label`` needs.
+_LANGS = cast("tuple[Lang, ...]", LANGS)
+
 
 def label(kind: Literal["tier", "traits", "typical_traits", "indicator", "guard", "reason"], code: str,
           lang: Lang = "zh") -> str:
@@ -70,17 +73,17 @@ def _one(part: str) -> dict[str, str] | None:
     if m := _SCORE.match(part):
         return {lang: TIER_REASON_TEXT["score"][lang].format(
             score=m["score"], op="≥" if m["op"] == ">=" else "<", bound=m["bound"], tier=label("tier", m["tier"], lang))
-            for lang in LANGS}
+            for lang in _LANGS}
     if m := _SCORE_PLAIN.match(part):
         return {lang: TIER_REASON_TEXT["score_plain"][lang].format(tier=label("tier", m["tier"], lang))
-                for lang in LANGS}
+                for lang in _LANGS}
     if m := _GUARD.match(part):
         return {lang: TIER_REASON_TEXT["guard"][lang].format(
             guard=label("guard", m["name"], lang), feature=label("indicator", m["feature"], lang), value=m["value"],
-            op=m["op"], bound=m["bound"]) for lang in LANGS}
+            op=m["op"], bound=m["bound"]) for lang in _LANGS}
     if m := _COVERAGE.match(part):
         return {lang: TIER_REASON_TEXT["coverage"][lang].format(coverage=m["coverage"], minimum=m["minimum"])
-                for lang in LANGS}
+                for lang in _LANGS}
     if part == NO_SCORE_REASON:
         return both("reason", part)
     return None

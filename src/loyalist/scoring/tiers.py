@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,8 @@ TIER_DTYPE = pd.CategoricalDtype(list(TIERS), ordered=False)
 #: tier_reason of a customer who has no indicator at all and no fired guard.
 NO_SCORE_REASON = _CATALOGUE_NO_SCORE_REASON
 
-_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+# The comparison operators take an array (guards) or a float (printing a value): ``Any`` in, array or bool out.
+_OPS: dict[str, Callable[[Any, float], Any]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
 }
 

@@ -45,7 +45,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import optuna
@@ -505,6 +505,12 @@ def _u_from_weights(w: np.ndarray) -> np.ndarray:
     return np.clip(np.exp(-len(w) * w), _U_LOW, 1.0)
 
 
+def _cap_of(scaling: ScalingConfig) -> float:
+    """The cap of a ``cap``/``inverse`` scaling, which ScalingConfig's validator requires to be set."""
+    assert scaling.cap is not None, f"scaling method {scaling.method!r} has no cap"
+    return float(scaling.cap)
+
+
 def _cap_ranges(frame: pd.DataFrame, scoring: ScoringConfig) -> dict[str, tuple[float, float]]:
     """Log-search range of each cap/inverse indicator's cap; indicators without positive values are left out."""
     out = {}
@@ -515,8 +521,8 @@ def _cap_ranges(frame: pd.DataFrame, scoring: ScoringConfig) -> dict[str, tuple[
         pos = x[np.isfinite(x) & (x > 0)]
         if pos.size == 0:
             continue
-        lo = min(float(np.quantile(pos, 0.05)), float(ind.scaling.cap))
-        hi = max(float(np.quantile(pos, 0.995)), float(ind.scaling.cap))
+        lo = min(float(np.quantile(pos, 0.05)), _cap_of(ind.scaling))
+        hi = max(float(np.quantile(pos, 0.995)), _cap_of(ind.scaling))
         if hi > lo > 0:
             out[name] = (lo, hi)
     return out
@@ -664,6 +670,17 @@ def _tuned_config(
     return ScoringConfig.model_validate({**scoring.model_dump(), **update})
 
 
+class _ScopeArgs(TypedDict):
+    """The :func:`_tune_scope` arguments shared by the global and the per-industry runs."""
+
+    n_trials: int
+    tune_caps: bool
+    tune_thresholds: bool
+    max_share: float
+    min_share: float
+    on_trial: Callable[[optuna.trial.FrozenTrial], None] | None
+
+
 def _tune_scope(
     train: pd.DataFrame, valid: pd.DataFrame, scoring: ScoringConfig, *, scope: str, n_trials: int,
     tune_caps: bool, tune_thresholds: bool, seed: int, extra_start: ScoringConfig | None,
@@ -678,12 +695,12 @@ def _tune_scope(
     groups = _groups(train)
     matrix = _ScoreMatrix(train, scoring, train)
     names = matrix.names
-    configured_caps = {n: float(scoring.indicators[n].scaling.cap) for n in matrix.capped}
+    configured_caps = {n: _cap_of(scoring.indicators[n].scaling) for n in matrix.capped}
     starts = [(np.array([scoring.indicators[n].weight for n in names], dtype="float64"), configured_caps)]
     if extra_start is not None:
         starts.append((
             np.array([extra_start.indicators[n].weight for n in names], dtype="float64"),
-            {n: float(extra_start.indicators[n].scaling.cap) for n in matrix.capped},
+            {n: _cap_of(extra_start.indicators[n].scaling) for n in matrix.capped},
         ))
     w_best, caps_best, trials = _weight_study(
         matrix, y, groups, scoring, n_trials=n_trials, tune_caps=tune_caps,
@@ -830,7 +847,7 @@ def tune_weights(
     _check_args(n_trials, min_customers, max_tier_share, min_tier_share)
     _check_frame(train, scoring, "train")
     _check_frame(valid, scoring, "valid")
-    common = {
+    common: _ScopeArgs = {
         "n_trials": int(n_trials), "tune_caps": tune_caps, "tune_thresholds": tune_thresholds,
         "max_share": max_tier_share, "min_share": min_tier_share, "on_trial": on_trial,
     }
