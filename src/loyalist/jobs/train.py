@@ -8,12 +8,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from loyalist.config import config_to_dict
-from loyalist.config.metrics import SUMMARY_METRICS, higher_is_better
+from loyalist.config.metrics import SUMMARY_METRICS, Kind, higher_is_better
 from loyalist.config.models import LoyalistConfig
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.jobs._common import config_tags, start_tracking
@@ -200,7 +201,7 @@ def _log_shap(handle, model, rows: pd.DataFrame, seed: int, sample: int = SHAP_S
 
 
 def _train_one(
-    kind: str, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
+    kind: Kind, config: LoyalistConfig, tables: Mapping[str, pd.DataFrame], reporter: Reporter,
     params: dict | None, tags: Mapping[str, str] | None, as_of=None, snapshots=None,
 ) -> TrainedModel:
     trainer, name = (
@@ -242,6 +243,10 @@ def _train_one(
     # and holding it to that bar left no champion at all on a fresh store.
     bar = (_metric_row(result, verdict.baseline).get(metric)
            if verdict.baseline and candidate_name == "loyalist" else None)
+    btyd_params = {}
+    if model.use_btyd:
+        assert model.btyd_ is not None  # fit gives every use_btyd model its frozen featurizer
+        btyd_params = {f"btyd.{k}": v for k, v in model.btyd_.params().items()}
     with reporter.step(f"Log the {kind} run to MLflow and register {name}"), \
             run(f"train-{kind}", tags={**config_tags(config), **(tags or {})}) as h:
         h.log_config(config_to_dict(config))
@@ -253,7 +258,7 @@ def _train_one(
             **{f"plan.{k}": v for k, v in result.plan.as_dict().items()},
             **{f"lgbm.{k}": v for k, v in model._lgbm_params().items()},
             **({"calibration": model.calibration_method_} if kind == "churn" else {}),
-            **({f"btyd.{k}": v for k, v in model.btyd_.params().items()} if model.use_btyd else {}),
+            **btyd_params,
         })
         fp = h.log_dataset(result.train_snapshot,
                            f"{kind}_training_snapshot", "training")
@@ -342,7 +347,7 @@ def _train_description(kind: str, name: str, version: int, what: str, result: Tr
     )
 
 
-def _print_metrics(reporter: Reporter, kind: str, result: TrainingResult, decision, version: int, name: str,
+def _print_metrics(reporter: Reporter, kind: Kind, result: TrainingResult, decision, version: int, name: str,
                    verdict: Verdict) -> None:
     cols = [c for c in SUMMARY_METRICS[kind] if c in result.metrics.columns]
     reporter.table(
@@ -377,8 +382,9 @@ def run_training(
         as_of = resolve_as_of(tables, as_of)
         tables = events_until(tables, as_of)
         reporter.say(f"Training on events dated up to {as_of.date()} only.")
-    out = {}
-    for kind in kinds:
+    out: dict[str, TrainedModel] = {}
+    for name in kinds:
+        kind = cast(Kind, name)  # the callers pass "churn" and/or "value" (the CLI's choices)
         kind_params = dict(params or {})
         if tune_trials > 0:
             kind_params.update(_tune(kind, config, tables, tune_trials, reporter, snapshots))
@@ -386,7 +392,7 @@ def run_training(
     return out
 
 
-def _tune(kind: str, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter, snapshots=None) -> dict:
+def _tune(kind: Kind, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter, snapshots=None) -> dict:
     """LightGBM hyper-parameters searched by Optuna on an inner time split of the training cut-offs; every trial
     is a nested MLflow run. ``snapshots``: the training job's snapshot builder (Spark with ``--engine spark``)."""
     from loyalist.modeling.supervised.hpo import tune_lgbm_for

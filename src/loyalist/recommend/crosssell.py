@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ def _ids(values: object) -> pd.Series:
 # ------------------------------------------------------------------------------------- sparse kernels
 
 
-def _top_k(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _top_k(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` largest entries of each row of a sparse matrix given as triplets (no duplicate pairs).
 
     Returns the kept triplets sorted by row, then value descending, then column ascending (deterministic ties).
@@ -144,7 +144,7 @@ def _top_k(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> tupl
     return rows[keep], cols[keep], vals[keep]
 
 
-def _top_k_dense(block: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _top_k_dense(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_top_k` of the positive entries of a dense block (same result, linear time per row)."""
     n = block.shape[1]
     kk = min(k, n)
@@ -639,7 +639,7 @@ def _estimator(name: str) -> BaseEstimator:
     if name == "popularity":
         return PopularityRecommender()
     if name in METHODS:
-        return CoPurchaseRecommender(method=name)
+        return CoPurchaseRecommender(method=cast(Literal["lift", "cosine", "bm25"], name))
     raise ConfigError(f"The 'methods' entry {name!r} of evaluate_crosssell is unknown; expected 'popularity' or "
                       f"one of {', '.join(repr(m) for m in METHODS)}; pass an estimator in a mapping for others.")
 

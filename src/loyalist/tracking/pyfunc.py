@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModel  # not mlflow.pyfunc.PythonModel: mypy cannot see through mlflow's lazy loader
 
 from loyalist.errors import ModelError
 from loyalist.tracking.version_info import ModelVersionInfo
@@ -121,7 +121,7 @@ def _scores_frame(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({model.output_name: values}, index=X.index)
 
 
-class LoyalistPyfunc(mlflow.pyfunc.PythonModel):
+class LoyalistPyfunc(PythonModel):
     """MLflow ``pyfunc`` model around a pickled loyalist model (artifact ``"model"``).
 
     ``predict`` takes a DataFrame holding at least the model's ``feature_names_`` (other columns are ignored) and

@@ -353,7 +353,7 @@ def gate(
     name: str,
     challenger_version: int,
     *,
-    challenger_score: float,
+    challenger_score: float | None,
     champion_score: float | None,
     margin: float,
     higher_is_better: bool = True,
@@ -376,7 +376,7 @@ def gate(
     ----------
     name, challenger_version : str, int
         The registered model and the candidate version.
-    challenger_score, champion_score : float, float or None
+    challenger_score, champion_score : float or None, float or None
         The metric of each (``champion_score`` None: the champion was not scored, only fine when there is none).
     baseline_score, baseline_name : float or None, str
         The best baseline's metric on the same rows (None: no baseline bar) and its name for the reason.

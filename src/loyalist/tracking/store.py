@@ -26,6 +26,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.pandas_dataset import from_pandas  # = mlflow.data.from_pandas, set at run time (unseen by mypy)
 from mlflow.entities import DatasetInput, InputTag, Param, RunTag
 from mlflow.exceptions import MlflowException
 
@@ -574,7 +575,7 @@ class RunHandle:
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values: irrelevant to a logged dataset schema.
             warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-            dataset = mlflow.data.from_pandas(df, name=name)
+            dataset = from_pandas(df, name=name)
             # Dataset._to_mlflow_entity is how mlflow.log_input builds the entity; used here to log by run id.
             entity = DatasetInput(dataset=dataset._to_mlflow_entity(), tags=tags)
         self._client.log_inputs(self.run_id, datasets=[entity])

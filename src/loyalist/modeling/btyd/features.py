@@ -111,6 +111,7 @@ class BtydFeaturizer(BaseEstimator):
 
     def _compute(self, out: dict, ok: np.ndarray, h: float, x, t_x, big_t, m) -> None:
         bg = self.bgnbd_
+        assert bg is not None  # transform calls _compute only with a fitted BG/NBD
         out["bg_p_alive"][ok] = bg.p_alive(x[ok], t_x[ok], big_t[ok])
         out["bg_p_no_purchase"][ok] = bg.p_no_purchase(h, x[ok], t_x[ok], big_t[ok])
         out["bg_expected_purchases"][ok] = bg.conditional_expected_purchases(h, x[ok], t_x[ok], big_t[ok])

@@ -589,14 +589,14 @@ class GammaGammaModel(BaseEstimator):
         -------
         numpy.ndarray of shape (n_customers,)
         """
-        for name, value, ok in (
+        for name, arg, ok in (
             ("horizon", horizon, lambda v: v > 0),
             ("discount_rate", discount_rate, lambda v: v >= 0),
             ("step", step, lambda v: v > 0),
         ):
-            if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and ok(value)):
+            if not (isinstance(arg, (int, float, np.number)) and np.isfinite(arg) and ok(arg)):
                 bound = ">= 0" if name == "discount_rate" else "> 0"
-                raise ConfigError(f"The {name!r} argument of clv must be a finite number {bound}; got {value!r}.")
+                raise ConfigError(f"The {name!r} argument of clv must be a finite number {bound}; got {arg!r}.")
         if not isinstance(bgnbd, BetaGeoModel):
             raise ModelError(f"The 'bgnbd' argument of clv must be a fitted BetaGeoModel; got "
                              f"{type(bgnbd).__name__}.")

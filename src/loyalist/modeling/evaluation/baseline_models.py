@@ -128,6 +128,7 @@ class BaselineChurnModel(ChurnClassifierMixin, _BaselineBase):
         if self.method == "recency":
             x = np.log1p(frame["recency_days"].astype("float64").fillna(frame["recency_days"].max()).to_numpy())
             c = self.calibrator_
+            assert c is not None  # fit calibrates every recency baseline
             return expit(c.intercept_[0] + c.coef_[0, 0] * x)
         return np.clip(churn_baselines(frame)["bgnbd_no_purchase"], 0.0, 1.0)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -44,7 +44,9 @@ __all__ = [
     "save_figure",
 ]
 
-_REFERENCE = {"color": "0.55", "linestyle": "--", "linewidth": 1.0}
+_REFERENCE: dict[str, Any] = {"color": "0.55", "linestyle": "--", "linewidth": 1.0}
+# The legend positions the figures use (matplotlib types ``loc`` as a Literal of its names).
+_LegendLoc = Literal["best", "lower right", "upper right", "upper left"]
 
 
 def _new_figure(ncols: int = 1, width: float = 6.0) -> tuple[Figure, list[Axes]]:
@@ -59,7 +61,7 @@ def _style(position: int) -> dict[str, Any]:
     return {"linewidth": 2.4 if position == 0 else 1.3, "zorder": 3 if position == 0 else 2}
 
 
-def _finish(ax: Axes, title: str, xlabel: str, ylabel: str, legend_loc: str = "best") -> None:
+def _finish(ax: Axes, title: str, xlabel: str, ylabel: str, legend_loc: _LegendLoc = "best") -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -89,7 +89,7 @@ def _judge_churn(metrics: pd.DataFrame, model: pd.Series, margin: float) -> Verd
     brier_ok = not briers or (np.isfinite(brier) and brier <= min(briers.values()))
     parts = [f"ROC AUC {auc:.3f} vs {best} {best_auc:.3f}" + (f" + margin {margin:.3f}" if margin else "")]
     if briers:
-        b_name = min(briers, key=briers.get)
+        b_name = min(briers, key=briers.__getitem__)
         parts.append(f"Brier {brier:.4f} vs {b_name} {briers[b_name]:.4f}")
     wins = bool(auc_ok and brier_ok)
     lost = [p for p, ok in zip(parts, (auc_ok, brier_ok), strict=False) if not ok]
@@ -110,7 +110,7 @@ def _judge_value(metrics: pd.DataFrame, model: pd.Series, margin: float, tol: fl
     admissible = [n for n in present if errors[n] <= max(tol, 2.0 * best_error)]
     bar_name = max(present, key=lambda n: _num(present[n]["normalised_gini"]))
     best_gini = _num(present[bar_name]["normalised_gini"])  # the ranking bar counts every baseline
-    level_from = "" if bar_name in admissible else min(admissible, key=errors.get)
+    level_from = "" if bar_name in admissible else min(admissible, key=errors.__getitem__)
     error = abs(_num(model["total_error"]))
     allowed = max(tol, min(errors[n] for n in admissible))
     gini_ok = np.isfinite(gini) and gini >= best_gini + margin

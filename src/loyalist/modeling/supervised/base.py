@@ -85,6 +85,7 @@ class LgbmModelBase(BaseEstimator):
     def _with_btyd_frozen(self, frame: pd.DataFrame, horizon_days: int | None = None) -> pd.DataFrame:
         if not self.use_btyd:
             return frame
+        assert self.btyd_ is not None, "use_btyd models get their frozen BTYD featurizer in fit"
         feats = self.btyd_.transform(frame, horizon_days=horizon_days or self.horizon_days)
         return pd.concat([frame.drop(columns=[c for c in BTYD_FEATURES if c in frame.columns]), feats], axis=1)
 

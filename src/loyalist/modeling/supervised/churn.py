@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -116,7 +119,7 @@ class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
         if self.offset and self.use_btyd:
             fit_kw["init_score"] = self._offset_values(train_f)
         clf = lgb.LGBMClassifier(objective="binary", **self._lgbm_params())
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         if valid_f is not None:
             yv = self._check_labels(valid, "validation")
             Xv = to_matrix(valid_f, self.spec_)
@@ -186,6 +189,7 @@ class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
         lo, hi = getattr(self, "calibration_horizons_", (None, None))
         if lo is None or not self.transfers_horizon:
             return True
+        assert hi is not None  # fit sets both ends of calibration_horizons_ together
         h = int(horizon_days or self.horizon_days)
         return lo <= h <= hi
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -236,7 +237,7 @@ def train_churn(
     *,
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
-    model_options: Mapping[str, object] | None = None,
+    model_options: Mapping[str, Any] | None = None,
     snapshots: SnapshotBuilder | None = None,
 ) -> TrainingResult:
     """Train the churn model for ``config.features.churn_horizon_days`` and evaluate it out of time.
@@ -260,7 +261,9 @@ def train_churn(
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
     rule = pd.concat([_rule_scores(config, part) for _, part in valid.groupby("as_of")])
     ev = valid_eval.assign(loyalty_score=rule.reindex(valid_eval.index))
-    ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1) if model.use_btyd else ev
+    if model.use_btyd:
+        assert model.btyd_ is not None  # fit gives every use_btyd model its frozen featurizer
+        ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1)
     scores = {"loyalist": model.score(valid_eval, horizon_days=h_eval), **churn_baselines(ev)}
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
@@ -284,7 +287,7 @@ def train_value(
     params: dict | None = None,
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
-    model_options: Mapping[str, object] | None = None,
+    model_options: Mapping[str, Any] | None = None,
     snapshots: SnapshotBuilder | None = None,
 ) -> TrainingResult:
     """Train the value model for ``config.features.value_horizon_days`` and evaluate it out of time.
@@ -312,6 +315,7 @@ def train_value(
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
     ev = valid_eval
     if model.use_btyd:
+        assert model.btyd_ is not None  # fit gives every use_btyd model its frozen featurizer
         ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1)
     preds = {
         "loyalist": model.score(valid_eval, horizon_days=h_eval),

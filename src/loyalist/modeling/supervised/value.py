@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -77,7 +80,7 @@ class ValueModel(LgbmModelBase):
         fit_kw: dict = {}
         if self.offset and self.use_btyd:
             fit_kw["init_score"] = self._offset_values(train_f)
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         if valid_f is not None:
             yv = np.clip(self._check_labels(valid, "validation"), 0, None)
             fit_kw["eval_X"], fit_kw["eval_y"] = (to_matrix(valid_f, self.spec_),), (yv,)
