@@ -233,3 +233,33 @@ def test_data_fingerprint_ignores_row_and_column_order_but_not_values(values, se
     assert data_fingerprint(shuffled) == data_fingerprint(df)
     changed = df.assign(n=df["n"].where(df.index != 0, df.loc[0, "n"] + 100))
     assert data_fingerprint(changed)["sha256"] != data_fingerprint(df)["sha256"]
+
+
+class _RacingClient:
+    """A client whose set_experiment_tag fails as PostgreSQL does when another user inserted the tag first."""
+
+    def __init__(self, tag_after: str | None):
+        self.tag_after = tag_after
+
+    def set_experiment_tag(self, experiment_id, key, value):
+        from mlflow.exceptions import MlflowException
+
+        raise MlflowException('duplicate key value violates unique constraint "experiment_tag_pk"')
+
+    def get_experiment(self, experiment_id):
+        from types import SimpleNamespace
+
+        from loyalist.tracking.store import EXPERIMENT_KIND_TAG
+
+        return SimpleNamespace(tags={} if self.tag_after is None else {EXPERIMENT_KIND_TAG: self.tag_after})
+
+
+def test_two_users_setting_the_experiment_kind_at_once_is_not_an_error():
+    """The team-server test failed once this way: both users set the kind tag, the second insert hit the key."""
+    from mlflow.exceptions import MlflowException
+
+    from loyalist.tracking.store import EXPERIMENT_KIND, tag_experiment_kind
+
+    tag_experiment_kind(_RacingClient(EXPERIMENT_KIND), "1")  # the other user's tag is there: fine
+    with pytest.raises(MlflowException):
+        tag_experiment_kind(_RacingClient(None), "1")  # still missing: a real failure, raised

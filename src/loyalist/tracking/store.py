@@ -328,11 +328,22 @@ def setup_tracking(
                     client.restore_experiment(experiment_id)
             if found is None or EXPERIMENT_KIND_TAG not in (found.tags or {}):
                 # Without it the MLflow 3 UI opens the experiment on its (empty) GenAI traces page, not on runs.
-                client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+                tag_experiment_kind(client, experiment_id)
         except (MlflowException, SQLAlchemyError, sqlite3.Error) as exc:
             raise _store_error(exc, tracking_uri) from exc
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def tag_experiment_kind(client: MlflowClient, experiment_id: str) -> None:
+    """Set the experiment's kind tag. On a shared server two users starting at once both set it, and the loser's
+    insert fails on the tag's primary key (PostgreSQL's UniqueViolation): then the tag is there, which is all this
+    asks; any other failure is raised."""
+    try:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    except MlflowException:
+        if (client.get_experiment(experiment_id).tags or {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            raise
 
 
 def end_dead_runs(experiment_id: str, *, host: str | None = None) -> list[str]:
