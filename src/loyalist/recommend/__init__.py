@@ -8,8 +8,7 @@ in an environment without the training extras) does not import the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from loyalist._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "CoPurchaseRecommender": "crosssell",
@@ -23,12 +22,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
