@@ -263,3 +263,37 @@ def test_two_users_setting_the_experiment_kind_at_once_is_not_an_error():
     tag_experiment_kind(_RacingClient(EXPERIMENT_KIND), "1")  # the other user's tag is there: fine
     with pytest.raises(MlflowException):
         tag_experiment_kind(_RacingClient(None), "1")  # still missing: a real failure, raised
+
+
+class _AliasRace:
+    """set_registered_model_alias fails like PostgreSQL when another user inserted the same alias first."""
+
+    def __init__(self, failures: int, message: str = 'duplicate key value violates unique constraint '
+                                                      '"registered_model_alias_pk"'):
+        self.failures, self.message, self.calls = failures, message, 0
+
+    def set_registered_model_alias(self, name, alias, version):
+        from mlflow.exceptions import MlflowException
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise MlflowException(self.message)
+
+
+def test_an_alias_write_that_lost_a_race_on_a_shared_server_is_tried_again(monkeypatch):
+    """The team-server test failed once with UniqueViolation on registered_model_alias_pk (two users registering
+    at once). The lost race is retried; any other failure, or a race lost every time, is raised."""
+    from mlflow.exceptions import MlflowException
+
+    import loyalist.tracking.registry as registry
+
+    monkeypatch.setattr(registry.time, "sleep", lambda seconds: None)
+    won = _AliasRace(failures=1)
+    registry._write_alias(won, "m", "challenger", 2)
+    assert won.calls == 2
+    with pytest.raises(MlflowException):
+        registry._write_alias(_AliasRace(failures=1, message="RESOURCE_DOES_NOT_EXIST"), "m", "challenger", 2)
+    always = _AliasRace(failures=99)
+    with pytest.raises(MlflowException):
+        registry._write_alias(always, "m", "challenger", 2)
+    assert always.calls == registry.ALIAS_ATTEMPTS

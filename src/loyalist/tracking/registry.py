@@ -13,6 +13,7 @@ import functools
 import math
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -189,6 +190,27 @@ def _run_id(handle_or_run_id: RunHandle | str) -> str:
 # ---------------------------------------------------------------------------------------- log model
 
 
+
+#: How often an alias write is tried when another user's write to the same alias wins the race on a shared server.
+ALIAS_ATTEMPTS = 4
+
+
+def _write_alias(client: MlflowClient, name: str, alias: str, version: int | str) -> None:
+    """Point ``alias`` of ``name`` at ``version``.
+
+    On a shared tracking server two users setting the same alias at once can both find it missing and both insert
+    it; the loser's insert fails on the alias table's key (PostgreSQL's UniqueViolation, "duplicate key"). The row
+    exists by then, so the write is tried again (an update this time); any other failure is raised at once."""
+    for attempt in range(ALIAS_ATTEMPTS):
+        try:
+            client.set_registered_model_alias(name, alias, str(version))
+            return
+        except MlflowException as exc:
+            text = str(exc)
+            if attempt == ALIAS_ATTEMPTS - 1 or not ("duplicate key" in text or "UNIQUE constraint" in text):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
 def log_model(
     handle_or_run_id: RunHandle | str,
     model: Any,
@@ -269,7 +291,7 @@ def log_model(
     client = _client()
     with _without_mlflow_prints():
         mv = mlflow.register_model(logged.model_uri, registered_name, tags=version_tags)
-    client.set_registered_model_alias(registered_name, CHALLENGER, str(mv.version))
+    _write_alias(client, registered_name, CHALLENGER, mv.version)
     return version_info(registered_name, int(mv.version))
 
 
@@ -316,7 +338,7 @@ def get_version(name: str, alias: str) -> ModelVersionInfo | None:
 def set_alias(name: str, alias: str, version: int) -> None:
     """Point ``alias`` of ``name`` at ``version`` (it leaves any other version); RegistryError if it is missing."""
     version_info(name, version)
-    _client().set_registered_model_alias(name, alias, str(int(version)))
+    _write_alias(_client(), name, alias, int(version))
 
 
 def _locked(func: F) -> F:
@@ -343,9 +365,9 @@ def promote(name: str, version: int) -> None:
         if alias in target.aliases:
             client.delete_registered_model_alias(name, alias)
     if current is None or current.version != target.version:
-        client.set_registered_model_alias(name, CHAMPION, str(target.version))
+        _write_alias(client, name, CHAMPION, target.version)
         if current is not None:
-            client.set_registered_model_alias(name, PREVIOUS, str(current.version))
+            _write_alias(client, name, PREVIOUS, current.version)
 
 
 @_locked
