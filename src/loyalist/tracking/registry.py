@@ -13,7 +13,6 @@ import functools
 import math
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from loyalist.tracking.pyfunc import (
     dump_model,
     missing_features,
 )
-from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _truncate, store_lock
+from loyalist.tracking.store import MAX_TAG_LENGTH, RunHandle, _as_text, _truncate, retry_lost_race, store_lock
 from loyalist.tracking.version_info import ModelVersionInfo
 
 __all__ = [
@@ -191,25 +190,11 @@ def _run_id(handle_or_run_id: RunHandle | str) -> str:
 
 
 
-#: How often an alias write is tried when another user's write to the same alias wins the race on a shared server.
-ALIAS_ATTEMPTS = 4
-
-
 def _write_alias(client: MlflowClient, name: str, alias: str, version: int | str) -> None:
-    """Point ``alias`` of ``name`` at ``version``.
+    """Point ``alias`` of ``name`` at ``version``; a write that lost a race to another user on a shared server (both
+    inserted the alias) is tried again (:func:`~loyalist.tracking.store.retry_lost_race`)."""
+    retry_lost_race(lambda: client.set_registered_model_alias(name, alias, str(version)))
 
-    On a shared tracking server two users setting the same alias at once can both find it missing and both insert
-    it; the loser's insert fails on the alias table's key (PostgreSQL's UniqueViolation, "duplicate key"). The row
-    exists by then, so the write is tried again (an update this time); any other failure is raised at once."""
-    for attempt in range(ALIAS_ATTEMPTS):
-        try:
-            client.set_registered_model_alias(name, alias, str(version))
-            return
-        except MlflowException as exc:
-            text = str(exc)
-            if attempt == ALIAS_ATTEMPTS - 1 or not ("duplicate key" in text or "UNIQUE constraint" in text):
-                raise
-            time.sleep(0.2 * (attempt + 1))
 
 def log_model(
     handle_or_run_id: RunHandle | str,

@@ -15,11 +15,12 @@ import socket
 import sqlite3
 import tempfile
 import threading
+import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import mlflow
@@ -335,6 +336,34 @@ def setup_tracking(
     return experiment_id
 
 
+T = TypeVar("T")
+
+#: How often a write is tried when a concurrent writer inserted the same row first (see :func:`retry_lost_race`).
+RACE_ATTEMPTS = 4
+
+
+def _lost_race(exc: BaseException) -> bool:
+    text = str(exc)
+    return "duplicate key" in text or "UNIQUE constraint failed" in text
+
+
+def retry_lost_race(call: Callable[[], T]) -> T:
+    """Run ``call``; when it fails because another job inserted the same row first (PostgreSQL's UniqueViolation,
+    SQLite's UNIQUE constraint: two users registering, tagging or logging the same dataset at once), try again, as
+    the row now exists and the write becomes an update or a link. Other failures, or a race lost
+    :data:`RACE_ATTEMPTS` times, are raised."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            return call()
+        except (MlflowException, IntegrityError) as exc:
+            if attempt == RACE_ATTEMPTS - 1 or not _lost_race(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def tag_experiment_kind(client: MlflowClient, experiment_id: str) -> None:
     """Set the experiment's kind tag. On a shared server two users starting at once both set it, and the loser's
     insert fails on the tag's primary key (PostgreSQL's UniqueViolation): then the tag is there, which is all this
@@ -589,7 +618,8 @@ class RunHandle:
             dataset = from_pandas(df, name=name)
             # Dataset._to_mlflow_entity is how mlflow.log_input builds the entity; used here to log by run id.
             entity = DatasetInput(dataset=dataset._to_mlflow_entity(), tags=tags)
-        self._client.log_inputs(self.run_id, datasets=[entity])
+        # two runs logging the same dataset at once both insert its row; the loser retries and links the row
+        retry_lost_race(lambda: self._client.log_inputs(self.run_id, datasets=[entity]))
         return fp
 
 
