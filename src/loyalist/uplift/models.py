@@ -1,0 +1,243 @@
+"""Uplift models on LightGBM: the change in a customer's outcome if contacted, learned from a randomised campaign.
+
+Each estimator follows the scikit-learn contract (``__init__`` stores parameters, ``fit`` returns ``self``, learned
+state ends in ``_``) with ``fit(X, treatment, y)`` and ``predict(X)`` -> the predicted uplift
+``E[y | x, contacted] - E[y | x, not contacted]`` per row (for a binary ``y``, in probability points).
+
+- :class:`TwoModelUplift` (T-learner): one model on the contacted customers, one on the control customers; the
+  uplift is the difference of their predictions.
+- :class:`XLearnerUplift` (Künzel et al. 2019): the two outcome models of the T-learner, then the imputed effects
+  ``y - mu0(x)`` of the contacted and ``mu1(x) - y`` of the control customers are each learned by a regressor;
+  the two effect models are blended with the propensity ``g`` (the contacted share):
+  ``tau(x) = g * tau0(x) + (1 - g) * tau1(x)``. It lends strength from the large group to the small one, which
+  suits campaigns with a 10% control group.
+- :class:`TransformedOutcomeUplift`: one regressor on ``z = y * (t - p) / (p * (1 - p))``, whose expectation given x
+  is the uplift (Athey & Imbens 2015); simple, but noisier.
+
+``X`` is a DataFrame of features as of the campaign date (numbers, booleans, or text/categorical columns, which
+LightGBM splits on natively; the categories seen in ``fit`` are kept and any other value is treated as missing).
+``outcome="binary"`` uses LightGBM classifiers for the outcome models (probabilities); ``"continuous"`` (e.g.
+revenue) uses regressors. No file, environment or clock is read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from loyalist.errors import DataQualityError, ModelError, NotFittedError
+
+__all__ = ["DEFAULT_UPLIFT_PARAMS", "TwoModelUplift", "XLearnerUplift", "TransformedOutcomeUplift", "UPLIFT_METHODS",
+           "make_uplift_model"]
+
+#: LightGBM parameters of the outcome and effect models. Campaign effects are small beside the outcome's own
+#: variation, so the trees are shallow, leaves large and the learning slow (chosen on Hillstrom's training split
+#: only, see benchmarks/bench_uplift.py).
+DEFAULT_UPLIFT_PARAMS: dict[str, Any] = {
+    "n_estimators": 200,
+    "learning_rate": 0.03,
+    "num_leaves": 8,
+    "min_child_samples": 200,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.9,
+    "reg_lambda": 5.0,
+    "verbose": -1,
+}
+
+
+def _check_xy(X: pd.DataFrame, treatment: object, y: object, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(X, pd.DataFrame):
+        raise DataQualityError(f"The uplift features must be a DataFrame; got {type(X).__name__}.")
+    t = np.asarray(treatment, dtype="float64").ravel()
+    y_ = np.asarray(y, dtype="float64").ravel()
+    if not len(X) == len(t) == len(y_):
+        raise DataQualityError(f"The features, treatment and outcome must have one length; got {len(X)}, {len(t)} "
+                               f"and {len(y_)}.")
+    if not np.isin(t, (0.0, 1.0)).all():
+        raise DataQualityError("The treatment must hold only 0 (control) and 1 (contacted).")
+    for side, value in (("contacted", 1.0), ("control", 0.0)):
+        if (t == value).sum() < 2:
+            raise DataQualityError(f"An uplift model needs at least 2 {side} customers; got {int((t == value).sum())}.")
+    if not np.isfinite(y_).all():
+        raise DataQualityError("The outcome has missing or infinite values; fill or drop those customers first.")
+    if outcome == "binary":
+        if not np.isin(y_, (0.0, 1.0)).all():
+            raise DataQualityError("A binary uplift outcome must hold only 0 and 1; pass outcome='continuous' for "
+                                   "a value.")
+        for side, value in (("contacted", 1.0), ("control", 0.0)):
+            if np.unique(y_[t == value]).size < 2:
+                raise DataQualityError(f"The {side} customers all have the same outcome ({y_[t == value][0]:g}): "
+                                       "there is nothing to learn the uplift from.")
+    elif outcome != "continuous":
+        raise ModelError(f"outcome must be 'binary' or 'continuous'; got {outcome!r}.")
+    return t, y_
+
+
+class _UpliftBase(BaseEstimator):
+    """Shared parameters, feature encoding and the fitted check."""
+
+    def __init__(
+        self,
+        outcome: str = "binary",
+        params: Mapping[str, Any] | None = None,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.outcome = outcome
+        self.params = params
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _lgbm_params(self, offset: int = 0) -> dict[str, Any]:
+        p = dict(DEFAULT_UPLIFT_PARAMS)
+        p.update(self.params or {})
+        p.update(random_state=int(self.random_state) + offset, n_jobs=self.n_jobs)
+        return p
+
+    def _outcome_model(self, offset: int) -> Any:
+        import lightgbm as lgb
+
+        if self.outcome == "binary":
+            return lgb.LGBMClassifier(**self._lgbm_params(offset))
+        return lgb.LGBMRegressor(**self._lgbm_params(offset))
+
+    def _regressor(self, offset: int) -> Any:
+        import lightgbm as lgb
+
+        return lgb.LGBMRegressor(**self._lgbm_params(offset))
+
+    def _predict_outcome(self, model: Any, X: pd.DataFrame) -> np.ndarray:
+        if self.outcome == "binary":
+            return np.asarray(model.predict_proba(X)[:, 1], dtype="float64")
+        return np.asarray(model.predict(X), dtype="float64")
+
+    def _fit_encoding(self, X: pd.DataFrame) -> pd.DataFrame:
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.categories_: dict[str, list] = {}
+        for c in X.columns:
+            col = X[c]
+            if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+                self.categories_[str(c)] = sorted(col.dropna().astype(str).unique().tolist())
+        return self._encode(X)
+
+    def _encode(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise DataQualityError(f"The features lack the column(s) {missing[:5]} the uplift model was trained on.")
+        out = {}
+        for c in self.feature_names_in_:
+            col = X[c]
+            if c in self.categories_:
+                text = col.astype("string")
+                known = text.isin(self.categories_[c]).fillna(False).to_numpy(dtype=bool)
+                out[c] = pd.Categorical(text.astype(object).where(known, None), categories=self.categories_[c])
+            else:
+                out[c] = pd.to_numeric(col.astype("float64") if pd.api.types.is_bool_dtype(col) else col,
+                                       errors="coerce")
+        return pd.DataFrame(out, index=X.index)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "feature_names_in_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, treatment, y) first.")
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The predicted uplift per row of ``X`` (contacted minus not contacted)."""
+        self._check_fitted()
+        return self._uplift(self._encode(X))
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TwoModelUplift(_UpliftBase):
+    """T-learner: ``mu1`` on the contacted, ``mu0`` on the control customers; uplift = ``mu1(x) - mu0(x)``."""
+
+    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> TwoModelUplift:
+        t, y_ = _check_xy(X, treatment, y, self.outcome)
+        Xe = self._fit_encoding(X)
+        self.model_treated_ = self._outcome_model(1).fit(Xe[t == 1], y_[t == 1])
+        self.model_control_ = self._outcome_model(2).fit(Xe[t == 0], y_[t == 0])
+        return self
+
+    def predict_outcomes(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``(if not contacted, if contacted)``: the expected outcome per row under each choice."""
+        self._check_fitted()
+        Xe = self._encode(X)
+        return self._predict_outcome(self.model_control_, Xe), self._predict_outcome(self.model_treated_, Xe)
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        return self._predict_outcome(self.model_treated_, Xe) - self._predict_outcome(self.model_control_, Xe)
+
+
+class XLearnerUplift(TwoModelUplift):
+    """X-learner on top of the T-learner's outcome models.
+
+    ``propensity``: the probability of being contacted (a randomised campaign's contacted share); None = the share
+    in the training data.
+    """
+
+    def __init__(
+        self,
+        outcome: str = "binary",
+        params: Mapping[str, Any] | None = None,
+        random_state: int = 0,
+        n_jobs: int = 2,
+        propensity: float | None = None,
+    ) -> None:
+        super().__init__(outcome=outcome, params=params, random_state=random_state, n_jobs=n_jobs)
+        self.propensity = propensity
+
+    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> XLearnerUplift:
+        super().fit(X, treatment, y)
+        t, y_ = np.asarray(treatment, dtype="float64").ravel(), np.asarray(y, dtype="float64").ravel()
+        Xe = self._encode(X)
+        g = float(t.mean()) if self.propensity is None else float(self.propensity)
+        if not 0 < g < 1:
+            raise ModelError(f"propensity must be strictly between 0 and 1; got {self.propensity!r}.")
+        self.propensity_ = g
+        d1 = y_[t == 1] - self._predict_outcome(self.model_control_, Xe[t == 1])
+        d0 = self._predict_outcome(self.model_treated_, Xe[t == 0]) - y_[t == 0]
+        self.effect_treated_ = self._regressor(3).fit(Xe[t == 1], d1)
+        self.effect_control_ = self._regressor(4).fit(Xe[t == 0], d0)
+        return self
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        g = self.propensity_
+        return (g * np.asarray(self.effect_control_.predict(Xe), dtype="float64")
+                + (1 - g) * np.asarray(self.effect_treated_.predict(Xe), dtype="float64"))
+
+
+class TransformedOutcomeUplift(_UpliftBase):
+    """One regressor on the transformed outcome ``z = y * (t - p) / (p * (1 - p))`` (p = contacted share)."""
+
+    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> TransformedOutcomeUplift:
+        t, y_ = _check_xy(X, treatment, y, self.outcome)
+        Xe = self._fit_encoding(X)
+        p = float(t.mean())
+        self.propensity_ = p
+        self.model_ = self._regressor(5).fit(Xe, y_ * (t - p) / (p * (1 - p)))
+        return self
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model_.predict(Xe), dtype="float64")
+
+
+#: Method name -> estimator class (for configs and the CLI).
+UPLIFT_METHODS: dict[str, type[_UpliftBase]] = {
+    "two_model": TwoModelUplift,
+    "x_learner": XLearnerUplift,
+    "transformed_outcome": TransformedOutcomeUplift,
+}
+
+
+def make_uplift_model(method: str, **kwargs: Any) -> _UpliftBase:
+    """An unfitted uplift model by name (:data:`UPLIFT_METHODS`)."""
+    if method not in UPLIFT_METHODS:
+        raise ModelError(f"Unknown uplift method {method!r}; choose one of {sorted(UPLIFT_METHODS)}.")
+    return UPLIFT_METHODS[method](**kwargs)
