@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from loyalist.batch.control import assign_control
-from loyalist.batch.effect import EFFECT_COLUMNS, campaign_outcomes, difference, measure_effect
+from loyalist.batch.effect import (
+    EFFECT_COLUMNS,
+    SUMMARY_COLUMNS,
+    campaign_outcomes,
+    difference,
+    effect_summary,
+    measure_effect,
+)
 from loyalist.data.campaign import plant_effect
 from loyalist.data.synthetic import generate
 from loyalist.errors import DataQualityError
@@ -156,3 +163,85 @@ def test_cli_effect_writes_the_table_and_refuses_bad_input_in_one_sentence(order
     assert bad.exit_code == 2 and "does not exist" in bad.output and "Traceback" not in bad.output
     late = runner.invoke(app, [*args[:-3], "800", "--out", str(tmp_path / "e2")])
     assert late.exit_code == 2 and "wait for the horizon to pass" in " ".join(late.output.split())
+
+
+COSTS = {"Call / 致电": 30.0, "Coupon / 优惠券": 5.0}
+
+
+def test_value_kept_net_of_cost_by_hand():
+    """6 treated (cost 10 each) and 4 control customers: churn 2/6 vs 3/4, revenue 60 vs 10 per customer."""
+    outcomes = pd.DataFrame({
+        "action": "x", "loyalty_tier": "at_risk", "risk_band": "high",
+        "group": ["treatment"] * 6 + ["control"] * 4,
+        "churn": [1.0, 1, 0, 0, 0, 0, 1, 1, 1, 0],
+        "orders": [0.0, 0, 1, 2, 1, 1, 0, 0, 0, 1],
+        "revenue": [0.0, 0, 90, 120, 70, 80, 0, 0, 0, 40],
+    })
+    table = measure_effect(outcomes, levels=("action",), costs={"x": 10.0})
+    summary = effect_summary(table)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS) and len(summary) == 2
+    row = summary.iloc[0]
+    assert row["churn_difference"] == pytest.approx(2 / 6 - 3 / 4)
+    assert row["saved"] == pytest.approx((3 / 4 - 2 / 6) * 6)  # 2.5 customers kept among the 6 treated
+    assert row["revenue_kept"] == pytest.approx((60 - 10) * 6)  # 300
+    assert row["cost"] == 60.0 and row["net"] == pytest.approx(240.0)
+    revenue = table[(table["level"] == "all") & (table["outcome"] == "revenue")].iloc[0]
+    assert row["net_low"] == pytest.approx(revenue["ci_low"] * 6 - 60)
+    assert row["net_high"] == pytest.approx(revenue["ci_high"] * 6 - 60)
+    assert row["saved_low"] == pytest.approx(-table.iloc[0]["ci_high"] * 6)
+    assert row["verdict"] == _verdict_of(row) == "inconclusive"  # 10 customers cannot tell
+
+
+def _verdict_of(row) -> str:  # the rule written out again, independently of effect._verdict
+    if row["churn_ci_high"] < 0:
+        return "works"
+    if row["churn_ci_low"] > 0:
+        return "negative"
+    return "no_effect" if row["large_enough"] else "inconclusive"
+
+
+def test_a_planted_effect_gives_the_customers_saved_and_the_value_net_of_cost(orders):
+    assignment = _campaign(orders, seed=6)
+    planted, truth = plant_effect(orders, assignment, horizon_days=HORIZON, effect=0.4, seed=6)
+    table = measure_effect(campaign_outcomes(assignment, planted, horizon_days=HORIZON), costs=COSTS)
+    summary = effect_summary(table).set_index(["level", "group"])
+    treated = assignment[assignment["group"] == "treatment"]
+    n_t = len(treated)
+    cost = float(treated["action"].map(COSTS).sum())
+    row = summary.loc[("all", "all")]
+    assert row["n_treatment"] == n_t and row["cost"] == pytest.approx(cost)
+    assert row["saved_low"] <= -truth["churn"] * n_t <= row["saved_high"] and row["saved_low"] > 0
+    assert row["net_low"] <= truth["revenue"] * n_t - cost <= row["net_high"]
+    assert row["net"] == pytest.approx(row["revenue_kept"] - cost)
+    assert row["verdict"] == "works"
+    # per action: only that action's treated customers' cost
+    for action, unit in COSTS.items():
+        part = summary.loc[("action", action)]
+        assert part["cost"] == pytest.approx(unit * int((treated["action"] == action).sum()))
+    # per tier: the cost of the actions its treated customers got
+    at_risk = treated[treated["loyalty_tier"] == "at_risk"]
+    assert summary.loc[("loyalty_tier", "at_risk"), "cost"] == pytest.approx(float(at_risk["action"].map(COSTS).sum()))
+
+
+def test_contact_that_raises_churn_is_flagged_negative(orders):
+    assignment = _campaign(orders, seed=7)
+    swapped = assignment.assign(group=assignment["group"].map({"treatment": "control", "control": "treatment"}))
+    # the treated customers lose their orders after the contact: contact drives them away
+    planted, _ = plant_effect(orders, swapped, horizon_days=HORIZON, effect=0.4, seed=7)
+    summary = effect_summary(measure_effect(campaign_outcomes(assignment, planted, horizon_days=HORIZON),
+                                            costs=COSTS))
+    row = summary[summary["level"] == "all"].iloc[0]
+    assert row["churn_ci_low"] > 0 and row["verdict"] == "negative" and row["saved_high"] < 0
+    assert row["net_high"] < 0  # revenue lost and the contact paid for
+
+
+def test_a_small_campaign_without_effect_is_inconclusive_and_an_unknown_cost_says_so(orders):
+    assignment = _campaign(orders, seed=8).head(80)
+    summary = effect_summary(measure_effect(campaign_outcomes(assignment, orders, horizon_days=HORIZON),
+                                            costs={"Call / 致电": 30.0}))
+    row = summary[summary["level"] == "all"].iloc[0]
+    assert row["churn_ci_low"] <= 0 <= row["churn_ci_high"]
+    assert row["mde"] > 0.05 and not row["large_enough"] and row["verdict"] == "inconclusive"
+    assert pd.isna(row["cost"]) and pd.isna(row["net"]) and "Coupon / 优惠券" in row["note"]
+    call = summary[(summary["level"] == "action") & (summary["group"] == "Call / 致电")].iloc[0]
+    assert call["cost"] == 30.0 * call["n_treatment"] and call["note"] == ""

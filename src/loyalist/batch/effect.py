@@ -16,7 +16,14 @@ says so.
 
 ``total`` (with ``total_low`` / ``total_high``) is the difference times the treated customers: for churn, minus
 the customers saved by the action (a negative total is customers kept); for orders and revenue, the orders and
-revenue the action added over the horizon (before the action's cost, which the action table does not carry yet).
+revenue the action added over the horizon. ``cost`` is what the actions given to the group's treated customers
+cost (the action table's ``cost`` per treated customer; control customers cost nothing), and on the revenue rows
+``net`` (``net_low`` / ``net_high``) is the revenue kept minus that cost: the value kept net of the action's cost,
+with its interval (the cost is known, so the interval is the revenue total's shifted by it).
+
+:func:`effect_summary` turns the long table into one row per group (customers saved, value kept net of cost and a
+verdict: ``works``, ``negative`` when the interval says contact raised churn, ``no_effect`` when it covers zero
+and the sample was large enough, ``inconclusive`` when it covers zero and the sample was too small to tell).
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from loyalist.config.models import ActionRule
 from loyalist.errors import DataQualityError
 
-__all__ = ["OUTCOMES", "EFFECT_COLUMNS", "campaign_outcomes", "difference", "measure_effect"]
+__all__ = ["OUTCOMES", "EFFECT_COLUMNS", "SUMMARY_COLUMNS", "VERDICTS", "action_costs", "campaign_outcomes",
+           "difference", "measure_effect", "effect_summary"]
 
 #: Outcome -> what it is.
 OUTCOMES: dict[str, str] = {
@@ -41,8 +50,35 @@ OUTCOMES: dict[str, str] = {
 #: Columns of the effect table.
 EFFECT_COLUMNS: tuple[str, ...] = (
     "level", "group", "outcome", "n_treatment", "n_control", "treatment", "control", "difference", "ci_low",
-    "ci_high", "p_value", "mde", "target", "large_enough", "total", "total_low", "total_high", "note",
+    "ci_high", "p_value", "mde", "target", "large_enough", "total", "total_low", "total_high", "cost", "net",
+    "net_low", "net_high", "note",
 )
+
+#: Columns of :func:`effect_summary` (one row per level and group).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "level", "group", "n_treatment", "n_control", "churn_treatment", "churn_control", "churn_difference",
+    "churn_ci_low", "churn_ci_high", "large_enough", "mde", "saved", "saved_low", "saved_high", "revenue_kept",
+    "revenue_kept_low", "revenue_kept_high", "cost", "net", "net_low", "net_high", "verdict", "note",
+)
+
+#: Verdict -> what it means (the churn difference's interval).
+VERDICTS: dict[str, str] = {
+    "works": "the interval is below zero: the action lowered churn",
+    "negative": "the interval is above zero: contact raised churn",
+    "no_effect": "the interval covers zero and the sample was large enough to see the target difference",
+    "inconclusive": "the interval covers zero and the sample was too small to tell (underpowered)",
+    "no_estimate": "too few treatment or control customers for an estimate",
+}
+
+
+def action_costs(actions: Sequence[ActionRule]) -> dict[str, float]:
+    """The cost per treated customer of each action as the list writes it (``"<action_zh> / <action_en>"``), from
+    the config's action table (rules with a ``cost``). Two rules with the same text: the first one's cost (the
+    first matching rule wins in the list too)."""
+    out: dict[str, float] = {}
+    for rule in actions:
+        out.setdefault(f"{rule.action_zh} / {rule.action_en}", float(rule.cost))
+    return out
 
 _ASSIGNMENT_NEEDS = ("campaign_date", "customer_id", "action", "loyalty_tier", "risk_band", "group")
 
@@ -134,15 +170,22 @@ def measure_effect(
     alpha: float = 0.05,
     power: float = 0.8,
     targets: Mapping[str, float] | None = None,
+    costs: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The effect table (:data:`EFFECT_COLUMNS`): one row per (level, group, outcome); level ``all`` first.
 
     ``targets``: the smallest difference worth detecting per outcome (absolute; default: 5 churn points, 0.5 orders
     and 10% of the control group's mean revenue); ``large_enough`` is ``mde <= target``.
+    ``costs``: the cost per treated customer by action (:func:`action_costs`); None: no cost (0). An action that
+    is not in ``costs`` has an unknown cost: its groups get no ``cost`` / ``net`` and a note saying so.
     """
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise DataQualityError(f"alpha and power must be in (0, 1); got {alpha} and {power}.")
     targets = {"churn": 0.05, "orders": 0.5, **(targets or {})}
+    action = outcomes["action"].astype("string")
+    unit_cost = (pd.Series(0.0, index=outcomes.index) if costs is None
+                 else action.map(lambda a: costs.get(str(a), np.nan)).astype("float64"))
+    outcomes = outcomes.assign(_cost=unit_cost.where(outcomes["group"] == "treatment", 0.0))
     rows = []
     parts: list[tuple[str, str, pd.DataFrame]] = [("all", "all", outcomes)]
     for level in levels:
@@ -151,8 +194,11 @@ def measure_effect(
     for level, key, part in parts:
         is_t = (part["group"] == "treatment").to_numpy(dtype=bool)
         nt, nc = int(is_t.sum()), int((~is_t).sum())
+        cost = float(part["_cost"].sum(skipna=False))
+        unknown = sorted(set(part.loc[part["_cost"].isna(), "action"].astype(str)))
         for outcome in OUTCOMES:
-            row = {"level": level, "group": key, "outcome": outcome, "n_treatment": nt, "n_control": nc}
+            row = {"level": level, "group": key, "outcome": outcome, "n_treatment": nt, "n_control": nc,
+                   "cost": cost}
             if nt < 2 or nc < 2:
                 side = "control" if nc < 2 else "treatment"
                 rows.append(row | {"note": f"fewer than 2 {side} customers: no estimate"})
@@ -162,9 +208,54 @@ def measure_effect(
             target = targets.get(outcome, 0.1 * abs(d["control"]))
             rows.append(row | {k: d[k] for k in ("treatment", "control", "difference", "ci_low", "ci_high",
                                                  "p_value", "mde")}
-                        | {"target": float(target), "large_enough": bool(d["mde"] <= target), "note": "",
+                        | {"target": float(target), "large_enough": bool(d["mde"] <= target),
+                           "note": f"cost unknown for {unknown} (not in the action table)" if unknown else "",
                            "total": d["difference"] * nt, "total_low": d["ci_low"] * nt,
-                           "total_high": d["ci_high"] * nt})
+                           "total_high": d["ci_high"] * nt}
+                        | ({"net": d["difference"] * nt - cost, "net_low": d["ci_low"] * nt - cost,
+                            "net_high": d["ci_high"] * nt - cost} if outcome == "revenue" else {}))
     table = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
     table["large_enough"] = table["large_enough"].astype("boolean")
     return table
+
+
+def _verdict(row: Mapping[str, object]) -> str:
+    low, high = row.get("churn_ci_low"), row.get("churn_ci_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "no_estimate"
+    if float(high) < 0:  # type: ignore[arg-type]
+        return "works"
+    if float(low) > 0:  # type: ignore[arg-type]
+        return "negative"
+    return "no_effect" if bool(row.get("large_enough")) else "inconclusive"
+
+
+def effect_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (level, group) of an effect table (:data:`SUMMARY_COLUMNS`), in the table's order.
+
+    ``saved`` = -(churn difference) x treated customers (customers kept by the action; ``saved_low`` /
+    ``saved_high`` from the interval), ``revenue_kept`` = revenue difference x treated customers, ``net`` =
+    revenue kept - the treated customers' action cost, ``large_enough`` / ``mde`` of the churn difference, and
+    the :data:`VERDICTS` key.
+    """
+    rows = []
+    for (level, group), part in table.groupby(["level", "group"], sort=False):
+        by = part.set_index("outcome")
+        churn, revenue = by.loc["churn"], by.loc["revenue"]
+        row = {
+            "level": level, "group": group, "n_treatment": int(churn["n_treatment"]),
+            "n_control": int(churn["n_control"]), "churn_treatment": churn["treatment"],
+            "churn_control": churn["control"], "churn_difference": churn["difference"],
+            "churn_ci_low": churn["ci_low"], "churn_ci_high": churn["ci_high"],
+            "large_enough": churn["large_enough"], "mde": churn["mde"],
+            "saved": -churn["total"], "saved_low": -churn["total_high"], "saved_high": -churn["total_low"],
+            "revenue_kept": revenue["total"], "revenue_kept_low": revenue["total_low"],
+            "revenue_kept_high": revenue["total_high"], "cost": revenue["cost"], "net": revenue["net"],
+            "net_low": revenue["net_low"], "net_high": revenue["net_high"],
+            "note": churn["note"] if isinstance(churn["note"], str) else "",
+        }
+        row["verdict"] = _verdict(row)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    out["large_enough"] = out["large_enough"].astype("boolean")
+    return out

@@ -473,6 +473,8 @@ class ActionRule(Strict):
     deadline_days: int = Field(30, ge=1)  # action plan deadline = as-of + this many days
     expected_effect_zh: str = ""
     expected_effect_en: str = ""
+    # what the action costs per treated customer, in the orders' currency (loyalist effect: value kept net of cost)
+    cost: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 class ControlGroupConfig(Section):

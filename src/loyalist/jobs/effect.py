@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from loyalist.batch.effect import OUTCOMES, campaign_outcomes, measure_effect
+from loyalist.batch.effect import OUTCOMES, action_costs, campaign_outcomes, effect_summary, measure_effect
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
@@ -24,6 +24,8 @@ __all__ = ["EffectResult", "run"]
 class EffectResult:
     table: pd.DataFrame
     paths: dict[str, Path]
+    summary: pd.DataFrame | None = None
+    meta: dict | None = None
 
 
 def _read_assignment(path: Path) -> pd.DataFrame:
@@ -81,18 +83,42 @@ def run(
         )
     with reporter.step(f"Measure the effect over {horizon_days} days"):
         outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
-        table = measure_effect(outcomes, alpha=alpha)
+        table = measure_effect(outcomes, alpha=alpha, costs=action_costs(config.scoring_job.actions))
+        summary = effect_summary(table)
     out_dir = Path(out_dir)
-    paths = {"csv": write_csv(table, out_dir / "effect.csv")}
+    paths = {"csv": write_csv(table, out_dir / "effect.csv"),
+             "summary_csv": write_csv(summary, out_dir / "effect_summary.csv")}
     date = str(pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).date())
     meta = {"campaign": str(assignment["campaign"].iloc[0]) if "campaign" in assignment else None,
             "campaign_date": date, "horizon_days": int(horizon_days), "alpha": alpha,
             "customers": int(len(assignment)), "outcomes": OUTCOMES,
-            "rows": [{k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in r.items()}
-                     for r in table.to_dict("records")]}
+            "rows": _records(table), "summary": _records(summary)}
     paths["json"] = write_json(meta, out_dir / "effect.json")
     _print(reporter, table, meta)
-    return EffectResult(table, paths)
+    _print_value(reporter, summary, meta)
+    return EffectResult(table, paths, summary, meta)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain JSON values (missing -> None)."""
+    return [{k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in r.items()}
+            for r in frame.to_dict("records")]
+
+
+def _print_value(reporter: Reporter, summary: pd.DataFrame, meta: dict) -> None:
+    def span(row: pd.Series, a: str, lo: str, hi: str) -> str:
+        return "—" if pd.isna(row[a]) else f"{row[a]:,.0f} ({row[lo]:,.0f} to {row[hi]:,.0f})"
+
+    reporter.table(
+        f"Campaign {meta['campaign']} of {meta['campaign_date']}: customers saved and value kept net of the "
+        f"actions' cost over {meta['horizon_days']} days ({1 - meta['alpha']:.0%} interval)",
+        ["level", "group", "treated / control", "customers saved", "revenue kept", "cost", "net of cost", "verdict"],
+        [[r["level"], str(r["group"])[:40], f"{r['n_treatment']:,} / {r['n_control']:,}",
+          span(r, "saved", "saved_low", "saved_high"), span(r, "revenue_kept", "revenue_kept_low", "revenue_kept_high"),
+          "—" if pd.isna(r["cost"]) else f"{r['cost']:,.0f}", span(r, "net", "net_low", "net_high"),
+          str(r["verdict"]).replace("_", " ")]
+         for _, r in summary.iterrows()],
+    )
 
 
 def _fmt(row: pd.Series, scale: float, unit: str) -> list[str]:
