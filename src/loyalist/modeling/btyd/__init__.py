@@ -2,7 +2,8 @@
 
 - ``models``: :class:`BetaGeoModel`, :class:`GammaGammaModel` (maximum likelihood, Fader, Hardie & Lee 2005);
 - ``summary``: :func:`customer_days_summary`, the (frequency, recency, T, monetary) table they are fitted on;
-- ``features``: :class:`BtydFeaturizer`, P(alive), P(no purchase), expected purchases and value per customer.
+- ``features``: :class:`BtydFeaturizer`, P(alive), P(no purchase), expected purchases and value per customer;
+- ``survival``: P(still active t days after the cut-off) and the expected days until churn under BG/NBD.
 
 Names below are imported on first use (PEP 562), so importing a single module (e.g. when MLflow unpickles a model
 in an environment without the training extras) does not import the others.
@@ -22,6 +23,13 @@ _EXPORTS: dict[str, str] = {
     "BTYD_FEATURES": "features",
     "BtydFeaturizer": "features",
     "btyd_features_by_cutoff": "features",
+    "SURVIVAL_COLUMNS": "survival",
+    "SURVIVAL_HORIZONS_DAYS": "survival",
+    "p_alive_at": "survival",
+    "p_purchase_between": "survival",
+    "expected_time_to_churn": "survival",
+    "survival_table": "survival",
+    "share_still_buying": "survival",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,239 @@
+"""Time to churn under BG/NBD: P(still active t days after the cut-off) and the expected days until churn.
+
+BG/NBD (Fader, Hardie & Lee 2005) says a customer, while alive, buys at Poisson rate ``lambda`` and drops out right
+after each repeat purchase with probability ``p``; ``lambda ~ Gamma(r, alpha)`` and ``p ~ Beta(a, b)`` across
+customers. Here *active* means *alive* in that sense (not yet dropped out), the latent state whose present value
+is :meth:`~loyalist.modeling.btyd.models.BetaGeoModel.p_alive`.
+
+Derivation (all times in the model's unit, ``x, t_x, T`` the customer's calibration summary):
+
+- The purchases that end a customer's life are a thinning of their purchase process: while alive, purchases come at
+  rate ``lambda`` and each one is fatal with probability ``p``, so the time to drop-out from any moment the
+  customer is alive is exponential with rate ``lambda p`` (memoryless). Given ``(lambda, p)`` and alive at T:
+  ``P(alive at T + t) = exp(-lambda p t)``.
+- Given the history and alive at T, the posterior is ``lambda ~ Gamma(r + x, alpha + T)`` and
+  ``p ~ Beta(a, b + x)``, independent (the alive branch of the likelihood is ``lambda^x (1-p)^x e^(-lambda T)``).
+- Integrating ``lambda`` out: ``E[exp(-lambda p t)] = ((alpha+T)/(alpha+T+p t))^(r+x)``; integrating ``p`` out:
+  ``G(beta, t) = E_p[(beta / (beta + p t))^(r+x)] = 2F1(r+x, a; a+b+x; -t/beta)``, computed with Pfaff's
+  transformation as ``(beta/(beta+t))^a 2F1(a+b-r, a; a+b+x; t/(beta+t))`` (argument in [0, 1), parameters that do
+  not grow with x), or by quadrature over the Beta quantiles where the series is not usable.
+- Hence ``S(t) = P(alive at T + t | history) = P(alive at T) G(alpha + T, t)``, with ``S(0) = P(alive at T)``.
+
+Observable counterpart (what the calibration against real holdouts compares): a customer *still buys at s* when they
+make at least one purchase in ``(T + s, T + H]`` (H = end of the observed window). Given ``(lambda, p)`` and alive
+at T, that is ``exp(-lambda p s) (1 - exp(-lambda (H - s)))`` (alive at T + s, then at least one purchase in the rest
+of the window), and integrating as above:
+``P(buys in (T+s, T+H]) = P(alive at T) [G(alpha+T, s) - ((alpha+T)/(alpha+T+H-s))^(r+x) G(alpha+T+H-s, s)]``.
+
+**Expected days to churn** (``expected_days_to_churn``) is the restricted mean of the time from the cut-off to the
+drop-out, capped at ``cap_days``: ``integral_0^cap S(t) dt`` in days. A customer already gone at the cut-off counts
+0, one sure to stay alive throughout counts ``cap_days``. The plain (uncapped) mean is infinite for many customers
+(``E[1/lambda]`` diverges when ``r + x <= 1``), so the cap (default 365 days) is part of the definition. The expected
+day of the customer's last purchase follows from it: a customer who drops out does so right after a purchase, so the
+expected drop-out day *is* the expected day of the last purchase (within the cap).
+
+Pure library code: no configuration, environment or clock is read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from loyalist.errors import ConfigError
+from loyalist.modeling.btyd.models import BetaGeoModel, _check_rfm, _check_times
+
+__all__ = [
+    "SURVIVAL_HORIZONS_DAYS",
+    "SURVIVAL_COLUMNS",
+    "p_alive_at",
+    "p_purchase_between",
+    "expected_time_to_churn",
+    "survival_table",
+    "share_still_buying",
+]
+
+#: Horizons (days after the cut-off) of the ``p_active_<h>d`` columns of :func:`survival_table`.
+SURVIVAL_HORIZONS_DAYS: tuple[int, ...] = (30, 60, 90, 180)
+#: Columns of :func:`survival_table` with the default horizons, in order.
+SURVIVAL_COLUMNS: tuple[str, ...] = (
+    *(f"p_active_{h}d" for h in SURVIVAL_HORIZONS_DAYS), "expected_days_to_churn",
+)
+_QUANTILE_NODES = 64  # Gauss-Legendre nodes of the fallback quadrature over the Beta quantiles
+_CAP_NODES = 48  # Gauss-Legendre nodes of the restricted-mean integral
+
+
+def _params(model: BetaGeoModel) -> tuple[float, float, float, float]:
+    if not isinstance(model, BetaGeoModel):
+        raise ConfigError(f"The 'model' argument must be a fitted BetaGeoModel; got {type(model).__name__}.")
+    return model._fitted()
+
+
+def _beta_quadrature(k: np.ndarray, a: float, bx: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """E_p[(1 + p ratio)^(-k)] for p ~ Beta(a, bx), by Gauss-Legendre over the quantile q of p (robust fallback)."""
+    q, w = np.polynomial.legendre.leggauss(_QUANTILE_NODES)
+    q, w = (q + 1.0) / 2.0, w / 2.0
+    p = special.betaincinv(a, bx[:, None], q[None, :])  # shape (n, nodes)
+    return np.exp(-k[:, None] * np.log1p(p * ratio[:, None])) @ w
+
+
+def _g(beta: np.ndarray, t: np.ndarray, x: np.ndarray, params: tuple[float, float, float, float]) -> np.ndarray:
+    """G(beta, t) = E_p[(beta / (beta + p t))^(r + x)] with p ~ Beta(a, b + x); 1 at t = 0."""
+    r, _, a, b = params
+    k = r + x
+    z = t / (beta + t)
+    with np.errstate(all="ignore"):
+        out = np.exp(a * np.log1p(-z)) * special.hyp2f1(a + b - r, a, a + b + x, z)
+    # G lies between its values at p = 1 and p = 0: a result outside (or not finite) means the series failed.
+    lower = np.exp(-k * np.log1p(t / beta))
+    bad = ~np.isfinite(out) | (out < lower * (1 - 1e-9)) | (out > 1 + 1e-9)
+    if bad.any():
+        out[bad] = _beta_quadrature(k[bad], a, b + x[bad], t[bad] / beta[bad])
+    return np.clip(np.where(t > 0, out, 1.0), lower, 1.0)
+
+
+def _alive_now(model: BetaGeoModel, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+    return special.expit(-model._log_odds_dead(x, t_x, big_t))
+
+
+def p_alive_at(model: BetaGeoModel, t: object, frequency: object, recency: object, T: object) -> np.ndarray:
+    """P(the customer is still alive, i.e. has not dropped out, at T + t), given their calibration summary.
+
+    ``P(alive at T) * G(alpha + T, t)`` (module docstring); equals :meth:`BetaGeoModel.p_alive` at t = 0 and
+    decreases in t.
+
+    Parameters
+    ----------
+    model : BetaGeoModel
+        Fitted, in the same time unit as the inputs.
+    t : float or array-like of shape (n_customers,)
+        Time after T (>= 0), in the model's unit.
+    frequency, recency, T : array-like of shape (n_customers,)
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_customers,), values in [0, 1]
+    """
+    params = _params(model)
+    x, t_x, big_t = _check_rfm(frequency, recency, T)
+    t_arr = _check_times("t", t, x.size)
+    alpha = params[1]
+    return _alive_now(model, x, t_x, big_t) * _g(alpha + big_t, t_arr, x, params)
+
+
+def p_purchase_between(
+    model: BetaGeoModel, start: object, end: object, frequency: object, recency: object, T: object
+) -> np.ndarray:
+    """P(at least one purchase in (T + start, T + end]) given the calibration summary (0 <= start <= end).
+
+    With ``start = 0`` this is ``1 - BetaGeoModel.p_no_purchase(end)``. It is the model's counterpart of "still
+    buying at ``start``" when the observed window ends at ``end``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_customers,), values in [0, 1]
+    """
+    params = _params(model)
+    x, t_x, big_t = _check_rfm(frequency, recency, T)
+    s = _check_times("start", start, x.size)
+    e = _check_times("end", end, x.size)
+    if np.any(e < s):
+        raise ConfigError("The 'end' argument of p_purchase_between must not be before 'start'; got end < start; "
+                          "pass a window (start, end] with start <= end.")
+    r, alpha, _, _ = params
+    u = e - s
+    beta = alpha + big_t
+    silent = np.exp(-(r + x) * np.log1p(u / beta))  # ((alpha+T)/(alpha+T+u))^(r+x)
+    inner = _g(beta, s, x, params) - silent * _g(beta + u, s, x, params)
+    return np.clip(_alive_now(model, x, t_x, big_t) * inner, 0.0, 1.0)
+
+
+def expected_time_to_churn(
+    model: BetaGeoModel, frequency: object, recency: object, T: object, *, cap: float
+) -> np.ndarray:
+    """Restricted mean time from T to the drop-out, capped at ``cap``: ``integral_0^cap P(alive at T + t) dt``.
+
+    In the model's time unit; 0 for a customer surely gone, ``cap`` for one surely alive throughout. The expected
+    day of the last purchase within the cap is the same quantity (a customer drops out right after a purchase).
+    Computed by Gauss-Legendre quadrature (S is smooth and monotone in t).
+    """
+    params = _params(model)
+    if not (isinstance(cap, (int, float, np.number)) and np.isfinite(cap) and cap > 0):
+        raise ConfigError(f"The 'cap' argument of expected_time_to_churn must be a finite number > 0; got {cap!r}.")
+    x, t_x, big_t = _check_rfm(frequency, recency, T)
+    nodes, weights = np.polynomial.legendre.leggauss(_CAP_NODES)
+    nodes, weights = (nodes + 1.0) * cap / 2.0, weights * cap / 2.0
+    alive = _alive_now(model, x, t_x, big_t)
+    beta = params[1] + big_t
+    total = np.zeros(x.size)
+    for node, weight in zip(nodes, weights, strict=True):
+        total += weight * _g(beta, np.full(x.size, node), x, params)
+    return np.clip(alive * total, 0.0, float(cap))
+
+
+def survival_table(
+    model: BetaGeoModel,
+    frequency: object,
+    recency: object,
+    T: object,
+    *,
+    time_unit_days: float = 7.0,
+    horizons_days: Sequence[int] = SURVIVAL_HORIZONS_DAYS,
+    cap_days: float = 365.0,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Per customer: ``p_active_<h>d`` for each horizon h (days) and ``expected_days_to_churn`` (days, capped).
+
+    Parameters
+    ----------
+    model : BetaGeoModel
+        Fitted with times in units of ``time_unit_days`` days (7 = weeks, as the snapshot featurizer does).
+    frequency, recency, T : array-like of shape (n_customers,)
+        Calibration summary in that unit.
+    time_unit_days : float, default 7.0
+    horizons_days : sequence of int, default (30, 60, 90, 180)
+    cap_days : float, default 365
+        Cap of the restricted mean (see the module docstring).
+    index : pandas.Index, optional
+        Index of the returned frame (default a RangeIndex).
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``p_active_<h>d`` ... and ``expected_days_to_churn`` (float64).
+    """
+    if not (isinstance(time_unit_days, (int, float, np.number)) and np.isfinite(time_unit_days)
+            and time_unit_days > 0):
+        raise ConfigError(f"The 'time_unit_days' argument must be a positive number of days; got {time_unit_days!r}.")
+    bad = [h for h in horizons_days if not (isinstance(h, (int, np.integer)) and h > 0)]
+    if bad or not horizons_days:
+        raise ConfigError(f"The 'horizons_days' argument must be positive whole numbers of days; got "
+                          f"{list(horizons_days)!r}; pass e.g. (30, 60, 90, 180).")
+    unit = float(time_unit_days)
+    out = {f"p_active_{int(h)}d": p_alive_at(model, h / unit, frequency, recency, T) for h in horizons_days}
+    out["expected_days_to_churn"] = expected_time_to_churn(model, frequency, recency, T, cap=cap_days / unit) * unit
+    return pd.DataFrame(out, index=index)
+
+
+def share_still_buying(
+    model: BetaGeoModel,
+    frequency: object,
+    recency: object,
+    T: object,
+    *,
+    starts: Sequence[float],
+    end: float,
+) -> np.ndarray:
+    """Predicted share of the customers with a purchase in (T + s, T + end], for each s in ``starts``.
+
+    The mean of :func:`p_purchase_between` over the customers: the predicted curve that the calibration against a
+    real holdout compares with the observed share (customers with at least one purchase dated after T + s and up
+    to T + end). Times in the model's unit.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(starts),)
+    """
+    return np.array([float(np.mean(p_purchase_between(model, s, end, frequency, recency, T))) for s in starts])

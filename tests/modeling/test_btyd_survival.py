@@ -1,0 +1,174 @@
+"""BG/NBD time to churn: closed forms against numerical integration and a Monte-Carlo simulation of the process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from loyalist.errors import ConfigError, ModelError
+from loyalist.modeling.btyd import survival as sv
+from loyalist.modeling.btyd.models import BetaGeoModel
+
+TRUE = {"r": 0.8, "alpha": 5.0, "a": 0.8, "b": 2.5}
+
+
+def _model(params: dict[str, float]) -> BetaGeoModel:
+    model = BetaGeoModel()
+    model.params_ = dict(params)
+    return model
+
+
+def _simulate(n: int, horizon: float, seed: int) -> dict[str, np.ndarray]:
+    """Simulate BG/NBD customers from their first purchase at 0 until T + horizon.
+
+    Each customer: lambda ~ Gamma(r, rate alpha), p ~ Beta(a, b); exponential gaps at rate lambda while alive; after
+    each repeat purchase, drop out with probability p. Returns the calibration summary (x, t_x, T), the drop-out
+    time (inf when still alive at the end) and all purchase times after T.
+    """
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(TRUE["r"], 1.0 / TRUE["alpha"], n)
+    p = rng.beta(TRUE["a"], TRUE["b"], n)
+    big_t = rng.uniform(8.0, 40.0, n)
+    end = big_t + horizon
+    now = np.zeros(n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    death = np.full(n, np.inf)
+    future: list[list[float]] = [[] for _ in range(n)]
+    active = np.ones(n, dtype=bool)
+    while active.any():
+        idx = np.flatnonzero(active)
+        nxt = now[idx] + rng.exponential(1.0 / lam[idx])
+        within = nxt <= end[idx]
+        active[idx[~within]] = False
+        idx, nxt = idx[within], nxt[within]
+        now[idx] = nxt
+        cal = nxt <= big_t[idx]
+        x[idx[cal]] += 1
+        t_x[idx[cal]] = nxt[cal]
+        for i, time in zip(idx[~cal], nxt[~cal], strict=True):
+            future[i].append(float(time))
+        dies = rng.random(idx.size) < p[idx]
+        death[idx[dies]] = nxt[dies]
+        active[idx[dies]] = False
+    return {"x": x, "t_x": t_x, "T": big_t, "death": death, "future": np.array(future, dtype=object)}
+
+
+@pytest.fixture(scope="module")
+def simulated() -> dict[str, np.ndarray]:
+    return _simulate(40_000, horizon=52.0, seed=7)
+
+
+def _close(predicted: float, observed: np.ndarray, label: str) -> None:
+    se = max(float(np.sqrt(predicted * (1 - predicted) / observed.size)), 1e-4)
+    assert abs(predicted - observed.mean()) < 4 * se + 0.003, (label, predicted, observed.mean(), se)
+
+
+@pytest.mark.parametrize("t", [0.0, 4.0, 13.0, 26.0, 52.0])
+def test_p_alive_at_matches_simulation(simulated, t):
+    model = _model(TRUE)
+    x, t_x, big_t = simulated["x"], simulated["t_x"], simulated["T"]
+    predicted = sv.p_alive_at(model, t, x, t_x, big_t)
+    alive = simulated["death"] > big_t + t
+    _close(float(predicted.mean()), alive, f"all t={t}")
+    for name, group in (("x=0", x == 0), ("x=1-3", (x >= 1) & (x <= 3)), ("x>=4", x >= 4)):
+        _close(float(predicted[group].mean()), alive[group], f"{name} t={t}")
+
+
+def test_p_purchase_between_matches_simulation(simulated):
+    model = _model(TRUE)
+    x, t_x, big_t = simulated["x"], simulated["t_x"], simulated["T"]
+    end = 52.0
+    for start in (0.0, 13.0, 26.0, 39.0):
+        observed = np.array([any(big_t[i] + start < f <= big_t[i] + end for f in times)
+                             for i, times in enumerate(simulated["future"])])
+        predicted = sv.p_purchase_between(model, start, end, x, t_x, big_t)
+        _close(float(predicted.mean()), observed, f"start={start}")
+        curve = sv.share_still_buying(model, x, t_x, big_t, starts=[start], end=end)
+        assert curve[0] == pytest.approx(predicted.mean())
+
+
+def test_expected_time_to_churn_matches_simulation(simulated):
+    model = _model(TRUE)
+    x, t_x, big_t = simulated["x"], simulated["t_x"], simulated["T"]
+    cap = 52.0
+    predicted = sv.expected_time_to_churn(model, x, t_x, big_t, cap=cap)
+    observed = np.clip(simulated["death"] - big_t, 0.0, cap)
+    se = observed.std() / np.sqrt(observed.size)
+    assert abs(predicted.mean() - observed.mean()) < 4 * se, (predicted.mean(), observed.mean(), se)
+    assert np.all((predicted >= 0) & (predicted <= cap))
+
+
+def test_p_alive_at_equals_numerical_integral_over_the_posterior():
+    model = _model({"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43})  # CDNOW sample parameters (weeks)
+    x = np.array([0.0, 1.0, 5.0, 20.0])
+    t_x = np.array([0.0, 10.0, 30.0, 35.0])
+    big_t = np.array([38.0, 38.0, 38.0, 38.0])
+    for t in (4.0, 26.0, 104.0):
+        got = sv.p_alive_at(model, t, x, t_x, big_t)
+        expected = []
+        for xi, ti in zip(x, big_t, strict=True):
+            k, beta = 0.24 + xi, 4.41 + ti
+            expected.append(integrate.quad(lambda q, k=k, beta=beta, xi=xi, t=t: (beta / (beta + q * t)) ** k
+                                           * stats.beta.pdf(q, 0.79, 2.43 + xi), 0, 1, limit=200)[0])
+        np.testing.assert_allclose(got, model.p_alive(x, t_x, big_t) * np.array(expected), rtol=1e-7)
+
+
+def test_curves_start_at_p_alive_and_decrease():
+    model = _model(TRUE)
+    x, t_x, big_t = np.array([0.0, 2.0, 9.0]), np.array([0.0, 5.0, 30.0]), np.array([20.0, 20.0, 31.0])
+    np.testing.assert_allclose(sv.p_alive_at(model, 0.0, x, t_x, big_t), model.p_alive(x, t_x, big_t))
+    curve = np.array([sv.p_alive_at(model, t, x, t_x, big_t) for t in np.linspace(0, 200, 30)])
+    assert np.all(np.diff(curve, axis=0) <= 1e-12)
+    np.testing.assert_allclose(sv.p_purchase_between(model, 0.0, 13.0, x, t_x, big_t),
+                               1 - model.p_no_purchase(13.0, x, t_x, big_t), atol=1e-12)
+    assert np.all(sv.p_purchase_between(model, 13.0, 13.0, x, t_x, big_t) == 0.0)
+
+
+def test_quadrature_fallback_agrees_with_the_series():
+    params = (0.8, 5.0, 0.8, 2.5)
+    x = np.array([0.0, 3.0, 40.0])
+    beta = np.array([25.0, 30.0, 45.0])
+    t = np.array([10.0, 52.0, 300.0])
+    series = sv._g(beta, t, x, params)
+    quad = sv._beta_quadrature(params[0] + x, params[2], params[3] + x, t / beta)
+    np.testing.assert_allclose(series, quad, rtol=2e-4)
+
+
+def test_extreme_beta_parameters_stay_finite():
+    # Almost no drop-out: a and b huge (what a tiny penalty leaves on some data); P(alive) must stay in [0, 1].
+    model = _model({"r": 0.5, "alpha": 3.0, "a": 2e4, "b": 9e4})
+    x, t_x, big_t = np.array([0.0, 4.0, 60.0]), np.array([0.0, 9.0, 40.0]), np.array([20.0, 20.0, 41.0])
+    table = sv.survival_table(model, x, t_x, big_t)
+    assert np.isfinite(table.to_numpy()).all()
+    assert ((table.filter(like="p_active") >= 0) & (table.filter(like="p_active") <= 1)).all().all()
+
+
+def test_survival_table_columns_and_units():
+    model = _model(TRUE)
+    x, t_x, big_t = np.array([0.0, 2.0]), np.array([0.0, 5.0]), np.array([20.0, 20.0])
+    table = sv.survival_table(model, x, t_x, big_t, index=np.array(["c1", "c2"]))
+    assert tuple(table.columns) == sv.SURVIVAL_COLUMNS
+    np.testing.assert_allclose(table["p_active_90d"], sv.p_alive_at(model, 90 / 7, x, t_x, big_t))
+    np.testing.assert_allclose(table["expected_days_to_churn"],
+                               7 * sv.expected_time_to_churn(model, x, t_x, big_t, cap=365 / 7))
+    # the same customers in days need the model in days: alpha scales with the unit
+    model_days = _model({**TRUE, "alpha": TRUE["alpha"] * 7})
+    daily = sv.survival_table(model_days, x, t_x * 7, big_t * 7, time_unit_days=1.0, horizons_days=(30,))
+    np.testing.assert_allclose(daily["p_active_30d"], table["p_active_30d"], rtol=1e-9)
+    np.testing.assert_allclose(daily["expected_days_to_churn"], table["expected_days_to_churn"], rtol=1e-6)
+
+
+def test_bad_arguments_are_named():
+    model = _model(TRUE)
+    with pytest.raises(ConfigError, match="end"):
+        sv.p_purchase_between(model, 5.0, 1.0, [1.0], [2.0], [3.0])
+    with pytest.raises(ConfigError, match="horizons_days"):
+        sv.survival_table(model, [1.0], [2.0], [3.0], horizons_days=(0,))
+    with pytest.raises(ConfigError, match="cap"):
+        sv.expected_time_to_churn(model, [1.0], [2.0], [3.0], cap=-1.0)
+    with pytest.raises(ModelError, match="recency"):
+        sv.p_alive_at(model, 1.0, [1.0], [5.0], [3.0])
+    with pytest.raises(ConfigError, match="BetaGeoModel"):
+        sv.p_alive_at(object(), 1.0, [1.0], [2.0], [3.0])  # type: ignore[arg-type]
