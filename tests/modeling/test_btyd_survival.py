@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import integrate, stats
 
@@ -172,3 +173,55 @@ def test_bad_arguments_are_named():
         sv.p_alive_at(model, 1.0, [1.0], [5.0], [3.0])
     with pytest.raises(ConfigError, match="BetaGeoModel"):
         sv.p_alive_at(object(), 1.0, [1.0], [2.0], [3.0])  # type: ignore[arg-type]
+
+
+def _simulated_orders(n: int, seed: int) -> pd.DataFrame:
+    """Orders of BG/NBD customers (TRUE parameters, weeks) first buying in the first 12 weeks of 1997."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("1997-01-01")
+    rows = []
+    for cid in range(n):
+        lam = rng.gamma(TRUE["r"], 1.0 / TRUE["alpha"])
+        p = rng.beta(TRUE["a"], TRUE["b"])
+        now = rng.uniform(0.0, 12.0)
+        rows.append((cid, now))
+        while True:
+            now += rng.exponential(1.0 / lam)
+            if now > 80.0:
+                break
+            rows.append((cid, now))
+            if rng.random() < p:
+                break
+    frame = pd.DataFrame(rows, columns=["customer_id", "week"])
+    return pd.DataFrame({"customer_id": frame["customer_id"],
+                         "order_date": start + pd.to_timedelta(np.floor(frame["week"] * 7), unit="D"),
+                         "amount": 10.0})
+
+
+def test_active_share_calibration_on_simulated_orders():
+    orders = _simulated_orders(4000, seed=3)
+    table, model = sv.active_share_calibration(orders, "1997-09-30", "1998-06-30")
+    assert list(table["period"]) == list(range(10)) and list(table["start_day"]) == [30 * m for m in range(10)]
+    # observed share at month m: customers with a purchase dated after cal_end + 30 m days (and <= the end)
+    cal_end, end = pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30")
+    seen = orders.loc[orders["order_date"] <= cal_end, "customer_id"].unique()
+    last = orders.loc[(orders["order_date"] > cal_end) & (orders["order_date"] <= end)].groupby("customer_id")[
+        "order_date"].max().reindex(seen)
+    for m in (0, 3, 8):
+        expected = float((last > cal_end + pd.Timedelta(days=30 * m)).mean())
+        assert table.loc[m, "observed_share"] == pytest.approx(expected)
+    assert np.all(np.diff(table["observed_share"]) <= 0) and np.all(np.diff(table["predicted_share"]) <= 0)
+    # the model is true here: the predicted curve must follow the observed one
+    assert table["error"].abs().max() < 0.03, table
+    assert table["customers"].iloc[0] == seen.size
+    assert model.params_["r"] == pytest.approx(TRUE["r"], rel=0.25)
+
+
+def test_active_share_figure_draws_both_curves():
+    table = pd.DataFrame({"period": [0, 1], "start_day": [0, 30], "predicted_share": [0.5, 0.4],
+                          "observed_share": [0.55, 0.41], "customers": [10, 10], "error": [-0.05, -0.01]})
+    fig = sv.active_share_figure({"demo": table}, title="t")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.55, 0.41])
+    np.testing.assert_allclose(lines[1].get_ydata(), [0.5, 0.4])

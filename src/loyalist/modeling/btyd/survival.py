@@ -37,14 +37,19 @@ Pure library code: no configuration, environment or clock is read here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from loyalist.errors import ConfigError
+from loyalist.errors import ConfigError, ModelError
 from loyalist.modeling.btyd.models import BetaGeoModel, _check_rfm, _check_times
+from loyalist.modeling.btyd.summary import customer_days_summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "SURVIVAL_HORIZONS_DAYS",
@@ -54,6 +59,9 @@ __all__ = [
     "expected_time_to_churn",
     "survival_table",
     "share_still_buying",
+    "fit_bgnbd",
+    "active_share_calibration",
+    "active_share_figure",
 ]
 
 #: Horizons (days after the cut-off) of the ``p_active_<h>d`` columns of :func:`survival_table`.
@@ -237,3 +245,98 @@ def share_still_buying(
     numpy.ndarray of shape (len(starts),)
     """
     return np.array([float(np.mean(p_purchase_between(model, s, end, frequency, recency, T))) for s in starts])
+
+
+def fit_bgnbd(frequency: object, recency: object, T: object, *, penalizer: float = 0.0) -> BetaGeoModel:
+    """Fit BG/NBD; when the maximum-likelihood fit drives the Beta parameters to huge values (almost no drop-out)
+    retry with the smallest L2 penalty of 1e-6, 1e-4, 1e-2 that keeps ``a + b < 1e5`` (as the snapshot featurizer
+    does). Raises :class:`loyalist.errors.ModelError` when no fit is usable."""
+    model: BetaGeoModel | None = None
+    for pen in dict.fromkeys([float(penalizer), 1e-6, 1e-4, 1e-2]):
+        model = BetaGeoModel(penalizer=pen).fit(frequency, recency, T)
+        if model.params_["a"] + model.params_["b"] < 1e5:
+            return model
+    raise ModelError("BG/NBD could not be fitted with finite drop-out parameters even with an L2 penalty of 0.01; "
+                     f"got {model.params_ if model else {}}; use a longer calibration period.")
+
+
+def active_share_calibration(
+    orders: pd.DataFrame,
+    calibration_end: object,
+    observation_end: object,
+    *,
+    period_days: int = 30,
+    time_unit_days: float = 7.0,
+    penalizer: float = 0.0,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
+) -> tuple[pd.DataFrame, BetaGeoModel]:
+    """Predicted vs observed share of customers still buying, by period of a holdout.
+
+    BG/NBD is fitted on purchases dated <= ``calibration_end`` only (customer-days, :func:`customer_days_summary`);
+    the population is the customers with a purchase by then. A customer is **still buying at period m**
+    (m = 0, 1, ...) when they make at least one purchase dated in ``(calibration_end + m * period_days,
+    observation_end]``; period 0 is "buys at all in the holdout" (1 - the churn label). The predicted share is the
+    mean of :func:`p_purchase_between` over the same customers and window. Periods start while
+    ``m * period_days`` is before the holdout's length.
+
+    Returns
+    -------
+    (table, model)
+        ``table`` has one row per period: ``period``, ``start_day`` (days after the cut-off), ``predicted_share``,
+        ``observed_share``, ``customers``, ``error`` (predicted - observed); ``model`` is the fitted BG/NBD.
+    """
+    if not (isinstance(period_days, (int, np.integer)) and period_days > 0):
+        raise ConfigError(f"The 'period_days' argument must be a positive whole number of days; got {period_days!r}.")
+    summary = customer_days_summary(orders, calibration_end, observation_end=observation_end,
+                                    time_unit_days=time_unit_days, customer_col=customer_col, date_col=date_col,
+                                    amount_col=amount_col)
+    x, t_x, big_t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    model = fit_bgnbd(x, t_x, big_t, penalizer=penalizer)
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    obs_end = pd.Timestamp(observation_end).normalize()
+    hold_days = int((obs_end - cal_end).days)
+    days = orders[date_col].dt.normalize()
+    keep = (days > cal_end) & (days <= obs_end) & orders[customer_col].isin(summary.index)
+    if "status" in orders.columns:
+        keep &= orders["status"].eq("completed").fillna(False).to_numpy(dtype=bool)
+    last = days[keep].groupby(orders.loc[keep, customer_col]).max().reindex(summary.index)
+    last_day = (last - cal_end).dt.days.to_numpy(dtype="float64")  # NaN: no purchase in the holdout
+    rows = []
+    unit = float(time_unit_days)
+    for m in range(int(np.ceil(hold_days / period_days))):
+        start = m * period_days
+        observed = np.nan_to_num(last_day, nan=-1.0) > start
+        predicted = p_purchase_between(model, start / unit, hold_days / unit, x, t_x, big_t)
+        rows.append({"period": m, "start_day": start, "predicted_share": float(predicted.mean()),
+                     "observed_share": float(observed.mean()), "customers": int(x.size)})
+    table = pd.DataFrame(rows)
+    table["error"] = table["predicted_share"] - table["observed_share"]
+    return table, model
+
+
+def active_share_figure(tables: Mapping[str, pd.DataFrame], *, title: str = "") -> Figure:
+    """Predicted (dashed) vs observed (solid) share of customers still buying per holdout period, one colour per
+    entry of ``tables`` (tables from :func:`active_share_calibration`). Drawn on its own Agg canvas (no pyplot);
+    English labels only (no CJK font needed: MLflow and benchmark artifacts)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for i, (name, table) in enumerate(tables.items()):
+        colour = f"C{i}"
+        ax.plot(table["period"], table["observed_share"], color=colour, marker="o", linewidth=2.0,
+                label=f"{name}: observed")
+        ax.plot(table["period"], table["predicted_share"], color=colour, marker="x", linestyle="--",
+                linewidth=1.5, label=f"{name}: BG/NBD predicted")
+    ax.set_xlabel("holdout month m (still buying = a purchase after day 30 m of the holdout)")
+    ax.set_ylabel("share of customers still buying")
+    ax.set_ylim(0, None)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
