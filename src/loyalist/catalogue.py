@@ -239,6 +239,15 @@ GROUP_TEXT: dict[str, dict] = {
 }
 
 #: kind -> code -> {"zh", "en"}.
+#: Verdicts of a measured effect (:data:`loyalist.batch.effect.VERDICTS`).
+_VERDICTS = {
+    "works": ("有效：流失率下降", "works: churn fell"),
+    "negative": ("负面：联系反而提高流失率", "negative: contact raised churn"),
+    "no_effect": ("未见效果（样本充足）", "no effect seen (sample large enough)"),
+    "inconclusive": ("尚无定论（样本不足）", "inconclusive (too few customers to tell)"),
+    "no_estimate": ("无法估计（缺少对照组客户）", "no estimate (too few control customers)"),
+}
+
 LABELS: dict[str, dict[str, dict[str, str]]] = {
     "tier": TIER_LABELS,
     "traits": TIER_TRAITS,
@@ -265,6 +274,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
     "actions_source": _pairs(_ACTION_SOURCES),
     "op": _pairs(_OPS),
     "section": SECTION_TITLES,
+    "verdict": _pairs(_VERDICTS),
 }
 
 #: Table headers and short labels.
@@ -551,6 +561,39 @@ SENTENCES: dict[str, dict[str, str]] = {
     "model_note": {
         "zh": "评分作业提示（英文原文）：{note}",
         "en": "Note from the scoring job: {note}",
+    },
+    # measured effect of a campaign (效果跟踪, loyalist effect)
+    "effect_none": {
+        "zh": "尚未测量任何活动的效果：在活动的观察期结束后，对其对照组分配文件运行 'loyalist effect'，报告将在此显示结果。",
+        "en": "No campaign has been measured yet: run 'loyalist effect' on a campaign's control assignment once its "
+              "horizon has passed, and the report shows the result here.",
+    },
+    "effect_overall": {
+        "zh": "活动 {campaign}（{campaign_date}）在其后 {horizon_days} 天的效果：处理组 {n_treatment} 位客户，"
+              "对照组 {n_control} 位（未采取行动）；区间为 {confidence} 置信区间。",
+        "en": "Campaign {campaign} of {campaign_date}, measured over the {horizon_days} days after it: "
+              "{n_treatment} treated customers and {n_control} control customers (no action); intervals are "
+              "{confidence} confidence intervals.",
+    },
+    "effect_action": {
+        "zh": "{action}：流失率由对照组的 {control} {change}处理组的 {treatment}（{difference} 个百分点，"
+              "{confidence} 置信区间 {ci_low} 至 {ci_high}）；处理客户 {n_treatment} 位，约挽留 {saved} 位"
+              "（{saved_low} 至 {saved_high}），扣除成本 {cost} 后保留价值 {net}（{net_low} 至 {net_high}）。",
+        "en": "{action} {change} churn from {control} to {treatment}, {difference} points, {confidence} CI "
+              "{ci_low} to {ci_high}; {n_treatment} treated customers, {saved} customers kept ({saved_low} to "
+              "{saved_high}), {net} kept net of its {cost} cost ({net_low} to {net_high}).",
+    },
+    "effect_flag_negative": {
+        "zh": "注意 {action}：区间显示联系客户反而提高了流失率（{difference} 个百分点，{ci_low} 至 {ci_high}），"
+              "应停止或调整该措施。",
+        "en": "Check {action}: the interval says contact raised churn ({difference} points, {ci_low} to "
+              "{ci_high}); stop or change the action.",
+    },
+    "effect_flag_inconclusive": {
+        "zh": "{action} 尚无定论：对照组仅 {n_control} 位客户，只能识别 {mde} 个百分点以上的差异；保留对照组，"
+              "在更大规模的活动中再次测量。",
+        "en": "{action} is inconclusive: with {n_control} control customers only a difference of {mde} points "
+              "or more can be told apart; keep the control group and measure again on a larger campaign.",
     },
     "chart_font_missing": {
         "zh": "未找到中文字体，图表使用英文标签（安装 fonts-noto-cjk 可显示中文）。",

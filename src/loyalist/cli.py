@@ -571,18 +571,22 @@ def effect(
         "--horizon-days", min=1, help="Days after the campaign date over which churn, orders and revenue count.")] = 90,
     clean: CleanOpt = Path("data/clean"),
     config: ConfigOpt = None,
-    out: Annotated[Path, typer.Option(help="Folder for effect.csv / effect.json.")] = Path("outputs/effect"),
+    out: Annotated[Path, typer.Option(help="Folder for effect.csv, effect_summary.csv and effect.json.")] = Path(
+        "outputs/effect"),
+    workdir: WorkdirOpt = Path("."),
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """The measured effect of a campaign: churn rate, orders and revenue of treatment vs control per action, tier
-    and risk band, with 95% intervals and whether the sample is large enough."""
+    and risk band, with 95% intervals, whether the sample is large enough, customers saved and the value kept net
+    of the actions' cost; logged as a run in the MLflow experiment '<experiment>-campaigns'."""
     from loyalist.jobs import effect as job
     from loyalist.jobs._ui import Reporter
 
     cfg = _step_config(clean, config)
     _writable(out)
+    _writable(workdir, "--workdir")
     job.run(assignment, clean, config=cfg, horizon_days=horizon_days, env=_env(), out_dir=out,
-            reporter=Reporter(quiet=quiet))
+            reporter=Reporter(quiet=quiet), workdir=workdir)
 
 
 def main() -> None:  # pragma: no cover - console entry point

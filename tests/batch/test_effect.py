@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from loyalist.batch.control import assign_control
 from loyalist.batch.effect import (
@@ -151,17 +152,59 @@ def test_cli_effect_writes_the_table_and_refuses_bad_input_in_one_sentence(order
     planted.to_parquet(clean / "orders.parquet")
     assignment.to_parquet(tmp_path / "churn_risk_control.parquet")
     runner = CliRunner()
+    store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    env = {"COLUMNS": "200", "MLFLOW_TRACKING_URI": store}
+    # the campaign's two actions with their costs (zh / en as the list writes them: "Call / 致电")
+    rules = [{"tier": "any", "action_zh": zh, "action_en": en, "department_zh": "市场部", "department_en": "Marketing",
+              "cost": COSTS[f"{zh} / {en}"]} for zh, en in (("Call", "致电"), ("Coupon", "优惠券"))]
+    (tmp_path / "costs.yaml").write_text(yaml.safe_dump({"scoring_job": {"actions": rules}}, allow_unicode=True),
+                                         encoding="utf-8")
     args = ["effect", "--assignment", str(tmp_path / "churn_risk_control.parquet"), "--clean", str(clean),
-            "--horizon-days", str(HORIZON), "--out", str(tmp_path / "e")]
-    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+            "--horizon-days", str(HORIZON), "--workdir", str(tmp_path), "--config", str(tmp_path / "costs.yaml"),
+            "--out", str(tmp_path / "e")]
+    result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output + repr(result.exception)
-    assert "churn over 90 days" in result.output
+    assert "churn over 90 days" in result.output and "value kept net of the actions' cost" in result.output
     table = pd.read_csv(tmp_path / "e" / "effect.csv", encoding="utf-8-sig")
     churn = table[(table["level"] == "all") & (table["outcome"] == "churn")].iloc[0]
     assert churn["ci_low"] <= truth["churn"] <= churn["ci_high"]
-    bad = runner.invoke(app, [*args[:2], str(tmp_path / "nope.parquet"), *args[3:]])
+    summary = pd.read_csv(tmp_path / "e" / "effect_summary.csv", encoding="utf-8-sig")
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+
+    # the run in the campaigns' experiment: params, metrics per action, the tables, a description with the figures
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("loyalist-campaigns")
+    assert experiment is not None
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.run_name == "effect-summer" and run.info.status == "FINISHED"
+    params = run.data.params
+    assert params["campaign"] == "summer" and params["campaign_date"] == DAY and params["horizon_days"] == "90"
+    assert params["seed"] == "5" and float(params["share"]) == 0.3
+    actions = {params["action.1"], params["action.2"]}
+    assert actions == {"Call / 致电", "Coupon / 优惠券"}
+    m = run.data.metrics
+    everyone = summary[summary["level"] == "all"].iloc[0]
+    assert m["all.churn_difference"] == pytest.approx(everyone["churn_difference"])
+    assert m["all.saved"] == pytest.approx(everyone["saved"]) and m["all.n_control"] == everyone["n_control"]
+    call = summary[(summary["group"] == "Call / 致电")].iloc[0]
+    number = 1 if params["action.1"] == "Call / 致电" else 2
+    treated_calls = int(((assignment["action"] == "Call / 致电") & (assignment["group"] == "treatment")).sum())
+    assert call["cost"] == pytest.approx(30.0 * treated_calls)
+    assert m[f"action.{number}.cost"] == pytest.approx(call["cost"])
+    assert m[f"action.{number}.net"] == pytest.approx(call["net"])
+    assert m["loyalty_tier.at_risk.n_treatment"] == summary[summary["group"] == "at_risk"].iloc[0]["n_treatment"]
+    files = {f.path for f in client.list_artifacts(run.info.run_id, "effect")}
+    assert files == {"effect/effect.csv", "effect/effect_summary.csv", "effect/effect.json"}
+    text = run.data.tags["mlflow.note.content"]
+    assert text.startswith("Campaign summer of 2024-06-30, measured over the 90 days after it")
+    assert f"{int(everyone['n_control']):,} control customers" in text and "Overall, the campaign cut churn" in text
+    assert "“致电” cut churn from" in text, text  # the planted effect: every action keeps customers buying
+
+    bad = runner.invoke(app, [*args[:2], str(tmp_path / "nope.parquet"), *args[3:]], env=env)
     assert bad.exit_code == 2 and "does not exist" in bad.output and "Traceback" not in bad.output
-    late = runner.invoke(app, [*args[:-3], "800", "--out", str(tmp_path / "e2")])
+    late = runner.invoke(app, [*args[:6], "800", *args[7:-1], str(tmp_path / "e2")], env=env)
     assert late.exit_code == 2 and "wait for the horizon to pass" in " ".join(late.output.split())
 
 

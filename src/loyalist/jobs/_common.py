@@ -20,11 +20,12 @@ def config_tags(config: LoyalistConfig) -> dict[str, str]:
             "loyalist.preset": config.preset or ""}
 
 
-def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None) -> str:
+def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None,
+                   experiment: str | None = None) -> str:
     """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins); a relative SQLite path is taken
     relative to ``workdir``. Applies the offline MLflow settings (no telemetry, no pip dry runs) and the configured
     HTTP timeout and retries unless the environment sets them; marks KILLED the runs of this machine whose process
-    died. Returns the tracking URI."""
+    died. ``experiment``: the experiment to make active (default: the configured one). Returns the tracking URI."""
     tracking = config.tracking
     http = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(tracking.http_timeout_seconds),
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(tracking.http_max_retries)}
@@ -34,7 +35,7 @@ def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str]
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not Path(uri[len(prefix):]).is_absolute():
         uri = prefix + str((Path(workdir) / uri[len(prefix):]).resolve())
-    experiment_id = setup_tracking(uri, tracking.experiment, artifact_root=None,
+    experiment_id = setup_tracking(uri, experiment or tracking.experiment, artifact_root=None,
                                    connect_timeout=tracking.connect_timeout_seconds)
     end_dead_runs(experiment_id)  # runs of jobs killed outright (SIGKILL) stop showing as RUNNING
     return uri

@@ -1,5 +1,8 @@
 """Job: the measured effect of a campaign (issue 16 §2). A control assignment (churn_risk_control.parquet written by
-'loyalist score') and the clean orders after it -> effect.csv / effect.json and a table on the terminal."""
+'loyalist score') and the clean orders after it -> effect.csv (long table), effect_summary.csv (per group: customers
+saved, value kept net of cost, verdict), effect.json and tables on the terminal; and a run in the MLflow experiment
+for campaigns (``<tracking.experiment>-campaigns``): params campaign, date, seed, share and horizon, metrics per
+action / tier / band, the tables as artifacts and a description in plain words."""
 
 from __future__ import annotations
 
@@ -15,9 +18,20 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
 from loyalist.errors import DataQualityError, InputFileError
 from loyalist.io import write_csv, write_json
+from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
 
-__all__ = ["EffectResult", "run"]
+__all__ = ["EffectResult", "campaign_experiment", "run"]
+
+#: Metrics logged per group (columns of the effect summary).
+_METRICS = ("n_treatment", "n_control", "churn_treatment", "churn_control", "churn_difference", "churn_ci_low",
+            "churn_ci_high", "mde", "saved", "saved_low", "saved_high", "revenue_kept", "revenue_kept_low",
+            "revenue_kept_high", "cost", "net", "net_low", "net_high")
+
+
+def campaign_experiment(config: LoyalistConfig) -> str:
+    """The MLflow experiment of the effect runs: ``<tracking.experiment>-campaigns``."""
+    return f"{config.tracking.experiment}-campaigns"
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class EffectResult:
     paths: dict[str, Path]
     summary: pd.DataFrame | None = None
     meta: dict | None = None
+    run_id: str | None = None
 
 
 def _read_assignment(path: Path) -> pd.DataFrame:
@@ -64,11 +79,13 @@ def run(
     out_dir: Path = Path("outputs/effect"),
     reporter: Reporter | None = None,
     alpha: float = 0.05,
+    workdir: Path | None = None,
 ) -> EffectResult:
     """Treatment vs control per action, tier and band over ``horizon_days`` after the campaign date.
 
     The orders' customer ids are pseudonymised with the environment's key when the config pseudonymises ids
-    (the assignment carries the published ids)."""
+    (the assignment carries the published ids). With ``workdir`` the run is logged to MLflow (the store of
+    ``tracking.tracking_uri``, relative to ``workdir``) in the experiment :func:`campaign_experiment`."""
     reporter = reporter or Reporter(quiet=True)
     assignment = _read_assignment(assignment_path)
     orders = _read_orders(clean_dir)
@@ -93,10 +110,65 @@ def run(
             "campaign_date": date, "horizon_days": int(horizon_days), "alpha": alpha,
             "customers": int(len(assignment)), "outcomes": OUTCOMES,
             "rows": _records(table), "summary": _records(summary)}
+    seed, share = (_number(assignment[c].iloc[0]) if c in assignment else None for c in ("seed", "share"))
+    meta |= {"seed": None if seed is None else int(seed), "share": share, "assignment": str(assignment_path)}
     paths["json"] = write_json(meta, out_dir / "effect.json")
+    run_id = None
+    if workdir is not None:
+        with reporter.step("Log the effect run to MLflow"):
+            run_id = _log_run(config, workdir, env, meta, summary, paths)
+        meta["run_id"] = run_id
+        write_json(meta, out_dir / "effect.json")
     _print(reporter, table, meta)
     _print_value(reporter, summary, meta)
-    return EffectResult(table, paths, summary, meta)
+    return EffectResult(table, paths, summary, meta, run_id)
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def _log_run(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None, meta: dict,
+             summary: pd.DataFrame, paths: dict[str, Path]) -> str:
+    """One MLflow run per measurement in the campaigns' experiment; returns its id."""
+    from loyalist.tracking import run
+
+    start_tracking(config, workdir, env, experiment=campaign_experiment(config))
+    actions = [str(g) for g in summary.loc[summary["level"] == "action", "group"]]
+    with run(f"effect-{meta['campaign']}", tags={"campaign": meta["campaign"], "campaign_date": meta["campaign_date"],
+                                                 **config_tags(config)}) as h:
+        h.log_params({"campaign": meta["campaign"], "campaign_date": meta["campaign_date"], "seed": meta["seed"],
+                      "share": meta["share"], "horizon_days": meta["horizon_days"], "alpha": meta["alpha"],
+                      "customers": meta["customers"], "assignment": meta["assignment"],
+                      **{f"action.{i}": text for i, text in enumerate(actions, 1)}})
+        number = {text: i for i, text in enumerate(actions, 1)}
+        metrics: dict[str, float | None] = {}
+        for _, row in summary.iterrows():
+            level, group = str(row["level"]), str(row["group"])
+            prefix = ("all" if level == "all" else f"action.{number[group]}" if level == "action"
+                      else f"{level}.{group}")
+            metrics |= {f"{prefix}.{m}": _number(row[m]) for m in _METRICS}
+            metrics[f"{prefix}.flagged"] = float(row["verdict"] in ("negative", "inconclusive"))
+        h.log_metrics(metrics)
+        for kind in ("csv", "summary_csv", "json"):
+            h.log_artifact(paths[kind], "effect")
+        h.set_description(_description(meta, summary))
+        return h.run_id
+
+
+def _description(meta: dict, summary: pd.DataFrame) -> str:
+    """What an effect run measured, in plain words with its key figures (the run's description in MLflow)."""
+    from loyalist.report.summarize_effect import effect_section
+
+    section = effect_section({**meta, "summary": _records(summary)})
+    parts = [section["sentence"]["en"]]
+    if section["overall"] and section["overall"].get("sentence"):
+        parts.append(section["overall"]["sentence"]["en"])
+    parts += [a["sentence"]["en"] for a in section["actions"] if a.get("sentence")]
+    parts += [f["en"] for f in section["flags"]]
+    parts.append("The effect table (effect/effect.csv), the summary per action, tier and band "
+                 "(effect/effect_summary.csv) and effect.json are this run's artifacts.")
+    return " ".join(parts)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
