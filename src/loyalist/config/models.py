@@ -564,6 +564,9 @@ class CustomerTableConfig(Section):
     id_auc: float = Field(gt=0.5, le=1.0)
     max_categories: int = Field(ge=2, le=100_000)
     folds: int = Field(ge=2, le=20)
+    segments: list[str]
+    survival_exclude: list[str]
+    survival: bool
 
     @property
     def enabled(self) -> bool:
