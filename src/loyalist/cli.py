@@ -107,6 +107,9 @@ def _root(
 ) -> None:
     _install_signal_handlers(ctx)
     _STATE["debug"] = debug
+    # LightGBM's OpenMP threads wait passively (no spinning on a core another process needs); libgomp reads this when
+    # LightGBM loads, so it is set before anything imports it. The environment may choose otherwise.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not debug:  # MLflow's INFO lines (database set-up, registrations) drown the job's own output
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     _quiet_store_errors(debug)
@@ -129,7 +132,15 @@ def _quiet_store_errors(debug: bool) -> None:
 def _load(config: list[Path] | None, preset: str | None = None, overrides: dict | None = None):
     from loyalist.config import load_config
 
-    return load_config(config or [], overrides=overrides, preset=preset)
+    return _compute(load_config(config or [], overrides=overrides, preset=preset))
+
+
+def _compute(cfg):
+    """Apply the config's ``compute`` block (DuckDB threads and memory, see loyalist.jobs._common.apply_compute)."""
+    from loyalist.jobs._common import apply_compute
+
+    apply_compute(cfg)
+    return cfg
 
 
 EngineOpt = Annotated[
@@ -169,7 +180,7 @@ def _step_config(
     step = config_for_step(clean, config or [], preset=preset, overrides=overrides)
     for note in step.notes:
         typer.secho(f"Warning: {note}", fg=typer.colors.YELLOW, err=True)
-    return step.config
+    return _compute(step.config)
 
 
 def _env() -> dict[str, str]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.batch.risk_list import build_risk_list, risk_summary
+from loyalist.compute import lgbm_threads
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame
 from loyalist.errors import ModelError
@@ -112,6 +113,9 @@ def score_customers(
         if on_stage is not None:
             on_stage(name, n_customers[0])
 
+    threads = lgbm_threads(config.compute.lgbm_threads)
+    for scorer in (churn, value):
+        _set_threads(scorer.model, threads)
     snapshot = build_snapshot(tables, as_of, config.features)
     if snapshot.empty:
         raise ModelError(
@@ -184,6 +188,15 @@ def score_customers(
     }
     summary["notes"] = _check_horizons(config, churn, value)
     return ScoringOutput(risk, snapshot, summary, drift, timings)
+
+
+def _set_threads(model: Any, threads: int) -> None:
+    """LightGBM threads of a loaded model's predictions (``compute.lgbm_threads``; a baseline champion's explainer
+    too): a registered model otherwise keeps the thread count it was trained with."""
+    for m in (model, getattr(model, "explainer", None)):
+        setter = getattr(m, "set_threads", None)
+        if callable(setter):
+            setter(threads)
 
 
 def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:

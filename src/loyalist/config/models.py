@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from loyalist.config.lgbm import lgbm_param_problems
 from loyalist.config.metrics import metric_names
@@ -47,6 +47,7 @@ __all__ = [
     "ScoringJobConfig",
     "SparkConfig",
     "CustomerTableConfig",
+    "ComputeConfig",
     "COLUMN_TYPES",
     "LoyalistConfig",
     "TIERS",
@@ -574,6 +575,49 @@ class CustomerTableConfig(Section):
         return self.churn is not None
 
 
+# ------------------------------------------------------------------------------------------ compute
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_UNIT = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+#: Smallest DuckDB memory limit accepted: below it even a small snapshot fails to run.
+MIN_DUCKDB_MEMORY = 64 * 10**6
+
+
+def memory_bytes(text: str) -> int:
+    """Bytes of a memory size written like ``1GB``, ``512MB`` or ``2GiB`` (ValueError otherwise)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a memory size; write a number and a unit such as '1GB', '512MB' or '2GiB'")
+    return int(float(m.group(1)) * _UNIT[m.group(2).upper()])
+
+
+class ComputeConfig(Section):
+    """Threads and memory of LightGBM and DuckDB (:mod:`loyalist.compute`); defaults and meaning in
+    ``defaults/compute.yaml``."""
+
+    section: ClassVar[tuple[str, ...]] = ("compute",)
+
+    lgbm_threads: Literal["auto", "free"] | StrictInt = Field(union_mode="left_to_right")
+    duckdb_threads: Literal["auto"] | StrictInt = Field(union_mode="left_to_right")
+    duckdb_memory_limit: str | None
+    duckdb_temp_directory: Path | None
+
+    @field_validator("lgbm_threads", "duckdb_threads")
+    @classmethod
+    def _threads(cls, v: str | int) -> str | int:
+        if isinstance(v, int) and not 1 <= v <= 1024:
+            raise ValueError(f"{v} threads is out of range; use an integer from 1 to 1024 or 'auto'")
+        return v
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory(cls, v: str | None) -> str | None:
+        if v is not None and memory_bytes(v) < MIN_DUCKDB_MEMORY:
+            raise ValueError(f"{v!r} is too small a DuckDB memory limit; give at least 64MB (e.g. '1GB')")
+        return v
+
+
 # ------------------------------------------------------------------------------------------- root
 
 
@@ -592,3 +636,4 @@ class LoyalistConfig(Section):
     scoring_job: ScoringJobConfig
     spark: SparkConfig
     customer_table: CustomerTableConfig
+    compute: ComputeConfig

@@ -429,7 +429,9 @@ def _read_sql(source: SourceConfig, path: Path | None, where: str) -> pd.DataFra
             raise ConfigError(f"{where}.sql uses '{{path}}' but {where}.path is not set; give the file's path.")
         _check_file(path, where)
         query = query.replace("{path}", str(path).replace("'", "''"))
-    con = duckdb.connect(":memory:")
+    from loyalist.compute import duckdb_config
+
+    con = duckdb.connect(":memory:", config=duckdb_config())
     try:
         return con.execute(query).df()
     except duckdb.Error as exc:

@@ -158,7 +158,7 @@ def file_fingerprint(table: ParquetTable, *, threads: int | None = None) -> dict
     The counterpart of :func:`loyalist.tracking.data_fingerprint` for a table that is never loaded into pandas:
     the same ``rows``, ``columns`` and ``customers`` keys; ``sha256`` (first 16 hex digits) hashes the file, so a
     rewritten file with the same rows may get a new value; ``source`` is ``'file'``. ``threads`` limits DuckDB's
-    threads for the customer count (default: every core).
+    threads for the customer count (default: the configured DuckDB threads, see :mod:`loyalist.compute`).
     """
     digest = hashlib.sha256()
     with open(table.path, "rb") as fh:
@@ -168,7 +168,9 @@ def file_fingerprint(table: ParquetTable, *, threads: int | None = None) -> dict
     if "customer_id" in table.columns:
         import duckdb
 
-        con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+        from loyalist.compute import duckdb_config
+
+        con = duckdb.connect(":memory:", config=duckdb_config(threads))
         try:
             row = con.execute(
                 "SELECT count(DISTINCT customer_id) FROM read_parquet(?)", [str(table.path)]

@@ -12,7 +12,6 @@ scanned from its file as the query runs), rewrites
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from loyalist.compute import duckdb_config
 
 __all__ = ["FUNCTIONS", "SPARK_FUNCTIONS", "ParquetView", "frame_to_arrow", "inline_functions", "to_duckdb_sql", "run_sql"]
 
@@ -133,7 +134,7 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, view: ParquetView) -
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:", config={"threads": threads or os.cpu_count() or 1})
+    con = duckdb.connect(":memory:", config=duckdb_config(threads))
     con.execute(";\n".join(
         f"CREATE TEMP MACRO {name}({', '.join(args)}) AS {body}" for name, (args, body) in FUNCTIONS.items()
     ))
@@ -151,7 +152,8 @@ def run_sql(
     bound to ``:name`` markers.
 
     A fresh in-memory connection is used and closed, so calls share no state; ``threads`` defaults to the
-    machine's cores. Returns the result as one Arrow table.
+    configured DuckDB threads (:func:`loyalist.compute.use_compute`; every core when not set), which also bring
+    the memory limit and the spill folder. Returns the result as one Arrow table.
     """
     names = set(_PARAM.findall(sql))
     missing = sorted(names - set(params))

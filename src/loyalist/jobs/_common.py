@@ -9,7 +9,7 @@ from pathlib import Path
 from loyalist.config.models import LoyalistConfig
 from loyalist.tracking import end_dead_runs, offline_environment, resolve_tracking_uri, setup_tracking
 
-__all__ = ["start_tracking", "config_tags"]
+__all__ = ["start_tracking", "config_tags", "apply_compute"]
 
 
 def config_tags(config: LoyalistConfig) -> dict[str, str]:
@@ -20,12 +20,28 @@ def config_tags(config: LoyalistConfig) -> dict[str, str]:
             "loyalist.preset": config.preset or ""}
 
 
+def apply_compute(config: LoyalistConfig) -> None:
+    """Apply the ``compute`` block (:mod:`loyalist.compute`): DuckDB's threads, memory limit and spill folder for
+    every connection the library opens from now on, and passive OpenMP waiting unless the environment chose
+    (``OMP_WAIT_POLICY`` only takes effect before LightGBM loads: the CLI sets it first thing). LightGBM's thread
+    count travels with the config to each fit (``compute.lgbm_threads``)."""
+    from loyalist.compute import DuckdbSettings, use_compute
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    c = config.compute
+    temp = c.duckdb_temp_directory
+    use_compute(duckdb=DuckdbSettings(threads=None if c.duckdb_threads == "auto" else int(c.duckdb_threads),
+                                      memory_limit=c.duckdb_memory_limit,
+                                      temp_directory=str(temp) if temp is not None else None))
+
+
 def start_tracking(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | None,
                    experiment: str | None = None) -> str:
     """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins); a relative SQLite path is taken
     relative to ``workdir``. Applies the offline MLflow settings (no telemetry, no pip dry runs) and the configured
     HTTP timeout and retries unless the environment sets them; marks KILLED the runs of this machine whose process
     died. ``experiment``: the experiment to make active (default: the configured one). Returns the tracking URI."""
+    apply_compute(config)  # every tracked job starts here
     tracking = config.tracking
     http = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(tracking.http_timeout_seconds),
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(tracking.http_max_retries)}

@@ -98,6 +98,7 @@ def run_train(
     promoted by the gate (never below the best baseline). Returns the gate's decision."""
     import hashlib
 
+    from loyalist.compute import lgbm_threads
     from loyalist.config.load import config_to_dict
     from loyalist.jobs._common import config_tags, start_tracking
     from loyalist.tabular import read_customer_table
@@ -134,6 +135,7 @@ def run_train(
                       "every model)", ct.folds, "folds") as advance:
         result = train_table(table, types, ct, seed=config.training.random_state,
                              lgbm_params=config.training.lgbm_params or None, snapshot=_snapshot(config, run_date),
+                             n_jobs=lgbm_threads(config.compute.lgbm_threads),
                              progress=lambda message: advance(1, message))
     for note in result.notes:
         reporter.say(f"[yellow]{note}[/yellow]")

@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from loyalist.compute import lgbm_threads
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.modeling.contract import ChurnClassifierMixin
 
@@ -101,7 +102,7 @@ class TableChurnModel(_Protocol):
 
     def __init__(self, *, params: Mapping[str, object] | None = None, leaves_grid: Sequence[int] = (4, 15),
                  max_trees: int = 3000, calibration_folds: int = 3, ensemble: bool = True, random_state: int = 0,
-                 n_jobs: int = 2) -> None:
+                 n_jobs: int | None = None) -> None:
         self.params = params
         self.leaves_grid = leaves_grid
         self.max_trees = max_trees
@@ -122,7 +123,7 @@ class TableChurnModel(_Protocol):
     def _estimator(self, leaves: int, trees: int) -> lgb.LGBMClassifier:
         params: dict[str, Any] = {**LGBM_DEFAULTS, **dict(self.params or {})}
         return lgb.LGBMClassifier(objective="binary", n_estimators=trees, num_leaves=leaves, verbose=-1,
-                                  random_state=self.random_state, n_jobs=self.n_jobs, **params)
+                                  random_state=self.random_state, n_jobs=lgbm_threads(self.n_jobs), **params)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> TableChurnModel:
         y = _check_labels(y, max(self.calibration_folds, 2))

@@ -63,7 +63,7 @@ def feature_kinds(types: pd.DataFrame, excluded: set[str]) -> dict[str, str]:
 def train_table(
     table: pd.DataFrame, types: pd.DataFrame, config: CustomerTableConfig, *, seed: int,
     lgbm_params: Mapping[str, object] | None = None, snapshot: pd.Timestamp | None = None,
-    n_jobs: int = 2, progress: Callable[[str], None] | None = None,
+    n_jobs: int | None = None, progress: Callable[[str], None] | None = None,
 ) -> TableTrainResult:
     """Judge and fit the churn models on the labelled rows of the clean customer table (see the module).
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from loyalist.compute import lgbm_threads
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.features.columns import CATEGORICAL_COLUMNS, FEATURE_COLUMNS
 from loyalist.modeling.btyd.features import _INPUT as BTYD_INPUT
@@ -57,7 +58,7 @@ class LgbmModelBase(BaseEstimator):
         offset: bool = False,
         early_stopping_rounds: int = 100,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         features: Sequence[str] | None = None,
     ) -> None:
         self.horizon_days = horizon_days
@@ -73,8 +74,17 @@ class LgbmModelBase(BaseEstimator):
     def _lgbm_params(self) -> dict:
         p = dict(DEFAULT_LGBM_PARAMS)
         p.update(self.params or {})
-        p.update(random_state=self.random_state, n_jobs=self.n_jobs)
+        # n_jobs None: min(2, cores) (loyalist.compute); the config key compute.lgbm_threads reaches it via the jobs
+        p.update(random_state=self.random_state, n_jobs=lgbm_threads(self.n_jobs))
         return p
+
+    def set_threads(self, n_jobs: int) -> None:
+        """LightGBM threads of this model's later predictions and SHAP contributions (a loaded model keeps the
+        thread count it was trained with otherwise)."""
+        self.n_jobs = int(n_jobs)
+        booster = getattr(self, "booster_", None)
+        if booster is not None:
+            booster.set_params(n_jobs=int(n_jobs))
 
     def _with_btyd_stacked(self, frame: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, dict]:
         if not self.use_btyd:

@@ -31,6 +31,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from loyalist.compute import lgbm_threads
 from loyalist.config.metrics import higher_is_better
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, InsufficientHistoryError, ModelError
@@ -298,5 +299,6 @@ def tune_lgbm_for(
     return tune_lgbm(
         kind, train, None, None, n_trials, config.training.random_state, on_trial,
         horizon_days=plan.horizon_days, base_params=config.training.lgbm_params,
+        n_jobs=lgbm_threads(config.compute.lgbm_threads),
         target="future_margin" if f.value_basis == "margin" else "future_revenue",
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyalist.compute import lgbm_threads
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import InsufficientHistoryError
 from loyalist.features.cutoffs import data_period
@@ -255,7 +256,8 @@ def train_churn(
     model = ChurnModel(
         horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
                                       **(params or {})}, offset=fallback,
-        random_state=config.training.random_state, **dict(model_options or {}),
+        random_state=config.training.random_state,
+        **{"n_jobs": lgbm_threads(config.compute.lgbm_threads), **dict(model_options or {})},
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
     # Evaluate at the labels' own horizon on one cut-off of the evaluation rows.
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
@@ -310,7 +312,8 @@ def train_value(
     model = ValueModel(
         horizon_days=horizon, params={**(FALLBACK_PARAMS if fallback else {}), **config.training.lgbm_params,
                                       **(params or {})}, offset=fallback,
-        target=target, random_state=config.training.random_state, **dict(model_options or {}),
+        target=target, random_state=config.training.random_state,
+        **{"n_jobs": lgbm_threads(config.compute.lgbm_threads), **dict(model_options or {})},
     ).fit(train, valid_fit, train_horizon_days=plan.horizon_days)
     valid_eval, h_eval = _eval_rows(valid_eval, plan)
     ev = valid_eval

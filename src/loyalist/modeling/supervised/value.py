@@ -42,7 +42,7 @@ class ValueModel(LgbmModelBase):
         tweedie_variance_power: float = 1.5,
         early_stopping_rounds: int = 100,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         features=None,
     ) -> None:
         super().__init__(horizon_days, params, use_btyd, offset, early_stopping_rounds, random_state, n_jobs, features)
