@@ -63,45 +63,83 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
 
 
-def generate_tables(n_orders: int, n_customers: int, seed: int = 0) -> dict[str, pa.Table]:
-    """Order-level data of ``n_customers`` customers with ``n_orders`` orders over 2022-2024 (numpy, seeded).
+#: Orders generated and written per chunk: memory stays flat whatever --orders is (no single array of all rows; one
+#: string array of 50M ids overflowed Arrow's 32-bit offsets, ArrowCapacityError).
+CHUNK_ORDERS = 5_000_000
 
-    Every customer has at least one order; purchase rates are gamma distributed (a few heavy buyers, many light
-    ones); each customer starts at a uniform day and orders at uniform times after it; amounts are log-normal around
-    a customer mean; 93% completed, 5% returned, 2% cancelled. Tickets (one per 5 customers) and survey answers (one
-    per 10 customers) are small side tables.
-    """
-    if n_orders < n_customers:
-        raise ValueError("--orders must be at least --customers (every customer has an order)")
-    rng = np.random.default_rng(seed)
-    cust_ids = _ids("C", np.arange(n_customers), 8)
+
+def _customers(n_customers: int, rng: np.random.Generator) -> dict:
+    """Per-customer draws shared by every order chunk."""
     start_day = rng.integers(0, N_DAYS, n_customers)
     weight = rng.gamma(0.8, 1.0, n_customers) * (N_DAYS - start_day)
-    cum = np.cumsum(weight)
-    extra = np.searchsorted(cum, rng.random(n_orders - n_customers) * cum[-1], side="right")
-    cust = np.concatenate([np.arange(n_customers), np.minimum(extra, n_customers - 1)])
+    return {"start_day": start_day, "cum": np.cumsum(weight), "mean_amount": rng.lognormal(4.0, 1.0, n_customers)}
+
+
+def _order_chunk(lo: int, hi: int, n_orders: int, n_customers: int, draws: dict, rng: np.random.Generator) -> pa.Table:
+    """Orders ``lo .. hi - 1``: order positions below ``n_customers`` belong to that customer (every customer has an
+    order), the others to a customer drawn by purchase rate; rows are shuffled within the chunk."""
+    n = hi - lo
+    first = np.arange(lo, min(hi, n_customers))
+    cum = draws["cum"]
+    extra = np.searchsorted(cum, rng.random(n - len(first)) * cum[-1], side="right")
+    cust = np.concatenate([first, np.minimum(extra, n_customers - 1)])
     rng.shuffle(cust)
+    start_day = draws["start_day"]
     span = N_DAYS - start_day[cust]
-    day = start_day[cust] + (rng.random(n_orders) * span).astype(np.int64)
-    seconds = day * 86400 + rng.integers(8 * 3600, 20 * 3600, n_orders)
+    day = start_day[cust] + (rng.random(n) * span).astype(np.int64)
+    seconds = day * 86400 + rng.integers(8 * 3600, 20 * 3600, n)
     order_date = (START + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
-    mean_amount = rng.lognormal(4.0, 1.0, n_customers)
-    amount = np.round(mean_amount[cust] * rng.lognormal(0.0, 0.5, n_orders), 2)
-    status_code = np.searchsorted(np.array([0.93, 0.98]), rng.random(n_orders), side="right")
+    amount = np.round(draws["mean_amount"][cust] * rng.lognormal(0.0, 0.5, n), 2)
+    status_code = np.searchsorted(np.array([0.93, 0.98]), rng.random(n), side="right")
     status = pa.DictionaryArray.from_arrays(pa.array(status_code.astype(np.int8)),
                                             pa.array(["completed", "returned", "cancelled"])).cast(pa.string())
-    cost = np.round(amount * rng.uniform(0.55, 0.85, n_orders), 2)
-    orders = pa.table({
-        "order_id": _ids("O", np.arange(n_orders), 10),
-        "customer_id": pc.take(cust_ids, pa.array(cust)),
+    cost = np.round(amount * rng.uniform(0.55, 0.85, n), 2)
+    return pa.table({
+        "order_id": _ids("O", np.arange(lo, hi), 10),
+        "customer_id": _ids("C", cust, 8),
         "order_date": pa.array(order_date),
         "amount": amount,
         "status": status,
         "cost": cost,
     })
 
+
+def generate_tables(n_orders: int, n_customers: int, seed: int = 0, orders_to: Path | None = None,
+                    chunk: int = CHUNK_ORDERS) -> dict[str, pa.Table]:
+    """Order-level data of ``n_customers`` customers with ``n_orders`` orders over 2022-2024 (numpy, seeded).
+
+    Every customer has at least one order; purchase rates are gamma distributed (a few heavy buyers, many light
+    ones); each customer starts at a uniform day and orders at uniform times after it; amounts are log-normal around
+    a customer mean; 93% completed, 5% returned, 2% cancelled. Tickets (one per 5 customers) and survey answers (one
+    per 10 customers) are small side tables. Orders are made ``chunk`` at a time; with ``orders_to`` each chunk is
+    written to that Parquet file as it is made (memory flat at any size) and the result has no ``orders`` entry.
+    """
+    if n_orders < n_customers:
+        raise ValueError("--orders must be at least --customers (every customer has an order)")
+    rng = np.random.default_rng(seed)
+    cust_ids = _ids("C", np.arange(n_customers), 8)
+    draws = _customers(n_customers, rng)
+    start_day = draws["start_day"]
+    writer = None
+    parts = []
+    try:
+        for lo in range(0, n_orders, chunk):
+            part = _order_chunk(lo, min(lo + chunk, n_orders), n_orders, n_customers, draws, rng)
+            if orders_to is None:
+                parts.append(part)
+                continue
+            if writer is None:
+                writer = pq.ParquetWriter(orders_to, part.schema)
+            writer.write_table(part, row_group_size=1_000_000)
+    finally:
+        if writer is not None:
+            writer.close()
+    out: dict[str, pa.Table] = {}
+    if orders_to is None:
+        out["orders"] = pa.concat_tables(parts)
+
     signup = START + ((start_day - rng.integers(0, 200, n_customers)) * 86400).astype("timedelta64[s]")
-    customers = pa.table({
+    out["customers"] = pa.table({
         "customer_id": cust_ids,
         "industry": pc.take(pa.array(INDUSTRIES), pa.array(rng.integers(0, len(INDUSTRIES), n_customers))),
         "size": pc.take(pa.array(SIZES), pa.array(rng.integers(0, len(SIZES), n_customers))),
@@ -115,7 +153,7 @@ def generate_tables(n_orders: int, n_customers: int, seed: int = 0) -> dict[str,
     hours = rng.exponential(48.0, n_tickets)
     resolved = created + (hours * 3600).astype("timedelta64[s]")
     resolved = np.where(rng.random(n_tickets) < 0.05, np.datetime64("NaT"), resolved)
-    tickets = pa.table({
+    out["tickets"] = pa.table({
         "ticket_id": _ids("T", np.arange(n_tickets), 9),
         "customer_id": pc.take(cust_ids, pa.array(t_cust)),
         "created_at": pa.array(created.astype("datetime64[ns]")),
@@ -125,7 +163,7 @@ def generate_tables(n_orders: int, n_customers: int, seed: int = 0) -> dict[str,
     })
 
     n_answers = max(n_customers // 10, 1)
-    surveys = pa.table({
+    out["surveys"] = pa.table({
         "customer_id": pc.take(cust_ids, pa.array(rng.integers(0, n_customers, n_answers))),
         "answered_at": pa.array((START + rng.integers(0, N_DAYS * 86400, n_answers).astype("timedelta64[s]"))
                                 .astype("datetime64[ns]")),
@@ -133,11 +171,11 @@ def generate_tables(n_orders: int, n_customers: int, seed: int = 0) -> dict[str,
         "mentions_brand": rng.random(n_answers) < 0.3,
         "satisfaction": rng.integers(1, 6, n_answers).astype(np.float64),
     })
-    return {"orders": orders, "customers": customers, "tickets": tickets, "surveys": surveys}
+    return out
 
 
 def data_paths(n_orders: int, n_customers: int, seed: int) -> dict[str, Path]:
-    tag = f"{n_orders}_{n_customers}_s{seed}"
+    tag = f"{n_orders}_{n_customers}_s{seed}_c"  # _c: the chunked generator (draws differ from the one-shot one)
     return {name: WORK / f"{name}_{tag}.parquet" for name in ("orders", "customers", "tickets", "surveys")}
 
 
@@ -148,11 +186,13 @@ def ensure_data(n_orders: int, n_customers: int, seed: int) -> tuple[dict[str, P
         return paths, None
     WORK.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tables = generate_tables(n_orders, n_customers, seed)
+    orders_tmp = paths["orders"].with_suffix(".tmp")
+    tables = generate_tables(n_orders, n_customers, seed, orders_to=orders_tmp)
     for name, table in tables.items():
         tmp = paths[name].with_suffix(".tmp")
         pq.write_table(table, tmp, row_group_size=1_000_000)
         tmp.replace(paths[name])
+    orders_tmp.replace(paths["orders"])
     return paths, time.perf_counter() - t0
 
 
