@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "TransformedOutcomeUplift": "models",
     "UPLIFT_METHODS": "models",
     "make_uplift_model": "models",
+    "uplift_features": "models",
     "qini_curve": "metrics",
     "perfect_qini_curve": "metrics",
     "qini_auc_score": "metrics",

@@ -1,0 +1,266 @@
+"""Targeting by uplift (issue 16 §3) on the Hillstrom e-mail campaign, a randomised experiment.
+
+    nice -n 10 python benchmarks/bench_uplift.py [--seeds 5] [--permutations 200] [--bootstrap 200] [--no-record]
+
+Data: ``../shared/data/hillstrom-email/hillstrom.csv.gz`` (64,000 customers; SOURCE.md). Features: recency,
+history, mens, womens, zip_code, newbie, channel (history_segment is a binned copy of history). Treatment: any
+e-mail vs none (and Mens e-mail vs none). For each seed, a 70/30 split stratified by treatment × outcome; every
+model is fitted on the 70% and judged on the 30% with the normalised Qini coefficient (scikit-uplift's
+normalisation, :func:`loyalist.uplift.qini_auc_score`) and uplift@30% (top 30% of the test customers by score):
+
+- ``loyalist``: :class:`loyalist.uplift.TwoModelUplift` with its default LightGBM parameters;
+- ``x_learner``: :class:`loyalist.uplift.XLearnerUplift`, same parameters;
+- ``logistic_2m``: two logistic regressions (one-hot zip_code and channel), uplift = difference of probabilities;
+- ``response``: ranking by P(outcome | contacted) (loyalist's treated outcome model), i.e. targeting by response;
+- ``random_p95``: the 95th percentile of the normalised Qini of random scores over ``--permutations`` draws.
+
+Conversion (578 positives in all) is reported with a 95% bootstrap interval over the test customers per seed.
+Goal (issue 16): visit, any e-mail: Qini >= 0.045 and above the response model on every seed.
+Appends a dated section with the machine to benchmarks/RESULTS.md (``--no-record``: print only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+DATA = ROOT.parent / "shared" / "data" / "hillstrom-email" / "hillstrom.csv.gz"
+sys.path.insert(0, str(HERE))
+
+from _machine import machine_line  # noqa: E402
+
+from loyalist.uplift import TwoModelUplift, XLearnerUplift, qini_auc_score, random_qini, uplift_at_k  # noqa: E402
+
+FEATURES = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
+MODELS = ("loyalist", "x_learner", "logistic_2m", "response", "random_p95")
+
+#: Generator campaigns: the campaign date, the horizon, customers per generated company, control share.
+CAMPAIGN_DAY, CAMPAIGN_HORIZON, CAMPAIGN_CUSTOMERS, CAMPAIGN_CONTROL = "2024-06-30", 90, 30_000, 0.5
+
+
+def generated_campaign(seed: int, n_customers: int = CAMPAIGN_CUSTOMERS, control: float = CAMPAIGN_CONTROL) -> dict:
+    """A simulated retention campaign on a generated company (:func:`loyalist.data.campaign.simulate_uplift_campaign`).
+
+    The campaign population: the customers of the snapshot at the campaign date whose last order is more than 30
+    days old (the at-risk part of the base), split at random into control and contacted. Returns the features,
+    the assignment, the observed outcomes (``campaign_outcomes`` on the orders of the world with the campaign), the
+    truth and the customer's value (look-back revenue scaled to the horizon).
+    """
+    from loyalist.batch.effect import campaign_outcomes
+    from loyalist.config.models import FeatureConfig
+    from loyalist.data.campaign import simulate_uplift_campaign
+    from loyalist.data.synthetic import generate
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.uplift import uplift_features
+
+    data = generate(n_customers, dirty=False, seed=seed)
+    snap = build_snapshot(data.tables(), CAMPAIGN_DAY, FeatureConfig())
+    snap = snap[snap["recency_days"] > 30].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    assignment = pd.DataFrame({
+        "campaign": "simulated", "campaign_date": pd.Timestamp(CAMPAIGN_DAY),
+        "customer_id": snap["customer_id"].astype("string"), "action": "call", "loyalty_tier": "all",
+        "risk_band": "all", "group": np.where(rng.random(len(snap)) < control, "control", "treatment")})
+    world, truth = simulate_uplift_campaign(data.orders, assignment, snap, horizon_days=CAMPAIGN_HORIZON, seed=seed)
+    outcomes = campaign_outcomes(assignment, world, horizon_days=CAMPAIGN_HORIZON)
+    return {"X": uplift_features(snap), "t": (outcomes["group"] == "treatment").to_numpy(dtype=int),
+            "stay": 1 - outcomes["churn"].to_numpy(dtype=int), "truth": truth,
+            "value": snap["monetary_total"].to_numpy(dtype="float64") * CAMPAIGN_HORIZON / 365.0}
+
+
+def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, top: float = 0.2,
+                  n_jobs: int = 2, method: type = TwoModelUplift, params: dict | None = None) -> pd.DataFrame:
+    """Learn from one simulated campaign, target the next: per seed, the uplift model is fitted on the campaign
+    of company ``seed`` and ranks the customers of company ``seed + 1000`` (another draw of the same world).
+    The true value kept (sum of ``effect_revenue``, known for every customer) by contacting the top ``top`` share
+    by expected saved value (uplift in P(stay) x value) vs by value at risk (P(churn if not contacted), the
+    model's control outcome model, x value); also by the true effect (the best possible) and at random."""
+    rows = []
+    for seed in seeds:
+        past, now = generated_campaign(seed, n_customers), generated_campaign(seed + 1000, n_customers)
+        model = method(random_state=seed, n_jobs=n_jobs, params=params).fit(past["X"], past["t"], past["stay"])
+        # the outcome models of the T-learner inside (the X-learner keeps them too): P(stay) without / with contact
+        p0, _ = TwoModelUplift.predict_outcomes(model, now["X"])
+        uplift = model.predict(now["X"])
+        effect = now["truth"]["effect_revenue"].to_numpy()
+        k = int(top * len(effect))
+        rank = {"expected_saved_value": uplift * now["value"], "value_at_risk": (1 - p0) * now["value"],
+                "true_effect": effect, "random": np.random.default_rng(seed).random(len(effect))}
+        row: dict = {"seed": seed, "customers": len(effect), "contacted": k,
+                     **{f"n_{t}": int((now["truth"]["type"] == t).sum()) for t in
+                        ("persuadable", "sure_thing", "lost_cause", "sleeping_dog")}}
+        for name, score in rank.items():
+            pick = np.argsort(-score, kind="mergesort")[:k]
+            row[f"kept_{name}"] = float(effect[pick].sum())
+            row[f"persuadables_{name}"] = int((now["truth"]["type"].to_numpy()[pick] == "persuadable").sum())
+        row["ratio"] = row["kept_expected_saved_value"] / row["kept_value_at_risk"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load(path: Path = DATA) -> pd.DataFrame:
+    """The Hillstrom table (64,000 rows, 12 columns)."""
+    return pd.read_csv(path)
+
+
+def setup(frame: pd.DataFrame, arm: str, outcome: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Features, treatment (1 = e-mail) and outcome for ``arm`` ``"any"`` (any e-mail vs none) or ``"mens"``."""
+    rows = frame if arm == "any" else frame[frame["segment"].isin(["Mens E-Mail", "No E-Mail"])]
+    rows = rows.reset_index(drop=True)
+    t = (rows["segment"] != "No E-Mail").to_numpy(dtype=int)
+    return rows[FEATURES], t, rows[outcome].to_numpy(dtype=int)
+
+
+def _logistic_uplift(Xtr: pd.DataFrame, ttr: np.ndarray, ytr: np.ndarray, Xte: pd.DataFrame) -> np.ndarray:
+    both = pd.get_dummies(pd.concat([Xtr, Xte]), columns=["zip_code", "channel"], dtype=float)
+    both["history"] = np.log1p(both["history"])
+    dtr, dte = both.iloc[: len(Xtr)], both.iloc[len(Xtr):]
+    mean, std = dtr.mean(), dtr.std().replace(0, 1)
+    dtr, dte = (dtr - mean) / std, (dte - mean) / std
+    p = []
+    for side in (1, 0):
+        model = LogisticRegression(max_iter=2000).fit(dtr[ttr == side], ytr[ttr == side])
+        p.append(model.predict_proba(dte)[:, 1])
+    return p[0] - p[1]
+
+
+def _bootstrap(y: np.ndarray, s: np.ndarray, t: np.ndarray, n: int, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        draws.append(qini_auc_score(y[i], s[i], t[i]))
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def run(frame: pd.DataFrame, *, arm: str, outcome: str, seeds: list[int], permutations: int,
+        bootstrap: int = 0, n_jobs: int = 2) -> pd.DataFrame:
+    """One row per (seed, model): qini, uplift_at_30 (and qini_low / qini_high with ``bootstrap`` > 0)."""
+    X, t, y = setup(frame, arm, outcome)
+    rows = []
+    for seed in seeds:
+        tr, te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed, stratify=t * 2 + y)
+        Xtr, ttr, ytr, Xte, tte, yte = X.iloc[tr], t[tr], y[tr], X.iloc[te], t[te], y[te]
+        t0 = time.perf_counter()
+        tm = TwoModelUplift(random_state=seed, n_jobs=n_jobs).fit(Xtr, ttr, ytr)
+        fit_s = time.perf_counter() - t0
+        scores = {"loyalist": tm.predict(Xte),
+                  "x_learner": XLearnerUplift(random_state=seed, n_jobs=n_jobs).fit(Xtr, ttr, ytr).predict(Xte),
+                  "logistic_2m": _logistic_uplift(Xtr, ttr, ytr, Xte),
+                  "response": tm.predict_outcomes(Xte)[1]}
+        for name, s in scores.items():
+            row = {"arm": arm, "outcome": outcome, "seed": seed, "model": name,
+                   "qini": qini_auc_score(yte, s, tte), "uplift_at_30": uplift_at_k(yte, s, tte, k=0.3),
+                   "fit_s": fit_s if name == "loyalist" else np.nan}
+            if bootstrap:
+                row["qini_low"], row["qini_high"] = _bootstrap(yte, s, tte, bootstrap, seed)
+            rows.append(row)
+        rows.append({"arm": arm, "outcome": outcome, "seed": seed, "model": "random_p95",
+                     "qini": random_qini(yte, tte, n_permutations=permutations, seed=seed),
+                     "uplift_at_30": np.nan, "fit_s": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _table(res: pd.DataFrame, with_interval: bool = False) -> list[str]:
+    seeds = sorted(res["seed"].unique())
+    head = "| model | Qini mean ± std | uplift@30% mean ± std (points) | " + " | ".join(f"Qini seed {s}" for s in seeds) + " |"
+    out = [head, "|" + "---|" * (3 + len(seeds))]
+    for model in MODELS:
+        part = res[res["model"] == model].set_index("seed").loc[seeds]
+        q, u = part["qini"], part["uplift_at_30"] * 100
+        cells = []
+        for s in seeds:
+            cell = f"{q.loc[s]:.4f}"
+            if with_interval and "qini_low" in part and pd.notna(part.loc[s, "qini_low"]):
+                cell += f" [{part.loc[s, 'qini_low']:.3f}, {part.loc[s, 'qini_high']:.3f}]"
+            cells.append(cell)
+        ups = "" if u.isna().all() else f"{u.mean():+.2f} ± {u.std(ddof=0):.2f}"
+        out.append(f"| {model} | {q.mean():.4f} ± {q.std(ddof=0):.4f} | {ups} | " + " | ".join(cells) + " |")
+    return out
+
+
+def verdict(res: pd.DataFrame) -> str:
+    q = res.pivot(index="seed", columns="model", values="qini")
+    above = bool((q["loyalist"] > q["response"]).all())
+    reach = bool((q["loyalist"] >= 0.045).all())
+    return (f"Goal (Qini >= 0.045 and above the response model on every seed): Qini >= 0.045 on "
+            f"{int((q['loyalist'] >= 0.045).sum())}/{len(q)} seeds ({'met' if reach else 'NOT met'}); above the "
+            f"response model on {int((q['loyalist'] > q['response']).sum())}/{len(q)} seeds "
+            f"({'met' if above else 'NOT met'}); above random's 95th percentile on "
+            f"{int((q['loyalist'] > q['random_p95']).sum())}/{len(q)} seeds.")
+
+
+def _generator_lines(gen: pd.DataFrame) -> list[str]:
+    out = [f"### Generator campaigns: learn from one simulated campaign, contact the top 20% of the next "
+           f"({CAMPAIGN_CUSTOMERS:,} generated customers per company, campaign on {CAMPAIGN_DAY} to those whose last "
+           f"order is over 30 days old, {CAMPAIGN_CONTROL:.0%} control, {CAMPAIGN_HORIZON}-day horizon)", "",
+           "True revenue kept over the horizon (sum of each contacted customer's true effect; negative = driven "
+           "away) by contacting the top 20% ranked by: loyalist's expected saved value (uplift x value), value at "
+           "risk (P(churn) x value), the true effect (the best possible) and at random.", "",
+           "| seed | customers | persuadable / sure thing / lost cause / sleeping dog | by expected saved value | "
+           "by value at risk | best possible | random | ratio saved / at risk | persuadables reached (saved / "
+           "at risk) |", "|" + "---|" * 9]
+    for _, r in gen.iterrows():
+        out.append(f"| {r['seed']} | {r['customers']:,} | {r['n_persuadable']} / {r['n_sure_thing']} / "
+                   f"{r['n_lost_cause']} / {r['n_sleeping_dog']} | {r['kept_expected_saved_value']:,.0f} | "
+                   f"{r['kept_value_at_risk']:,.0f} | {r['kept_true_effect']:,.0f} | {r['kept_random']:,.0f} | "
+                   f"{r['ratio']:.2f} | {r['persuadables_expected_saved_value']} / {r['persuadables_value_at_risk']} |")
+    pooled = gen["kept_expected_saved_value"].sum() / gen["kept_value_at_risk"].sum()
+    out += ["", f"Ratio mean {gen['ratio'].mean():.2f} ± {gen['ratio'].std(ddof=0):.2f}, min {gen['ratio'].min():.2f};"
+            f" pooled over seeds {pooled:.2f}. Goal (>= 1.5x): met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} "
+            "seeds.", ""]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--permutations", type=int, default=200)
+    ap.add_argument("--bootstrap", type=int, default=200)
+    ap.add_argument("--generator-seeds", type=int, default=5)
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args(argv)
+    frame = load()
+    seeds = list(range(args.seeds))
+    t0 = time.perf_counter()
+    lines = [f"## Targeting by uplift (issue 16 §3): `nice -n 10 python benchmarks/bench_uplift.py --seeds "
+             f"{args.seeds} --permutations {args.permutations} --bootstrap {args.bootstrap} --generator-seeds "
+             f"{args.generator_seeds}` "
+             f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine_line()}", ""]
+    visit = run(frame, arm="any", outcome="visit", seeds=seeds, permutations=args.permutations)
+    lines += ["### Hillstrom, any e-mail vs none, outcome visit (test 30% = 19,200 customers per seed)", "",
+              *_table(visit), "", verdict(visit), ""]
+    print("\n".join(lines), flush=True)
+    conv = run(frame, arm="any", outcome="conversion", seeds=seeds, permutations=args.permutations,
+               bootstrap=args.bootstrap)
+    mens = run(frame, arm="mens", outcome="visit", seeds=seeds, permutations=args.permutations)
+    more = ["### Hillstrom, any e-mail vs none, outcome conversion (about 173 conversions per test split); "
+            f"per seed: Qini [95% bootstrap interval over the test customers, {args.bootstrap} resamples]", "",
+            *_table(conv, with_interval=True), "",
+            "### Hillstrom, Mens e-mail vs none, outcome visit (test 30% = 12,784 customers per seed)", "",
+            *_table(mens), "", f"Total time {time.perf_counter() - t0:.0f} s; loyalist fit "
+            f"{visit.loc[visit['model'] == 'loyalist', 'fit_s'].mean():.1f} s per seed (any e-mail, visit, "
+            "44,800 customers).", ""]
+    print("\n".join(more), flush=True)
+    gen = run_generator(list(range(args.generator_seeds)))
+    more += _generator_lines(gen)
+    print("\n".join(_generator_lines(gen)), flush=True)
+    if not args.no_record:
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + "\n".join(lines + more))
+
+
+if __name__ == "__main__":
+    main()
