@@ -212,11 +212,12 @@ def _generator_lines(gen: pd.DataFrame) -> list[str]:
            "| seed | customers | persuadable / sure thing / lost cause / sleeping dog | by expected saved value | "
            "by value at risk | best possible | random | ratio saved / at risk | persuadables reached (saved / "
            "at risk) |", "|" + "---|" * 9]
-    for _, r in gen.iterrows():
-        out.append(f"| {r['seed']} | {r['customers']:,} | {r['n_persuadable']} / {r['n_sure_thing']} / "
-                   f"{r['n_lost_cause']} / {r['n_sleeping_dog']} | {r['kept_expected_saved_value']:,.0f} | "
+    for r in gen.to_dict("records"):
+        out.append(f"| {int(r['seed'])} | {int(r['customers']):,} | {int(r['n_persuadable'])} / "
+                   f"{int(r['n_sure_thing'])} / {int(r['n_lost_cause'])} / {int(r['n_sleeping_dog'])} | "
+                   f"{r['kept_expected_saved_value']:,.0f} | "
                    f"{r['kept_value_at_risk']:,.0f} | {r['kept_true_effect']:,.0f} | {r['kept_random']:,.0f} | "
-                   f"{r['ratio']:.2f} | {r['persuadables_expected_saved_value']} / {r['persuadables_value_at_risk']} |")
+                   f"{r['ratio']:.2f} | {int(r['persuadables_expected_saved_value'])} / {int(r['persuadables_value_at_risk'])} |")
     pooled = gen["kept_expected_saved_value"].sum() / gen["kept_value_at_risk"].sum()
     out += ["", f"Ratio mean {gen['ratio'].mean():.2f} ± {gen['ratio'].std(ddof=0):.2f}, min {gen['ratio'].min():.2f};"
             f" pooled over seeds {pooled:.2f}. Goal (>= 1.5x): met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} "

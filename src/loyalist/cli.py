@@ -600,6 +600,37 @@ def effect(
             reporter=Reporter(quiet=quiet), workdir=workdir)
 
 
+@app.command()
+@_friendly
+def uplift(
+    assignment: Annotated[Path, typer.Option(
+        "--assignment", help="A past campaign's churn_risk_control.parquet (or .csv) written by 'loyalist score'.")],
+    horizon_days: Annotated[int, typer.Option(
+        "--horizon-days", min=1, help="Days after the campaign date over which a customer counts as kept.")] = 90,
+    clean: CleanOpt = Path("data/clean"),
+    config: ConfigOpt = None,
+    method: Annotated[str, typer.Option(
+        help="two_model (T-learner), x_learner or transformed_outcome (LightGBM).")] = "two_model",
+    drop_uncontrolled_strata: Annotated[bool, typer.Option(
+        "--drop-uncontrolled-strata", help="Leave out the strata without a control customer instead of stopping.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Folder for uplift.json and qini.png.")] = Path("outputs/uplift"),
+    workdir: WorkdirOpt = Path("."),
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Learn targeting by uplift from a past campaign with a control group: a model of how much the action raises
+    each customer's chance to stay, judged on held-out customers (Qini beside churn-risk ranking and random) and
+    registered in MLflow; the next 'loyalist score' adds uplift and expected_saved_value to the list."""
+    from loyalist.jobs import uplift as job
+    from loyalist.jobs._ui import Reporter
+
+    cfg = _step_config(clean, config)
+    _writable(out)
+    _writable(workdir, "--workdir")
+    job.run(assignment, clean, config=cfg, horizon_days=horizon_days, env=_env(), out_dir=out, workdir=workdir,
+            method=method, drop_uncontrolled_strata=drop_uncontrolled_strata, reporter=Reporter(quiet=quiet))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="loyalist")
 

@@ -26,7 +26,7 @@ from loyalist.report.text import Lang, code_label
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
-__all__ = ["CJK_FONT_NAMES", "find_cjk_font", "render_charts", "figure_svg", "CHART_NAMES"]
+__all__ = ["CJK_FONT_NAMES", "find_cjk_font", "render_charts", "figure_svg", "CHART_NAMES", "qini_figure"]
 
 #: Font families tried for Chinese labels, in order.
 CJK_FONT_NAMES: tuple[str, ...] = (
@@ -234,3 +234,26 @@ def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str
     if tracking:
         charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (10.0, 3.0))
     return charts, fallback
+
+
+def qini_figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, qini: Mapping[str, float] | None = None,
+                title: str = "Qini curve (held-out customers)") -> Figure:
+    """The Qini curves of an uplift evaluation (issue 16 §3) as a matplotlib Figure (for MLflow ``log_figure`` or
+    :func:`figure_svg`): x = customers contacted in score order, y = extra customers kept (treated outcomes minus
+    control outcomes scaled to the treated count). ``curves``: name -> (x, y) from
+    :func:`loyalist.uplift.qini_curve`; ``qini``: name -> normalised Qini shown in the legend."""
+    colors = [_ACCENT, "#f1a340", _GREY, "#1b7837", "#d73027"]
+    with matplotlib.rc_context(_rc(None)):
+        fig = Figure(figsize=(6.0, 4.0))
+        ax = fig.add_subplot(1, 1, 1)
+        for i, (name, (x, y)) in enumerate(curves.items()):
+            label = f"{name} (Qini {qini[name]:.3f})" if qini and name in qini else name
+            ax.plot(list(x), list(y), color=colors[i % len(colors)], lw=1.6,
+                    ls="--" if name == "random" else "-", label=label)
+        ax.axhline(0, color="#cccccc", lw=0.8)
+        ax.set_xlabel("customers contacted (ranked by score)")
+        ax.set_ylabel("extra customers kept")
+        ax.set_title(title)
+        ax.legend(frameon=False, loc="best")
+        fig.tight_layout()
+    return fig

@@ -36,7 +36,7 @@ __all__ = [
 
 #: Key of the pickled loyalist model in the MLflow model's ``artifacts``.
 MODEL_ARTIFACT = "model"
-MODEL_KINDS = ("churn", "value")
+MODEL_KINDS = ("churn", "value", "uplift")
 _PROTOCOL = ("feature_names_", "output_name", "kind", "score")
 
 

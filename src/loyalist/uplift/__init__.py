@@ -2,6 +2,9 @@
 
 - ``models``: :class:`TwoModelUplift` (T-learner), :class:`XLearnerUplift`, :class:`TransformedOutcomeUplift` on
   LightGBM, fitted on a past randomised campaign (treatment vs control and the outcome).
+- ``campaign``: :func:`campaign_training_set` (a past campaign's assignment and outcomes joined to the snapshot at
+  its date, with its bad-input checks), :func:`evaluate_uplift` (held-out Qini beside churn risk and random),
+  :func:`expected_saved_value`.
 - ``metrics``: :func:`qini_curve`, :func:`qini_auc_score` (normalised like scikit-uplift), :func:`uplift_at_k`,
   :func:`random_qini`.
 
@@ -21,6 +24,11 @@ _EXPORTS: dict[str, str] = {
     "UPLIFT_METHODS": "models",
     "make_uplift_model": "models",
     "uplift_features": "models",
+    "CampaignTrainingSet": "campaign",
+    "UpliftEvaluation": "campaign",
+    "campaign_training_set": "campaign",
+    "evaluate_uplift": "campaign",
+    "expected_saved_value": "campaign",
     "qini_curve": "metrics",
     "perfect_qini_curve": "metrics",
     "qini_auc_score": "metrics",

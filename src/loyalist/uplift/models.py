@@ -81,7 +81,11 @@ def _check_xy(X: pd.DataFrame, treatment: object, y: object, outcome: str) -> tu
 
 
 class _UpliftBase(BaseEstimator):
-    """Shared parameters, feature encoding and the fitted check."""
+    """Shared parameters, feature encoding and the fitted check. Follows the loyalist model protocol
+    (``feature_names_``, ``output_name``, ``kind``, ``score``), so it registers in MLflow like the churn model."""
+
+    kind: str = "uplift"
+    output_name: str = "uplift"
 
     def __init__(
         self,
@@ -121,6 +125,7 @@ class _UpliftBase(BaseEstimator):
 
     def _fit_encoding(self, X: pd.DataFrame) -> pd.DataFrame:
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.feature_names_ = [str(c) for c in X.columns]
         self.categories_: dict[str, list] = {}
         for c in X.columns:
             col = X[c]
@@ -152,6 +157,10 @@ class _UpliftBase(BaseEstimator):
         """The predicted uplift per row of ``X`` (contacted minus not contacted)."""
         self._check_fitted()
         return self._uplift(self._encode(X))
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """The predicted uplift (the loyalist model protocol's name for :meth:`predict`)."""
+        return self.predict(X)
 
     def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError

@@ -1,0 +1,144 @@
+"""Job: learn targeting by uplift from a past campaign (issue 16 §3). A control assignment (churn_risk_control.parquet
+written by 'loyalist score'), the clean tables (orders running past the campaign date and its horizon) ->
+an uplift model of P(stay) judged on held-out customers (normalised Qini beside ranking by churn risk and at
+random), registered in MLflow as ``<churn_model_name>-uplift`` with its Qini plot; uplift.json and qini.png in
+``out_dir``. The next 'loyalist score' adds ``uplift`` and ``expected_saved_value`` to the list with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loyalist.batch.effect import campaign_outcomes
+from loyalist.batch.outputs import pseudonym_key
+from loyalist.config.models import LoyalistConfig
+from loyalist.data.privacy import pseudonymize
+from loyalist.errors import DataQualityError
+from loyalist.io import write_json
+from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._ui import Reporter
+
+__all__ = ["UpliftJobResult", "uplift_model_name", "run"]
+
+
+@dataclass(frozen=True)
+class UpliftJobResult:
+    metrics: dict[str, float]
+    version: int | None
+    champion: bool
+    paths: dict[str, Path]
+    run_id: str
+
+
+def uplift_model_name(config: LoyalistConfig) -> str:
+    """The registered name of the uplift model: ``<tracking.churn_model_name>-uplift``."""
+    return f"{config.tracking.churn_model_name}-uplift"
+
+
+def _snapshot(tables: Mapping[str, Any], day: pd.Timestamp, config: LoyalistConfig, key: bytes | None) -> pd.DataFrame:
+    from loyalist.features.snapshot import build_snapshot
+
+    snap = build_snapshot(dict(tables), day, config.features)
+    if key is not None:
+        snap = snap.assign(customer_id=pseudonymize(snap["customer_id"], key))
+    return snap
+
+
+def run(
+    assignment_path: Path,
+    clean_dir: Path,
+    *,
+    config: LoyalistConfig,
+    horizon_days: int,
+    env: Mapping[str, str] | None = None,
+    workdir: Path = Path("."),
+    out_dir: Path = Path("outputs/uplift"),
+    method: str = "two_model",
+    drop_uncontrolled_strata: bool = False,
+    reporter: Reporter | None = None,
+) -> UpliftJobResult:
+    """Fit, judge and register an uplift model from one campaign.
+
+    The model becomes champion when its held-out normalised Qini beats the 95th percentile of random rankings
+    (else it stays challenger and the list gets no uplift columns from it)."""
+    from loyalist.compute import lgbm_threads
+    from loyalist.data.prepare import read_clean
+    from loyalist.jobs.effect import _read_assignment
+    from loyalist.report.charts import qini_figure
+    from loyalist.tracking import CHAMPION, log_model, set_alias, set_version_description
+    from loyalist.tracking import run as mlflow_run
+    from loyalist.uplift import campaign_training_set, evaluate_uplift, make_uplift_model
+
+    reporter = reporter or Reporter(quiet=True)
+    seed = int(config.training.random_state)
+    make_uplift_model(method)  # an unknown method stops before any work
+    assignment = _read_assignment(assignment_path)
+    tables = read_clean(Path(clean_dir))
+    key = pseudonym_key(config.privacy, env or {})
+    orders = tables["orders"]
+    if not isinstance(orders, pd.DataFrame):  # pragma: no cover - read_clean without lazy returns frames
+        raise DataQualityError(f"The orders of {clean_dir} could not be read as a table.")
+    if key is not None:
+        orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
+    with reporter.step(f"Outcomes over {horizon_days} days and the snapshot at the campaign date"):
+        outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+        day = pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).normalize()
+        data = campaign_training_set(_snapshot(tables, day, config, key), outcomes,
+                                     drop_strata_without_control=drop_uncontrolled_strata)
+
+    threads = lgbm_threads(config.compute.lgbm_threads)
+
+    def factory() -> Any:
+        return make_uplift_model(method, random_state=seed, n_jobs=threads)
+
+    with reporter.step(f"Judge a {method} uplift model on 30% held-out customers"):
+        evaluation = evaluate_uplift(data, factory, seed=seed)
+    with reporter.step("Fit on every campaign customer"):
+        model = factory().fit(data.X, data.treatment, data.stay)
+    metrics = evaluation.as_metrics()
+    champion = evaluation.qini > evaluation.qini_random_p95
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig = qini_figure(evaluation.curves, qini={"uplift model": evaluation.qini,
+                                               "churn risk": evaluation.qini_churn_risk})
+    png = out_dir / "qini.png"
+    fig.savefig(png, bbox_inches="tight")
+    campaign = str(assignment["campaign"].iloc[0]) if "campaign" in assignment else "campaign"
+    meta: dict[str, Any] = {
+        "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
+        "method": method, "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
+        "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
+        "features": list(model.feature_names_)}
+    name = uplift_model_name(config)
+    start_tracking(config, workdir, env)
+    with mlflow_run(f"uplift-{campaign}", tags={"campaign": campaign, "campaign_date": str(day.date()),
+                                              **config_tags(config)}) as h:
+        h.log_params({"campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
+                      "method": method, "customers": meta["customers"], "control": meta["control"],
+                      "assignment": str(assignment_path), "outcome": "stay = 1 - churn"})
+        h.log_metrics(metrics)
+        h.log_figure(fig, "plots/qini.png")
+        info = log_model(h, model, registered_name=name, input_example=data.X.head(50),
+                         tags={"qini": f"{evaluation.qini:.4f}", "campaign": campaign,
+                               "campaign_date": str(day.date())})
+        if champion:
+            set_alias(name, CHAMPION, info.version)
+        text = (f"Uplift model ({method}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
+                f"customers, {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
+                f"Held-out normalised Qini {evaluation.qini:.3f} vs {evaluation.qini_churn_risk:.3f} ranking by "
+                f"churn risk and {evaluation.qini_random_p95:.3f} for random (95th percentile); uplift in the top "
+                f"30%: {evaluation.uplift_at_k * 100:+.1f} points. "
+                + ("Champion: the risk list gets uplift and expected_saved_value from it." if champion else
+                   "Not better than random: stays challenger, the list gets no uplift columns from it."))
+        h.set_description(text)
+        set_version_description(name, info.version, text)
+        meta |= {"run_id": h.run_id, "registered_model": name, "version": int(info.version)}
+        run_id = h.run_id
+    paths = {"json": write_json(meta, out_dir / "uplift.json"), "qini_png": png}
+    reporter.say(text)
+    return UpliftJobResult(metrics, int(info.version), bool(champion), paths, run_id)

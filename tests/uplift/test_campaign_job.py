@@ -1,0 +1,119 @@
+"""Learning an uplift model from a past campaign: the library's checks and the 'loyalist uplift' command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalist.batch.effect import campaign_outcomes
+from loyalist.config.models import FeatureConfig
+from loyalist.data.campaign import simulate_uplift_campaign
+from loyalist.data.synthetic import generate
+from loyalist.errors import DataQualityError
+from loyalist.features.snapshot import build_snapshot
+from loyalist.uplift import (
+    TwoModelUplift,
+    campaign_training_set,
+    evaluate_uplift,
+    expected_saved_value,
+)
+
+DAY, HORIZON = "2024-06-30", 90
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    data = generate(3000, dirty=False, seed=31)
+    snap = build_snapshot(data.tables(), DAY, FeatureConfig())
+    rng = np.random.default_rng(3)
+    assignment = pd.DataFrame({
+        "campaign": "spring", "campaign_date": pd.Timestamp(DAY), "customer_id": snap["customer_id"].astype("string"),
+        "action": "Call / 致电", "loyalty_tier": rng.choice(["stable", "at_risk"], len(snap)), "risk_band": "high",
+        "group": np.where(rng.random(len(snap)) < 0.4, "control", "treatment"), "share": 0.4, "seed": 3})
+    world, truth = simulate_uplift_campaign(data.orders, assignment, snap, horizon_days=HORIZON, seed=3)
+    return data, snap, assignment, world, truth
+
+
+def test_training_set_and_its_bad_input(campaign):
+    _, snap, assignment, world, _ = campaign
+    outcomes = campaign_outcomes(assignment, world, horizon_days=HORIZON)
+    data = campaign_training_set(snap, outcomes)
+    assert len(data.X) == len(assignment) and data.treatment.sum() == (assignment["group"] == "treatment").sum()
+    np.testing.assert_array_equal(data.stay, 1 - outcomes["churn"].to_numpy())
+    with pytest.raises(DataQualityError, match="control share of 0 "):
+        campaign_training_set(snap, outcomes.assign(group="treatment"))
+    with pytest.raises(DataQualityError, match="control share of 1 "):
+        campaign_training_set(snap, outcomes.assign(group="control"))
+    stranger = outcomes.copy()
+    stranger.loc[0, "customer_id"] = "C-unknown"
+    with pytest.raises(DataQualityError, match=r"1 of the campaign's .* customers \(e.g. 'C-unknown'\) are not in"):
+        campaign_training_set(snap, stranger)
+    lonely = outcomes.copy()
+    lonely.loc[lonely["loyalty_tier"] == "at_risk", "group"] = "treatment"
+    with pytest.raises(DataQualityError, match=r"1 stratum\(s\) of the campaign have no control customer \(e.g. "
+                                               r"'Call / 致电 / at_risk / high'"):
+        campaign_training_set(snap, lonely)
+    kept = campaign_training_set(snap, lonely, drop_strata_without_control=True)
+    assert kept.dropped_strata == ["Call / 致电 / at_risk / high"]
+    assert len(kept.X) == int((lonely["loyalty_tier"] == "stable").sum())
+    later = build_snapshot(campaign[0].tables(), "2024-07-31", FeatureConfig())
+    with pytest.raises(DataQualityError, match="snapshot is as of 2024-07-31 but the campaign is dated 2024-06-30"):
+        campaign_training_set(later, outcomes)
+
+
+def test_evaluation_and_expected_saved_value(campaign):
+    _, snap, assignment, world, _ = campaign
+    data = campaign_training_set(snap, campaign_outcomes(assignment, world, horizon_days=HORIZON))
+    ev = evaluate_uplift(data, lambda: TwoModelUplift(random_state=0), permutations=20)
+    assert ev.n_train + ev.n_test == len(data.X) and ev.n_test == pytest.approx(0.3 * len(data.X), abs=1)
+    assert set(ev.curves) == {"uplift model", "churn risk", "random"}
+    x, q = ev.curves["uplift model"]
+    assert x[0] == 0 and x[-1] == ev.n_test and q[-1] == pytest.approx(ev.curves["random"][1][-1])
+    assert -1 <= ev.qini <= 1 and ev.qini_random_p95 > 0
+    np.testing.assert_allclose(expected_saved_value(np.array([0.1, -0.2, 0.3]), np.array([1000.0, 500.0, -5.0]),
+                                                    np.array([30.0, 30.0, 0.0])), [70.0, -130.0, 0.0])
+
+
+def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
+    from mlflow import MlflowClient
+    from typer.testing import CliRunner
+
+    from loyalist.cli import app
+
+    data, _, assignment, world, _ = campaign
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    world.to_parquet(clean / "orders.parquet")
+    for name in ("customers", "tickets", "surveys"):
+        getattr(data, name).to_parquet(clean / f"{name}.parquet")
+    assignment.to_parquet(tmp_path / "control.parquet")
+    store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    env = {"COLUMNS": "200", "MLFLOW_TRACKING_URI": store}
+    args = ["uplift", "--assignment", str(tmp_path / "control.parquet"), "--clean", str(clean), "--horizon-days",
+            str(HORIZON), "--workdir", str(tmp_path), "--out", str(tmp_path / "u")]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    meta = json.loads((tmp_path / "u" / "uplift.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "u" / "qini.png").stat().st_size > 1000
+    assert meta["registered_model"] == "loyalist-churn-uplift" and meta["version"] == 1
+    assert meta["customers"] == len(assignment) and meta["control"] == int((assignment["group"] == "control").sum())
+    client = MlflowClient(store)
+    run = client.get_run(meta["run_id"])
+    assert run.data.metrics["qini"] == pytest.approx(meta["metrics"]["qini"])
+    assert {f.path for f in client.list_artifacts(run.info.run_id, "plots")} == {"plots/qini.png"}
+    version = client.get_model_version("loyalist-churn-uplift", "1")
+    assert version.description.startswith("Uplift model (two_model) learned from campaign spring of 2024-06-30")
+    champion = meta["metrics"]["qini"] > meta["metrics"]["qini_random_p95"]
+    assert ("champion" in client.get_registered_model("loyalist-churn-uplift").aliases) == champion == meta["champion"]
+
+    # bad input: one sentence, exit 2, no traceback
+    assignment.assign(group="treatment").to_parquet(tmp_path / "all.parquet")
+    bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "all.parquet"), *args[3:]], env=env)
+    assert bad.exit_code == 2 and "control share of 0" in bad.output and "Traceback" not in bad.output
+    early = assignment.assign(campaign_date=pd.Timestamp("2026-01-31"))
+    early.to_parquet(tmp_path / "early.parquet")
+    bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "early.parquet"), *args[3:]], env=env)
+    assert bad.exit_code == 2 and "no outcome to measure yet" in " ".join(bad.output.split())
