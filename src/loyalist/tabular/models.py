@@ -4,8 +4,13 @@ the reasons.
 
 - :class:`TableChurnModel`: LightGBM with native categorical splits; the tree size and the number of trees are
   chosen by early stopping on a stratified quarter of the training rows (among ``leaves_grid``), then the model is
-  refitted and calibrated by scikit-learn's ``CalibratedClassifierCV`` (``cv`` folds, Platt scaling, the fold
-  models averaged), so its probabilities are judged on rows the trees did not see.
+  refitted on every training row and calibrated by scikit-learn's ``CalibratedClassifierCV`` (Platt scaling fitted
+  on ``calibration_folds`` = 5 out-of-fold predictions, ``ensemble=False``), so the map is learned on rows the trees
+  did not see. Averaging the fold models instead (``ensemble=True``, 3 folds, the earlier default) left the
+  probabilities under-confident in the middle on the e-commerce table (predicted 0.65, observed 0.90; ECE 0.036),
+  as three calibrated models that disagree average towards 0.5; with one model refitted on all rows and the map from
+  five folds (models trained on 80% of the rows, close to the final one) the 5-fold ECE is 0.023 there, 0.023 on
+  Telco and 0.017 on the bank table, and ROC AUC does not fall (0.989, 0.849, 0.867).
 - :class:`LogisticChurnModel`: the baseline, a logistic regression on one-hot categories and standardised numbers
   (missing numbers imputed by the median, with a missing indicator).
 - :class:`SingleFeatureModel`: the baseline of one column (tenure, or the strongest single feature): a logistic
@@ -101,7 +106,7 @@ class TableChurnModel(_Protocol):
     """LightGBM churn classifier with categorical handling, early-stopped and calibrated (see the module)."""
 
     def __init__(self, *, params: Mapping[str, object] | None = None, leaves_grid: Sequence[int] = (4, 15),
-                 max_trees: int = 3000, calibration_folds: int = 3, ensemble: bool = True, random_state: int = 0,
+                 max_trees: int = 3000, calibration_folds: int = 5, ensemble: bool = False, random_state: int = 0,
                  n_jobs: int | None = None) -> None:
         self.params = params
         self.leaves_grid = leaves_grid
@@ -154,7 +159,7 @@ class TableChurnModel(_Protocol):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-row, per-feature contributions to the log-odds (LightGBM's exact TreeSHAP ``pred_contrib``,
-        averaged over the calibration folds' models), one column per feature."""
+        of the refitted model; averaged over the fold models when ensemble=True), one column per feature."""
         Xp = self._prepare(self._frame(X))
         parts = [c.estimator.booster_.predict(Xp, pred_contrib=True)[:, :-1]
                  for c in self.calibrated_.calibrated_classifiers_]
