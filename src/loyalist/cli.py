@@ -543,6 +543,9 @@ def report(
     config: ConfigOpt = None,
     top: Annotated[int, typer.Option(
         min=1, help="Customers listed in the action plan and the appendix tables (1 or more).")] = 10,
+    effect: Annotated[Path | None, typer.Option(
+        "--effect", help="A campaign's effect.json (or its folder) from 'loyalist effect'; default: the latest one "
+        "beside the list (its folder and sub-folders, its parent's sub-folders).")] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the loyalty and value report (HTML / PDF, Chinese / English) and report_summary.json."""
@@ -554,7 +557,7 @@ def report(
     cfg = _step_config(clean, config) if config or prepared else None  # else: the scored list's own config
     _writable(out)
     job.run(scores, previous or [], lang=lang, formats=format, out_dir=out, clean_dir=clean,
-            reporter=Reporter(quiet=quiet), config=cfg, top_n=top)
+            reporter=Reporter(quiet=quiet), config=cfg, top_n=top, effect=effect)
 
 
 @app.command()

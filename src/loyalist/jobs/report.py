@@ -16,7 +16,7 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, LoyalistError
 from loyalist.io import output_set, write_json, write_text
 from loyalist.jobs._ui import Reporter
-from loyalist.report.inputs import read_clean_inputs, read_list_summary, read_scored_list
+from loyalist.report.inputs import find_effect, read_clean_inputs, read_effect, read_list_summary, read_scored_list
 from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
 from loyalist.report.summarize import ReportOptions, summarize
 
@@ -67,11 +67,14 @@ def run(
     config: LoyalistConfig | None = None,
     top_n: int = 10,
     browser: str | None = None,
+    effect: Path | None = None,
 ) -> dict[str, Path]:
     """Write the report; returns ``{"summary": path, "html_<lang>": path, "pdf_<lang>": path, ...}``.
 
     ``config`` (optional) gives the action table, the look-back window and the complaint kinds; without it they
-    come from the list summary's config, else the defaults.
+    come from the list summary's config, else the defaults. ``effect``: a campaign's ``effect.json`` (or its
+    folder) for the measured-effect block; default: the latest one found beside the list
+    (:func:`~loyalist.report.inputs.find_effect`), else the report says no campaign has been measured yet.
     """
     reporter = reporter or Reporter(quiet=True)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
@@ -94,6 +97,9 @@ def run(
         list_summary = read_list_summary(scores)
         earlier = [read_scored_list(p) for p in previous]
         clean = read_clean_inputs(clean_dir) if clean_dir is not None else None
+        as_of = current["as_of"].iloc[0] if "as_of" in current.columns and len(current) else None
+        effect_path = Path(effect) if effect is not None else find_effect(scores, as_of)
+        measured = read_effect(effect_path) if effect_path is not None else None
     options = ReportOptions(top_n=top_n)
     actions = None
     if config is not None:
@@ -101,7 +107,8 @@ def run(
                                 complaint_kinds=tuple(config.data.cleaning.complaint_kinds))
         actions = config.scoring_job.actions
     with reporter.step("Summarise the report data"):
-        summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options)
+        summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options,
+                            effect=measured)
     if config is not None:
         from loyalist.config.resolved import config_hash
 

@@ -45,6 +45,7 @@ CHART_NAMES: dict[str, tuple[str, str]] = {
     "deciles": ("预期价值十分位", "Expected value by decile"),
     "drivers": ("流失驱动因素（平均|SHAP|）", "Churn drivers (mean |SHAP|)"),
     "migration": ("等级迁移矩阵", "Tier migration"),
+    "effect": ("各措施流失率：处理组与对照组（95%置信区间）", "Churn by action: treated vs control (95% CI)"),
 }
 _COLORS = {"devoted": "#1b7837", "stable": "#7fbf7b", "at_risk": "#f1a340", "high_risk": "#d73027"}
 _ACCENT, _GREY = "#2c5d8f", "#9aa5b1"
@@ -201,6 +202,29 @@ def _migration(ax, migration: Mapping[str, Mapping[str, int]], lang: Lang) -> No
     ax.spines[:].set_visible(False)
 
 
+def _effect(ax, actions: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    """Churn rate of the treated and the control customers per action, each with its interval; an action whose
+    effect is negative is drawn red and one that is inconclusive grey, both marked (!) in the label."""
+    rows = [a for a in actions if a.get("churn_treatment") is not None and a.get("churn_control") is not None][:12]
+    y = list(range(len(rows)))[::-1]
+    for yi, a in zip(y, rows, strict=True):
+        colour = (_COLORS["high_risk"] if a.get("verdict") == "negative" else _GREY if a.get("verdict") != "works"
+                  else _ACCENT)
+        for rate, low, high, dy, c, marker in (
+                (a["churn_control"], a.get("control_low"), a.get("control_high"), 0.15, "black", "s"),
+                (a["churn_treatment"], a.get("treatment_low"), a.get("treatment_high"), -0.15, colour, "o")):
+            err = [[100 * (rate - (low if low is not None else rate))], [100 * ((high if high is not None else rate) - rate)]]
+            ax.errorbar([100 * rate], [yi + dy], xerr=err, fmt=marker, color=c, capsize=3, markersize=5)
+    names = [("(!) " if a.get("flagged") else "") + _short(str(a["label"][lang]), 34) for a in rows]
+    ax.set_yticks(y, names)
+    ax.set_xlabel("流失率 (%)：■ 对照组  ● 处理组" if lang == "zh" else "churn rate (%): ■ control  ● treated")
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _draw(key: str, drawer, data, lang: Lang, font: str | None, size=(10.0, 3.4)) -> str:
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=size)
@@ -233,6 +257,10 @@ def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str
     tracking = summary.get("tracking")
     if tracking:
         charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (10.0, 3.0))
+    effect = summary.get("effect") or {}
+    if any(a.get("churn_treatment") is not None for a in effect.get("actions", [])):
+        n = sum(a.get("churn_treatment") is not None for a in effect["actions"][:12])
+        charts["effect"] = _draw("effect", _effect, effect["actions"], label_lang, font, (10.0, 1.0 + 0.55 * n))
     return charts, fallback
 
 

@@ -26,7 +26,13 @@ __all__ = [
     "read_list_summary",
     "read_clean_inputs",
     "prepare_list",
+    "EFFECT_FILE",
+    "find_effect",
+    "read_effect",
 ]
+
+#: The file a ``loyalist effect`` run writes (:mod:`loyalist.jobs.effect`).
+EFFECT_FILE = "effect.json"
 
 #: Columns the report cannot do without; the other RISK_LIST_COLUMNS are optional (added empty when absent,
 #: and the report says which numbers are unavailable).
@@ -103,6 +109,58 @@ def read_list_summary(scores_path: Path | str) -> dict[str, Any] | None:
     except (ValueError, OSError) as exc:
         raise InputFileError(f"The list summary '{p}' is not valid JSON ({exc}); re-run the scoring job or "
                              "delete the file.") from exc
+
+
+def read_effect(path: Path | str) -> dict[str, Any]:
+    """A measured campaign effect: the ``effect.json`` of ``loyalist effect`` (a file, or the folder holding it).
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, not JSON, or not an effect result.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / EFFECT_FILE
+    if not p.is_file():
+        raise InputFileError(f"The campaign effect '{p}' does not exist; pass to --effect the effect.json (or its "
+                             "folder) written by 'loyalist effect'.")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"The campaign effect '{p}' is not valid JSON ({exc}); rerun 'loyalist effect'.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), list) or "campaign_date" not in data:
+        raise InputFileError(f"'{p}' is not a campaign effect (no 'summary' rows and 'campaign_date'); pass the "
+                             "effect.json written by 'loyalist effect' (version with customers saved and cost).")
+    return data | {"path": str(p)}
+
+
+def find_effect(scores_path: Path | str, as_of: Any = None) -> Path | None:
+    """The latest measured campaign effect for a report on ``scores_path``, or None when none was measured.
+
+    Looks for ``effect.json`` in the scored list's folder and its sub-folders, and in the ``effect`` folder beside
+    the list's folder (the defaults: ``outputs/scores/churn_risk.parquet`` and ``outputs/effect/effect.json``);
+    the latest is the one with the latest campaign date (then the most recently written). Effects of campaigns
+    after ``as_of`` (the list's date) are ignored, and so are files that are not an effect result.
+    """
+    folder = Path(scores_path).resolve().parent
+    found = {p.resolve() for base, pattern in ((folder, EFFECT_FILE), (folder, f"*/{EFFECT_FILE}"),
+                                              (folder.parent, f"effect/{EFFECT_FILE}"))
+             for p in base.glob(pattern)}
+    limit = None if as_of is None else pd.Timestamp(as_of).normalize()
+    best: tuple[pd.Timestamp, float, Path] | None = None
+    for p in found:
+        try:
+            data = read_effect(p)
+            day = pd.Timestamp(data["campaign_date"])
+        except (InputFileError, ValueError, TypeError):
+            continue
+        if limit is not None and day > limit:
+            continue
+        key = (day, p.stat().st_mtime, p)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return None if best is None else best[2]
 
 
 def read_clean_inputs(folder: Path | str) -> CleanInputs:

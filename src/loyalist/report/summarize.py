@@ -25,6 +25,7 @@ from loyalist.report.summarize_actions import recommendations_section
 from loyalist.report.summarize_appendix import appendix_section
 from loyalist.report.summarize_base import Context, ReportOptions, jsonable, num
 from loyalist.report.summarize_diagnosis import diagnosis_section
+from loyalist.report.summarize_effect import effect_section
 from loyalist.report.summarize_segments import segments_section
 from loyalist.report.summarize_status import scope_block, sources_block, status_section
 from loyalist.report.text import both, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
@@ -117,6 +118,7 @@ def summarize(
     clean: CleanInputs | None = None,
     actions: Sequence[ActionRule] | None = None,
     options: ReportOptions | None = None,
+    effect: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's data, from a scored list and what lies beside it.
 
@@ -136,6 +138,9 @@ def summarize(
     actions : sequence of ActionRule, optional
         The action table; default: the list summary's config, else the built-in table.
     options : ReportOptions, optional
+    effect : mapping, optional
+        The latest measured campaign effect (``effect.json`` of ``loyalist effect``); None: the report says that
+        no campaign has been measured yet.
 
     Returns
     -------
@@ -187,6 +192,7 @@ def summarize(
     }
     return jsonable({
         "version": SUMMARY_VERSION, "meta": meta, "overview": overview, "status": status, "segments": segments,
-        "diagnosis": diagnosis, "recommendations": recommendations, "tracking": tracking, "appendix": appendix,
+        "diagnosis": diagnosis, "recommendations": recommendations, "tracking": tracking,
+        "effect": effect_section(effect), "appendix": appendix,
         "notes": notes, "model_notes": model_notes,
     })

@@ -53,7 +53,7 @@ def _arm(rate: Any, n: Any, z: float) -> tuple[float | None, float | None]:
 
 
 def _row(r: Mapping[str, Any], z: float) -> dict[str, Any]:
-    out = {k: (num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in r.items()}
+    out = {k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
     out["treatment_low"], out["treatment_high"] = _arm(r.get("churn_treatment"), r.get("n_treatment"), z)
     out["control_low"], out["control_high"] = _arm(r.get("churn_control"), r.get("n_control"), z)
     verdict = str(r.get("verdict") or "no_estimate")
@@ -67,13 +67,15 @@ def _sentences(row: Mapping[str, Any], label: Mapping[str, str], confidence: str
     diff = num(row.get("churn_difference"))
     if diff is None:
         return {"sentence": None, "flag": None}
-    change = ({"zh": "降至", "en": "cut"} if diff < 0 else {"zh": "升至", "en": "raised"} if diff > 0
-              else {"zh": "持平于", "en": "left"})
+    # the verb follows the interval, not the point estimate: "cut" / "raised" only when the interval says so
+    verdict = row.get("verdict")
+    change = ({"zh": "降至", "en": "cut"} if verdict == "works" else {"zh": "升至", "en": "raised"}
+              if verdict == "negative" else {"zh": "变为", "en": "moved"})
     net = num(row.get("net"))
     text = sentence(
-        "effect_action", action=label, change=change, control=fmt_pct(row.get("churn_control"), 0),
-        treatment=fmt_pct(row.get("churn_treatment"), 0), difference=_points(diff, 0), confidence=confidence,
-        ci_low=_points(row.get("churn_ci_low"), 0), ci_high=_points(row.get("churn_ci_high"), 0),
+        "effect_action", action=label, change=change, control=fmt_pct(row.get("churn_control")),
+        treatment=fmt_pct(row.get("churn_treatment")), difference=_points(diff), confidence=confidence,
+        ci_low=_points(row.get("churn_ci_low")), ci_high=_points(row.get("churn_ci_high")),
         n_treatment=fmt_int(row.get("n_treatment")), saved=fmt_int(row.get("saved")),
         saved_low=fmt_int(row.get("saved_low")), saved_high=fmt_int(row.get("saved_high")),
         cost=fmt_money(row.get("cost")), net=fmt_money(net), net_low=fmt_money(row.get("net_low")),
