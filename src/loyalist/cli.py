@@ -588,6 +588,9 @@ def effect(
     out: Annotated[Path, typer.Option(help="Folder for effect.csv, effect_summary.csv and effect.json.")] = Path(
         "outputs/effect"),
     workdir: WorkdirOpt = Path("."),
+    orders: Annotated[Path | None, typer.Option(
+        "--orders", help="Orders Parquet file to measure on instead of <clean>/orders.parquet (e.g. the demo's "
+        "simulated campaign outcome).")] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """The measured effect of a campaign: churn rate, orders and revenue of treatment vs control per action, tier
@@ -600,7 +603,7 @@ def effect(
     _writable(out)
     _writable(workdir, "--workdir")
     job.run(assignment, clean, config=cfg, horizon_days=horizon_days, env=_env(), out_dir=out,
-            reporter=Reporter(quiet=quiet), workdir=workdir)
+            reporter=Reporter(quiet=quiet), workdir=workdir, orders=orders)
 
 
 @app.command()

@@ -58,11 +58,11 @@ def _read_assignment(path: Path) -> pd.DataFrame:
                                "churn_risk_control.parquet (or .csv) that 'loyalist score' wrote.") from exc
 
 
-def _read_orders(clean_dir: Path) -> pd.DataFrame:
-    path = Path(clean_dir) / "orders.parquet"
+def _read_orders(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise InputFileError(f"{path} does not exist; pass with --clean the folder 'loyalist prepare' wrote, with "
-                             "orders that run past the campaign date and its horizon.")
+        raise InputFileError(f"{path} does not exist; pass with --clean the folder 'loyalist prepare' wrote (or with "
+                             "--orders an orders Parquet file), with orders that run past the campaign date and its "
+                             "horizon.")
     import pyarrow.parquet as pq
 
     names = set(pq.ParquetFile(path).schema_arrow.names)
@@ -80,22 +80,28 @@ def run(
     reporter: Reporter | None = None,
     alpha: float = 0.05,
     workdir: Path | None = None,
+    orders: pd.DataFrame | Path | None = None,
 ) -> EffectResult:
     """Treatment vs control per action, tier and band over ``horizon_days`` after the campaign date.
 
     The orders' customer ids are pseudonymised with the environment's key when the config pseudonymises ids
-    (the assignment carries the published ids). With ``workdir`` the run is logged to MLflow (the store of
-    ``tracking.tracking_uri``, relative to ``workdir``) in the experiment :func:`campaign_experiment`."""
+    (the assignment carries the published ids). ``orders``: the orders after the campaign (a frame or a Parquet
+    file) instead of ``clean_dir``/orders.parquet (e.g. a simulated outcome). With ``workdir`` the run is logged
+    to MLflow (the store of ``tracking.tracking_uri``, relative to ``workdir``) in the experiment
+    :func:`campaign_experiment`."""
     reporter = reporter or Reporter(quiet=True)
     assignment = _read_assignment(assignment_path)
-    orders = _read_orders(clean_dir)
+    if orders is None:
+        orders = _read_orders(Path(clean_dir) / "orders.parquet")
+    elif not isinstance(orders, pd.DataFrame):
+        orders = _read_orders(Path(orders))
     key = pseudonym_key(config.privacy, env or {})
     if key is not None:
         orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
     known = set(orders["customer_id"].dropna().astype(str))
     if not assignment["customer_id"].astype(str).isin(known).any():
         raise DataQualityError(
-            f"None of the {len(assignment):,} customers of {assignment_path} has an order in {clean_dir}: the ids do "
+            f"None of the {len(assignment):,} customers of {assignment_path} has an order in the orders: the ids do "
             "not match (another data set, or the list was pseudonymised with another key or setting)."
         )
     with reporter.step(f"Measure the effect over {horizon_days} days"):
