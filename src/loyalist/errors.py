@@ -23,6 +23,7 @@ __all__ = [
     "OutputError",
     "StoreError",
     "EngineError",
+    "CampaignError",
 ]
 
 
@@ -76,3 +77,8 @@ class StoreError(LoyalistError, OSError):
 
 class EngineError(LoyalistError, RuntimeError):
     """A compute engine (Spark) is not installed, cannot start or cannot reach its cluster."""
+
+
+class CampaignError(LoyalistError, ValueError):
+    """A campaign's control assignment or its outcomes cannot be measured as given (customers not in the data,
+    no control or no treatment customers, a control share of 0 or 1, outcomes before the campaign date)."""

@@ -108,6 +108,14 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+#: Keys whose range error needs the fix spelt out (key path -> how to fix it).
+_FIXES: dict[tuple[str, ...], str] = {
+    ("scoring_job", "control_group", "share"): (
+        "the share of each action's customers held out as the control group must be strictly between 0 and 1, "
+        "e.g. 0.1 (1 would contact no one; to contact everyone set scoring_job.control_group.enabled: false)"),
+}
+
+
 def _format_errors(exc: ValidationError, origin: str) -> str:
     parts = []
     for err in exc.errors():
@@ -125,6 +133,9 @@ def _format_errors(exc: ValidationError, origin: str) -> str:
             got = err["input"]
             if not isinstance(got, (dict, list)):
                 msg = f"{msg} (got {got!r})"
+        fix = _FIXES.get(tuple(str(p) for p in loc))
+        if fix and err["type"] not in ("extra_forbidden", "missing"):
+            msg = f"{msg}; {fix}"
         parts.append(f"'{name}': {msg}")
     text = "; ".join(parts)
     return f"Invalid configuration ({origin}): " + text + ("" if text.endswith(("?", ".")) else ".")

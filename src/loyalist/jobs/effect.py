@@ -16,7 +16,7 @@ from loyalist.batch.effect import OUTCOMES, action_costs, campaign_outcomes, eff
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
-from loyalist.errors import DataQualityError, InputFileError
+from loyalist.errors import CampaignError, DataQualityError, InputFileError
 from loyalist.io import write_csv, write_json
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
@@ -69,6 +69,63 @@ def _read_orders(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[c for c in ("customer_id", "order_date", "amount", "status") if c in names])
 
 
+def _customer_ids(clean_dir: Path, key: bytes | None) -> set[str] | None:
+    """The customer ids of the clean customers table in the published id space, or None without that table."""
+    path = Path(clean_dir) / "customers.parquet"
+    if not path.is_file():
+        return None
+    ids = pd.read_parquet(path, columns=["customer_id"])["customer_id"]
+    if key is not None:
+        ids = pseudonymize(ids, key)
+    return set(ids.dropna().astype(str))
+
+
+def _check_campaign(assignment: pd.DataFrame, path: Path, orders: pd.DataFrame, orders_name: str,
+                    customers: set[str] | None) -> None:
+    """The campaign file can be measured against these orders: its customers are in the data, it has control and
+    treatment customers, its share is in (0, 1), the orders run past its date. Each problem is one sentence."""
+    if "customer_id" in assignment.columns:
+        ids = assignment["customer_id"].astype("string").fillna("")
+        where = f"the customers table (customers.parquet) or {orders_name}" if customers is not None else orders_name
+        known = (customers or set()) | set(orders["customer_id"].dropna().astype(str))
+        unknown = ids[~ids.isin(known)]
+        if len(unknown):
+            raise CampaignError(
+                f"The campaign file {path} has {len(unknown):,} of {len(ids):,} customers that are not in {where} "
+                f"(e.g. {unknown.iloc[0]!r}); pass the assignment written with this data set's list (same "
+                "pseudonymisation key and setting) or the --clean folder it was scored from."
+            )
+    if "share" in assignment.columns:
+        shares = pd.to_numeric(assignment["share"], errors="coerce")
+        bad = shares[~((shares > 0) & (shares < 1))]
+        if len(bad):
+            raise CampaignError(
+                f"The campaign file {path} has a control share of {float(bad.iloc[0]):g} (column 'share'); it must be "
+                "strictly between 0 and 1 (0 holds no one out, 1 contacts no one): rescore the list with "
+                "scoring_job.control_group.share, e.g. 0.1."
+            )
+    if "group" in assignment.columns:
+        groups = assignment["group"].astype("string")
+        for side, other in (("control", "treatment"), ("treatment", "control")):
+            if not (groups == side).any():
+                raise CampaignError(
+                    f"The campaign file {path} has no {side} customers (column 'group' is all {other!r}), so "
+                    f"there is nothing to compare the {other} customers with; "
+                    + ("rescore the list with scoring_job.control_group.enabled: true and a share such as 0.1."
+                       if side == "control" else "pass the assignment of a campaign that contacted customers.")
+                )
+    if "campaign_date" in assignment.columns and "order_date" in orders.columns:
+        day = pd.to_datetime(assignment["campaign_date"], errors="coerce").max()
+        when = pd.to_datetime(orders["order_date"], errors="coerce")
+        if pd.notna(day) and (when.isna().all() or when.max() <= day.normalize() + pd.Timedelta(days=1)
+                              - pd.Timedelta(microseconds=1)):
+            last = "no dates" if when.isna().all() else f"the last on {when.max().date()}"
+            raise CampaignError(
+                f"The outcomes in {orders_name} are all dated on or before the campaign date {day.date()} of {path} "
+                f"({last}); pass orders that run past the campaign and its horizon (a later 'loyalist prepare')."
+            )
+
+
 def run(
     assignment_path: Path,
     clean_dir: Path,
@@ -91,21 +148,16 @@ def run(
     :func:`campaign_experiment`."""
     reporter = reporter or Reporter(quiet=True)
     assignment = _read_assignment(assignment_path)
-    if orders is None:
-        orders = _read_orders(Path(clean_dir) / "orders.parquet")
-    elif not isinstance(orders, pd.DataFrame):
-        orders = _read_orders(Path(orders))
+    frame = orders if isinstance(orders, pd.DataFrame) else _read_orders(
+        Path(clean_dir) / "orders.parquet" if orders is None else Path(orders))
     key = pseudonym_key(config.privacy, env or {})
     if key is not None:
-        orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
-    known = set(orders["customer_id"].dropna().astype(str))
-    if not assignment["customer_id"].astype(str).isin(known).any():
-        raise DataQualityError(
-            f"None of the {len(assignment):,} customers of {assignment_path} has an order in the orders: the ids do "
-            "not match (another data set, or the list was pseudonymised with another key or setting)."
-        )
+        frame = frame.assign(customer_id=pseudonymize(frame["customer_id"], key))
+    orders_name = str(Path(clean_dir) / "orders.parquet") if orders is None else (
+        "the given orders" if isinstance(orders, pd.DataFrame) else str(orders))
+    _check_campaign(assignment, Path(assignment_path), frame, orders_name, _customer_ids(clean_dir, key))
     with reporter.step(f"Measure the effect over {horizon_days} days"):
-        outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+        outcomes = campaign_outcomes(assignment, frame, horizon_days=horizon_days)
         table = measure_effect(outcomes, alpha=alpha, costs=action_costs(config.scoring_job.actions))
         summary = effect_summary(table)
     out_dir = Path(out_dir)
@@ -127,6 +179,15 @@ def run(
         write_json(meta, out_dir / "effect.json")
     _print(reporter, table, meta)
     _print_value(reporter, summary, meta)
+    short = summary[summary["verdict"] == "no_estimate"]
+    if len(short):  # a stratum too small for the share holds out no one: said, not an error (the rest is measured)
+        first = short.iloc[0]
+        reporter.say(
+            f"{len(short):,} group(s) of {assignment_path} have fewer than 2 control (or treatment) customers, so "
+            f"their effect has no estimate (e.g. {first['level']} {str(first['group'])!r}: {first['n_treatment']:,} "
+            f"treated, {first['n_control']:,} control); hold out a larger share (scoring_job.control_group.share) "
+            "or measure them over a larger campaign."
+        )
     return EffectResult(table, paths, summary, meta, run_id)
 
 
