@@ -8,6 +8,9 @@ LightGBM and every baseline; the leakage alarm; the candidate registered and gat
 list of the customers who have not churned). The figures are read back from the training run in MLflow
 (``tables/cv_summary.csv``, ``tables/leakage.csv``): mean ± std over the folds.
 
+Time to churn (issue 15 §2), fitted by the same `loyalist train`: C and integrated Brier score of the LightGBM
+discrete-time hazard beside Cox and Kaplan-Meier (tables/survival_cv.csv), goal on Telco C >= 0.87, IBS <= 0.080.
+
 Goals (issue 15): Telco ROC AUC >= 0.850; e-commerce and bank: LightGBM above the logistic baseline by more than
 the logistic baseline's fold spread (std); ECE <= 0.03 on each. Appends a dated section with the machine to
 benchmarks/RESULTS.md (``--no-record``: print only).
@@ -48,7 +51,7 @@ def _cli(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _run_artifacts(work: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _run_artifacts(work: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame | None]:
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlruns' / 'mlflow.db'}")
@@ -57,7 +60,8 @@ def _run_artifacts(work: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     run_id = runs["run_id"].iloc[0]
     folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="tables", dst_path=str(work)))
     params = {k.removeprefix("params."): v for k, v in runs.iloc[0].items() if k.startswith("params.")}
-    return pd.read_csv(folder / "cv_summary.csv"), pd.read_csv(folder / "leakage.csv"), params
+    survival = pd.read_csv(folder / "survival_cv.csv") if (folder / "survival_cv.csv").is_file() else None
+    return pd.read_csv(folder / "cv_summary.csv"), pd.read_csv(folder / "leakage.csv"), params, survival
 
 
 def bench(name: str) -> dict:
@@ -68,10 +72,11 @@ def bench(name: str) -> dict:
     times = {"prepare": _cli(["prepare", "--config", str(config), "--out", "clean"], work),
              "train": _cli(["train", "--clean", "clean", "--workdir", "."], work),
              "score": _cli(["score", "--clean", "clean", "--workdir", ".", "--out", "scores"], work)}
-    summary, leakage, params = _run_artifacts(work)
+    summary, leakage, params, survival = _run_artifacts(work)
     risk = pd.read_parquet(work / "scores" / "churn_risk.parquet")
     return {"name": name, "summary": summary.set_index("model"), "leakage": leakage, "params": params,
-            "times": times, "scored": len(risk)}
+            "times": times, "scored": len(risk), "survival": None if survival is None else survival.set_index("model"),
+            "risk": risk}
 
 
 def _verdict(r: dict) -> list[str]:
@@ -117,7 +122,39 @@ def _markdown(results: list[dict]) -> str:
                                                  for a in alarms.itertuples()) or "nothing raised") + ".",
                   "Wall time (s, 2 shared cores): " + ", ".join(f"{k} {v:.0f}" for k, v in r["times"].items()) + ".",
                   ""]
+        lines += _survival_markdown(r)
     return "\n".join(lines) + "\n"
+
+
+def _survival_markdown(r: dict) -> list[str]:
+    """The time-to-churn part of a dataset (issue 15 §2): C and IBS of the LightGBM hazard beside Cox and
+    Kaplan-Meier, read back from the training run (tables/survival_cv.csv)."""
+    sv = r["survival"]
+    p = r["params"]
+    if sv is None:
+        return [f"Time to churn ({r['name']}): not fitted ({p.get('survival.note', 'no tenure column')}).", ""]
+    lines = [(f"Time to churn ({r['name']}): {int(p.get('survival.rows', 0)):,} customers with tenure > 0, "
+              f"{p.get('folds', 5)}-fold stratified on the flag; columns left out as computed from "
+              f"tenure: {p.get('survival.excluded', 'none')}; curves by `{p.get('survival.segment')}`; "
+              f"candidate `{p.get('survival.candidate')}`. IBS over months 1..60 (IPCW, censoring Kaplan-Meier of "
+              "the training folds); C = Harrell's concordance of the restricted mean survival time."), "",
+             "| model | C (mean ± std) | IBS (mean ± std) |", "|---|---|---|"]
+    for m, row in sv.iterrows():
+        c = "n/a" if pd.isna(row.c_index_mean) else f"{row.c_index_mean:.4f} ± {row.c_index_std:.4f}"
+        lines.append(f"| {m} | {c} | {row.ibs_mean:.4f} ± {row.ibs_std:.4f} |")
+    if r["name"] == "telco":
+        best_c = sv["c_index_mean"].max()
+        best_ibs = sv.drop(index="kaplan_meier")["ibs_mean"].min()
+        lines += ["", (f"Goal (Telco): C >= 0.87 and IBS <= 0.080: best C {best_c:.4f} "
+                       f"({'met' if best_c >= 0.87 else 'MISSED'}), best IBS {best_ibs:.4f} "
+                       f"({'met' if best_ibs <= 0.080 else 'MISSED'}).")]
+    risk = r["risk"]
+    if "expected_days_to_churn" in risk.columns:
+        lines += ["", (f"Risk list: median p_active_30d {risk['p_active_30d'].median():.3f}, p_active_90d "
+                       f"{risk['p_active_90d'].median():.3f}, p_active_180d {risk['p_active_180d'].median():.3f}, "
+                       f"expected_days_to_churn {risk['expected_days_to_churn'].median():,.0f} (capped at "
+                       "max_remaining_months).")]
+    return [*lines, ""]
 
 
 def main() -> None:

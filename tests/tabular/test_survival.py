@@ -134,3 +134,20 @@ def test_tenure_units_become_months():
     np.testing.assert_allclose(sv.tenure_months(pd.Series(["61", None]), "days"), [61 / sv.DAYS_PER_MONTH, np.nan])
     keep = sv.survival_data(np.array([0.0, 3.0, np.nan, 4.0]), np.array([True, False, True, None], dtype=object))
     assert keep.tolist() == [1]
+
+
+def test_a_sub_month_horizon_sees_churn_with_whole_month_tenures():
+    X, d, e, _ = _simulated(1200, seed=9)
+    for model in (sv.CoxModel().fit(X, d, e), sv.HazardModel(n_jobs=1).fit(X, d, e)):
+        p30 = sv.conditional_survival(model, X.head(50), np.full(50, 6.0), [30 / sv.DAYS_PER_MONTH])[:, 0]
+        p1m = sv.conditional_survival(model, X.head(50), np.full(50, 6.0), [1.0])[:, 0]
+        assert (p30 < 1).all() and (p30 >= p1m).all()
+        at = model.survival(X.head(50), np.array([5.0, 6.0, 7.0]))
+        assert (np.diff(at, axis=1) <= 0).all()
+
+
+def test_past_the_longest_tenure_customers_still_leave():
+    X, d, e, _ = _simulated(1200, seed=10)
+    for model in (sv.CoxModel().fit(X, d, e), sv.HazardModel(n_jobs=1).fit(X, d, e)):
+        p = sv.conditional_survival(model, X.head(20), np.full(20, d.max() + 5), [3.0, 6.0])
+        assert (p[:, 0] < 1).all() and (p[:, 1] < p[:, 0]).all()

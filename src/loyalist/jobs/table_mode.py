@@ -102,8 +102,11 @@ def run_train(
     from loyalist.config.load import config_to_dict
     from loyalist.jobs._common import config_tags, start_tracking
     from loyalist.tabular import read_customer_table
+    from loyalist.tabular.card import table_model_card, table_train_description
     from loyalist.tabular.models import TableChurnModel
-    from loyalist.tabular.train import train_table
+    from loyalist.tabular.report import survival_figure
+    from loyalist.tabular.survival import TableSurvival
+    from loyalist.tabular.train import train_table, train_table_survival
     from loyalist.tracking import (
         CHAMPION,
         PromotionDecision,
@@ -113,6 +116,7 @@ def run_train(
         get_version,
         log_model,
         run,
+        set_version_description,
         store_lock,
     )
 
@@ -139,6 +143,26 @@ def run_train(
                              progress=lambda message: advance(1, message))
     for note in result.notes:
         reporter.say(f"[yellow]{note}[/yellow]")
+    survival, survival_note = None, "Time to churn is off (customer_table.survival: false)."
+    if ct.survival:
+        with reporter.bar(f"Cross-validate the time-to-churn models (LightGBM hazard, Cox, Kaplan-Meier; {ct.folds} "
+                          "folds)", ct.folds, "folds") as advance:
+            survival, survival_note = train_table_survival(
+                table, result.kinds, ct, seed=config.training.random_state, snapshot=_snapshot(config, run_date),
+                progress=lambda message: advance(1, message))
+        reporter.say(survival_note)
+    if survival is not None:
+        sv = survival.cv.summary
+        reporter.table(f"Time-to-churn models, {ct.folds}-fold cross-validation on {survival.rows:,} customers "
+                       f"(C: higher is better; IBS months 1-{int(survival.cv.months[-1])}: lower is better)",
+                       ["model", "c_index", "ibs"],
+                       [[m, "" if pd.isna(sv.loc[m, "c_index_mean"]) else
+                         f"{sv.loc[m, 'c_index_mean']:.3f} ± {sv.loc[m, 'c_index_std']:.3f}",
+                         f"{sv.loc[m, 'ibs_mean']:.4f} ± {sv.loc[m, 'ibs_std']:.4f}"] for m in sv.index])
+        # the survival model travels with the registered churn model (one version, one load)
+        result.model.survival_ = TableSurvival(  # type: ignore[attr-defined]
+            model=survival.model, features=survival.features, tenure_unit=ct.tenure_unit, segment=survival.segment,
+            curves=survival.curves, cap_months=ct.max_remaining_months, candidate=survival.candidate)
     s = result.cv.summary
     reporter.table(
         f"Churn models, {ct.folds}-fold cross-validation on {result.n_rows:,} customers (mean ± std over the folds)",
@@ -171,6 +195,21 @@ def run_train(
         h.log_table(result.leakage, "tables/leakage.csv")
         h.log_table(types, "tables/column_types.csv")
         h.set_tags({"selection.candidate": candidate, "selection.reason": result.reason})
+        if survival is not None:
+            sv = survival.cv.summary
+            for m in sv.index:
+                h.log_metrics({k: float(v) for k, v in sv.loc[m].items() if pd.notna(v)}, prefix=f"survival.{m}.")
+            h.log_metrics({"survival.c_index": float(sv.loc[survival.candidate, "c_index_mean"]),
+                           "survival.ibs": float(sv.loc[survival.candidate, "ibs_mean"])})
+            h.log_params({"survival.candidate": survival.candidate, "survival.rows": survival.rows,
+                          "survival.segment": survival.segment or "none",
+                          "survival.excluded": ",".join(survival.excluded) or "none"})
+            h.log_table(sv.reset_index(), "tables/survival_cv.csv")
+            h.log_table(survival.cv.per_fold, "tables/survival_per_fold.csv")
+            h.log_table(survival.cv.brier, "tables/survival_brier_by_month.csv")
+            h.log_table(survival.curves, "tables/survival_curves.csv")
+            h.log_figure(survival_figure(survival.curves, survival.segment), "survival/km_by_segment.png")
+        h.set_tags({"survival.note": survival_note})
         info = log_model(h, result.model, registered_name=name,
                          input_example=_model_input(table.head(50), result.kinds, config, run_date),
                          tags={"loyalist.mode": "customer_table", "loyalist.candidate": candidate,
@@ -186,6 +225,16 @@ def run_train(
                             margin=config.training.promotion_margin, metric="cv_roc_auc", baseline_score=bar,
                             baseline_name=f"the {result.best_baseline} baseline")
         h.set_tags({"gate.promoted": decision.promoted, "gate.reason": decision.reason})
+        data = {"training data hash": fp["sha256"], "config hash": config_hash(config),
+                "snapshot": str(_snapshot(config, run_date).date()), "churn flag": str(ct.churn),
+                "tenure": f"{ct.tenure} ({ct.tenure_unit})" if ct.tenure else "not mapped"}
+        card = table_model_card(name, info.version, result, decision, data=data, survival=survival,
+                                survival_note=survival_note)
+        h.log_text(card, "MODEL_CARD.md")
+        set_version_description(name, info.version, card,
+                                rest=f"the full card is the artifact MODEL_CARD.md of run {h.run_id}")
+        h.set_description(table_train_description(name, info.version, result, decision, folds=ct.folds,
+                                                  survival=survival, survival_note=survival_note))
     reporter.say(f"Candidate: {result.reason}")
     reporter.say(f"{name} version {info.version}: {decision.reason}")
     return decision
@@ -292,9 +341,10 @@ def run_score(
         model = loaded.model
         reasons: list[list[str | None]] = top_reasons(model.contributions(X), X) if hasattr(model, "contributions") \
             else [[None] * 3 for _ in range(len(X))]
+        survival = _survival_columns(model, scored, types, config, run_date)
         risk = build_table_risk_list(scored, p, reasons, config.customer_table,
                                      band_cuts=config.scoring_job.risk_band_cuts, as_of=as_of, model_name=name,
-                                     model_version=loaded.info.version)
+                                     model_version=loaded.info.version, survival=survival)
         risk = protect(risk, config.privacy, key)
     summary = {
         "mode": "customer_table", "as_of": str(as_of.date()), "customers": len(risk),
@@ -309,6 +359,7 @@ def run_score(
         "cv": _run_table(loaded.info.run_id, "tables/cv_summary.csv"),
         "leakage_alarms": [r for r in _run_table(loaded.info.run_id, "tables/leakage.csv")
                            if isinstance(r.get("alarm"), str) and r["alarm"]],
+        "survival": _survival_summary(model, loaded.info.run_id),
     }
     with output_set(out_dir, "churn_risk", as_of=str(as_of.date())) as files:
         write_parquet(risk, files.path("churn_risk.parquet"))
@@ -317,6 +368,7 @@ def run_score(
     with run("score-churn-table", tags=config_tags(config)) as h:
         h.log_params({"mode": "customer_table", "model_version": loaded.info.version, "customers": len(risk)})
         h.log_dict(summary, "churn_risk_summary.json")
+        h.set_description(_score_description(name, loaded.info.version, summary, risk, Path(out_dir)))
     top = risk.head(10)
     reporter.table(f"Top customers by value at risk ({len(top)} of {len(risk):,})",
                    ["customer", "p(churn)", "band", "value at risk", "reason 1"],
@@ -325,3 +377,48 @@ def run_score(
                     for r in top.itertuples()])
     reporter.say(f"Churn-risk list: {Path(out_dir) / 'churn_risk.parquet'} (and .csv, _summary.json)")
     return risk
+
+
+def _survival_columns(model: object, scored: pd.DataFrame, types: pd.DataFrame, config: LoyalistConfig,
+                      run_date: pd.Timestamp | None) -> pd.DataFrame | None:
+    """The time-to-churn columns of the risk list (p_active_30d/90d/180d, expected_days_to_churn, segment) from
+    the survival model the champion carries; None when it carries none or no tenure is mapped."""
+    survival = getattr(model, "survival_", None)
+    tenure = config.customer_table.tenure
+    if survival is None or tenure is None or tenure not in scored.columns:
+        return None
+    kinds = {c: t for c, t in zip(types["column"], types["type"], strict=True) if c in survival.features}
+    X = _model_input(scored, kinds, config, run_date)
+    out = survival.risk_columns(X, scored[tenure])
+    if survival.segment is not None and survival.segment in scored.columns:
+        seg = scored[survival.segment].astype("object")
+        known = set(survival.curves["segment"].astype(str))
+        text = seg.where(seg.notna(), "missing").astype(str)
+        out["segment"] = pd.array(text.where(text.isin(known), "other").to_numpy(), dtype="string")
+    return out.reset_index(drop=True)
+
+
+def _survival_summary(model: object, run_id: str) -> dict | None:
+    """The survival part of the list's summary: the curves' segment, the Kaplan-Meier curves and medians, and the
+    cross-validated C / IBS of the models (None without a survival model)."""
+    survival = getattr(model, "survival_", None)
+    if survival is None:
+        return None
+    return {"segment": survival.segment, "candidate": survival.candidate,
+            "curves": json_records(survival.curves), "cv": _run_table(run_id, "tables/survival_cv.csv")}
+
+
+def _score_description(name: str, version: int, summary: dict, risk: pd.DataFrame, out_dir: Path) -> str:
+    """What a ``score-churn-table`` run did, in plain words with its key figures."""
+    bands = summary.get("by_band", {})
+    top = ", ".join(f"{bands[b]:,} {b.replace('_', '-')}" for b in ("very_high", "high", "medium", "low") if b in bands)
+    var = summary.get("value_at_risk_total")
+    text = (f"Scored {len(risk):,} current customers of the customer table (as of {summary['as_of']}) with {name} "
+            f"version {version} ({summary['model'].get('candidate')}): mean P(churn) "
+            f"{summary.get('mean_churn_probability') or 0:.3f}; risk bands {top or 'none'}"
+            + (f"; value at risk {var:,.0f}" if var is not None else "") + ".")
+    if "expected_days_to_churn" in risk.columns:
+        text += (f" Time to churn from the survival model: median P(still a customer in 90 days) "
+                 f"{risk['p_active_90d'].median():.2f}, median expected days to churn "
+                 f"{risk['expected_days_to_churn'].median():.0f} (capped).")
+    return text + f" The list is {out_dir / 'churn_risk.parquet'} (and .csv, _summary.json)."

@@ -4,7 +4,9 @@ self-contained HTML page per language (Jinja2, autoescaped).
 Sections: overview (as-of day, customers scored, model and how it was chosen); model quality (cross-validated
 ROC AUC, PR AUC, Brier and ECE of LightGBM beside the baselines on the same folds, and the leakage alarm); risk
 bands (customers, mean probability and value at risk per band); what drives the risk (how often each feature is a
-customer's first reason, among the high and very-high bands); the customers to call first (top by value at risk).
+customer's first reason, among the high and very-high bands); time to churn (when the model carries a survival
+model: Kaplan-Meier curves per segment as a picture, C and IBS of the survival models, and the action plan per
+segment with the day to act by); the customers to call first (top by value at risk).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-__all__ = ["render_table_report", "summarize_table_report"]
+__all__ = ["render_table_report", "summarize_table_report", "survival_figure", "survival_svg"]
 
 _BANDS = ("very_high", "high", "medium", "low")
 _TEXT = {
@@ -24,7 +26,11 @@ _TEXT = {
            "drivers": "主要流失驱动因素（高/很高风险客户的首要原因）", "top": "优先联系的客户（按风险价值）",
            "band": "风险等级", "n": "客户数", "mean_p": "平均流失概率", "var": "风险价值", "feature": "特征",
            "share": "占比", "customer": "客户", "p": "流失概率", "reasons": "原因", "leakage": "泄漏警报",
-           "none": "无", "mean_std": "均值 ± 标准差"},
+           "none": "无", "mean_std": "均值 ± 标准差",
+           "survival": "流失时间（生存分析）", "surv_quality": "生存模型质量（交叉验证；C 越高越好，IBS 越低越好）",
+           "plan": "行动计划：在客户群的中位流失时间之前行动", "segment": "客户群", "km_median": "KM 中位寿命（月）",
+           "median_days": "中位预计流失天数", "act_by": "最迟行动日期", "at_risk": "高/很高风险客户",
+           "p90": "90 天后仍在网的中位概率"},
     "en": {"title": "Churn-risk report (customer-table mode)", "overview": "Overview", "as_of": "As of",
            "customers": "Customers scored", "model": "Model",
            "quality": "Model quality (stratified cross-validation, the same folds for every model)",
@@ -32,7 +38,12 @@ _TEXT = {
            "top": "Customers to call first (by value at risk)", "band": "Band", "n": "Customers",
            "mean_p": "Mean P(churn)", "var": "Value at risk", "feature": "Feature", "share": "Share",
            "customer": "Customer", "p": "P(churn)", "reasons": "Reasons", "leakage": "Leakage alarm",
-           "none": "none", "mean_std": "mean ± std"},
+           "none": "none", "mean_std": "mean ± std",
+           "survival": "Time to churn (survival)",
+           "surv_quality": "Survival model quality (cross-validated; C: higher is better, IBS: lower is better)",
+           "plan": "Action plan: act before the segment's median time to churn", "segment": "Segment",
+           "km_median": "KM median lifetime (months)", "median_days": "Median expected days to churn",
+           "act_by": "Act by", "at_risk": "High / very-high customers", "p90": "Median P(still a customer in 90 days)"},
 }
 
 _TEMPLATE = """<!DOCTYPE html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ t.title }}</title>
@@ -54,6 +65,14 @@ collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em}td.n
 {{ "%.3f"|format(b.mean_probability) }}</td><td class="n">{% if b.value_at_risk is not none %}{{ "{:,.0f}".format(b.value_at_risk) }}{% endif %}</td></tr>{% endfor %}</table>
 <h2>{{ t.drivers }}</h2><table><tr><th>{{ t.feature }}</th><th>{{ t.n }}</th><th>{{ t.share }}</th></tr>
 {% for d in s.drivers %}<tr><td>{{ d.feature }}</td><td class="n">{{ d.customers }}</td><td class="n">{{ "%.0f%%"|format(100 * d.share) }}</td></tr>{% endfor %}</table>
+{% if s.survival %}<h2>{{ t.survival }}</h2>{% if chart %}<div class="chart">{{ chart|safe }}</div>{% endif %}
+<h3>{{ t.surv_quality }}</h3><table><tr><th>{{ t.model }}</th><th>C ({{ t.mean_std }})</th><th>IBS ({{ t.mean_std }})</th></tr>
+{% for r in s.survival.cv %}<tr><td>{{ r.model }}{% if r.model == s.survival.candidate %} *{% endif %}</td><td class="n">{% if r.c_index_mean is not none %}{{ "%.3f"|format(r.c_index_mean) }} ± {{ "%.3f"|format(r.c_index_std) }}{% endif %}</td>
+<td class="n">{{ "%.4f"|format(r.ibs_mean) }} ± {{ "%.4f"|format(r.ibs_std) }}</td></tr>{% endfor %}</table>
+{% if s.survival.plan %}<h3>{{ t.plan }}</h3><table><tr><th>{{ t.segment }}{% if s.survival.segment %} ({{ s.survival.segment }}){% endif %}</th><th>{{ t.n }}</th><th>{{ t.at_risk }}</th>
+<th>{{ t.km_median }}</th><th>{{ t.p90 }}</th><th>{{ t.median_days }}</th><th>{{ t.act_by }}</th></tr>{% for r in s.survival.plan %}<tr><td>{{ r.segment }}</td>
+<td class="n">{{ "{:,}".format(r.customers) }}</td><td class="n">{{ "{:,}".format(r.at_risk) }}</td><td class="n">{% if r.km_median_months is not none %}{{ "%g"|format(r.km_median_months) }}{% else %}&gt; {{ s.survival.longest }}{% endif %}</td>
+<td class="n">{{ "%.2f"|format(r.p_active_90d) }}</td><td class="n">{{ "{:,.0f}".format(r.median_days_to_churn) }}</td><td>{{ r.act_by }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
 <h2>{{ t.top }}</h2><table><tr><th>{{ t.customer }}</th><th>{{ t.p }}</th><th>{{ t.band }}</th><th>{{ t.var }}</th><th>{{ t.reasons }}</th></tr>
 {% for c in s.top %}<tr><td>{{ c.customer_id }}</td><td class="n">{{ "%.2f"|format(c.churn_probability) }}</td><td>{{ c.risk_band }}</td>
 <td class="n">{% if c.value_at_risk is not none %}{{ "{:,.0f}".format(c.value_at_risk) }}{% endif %}</td><td>{{ c.reasons|join("; ") }}</td></tr>{% endfor %}</table>
@@ -87,10 +106,82 @@ def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, 
     return {"mode": "customer_table", "as_of": list_summary.get("as_of"), "customers": len(risk),
             "model": list_summary.get("model", {}), "selection": list_summary.get("selection"),
             "cv": list_summary.get("cv") or [], "leakage": list_summary.get("leakage_alarms") or [],
-            "bands": bands, "drivers": drivers, "top": top}
+            "bands": bands, "drivers": drivers, "top": top,
+            "survival": _survival_section(risk, list_summary.get("survival"), list_summary.get("as_of"))}
+
+
+def _survival_section(risk: pd.DataFrame, survival: dict[str, Any] | None, as_of: Any) -> dict[str, Any] | None:
+    """The report's time-to-churn part: the curves and model quality the list's summary carries, and the action
+    plan per segment: customers, high/very-high customers, the Kaplan-Meier median lifetime, the median
+    P(still a customer in 90 days) and median expected days to churn of the listed customers, and the day to act
+    by (as-of + that median, at least 1 day: act before the segment's median time to churn)."""
+    if not survival:
+        return None
+    plan: list[dict[str, Any]] = []
+    medians = {str(c["segment"]): _num(c.get("median_months")) for c in survival.get("curves") or []}
+    if {"segment", "expected_days_to_churn", "p_active_90d"} <= set(risk.columns) and as_of:
+        day = pd.Timestamp(as_of)
+        for seg, part in risk.groupby(risk["segment"].astype(str), sort=True):
+            days = float(part["expected_days_to_churn"].median())
+            plan.append({"segment": str(seg), "customers": len(part),
+                         "at_risk": int(part["risk_band"].isin(["high", "very_high"]).sum()),
+                         "km_median_months": medians.get(str(seg)),
+                         "p_active_90d": float(part["p_active_90d"].median()), "median_days_to_churn": days,
+                         "act_by": str((day + pd.Timedelta(days=max(1, int(days)))).date())})
+        plan.sort(key=lambda r: str(r["act_by"]))
+    curves = survival.get("curves") or []
+    longest = max((float(k[2:]) for c in curves[:1] for k in c if k.startswith("s_")), default=0.0)
+    return {"segment": survival.get("segment"), "candidate": survival.get("candidate"),
+            "cv": survival.get("cv") or [], "curves": curves, "plan": plan, "longest": f"{longest:g}"}
 
 
 def render_table_report(summary: dict[str, Any], lang: str) -> str:
     """One self-contained HTML page (``lang`` ``zh`` or ``en``)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(_TEMPLATE).render(s=summary, t=_TEXT[lang], lang=lang)
+    survival = summary.get("survival")
+    chart = survival_svg(survival["curves"], survival.get("segment"), lang) \
+        if survival and survival.get("curves") else ""
+    return env.from_string(_TEMPLATE).render(s={"survival": None, **summary}, t=_TEXT[lang], lang=lang, chart=chart)
+
+
+def survival_figure(curves: list[dict[str, Any]] | pd.DataFrame, segment: str | None, lang: str = "en") -> Any:
+    """Kaplan-Meier curves per segment (the share still customers by month of tenure), one line each, the
+    median lifetime marked: a matplotlib Figure."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from loyalist.report.charts import _rc, find_cjk_font
+
+    frame = pd.DataFrame(curves)
+    months = sorted(float(c[2:]) for c in frame.columns if c.startswith("s_"))
+    font = find_cjk_font() if lang == "zh" else None
+    zh = lang == "zh" and font is not None
+    with matplotlib.rc_context(_rc(font)):
+        fig = Figure(figsize=(8.0, 3.6))
+        ax = fig.add_subplot()
+        for r in frame.to_dict(orient="records"):
+            ys = [1.0] + [r[f"s_{m:g}"] for m in months]
+            label = f"{r['segment']} (n={int(r['customers']):,}"
+            med = r.get("median_months")
+            label += (f", {'中位' if zh else 'median'} {med:g})" if med is not None and np.isfinite(med) else ")")
+            ax.plot([0.0, *months], ys, drawstyle="steps-post", label=label)
+        ax.axhline(0.5, color="#999", lw=0.8, ls="--")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("在网月数" if zh else "months of tenure")
+        ax.set_ylabel("仍为客户的比例" if zh else "share still customers")
+        title = (f"生存曲线（Kaplan-Meier，按 {segment}）" if zh else f"Survival curves (Kaplan-Meier) by {segment}") \
+            if segment else ("生存曲线（Kaplan-Meier）" if zh else "Survival curve (Kaplan-Meier)")
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def survival_svg(curves: list[dict[str, Any]], segment: str | None, lang: str) -> str:
+    """:func:`survival_figure` as inline SVG for the HTML report."""
+    import matplotlib
+
+    from loyalist.report.charts import _rc, figure_svg, find_cjk_font
+
+    # the SVG is drawn (its text laid out) inside the same font settings as the figure
+    with matplotlib.rc_context(_rc(find_cjk_font() if lang == "zh" else None)):
+        return figure_svg(survival_figure(curves, segment, lang), "chart-survival")

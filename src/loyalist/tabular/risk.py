@@ -13,6 +13,11 @@ mapped; NaN otherwise), ``reason_1`` .. ``reason_3``, ``model_name``, ``model_ve
   things stand); ``value_at_risk`` = p x monthly_value x ``value_at_risk_months`` (what a churn would cost over
   that period: p x the remaining-tenure value would rank the safest customers first, since a likely leaver's
   expected tenure is short).
+- Time to churn (when the champion carries a survival model, :class:`loyalist.tabular.survival.TableSurvival`):
+  ``p_active_30d``, ``p_active_90d``, ``p_active_180d`` (P(still a customer that many days from the as-of day,
+  given the tenure so far)), ``expected_days_to_churn`` (restricted mean remaining time, capped at
+  ``max_remaining_months``, in days) and ``segment`` (the customer's value of the column the survival curves are
+  drawn by), after ``expected_remaining_months``; the same names as transaction mode's list.
 - Reasons: the features that raise this customer's risk most (largest positive contributions to the model's
   log-odds), as ``column = value``.
 """
@@ -65,8 +70,10 @@ def top_reasons(contributions: pd.DataFrame, X: pd.DataFrame, k: int = 3) -> lis
 def build_table_risk_list(
     table: pd.DataFrame, probability: np.ndarray, reasons: list[list[str | None]], config: CustomerTableConfig,
     *, band_cuts, as_of: pd.Timestamp, model_name: str, model_version: int,
+    survival: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The risk list (see the module) of the rows of ``table`` (the clean customers, typed), in any order."""
+    """The risk list (see the module) of the rows of ``table`` (the clean customers, typed), in any order;
+    ``survival``: the time-to-churn columns of the same rows, in the same order."""
     p = np.asarray(probability, dtype=float)
     out = pd.DataFrame({"customer_id": table["customer_id"].astype("string").to_numpy(),
                         "as_of": pd.Timestamp(as_of).normalize(), "churn_probability": p})
@@ -75,6 +82,9 @@ def build_table_risk_list(
         out["tenure"] = pd.to_numeric(table[config.tenure], errors="coerce").to_numpy(float)
     months = expected_remaining_months(p, config.churn_window_months, config.max_remaining_months)
     out["expected_remaining_months"] = months
+    if survival is not None:
+        for c in survival.columns:
+            out[c] = survival[c].to_numpy()
     if config.value is not None and config.value in table.columns:
         monthly = pd.to_numeric(table[config.value], errors="coerce").to_numpy(float) * config.value_rate
     else:

@@ -26,9 +26,10 @@ from loyalist.tabular.models import (
     feature_frame,
 )
 from loyalist.tabular.prepare import LABEL
+from loyalist.tabular.survival import TableSurvivalResult
 from loyalist.tabular.types import FEATURE_TYPES
 
-__all__ = ["TableTrainResult", "feature_kinds", "train_table"]
+__all__ = ["TableTrainResult", "feature_kinds", "train_table", "train_table_survival"]
 
 LEARNED = "lightgbm"
 LOGISTIC = "logistic"
@@ -128,3 +129,39 @@ def train_table(
                          f"{config.id_auc}): the rows are ordered or numbered by outcome; ids are never features.")
     return TableTrainResult(cv=cv, leakage=leak, kinds=kinds, candidate=candidate, model=model, best_baseline=best,
                             reason=reason, n_rows=len(y), base_rate=float(y.mean()), notes=notes)
+
+
+def train_table_survival(
+    table: pd.DataFrame, kinds: Mapping[str, str], config: CustomerTableConfig, *, seed: int,
+    snapshot: pd.Timestamp | None = None, n_jobs: int = 2, progress: Callable[[str], None] | None = None,
+) -> tuple[TableSurvivalResult | None, str]:
+    """Time to churn (issue 15 §2) on the labelled rows with a tenure > 0: the LightGBM hazard beside Cox and
+    Kaplan-Meier on ``config.folds`` stratified folds (:func:`loyalist.tabular.survival.fit_table_survival`).
+    The features are the churn model's (``kinds``: the leakage alarm's exclusions are out) without the tenure.
+
+    Returns the result (None when no tenure is mapped or too few rows are usable) and one sentence saying what
+    was done or why not."""
+    from loyalist.tabular.survival import fit_table_survival, survival_data, tenure_months
+
+    if config.tenure is None:
+        return None, "No tenure column is mapped (customer_table.tenure), so no time-to-churn model was fitted."
+    labelled = table.loc[table[LABEL].notna()].reset_index(drop=True)
+    months = tenure_months(labelled[config.tenure], config.tenure_unit)
+    usable = survival_data(months, labelled[LABEL].to_numpy(object))
+    rows = labelled.iloc[usable].reset_index(drop=True)
+    d = months[usable]
+    e = rows[LABEL].astype(bool).to_numpy()
+    counts = np.bincount(e.astype(int), minlength=2)
+    if counts.min() < max(config.folds, 5):
+        return None, (f"Only {counts[1]} churned and {counts[0]} staying customers have a tenure above 0; the "
+                      f"time-to-churn model needs at least {max(config.folds, 5)} of each, so none was fitted.")
+    if d.max() < 3:
+        return None, "Every tenure is under 3 months, too short for survival curves; no time-to-churn model."
+    feats = {c: k for c, k in kinds.items() if c != config.tenure}
+    X = feature_frame(rows, feats, snapshot)
+    folds = make_folds(e.astype(int), config.folds, seed)
+    result = fit_table_survival(X, d, e, folds, exclude=config.survival_exclude, segments=config.segments,
+                                seed=seed, n_jobs=n_jobs, progress=progress)
+    dropped = len(labelled) - len(rows)
+    return result, (f"Time to churn judged on {len(rows):,} customers with a tenure above 0 ({dropped:,} left out: "
+                    f"tenure 0 or missing); {result.reason}")
