@@ -13,7 +13,8 @@ from loyalist.config.models import TIERS, ActionRule
 from loyalist.errors import DataQualityError
 from loyalist.schema import require_columns
 
-__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS"]
+__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS",
+           "add_uplift", "RANK_BY"]
 
 #: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
 ACTIVE_DAYS = 90
@@ -225,3 +226,42 @@ def newly_at_risk(
     summary = {"previous_as_of": prev_as_of, "active_days": int(active_days), "customers": int(newly.sum()),
                "rising": int(rising.sum()), "top": rows}
     return out, summary
+
+
+#: Orders of the list (``scoring_job.rank_by``): by value at risk (the default), or by the value an action is
+#: expected to keep net of its cost (needs an uplift model, ``loyalist uplift``).
+RANK_BY: tuple[str, ...] = ("value_at_risk", "expected_saved_value")
+
+
+def add_uplift(
+    risk: pd.DataFrame,
+    uplift: np.ndarray,
+    *,
+    costs: Mapping[str, float] | None = None,
+    rank_by: str = "value_at_risk",
+) -> pd.DataFrame:
+    """The list with the uplift columns (issue 16 §3), optionally re-ranked.
+
+    - ``uplift``: how much the action raises the customer's probability of still buying over the churn horizon
+      (the uplift model's prediction, aligned with ``risk``'s rows; negative = contact drives the customer away);
+    - ``expected_saved_value``: ``uplift x expected_value - cost`` of the customer's recommended action (``costs``:
+      action text "zh / en" -> cost per contacted customer; no action or unknown action = 0).
+
+    ``rank_by="expected_saved_value"`` sorts by it (descending, ties by customer_id) instead of value at risk.
+    Returns a new frame.
+    """
+    if rank_by not in RANK_BY:
+        raise DataQualityError(f"rank_by must be one of {list(RANK_BY)}; got {rank_by!r}.")
+    u = np.asarray(uplift, dtype="float64")
+    if len(u) != len(risk):
+        raise DataQualityError(f"The uplift model gave {len(u)} predictions for a list of {len(risk)} customers; "
+                               "score the same snapshot.")
+    action = risk["recommended_action"].astype("string").fillna("") if "recommended_action" in risk else \
+        pd.Series("", index=risk.index, dtype="string")
+    cost = action.map(dict(costs or {})).astype("float64").fillna(0.0).to_numpy()
+    value = np.clip(risk["expected_value"].to_numpy(dtype="float64"), 0, None)
+    out = risk.assign(uplift=u, expected_saved_value=u * value - cost)
+    if rank_by == "expected_saved_value":
+        out = out.sort_values(["expected_saved_value", "customer_id"], ascending=[False, True], kind="mergesort")
+        out = out.reset_index(drop=True)
+    return out

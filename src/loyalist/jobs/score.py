@@ -160,6 +160,7 @@ def run_scoring(
             if recommend is not None:
                 output.timings["cross_sell_fit"] = fit_seconds
         published = protect(output.risk, config.privacy, key)
+        published, uplift_version = _with_uplift(config, output, published)
         newly = None
         if earlier is not None:  # both lists in the published id space (same pseudonymisation key)
             published, newly = newly_at_risk(published, earlier)
@@ -173,7 +174,10 @@ def run_scoring(
                       "run_id": getattr(getattr(churn.loaded, "info", None), "run_id", None)},
             "value": {"name": config.tracking.value_model_name, "version": value.version,
                       "run_id": getattr(getattr(value.loaded, "info", None), "run_id", None)},
+            **({"uplift": {"name": f"{config.tracking.churn_model_name}-uplift", "version": uplift_version}}
+               if uplift_version is not None else {}),
         },
+        "rank_by": config.scoring_job.rank_by if uplift_version is not None else "value_at_risk",
         "inputs": inputs,
         "config": config_to_dict(config),
         "config_hash": config_tags(config)["loyalist.config_hash"],
@@ -238,6 +242,30 @@ def run_scoring(
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _with_uplift(config: LoyalistConfig, output: Any, published: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``uplift`` and ``expected_saved_value`` from the uplift model's champion (``loyalist uplift``), when there is
+    one, and the order ``scoring_job.rank_by`` asks for (issue 16 §3)."""
+    from loyalist.batch.effect import action_costs
+    from loyalist.batch.risk_list import add_uplift
+    from loyalist.errors import RegistryError
+    from loyalist.jobs.uplift import uplift_model_name
+
+    name, rank_by = uplift_model_name(config), config.scoring_job.rank_by
+    try:
+        loaded = load(name)
+    except RegistryError as exc:
+        if rank_by == "expected_saved_value":
+            raise ConfigError(f"scoring_job.rank_by is 'expected_saved_value' but the uplift model {name!r} has no "
+                              "champion; run 'loyalist uplift' on a past campaign first, or rank by "
+                              "'value_at_risk'.") from exc
+        return published, None
+    snapshot = output.snapshot.set_index(output.snapshot["customer_id"].astype("string"))
+    rows = snapshot.loc[output.risk["customer_id"].astype("string").to_numpy()]
+    uplift = np.asarray(loaded.model.predict(rows), dtype="float64")
+    return add_uplift(published, uplift, costs=action_costs(config.scoring_job.actions), rank_by=rank_by), \
+        str(loaded.info.version)
 
 
 def _control_group(config: LoyalistConfig, published: pd.DataFrame, ts) -> tuple[pd.DataFrame, pd.DataFrame | None]:
