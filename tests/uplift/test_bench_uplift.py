@@ -6,7 +6,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,3 +32,15 @@ def test_hillstrom_visit_one_seed(shared_data):
     assert q["loyalist"] > q["response"] + 0.01
     u = res.set_index("model")["uplift_at_30"]
     assert 0.05 < u["loyalist"] < 0.12  # the e-mail raises visits by about 8 points among the top 30%
+
+
+@pytest.mark.slow
+def test_generator_uplift_targeting_keeps_more_true_value_than_value_at_risk():
+    """Learn from one simulated campaign, target the next (benchmarks/bench_uplift.py with 12,000 generated
+    customers per company, seed 0; the benchmark's 5 seeds at 30,000 are in benchmarks/RESULTS.md)."""
+    bench = _bench()
+    r = bench.run_generator([0], n_customers=12_000).iloc[0]
+    assert r["kept_expected_saved_value"] > r["kept_value_at_risk"] > r["kept_random"]
+    assert r["persuadables_expected_saved_value"] > 1.5 * r["persuadables_random"]
+    assert r["kept_true_effect"] > r["kept_expected_saved_value"]  # the best possible is an upper bound
+    # measured here: ratio 1.06 (the benchmark's 30,000-customer companies: 1.22-2.25, the 1.5x goal on 2 of 5 seeds)
