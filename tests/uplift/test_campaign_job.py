@@ -12,7 +12,7 @@ from loyalist.batch.effect import campaign_outcomes
 from loyalist.config.models import FeatureConfig
 from loyalist.data.campaign import simulate_uplift_campaign
 from loyalist.data.synthetic import generate
-from loyalist.errors import DataQualityError
+from loyalist.errors import CampaignError
 from loyalist.features.snapshot import build_snapshot
 from loyalist.uplift import (
     TwoModelUplift,
@@ -43,24 +43,24 @@ def test_training_set_and_its_bad_input(campaign):
     data = campaign_training_set(snap, outcomes)
     assert len(data.X) == len(assignment) and data.treatment.sum() == (assignment["group"] == "treatment").sum()
     np.testing.assert_array_equal(data.stay, 1 - outcomes["churn"].to_numpy())
-    with pytest.raises(DataQualityError, match="control share of 0 "):
+    with pytest.raises(CampaignError, match="control share of 0 "):
         campaign_training_set(snap, outcomes.assign(group="treatment"))
-    with pytest.raises(DataQualityError, match="control share of 1 "):
+    with pytest.raises(CampaignError, match="control share of 1 "):
         campaign_training_set(snap, outcomes.assign(group="control"))
     stranger = outcomes.copy()
     stranger.loc[0, "customer_id"] = "C-unknown"
-    with pytest.raises(DataQualityError, match=r"1 of the campaign's .* customers \(e.g. 'C-unknown'\) are not in"):
+    with pytest.raises(CampaignError, match=r"1 of the campaign's .* customers \(e.g. 'C-unknown'\) are not in"):
         campaign_training_set(snap, stranger)
     lonely = outcomes.copy()
     lonely.loc[lonely["loyalty_tier"] == "at_risk", "group"] = "treatment"
-    with pytest.raises(DataQualityError, match=r"1 stratum\(s\) of the campaign have no control customer \(e.g. "
+    with pytest.raises(CampaignError, match=r"1 stratum\(s\) of the campaign have no control customer \(e.g. "
                                                r"'Call / 致电 / at_risk / high'"):
         campaign_training_set(snap, lonely)
     kept = campaign_training_set(snap, lonely, drop_strata_without_control=True)
     assert kept.dropped_strata == ["Call / 致电 / at_risk / high"]
     assert len(kept.X) == int((lonely["loyalty_tier"] == "stable").sum())
     later = build_snapshot(campaign[0].tables(), "2024-07-31", FeatureConfig())
-    with pytest.raises(DataQualityError, match="snapshot is as of 2024-07-31 but the campaign is dated 2024-06-30"):
+    with pytest.raises(CampaignError, match="snapshot is as of 2024-07-31 but the campaign is dated 2024-06-30"):
         campaign_training_set(later, outcomes)
 
 

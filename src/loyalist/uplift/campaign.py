@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from loyalist.errors import DataQualityError
+from loyalist.errors import CampaignError, DataQualityError
 from loyalist.uplift.metrics import qini_auc_score, qini_curve, random_qini, uplift_at_k
 from loyalist.uplift.models import TwoModelUplift, _UpliftBase, uplift_features
 
@@ -47,7 +47,8 @@ def campaign_training_set(
     strata: Sequence[str] = ("action", "loyalty_tier", "risk_band"),
     drop_strata_without_control: bool = False,
 ) -> CampaignTrainingSet:
-    """Join a campaign's outcomes to the snapshot at its date, refusing what cannot teach an uplift model.
+    """Join a campaign's outcomes to the snapshot at its date, refusing (CampaignError) what cannot teach an uplift
+    model.
 
     Parameters
     ----------
@@ -65,7 +66,7 @@ def campaign_training_set(
     if "as_of" in snapshot.columns and len(snapshot):
         as_of = pd.Timestamp(snapshot["as_of"].iloc[0]).normalize()
         if as_of != day:
-            raise DataQualityError(
+            raise CampaignError(
                 f"The snapshot is as of {as_of.date()} but the campaign is dated {day.date()}: the features must be "
                 "those of the campaign date (events dated on or before it only); rebuild the snapshot as of "
                 f"{day.date()}.")
@@ -73,7 +74,7 @@ def campaign_training_set(
     n_control, n_treated = int((group == "control").sum()), int((group == "treatment").sum())
     if n_control == 0 or n_treated == 0:
         share = 0 if n_control == 0 else 1
-        raise DataQualityError(
+        raise CampaignError(
             f"The campaign has a control share of {share} ({n_control:,} control, {n_treated:,} contacted "
             "customers): an uplift model needs both; hold out a control group with a share strictly between 0 "
             "and 1 (scoring_job.control_group.share).")
@@ -86,7 +87,7 @@ def campaign_training_set(
         if not has_control.all():
             bad = sorted(key[~has_control].unique().tolist())
             if not drop_strata_without_control:
-                raise DataQualityError(
+                raise CampaignError(
                     f"{len(bad)} stratum(s) of the campaign have no control customer (e.g. {bad[0]!r}, "
                     f"{int((~has_control).sum()):,} customers): their effect cannot be learned; pass "
                     "--drop-uncontrolled-strata to leave them out, or hold out a larger control share.")
@@ -98,7 +99,7 @@ def campaign_training_set(
         raise DataQualityError("The snapshot has a customer more than once; rebuild it (one row per customer).")
     absent = ids[~ids.isin(set(feats["customer_id"].dropna()))]
     if len(absent):
-        raise DataQualityError(
+        raise CampaignError(
             f"{len(absent):,} of the campaign's {len(ids):,} customers (e.g. {absent.iloc[0]!r}) are not in the "
             f"customer snapshot at {day.date()}: the assignment belongs to another data set or pseudonymisation "
             "key; pass the orders and the key the campaign's list was scored with.")
@@ -146,7 +147,7 @@ def evaluate_uplift(
     cells = t * 2 + y
     counts = np.bincount(cells, minlength=4)
     if (counts < 2).any():
-        raise DataQualityError(
+        raise CampaignError(
             "The campaign is too small to judge an uplift model: each of contacted/control x stayed/churned needs "
             f"at least 2 customers; got {counts.tolist()} (control churned, control stayed, contacted churned, "
             "contacted stayed).")
