@@ -357,3 +357,37 @@ def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, 
     pd.testing.assert_frame_equal(again, assignment)  # the same split on a rerun
     csv = pd.read_csv(tmp_path / "o" / "churn_risk.csv", encoding="utf-8-sig", usecols=["customer_id"])
     assert set(csv["customer_id"]) == set(risk.loc[~control, "customer_id"])
+
+
+def test_demo_runs_one_campaign_cycle_and_its_first_report_shows_the_measured_effect(demo_dir):
+    """Issue 16: the earlier list's control assignment -> a simulated outcome (planted effect, truth recorded) ->
+    'loyalist effect' (files, MLflow run in the campaigns' experiment) -> the report's 效果跟踪 shows it."""
+    from mlflow import MlflowClient
+
+    workdir, out = demo_dir
+    demo = workdir / "outputs" / "demo"
+    truth = json.loads((demo / "campaign" / "truth.json").read_text(encoding="utf-8"))
+    effect = json.loads((demo / "effect" / "effect.json").read_text(encoding="utf-8"))
+    previous = pd.read_parquet(demo / "previous" / "churn_risk.parquet")
+    assert effect["campaign_date"] == str(previous["as_of"].iloc[0].date())
+    assert effect["horizon_days"] == truth["horizon_days"] == 90
+    overall = next(r for r in effect["summary"] if r["level"] == "all")
+    control = pd.read_parquet(demo / "previous" / "churn_risk_control.parquet")
+    assert overall["n_control"] == int((control["group"] == "control").sum()) > 0
+    # the planted effect (seeded) is inside the measured interval, and the interval excludes no effect
+    assert overall["churn_ci_low"] <= truth["truth"]["churn"] <= overall["churn_ci_high"] < 0, (overall, truth)
+    assert overall["saved"] > 0 and overall["cost"] > 0
+    said = " ".join(out.split())
+    assert "Measured churn:" in said and f"planted {100 * truth['truth']['churn']:+.1f}" in said
+    summary = json.loads((demo / "report" / "report_summary.json").read_text(encoding="utf-8"))
+    assert summary["effect"]["measured"] and summary["effect"]["campaign_date"] == effect["campaign_date"]
+    for lang, words in (("zh", "活动效果测量（对照组）"), ("en", "Measured campaign effect")):
+        html = (demo / "report" / f"report_{lang}.html").read_text(encoding="utf-8")
+        section = html[html.index('<section id="tracking">'):html.index('<section id="appendix">')]
+        assert words in section and 'data-chart="chart-effect"' in section
+    client = MlflowClient(f"sqlite:///{workdir}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("loyalist-campaigns")  # <tracking.experiment>-campaigns
+    assert experiment is not None
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.params["campaign_date"] == effect["campaign_date"]
+    assert run.data.metrics["all.saved"] == pytest.approx(overall["saved"])
