@@ -577,10 +577,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "effect_action": {
         "zh": "{action}：流失率由对照组的 {control} {change}处理组的 {treatment}（{difference} 个百分点，"
-              "{confidence} 置信区间 {ci_low} 至 {ci_high}）；处理客户 {n_treatment} 位，约挽留 {saved} 位"
+              "{confidence} 置信区间 {ci_low} 至 {ci_high}）；处理客户 {n_treatment} 位，{kept} {saved} 位"
               "（{saved_low} 至 {saved_high}），扣除成本 {cost} 后保留价值 {net}（{net_low} 至 {net_high}）。",
         "en": "{action} {change} churn from {control} to {treatment}, {difference} points, {confidence} CI "
-              "{ci_low} to {ci_high}; {n_treatment} treated customers, {saved} customers kept ({saved_low} to "
+              "{ci_low} to {ci_high}; {n_treatment} treated customers, {saved} {kept} ({saved_low} to "
               "{saved_high}), {net} kept net of its {cost} cost ({net_low} to {net_high}).",
     },
     "effect_flag_negative": {

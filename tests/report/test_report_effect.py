@@ -91,6 +91,10 @@ def test_negative_and_inconclusive_actions_are_flagged(effect):
     harms, small = _action(section, HARMS), _action(section, SMALL)
     assert harms["verdict"] == "negative" and harms["flagged"] and harms["churn_ci_low"] > 0
     assert small["verdict"] == "inconclusive" and small["flagged"] and not small["large_enough"]
+    # contact that drove customers away says how many were lost, as a positive count with its interval
+    lost = f"{-harms['saved']:,.0f} customers lost ({-harms['saved_high']:,.0f} to {-harms['saved_low']:,.0f})"
+    assert harms["saved"] < 0 and lost in harms["sentence"]["en"], harms["sentence"]["en"]
+    assert f"约多流失 {-harms['saved']:,.0f} 位" in harms["sentence"]["zh"]
     assert len(section["flags"]) == 2
     assert section["flags"][0]["en"].startswith("Check “Coupons”: the interval says contact raised churn (+")
     assert "应停止或调整该措施" in section["flags"][0]["zh"]

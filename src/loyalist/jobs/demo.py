@@ -11,13 +11,14 @@ month's list with ``loyalist report --previous``.)
 
 One retention campaign cycle runs on that earlier list (issue 16): its action plan went out on the earlier cut-off
 date with a control group held out (``churn_risk_control.parquet`` beside it); the campaign's outcome is simulated
-on the orders after that date (:func:`loyalist.data.campaign.plant_effect`: a control customer, not contacted,
-loses its orders in the horizon with probability :data:`CAMPAIGN_EFFECT`, so the action keeps treated customers
-buying); ``loyalist effect`` measures it (treatment vs control, customers saved, value kept net of cost, an MLflow
-run in ``<experiment>-campaigns``), and the first report shows the measured effect. The simulated orders and the
-planted truth are written to ``outputs/demo/campaign/``; the clean folder, the models and the current list keep
-the generated orders (the simulation only touches a copy, so ``loyalist score --clean`` still gives the demo's
-list).
+on the orders after that date with heterogeneous effects (:func:`loyalist.data.campaign.simulate_uplift_campaign`:
+customers who stay only if contacted, who stay anyway, who leave anyway and who leave because they were
+contacted) into ``data/demo/after_campaign/`` (a copy of the clean folder with the orders of the world with the
+campaign; the per-customer truth in ``outputs/demo/campaign/``); ``loyalist effect`` measures it (treatment vs
+control, customers saved, value kept net of cost, an MLflow run in ``<experiment>-campaigns``); ``loyalist
+uplift`` learns an uplift model from it for the next plan; and the first report shows the measured effect. The
+clean folder, the churn and value models and the current list keep the generated orders (the simulation only
+touches the copy, so ``loyalist score --clean data/demo/clean`` still gives the demo's list).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -41,11 +43,8 @@ from loyalist.jobs import score as score_job
 from loyalist.jobs import train as train_job
 from loyalist.jobs._ui import Reporter
 
-__all__ = ["CAMPAIGN_EFFECT", "CAMPAIGN_HORIZON_DAYS", "DemoResult", "demo_config", "run"]
+__all__ = ["CAMPAIGN_HORIZON_DAYS", "DemoResult", "demo_config", "run"]
 
-#: The demo campaign's planted effect: the probability that a control customer (not contacted) loses the orders
-#: it would have placed in the horizon (plant_effect's ``effect``).
-CAMPAIGN_EFFECT = 0.2
 #: The longest horizon the demo campaign is measured over (shorter when the data end sooner).
 CAMPAIGN_HORIZON_DAYS = 90
 
@@ -122,8 +121,8 @@ def run(
         if prev.paths.get("control") is not None and horizon >= 1:
             reporter.rule("Run one retention campaign and measure it")
             effect, truth = _campaign(config, clean.tables, Path(prev.paths["control"]), horizon,
-                                      clean_dir=clean_dir, out_dir=out_dir, workdir=workdir, env=env, seed=seed,
-                                      reporter=reporter)
+                                      clean_dir=clean_dir, after_dir=workdir / "data" / "demo" / "after_campaign",
+                                      out_dir=out_dir, workdir=workdir, env=env, seed=seed, reporter=reporter)
     scores = score_job.run_scoring(config, clean.tables, out_dir=out_dir, workdir=workdir, env=env, reporter=reporter,
                                    drift_baseline=previous[0] if previous else None)
     reporter.rule("Write the loyalty and value report")
@@ -135,52 +134,89 @@ def run(
 
 
 def _campaign(
-    config: LoyalistConfig, tables: Mapping, control_path: Path, horizon: int, *, clean_dir: Path, out_dir: Path,
-    workdir: Path, env: Mapping[str, str] | None, seed: int, reporter: Reporter,
+    config: LoyalistConfig, tables: Mapping, control_path: Path, horizon: int, *, clean_dir: Path, after_dir: Path,
+    out_dir: Path, workdir: Path, env: Mapping[str, str] | None, seed: int, reporter: Reporter,
 ) -> tuple[effect_job.EffectResult, dict]:
-    """The campaign of the earlier list: simulate its outcome on a copy of the orders after its date (written to
-    ``out_dir/campaign/``), measure it. Returns the effect result and the planted truth (expected differences
-    treatment - control per outcome)."""
+    """The campaign of the earlier list: simulate its outcome (customers who stay only if contacted, who stay
+    anyway, who leave anyway, who leave because they were contacted: :func:`simulate_uplift_campaign`) on a copy
+    of the clean data (``after_dir``: the clean folder with the orders of the world with the campaign), measure it
+    and learn an uplift model from it. Returns the effect result and the truth summary (also in
+    ``out_dir/campaign/``)."""
+    import shutil
+
     from loyalist.batch.outputs import pseudonym_key
-    from loyalist.data.campaign import plant_effect
+    from loyalist.data.campaign import simulate_uplift_campaign
+    from loyalist.data.prepare import CLEAN_SET
     from loyalist.data.privacy import pseudonymize
-    from loyalist.io import write_json, write_parquet
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.io import output_set, write_json, write_parquet
+    from loyalist.jobs import uplift as uplift_job
 
     assignment = pd.read_parquet(control_path)
-    day = pd.Timestamp(assignment["campaign_date"].iloc[0]).date()
+    day = pd.Timestamp(assignment["campaign_date"].iloc[0]).normalize()
     n_control = int((assignment["group"] == "control").sum())
-    reporter.say(f"Campaign {assignment['campaign'].iloc[0]} on {day}: {len(assignment) - n_control:,} customers get "
-                 f"their action, {n_control:,} are held out as the control group ({control_path.name}).")
+    reporter.say(f"Campaign {assignment['campaign'].iloc[0]} on {day.date()}: {len(assignment) - n_control:,} customers "
+                 f"get their action, {n_control:,} are held out as the control group ({control_path.name}).")
     orders = tables["orders"]
     orders = orders if isinstance(orders, pd.DataFrame) else orders.to_pandas()
     key = pseudonym_key(config.privacy, env or {})
-    with reporter.step(f"Simulate the campaign's outcome over the {horizon} days after {day}"):
-        # the assignment carries the published ids: plant on those, keep the raw ids for the tables
-        published = orders.assign(_raw_id=orders["customer_id"],
-                                  customer_id=pseudonymize(orders["customer_id"], key) if key else orders["customer_id"])
-        planted, truth = plant_effect(published, assignment, horizon_days=horizon, effect=CAMPAIGN_EFFECT, seed=seed)
-        after = planted.assign(customer_id=planted["_raw_id"]).drop(columns="_raw_id")
+    with reporter.step(f"Simulate the campaign's outcome over the {horizon} days after {day.date()}"):
+        snapshot = build_snapshot(dict(tables), day, config.features)
+        world_ids = orders["customer_id"]
+        if key is not None:  # the assignment carries the published ids: simulate in that id space
+            snapshot = snapshot.assign(customer_id=pseudonymize(snapshot["customer_id"], key))
+            world_ids = pseudonymize(orders["customer_id"], key)
+        world, truth = simulate_uplift_campaign(orders.assign(customer_id=world_ids), assignment, snapshot,
+                                                horizon_days=horizon, seed=seed)
+        if key is not None:  # back to the raw ids of the clean tables
+            raw = orders["customer_id"].drop_duplicates()
+            back = dict(zip(pseudonymize(raw, key).astype(str), raw.astype(str), strict=True))
+            world = world.assign(customer_id=world["customer_id"].astype(str).map(back)
+                                 .astype(orders["customer_id"].dtype))
+        with output_set(after_dir, CLEAN_SET) as files:  # the clean folder of the world with the campaign
+            for path in sorted(Path(clean_dir).iterdir()):
+                if path.is_file() and path.name != "orders.parquet" and not path.name.startswith(".") \
+                        and not path.name.endswith(".manifest.json"):
+                    shutil.copyfile(path, files.path(path.name))
+            world.to_parquet(files.path("orders.parquet"), index=False)
         folder = Path(out_dir) / "campaign"
-        write_parquet(after, folder / "orders_after_campaign.parquet")
-        write_json({"effect": CAMPAIGN_EFFECT, "horizon_days": horizon, "seed": seed, "truth": truth,
-                    "simulation": "loyalist.data.campaign.plant_effect"}, folder / "truth.json")
-    effect = effect_job.run(control_path, clean_dir, config=config, horizon_days=horizon, env=env,
-                            out_dir=Path(out_dir) / "effect", workdir=workdir, reporter=Reporter(quiet=True),
-                            orders=after)
-    summary = effect.summary if effect.summary is not None else pd.DataFrame()
-    overall = summary.iloc[0] if len(summary) else None
+        write_parquet(truth, folder / "truth.parquet")
+        summary: dict[str, Any] = {
+                   "simulation": "loyalist.data.campaign.simulate_uplift_campaign", "horizon_days": horizon,
+                   "seed": seed, "customers": int(len(truth)),
+                   "types": {str(k): int(v) for k, v in truth["type"].value_counts().items()},
+                   # randomised groups: treatment - control estimates the mean effect over every assigned customer
+                   "true_effect_churn": float(truth["effect_churn"].mean()),
+                   "true_effect_revenue": float(truth["effect_revenue"].mean())}
+        write_json(summary, folder / "truth.json")
+    effect = effect_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
+                            out_dir=Path(out_dir) / "effect", workdir=workdir, reporter=Reporter(quiet=True))
+    rows = effect.summary if effect.summary is not None else pd.DataFrame()
+    overall = rows.iloc[0] if len(rows) else None
     if overall is not None and pd.notna(overall["churn_difference"]):
         net = (f", {overall['net']:,.0f} kept net of the actions' cost ({overall['cost']:,.0f})"
                if pd.notna(overall["net"]) else "")
         reporter.say(
             f"Measured churn: {overall['churn_treatment']:.1%} treated vs {overall['churn_control']:.1%} control, "
             f"{100 * overall['churn_difference']:+.1f} points (95% CI {100 * overall['churn_ci_low']:+.1f} to "
-            f"{100 * overall['churn_ci_high']:+.1f}; planted {100 * truth['churn']:+.1f}); about "
-            f"{overall['saved']:,.0f} customers kept{net}.")
-        flagged = summary[(summary["level"] == "action") & summary["verdict"].isin(["negative", "inconclusive"])]
+            f"{100 * overall['churn_ci_high']:+.1f}; true {100 * summary['true_effect_churn']:+.1f}); about "
+            f"{abs(overall['saved']):,.0f} customers {'kept' if overall['saved'] >= 0 else 'lost'}{net}.")
+        flagged = rows[(rows["level"] == "action") & rows["verdict"].isin(["negative", "inconclusive"])]
         if len(flagged):
             reporter.say(f"{len(flagged)} action(s) flagged negative or inconclusive; see the report's 效果跟踪.")
     reporter.say(f"Effect: {effect.paths['summary_csv']} (MLflow experiment {effect_job.campaign_experiment(config)}); "
-                 f"rerun: loyalist effect --assignment {control_path} --clean {clean_dir} --orders "
-                 f"{folder / 'orders_after_campaign.parquet'} --horizon-days {horizon} --workdir {workdir}")
-    return effect, truth
+                 f"rerun: loyalist effect --assignment {control_path} --clean {after_dir} --horizon-days {horizon} "
+                 f"--workdir {workdir}")
+    with reporter.step("Learn an uplift model from the campaign for the next plan"):
+        uplift = uplift_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
+                                workdir=workdir, out_dir=Path(out_dir) / "uplift", drop_uncontrolled_strata=True,
+                                reporter=Reporter(quiet=True))
+    qini = uplift.metrics.get("qini")
+    reporter.say(
+        f"Uplift model {uplift_job.uplift_model_name(config)} version {uplift.version}"
+        + (f": held-out Qini {qini:.3f}" if qini is not None else "")
+        + ("; champion, so the next plan can rank by expected saved value." if uplift.champion
+           else "; not better than random on held-out customers, so it stays challenger and the next plan keeps "
+                "ranking by value at risk.")
+    )
+    return effect, summary

@@ -72,12 +72,17 @@ def _sentences(row: Mapping[str, Any], label: Mapping[str, str], confidence: str
     change = ({"zh": "降至", "en": "cut"} if verdict == "works" else {"zh": "升至", "en": "raised"}
               if verdict == "negative" else {"zh": "变为", "en": "moved"})
     net = num(row.get("net"))
+    saved, low, high = num(row.get("saved")), num(row.get("saved_low")), num(row.get("saved_high"))
+    lost = saved is not None and saved < 0  # contact drove customers away: say how many were lost
+    kept = {"zh": "约多流失", "en": "customers lost"} if lost else {"zh": "约挽留", "en": "customers kept"}
+    if lost:
+        saved, low, high = (None if v is None else -v for v in (saved, high, low))
     text = sentence(
         "effect_action", action=label, change=change, control=fmt_pct(row.get("churn_control")),
         treatment=fmt_pct(row.get("churn_treatment")), difference=_points(diff), confidence=confidence,
         ci_low=_points(row.get("churn_ci_low")), ci_high=_points(row.get("churn_ci_high")),
-        n_treatment=fmt_int(row.get("n_treatment")), saved=fmt_int(row.get("saved")),
-        saved_low=fmt_int(row.get("saved_low")), saved_high=fmt_int(row.get("saved_high")),
+        n_treatment=fmt_int(row.get("n_treatment")), saved=fmt_int(saved), kept=kept, saved_low=fmt_int(low),
+        saved_high=fmt_int(high),
         cost=fmt_money(row.get("cost")), net=fmt_money(net), net_low=fmt_money(row.get("net_low")),
         net_high=fmt_money(row.get("net_high")),
     )
