@@ -288,3 +288,29 @@ def test_a_small_campaign_without_effect_is_inconclusive_and_an_unknown_cost_say
     assert pd.isna(row["cost"]) and pd.isna(row["net"]) and "Coupon / 优惠券" in row["note"]
     call = summary[(summary["level"] == "action") & (summary["group"] == "Call / 致电")].iloc[0]
     assert call["cost"] == 30.0 * call["n_treatment"] and call["note"] == ""
+
+
+def test_the_interval_covers_the_true_effect_of_heterogeneous_campaigns():
+    """Campaigns with persuadables, sure things, lost causes and sleeping dogs (simulate_uplift_campaign, truth per
+    customer): the interval covers the true mean effect over the campaign's customers in about 95% of seeded
+    campaigns; at least 26 of 30 required. (100 campaigns, measured once: churn 96/100, revenue 94/100.)"""
+    from loyalist.config.models import FeatureConfig
+    from loyalist.data.campaign import simulate_uplift_campaign
+    from loyalist.features.snapshot import build_snapshot
+
+    data = generate(n_customers=3000, seed=11, dirty=False)
+    snapshot = build_snapshot(data.tables(), pd.Timestamp(DAY), FeatureConfig())
+    rng = np.random.default_rng(100)
+    ids = snapshot["customer_id"].astype(str)
+    risk = pd.DataFrame({"customer_id": ids, "loyalty_tier": rng.choice(["stable", "at_risk"], len(ids)),
+                         "risk_band": rng.choice(["medium", "high"], len(ids)),
+                         "recommended_action": rng.choice(["Call / 致电", "Coupon / 优惠券"], len(ids))})
+    hits = {"churn": 0, "revenue": 0}
+    for seed in range(30):
+        assignment = assign_control(risk, share=0.1, seed=1000 + seed, campaign="c", campaign_date=DAY)
+        world, truth = simulate_uplift_campaign(data.orders, assignment, snapshot, horizon_days=HORIZON, seed=seed)
+        table = measure_effect(campaign_outcomes(assignment, world, horizon_days=HORIZON), levels=())
+        for outcome in hits:
+            row = _all(table, outcome)
+            hits[outcome] += int(row["ci_low"] <= truth[f"effect_{outcome}"].mean() <= row["ci_high"])
+    assert hits["churn"] >= 26 and hits["revenue"] >= 26, hits

@@ -215,8 +215,9 @@ def _campaign(
     reporter.say(
         f"Uplift model {uplift_job.uplift_model_name(config)} version {uplift.version}"
         + (f": held-out Qini {qini:.3f}" if qini is not None else "")
-        + ("; champion, so the next plan can rank by expected saved value." if uplift.champion
-           else "; not better than random on held-out customers, so it stays challenger and the next plan keeps "
-                "ranking by value at risk.")
+        + ("; champion, so the list scored next gets uplift and expected_saved_value from it "
+           "(scoring_job.rank_by: expected_saved_value ranks the plan by it)." if uplift.champion
+           else "; not better than random on held-out customers, so it stays challenger and the list scored next "
+                "gets no uplift columns (the plan keeps ranking by value at risk).")
     )
     return effect, summary
