@@ -8,7 +8,7 @@
 3. register: log both models to a fresh MLflow store (benchmarks/_work/serve) and make them the champions;
 4. score: run `loyalist score --clean benchmarks/_work/company_<n>` as a child process, exactly what a scheduled job
    runs: the snapshot streamed from the clean Parquet orders by DuckDB, loyalty tiers, both champion models, SHAP
-   reasons for the top 100,000 by value at risk plus a 10,000 sample for global drivers, actions, fingerprints,
+   reasons for the top scoring_job.explain_top_k (10,000 by default) by value at risk plus a 10,000 sample for global drivers, actions, fingerprints,
    Parquet + CSV + JSON summary written and an MLflow run (issue 4 goal: <= 120 s and <= 4 GB).
 Each phase runs in its own process so its peak memory (ru_maxrss) is its own. Results are appended to
 benchmarks/RESULTS.md with the machine.

@@ -17,8 +17,10 @@ Typical flow of a scoring job::
 
 from loyalist.explain.contributions import (
     ADDITIVITY_TOL,
+    CHUNK_ROWS,
     explain,
     feature_columns,
+    in_chunks,
     select_rows,
     with_model_features,
 )
@@ -38,6 +40,7 @@ from loyalist.explain.reasons import (
 
 __all__ = [
     "ADDITIVITY_TOL",
+    "CHUNK_ROWS",
     "FEATURE_TEXT",
     "GROUP_TEXT",
     "GROUPS",
@@ -49,6 +52,7 @@ __all__ = [
     "feature_group",
     "feature_label",
     "format_value",
+    "in_chunks",
     "global_drivers",
     "reason_text",
     "select_rows",

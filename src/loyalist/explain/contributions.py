@@ -12,6 +12,11 @@ that matter and a random sample for the global drivers: :func:`select_rows`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 
@@ -19,8 +24,12 @@ from loyalist.errors import ConfigError, ModelError, SchemaError
 from loyalist.modeling.btyd.features import BTYD_FEATURES
 from loyalist.schema import require_columns
 
+T = TypeVar("T")
+
 __all__ = [
     "ADDITIVITY_TOL",
+    "CHUNK_ROWS",
+    "in_chunks",
     "NON_FEATURE_COLUMNS",
     "explain",
     "feature_columns",
@@ -38,6 +47,30 @@ NON_FEATURE_COLUMNS: tuple[str, ...] = ("bias", "offset")
 def _plain(label):
     """An index label as plain Python (``7`` rather than ``np.int64(7)``) for error sentences."""
     return label.item() if isinstance(label, np.generic) else label
+
+
+#: Rows per chunk when predictions and contributions run on several threads.
+CHUNK_ROWS: int = 20_000
+
+
+def in_chunks(fn: Callable[[pd.DataFrame], T], frame: pd.DataFrame, threads: int, *,
+              chunk_rows: int = CHUNK_ROWS) -> list[T]:
+    """``fn`` over consecutive row chunks of ``frame`` on ``threads`` threads, results in row order (one call on the
+    whole frame when ``threads`` is 1 or the frame is smaller than two chunks).
+
+    LightGBM's predict and ``pred_contrib`` release the GIL, so chunks run on every thread at once; with each call
+    on one LightGBM thread the work is spread without OpenMP barriers between threads (which stall when another
+    process holds a core). ``fn`` must treat rows independently: every loyalist score and contribution does, so the
+    concatenated result equals one call on the whole frame.
+    """
+    n = len(frame)
+    if threads <= 1 or n < 2 * chunk_rows:
+        return [fn(frame)]
+    k = max(threads, -(-n // chunk_rows))
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    parts = [(int(a), int(b)) for a, b in pairwise(bounds) if b > a]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="loyalist-chunks") as pool:
+        return list(pool.map(lambda ab: fn(frame.iloc[ab[0]:ab[1]]), parts))
 
 
 def feature_columns(contribs: pd.DataFrame) -> list[str]:
@@ -77,6 +110,7 @@ def explain(
     *,
     rows: np.ndarray | pd.Index | None = None,
     horizon_days: int | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Exact TreeSHAP contributions of ``model`` for the chosen rows of ``snapshot``, checked for additivity.
 
@@ -87,6 +121,8 @@ def explain(
         Snapshot rows at one cut-off T (the columns of ``model.feature_names_``), with a unique index.
     rows : labels of ``snapshot.index`` (e.g. from :func:`select_rows`) or a boolean mask; all rows when None.
     horizon_days : the horizon of the BG/NBD features (the model's own when None).
+    threads : chunks of the chosen rows computed on this many threads at once (:func:`in_chunks`; the model's
+        LightGBM calls then use one thread each). The result does not depend on it.
 
     Returns
     -------
@@ -111,6 +147,25 @@ def explain(
     if len(chosen) == 0 and spec is not None:  # LightGBM refuses empty input: no row, no contribution
         columns = [*spec.columns, *NON_FEATURE_COLUMNS]
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}, index=chosen.index)
+    if threads > 1 and len(chosen) >= 2 * CHUNK_ROWS:
+        return _explain_threads(model, chosen, horizon_days, threads)
+    return _explain_rows(model, chosen, horizon_days)
+
+
+def _explain_threads(model, chosen: pd.DataFrame, horizon_days: int | None, threads: int) -> pd.DataFrame:
+    setter = getattr(model, "set_threads", None)
+    before = getattr(model, "n_jobs", None)
+    if callable(setter):
+        setter(1)
+    try:
+        parts = in_chunks(lambda part: _explain_rows(model, part, horizon_days), chosen, threads)
+    finally:
+        if callable(setter):
+            setter(before)
+    return pd.concat(parts)
+
+
+def _explain_rows(model, chosen: pd.DataFrame, horizon_days: int | None) -> pd.DataFrame:
     contribs = model.contributions(chosen, horizon_days)
     missing = [c for c in NON_FEATURE_COLUMNS if c not in contribs.columns]
     if missing:

@@ -78,13 +78,13 @@ class LgbmModelBase(BaseEstimator):
         p.update(random_state=self.random_state, n_jobs=lgbm_threads(self.n_jobs))
         return p
 
-    def set_threads(self, n_jobs: int) -> None:
+    def set_threads(self, n_jobs: int | None) -> None:
         """LightGBM threads of this model's later predictions and SHAP contributions (a loaded model keeps the
-        thread count it was trained with otherwise)."""
-        self.n_jobs = int(n_jobs)
+        thread count it was trained with otherwise). None: ``min(2, cores)``."""
+        self.n_jobs = n_jobs
         booster = getattr(self, "booster_", None)
         if booster is not None:
-            booster.set_params(n_jobs=int(n_jobs))
+            booster.set_params(n_jobs=lgbm_threads(n_jobs))
 
     def _with_btyd_stacked(self, frame: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, dict]:
         if not self.use_btyd:
