@@ -271,7 +271,15 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
         return out
 
     if job == "snapshot_files":  # the scoring job's path: DuckDB streams the Parquet files, nothing loaded first
+        from loyalist.compute import DuckdbSettings, use_compute
         from loyalist.config.models import FeatureConfig
+
+        limit = os.environ.get("BENCH_DUCKDB_MEMORY_LIMIT") or None  # --duckdb-memory-limit (compute.duckdb_*)
+        if limit:
+            spill = WORK / "duckdb_spill"
+            spill.mkdir(parents=True, exist_ok=True)
+            use_compute(duckdb=DuckdbSettings(memory_limit=limit, temp_directory=str(spill)))
+            out["duckdb_memory_limit"] = limit
         from loyalist.data.tables import ParquetTable
         from loyalist.features import build_snapshot
 
@@ -309,11 +317,16 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
     return out
 
 
+#: compute.duckdb_memory_limit of the streamed snapshot job (--duckdb-memory-limit), spilling to _work/duckdb_spill.
+MEMORY_LIMIT: list[str | None] = [None]
+
+
 def run_in_subprocess(job: str, paths: dict[str, Path], extras: bool) -> dict:
     cmd = [sys.executable, __file__, "--job", job, "--paths", json.dumps({k: str(v) for k, v in paths.items()})]
     if not extras:
         cmd.append("--orders-only")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "BENCH_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT[0] or ""}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         return {"job": job, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -380,6 +393,9 @@ def format_report(args, results: dict[str, dict], gen_seconds: float | None, loa
         lines += ["", "Ratios (wall): " + "; ".join(ratios) + "."]
     if gen_seconds is not None:
         lines.append(f"Data generated in {gen_seconds:.1f} s (numpy, seed {args.seed}).")
+    limit = results.get("snapshot_files", {}).get("duckdb_memory_limit")
+    if limit:
+        lines.append(f"(a') ran with compute.duckdb_memory_limit = {limit}, spilling to benchmarks/_work/duckdb_spill.")
     if args.note:
         lines += ["", f"Note: {args.note}"]
     lines.append("")
@@ -408,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="run each job this many times; keep the fastest")
     parser.add_argument("--note", default="", help="a remark recorded with the results (e.g. machine load)")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--duckdb-memory-limit", default=None,
+                        help="compute.duckdb_memory_limit for the streamed snapshot (a') e.g. 1GB; spills beyond it")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--paths", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -418,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    MEMORY_LIMIT[0] = args.duckdb_memory_limit
     paths, gen_seconds = ensure_data(args.orders, args.customers, args.seed)
     print(f"data: {paths['orders']} ({'generated in %.1f s' % gen_seconds if gen_seconds else 'reused'})")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
