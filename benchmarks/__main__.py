@@ -1,0 +1,128 @@
+"""Every performance benchmark against its floor in one run (issue 14 §4).
+
+    python -m benchmarks all --size small|medium|large [--no-record]
+    python -m benchmarks snapshot|scoring|threads --size ...
+
+- snapshot: `build_snapshot` streaming the Parquet files (what `loyalist score` runs), with DuckDB's default memory
+  and with compute.duckdb_memory_limit (spilling), against the DuckDB Parquet scan floor (bench_snapshot.py);
+- scoring: `loyalist score` as a child process against LightGBM alone on the same rows (bench_scoring.py);
+- threads: `loyalist train --only churn` alone and beside one and two CPU-bound processes (bench_threads.py).
+
+Each row: wall, CPU seconds, cores used, peak memory, the floor and the ratio, the load average before. The table
+is appended with the machine to the issue-14 section of benchmarks/RESULTS.md. Model quality is a separate,
+longer run: `nice -n 10 python benchmarks/bench_models.py --protocols cdnow-sample --variants protocol`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+#: size -> (snapshot orders, snapshot customers, memory limit; scoring train, score customers; threads customers)
+SIZES = {
+    "small": {"orders": 2_000_000, "customers": 100_000, "limit": "500MB", "train": 5_000, "score": 50_000,
+              "threads": 5_000, "variants": ["auto"]},
+    "medium": {"orders": 20_000_000, "customers": 1_000_000, "limit": "1GB", "train": 20_000, "score": 200_000,
+               "threads": 20_000, "variants": ["auto", "before"]},
+    "large": {"orders": 50_000_000, "customers": 2_000_000, "limit": "1GB", "train": 20_000, "score": 1_000_000,
+              "threads": 20_000, "variants": ["auto", "before"]},
+}
+
+
+def snapshot_rows(size: dict) -> list[dict]:
+    import os
+
+    import bench_snapshot as bs
+
+    load = round(os.getloadavg()[0], 2)
+    paths, _ = bs.ensure_data(size["orders"], size["customers"], 0)
+    floor = bs.run_in_subprocess("floor_parquet", paths, True)
+    rows = []
+    for limit in (None, size["limit"]):
+        bs.MEMORY_LIMIT[0] = limit
+        r = bs.run_in_subprocess("snapshot_files", paths, True)
+        bs.MEMORY_LIMIT[0] = None
+        what = f"snapshot streamed, {size['orders'] / 1e6:g}M orders / {size['customers'] / 1e6:g}M customers" + \
+            (f", DuckDB memory_limit {limit}" if limit else ", DuckDB default memory")
+        if "error" in r:
+            rows.append({"bench": what, "error": r["error"]})
+            continue
+        rows.append({"bench": what, "wall": r["seconds"], "cpu": r["cpu_seconds"],
+                     "peak_mb": r["peak_mb"], "floor": "DuckDB Parquet scan", "floor_wall": floor.get("seconds"),
+                     "load": load})
+    return rows
+
+
+def scoring_rows(size: dict) -> list[dict]:
+    import bench_scoring
+
+    r = bench_scoring.main(["--train-customers", str(size["train"]), "--score-customers", str(size["score"]),
+                            "--no-record"])
+    j, f = r["job"], r["floor"]
+    return [{"bench": f"`loyalist score`, {j['customers']:,} customers ({j['explained']['customers']:,} explained "
+                      f"+ {j['explained']['sample']:,} sample)", "wall": j["wall"], "cpu": j["cpu"],
+             "peak_mb": j["peak_mb"], "floor": "LightGBM predict x2 + pred_contrib, same rows",
+             "floor_wall": f["wall"], "floor_cpu": f["cpu"], "load": j["load_before"]}]
+
+
+def threads_rows(size: dict) -> list[dict]:
+    import bench_threads
+
+    rows = bench_threads.main(["--customers", str(size["threads"]), "--variants", *size["variants"], "--no-record"])
+    out = []
+    for r in rows:
+        quiet = next(q for q in rows if q["variant"] == r["variant"] and q["busy"] == 0)
+        out.append({"bench": f"`train --only churn`, {size['threads']:,} customers, threads {r['variant']}, beside "
+                             f"{r['busy']} busy process(es)", "wall": r["wall"], "cpu": r["cpu"],
+                    "peak_mb": r["peak_mb"], "floor": "the same run alone", "floor_wall": quiet["wall"],
+                    "load": r["load_before"]})
+    return out
+
+
+BENCHES = {"snapshot": snapshot_rows, "scoring": scoring_rows, "threads": threads_rows}
+
+
+def table(rows: list[dict], size: str, started: str) -> str:
+    from _machine import machine_line
+
+    lines = [f"### `python -m benchmarks all --size {size}` ({started})", "", f"Machine: {machine_line()}.", "",
+             "| benchmark | wall s | CPU s | cores used | peak MB | floor | floor wall s | ratio (wall) | load before |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['bench']} | failed: {r['error']} | | | | | | | |")
+            continue
+        ratio = f"{r['wall'] / r['floor_wall']:.1f}x" if r.get("floor_wall") else ""
+        lines.append(f"| {r['bench']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['cpu'] / max(r['wall'], 1e-9):.2f} | "
+                     f"{r['peak_mb']:.0f} | {r['floor']} | {r.get('floor_wall') or 0:.1f} | {ratio} | {r['load']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=["all", *BENCHES])
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows: list[dict] = []
+    for name in (BENCHES if args.what == "all" else [args.what]):
+        print(f"== {name} ({args.size})", flush=True)
+        rows += BENCHES[name](SIZES[args.size])
+    text = table(rows, args.size, started)
+    print(text)
+    if not args.no_record:
+        from bench_all import record
+
+        record(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
