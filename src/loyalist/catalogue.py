@@ -590,7 +590,7 @@ SENTENCES: dict[str, dict[str, str]] = {
               "{ci_high}); stop or change the action.",
     },
     "effect_flag_inconclusive": {
-        "zh": "{action} 尚无定论：对照组仅 {n_control} 位客户，只能识别 {mde} 个百分点以上的差异；保留对照组，"
+        "zh": "{action}尚无定论：对照组仅 {n_control} 位客户，只能识别 {mde} 个百分点以上的差异；保留对照组，"
               "在更大规模的活动中再次测量。",
         "en": "{action} is inconclusive: with {n_control} control customers only a difference of {mde} points "
               "or more can be told apart; keep the control group and measure again on a larger campaign.",
