@@ -151,3 +151,16 @@ def test_past_the_longest_tenure_customers_still_leave():
     for model in (sv.CoxModel().fit(X, d, e), sv.HazardModel(n_jobs=1).fit(X, d, e)):
         p = sv.conditional_survival(model, X.head(20), np.full(20, d.max() + 5), [3.0, 6.0])
         assert (p[:, 0] < 1).all() and (p[:, 1] < p[:, 0]).all()
+
+
+def test_the_brier_horizon_stops_where_few_customers_are_still_observed():
+    # most tenures are short: past the 90th percentile G(t) is near 0 and 1 / G(t) would explode the score
+    rng = np.random.default_rng(12)
+    n = 800
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    life = rng.geometric(0.04 * np.exp(0.5 * X["x"].to_numpy()))
+    observed = np.where(rng.uniform(size=n) < 0.97, rng.integers(1, 20, n), rng.integers(20, 61, n))
+    d, e = np.minimum(life, observed).astype(float), life <= observed
+    cv = sv.cross_validate_survival(X, d, e, {sv.COX: sv.CoxModel}, make_folds(e.astype(int), 3, 0), horizon=60)
+    assert cv.months[-1] == np.floor(np.quantile(d, 0.9)) < 20
+    assert (cv.summary["ibs_mean"] < 0.25).all()

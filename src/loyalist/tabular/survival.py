@@ -427,10 +427,11 @@ def cross_validate_survival(
     progress: Callable[[str], None] | None = None,
 ) -> SurvivalCV:
     """Fit every model on each training fold, judge it on the test fold by C and IBS (months 1..``horizon``,
-    cut to the longest test tenure); Kaplan-Meier of the training fold is judged beside them."""
+    cut to the 90th percentile of the tenures: past it few customers are still observed and the IPCW weights
+    1 / G(t) explode); Kaplan-Meier of the training fold is judged beside them."""
     d = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
-    months = np.arange(1, int(min(horizon, np.floor(d.max() - 1))) + 1, dtype=float)
+    months = np.arange(1, int(min(horizon, np.floor(np.quantile(d, 0.9)))) + 1, dtype=float)
     if len(months) < 2:
         raise DataQualityError("The tenures are too short for survival curves (the longest is under 3 months).")
     rows, brier = [], []
