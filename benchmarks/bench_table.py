@@ -61,6 +61,8 @@ def _run_artifacts(work: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.Dat
     folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="tables", dst_path=str(work)))
     params = {k.removeprefix("params."): v for k, v in runs.iloc[0].items() if k.startswith("params.")}
     survival = pd.read_csv(folder / "survival_cv.csv") if (folder / "survival_cv.csv").is_file() else None
+    if survival is not None:
+        params["survival.last_month"] = int(pd.read_csv(folder / "survival_brier_by_month.csv")["month"].max())
     return pd.read_csv(folder / "cv_summary.csv"), pd.read_csv(folder / "leakage.csv"), params, survival
 
 
@@ -136,8 +138,8 @@ def _survival_markdown(r: dict) -> list[str]:
     lines = [(f"Time to churn ({r['name']}): {int(p.get('survival.rows', 0)):,} customers with tenure > 0, "
               f"{p.get('folds', 5)}-fold stratified on the flag; columns left out as computed from "
               f"tenure: {p.get('survival.excluded', 'none')}; curves by `{p.get('survival.segment')}`; "
-              f"candidate `{p.get('survival.candidate')}`. IBS over months 1..60 (IPCW, censoring Kaplan-Meier of "
-              "the training folds); C = Harrell's concordance of the restricted mean survival time."), "",
+              f"candidate `{p.get('survival.candidate')}`. IBS over months 1..{p.get('survival.last_month')} "
+              "(IPCW, censoring Kaplan-Meier of the training folds); C = Harrell's concordance of the restricted mean survival time."), "",
              "| model | C (mean ± std) | IBS (mean ± std) |", "|---|---|---|"]
     for m, row in sv.iterrows():
         c = "n/a" if pd.isna(row.c_index_mean) else f"{row.c_index_mean:.4f} ± {row.c_index_std:.4f}"
