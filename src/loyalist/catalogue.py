@@ -526,6 +526,21 @@ SENTENCES: dict[str, dict[str, str]] = {
               "follows the diagnosed problem (the top churn driver), and the tier when the problem is unclear or the "
               "churn risk is low; deadline = as-of date + the action table's days.",
     },
+    "survival_intro": {
+        "zh": "下图为各等级客户预计仍未流失的比例（BG/NBD 模型，截止日期后 30/90/180 天的平均概率）。行动计划的时间节点"
+              "取行动表天数与该等级流失中位时间（客户预计流失天数的中位数，上限 365 天）中较早者，"
+              "须在风险上升前采取行动；因流失时间而提前的时间节点以红色粗体显示。",
+        "en": "The chart shows the expected share of each tier's customers still active (BG/NBD: the mean probability "
+              "30/90/180 days after the as-of date). An action's deadline is the earlier of the action table's days "
+              "and the tier's median time to churn (the median of its customers' expected days to churn, capped at "
+              "365), so the action comes before the risk rises; deadlines brought forward that way are in bold red.",
+    },
+    "survival_calibration": {
+        "zh": "模型检验：以 {cutoff} 为截止日期拟合 BG/NBD，预测至 {window_end} 每月仍在购买的客户占比，与实际对比，"
+              "平均偏差 {mae} 个百分点（见图）。",
+        "en": "Model check: BG/NBD fitted up to {cutoff} predicted the share of customers still buying in each month "
+              "up to {window_end}; against what happened the mean gap is {mae} percentage points (see the chart).",
+    },
     "crosssell": {
         "zh": "为 {n} 位铁杆忠诚及稳定忠诚客户生成了交叉销售推荐，最常推荐的产品：{products}。",
         "en": "Cross-sell recommendations exist for {n} devoted and stable customers; the most recommended "

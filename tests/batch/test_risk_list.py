@@ -161,3 +161,24 @@ def test_newly_at_risk_are_active_customers_whose_band_rose_into_high():
     assert [r["customer_id"] for r in summary["top"]] == ["C0", "C2", "C1", "C4"]  # largest rise first
     with pytest.raises(DataQualityError, match="'risk_band'"):
         newly_at_risk(now, before.drop(columns="risk_band"))
+
+
+def test_survival_columns_ride_with_their_customer():
+    from loyalist.batch.risk_list import SURVIVAL_LIST_COLUMNS
+
+    snap, loy = _snapshot(), _loyalty()
+    p = np.array([0.9, 0.1, 0.5, 0.2, 0.8, 0.6])
+    survival = pd.DataFrame({"p_active_30d": np.linspace(0.9, 0.4, 6), "p_active_90d": np.linspace(0.8, 0.3, 6),
+                             "p_active_180d": np.linspace(0.7, 0.2, 6), "expected_days_to_churn": np.arange(6.0) * 50},
+                            index=snap.index)
+    risk = build_risk_list(snap, loy, churn_probability=p, expected_value=np.ones(6), band_cuts=CUTS,
+                           survival=survival)
+    got = risk.set_index("customer_id")
+    assert got.loc["C3", "expected_days_to_churn"] == 150.0
+    assert got.loc["C5", "p_active_180d"] == pytest.approx(0.2)
+    assert set(SURVIVAL_LIST_COLUMNS) <= set(RISK_LIST_COLUMNS)
+    empty = build_risk_list(snap, loy, churn_probability=p, expected_value=np.ones(6), band_cuts=CUTS)
+    assert empty[list(SURVIVAL_LIST_COLUMNS)].isna().all().all()
+    with pytest.raises(DataQualityError, match="survival"):
+        build_risk_list(snap, loy, churn_probability=p, expected_value=np.ones(6), band_cuts=CUTS,
+                        survival=survival.iloc[:3])

@@ -225,3 +225,23 @@ def test_active_share_figure_draws_both_curves():
     assert len(lines) == 2
     np.testing.assert_allclose(lines[0].get_ydata(), [0.55, 0.41])
     np.testing.assert_allclose(lines[1].get_ydata(), [0.5, 0.4])
+
+
+def test_featurizer_survival_uses_the_snapshot_summary_in_days():
+    from loyalist.modeling.btyd.features import BtydFeaturizer
+
+    orders = _simulated_orders(600, seed=5)
+    summ = sv.customer_days_summary(orders, "1997-09-30", time_unit_days=1.0)
+    snapshot = pd.DataFrame({"btyd_frequency": summ["frequency"].to_numpy(), "btyd_recency": summ["recency"].to_numpy(),
+                             "btyd_T": summ["T"].to_numpy(), "btyd_monetary": summ["monetary_value"].to_numpy()},
+                            index=pd.RangeIndex(len(summ)) + 100)
+    snapshot.loc[100, "btyd_T"] = np.nan  # a customer without a summary gets NaN
+    featurizer = BtydFeaturizer(horizon_days=90).fit(snapshot)
+    got = featurizer.survival(snapshot)
+    assert list(got.columns) == ["p_active_30d", "p_active_90d", "p_active_180d", "expected_days_to_churn"]
+    assert got.index.equals(snapshot.index) and got.loc[100].isna().all()
+    rows = snapshot.index[1:]
+    x, t_x, big_t = (snapshot.loc[rows, c].to_numpy() for c in ("btyd_frequency", "btyd_recency", "btyd_T"))
+    expected = sv.p_alive_at(featurizer.bgnbd_, 90 / 7, x, t_x / 7, big_t / 7)
+    np.testing.assert_allclose(got.loc[rows, "p_active_90d"], expected)
+    assert (got.loc[rows, "p_active_30d"] >= got.loc[rows, "p_active_180d"]).all()

@@ -402,3 +402,25 @@ def test_demo_runs_one_campaign_cycle_and_its_first_report_shows_the_measured_ef
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params["campaign_date"] == effect["campaign_date"]
     assert run.data.metrics["all.saved"] == pytest.approx(overall["saved"])
+
+
+def test_demo_list_has_time_to_churn_and_the_report_draws_it(demo_dir):
+    """Issue 15 §2: p_active_30d/90d/180d and expected_days_to_churn in the list, curves per tier and the training
+    run's predicted-vs-observed share still buying in the report."""
+    workdir, _ = demo_dir
+    risk = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
+    p = risk[["p_active_30d", "p_active_90d", "p_active_180d"]]
+    assert p.notna().all().all() and ((p >= 0) & (p <= 1)).all().all()
+    assert (p["p_active_30d"] >= p["p_active_90d"]).all() and (p["p_active_90d"] >= p["p_active_180d"]).all()
+    days = risk["expected_days_to_churn"]
+    assert days.between(0, 365).all() and days.nunique() > 10
+    # riskier customers are expected to stay a shorter time
+    assert risk["churn_probability"].corr(days, method="spearman") < 0
+    list_summary = json.loads((workdir / "outputs" / "demo" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    calibration = list_summary["survival_calibration"]
+    assert calibration["rows"] and 0 <= calibration["mae"] < 1
+    report = workdir / "outputs" / "demo" / "report"
+    summary = json.loads((report / "report_summary.json").read_text(encoding="utf-8"))
+    assert {r["tier"] for r in summary["recommendations"]["survival"]} == set(risk["loyalty_tier"].dropna())
+    html = (report / "report_en.html").read_text(encoding="utf-8")
+    assert 'data-chart="chart-survival"' in html and 'data-chart="chart-survival_calibration"' in html

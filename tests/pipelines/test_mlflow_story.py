@@ -108,6 +108,19 @@ def test_the_churn_run_logs_the_shap_summary_and_drivers(story):
     assert client.list_artifacts(value.info.run_id, "shap") == []  # the churn model only
 
 
+def test_the_churn_run_logs_the_survival_calibration(story):
+    """Issue 15 §2: BG/NBD predicted vs observed share still buying per month of the evaluation window."""
+    client = story["client"]
+    run = _runs(client, "train-churn")
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert "plots/survival_calibration.png" in files
+    with open(client.download_artifacts(run.info.run_id, "tables/survival_calibration.csv"), encoding="utf-8") as fh:
+        table = pd.read_csv(StringIO(fh.read()))
+    assert list(table["period"]) == list(range(len(table))) and len(table) >= 2
+    assert table["observed_share"].is_monotonic_decreasing
+    assert run.data.metrics["survival.share_mae"] == pytest.approx(table["error"].abs().mean())
+
+
 def test_the_scoring_run_logs_the_drift_pages(story):
     client = story["client"]
     run = _runs(client, "score")

@@ -110,6 +110,9 @@ def make_scored_list(n: int = 300, seed: int = 7, as_of: str = "2024-12-31", pre
         "churn_probability": p_churn,
         "churn_percentile": np.round(pd.Series(p_churn).rank(pct=True).to_numpy() * 100, 2),
         "risk_band": band, "expected_value": expected, "expected_purchases": np.round(expected / 1000.0, 2),
+        # time to churn (issue 15 §2): a survival curve that falls faster for riskier customers
+        "p_active_30d": np.round(1 - 0.3 * p_churn, 4), "p_active_90d": np.round(1 - 0.6 * p_churn, 4),
+        "p_active_180d": np.round(1 - 0.9 * p_churn, 4), "expected_days_to_churn": np.round(365 * (1 - p_churn), 1),
         "value_at_risk": np.round(p_churn * expected, 2),
         "rfm_segment": rfm,
         "reason_1": reasons, "reason_2": ["" for _ in range(n)], "reason_3": ["" for _ in range(n)],
@@ -147,6 +150,9 @@ def make_list_summary(df: pd.DataFrame) -> dict:
             str(k): float(v) for k, v in df.groupby("loyalty_tier")["value_at_risk"].sum().items()},
         "expected_value_total": float(df["expected_value"].sum()),
         "value_at_risk_total": float(df["value_at_risk"].sum()),
+        "survival_calibration": {"cutoff": "2024-09-30", "window_end": "2024-12-29", "mae": 0.02, "rows": [
+            {"period": m, "start_day": 30 * m, "predicted_share": 0.6 - 0.2 * m, "observed_share": 0.62 - 0.2 * m,
+             "customers": 300, "error": -0.02} for m in range(3)]},
         "models": {"churn": {"name": "loyalist-churn", "version": "3", "run_id": "abc123"},
                    "value": {"name": "loyalist-value", "version": "2", "run_id": "def456"}},
         "inputs": {"orders": {"rows": 12345, "customers": 310, "sha256": "0123456789abcdef"},

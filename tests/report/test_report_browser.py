@@ -82,7 +82,7 @@ def test_opens_without_console_errors(pages, tmp_path, lang):
     dom = proc.stdout
     for section in ("overview", "status", "segments", "diagnosis", "recommendations", "tracking", "appendix"):
         assert f'<section id="{section}">' in dom
-    assert dom.count('<svg class="chart-svg"') == 7
+    assert dom.count('<svg class="chart-svg"') == 9  # the seven charts + survival per tier and its calibration
 
 
 def test_console_check_can_fail(tmp_path):
@@ -108,7 +108,8 @@ def test_charts_are_laid_out_and_nothing_is_fetched(pages, tmp_path, lang):
     assert probe["sections"] == [t[lang] for t in SECTION_TITLES.values()]
     names = {c["name"] for c in probe["charts"]}
     assert names == {"chart-score_hist", "chart-trend", "chart-industry_means", "chart-tier_shares",
-                     "chart-deciles", "chart-drivers", "chart-migration"}
+                     "chart-deciles", "chart-drivers", "chart-migration", "chart-survival",
+                     "chart-survival_calibration"}
     for c in probe["charts"]:
         assert c["width"] > 150 and c["height"] > 80 and c["paths"] > 5, c
         assert c["width"] >= 0.95 * probe["sectionWidth"], c  # every chart spans the page's width

@@ -69,7 +69,7 @@ def test_self_contained(pages, lang):
     page = pages[lang]
     assert not re.search(r'(?:src|href)\s*=\s*["\']?(?:https?:)?//', page)
     assert "@import" not in page and "url(http" not in page and "<script" not in page and "<link" not in page
-    assert page.count('<svg class="chart-svg"') == 7
+    assert page.count('<svg class="chart-svg"') == 9
 
 
 def test_script_in_a_name_is_escaped(summary):

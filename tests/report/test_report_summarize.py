@@ -158,7 +158,9 @@ def test_recommendations(full, scored):
     for r, (_, row) in zip(rec["plan_customers"], top.iterrows()):
         rule = match_action(actions, row["loyalty_tier"], row["top_driver_group"], row["risk_band"])
         assert r["action"]["zh"] == rule.action_zh
-        assert r["deadline"] == str((pd.Timestamp("2024-12-31") + pd.Timedelta(days=rule.deadline_days)).date())
+        tier = scored.loc[scored["loyalty_tier"] == row["loyalty_tier"], "expected_days_to_churn"]
+        days = min(rule.deadline_days, max(1, int(tier.median())))  # before the tier's median time to churn
+        assert r["deadline"] == str((pd.Timestamp("2024-12-31") + pd.Timedelta(days=days)).date())
         if row["reason_1"]:
             assert r["problem"]["zh"] == row["reason_1"].split(" / ")[0]
     strategy = {r["tier"]: r for r in rec["strategy"]}
@@ -341,3 +343,32 @@ def test_scoring_notes_reach_the_report(scored, list_summary):
     summary = summarize(scored, {**list_summary, "notes": [note]})
     assert [n["en"] for n in summary["model_notes"]] == [f"Note from the scoring job: {note}"]
     assert "anchored to BG/NBD" in render_html(summary, "en") and "评分作业提示" in render_html(summary, "zh")
+
+
+def test_survival_curves_per_tier_and_deadlines_before_the_median_time_to_churn(scored):
+    from loyalist.report.summarize_actions import survival_by_tier
+
+    rows = {r["tier"]: r for r in survival_by_tier(scored)}
+    assert set(rows) == set(scored["loyalty_tier"])
+    high = scored[scored["loyalty_tier"] == "high_risk"]
+    assert rows["high_risk"]["points"][1] == {"days": 90, "share": pytest.approx(high["p_active_90d"].mean())}
+    assert rows["high_risk"]["median_days_to_churn"] == pytest.approx(high["expected_days_to_churn"].median())
+    # a tier that churns within days: its plan deadline comes forward from the action table's days
+    fast = scored.assign(expected_days_to_churn=np.where(scored["loyalty_tier"] == "high_risk", 3.0, 300.0))
+    rec = summarize(fast)["recommendations"]
+    tiers = {r["tier"]: r for r in rec["plan_tiers"]}
+    assert tiers["high_risk"]["deadline"] == "2025-01-03"
+    assert tiers["high_risk"]["deadline_basis"]["en"] == "before the tier's median time to churn (3 days)"
+    assert tiers["devoted"]["deadline_basis"]["en"].startswith("action table")
+    assert tiers["high_risk"]["deadline_soon"] and not tiers["devoted"]["deadline_soon"]
+    # without the columns (an older list) there is no curve and the action table decides
+    old = summarize(scored.drop(columns=["p_active_30d", "p_active_90d", "p_active_180d", "expected_days_to_churn"]))
+    assert old["recommendations"]["survival"] == []
+    assert all(r["deadline_basis"]["en"].startswith("action table") for r in old["recommendations"]["plan_tiers"])
+
+
+def test_survival_calibration_from_the_list_summary(full, bare):
+    share = full["recommendations"]["survival_calibration"]
+    assert share["cutoff"] == "2024-09-30" and [r["period"] for r in share["rows"]] == [0, 1, 2]
+    assert any("2.0 percentage points" in s["en"] for s in full["recommendations"]["sentences"])
+    assert bare["recommendations"]["survival_calibration"] is None

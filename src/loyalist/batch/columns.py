@@ -42,6 +42,16 @@ RISK_LIST_COLUMNS: dict[str, str] = {
     "expected_purchases": (
         "expected purchases (order days) in (T, T + value horizon]: BG/NBD at the value model's horizon"
     ),
+    "p_active_30d": (
+        "BG/NBD P(the customer has not dropped out 30 days after T) (loyalist.modeling.btyd.survival; NaN without a "
+        "BG/NBD fit); the same name in the customer-table mode"
+    ),
+    "p_active_90d": "the same, 90 days after T",
+    "p_active_180d": "the same, 180 days after T",
+    "expected_days_to_churn": (
+        "expected days from T until the customer drops out, capped at 365 (restricted mean of the BG/NBD survival "
+        "curve: 0 = already gone, 365 = sure to stay a year; also the expected day of their last purchase)"
+    ),
     "value_at_risk": "churn_probability x expected_value (the default sort, descending)",
     "rfm_segment": "named RFM segment (champions, loyal_customers, ...)",
     "reason_1": "top churn driver of this customer in plain words, zh and en joined by ' / ' (empty if not explained)",

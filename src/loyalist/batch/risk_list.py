@@ -14,11 +14,13 @@ from loyalist.errors import DataQualityError
 from loyalist.schema import require_columns
 
 __all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS",
-           "add_uplift", "RANK_BY"]
+           "add_uplift", "RANK_BY", "SURVIVAL_LIST_COLUMNS"]
 
 #: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
 ACTIVE_DAYS = 90
 _RISKY_BANDS = ("high", "very_high")
+#: Time-to-churn columns of the list (issue 15 §2; the customer-table mode uses the same names).
+SURVIVAL_LIST_COLUMNS: tuple[str, ...] = ("p_active_30d", "p_active_90d", "p_active_180d", "expected_days_to_churn")
 #: Lower probability edge of each band above low (``scoring_job.risk_band_cuts``, keyed by str or by its Literal).
 BandCuts = Mapping[str, float] | Mapping[Literal["medium", "high", "very_high"], float]
 
@@ -76,6 +78,7 @@ def build_risk_list(
     expected_value: np.ndarray,
     band_cuts: BandCuts,
     expected_purchases: np.ndarray | None = None,
+    survival: pd.DataFrame | None = None,
     reasons: pd.DataFrame | None = None,
     actions: Sequence[ActionRule] = (),
     next_products: pd.Series | None = None,
@@ -92,6 +95,8 @@ def build_risk_list(
     churn_probability, expected_value : model outputs aligned with ``snapshot`` rows.
     reasons : on the snapshot's index (a subset): reason_1..3, top_driver_group (explained customers only).
     next_products : customer_id -> "p1;p2;p3".
+    survival : :data:`SURVIVAL_LIST_COLUMNS` (p_active_30d/90d/180d, expected_days_to_churn) aligned with
+        ``snapshot`` rows (``BtydFeaturizer.survival``); NaN columns when None.
     customers : clean customers table, for the name (masked later by :func:`loyalist.batch.outputs.protect`).
     """
     if snapshot["customer_id"].duplicated().any():
@@ -126,6 +131,12 @@ def build_risk_list(
     out["expected_value"] = v
     out["expected_purchases"] = (np.full(n, np.nan) if expected_purchases is None
                                  else np.asarray(expected_purchases, dtype="float64"))
+    for c in SURVIVAL_LIST_COLUMNS:
+        col = None if survival is None or c not in survival else np.asarray(survival[c], dtype="float64")
+        if col is not None and len(col) != n:
+            raise DataQualityError(f"The survival columns have {len(col)} rows for a snapshot of {n} customers; "
+                                   "compute them on the same snapshot.")
+        out[c] = np.full(n, np.nan) if col is None else col
     out["value_at_risk"] = p * v
     out["rfm_segment"] = snapshot.get("rfm_segment", pd.NA)
     for c in ("reason_1", "reason_2", "reason_3"):

@@ -166,11 +166,13 @@ def score_customers(
 
     products = next_products(snapshot["customer_id"]) if next_products is not None else None
     lap("cross_sell")
-    purchases = _expected_purchases(value.model, snapshot)
+    featurizer, _ = _list_featurizer(value.model, snapshot)
+    purchases = _expected_purchases(value.model, snapshot, featurizer)
+    survival = featurizer.survival(snapshot)  # time to churn from the same BG/NBD fit (issue 15 §2)
     lap("expected_purchases")
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
-        expected_purchases=purchases,
+        expected_purchases=purchases, survival=survival,
         actions=job.actions, next_products=products, customers=as_frame(tables.get("customers")),
         churn_model_version=str(churn.version), value_model_version=str(value.version),
     )
@@ -189,6 +191,9 @@ def score_customers(
         "drifted": [r.feature for r in drift.itertuples() if r.drifted],
     }
     summary["notes"] = _check_horizons(config, churn, value)
+    calibration = getattr(churn.model, "survival_calibration_", None)
+    if calibration:  # BG/NBD share still buying, predicted vs observed at training (issue 15 §2), for the report
+        summary["survival_calibration"] = calibration
     return ScoringOutput(risk, snapshot, summary, drift, timings)
 
 
@@ -214,13 +219,22 @@ def _set_threads(model: Any, threads: int) -> None:
             setter(threads)
 
 
-def _expected_purchases(model: Any, snapshot: pd.DataFrame) -> np.ndarray:
-    """BG/NBD expected purchases in the value model's horizon: the value model's own frozen BG/NBD fit when it has
-    one, else a fit on this snapshot (events <= T only, so legitimate at T)."""
+def _list_featurizer(model: Any, snapshot: pd.DataFrame) -> tuple[BtydFeaturizer, int]:
+    """The value model's own frozen BG/NBD featurizer when it has one, else one fitted on this snapshot (events <= T
+    only, so legitimate at T), and the value model's horizon."""
     featurizer, horizon = _purchase_featurizer(model)
     if featurizer is None:
         featurizer = BtydFeaturizer(horizon_days=horizon).fit(snapshot)
-    out = featurizer.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
+    return featurizer, horizon
+
+
+def _expected_purchases(
+    model: Any, snapshot: pd.DataFrame, featurizer: BtydFeaturizer | None = None
+) -> np.ndarray:
+    """BG/NBD expected purchases in the value model's horizon, from :func:`_list_featurizer` (or ``featurizer``)."""
+    fitted, horizon = _list_featurizer(model, snapshot) if featurizer is None else (featurizer, _purchase_featurizer(
+        model)[1])
+    out = fitted.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
     return out * _purchase_level(model)
 
 

@@ -374,6 +374,7 @@ def score_customers_spark(
             expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
             expected_purchases=(purchases_fit.transform(snap, horizon_days=purchases_h)["bg_expected_purchases"]
                                 .to_numpy(dtype="float64") * purchases_level if purchases_fit is not None else None),
+            survival=purchases_fit.survival(snap) if purchases_fit is not None else None,
             reasons=reasons_here, actions=job.actions, customers=customers,
             next_products=(pd.Series(frame["_next_products"].astype("string").fillna("").to_numpy(),
                                      index=snap["customer_id"].to_numpy()) if with_products else None),
@@ -410,6 +411,9 @@ def score_customers_spark(
     from loyalist.batch.scoring import _check_horizons
 
     summary["notes"] = _check_horizons(config, churn, value)
+    calibration = getattr(churn.model, "survival_calibration_", None)
+    if calibration:  # as the DuckDB job: the training run's BG/NBD share-still-buying check, for the report
+        summary["survival_calibration"] = calibration
     if profile_rows < n:
         summary["notes"].append(
             f"Typical values, global drivers and drift come from a random sample of {len(profile):,} of the "

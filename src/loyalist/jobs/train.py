@@ -16,6 +16,7 @@ import pandas as pd
 from loyalist.config import config_to_dict
 from loyalist.config.metrics import SUMMARY_METRICS, Kind, higher_is_better
 from loyalist.config.models import LoyalistConfig
+from loyalist.errors import InsufficientHistoryError, ModelError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
@@ -174,6 +175,45 @@ def _log_plots(handle, result: TrainingResult) -> None:
         handle.log_table(value_decile_table(y, preds["loyalist"]), "tables/value_deciles.csv")
 
 
+def _survival_calibration(tables: Mapping[str, pd.DataFrame], result: TrainingResult) -> dict | None:
+    """BG/NBD time-to-churn checked on the churn model's own evaluation window (issue 15 §2).
+
+    BG/NBD is fitted on orders dated <= the validation cut-off only; the predicted share of customers still buying
+    at month m (a purchase in (cut-off + 30 m days, window end]) is set beside the observed share, the window end
+    being the cut-off + the evaluation horizon (at most the data end). Returns ``{cutoff, window_end, rows, mae}``
+    (rows: :func:`loyalist.modeling.btyd.survival.active_share_calibration`'s table as records) or None with no
+    orders table; raises the library's sentence when BG/NBD cannot be fitted.
+    """
+    from loyalist.data.tables import as_frame
+    from loyalist.modeling.btyd.survival import active_share_calibration
+
+    orders = as_frame(tables.get("orders"))
+    if orders is None:
+        return None
+    keep = [c for c in ("customer_id", "order_date", "amount", "status") if c in orders.columns]
+    plan = result.plan
+    cutoff = pd.Timestamp(plan.valid).normalize()
+    window_end = min(cutoff + pd.Timedelta(days=int(plan.horizon_days)), pd.Timestamp(plan.data_end).normalize())
+    if window_end <= cutoff:
+        return None
+    table, _ = active_share_calibration(orders[keep], cutoff, window_end)
+    return {"cutoff": str(cutoff.date()), "window_end": str(window_end.date()),
+            "rows": [{k: (float(v) if k not in ("period", "start_day", "customers") else int(v)) for k, v in r.items()}
+                     for r in table.to_dict("records")],
+            "mae": float(table["error"].abs().mean())}
+
+
+def _log_survival_calibration(handle, block: dict) -> None:
+    from loyalist.modeling.btyd.survival import active_share_figure
+
+    table = pd.DataFrame(block["rows"])
+    handle.log_figure(active_share_figure({f"cut-off {block['cutoff']}": table},
+                                          title="BG/NBD share still buying: predicted vs observed"),
+                      "plots/survival_calibration.png")
+    handle.log_table(table, "tables/survival_calibration.csv")
+    handle.log_metrics({"survival.share_mae": block["mae"]})
+
+
 #: Evaluation rows explained with TreeSHAP for the churn run's summary plot and drivers table (~0.8 ms a row).
 SHAP_SAMPLE = 2000
 
@@ -247,6 +287,15 @@ def _train_one(
     if model.use_btyd:
         assert model.btyd_ is not None  # fit gives every use_btyd model its frozen featurizer
         btyd_params = {f"btyd.{k}": v for k, v in model.btyd_.params().items()}
+    survival = None
+    if kind == "churn" and model.use_btyd:
+        try:
+            survival = _survival_calibration(tables, result)
+        except (ModelError, InsufficientHistoryError) as exc:  # BG/NBD not identifiable here: say so, train on
+            reporter.say(f"[yellow]Note:[/yellow] no survival calibration plot: {exc}")
+        if survival is not None:
+            # carried by the registered model, so the scoring job's summary and the report can show it
+            candidate.survival_calibration_ = survival
     with reporter.step(f"Log the {kind} run to MLflow and register {name}"), \
             run(f"train-{kind}", tags={**config_tags(config), **(tags or {})}) as h:
         h.log_config(config_to_dict(config))
@@ -273,6 +322,8 @@ def _train_one(
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
         h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason})
         _log_plots(h, result)
+        if survival is not None:
+            _log_survival_calibration(h, survival)
         explained = (_log_shap(h, candidate, result.eval_snapshot, seed=config.training.random_state)
                      if kind == "churn" else 0)
         info = log_model(

@@ -46,6 +46,9 @@ CHART_NAMES: dict[str, tuple[str, str]] = {
     "drivers": ("流失驱动因素（平均|SHAP|）", "Churn drivers (mean |SHAP|)"),
     "migration": ("等级迁移矩阵", "Tier migration"),
     "effect": ("各措施流失率：处理组与对照组（95%置信区间）", "Churn by action: treated vs control (95% CI)"),
+    "survival": ("各等级预计仍活跃客户占比（BG/NBD）", "Expected share still active per tier (BG/NBD)"),
+    "survival_calibration": ("仍在购买客户占比：预测与实际（训练验证期）",
+                             "Share still buying: predicted vs observed (training validation window)"),
 }
 _COLORS = {"devoted": "#1b7837", "stable": "#7fbf7b", "at_risk": "#f1a340", "high_risk": "#d73027"}
 _ACCENT, _GREY = "#2c5d8f", "#9aa5b1"
@@ -225,6 +228,37 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _survival(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    """Mean P(still active) per tier at 30/90/180 days after the as-of date (issue 15 §2), median time to churn in
+    the legend."""
+    for r in rows:
+        pts = [p for p in r["points"] if p["share"] is not None]
+        median = r.get("median_days_to_churn")
+        extra = "" if median is None else (f"（中位流失 {median:.0f} 天）" if lang == "zh" else f" (median {median:.0f} d)")
+        ax.plot([p["days"] for p in pts], [100 * p["share"] for p in pts], marker="o",
+                color=_COLORS.get(r["tier"], _GREY), label=code_label("tier", r["tier"], lang) + extra)
+    ax.set_xticks([30, 90, 180])
+    ax.set_xlim(0, 190)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("截止日期后天数" if lang == "zh" else "days after the as-of date")
+    ax.set_ylabel("仍活跃 (%)" if lang == "zh" else "still active (%)")
+    ax.legend(frameon=False, fontsize=8)
+
+
+def _share_calibration(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:
+    """Predicted vs observed share of customers still buying per month of the window after the cut-off."""
+    x = [r["period"] for r in rows]
+    ax.plot(x, [100 * r["observed_share"] for r in rows], marker="o", color=_ACCENT,
+            label="实际" if lang == "zh" else "observed")
+    ax.plot(x, [100 * r["predicted_share"] for r in rows], marker="x", linestyle="--", color=_COLORS["at_risk"],
+            label="BG/NBD 预测" if lang == "zh" else "BG/NBD predicted")
+    ax.set_xticks(x)
+    ax.set_ylim(0, None)
+    ax.set_xlabel("月份 m（第 30·m 天之后仍有购买）" if lang == "zh" else "month m (a purchase after day 30 m)")
+    ax.set_ylabel("仍在购买 (%)" if lang == "zh" else "still buying (%)")
+    ax.legend(frameon=False)
+
+
 def _draw(key: str, drawer, data, lang: Lang, font: str | None, size=(10.0, 3.4)) -> str:
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=size)
@@ -254,6 +288,13 @@ def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str
         charts["deciles"] = _draw("deciles", _deciles, segments["deciles"], label_lang, font, (10.0, 2.8))
     if summary["diagnosis"]["global_drivers"]:
         charts["drivers"] = _draw("drivers", _drivers, summary["diagnosis"]["global_drivers"], label_lang, font)
+    survival = summary["recommendations"].get("survival")
+    if survival:
+        charts["survival"] = _draw("survival", _survival, survival, label_lang, font, (10.0, 3.0))
+    share = summary["recommendations"].get("survival_calibration")
+    if share:
+        charts["survival_calibration"] = _draw("survival_calibration", _share_calibration, share["rows"],
+                                               label_lang, font, (10.0, 2.8))
     tracking = summary.get("tracking")
     if tracking:
         charts["migration"] = _draw("migration", _migration, tracking["migration"], label_lang, font, (10.0, 3.0))

@@ -8,6 +8,9 @@
   the scoring job, so a diagnosed problem decides it and the tier is the fallback; a tier group is matched with
   its most common risk band; the problem is the customer's first reason (``reason_1``), else the label of the driver group; the
   deadline is as-of + the rule's ``deadline_days``. For a tier group the problem is its leading driver group.
+- **survival calibration**: when the list summary carries the churn model's training check
+  (``survival_calibration``), the predicted vs observed share of customers still buying per month of its
+  evaluation window (drawn by the report).
 - **cross-sell**: devoted and stable customers whose ``next_products`` is not empty.
 """
 
@@ -22,10 +25,13 @@ import pandas as pd
 from loyalist.config.models import TIERS, ActionRule
 from loyalist.report.summarize_base import Context, note, num, split_reason, top_by_value
 from loyalist.report.summarize_diagnosis import driver_shares
-from loyalist.report.text import both, fmt_int, sentence
+from loyalist.report.text import both, fmt_int, fmt_num, sentence
 from loyalist.scoring.text import TIER_TRAITS, TIER_TYPICAL_TRAITS
 
-__all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block"]
+__all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block", "survival_by_tier"]
+
+#: Horizons (days) of the list's ``p_active_<h>d`` columns drawn per tier.
+SURVIVAL_DAYS: tuple[int, ...] = (30, 90, 180)
 
 
 def match_action(actions: Sequence[ActionRule], tier: Any, driver_group: Any, band: Any = None) -> ActionRule | None:
@@ -54,14 +60,43 @@ def tier_strategy(actions: Sequence[ActionRule], tier: str) -> ActionRule | None
     return None
 
 
-def _rule_fields(rule: ActionRule | None, as_of: pd.Timestamp) -> dict[str, Any]:
+def survival_by_tier(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per tier present (in :data:`TIERS` order): customers, ``points`` [{days, share}] = mean ``p_active_<h>d``,
+    and ``median_days_to_churn`` (median ``expected_days_to_churn``); empty when the list has no such values."""
+    cols = [f"p_active_{d}d" for d in SURVIVAL_DAYS]
+    if not all(c in df.columns for c in [*cols, "expected_days_to_churn"]):
+        return []
+    rows = []
+    for t in TIERS:
+        part = df[df["loyalty_tier"] == t]
+        values = part[cols].astype("float64")
+        if part.empty or values.isna().all().all():
+            continue
+        points = [{"days": d, "share": num(values[c].mean())} for d, c in zip(SURVIVAL_DAYS, cols, strict=True)]
+        days = part["expected_days_to_churn"].astype("float64").dropna()
+        rows.append({"tier": t, "customers": int(len(part)), "points": points,
+                     "median_days_to_churn": num(days.median()) if len(days) else None})
+    return rows
+
+
+def _rule_fields(rule: ActionRule | None, as_of: pd.Timestamp, churn_days: float | None = None) -> dict[str, Any]:
+    """The rule's texts and deadline: as-of + the rule's days, or + the tier's median time to churn
+    (``churn_days``, at least 1 day) when that is sooner; ``deadline_basis`` says which."""
     if rule is None:
         return {"action": None, "department": None, "deadline": None, "expected_effect": None, "rule_tier": None,
-                "rule_driver_group": None}
+                "rule_driver_group": None, "deadline_basis": None, "deadline_soon": False}
+    days = int(rule.deadline_days)
+    basis = {"zh": f"行动表：{days} 天", "en": f"action table: {days} days"}
+    soon = churn_days is not None and pd.notna(churn_days) and churn_days < days
+    if soon:
+        days = max(1, int(churn_days))  # type: ignore[arg-type]  # checked not None just above
+        basis = {"zh": f"早于该等级流失中位时间（{days} 天）", "en": f"before the tier's median time to churn ({days} days)"}
     return {
+        "deadline_soon": bool(soon),
         "action": {"zh": rule.action_zh, "en": rule.action_en},
         "department": {"zh": rule.department_zh, "en": rule.department_en},
-        "deadline": str((as_of + pd.Timedelta(days=rule.deadline_days)).date()),
+        "deadline": str((as_of + pd.Timedelta(days=days)).date()),
+        "deadline_basis": basis,
         "expected_effect": {"zh": rule.expected_effect_zh or "—", "en": rule.expected_effect_en or "—"},
         "rule_tier": rule.tier, "rule_driver_group": rule.driver_group,
     }
@@ -118,6 +153,8 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
                          "typical_traits": dict(TIER_TYPICAL_TRAITS[t]), "traits": dict(TIER_TRAITS[t]),
                          **_rule_fields(rule, as_of)})
 
+    survival = survival_by_tier(df)
+    churn_days = {row["tier"]: row["median_days_to_churn"] for row in survival}
     plan_customers = []
     for r in top_by_value(df, ctx.options.top_n).itertuples(index=False):
         control = _is_control(getattr(r, "control_group", None))
@@ -131,7 +168,7 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             "customer_id": str(r.customer_id), "name": _text(r.name), "tier": _text(r.loyalty_tier),
             "driver_group": _text(r.top_driver_group), "problem": problem,
             "value_at_risk": num(r.value_at_risk), "churn_probability": num(r.churn_probability),
-            **_rule_fields(rule, as_of),
+            **_rule_fields(rule, as_of, churn_days.get(str(r.loyalty_tier))),
             **({"action": dict(_CONTROL_ACTION)} if control else {}), "control_group": control,
         })
 
@@ -154,14 +191,25 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             problem = dict(TIER_TRAITS[t])
         plan_tiers.append({"tier": t, "customers": int(mask.sum()), "driver_group": group, "problem": problem,
                            "value_at_risk": num(df.loc[mask, "value_at_risk"].sum(min_count=1)),
-                           **_rule_fields(rule, as_of)})
+                           **_rule_fields(rule, as_of, churn_days.get(t))})
 
     cross = crosssell_block(df, ctx.options.top_n)
     sentences = [sentence("strategy_intro"), sentence("action_intro", n=len(plan_customers))]
+    if survival:
+        sentences.append(sentence("survival_intro"))
     notes = []
     if cross.get("sentence"):
         sentences.append(cross["sentence"])
     else:
         notes.append(cross["note"])
+    calibration = ctx.summary.get("survival_calibration")
+    share = None
+    if isinstance(calibration, dict) and calibration.get("rows"):
+        share = {"cutoff": calibration.get("cutoff"), "window_end": calibration.get("window_end"),
+                 "mae": num(calibration.get("mae")),
+                 "rows": [{k: num(r.get(k)) for k in ("period", "predicted_share", "observed_share")}
+                          for r in calibration["rows"]]}
+        sentences.append(sentence("survival_calibration", cutoff=share["cutoff"], window_end=share["window_end"],
+                                  mae=fmt_num(100 * share["mae"]) if share["mae"] is not None else "—"))
     return {"strategy": strategy, "plan_customers": plan_customers, "plan_tiers": plan_tiers, "crosssell": cross,
-            "sentences": sentences, "notes": notes}
+            "survival": survival, "survival_calibration": share, "sentences": sentences, "notes": notes}

@@ -130,6 +130,27 @@ class BtydFeaturizer(BaseEstimator):
         out["gg_expected_value"][ok] = spend
         out["btyd_value"][ok] = out["bg_expected_purchases"][ok] * spend
 
+    def survival(
+        self, snapshot: pd.DataFrame, horizons_days: tuple[int, ...] = (30, 90, 180), cap_days: float = 365.0
+    ) -> pd.DataFrame:
+        """Time to churn per row (index preserved): ``p_active_<h>d`` for each horizon and ``expected_days_to_churn``
+        (:func:`loyalist.modeling.btyd.survival.survival_table`, weeks inside); NaN without a BG/NBD fit or a
+        summary."""
+        from loyalist.modeling.btyd.survival import survival_table
+
+        if not hasattr(self, "bgnbd_"):
+            raise NotFittedError("This BtydFeaturizer is not fitted yet; call fit(snapshot) first.")
+        columns = [f"p_active_{h}d" for h in horizons_days] + ["expected_days_to_churn"]
+        out = pd.DataFrame(np.nan, index=snapshot.index, columns=columns)
+        x, t_x, big_t, _ = _summary(snapshot)
+        ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0) & (t_x <= big_t)
+        if ok.any() and self.bgnbd_ is not None:
+            with np.errstate(all="ignore"):
+                table = survival_table(self.bgnbd_, x[ok], t_x[ok], big_t[ok], time_unit_days=_WEEK,
+                                       horizons_days=horizons_days, cap_days=cap_days)
+            out.loc[ok, columns] = table[columns].to_numpy()
+        return out
+
     def params(self) -> dict[str, float]:
         """The fitted parameters, flat (for logging)."""
         if not hasattr(self, "bgnbd_"):
