@@ -245,3 +245,30 @@ def test_featurizer_survival_uses_the_snapshot_summary_in_days():
     expected = sv.p_alive_at(featurizer.bgnbd_, 90 / 7, x, t_x / 7, big_t / 7)
     np.testing.assert_allclose(got.loc[rows, "p_active_90d"], expected)
     assert (got.loc[rows, "p_active_30d"] >= got.loc[rows, "p_active_180d"]).all()
+
+
+def test_anchoring_to_bgnbd_own_churn_probability_changes_nothing():
+    model = _model(TRUE)
+    x, t_x, big_t = np.array([0.0, 2.0, 9.0, 1.0]), np.array([0.0, 5.0, 30.0, 2.0]), np.array([20.0, 20.0, 31.0, 40.0])
+    own = model.p_no_purchase(13.0, x, t_x, big_t)
+    np.testing.assert_allclose(sv.alive_from_churn_probability(model, own, 13.0, x, t_x, big_t),
+                               model.p_alive(x, t_x, big_t), rtol=1e-10)
+    plain = sv.survival_table(model, x, t_x, big_t)
+    anchored = sv.survival_table(model, x, t_x, big_t, churn_probability=own, churn_horizon_days=91)
+    np.testing.assert_allclose(anchored.to_numpy(), plain.to_numpy(), rtol=1e-9)
+
+
+def test_anchoring_follows_the_learned_churn_probability():
+    model = _model(TRUE)
+    x, t_x, big_t = np.zeros(3), np.zeros(3), np.full(3, 20.0)  # three identical one-time buyers: BG/NBD says alive
+    q = np.array([0.8, 0.9, 0.97])  # above the 0.72 chance that an alive one-time buyer is silent 90 days
+    table = sv.survival_table(model, x, t_x, big_t, churn_probability=q, churn_horizon_days=90)
+    assert np.all(np.diff(table["p_active_90d"]) < 0) and np.all(np.diff(table["expected_days_to_churn"]) < 0)
+    assert sv.p_alive_at(model, 0.0, x, t_x, big_t).min() == 1.0  # unanchored: all three the same, alive
+    # a churn probability below BG/NBD's silence probability of a surely alive customer clips at alive
+    silent = np.exp(-(TRUE["r"]) * np.log1p((90 / 7) / (TRUE["alpha"] + 20.0)))
+    assert sv.alive_from_churn_probability(model, [silent / 2], 90 / 7, [0.0], [0.0], [20.0])[0] == 1.0
+    with pytest.raises(ConfigError, match="churn_horizon_days"):
+        sv.survival_table(model, x, t_x, big_t, churn_probability=q)
+    with pytest.raises(ConfigError, match="churn_probability"):
+        sv.alive_from_churn_probability(model, [0.5], 13.0, x, t_x, big_t)

@@ -43,8 +43,9 @@ RISK_LIST_COLUMNS: dict[str, str] = {
         "expected purchases (order days) in (T, T + value horizon]: BG/NBD at the value model's horizon"
     ),
     "p_active_30d": (
-        "BG/NBD P(the customer has not dropped out 30 days after T) (loyalist.modeling.btyd.survival; NaN without a "
-        "BG/NBD fit); the same name in the customer-table mode"
+        "P(the customer has not dropped out 30 days after T): BG/NBD's drop-out process started from the P(alive "
+        "at T) that matches churn_probability (loyalist.modeling.btyd.survival; NaN without a BG/NBD fit); the "
+        "same name in the customer-table mode"
     ),
     "p_active_90d": "the same, 90 days after T",
     "p_active_180d": "the same, 180 days after T",

@@ -37,6 +37,7 @@ ROUNDING: dict[str, int] = {
     "loyalty_score": 1, "repurchase_rate": 4, "order_value_stability": 4, "purchase_frequency": 2, "nps": 1,
     "complaint_rate": 4, "monetary_total": 2, "margin_total": 2, "churn_probability": 4, "churn_percentile": 1,
     "expected_value": 2, "value_at_risk": 2, "tenure_months": 0,
+    "p_active_30d": 4, "p_active_90d": 4, "p_active_180d": 4, "expected_days_to_churn": 1,
 }
 
 

@@ -168,7 +168,8 @@ def score_customers(
     lap("cross_sell")
     featurizer, _ = _list_featurizer(value.model, snapshot)
     purchases = _expected_purchases(value.model, snapshot, featurizer)
-    survival = featurizer.survival(snapshot)  # time to churn from the same BG/NBD fit (issue 15 §2)
+    # time to churn from the same BG/NBD fit, its start anchored to the churn model's probability (issue 15 §2)
+    survival = featurizer.survival(snapshot, churn_probability=p, churn_horizon_days=_churn_horizon(churn, config))
     lap("expected_purchases")
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
@@ -236,6 +237,13 @@ def _expected_purchases(
         model)[1])
     out = fitted.transform(snapshot, horizon_days=horizon)["bg_expected_purchases"].to_numpy(dtype="float64")
     return out * _purchase_level(model)
+
+
+def _churn_horizon(churn: Any, config: LoyalistConfig) -> int:
+    """The horizon (days) of the churn probability: the scorer's asked horizon, else the model's own, else the
+    configured churn horizon (as :func:`_check_horizons` reads it)."""
+    used = getattr(churn, "horizon_days", None) or getattr(churn.model, "horizon_days", None)
+    return int(used or config.features.churn_horizon_days)
 
 
 def _purchase_level(model: Any) -> float:

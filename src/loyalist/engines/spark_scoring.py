@@ -356,6 +356,8 @@ def score_customers_spark(
     from loyalist.batch.scoring import _purchase_featurizer, _purchase_level
     purchases_fit, purchases_h = _purchase_featurizer(value.model)
     purchases_level = _purchase_level(value.model)
+    from loyalist.batch.scoring import _churn_horizon
+    churn_h = _churn_horizon(churn, config)
 
     def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
         population_p, reason_table = assembly.value
@@ -374,7 +376,8 @@ def score_customers_spark(
             expected_value=frame["expected_value"].to_numpy(), band_cuts=job.risk_band_cuts,
             expected_purchases=(purchases_fit.transform(snap, horizon_days=purchases_h)["bg_expected_purchases"]
                                 .to_numpy(dtype="float64") * purchases_level if purchases_fit is not None else None),
-            survival=purchases_fit.survival(snap) if purchases_fit is not None else None,
+            survival=(purchases_fit.survival(snap, churn_probability=frame["churn_probability"].to_numpy(
+                dtype="float64"), churn_horizon_days=churn_h) if purchases_fit is not None else None),
             reasons=reasons_here, actions=job.actions, customers=customers,
             next_products=(pd.Series(frame["_next_products"].astype("string").fillna("").to_numpy(),
                                      index=snap["customer_id"].to_numpy()) if with_products else None),

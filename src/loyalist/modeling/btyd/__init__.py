@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "expected_time_to_churn": "survival",
     "survival_table": "survival",
     "share_still_buying": "survival",
+    "alive_from_churn_probability": "survival",
 }
 
 __all__ = sorted(_EXPORTS)

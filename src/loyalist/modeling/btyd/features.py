@@ -131,11 +131,13 @@ class BtydFeaturizer(BaseEstimator):
         out["btyd_value"][ok] = out["bg_expected_purchases"][ok] * spend
 
     def survival(
-        self, snapshot: pd.DataFrame, horizons_days: tuple[int, ...] = (30, 90, 180), cap_days: float = 365.0
+        self, snapshot: pd.DataFrame, horizons_days: tuple[int, ...] = (30, 90, 180), cap_days: float = 365.0,
+        churn_probability: np.ndarray | None = None, churn_horizon_days: float | None = None,
     ) -> pd.DataFrame:
         """Time to churn per row (index preserved): ``p_active_<h>d`` for each horizon and ``expected_days_to_churn``
         (:func:`loyalist.modeling.btyd.survival.survival_table`, weeks inside); NaN without a BG/NBD fit or a
-        summary."""
+        summary. With ``churn_probability`` (one per row, a learned model's P(no purchase in the next
+        ``churn_horizon_days``)) the curves start from the P(alive) anchored to it."""
         from loyalist.modeling.btyd.survival import survival_table
 
         if not hasattr(self, "bgnbd_"):
@@ -146,8 +148,10 @@ class BtydFeaturizer(BaseEstimator):
         ok = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(big_t) & (big_t > 0) & (t_x <= big_t)
         if ok.any() and self.bgnbd_ is not None:
             with np.errstate(all="ignore"):
+                q = None if churn_probability is None else np.asarray(churn_probability, dtype="float64")[ok]
                 table = survival_table(self.bgnbd_, x[ok], t_x[ok], big_t[ok], time_unit_days=_WEEK,
-                                       horizons_days=horizons_days, cap_days=cap_days)
+                                       horizons_days=horizons_days, cap_days=cap_days, churn_probability=q,
+                                       churn_horizon_days=churn_horizon_days)
             out.loc[ok, columns] = table[columns].to_numpy()
         return out
 

@@ -32,6 +32,11 @@ drop-out, capped at ``cap_days``: ``integral_0^cap S(t) dt`` in days. A customer
 day of the customer's last purchase follows from it: a customer who drops out does so right after a purchase, so the
 expected drop-out day *is* the expected day of the last purchase (within the cap).
 
+**Anchored to a learned churn model** (:func:`alive_from_churn_probability`, what the risk list uses): BG/NBD's
+P(alive at T) counts every one-time buyer as alive, so on its own it can rank a customer the churn model sees as
+gone among the safest. Given the learned model's P(no purchase in (T, T + h]) = q, the curve starts instead from the
+P(alive at T) that makes BG/NBD's own P(no purchase in h) equal q, and keeps BG/NBD's future drop-out process.
+
 Pure library code: no configuration, environment or clock is read here.
 """
 
@@ -45,7 +50,7 @@ import pandas as pd
 from scipy import special
 
 from loyalist.errors import ConfigError, ModelError
-from loyalist.modeling.btyd.models import BetaGeoModel, _check_rfm, _check_times
+from loyalist.modeling.btyd.models import BetaGeoModel, _check_rfm, _check_times, _vector
 from loyalist.modeling.btyd.summary import customer_days_summary
 
 if TYPE_CHECKING:
@@ -59,6 +64,7 @@ __all__ = [
     "expected_time_to_churn",
     "survival_table",
     "share_still_buying",
+    "alive_from_churn_probability",
     "fit_bgnbd",
     "active_share_calibration",
     "active_share_figure",
@@ -107,7 +113,42 @@ def _alive_now(model: BetaGeoModel, x: np.ndarray, t_x: np.ndarray, big_t: np.nd
     return special.expit(-model._log_odds_dead(x, t_x, big_t))
 
 
-def p_alive_at(model: BetaGeoModel, t: object, frequency: object, recency: object, T: object) -> np.ndarray:
+def _alive_override(alive_now: object, n: int) -> np.ndarray:
+    arr = np.asarray(alive_now, dtype="float64").ravel()
+    if arr.size != n or not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
+        raise ConfigError(f"The 'alive_now' argument must hold one probability in [0, 1] per customer ({n}); got "
+                          f"{arr.size} values or values outside [0, 1]; pass alive_from_churn_probability's output.")
+    return arr
+
+
+def alive_from_churn_probability(
+    model: BetaGeoModel, churn_probability: object, horizon: float, frequency: object, recency: object, T: object
+) -> np.ndarray:
+    """P(alive at T) anchored to a learned churn model: the value that makes BG/NBD's P(no purchase in (T, T + h])
+    equal the model's churn probability q.
+
+    BG/NBD gives ``q = 1 - pi + pi s`` with ``s = ((alpha+T)/(alpha+T+h))^(r+x)`` the chance an alive customer makes
+    no purchase in h (posterior Gamma(r+x, alpha+T) purchase rate); solving, ``pi = (1 - q) / (1 - s)``, clipped to
+    [0, 1] (q < s means the learned model expects more buying than BG/NBD does even for a surely alive customer).
+    The future drop-out process stays BG/NBD's, so the curve keeps its shape and starts from the learned model's
+    view of who is still there. With q = BG/NBD's own ``p_no_purchase(h)`` it gives back ``p_alive``.
+    """
+    r, alpha, _, _ = _params(model)
+    x, _, big_t = _check_rfm(frequency, recency, T)
+    h = _check_times("horizon", horizon, x.size)
+    q, _ = _vector("churn_probability", churn_probability)
+    if q.size != x.size or np.any(q > 1):
+        raise ConfigError(f"The 'churn_probability' argument must hold one probability in [0, 1] per customer "
+                          f"({x.size}); got {q.size} values or values above 1.")
+    silent = np.exp(-(r + x) * np.log1p(h / (alpha + big_t)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pi = np.where(silent < 1.0, (1.0 - q) / (1.0 - silent), 1.0)
+    return np.clip(np.nan_to_num(pi, nan=1.0), 0.0, 1.0)
+
+
+def p_alive_at(
+    model: BetaGeoModel, t: object, frequency: object, recency: object, T: object, *, alive_now: object = None
+) -> np.ndarray:
     """P(the customer is still alive, i.e. has not dropped out, at T + t), given their calibration summary.
 
     ``P(alive at T) * G(alpha + T, t)`` (module docstring); equals :meth:`BetaGeoModel.p_alive` at t = 0 and
@@ -120,6 +161,8 @@ def p_alive_at(model: BetaGeoModel, t: object, frequency: object, recency: objec
     t : float or array-like of shape (n_customers,)
         Time after T (>= 0), in the model's unit.
     frequency, recency, T : array-like of shape (n_customers,)
+    alive_now : array-like of shape (n_customers,), optional
+        P(alive at T) to start from instead of BG/NBD's own (e.g. :func:`alive_from_churn_probability`).
 
     Returns
     -------
@@ -129,7 +172,8 @@ def p_alive_at(model: BetaGeoModel, t: object, frequency: object, recency: objec
     x, t_x, big_t = _check_rfm(frequency, recency, T)
     t_arr = _check_times("t", t, x.size)
     alpha = params[1]
-    return _alive_now(model, x, t_x, big_t) * _g(alpha + big_t, t_arr, x, params)
+    alive = _alive_now(model, x, t_x, big_t) if alive_now is None else _alive_override(alive_now, x.size)
+    return alive * _g(alpha + big_t, t_arr, x, params)
 
 
 def p_purchase_between(
@@ -160,13 +204,13 @@ def p_purchase_between(
 
 
 def expected_time_to_churn(
-    model: BetaGeoModel, frequency: object, recency: object, T: object, *, cap: float
+    model: BetaGeoModel, frequency: object, recency: object, T: object, *, cap: float, alive_now: object = None
 ) -> np.ndarray:
     """Restricted mean time from T to the drop-out, capped at ``cap``: ``integral_0^cap P(alive at T + t) dt``.
 
     In the model's time unit; 0 for a customer surely gone, ``cap`` for one surely alive throughout. The expected
     day of the last purchase within the cap is the same quantity (a customer drops out right after a purchase).
-    Computed by Gauss-Legendre quadrature (S is smooth and monotone in t).
+    Computed by Gauss-Legendre quadrature (S is smooth and monotone in t). ``alive_now`` as in :func:`p_alive_at`.
     """
     params = _params(model)
     if not (isinstance(cap, (int, float, np.number)) and np.isfinite(cap) and cap > 0):
@@ -174,7 +218,7 @@ def expected_time_to_churn(
     x, t_x, big_t = _check_rfm(frequency, recency, T)
     nodes, weights = np.polynomial.legendre.leggauss(_CAP_NODES)
     nodes, weights = (nodes + 1.0) * cap / 2.0, weights * cap / 2.0
-    alive = _alive_now(model, x, t_x, big_t)
+    alive = _alive_now(model, x, t_x, big_t) if alive_now is None else _alive_override(alive_now, x.size)
     beta = params[1] + big_t
     total = np.zeros(x.size)
     for node, weight in zip(nodes, weights, strict=True):
@@ -192,6 +236,8 @@ def survival_table(
     horizons_days: Sequence[int] = SURVIVAL_HORIZONS_DAYS,
     cap_days: float = 365.0,
     index: pd.Index | None = None,
+    churn_probability: object = None,
+    churn_horizon_days: float | None = None,
 ) -> pd.DataFrame:
     """Per customer: ``p_active_<h>d`` for each horizon h (days) and ``expected_days_to_churn`` (days, capped).
 
@@ -207,6 +253,9 @@ def survival_table(
         Cap of the restricted mean (see the module docstring).
     index : pandas.Index, optional
         Index of the returned frame (default a RangeIndex).
+    churn_probability, churn_horizon_days : optional
+        A learned model's P(no purchase in (T, T + horizon]) per customer and that horizon in days: the curves then
+        start from :func:`alive_from_churn_probability` instead of BG/NBD's own P(alive at T).
 
     Returns
     -------
@@ -220,8 +269,17 @@ def survival_table(
         raise ConfigError(f"The 'horizons_days' argument must be positive whole numbers of days; got "
                           f"{list(horizons_days)!r}; pass e.g. (30, 60, 90, 180).")
     unit = float(time_unit_days)
-    out = {f"p_active_{int(h)}d": p_alive_at(model, h / unit, frequency, recency, T) for h in horizons_days}
-    out["expected_days_to_churn"] = expected_time_to_churn(model, frequency, recency, T, cap=cap_days / unit) * unit
+    alive = None
+    if churn_probability is not None:
+        if not (isinstance(churn_horizon_days, (int, float, np.number)) and churn_horizon_days > 0):
+            raise ConfigError(f"The 'churn_horizon_days' argument must be a positive number of days with "
+                              f"'churn_probability'; got {churn_horizon_days!r}.")
+        alive = alive_from_churn_probability(model, churn_probability, float(churn_horizon_days) / unit,
+                                             frequency, recency, T)
+    out = {f"p_active_{int(h)}d": p_alive_at(model, h / unit, frequency, recency, T, alive_now=alive)
+           for h in horizons_days}
+    out["expected_days_to_churn"] = expected_time_to_churn(model, frequency, recency, T, cap=cap_days / unit,
+                                                           alive_now=alive) * unit
     return pd.DataFrame(out, index=index)
 
 
