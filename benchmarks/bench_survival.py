@@ -11,8 +11,11 @@ predicted share is the mean over the customers of P(a purchase in that window | 
 The table per month and a plot (benchmarks/_work/survival/active_share.png) are written; results are appended to
 benchmarks/RESULTS.md with the machine and load (``--no-record`` prints only).
 
-Also reported per protocol: the mean predicted P(active) at 30/60/90/180 days (latent "alive", not observable)
-and the mean expected days to churn (restricted mean, capped at 365 days).
+The same prediction anchored to a learned churn probability (as the risk list does,
+:func:`loyalist.modeling.btyd.survival.alive_from_churn_probability`) uses the protocol's own LightGBM baseline of
+../shared/eval/baselines.py (calibration data only). Also reported per protocol: the mean predicted P(active) at
+30/60/90/180 days (latent "alive", not observable) and the mean expected days to churn (restricted mean, capped at
+365 days), BG/NBD alone.
 """
 
 from __future__ import annotations
@@ -49,10 +52,18 @@ def run(name: str) -> dict:
     from loyalist.modeling.btyd import survival as sv
 
     protocols = _module("protocols", EVAL / "protocols.py")
+    _module("metrics", EVAL / "metrics.py")
+    baselines = _module("baselines", EVAL / "baselines.py")
     p = protocols.load_protocol(name, str(DATA[name]))
     orders = pd.concat([p.calibration, p.holdout])[["customer_id", "date", "amount"]]
+    # A learned churn probability to anchor to: the protocol's own LightGBM baseline (../shared/eval/baselines.py,
+    # trained on calibration data only), P(no purchase in the next label_window_days days) at cal_end.
+    info, preds = baselines.lightgbm(p)
+    churn = pd.Series(preds["churn"], index=p.labels.index)
     started = time.perf_counter()
-    table, model = sv.active_share_calibration(orders, p.cal_end, p.hold_end, period_days=30, date_col="date")
+    table, model = sv.active_share_calibration(orders, p.cal_end, p.hold_end, period_days=30, date_col="date",
+                                               churn_probability=churn,
+                                               churn_horizon_days=info["label_window_days"])
     seconds = time.perf_counter() - started
     # The protocol's own label must agree with month 0 (any purchase in the holdout): a consistency check.
     observed0 = 1.0 - float(p.labels["churn"].mean())
@@ -68,6 +79,7 @@ def run(name: str) -> dict:
     return {"name": name, "customers": len(p.labels), "cal": (p.spec.cal_start, p.spec.cal_end),
             "hold_end": p.spec.hold_end, "horizon_days": p.horizon_days, "params": model.params_,
             "penalizer": model.penalizer, "table": table, "seconds_fit": round(seconds, 2),
+            "anchor_window": int(info["label_window_days"]),
             "seconds_table": round(seconds_table, 2), "survival_means": surv.mean().to_dict()}
 
 
@@ -81,21 +93,29 @@ def to_markdown(results: list[dict], command: str, plot: Path) -> str:
            "BG/NBD fitted on calibration purchases only (loyalist's MLE, weeks). Still buying at month m = at least "
            "one purchase in (cal_end + 30 m days, hold_end]; month 0 equals 1 - the protocol's churn rate (checked). "
            "Predicted = mean over customers of P(a purchase in that window | history) under BG/NBD. "
+           "Anchored = the same with P(alive at cal_end) anchored to a learned churn probability (what the risk "
+           "list does): the protocol's own LightGBM baseline of ../shared/eval/baselines.py (calibration data only; "
+           "its label window is 136 days on CDNOW, 100 on retail). "
            f"Plot: `{plot.relative_to(ROOT)}` (not committed).", ""]
     for res in results:
         t = res["table"]
         prm = ", ".join(f"{k} {v:.4g}" for k, v in res["params"].items())
         mae = float(t["error"].abs().mean())
+        mae_a = float(t["error_anchored"].abs().mean())
         out += [f"### {res['name']}: {res['customers']:,} customers, calibration {res['cal'][0]}..{res['cal'][1]}, "
                 f"holdout to {res['hold_end']} ({res['horizon_days']} days)", "",
                 f"BG/NBD {prm} (penalizer {res['penalizer']:g}); fit + curve {res['seconds_fit']} s, "
                 f"per-customer survival table {res['seconds_table']} s. Mean |predicted - observed| over months "
-                f"{mae:.3f}, largest {t['error'].abs().max():.3f} (month {int(t.loc[t['error'].abs().idxmax(), 'period'])}).",
-                "", "| month m | from day | predicted share | observed share | predicted - observed |",
-                "|---|---|---|---|---|"]
+                f"{mae:.3f}, largest {t['error'].abs().max():.3f} (month "
+                f"{int(t.loc[t['error'].abs().idxmax(), 'period'])}); anchored to the LightGBM baseline's "
+                f"{res['anchor_window']}-day churn probability: mean {mae_a:.3f}, largest "
+                f"{t['error_anchored'].abs().max():.3f}.",
+                "", "| month m | from day | observed share | BG/NBD predicted | - observed | anchored predicted "
+                "| - observed |", "|---|---|---|---|---|---|---|"]
         for _, r in t.iterrows():
-            out.append(f"| {int(r['period'])} | {int(r['start_day'])} | {r['predicted_share']:.3f} | "
-                       f"{r['observed_share']:.3f} | {r['error']:+.3f} |")
+            out.append(f"| {int(r['period'])} | {int(r['start_day'])} | {r['observed_share']:.3f} | "
+                       f"{r['predicted_share']:.3f} | {r['error']:+.3f} | {r['predicted_anchored_share']:.3f} | "
+                       f"{r['error_anchored']:+.3f} |")
         means = res["survival_means"]
         out += ["", "Mean per-customer prediction at the cut-off: " + ", ".join(
             f"{k} {v:.3f}" if k.startswith("p_") else f"{k} {v:.1f} days (cap 365)" for k, v in means.items()), ""]

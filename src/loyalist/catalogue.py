@@ -537,9 +537,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "survival_calibration": {
         "zh": "模型检验：以 {cutoff} 为截止日期拟合 BG/NBD，预测至 {window_end} 每月仍在购买的客户占比，与实际对比，"
-              "平均偏差 {mae} 个百分点（见图）。",
+              "平均偏差 {mae} 个百分点；以流失模型概率校准后（名单采用）为 {mae_anchored} 个百分点（见图）。",
         "en": "Model check: BG/NBD fitted up to {cutoff} predicted the share of customers still buying in each month "
-              "up to {window_end}; against what happened the mean gap is {mae} percentage points (see the chart).",
+              "up to {window_end}; against what happened the mean gap is {mae} percentage points, and "
+              "{mae_anchored} when anchored to the churn model (as the list is; see the chart).",
     },
     "crosssell": {
         "zh": "为 {n} 位铁杆忠诚及稳定忠诚客户生成了交叉销售推荐，最常推荐的产品：{products}。",

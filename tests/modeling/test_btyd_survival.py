@@ -272,3 +272,27 @@ def test_anchoring_follows_the_learned_churn_probability():
         sv.survival_table(model, x, t_x, big_t, churn_probability=q)
     with pytest.raises(ConfigError, match="churn_probability"):
         sv.alive_from_churn_probability(model, [0.5], 13.0, x, t_x, big_t)
+
+
+def test_active_share_calibration_anchored_to_a_churn_probability():
+    orders = _simulated_orders(1500, seed=11)
+    plain, model = sv.active_share_calibration(orders, "1997-09-30", "1998-06-30")
+    summ = sv.customer_days_summary(orders, "1997-09-30")
+    x, t_x, big_t = (summ[c].to_numpy() for c in ("frequency", "recency", "T"))
+    own = pd.Series(model.p_no_purchase(273 / 7, x, t_x, big_t), index=summ.index)
+    # BG/NBD's own churn probability: the anchored prediction is BG/NBD's
+    table, _ = sv.active_share_calibration(orders, "1997-09-30", "1998-06-30", churn_probability=own,
+                                           churn_horizon_days=273)
+    np.testing.assert_allclose(table["predicted_anchored_share"], plain["predicted_share"], rtol=1e-9)
+    # any churn probability q at least BG/NBD's silence probability of an alive customer (no clipping): month 0 of
+    # the anchored prediction (a purchase anywhere in the window) is exactly the mean of 1 - q
+    silent = np.exp(-(model.params_["r"] + x) * np.log1p((273 / 7) / (model.params_["alpha"] + big_t)))
+    q = pd.Series(silent + (1 - silent) * np.random.default_rng(0).random(x.size), index=summ.index)
+    table, _ = sv.active_share_calibration(orders, "1997-09-30", "1998-06-30", churn_probability=q,
+                                           churn_horizon_days=273)
+    assert table.loc[0, "predicted_anchored_share"] == pytest.approx(float((1 - q).mean()), rel=1e-9)
+    # only the scored customers count
+    half = own.iloc[::2]
+    table, _ = sv.active_share_calibration(orders, "1997-09-30", "1998-06-30", churn_probability=half,
+                                           churn_horizon_days=273)
+    assert table["customers"].iloc[0] == len(half)

@@ -119,6 +119,8 @@ def test_the_churn_run_logs_the_survival_calibration(story):
     assert list(table["period"]) == list(range(len(table))) and len(table) >= 2
     assert table["observed_share"].is_monotonic_decreasing
     assert run.data.metrics["survival.share_mae"] == pytest.approx(table["error"].abs().mean())
+    assert run.data.metrics["survival.share_mae_anchored"] == pytest.approx(table["error_anchored"].abs().mean())
+    assert table["predicted_anchored_share"].between(0, 1).all()
 
 
 def test_the_scoring_run_logs_the_drift_pages(story):

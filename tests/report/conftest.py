@@ -150,9 +150,11 @@ def make_list_summary(df: pd.DataFrame) -> dict:
             str(k): float(v) for k, v in df.groupby("loyalty_tier")["value_at_risk"].sum().items()},
         "expected_value_total": float(df["expected_value"].sum()),
         "value_at_risk_total": float(df["value_at_risk"].sum()),
-        "survival_calibration": {"cutoff": "2024-09-30", "window_end": "2024-12-29", "mae": 0.02, "rows": [
+        "survival_calibration": {"cutoff": "2024-09-30", "window_end": "2024-12-29", "mae": 0.02,
+                                 "mae_anchored": 0.01, "rows": [
             {"period": m, "start_day": 30 * m, "predicted_share": 0.6 - 0.2 * m, "observed_share": 0.62 - 0.2 * m,
-             "customers": 300, "error": -0.02} for m in range(3)]},
+             "predicted_anchored_share": 0.61 - 0.2 * m, "customers": 300, "error": -0.02, "error_anchored": -0.01}
+            for m in range(3)]},
         "models": {"churn": {"name": "loyalist-churn", "version": "3", "run_id": "abc123"},
                    "value": {"name": "loyalist-value", "version": "2", "run_id": "def456"}},
         "inputs": {"orders": {"rows": 12345, "customers": 310, "sha256": "0123456789abcdef"},

@@ -370,5 +370,7 @@ def test_survival_curves_per_tier_and_deadlines_before_the_median_time_to_churn(
 def test_survival_calibration_from_the_list_summary(full, bare):
     share = full["recommendations"]["survival_calibration"]
     assert share["cutoff"] == "2024-09-30" and [r["period"] for r in share["rows"]] == [0, 1, 2]
-    assert any("2.0 percentage points" in s["en"] for s in full["recommendations"]["sentences"])
+    assert any("2.0 percentage points, and 1.0 when anchored" in s["en"]
+               for s in full["recommendations"]["sentences"])
+    assert share["rows"][1]["predicted_anchored_share"] == pytest.approx(0.41)
     assert bare["recommendations"]["survival_calibration"] is None

@@ -176,13 +176,15 @@ def _log_plots(handle, result: TrainingResult) -> None:
 
 
 def _survival_calibration(tables: Mapping[str, pd.DataFrame], result: TrainingResult) -> dict | None:
-    """BG/NBD time-to-churn checked on the churn model's own evaluation window (issue 15 §2).
+    """BG/NBD time-to-churn checked on the churn model's own evaluation rows and window (issue 15 §2).
 
-    BG/NBD is fitted on orders dated <= the validation cut-off only; the predicted share of customers still buying
-    at month m (a purchase in (cut-off + 30 m days, window end]) is set beside the observed share, the window end
-    being the cut-off + the evaluation horizon (at most the data end). Returns ``{cutoff, window_end, rows, mae}``
-    (rows: :func:`loyalist.modeling.btyd.survival.active_share_calibration`'s table as records) or None with no
-    orders table; raises the library's sentence when BG/NBD cannot be fitted.
+    BG/NBD is fitted on orders dated <= the evaluation cut-off only; for the evaluation customers the predicted share
+    still buying at month m (a purchase in (cut-off + 30 m days, window end]) is set beside the observed share, the
+    window being the evaluation labels' (cut-off + horizon, at most the data end; in anchored mode up to the data
+    end). Both predictions are kept: BG/NBD's own and the one anchored to the learned model's churn probability on
+    those rows (what the risk list uses). Returns ``{cutoff, window_end, rows, mae, mae_anchored}`` (rows:
+    :func:`loyalist.modeling.btyd.survival.active_share_calibration`'s table as records) or None without an orders
+    table or evaluation rows; raises the library's sentence when BG/NBD cannot be fitted.
     """
     from loyalist.data.tables import as_frame
     from loyalist.modeling.btyd.survival import active_share_calibration
@@ -191,16 +193,22 @@ def _survival_calibration(tables: Mapping[str, pd.DataFrame], result: TrainingRe
     if orders is None:
         return None
     keep = [c for c in ("customer_id", "order_date", "amount", "status") if c in orders.columns]
-    plan = result.plan
-    cutoff = pd.Timestamp(plan.valid).normalize()
-    window_end = min(cutoff + pd.Timedelta(days=int(plan.horizon_days)), pd.Timestamp(plan.data_end).normalize())
+    plan, ev = result.plan, result.eval_frame
+    if ev is None or ev.empty or "score_loyalist" not in ev:
+        return None
+    cutoff = pd.Timestamp(ev["as_of"].iloc[0]).normalize()
+    data_end = pd.Timestamp(plan.data_end).normalize()
+    window_end = data_end if plan.anchored else min(cutoff + pd.Timedelta(days=int(plan.horizon_days)), data_end)
     if window_end <= cutoff:
         return None
-    table, _ = active_share_calibration(orders[keep], cutoff, window_end)
+    rows = ev[ev["as_of"] == ev["as_of"].iloc[0]]
+    probability = pd.Series(rows["score_loyalist"].to_numpy(dtype="float64"), index=rows["customer_id"].to_numpy())
+    table, _ = active_share_calibration(orders[keep], cutoff, window_end, churn_probability=probability,
+                                        churn_horizon_days=(window_end - cutoff).days)
     return {"cutoff": str(cutoff.date()), "window_end": str(window_end.date()),
             "rows": [{k: (float(v) if k not in ("period", "start_day", "customers") else int(v)) for k, v in r.items()}
                      for r in table.to_dict("records")],
-            "mae": float(table["error"].abs().mean())}
+            "mae": float(table["error"].abs().mean()), "mae_anchored": float(table["error_anchored"].abs().mean())}
 
 
 def _log_survival_calibration(handle, block: dict) -> None:
@@ -211,7 +219,7 @@ def _log_survival_calibration(handle, block: dict) -> None:
                                           title="BG/NBD share still buying: predicted vs observed"),
                       "plots/survival_calibration.png")
     handle.log_table(table, "tables/survival_calibration.csv")
-    handle.log_metrics({"survival.share_mae": block["mae"]})
+    handle.log_metrics({"survival.share_mae": block["mae"], "survival.share_mae_anchored": block["mae_anchored"]})
 
 
 #: Evaluation rows explained with TreeSHAP for the churn run's summary plot and drivers table (~0.8 ms a row).

@@ -252,6 +252,10 @@ def _share_calibration(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> Non
             label="实际" if lang == "zh" else "observed")
     ax.plot(x, [100 * r["predicted_share"] for r in rows], marker="x", linestyle="--", color=_COLORS["at_risk"],
             label="BG/NBD 预测" if lang == "zh" else "BG/NBD predicted")
+    if all(r.get("predicted_anchored_share") is not None for r in rows):
+        ax.plot(x, [100 * r["predicted_anchored_share"] for r in rows], marker="+", linestyle=":",
+                color=_COLORS["high_risk"], label="按流失模型校准（名单采用）" if lang == "zh"
+                else "anchored to the churn model (the list's)")
     ax.set_xticks(x)
     ax.set_ylim(0, None)
     ax.set_xlabel("月份 m（第 30·m 天之后仍有购买）" if lang == "zh" else "month m (a purchase after day 30 m)")

@@ -207,9 +207,13 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
     if isinstance(calibration, dict) and calibration.get("rows"):
         share = {"cutoff": calibration.get("cutoff"), "window_end": calibration.get("window_end"),
                  "mae": num(calibration.get("mae")),
-                 "rows": [{k: num(r.get(k)) for k in ("period", "predicted_share", "observed_share")}
+                 "mae_anchored": num(calibration.get("mae_anchored")),
+                 "rows": [{k: num(r.get(k)) for k in ("period", "predicted_share", "predicted_anchored_share",
+                                                      "observed_share")}
                           for r in calibration["rows"]]}
-        sentences.append(sentence("survival_calibration", cutoff=share["cutoff"], window_end=share["window_end"],
-                                  mae=fmt_num(100 * share["mae"]) if share["mae"] is not None else "—"))
+        sentences.append(sentence(
+            "survival_calibration", cutoff=share["cutoff"], window_end=share["window_end"],
+            mae=fmt_num(100 * share["mae"]) if share["mae"] is not None else "—",
+            mae_anchored=fmt_num(100 * share["mae_anchored"]) if share["mae_anchored"] is not None else "—"))
     return {"strategy": strategy, "plan_customers": plan_customers, "plan_tiers": plan_tiers, "crosssell": cross,
             "survival": survival, "survival_calibration": share, "sentences": sentences, "notes": notes}

@@ -177,12 +177,13 @@ def p_alive_at(
 
 
 def p_purchase_between(
-    model: BetaGeoModel, start: object, end: object, frequency: object, recency: object, T: object
+    model: BetaGeoModel, start: object, end: object, frequency: object, recency: object, T: object, *,
+    alive_now: object = None,
 ) -> np.ndarray:
     """P(at least one purchase in (T + start, T + end]) given the calibration summary (0 <= start <= end).
 
     With ``start = 0`` this is ``1 - BetaGeoModel.p_no_purchase(end)``. It is the model's counterpart of "still
-    buying at ``start``" when the observed window ends at ``end``.
+    buying at ``start``" when the observed window ends at ``end``. ``alive_now`` as in :func:`p_alive_at`.
 
     Returns
     -------
@@ -200,7 +201,8 @@ def p_purchase_between(
     beta = alpha + big_t
     silent = np.exp(-(r + x) * np.log1p(u / beta))  # ((alpha+T)/(alpha+T+u))^(r+x)
     inner = _g(beta, s, x, params) - silent * _g(beta + u, s, x, params)
-    return np.clip(_alive_now(model, x, t_x, big_t) * inner, 0.0, 1.0)
+    alive = _alive_now(model, x, t_x, big_t) if alive_now is None else _alive_override(alive_now, x.size)
+    return np.clip(alive * inner, 0.0, 1.0)
 
 
 def expected_time_to_churn(
@@ -329,6 +331,8 @@ def active_share_calibration(
     customer_col: str = "customer_id",
     date_col: str = "order_date",
     amount_col: str = "amount",
+    churn_probability: pd.Series | None = None,
+    churn_horizon_days: float | None = None,
 ) -> tuple[pd.DataFrame, BetaGeoModel]:
     """Predicted vs observed share of customers still buying, by period of a holdout.
 
@@ -338,6 +342,11 @@ def active_share_calibration(
     observation_end]``; period 0 is "buys at all in the holdout" (1 - the churn label). The predicted share is the
     mean of :func:`p_purchase_between` over the same customers and window. Periods start while
     ``m * period_days`` is before the holdout's length.
+
+    With ``churn_probability`` (a learned model's P(no purchase in (calibration_end, + churn_horizon_days]),
+    indexed by customer id, scored at ``calibration_end``) the population is the customers it scores that have a
+    calibration purchase, and the table also has ``predicted_anchored_share`` / ``error_anchored``: the same
+    prediction started from :func:`alive_from_churn_probability` (what the risk list uses).
 
     Returns
     -------
@@ -350,8 +359,23 @@ def active_share_calibration(
     summary = customer_days_summary(orders, calibration_end, observation_end=observation_end,
                                     time_unit_days=time_unit_days, customer_col=customer_col, date_col=date_col,
                                     amount_col=amount_col)
+    model = fit_bgnbd(*(summary[c].to_numpy() for c in ("frequency", "recency", "T")), penalizer=penalizer)
+    alive = None
+    horizon = 0.0
+    if churn_probability is not None:
+        if not (isinstance(churn_horizon_days, (int, float, np.number)) and churn_horizon_days > 0):
+            raise ConfigError(f"The 'churn_horizon_days' argument must be a positive number of days with "
+                              f"'churn_probability'; got {churn_horizon_days!r}.")
+        horizon = float(churn_horizon_days) / float(time_unit_days)
+        scored = churn_probability[~churn_probability.index.duplicated()]
+        summary = summary.loc[summary.index.isin(scored.index)]
+        if summary.empty:
+            raise ConfigError("The 'churn_probability' argument scores none of the customers with a calibration "
+                              "purchase; pass probabilities indexed by the same customer ids.")
     x, t_x, big_t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
-    model = fit_bgnbd(x, t_x, big_t, penalizer=penalizer)
+    if churn_probability is not None:
+        alive = alive_from_churn_probability(model, scored.reindex(summary.index).to_numpy(dtype="float64"),
+                                             horizon, x, t_x, big_t)
     cal_end = pd.Timestamp(calibration_end).normalize()
     obs_end = pd.Timestamp(observation_end).normalize()
     hold_days = int((obs_end - cal_end).days)
@@ -367,10 +391,16 @@ def active_share_calibration(
         start = m * period_days
         observed = np.nan_to_num(last_day, nan=-1.0) > start
         predicted = p_purchase_between(model, start / unit, hold_days / unit, x, t_x, big_t)
-        rows.append({"period": m, "start_day": start, "predicted_share": float(predicted.mean()),
-                     "observed_share": float(observed.mean()), "customers": int(x.size)})
+        row = {"period": m, "start_day": start, "predicted_share": float(predicted.mean()),
+               "observed_share": float(observed.mean()), "customers": int(x.size)}
+        if alive is not None:
+            row["predicted_anchored_share"] = float(
+                p_purchase_between(model, start / unit, hold_days / unit, x, t_x, big_t, alive_now=alive).mean())
+        rows.append(row)
     table = pd.DataFrame(rows)
     table["error"] = table["predicted_share"] - table["observed_share"]
+    if alive is not None:
+        table["error_anchored"] = table["predicted_anchored_share"] - table["observed_share"]
     return table, model
 
 
@@ -390,6 +420,9 @@ def active_share_figure(tables: Mapping[str, pd.DataFrame], *, title: str = "") 
                 label=f"{name}: observed")
         ax.plot(table["period"], table["predicted_share"], color=colour, marker="x", linestyle="--",
                 linewidth=1.5, label=f"{name}: BG/NBD predicted")
+        if "predicted_anchored_share" in table:
+            ax.plot(table["period"], table["predicted_anchored_share"], color=colour, marker="+", linestyle=":",
+                    linewidth=1.5, label=f"{name}: BG/NBD anchored to the churn model")
     ax.set_xlabel("holdout month m (still buying = a purchase after day 30 m of the holdout)")
     ax.set_ylabel("share of customers still buying")
     ax.set_ylim(0, None)
