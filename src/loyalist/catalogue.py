@@ -611,6 +611,41 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "{action} is inconclusive: with {n_control} control customers only a difference of {mde} points "
               "or more can be told apart; keep the control group and measure again on a larger campaign.",
     },
+    # targeting by uplift (loyalist uplift)
+    "uplift_none": {
+        "zh": "尚未训练提升（uplift）模型：对一次设有对照组的历史活动运行 'loyalist uplift' 后，名单将增加 uplift 与 "
+              "expected_saved_value 两列，报告在此显示其 Qini 曲线；在此之前名单按风险价值排序。",
+        "en": "No uplift model has been trained yet: run 'loyalist uplift' on a past campaign with a control group; "
+              "the list then gets the uplift and expected_saved_value columns and the report shows its Qini curve "
+              "here. Until then the list is ranked by value at risk.",
+    },
+    "uplift_qini": {
+        "zh": "提升模型（{method}）基于活动 {campaign}（{campaign_date}，{customers} 位客户，其中对照组 {control} 位）"
+              "训练，并在 {n_test} 位留出客户上评估：标准化 Qini 系数 {qini}，按流失风险排序为 {qini_churn_risk}，"
+              "随机排序为 {qini_random}（第 95 百分位）；在排名前 {k} 的客户中，被联系客户的留存率比对照组高 "
+              "{at_k} 个百分点（按流失风险排序为 {at_k_churn_risk}，随机为 {at_k_random}）。",
+        "en": "The uplift model ({method}) learned from campaign {campaign} of {campaign_date} ({customers} "
+              "customers, {control} control) and was judged on {n_test} held-out customers: normalised Qini "
+              "{qini}, against {qini_churn_risk} when ranking by churn risk and {qini_random} for random rankings "
+              "(95th percentile); in the top {k}, contacted customers stay {at_k} points more often than control "
+              "customers, against {at_k_churn_risk} when ranking by churn risk and {at_k_random} at random.",
+    },
+    "uplift_used": {
+        "zh": "本期名单使用提升模型第 {version} 版给出 uplift 与 expected_saved_value，并{ranking}排序。",
+        "en": "This list carries uplift and expected_saved_value from uplift model version {version} and is "
+              "ranked {ranking}.",
+    },
+    "uplift_champion_unused": {
+        "zh": "提升模型第 {version} 版已成为冠军模型，但本期名单评分时未使用它（名单没有 uplift 列）；"
+              "重新运行 'loyalist score' 即可加入。",
+        "en": "Uplift model version {version} is champion, but this list was scored without it (no uplift "
+              "column); run 'loyalist score' again to add it.",
+    },
+    "uplift_not_champion": {
+        "zh": "提升模型第 {version} 版的 Qini 未超过随机排序，因此未成为冠军模型，名单不使用它。",
+        "en": "Uplift model version {version} does not beat random rankings on Qini, so it is not champion and "
+              "the list does not use it.",
+    },
     "chart_font_missing": {
         "zh": "未找到中文字体，图表使用英文标签（安装 fonts-noto-cjk 可显示中文）。",
         "en": "No CJK font was found; charts use English labels (install fonts-noto-cjk for Chinese labels).",

@@ -546,6 +546,9 @@ def report(
     effect: Annotated[Path | None, typer.Option(
         "--effect", help="A campaign's effect.json (or its folder) from 'loyalist effect'; default: the latest one "
         "beside the list (its folder and sub-folders, its parent's sub-folders).")] = None,
+    uplift: Annotated[Path | None, typer.Option(
+        "--uplift", help="An uplift model's uplift.json (or its folder) from 'loyalist uplift' for the Qini curve; "
+        "default: the one beside the list (its folder and sub-folders, its parent's uplift folder).")] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the loyalty and value report (HTML / PDF, Chinese / English) and report_summary.json."""
@@ -557,7 +560,8 @@ def report(
     cfg = _step_config(clean, config) if config or prepared else None  # else: the scored list's own config
     _writable(out)
     job.run(scores, previous or [], lang=lang, formats=format, out_dir=out, clean_dir=clean,
-            reporter=Reporter(quiet=quiet), config=cfg, top_n=top, effect=effect)
+            reporter=Reporter(quiet=quiet), config=cfg, top_n=top, effect=effect,
+            uplift=uplift)
 
 
 @app.command()

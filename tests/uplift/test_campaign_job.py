@@ -73,6 +73,15 @@ def test_evaluation_and_expected_saved_value(campaign):
     x, q = ev.curves["uplift model"]
     assert x[0] == 0 and x[-1] == ev.n_test and q[-1] == pytest.approx(ev.curves["random"][1][-1])
     assert -1 <= ev.qini <= 1 and ev.qini_random_p95 > 0
+    # uplift@30% beside ranking by churn risk and at random (= the held-out treated minus control stay rate)
+    from sklearn.model_selection import train_test_split
+
+    cells = data.treatment * 2 + data.stay
+    _, te = train_test_split(np.arange(len(data.stay)), test_size=0.3, random_state=0, stratify=cells)
+    y, t = data.stay[te], data.treatment[te]
+    assert ev.uplift_at_k_random == pytest.approx(y[t == 1].mean() - y[t == 0].mean())
+    assert -1 <= ev.uplift_at_k_churn_risk <= 1 and ev.uplift_at_k_churn_risk != ev.uplift_at_k
+    assert {"uplift_at_30", "uplift_at_30_churn_risk", "uplift_at_30_random"} <= set(ev.as_metrics())
     np.testing.assert_allclose(expected_saved_value(np.array([0.1, -0.2, 0.3]), np.array([1000.0, 500.0, -5.0]),
                                                     np.array([30.0, 30.0, 0.0])), [70.0, -130.0, 0.0])
 
@@ -98,6 +107,10 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     assert result.exit_code == 0, result.output + repr(result.exception)
     meta = json.loads((tmp_path / "u" / "uplift.json").read_text(encoding="utf-8"))
     assert (tmp_path / "u" / "qini.png").stat().st_size > 1000
+    # the curves travel in uplift.json (for the report's picture), thinned to at most 201 points
+    assert set(meta["curves"]) == {"uplift model", "churn risk", "random"}
+    x = meta["curves"]["uplift model"]["x"]
+    assert x[0] == 0 and x[-1] == meta["metrics"]["n_test"] and 2 <= len(x) <= 201 and x == sorted(x)
     assert meta["registered_model"] == "loyalist-churn-uplift" and meta["version"] == 1
     assert meta["customers"] == len(assignment) and meta["control"] == int((assignment["group"] == "control").sum())
     client = MlflowClient(store)

@@ -16,7 +16,15 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError, LoyalistError
 from loyalist.io import output_set, write_json, write_text
 from loyalist.jobs._ui import Reporter
-from loyalist.report.inputs import find_effect, read_clean_inputs, read_effect, read_list_summary, read_scored_list
+from loyalist.report.inputs import (
+    find_effect,
+    find_uplift,
+    read_clean_inputs,
+    read_effect,
+    read_list_summary,
+    read_scored_list,
+    read_uplift,
+)
 from loyalist.report.render import BROWSER_NAMES, find_browser, render_html, render_pdf
 from loyalist.report.summarize import ReportOptions, summarize
 
@@ -68,6 +76,7 @@ def run(
     top_n: int = 10,
     browser: str | None = None,
     effect: Path | None = None,
+    uplift: Path | None = None,
 ) -> dict[str, Path]:
     """Write the report; returns ``{"summary": path, "html_<lang>": path, "pdf_<lang>": path, ...}``.
 
@@ -75,6 +84,8 @@ def run(
     come from the list summary's config, else the defaults. ``effect``: a campaign's ``effect.json`` (or its
     folder) for the measured-effect block; default: the latest one found beside the list
     (:func:`~loyalist.report.inputs.find_effect`), else the report says no campaign has been measured yet.
+    ``uplift``: an uplift model's ``uplift.json`` (or its folder) for the Qini block; default: the one found beside
+    the list (:func:`~loyalist.report.inputs.find_uplift`), else the report says no uplift model has been trained.
     """
     reporter = reporter or Reporter(quiet=True)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
@@ -100,6 +111,10 @@ def run(
         as_of = current["as_of"].iloc[0] if "as_of" in current.columns and len(current) else None
         effect_path = Path(effect) if effect is not None else find_effect(scores, as_of)
         measured = read_effect(effect_path) if effect_path is not None else None
+        used = ((list_summary or {}).get("models") or {}).get("uplift") or {}
+        uplift_path = Path(uplift) if uplift is not None else find_uplift(
+            scores, as_of, used.get("version") if isinstance(used, dict) else None)
+        trained = read_uplift(uplift_path) if uplift_path is not None else None
     options = ReportOptions(top_n=top_n)
     actions = None
     if config is not None:
@@ -108,7 +123,7 @@ def run(
         actions = config.scoring_job.actions
     with reporter.step("Summarise the report data"):
         summary = summarize(current, list_summary, previous=earlier, clean=clean, actions=actions, options=options,
-                            effect=measured)
+                            effect=measured, uplift=trained)
     if config is not None:
         from loyalist.config.resolved import config_hash
 

@@ -49,6 +49,16 @@ def _snapshot(tables: Mapping[str, Any], day: pd.Timestamp, config: LoyalistConf
     return snap
 
 
+def _thin(x: Any, y: Any, points: int = 201) -> dict[str, list[float]]:
+    """A Qini curve cut to at most ``points`` points (first and last kept), for uplift.json and the report's
+    picture."""
+    import numpy as np
+
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    keep = np.unique(np.linspace(0, len(x) - 1, min(points, len(x))).round().astype(int))
+    return {"x": [float(v) for v in x[keep]], "y": [round(float(v), 4) for v in y[keep]]}
+
+
 def run(
     assignment_path: Path,
     clean_dir: Path,
@@ -113,7 +123,8 @@ def run(
         "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
         "method": method, "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
         "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
-        "features": list(model.feature_names_)}
+        "features": list(model.feature_names_), "k": float(evaluation.k),
+        "curves": {name: _thin(x, y) for name, (x, y) in evaluation.curves.items()}}
     name = uplift_model_name(config)
     start_tracking(config, workdir, env)
     with mlflow_run(f"uplift-{campaign}", tags={"campaign": campaign, "campaign_date": str(day.date()),

@@ -49,6 +49,7 @@ CHART_NAMES: dict[str, tuple[str, str]] = {
     "survival": ("各等级预计仍活跃客户占比（BG/NBD）", "Expected share still active per tier (BG/NBD)"),
     "survival_calibration": ("仍在购买客户占比：预测与实际（训练验证期）",
                              "Share still buying: predicted vs observed (training validation window)"),
+    "qini": ("Qini 曲线（留出客户）", "Qini curve (held-out customers)"),
 }
 _COLORS = {"devoted": "#1b7837", "stable": "#7fbf7b", "at_risk": "#f1a340", "high_risk": "#d73027"}
 _ACCENT, _GREY = "#2c5d8f", "#9aa5b1"
@@ -224,6 +225,40 @@ def _effect(ax, actions: Sequence[Mapping[str, Any]], lang: Lang) -> None:
     ax.set_ylim(-0.6, len(rows) - 0.4)
 
 
+#: Qini curve names of ``uplift.json`` -> (zh, en) legend labels.
+_QINI_LABELS = {"uplift model": ("提升模型", "uplift model"), "churn risk": ("按流失风险排序", "ranking by churn risk"),
+                "random": ("随机", "random")}
+
+
+def _qini(ax, uplift: Mapping[str, Any], lang: Lang) -> None:
+    """The held-out Qini curves of the uplift model, of ranking by churn risk and of random contact."""
+    colors = {"uplift model": _ACCENT, "churn risk": _COLORS["at_risk"], "random": _GREY}
+    qini = {"uplift model": uplift.get("qini"), "churn risk": uplift.get("qini_churn_risk")}
+    for name, curve in uplift["curves"].items():
+        zh, en = _QINI_LABELS.get(name, (name, name))
+        text = zh if lang == "zh" else en
+        if qini.get(name) is not None:
+            text += f" (Qini {qini[name]:.3f})"
+        ax.plot(curve["x"], curve["y"], color=colors.get(name, "#1b7837"), lw=1.6,
+                ls="--" if name == "random" else "-", label=text)
+    ax.axhline(0, color="#cccccc", lw=0.8)
+    ax.set_xlabel("联系的客户数（按得分从高到低）" if lang == "zh" else "customers contacted (highest score first)")
+    ax.set_ylabel("多挽留的客户数" if lang == "zh" else "extra customers kept")
+    ax.legend(frameon=False, loc="best")
+
+
+def _png(path: Any) -> str | None:
+    """A PNG file as an inline ``<img>`` (the qini.png of an uplift result written without its curves)."""
+    import base64
+    from pathlib import Path
+
+    p = Path(str(path)) if path else None
+    if p is None or not p.is_file():
+        return None
+    data = base64.b64encode(p.read_bytes()).decode("ascii")
+    return f'<img class="chart-png" alt="Qini" src="data:image/png;base64,{data}">'
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -306,6 +341,11 @@ def render_charts(summary: Mapping[str, Any], lang: Lang) -> tuple[dict[str, str
     if any(a.get("churn_treatment") is not None for a in effect.get("actions", [])):
         n = sum(a.get("churn_treatment") is not None for a in effect["actions"][:12])
         charts["effect"] = _draw("effect", _effect, effect["actions"], label_lang, font, (10.0, 1.0 + 0.55 * n))
+    uplift = summary.get("uplift") or {}
+    if uplift.get("trained") and uplift.get("curves"):
+        charts["qini"] = _draw("qini", _qini, uplift, label_lang, font, (7.0, 3.6))
+    elif uplift.get("trained") and (png := _png(uplift.get("qini_png"))) is not None:
+        charts["qini"] = png
     return charts, fallback
 
 

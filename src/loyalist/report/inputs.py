@@ -29,10 +29,16 @@ __all__ = [
     "EFFECT_FILE",
     "find_effect",
     "read_effect",
+    "UPLIFT_FILE",
+    "find_uplift",
+    "read_uplift",
 ]
 
 #: The file a ``loyalist effect`` run writes (:mod:`loyalist.jobs.effect`).
 EFFECT_FILE = "effect.json"
+
+#: The file a ``loyalist uplift`` run writes (:mod:`loyalist.jobs.uplift`), with its ``qini.png`` beside it.
+UPLIFT_FILE = "uplift.json"
 
 #: Columns the report cannot do without; the other RISK_LIST_COLUMNS are optional (added empty when absent,
 #: and the report says which numbers are unavailable).
@@ -161,6 +167,62 @@ def find_effect(scores_path: Path | str, as_of: Any = None) -> Path | None:
         if best is None or key[:2] > best[:2]:
             best = key
     return None if best is None else best[2]
+
+
+def read_uplift(path: Path | str) -> dict[str, Any]:
+    """A trained uplift model's evaluation: the ``uplift.json`` of ``loyalist uplift`` (a file, or its folder), with
+    ``path`` and ``qini_png`` (the picture beside it, or None) added.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, not JSON, or not an uplift result.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / UPLIFT_FILE
+    if not p.is_file():
+        raise InputFileError(f"The uplift model result '{p}' does not exist; pass to --uplift the uplift.json (or its "
+                             "folder) written by 'loyalist uplift'.")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"The uplift model result '{p}' is not valid JSON ({exc}); rerun 'loyalist uplift'.") \
+            from exc
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict) or "campaign_date" not in data:
+        raise InputFileError(f"'{p}' is not an uplift model result (no 'metrics' and 'campaign_date'); pass the "
+                             "uplift.json written by 'loyalist uplift'.")
+    png = p.with_name("qini.png")
+    return data | {"path": str(p), "qini_png": str(png) if png.is_file() else None}
+
+
+def find_uplift(scores_path: Path | str, as_of: Any = None, version: Any = None) -> Path | None:
+    """The uplift model result for a report on ``scores_path``, or None when no uplift model has been trained.
+
+    Looks where :func:`find_effect` looks (the list's folder, its sub-folders, and the ``uplift`` folder beside
+    the list's folder: the defaults ``outputs/scores/churn_risk.parquet`` and ``outputs/uplift/uplift.json``).
+    Results from campaigns after ``as_of`` are ignored. When ``version`` (the uplift model version the list was
+    scored with, from its summary) is given, a result of that version wins; otherwise the latest campaign date,
+    then the most recently written file.
+    """
+    folder = Path(scores_path).resolve().parent
+    found = {p.resolve() for base, pattern in ((folder, UPLIFT_FILE), (folder, f"*/{UPLIFT_FILE}"),
+                                              (folder.parent, f"uplift/{UPLIFT_FILE}"))
+             for p in base.glob(pattern)}
+    limit = None if as_of is None else pd.Timestamp(as_of).normalize()
+    best: tuple[bool, pd.Timestamp, float, Path] | None = None
+    for p in found:
+        try:
+            data = read_uplift(p)
+            day = pd.Timestamp(data["campaign_date"])
+        except (InputFileError, ValueError, TypeError):
+            continue
+        if limit is not None and day > limit:
+            continue
+        key = (version is not None and str(data.get("version")) == str(version), day, p.stat().st_mtime, p)
+        if best is None or key[:3] > best[:3]:
+            best = key
+    return None if best is None else best[3]
 
 
 def read_clean_inputs(folder: Path | str) -> CleanInputs:

@@ -28,6 +28,7 @@ from loyalist.report.summarize_diagnosis import diagnosis_section
 from loyalist.report.summarize_effect import effect_section
 from loyalist.report.summarize_segments import segments_section
 from loyalist.report.summarize_status import scope_block, sources_block, status_section
+from loyalist.report.summarize_uplift import uplift_section
 from loyalist.report.text import both, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
 from loyalist.report.tracking import compare_periods
 
@@ -119,6 +120,7 @@ def summarize(
     actions: Sequence[ActionRule] | None = None,
     options: ReportOptions | None = None,
     effect: Mapping[str, Any] | None = None,
+    uplift: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's data, from a scored list and what lies beside it.
 
@@ -141,6 +143,9 @@ def summarize(
     effect : mapping, optional
         The latest measured campaign effect (``effect.json`` of ``loyalist effect``); None: the report says that
         no campaign has been measured yet.
+    uplift : mapping, optional
+        The trained uplift model's evaluation (``uplift.json`` of ``loyalist uplift``) for the Qini block; None: the
+        report says that no uplift model has been trained.
 
     Returns
     -------
@@ -193,6 +198,6 @@ def summarize(
     return jsonable({
         "version": SUMMARY_VERSION, "meta": meta, "overview": overview, "status": status, "segments": segments,
         "diagnosis": diagnosis, "recommendations": recommendations, "tracking": tracking,
-        "effect": effect_section(effect), "appendix": appendix,
+        "effect": effect_section(effect), "uplift": uplift_section(uplift, list_summary), "appendix": appendix,
         "notes": notes, "model_notes": model_notes,
     })

@@ -122,10 +122,15 @@ class UpliftEvaluation:
     n_train: int
     n_test: int
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: uplift in the top ``k`` when ranking by churn risk, and at random (the held-out treated-minus-control rate)
+    uplift_at_k_churn_risk: float = float("nan")
+    uplift_at_k_random: float = float("nan")
 
     def as_metrics(self) -> dict[str, float]:
+        at = f"uplift_at_{round(self.k * 100)}"
         return {"qini": self.qini, "qini_churn_risk": self.qini_churn_risk, "qini_random_p95": self.qini_random_p95,
-                f"uplift_at_{round(self.k * 100)}": self.uplift_at_k, "n_train": float(self.n_train),
+                at: self.uplift_at_k, f"{at}_churn_risk": self.uplift_at_k_churn_risk,
+                f"{at}_random": self.uplift_at_k_random, "n_train": float(self.n_train),
                 "n_test": float(self.n_test)}
 
 
@@ -162,7 +167,9 @@ def evaluate_uplift(
         qini_random_p95=random_qini(yte, tte, n_permutations=permutations, seed=seed),
         uplift_at_k=uplift_at_k(yte, score, tte, k=k), k=k, n_train=len(tr), n_test=len(te),
         curves={"uplift model": qini_curve(yte, score, tte), "churn risk": qini_curve(yte, churn_risk, tte),
-                "random": (np.array([0.0, len(te)]), np.array([0.0, qini_curve(yte, score, tte)[1][-1]]))})
+                "random": (np.array([0.0, len(te)]), np.array([0.0, qini_curve(yte, score, tte)[1][-1]]))},
+        uplift_at_k_churn_risk=uplift_at_k(yte, churn_risk, tte, k=k),
+        uplift_at_k_random=float(yte[tte == 1].mean() - yte[tte == 0].mean()))
 
 
 def expected_saved_value(uplift: np.ndarray, value: np.ndarray, cost: np.ndarray | float = 0.0) -> np.ndarray:
