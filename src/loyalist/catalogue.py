@@ -307,6 +307,7 @@ HEADERS: dict[str, dict[str, str]] = _pairs({
     "mean_churn": ("平均流失概率", "mean churn probability"),
     "expected_value": ("预期价值", "expected value"),
     "value_at_risk": ("风险价值", "value at risk"),
+    "expected_saved_value": ("预期挽回价值（扣除成本）", "expected saved value (net of cost)"),
     "value_share": ("价值占比", "value share"),
     "cumulative_share": ("累计占比", "cumulative share"),
     "decile": ("价值十分位", "value decile"),
@@ -520,9 +521,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "The strategy per tier is below; shares are this period's observed shares.",
     },
     "action_intro": {
-        "zh": "行动计划按风险价值列出前 {n} 位客户，并按等级列出客户群措施；措施按诊断出的问题（首要流失驱动因素）选取，"
+        "zh": "行动计划{ranking}列出前 {n} 位客户，并按等级列出客户群措施；措施按诊断出的问题（首要流失驱动因素）选取，"
               "问题不明确或流失风险低时按等级选取；时间节点 = 截止日期 + 行动表规定天数。",
-        "en": "The action plan lists the top {n} customers by value at risk and one line per tier group; the action "
+        "en": "The action plan lists the top {n} customers {ranking} and one line per tier group; the action "
               "follows the diagnosed problem (the top churn driver), and the tier when the problem is unclear or the "
               "churn risk is low; deadline = as-of date + the action table's days.",
     },

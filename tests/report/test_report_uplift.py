@@ -178,3 +178,55 @@ def test_missing_figures_are_dashes_not_errors():
     assert section["trained"] and "normalised Qini 0.050, against — when ranking by churn risk" in \
         section["sentence"]["en"]
     assert section["curves"] is None and section["uplift_at_k"] is None
+
+
+def _with_uplift(scored):
+    """The list with uplift columns whose order differs from value at risk: the action helps the customers with
+    little value at risk most (so the top by expected saved value is not the top by value at risk)."""
+    rng = np.random.default_rng(11)
+    var = scored["value_at_risk"].fillna(0).to_numpy()
+    uplift = np.where(var < np.median(var), 0.3, -0.05) * rng.uniform(0.5, 1.0, len(scored))
+    saved = uplift * scored["expected_value"].clip(lower=0).fillna(0).to_numpy() - 20.0
+    return scored.assign(uplift=uplift, expected_saved_value=saved)
+
+
+def test_the_action_plan_follows_the_lists_ranking(scored, list_summary):
+    ranked = _with_uplift(scored)
+    by_saved = dict(list_summary) | {"rank_by": "expected_saved_value"}
+    top_n = 8
+    want = ranked.sort_values(["expected_saved_value", "customer_id"], ascending=[False, True]).head(top_n)
+    by_var = ranked.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]).head(top_n)
+    assert set(want["customer_id"]).isdisjoint(by_var["customer_id"])  # the two rankings really differ here
+    from loyalist.report.summarize_base import ReportOptions
+
+    rec = summarize(ranked, by_saved, options=ReportOptions(top_n=top_n))["recommendations"]
+    assert rec["plan_ranking"] == "expected_saved_value"
+    assert [r["customer_id"] for r in rec["plan_customers"]] == list(want["customer_id"])
+    assert [r["expected_saved_value"] for r in rec["plan_customers"]] == pytest.approx(
+        list(want["expected_saved_value"]))
+    intro = rec["sentences"][1]
+    assert intro["en"].startswith(f"The action plan lists the top {top_n} customers by expected saved value net of "
+                                  "cost (uplift × expected value − the action's cost, the list's own order)")
+    assert intro["zh"].startswith("行动计划按扣除成本后的预期挽回价值")
+    summary = summarize(ranked, by_saved, options=ReportOptions(top_n=top_n))
+    for lang, head in (("en", "expected saved value (net of cost)"), ("zh", "预期挽回价值（扣除成本）")):
+        html = render_html(summary, lang)
+        assert f"<th>{head}</th>" in html and html.count('<td class="n saved">') == top_n + len(rec["plan_tiers"])
+    # the same list ranked by value at risk (the default, and any list summary without rank_by)
+    for summ in (dict(list_summary) | {"rank_by": "value_at_risk"}, {k: v for k, v in list_summary.items()
+                                                                     if k != "rank_by"}):
+        rec = summarize(ranked, summ, options=ReportOptions(top_n=top_n))["recommendations"]
+        assert rec["plan_ranking"] == "value_at_risk"
+        assert [r["customer_id"] for r in rec["plan_customers"]] == list(by_var["customer_id"])
+        assert " customers by value at risk and one line per tier group" in rec["sentences"][1]["en"]
+    assert "<th>expected saved value (net of cost)</th>" not in render_html(
+        summarize(ranked, list_summary, options=ReportOptions(top_n=top_n)), "en")
+
+
+def test_ranked_by_saved_value_without_the_column_falls_back_and_says_so(scored, list_summary):
+    rec = summarize(scored, dict(list_summary) | {"rank_by": "expected_saved_value"})["recommendations"]
+    assert rec["plan_ranking"] == "value_at_risk"
+    top = scored.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]).head(10)
+    assert [r["customer_id"] for r in rec["plan_customers"]] == list(top["customer_id"])
+    assert any("the list summary says the list is ranked by expected_saved_value but the list has no such figures"
+               in n["en"] for n in rec["notes"])

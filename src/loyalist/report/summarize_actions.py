@@ -3,11 +3,13 @@
 - **strategy per tier** (source table 3): observed share, the source's typical traits, and the tier's general
   rule of the action table (the first rule for the tier without a driver group; else the tier's first rule;
   else the first ``any`` rule without a driver group).
-- **action plan** (source table 4): the top ``options.top_n`` customers by value at risk, and one line per tier
-  group. The action is the first rule of the action table matching (tier, top driver group, risk band), as in
-  the scoring job, so a diagnosed problem decides it and the tier is the fallback; a tier group is matched with
-  its most common risk band; the problem is the customer's first reason (``reason_1``), else the label of the driver group; the
-  deadline is as-of + the rule's ``deadline_days``. For a tier group the problem is its leading driver group.
+- **action plan** (source table 4): the top ``options.top_n`` customers in the list's own order (``rank_by`` of
+  its summary: by expected saved value net of cost when ``scoring_job.rank_by: expected_saved_value`` ranked it,
+  else by value at risk; :func:`plan_order`), and one line per tier group. The action is the first rule of the
+  action table matching (tier, top driver group, risk band), as in the scoring job, so a diagnosed problem decides
+  it and the tier is the fallback; a tier group is matched with its most common risk band; the problem is the
+  customer's first reason (``reason_1``), else the label of the driver group; the deadline is as-of + the rule's
+  ``deadline_days``. For a tier group the problem is its leading driver group.
 - **survival calibration**: when the list summary carries the churn model's training check
   (``survival_calibration``), the predicted vs observed share of customers still buying per month of its
   evaluation window (drawn by the report).
@@ -28,10 +30,22 @@ from loyalist.report.summarize_diagnosis import driver_shares
 from loyalist.report.text import both, fmt_int, fmt_num, sentence
 from loyalist.scoring.text import TIER_TRAITS, TIER_TYPICAL_TRAITS
 
-__all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block", "survival_by_tier"]
+__all__ = ["match_action", "tier_strategy", "recommendations_section", "crosssell_block", "survival_by_tier",
+           "plan_order", "RANKINGS"]
 
 #: Horizons (days) of the list's ``p_active_<h>d`` columns drawn per tier.
 SURVIVAL_DAYS: tuple[int, ...] = (30, 90, 180)
+
+#: How the action plan picked its customers -> the words for it (``{ranking}`` of the action_intro sentence).
+RANKINGS: dict[str, dict[str, str]] = {
+    "expected_saved_value": {"zh": "按扣除成本后的预期挽回价值（uplift × 预期价值 − 措施成本，即名单本身的排序）",
+                             "en": "by expected saved value net of cost (uplift × expected value − the action's "
+                                   "cost, the list's own order)"},
+    "value_at_risk": {"zh": "按风险价值", "en": "by value at risk"},
+    "churn_probability": {"zh": "按流失概率（风险价值不可用）", "en": "by churn probability (value at risk is unavailable)"},
+    "loyalty_score": {"zh": "按忠诚度得分从低到高（风险价值与流失概率不可用）",
+                      "en": "by the lowest loyalty score (value at risk and churn probability are unavailable)"},
+}
 
 
 def match_action(actions: Sequence[ActionRule], tier: Any, driver_group: Any, band: Any = None) -> ActionRule | None:
@@ -141,6 +155,30 @@ def crosssell_block(df: pd.DataFrame, top_n: int) -> dict[str, Any]:
             "sentence": sentence("crosssell", n=fmt_int(len(d)), products=text)}
 
 
+def plan_order(df: pd.DataFrame, list_summary: Any, n: int) -> tuple[pd.DataFrame, str, dict[str, str] | None]:
+    """The action plan's ``n`` customers in the list's order, the ranking used (a key of :data:`RANKINGS`) and a
+    note when the list says it is ranked by expected saved value but has no such figures.
+
+    The list's order is its summary's ``rank_by`` (written by 'loyalist score'); ``expected_saved_value`` sorts by
+    that column (descending, ties by customer id, as :func:`loyalist.batch.risk_list.add_uplift`); anything else
+    is :func:`top_by_value` (value at risk, else churn probability, else the lowest loyalty score)."""
+    wanted = str((list_summary or {}).get("rank_by") or "value_at_risk")
+    missing = None
+    if wanted == "expected_saved_value":
+        saved = pd.to_numeric(df["expected_saved_value"], errors="coerce") if "expected_saved_value" in df else None
+        if saved is not None and saved.notna().any():
+            top = df.assign(expected_saved_value=saved).sort_values(
+                ["expected_saved_value", "customer_id"], ascending=[False, True], na_position="last", kind="mergesort")
+            return top.head(n), "expected_saved_value", None
+        missing = note({"zh": "按预期挽回价值排序的行动计划", "en": "the action plan by expected saved value"},
+                       {"zh": "名单摘要写明按 expected_saved_value 排序，但名单中没有该列的数值；改按风险价值排序",
+                        "en": "the list summary says the list is ranked by expected_saved_value but the list has no "
+                              "such figures; the plan uses value at risk"})
+    used = ("value_at_risk" if df["value_at_risk"].notna().any() else
+            "churn_probability" if df["churn_probability"].notna().any() else "loyalty_score")
+    return top_by_value(df, n), used, missing
+
+
 def recommendations_section(ctx: Context) -> dict[str, Any]:
     """Section 5: ``strategy`` (one row per tier), ``plan_customers``, ``plan_tiers``, ``crosssell``,
     ``sentences``."""
@@ -156,7 +194,8 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
     survival = survival_by_tier(df)
     churn_days = {row["tier"]: row["median_days_to_churn"] for row in survival}
     plan_customers = []
-    for r in top_by_value(df, ctx.options.top_n).itertuples(index=False):
+    top, ranking, ranking_note = plan_order(df, ctx.summary, ctx.options.top_n)
+    for r in top.itertuples(index=False):
         control = _is_control(getattr(r, "control_group", None))
         rule = None if control else match_action(actions, r.loyalty_tier, r.top_driver_group, r.risk_band)
         problem = split_reason(r.reason_1)
@@ -168,6 +207,8 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             "customer_id": str(r.customer_id), "name": _text(r.name), "tier": _text(r.loyalty_tier),
             "driver_group": _text(r.top_driver_group), "problem": problem,
             "value_at_risk": num(r.value_at_risk), "churn_probability": num(r.churn_probability),
+            "expected_saved_value": num(getattr(r, "expected_saved_value", None)),
+            "uplift": num(getattr(r, "uplift", None)),
             **_rule_fields(rule, as_of, churn_days.get(str(r.loyalty_tier))),
             **({"action": dict(_CONTROL_ACTION)} if control else {}), "control_group": control,
         })
@@ -191,13 +232,16 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             problem = dict(TIER_TRAITS[t])
         plan_tiers.append({"tier": t, "customers": int(mask.sum()), "driver_group": group, "problem": problem,
                            "value_at_risk": num(df.loc[mask, "value_at_risk"].sum(min_count=1)),
+                           "expected_saved_value": num(pd.to_numeric(df.loc[mask, "expected_saved_value"],
+                                                                     errors="coerce").sum(min_count=1))
+                           if "expected_saved_value" in df else None,
                            **_rule_fields(rule, as_of, churn_days.get(t))})
 
     cross = crosssell_block(df, ctx.options.top_n)
-    sentences = [sentence("strategy_intro"), sentence("action_intro", n=len(plan_customers))]
+    sentences = [sentence("strategy_intro"), sentence("action_intro", n=len(plan_customers), ranking=RANKINGS[ranking])]
     if survival:
         sentences.append(sentence("survival_intro"))
-    notes = []
+    notes = [ranking_note] if ranking_note else []
     if cross.get("sentence"):
         sentences.append(cross["sentence"])
     else:
@@ -216,4 +260,5 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
             mae=fmt_num(100 * share["mae"]) if share["mae"] is not None else "—",
             mae_anchored=fmt_num(100 * share["mae_anchored"]) if share["mae_anchored"] is not None else "—"))
     return {"strategy": strategy, "plan_customers": plan_customers, "plan_tiers": plan_tiers, "crosssell": cross,
-            "survival": survival, "survival_calibration": share, "sentences": sentences, "notes": notes}
+            "survival": survival, "survival_calibration": share, "plan_ranking": ranking, "sentences": sentences,
+            "notes": notes}
