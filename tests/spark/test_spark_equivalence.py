@@ -98,8 +98,9 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     parts = sorted((out / "churn_risk.parquet").glob("part-*.parquet"))
     assert parts, "Spark wrote no Parquet part files"
     written = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    # same customers in the same order, every column equal, cross-sell's next_products included
-    assert list(written.columns) == list(RISK_LIST_COLUMNS)
+    # same customers in the same order, every column equal, cross-sell's next_products included (and the uplift
+    # columns when the demo's campaign made an uplift champion)
+    assert list(written.columns)[:len(RISK_LIST_COLUMNS)] == list(RISK_LIST_COLUMNS)
     assert_same_table(duck, written)  # the control group included: the same customers held out, with no action
     assert written["control_group"].to_numpy(dtype=bool).any()
     # the control assignment beside the list is the DuckDB job's, row for row
@@ -137,6 +138,47 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     assert {a.path for a in client.list_artifacts(run.info.run_id, "drift")} == {
         "drift/churn_risk_drift_zh.html", "drift/churn_risk_drift_en.html"}
     assert run.data.tags["mlflow.note.content"].startswith(f"Scored on Spark {spark_summary['customers']:,} customers")
+
+
+def test_score_engine_spark_adds_the_uplift_columns_and_ranks_by_them_as_duckdb_does(spark, demo, spark_config_file,
+                                                                                    tmp_path):
+    """With an uplift champion and scoring_job.rank_by: expected_saved_value, the Spark list carries the DuckDB
+    list's uplift and expected_saved_value, in its order (and the same control group drawn from it)."""
+    from mlflow import MlflowClient
+
+    workdir, env = demo
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    name = "loyalist-churn-uplift"  # registered by the demo's campaign cycle (loyalist uplift)
+    added = "champion" not in client.get_registered_model(name).aliases
+    if added:  # the demo's model did not beat random: make it champion for this test only
+        client.set_registered_model_alias(name, "champion", "1")
+    config = tmp_path / "rank.yaml"
+    config.write_text(spark_config_file.read_text(encoding="utf-8") + "scoring_job:\n  rank_by: expected_saved_value\n",
+                      encoding="utf-8")
+    clean = str(workdir / "data" / "demo" / "clean")
+    try:
+        for engine in ("duckdb", "spark"):
+            result = CliRunner().invoke(app, [
+                "score", "--engine", engine, "--clean", clean, "--out", str(tmp_path / engine), "--config",
+                str(config), "--workdir", str(workdir), "--quiet"], env=env)
+            assert result.exit_code == 0, result.output + repr(result.exception)
+    finally:
+        if added:
+            client.delete_registered_model_alias(name, "champion")
+    duck = pd.read_parquet(tmp_path / "duckdb" / "churn_risk.parquet")
+    written = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "spark" / "churn_risk.parquet")
+                                                                 .glob("part-*.parquet"))], ignore_index=True)
+    assert list(duck.columns) == [*RISK_LIST_COLUMNS, "uplift", "expected_saved_value"]
+    assert_same_table(duck, written)
+    saved = written["expected_saved_value"].to_numpy()
+    assert (np.diff(saved) <= 0).all() and (np.diff(written["value_at_risk"].to_numpy()) > 0).any()
+    assert written["uplift"].std() > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "duckdb" / "churn_risk_control.parquet"),
+                                  pd.read_parquet(tmp_path / "spark" / "churn_risk_control.parquet"))
+    duck_summary, spark_summary = (json.loads((tmp_path / e / "churn_risk_summary.json").read_text())
+                                   for e in ("duckdb", "spark"))
+    assert spark_summary["rank_by"] == duck_summary["rank_by"] == "expected_saved_value"
+    assert spark_summary["models"]["uplift"] == duck_summary["models"]["uplift"]
 
 
 def test_score_engine_spark_to_a_uri_writes_the_csv_and_summary_there(spark, demo, spark_config_file, tmp_path):

@@ -16,7 +16,10 @@ that scale with the number of customers.
    Spark reads and narrows) lists the next products of every customer; the result is joined to the list.
 5. **Assemble** (executors): :func:`~loyalist.batch.risk_list.build_risk_list` per batch with the reasons joined
    in, the churn percentile ranked against all customers, the privacy protection applied; sorted by value at risk
-   (ties by customer id), as the DuckDB job sorts.
+   (ties by customer id), as the DuckDB job sorts. With an uplift champion (``uplift_shipment``), its prediction
+   is made in pass 3 beside the churn model's and the list gets ``uplift`` and ``expected_saved_value``
+   (:func:`~loyalist.batch.risk_list.add_uplift`); ``rank_by="expected_saved_value"`` sorts by that instead (ties
+   by the published customer id), as the DuckDB job does.
 
 Up to ``profile_rows`` customers every figure equals the DuckDB job's (a test checks it on the demo data).
 """
@@ -33,7 +36,7 @@ import pandas as pd
 
 from loyalist.batch.columns import RISK_BANDS
 from loyalist.batch.control import STRATA, assign_control, assignment_summary, campaign_name
-from loyalist.batch.risk_list import build_risk_list
+from loyalist.batch.risk_list import add_uplift, build_risk_list
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.errors import ModelError
 from loyalist.features.columns import SNAPSHOT_COLUMNS
@@ -176,6 +179,10 @@ def score_customers_spark(
     names=None,
     next_products: Callable[[pd.Series], pd.Series] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    uplift=None,
+    uplift_shipment: ModelShipment | None = None,
+    uplift_costs: Mapping[str, float] | None = None,
+    rank_by: str = "value_at_risk",
 ) -> SparkScoringOutput:
     """Score every customer of the snapshot at ``as_of`` on Spark (see the module docstring for the passes).
 
@@ -185,7 +192,11 @@ def score_customers_spark(
     ``protect`` masks and pseudonymises a batch of the list (run on the executors); ``next_products`` maps the
     customer ids of the snapshot to their cross-sell products (as :func:`loyalist.batch.scoring.score_customers`
     takes it; run on the driver once, the result joined to the list on the executors) or None (empty column).
-    Returns the list as a lazy, sorted Spark DataFrame with the columns of :data:`RISK_LIST_COLUMNS`.
+    ``uplift`` / ``uplift_shipment``: the uplift model's champion loaded on the driver and as the executors load it
+    (None: no uplift columns); ``uplift_costs``: action text -> cost per contacted customer; ``rank_by``: the
+    list's order (``scoring_job.rank_by``; ``expected_saved_value`` needs the uplift model).
+    Returns the list as a lazy, sorted Spark DataFrame with the columns of :data:`RISK_LIST_COLUMNS` (and
+    ``uplift``, ``expected_saved_value`` with an uplift model).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -258,10 +269,13 @@ def score_customers_spark(
         out = pd.concat([snap, _plain(loyalty)], axis=1)
         out["churn_probability"] = p
         out["expected_value"] = v
+        if uplift_shipment is not None:  # the DuckDB job's loaded.model.predict on the same snapshot rows
+            out["_uplift"] = np.asarray(_executor_model(uplift_shipment).model.predict(snap), dtype="float64")
         return _plain(out)
 
     sample = snapshot.limit(3).toPandas()
-    schema = _as_spark_schema(_local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment))
+    schema = _as_spark_schema(_local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment,
+                                           uplift, uplift_shipment))
 
     def score_partition(batches):
         for frame in batches:
@@ -358,6 +372,8 @@ def score_customers_spark(
     purchases_level = _purchase_level(value.model)
     from loyalist.batch.scoring import _churn_horizon
     churn_h = _churn_horizon(churn, config)
+    with_uplift = uplift_shipment is not None
+    costs = dict(uplift_costs or {})
 
     def assemble_batch(frame: pd.DataFrame) -> pd.DataFrame:
         population_p, reason_table = assembly.value
@@ -387,6 +403,10 @@ def score_customers_spark(
         risk["churn_percentile"] = average_rank(population_p, p) / n_pop * 100
         sort_id = risk["customer_id"].astype("string")
         risk = protect(risk)
+        if with_uplift:  # aligned by customer id: build_risk_list orders its rows by value at risk
+            by_id = pd.Series(frame["_uplift"].to_numpy(dtype="float64"),
+                              index=snap["customer_id"].astype("string").to_numpy())
+            risk = add_uplift(risk, by_id.loc[sort_id.to_numpy()].to_numpy(), costs=costs)
         risk.insert(len(risk.columns), "_sort_id", sort_id.to_numpy())
         return _plain(risk)
 
@@ -399,9 +419,13 @@ def score_customers_spark(
 
     assembled = base.mapInPandas(assemble_partition, schema)
     assignment, cached = None, None
+    # the list's order: value at risk (ties by the original id, as score_customers sorts before protection), or
+    # expected saved value (ties by the published id, as add_uplift sorts the protected list)
+    order = (["expected_saved_value", "customer_id"] if with_uplift and rank_by == "expected_saved_value"
+             else ["value_at_risk", "_sort_id"])
     if job.control_group.enabled:  # the control group, drawn exactly as the DuckDB job draws it (issue 16)
-        assembled, assignment, cached = _hold_out_spark(spark, assembled, config, as_of)
-    risk = assembled.orderBy(F.desc("value_at_risk"), F.asc("_sort_id")).drop("_sort_id")
+        assembled, assignment, cached = _hold_out_spark(spark, assembled, config, as_of, order)
+    risk = assembled.orderBy(F.desc(order[0]), F.asc(order[1])).drop("_sort_id")
     summary = _summary(risk, as_of) | extra
     if assignment is not None:
         summary["control_group"] = assignment_summary(assignment) | {
@@ -427,7 +451,8 @@ def score_customers_spark(
                               assignment=assignment, cached=cached)
 
 
-def _hold_out_spark(spark, assembled, config: LoyalistConfig, as_of: pd.Timestamp):
+def _hold_out_spark(spark, assembled, config: LoyalistConfig, as_of: pd.Timestamp,
+                    order: tuple[str, str] | list[str] = ("value_at_risk", "_sort_id")):
     """The list with its control group held out, the assignment (:mod:`loyalist.batch.control`) and the persisted
     frame behind the list (to unpersist once it is written).
 
@@ -442,8 +467,8 @@ def _hold_out_spark(spark, assembled, config: LoyalistConfig, as_of: pd.Timestam
     cg = config.scoring_job.control_group
     assembled = assembled.persist(StorageLevel.MEMORY_AND_DISK)
     acted = (assembled.where(F.length(F.coalesce(F.col("recommended_action"), F.lit(""))) > 0)
-             .select("customer_id", *STRATA, "value_at_risk", "_sort_id").toPandas()
-             .sort_values(["value_at_risk", "_sort_id"], ascending=[False, True], kind="mergesort")
+             .select(*dict.fromkeys(["customer_id", *STRATA, *order])).toPandas()
+             .sort_values(list(order), ascending=[False, True], kind="mergesort")
              .reset_index(drop=True))  # the list's order, as the DuckDB job's assignment has it
     assignment = assign_control(acted, share=cg.share, seed=cg.seed, campaign=campaign_name(cg.campaign, as_of),
                                 campaign_date=str(pd.Timestamp(as_of).date()))
@@ -477,12 +502,15 @@ def executor_errors(action: Callable[[], Any]) -> Any:
         raise getattr(errors, kind, ModelError)(message.strip()) from None
 
 
-def _local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment) -> pd.DataFrame:
+def _local_batch(score_batch, sample, churn, value, churn_shipment, value_shipment, uplift=None,
+                 uplift_shipment=None) -> pd.DataFrame:
     """Run ``score_batch`` on a few rows on the driver (to learn the output schema), with the driver's models in
     place of the executors' copies."""
     saved = dict(_EXECUTOR_MODELS)
     _EXECUTOR_MODELS[churn_shipment.name] = churn.loaded if hasattr(churn, "loaded") else churn
     _EXECUTOR_MODELS[value_shipment.name] = value.loaded if hasattr(value, "loaded") else value
+    if uplift_shipment is not None:
+        _EXECUTOR_MODELS[uplift_shipment.name] = uplift
     try:
         return score_batch(sample)
     finally:

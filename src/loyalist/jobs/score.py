@@ -244,22 +244,32 @@ def run_scoring(
     return ScoreJobResult(output, published, paths, run_id)
 
 
-def _with_uplift(config: LoyalistConfig, output: Any, published: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """``uplift`` and ``expected_saved_value`` from the uplift model's champion (``loyalist uplift``), when there is
-    one, and the order ``scoring_job.rank_by`` asks for (issue 16 §3)."""
-    from loyalist.batch.effect import action_costs
-    from loyalist.batch.risk_list import add_uplift
+def _uplift_champion(config: LoyalistConfig) -> Any:
+    """The uplift model's champion (``loyalist uplift``) as loaded from the registry, or None when there is none;
+    ranking by expected saved value without one stops with one sentence. Both engines use it."""
     from loyalist.errors import RegistryError
     from loyalist.jobs.uplift import uplift_model_name
 
     name, rank_by = uplift_model_name(config), config.scoring_job.rank_by
     try:
-        loaded = load(name)
+        return load(name)
     except RegistryError as exc:
         if rank_by == "expected_saved_value":
             raise ConfigError(f"scoring_job.rank_by is 'expected_saved_value' but the uplift model {name!r} has no "
                               "champion; run 'loyalist uplift' on a past campaign first, or rank by "
                               "'value_at_risk'.") from exc
+        return None
+
+
+def _with_uplift(config: LoyalistConfig, output: Any, published: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``uplift`` and ``expected_saved_value`` from the uplift model's champion (``loyalist uplift``), when there is
+    one, and the order ``scoring_job.rank_by`` asks for (issue 16 §3)."""
+    from loyalist.batch.effect import action_costs
+    from loyalist.batch.risk_list import add_uplift
+
+    rank_by = config.scoring_job.rank_by
+    loaded = _uplift_champion(config)
+    if loaded is None:
         return published, None
     snapshot = output.snapshot.set_index(output.snapshot["customer_id"].astype("string"))
     rows = snapshot.loc[output.risk["customer_id"].astype("string").to_numpy()]

@@ -39,6 +39,7 @@ from loyalist.jobs.score import (
     _model_metrics,
     _score_description,
     _Scorer,
+    _uplift_champion,
 )
 from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import run
@@ -174,16 +175,21 @@ def run_scoring_spark(
     ts = resolve_as_of({"orders": pd.DataFrame({"order_date": [first, last]})}, as_of)
     with reporter.step("Load the champion models"):
         churn, value = _load_models(config, churn_bundle, value_bundle)
+        uplift = _uplift_champion(config)  # the DuckDB job's: uplift columns when there is a champion (issue 16)
         churn_ship = _ship(spark, churn, churn_bundle)
         value_ship = _ship(spark, value, value_bundle)
+        uplift_ship = (_ship(spark, _Scorer(uplift, str(uplift.info.version)), None) if uplift is not None
+                       else None)
     reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
-                 f"{config.tracking.value_model_name} {value.version}")
+                 f"{config.tracking.value_model_name} {value.version}"
+                 + (f", {uplift.info.name} {uplift.info.version}" if uplift is not None else ""))
     try:
         return _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key,
-                                out_dir, reporter, started_job, csv_lang)
+                                out_dir, reporter, started_job, csv_lang, uplift=uplift, uplift_ship=uplift_ship)
     finally:
-        for shipment in (churn_ship, value_ship):
-            shutil.rmtree(Path(shipment.folder).parent, ignore_errors=True)
+        for shipment in (churn_ship, value_ship, uplift_ship):
+            if shipment is not None:
+                shutil.rmtree(Path(shipment.folder).parent, ignore_errors=True)
 
 
 def _recommender(spark, clean: str, ts: pd.Timestamp):
@@ -196,7 +202,8 @@ def _recommender(spark, clean: str, ts: pd.Timestamp):
 
 
 def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship, value_ship, key, out_dir,
-                     reporter, started_job, csv_lang="both") -> SparkScoreJobResult:
+                     reporter, started_job, csv_lang="both", *, uplift=None, uplift_ship=None) -> SparkScoreJobResult:
+    from loyalist.batch.effect import action_costs
     from loyalist.engines.spark_scoring import executor_errors, score_customers_spark
 
     privacy = config.privacy
@@ -216,7 +223,9 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         output = score_customers_spark(
             spark, present, ts, config, churn=churn, value=value, churn_shipment=churn_ship,
             value_shipment=value_ship, protect=protect_batch, profile_rows=config.spark.profile_rows,
-            names=_names(spark, clean, present), next_products=recommend,
+            names=_names(spark, clean, present), next_products=recommend, uplift=uplift,
+            uplift_shipment=uplift_ship, uplift_costs=action_costs(config.scoring_job.actions),
+            rank_by=config.scoring_job.rank_by,
         )
     timings = dict(output.timings)
     if recommend is not None:
@@ -260,7 +269,10 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
                       "run_id": getattr(getattr(churn.loaded, "info", None), "run_id", None)},
             "value": {"name": config.tracking.value_model_name, "version": value.version,
                       "run_id": getattr(getattr(value.loaded, "info", None), "run_id", None)},
+            **({"uplift": {"name": uplift.info.name, "version": str(uplift.info.version)}}
+               if uplift is not None else {}),
         },
+        "rank_by": config.scoring_job.rank_by if uplift is not None else "value_at_risk",
         "inputs": {name: {"path": f"{clean.rstrip('/')}/{name}.parquet", "columns": cols}
                    for name, cols in present.items()},
         "config": config_to_dict(config),
