@@ -623,13 +623,13 @@ SENTENCES: dict[str, dict[str, str]] = {
     "uplift_qini": {
         "zh": "提升模型（{method}）基于活动 {campaign}（{campaign_date}，{customers} 位客户，其中对照组 {control} 位）"
               "训练，并在 {n_test} 位留出客户上评估：标准化 Qini 系数 {qini}，按流失风险排序为 {qini_churn_risk}，"
-              "随机排序为 {qini_random}（第 95 百分位）；在排名前 {k} 的客户中，被联系客户的留存率比对照组高 "
+              "随机排序为 {qini_random}（第 95 百分位）；在排名前 {k} 的客户中，被联系客户与对照组的留存率之差为 "
               "{at_k} 个百分点（按流失风险排序为 {at_k_churn_risk}，随机为 {at_k_random}）。",
         "en": "The uplift model ({method}) learned from campaign {campaign} of {campaign_date} ({customers} "
               "customers, {control} control) and was judged on {n_test} held-out customers: normalised Qini "
               "{qini}, against {qini_churn_risk} when ranking by churn risk and {qini_random} for random rankings "
-              "(95th percentile); in the top {k}, contacted customers stay {at_k} points more often than control "
-              "customers, against {at_k_churn_risk} when ranking by churn risk and {at_k_random} at random.",
+              "(95th percentile); in the top {k}, the stay rate of contacted minus control customers is {at_k} "
+              "points, against {at_k_churn_risk} when ranking by churn risk and {at_k_random} at random.",
     },
     "uplift_used": {
         "zh": "本期名单使用提升模型第 {version} 版给出 uplift 与 expected_saved_value，并{ranking}排序。",

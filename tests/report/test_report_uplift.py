@@ -71,10 +71,10 @@ def test_qini_and_uplift_at_k_beside_churn_risk_and_random_in_both_languages(upl
     assert en.startswith("The uplift model (two_model) learned from campaign spring of 2024-06-30 (13,333 customers, "
                          "6,600 control) and was judged on 4,000 held-out customers")
     assert (f"normalised Qini {qini}, against {risk} when ranking by churn risk and 0.010 for random rankings" in en)
-    assert (f"in the top 30%, contacted customers stay {at_k} points more often than control customers, against "
+    assert (f"in the top 30%, the stay rate of contacted minus control customers is {at_k} points, against "
             f"{at_risk} when ranking by churn risk and {at_random} at random." in en)
     assert f"标准化 Qini 系数 {qini}，按流失风险排序为 {risk}" in zh
-    assert f"留存率比对照组高 {at_k} 个百分点（按流失风险排序为 {at_risk}，随机为 {at_random}）" in zh
+    assert f"被联系客户与对照组的留存率之差为 {at_k} 个百分点（按流失风险排序为 {at_risk}，随机为 {at_random}）" in zh
 
 
 def test_the_report_draws_the_qini_curve(uplift_result, scored, list_summary):
