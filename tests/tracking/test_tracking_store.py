@@ -302,3 +302,34 @@ def test_an_alias_write_that_lost_a_race_on_a_shared_server_is_tried_again(monke
     sqlite_race = _AliasRace(failures=2, message="UNIQUE constraint failed: datasets.experiment_id, datasets.name")
     store.retry_lost_race(lambda: sqlite_race.set_registered_model_alias("m", "a", "1"))
     assert sqlite_race.calls == 3
+
+
+def test_an_alias_update_that_lost_a_race_is_tried_again(monkeypatch):
+    """tests/pipelines/test_concurrent_train.py failed once under load: two jobs moving the same alias, the loser's
+    UPDATE matched no row (SQLAlchemy's StaleDataError, through MLflow). It is retried like a lost insert."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    import loyalist.tracking.store as store
+
+    monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
+    message = ("UPDATE statement on table 'registered_model_aliases' expected to update 1 row(s); "
+               "0 were matched.")
+    via_mlflow = _AliasRace(failures=1, message=message)
+    store.retry_lost_race(lambda: via_mlflow.set_registered_model_alias("m", "champion", "2"))
+    assert via_mlflow.calls == 2
+    calls = []
+
+    def stale() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleDataError(message)
+        return "done"
+
+    assert store.retry_lost_race(stale) == "done"
+    assert len(calls) == 2
+
+    def other() -> None:
+        raise StaleDataError("something else went wrong")
+
+    with pytest.raises(StaleDataError):
+        store.retry_lost_race(other)

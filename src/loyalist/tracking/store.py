@@ -344,20 +344,24 @@ RACE_ATTEMPTS = 4
 
 def _lost_race(exc: BaseException) -> bool:
     text = str(exc)
-    return "duplicate key" in text or "UNIQUE constraint failed" in text
+    # an insert that lost to another writer's insert; or an update of a row (an alias) that another writer replaced
+    # between the read and the write (SQLAlchemy's StaleDataError, "expected to update 1 row(s); 0 were matched")
+    return "duplicate key" in text or "UNIQUE constraint failed" in text or "0 were matched" in text
 
 
 def retry_lost_race(call: Callable[[], T]) -> T:
     """Run ``call``; when it fails because another job inserted the same row first (PostgreSQL's UniqueViolation,
-    SQLite's UNIQUE constraint: two users registering, tagging or logging the same dataset at once), try again, as
+    SQLite's UNIQUE constraint: two users registering, tagging or logging the same dataset at once), or changed the
+    row this write updates (an alias moved by another job between MLflow's read and its update), try again, as
     the row now exists and the write becomes an update or a link. Other failures, or a race lost
     :data:`RACE_ATTEMPTS` times, are raised."""
     from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
 
     for attempt in range(RACE_ATTEMPTS):
         try:
             return call()
-        except (MlflowException, IntegrityError) as exc:
+        except (MlflowException, IntegrityError, StaleDataError) as exc:
             if attempt == RACE_ATTEMPTS - 1 or not _lost_race(exc):
                 raise
             time.sleep(0.2 * (attempt + 1))
