@@ -117,6 +117,22 @@ def read_list_summary(scores_path: Path | str) -> dict[str, Any] | None:
                              "delete the file.") from exc
 
 
+def _read_result(path: Path | str, file: str, what: str, command: str) -> tuple[Path, Any]:
+    """The parsed JSON of a job's result file ``file`` (``path`` is the file or its folder), for ``read_effect`` and
+    ``read_uplift``; a missing or unreadable file stops with a sentence naming the option (``--<command>``) and the
+    job ('loyalist <command>') that writes it."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / file
+    if not p.is_file():
+        raise InputFileError(f"The {what} '{p}' does not exist; pass to --{command} the {file} (or its folder) "
+                             f"written by 'loyalist {command}'.")
+    try:
+        return p, json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"The {what} '{p}' is not valid JSON ({exc}); rerun 'loyalist {command}'.") from exc
+
+
 def read_effect(path: Path | str) -> dict[str, Any]:
     """A measured campaign effect: the ``effect.json`` of ``loyalist effect`` (a file, or the folder holding it).
 
@@ -125,16 +141,7 @@ def read_effect(path: Path | str) -> dict[str, Any]:
     InputFileError
         The file is missing, not JSON, or not an effect result.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / EFFECT_FILE
-    if not p.is_file():
-        raise InputFileError(f"The campaign effect '{p}' does not exist; pass to --effect the effect.json (or its "
-                             "folder) written by 'loyalist effect'.")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise InputFileError(f"The campaign effect '{p}' is not valid JSON ({exc}); rerun 'loyalist effect'.") from exc
+    p, data = _read_result(path, EFFECT_FILE, "campaign effect", "effect")
     if not isinstance(data, dict) or not isinstance(data.get("summary"), list) or "campaign_date" not in data:
         raise InputFileError(f"'{p}' is not a campaign effect (no 'summary' rows and 'campaign_date'); pass the "
                              "effect.json written by 'loyalist effect' (version with customers saved and cost).")
@@ -178,17 +185,7 @@ def read_uplift(path: Path | str) -> dict[str, Any]:
     InputFileError
         The file is missing, not JSON, or not an uplift result.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / UPLIFT_FILE
-    if not p.is_file():
-        raise InputFileError(f"The uplift model result '{p}' does not exist; pass to --uplift the uplift.json (or its "
-                             "folder) written by 'loyalist uplift'.")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise InputFileError(f"The uplift model result '{p}' is not valid JSON ({exc}); rerun 'loyalist uplift'.") \
-            from exc
+    p, data = _read_result(path, UPLIFT_FILE, "uplift model result", "uplift")
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict) or "campaign_date" not in data:
         raise InputFileError(f"'{p}' is not an uplift model result (no 'metrics' and 'campaign_date'); pass the "
                              "uplift.json written by 'loyalist uplift'.")

@@ -41,7 +41,7 @@ from loyalist.compute import lgbm_threads
 from loyalist.errors import ModelError, NotFittedError
 from loyalist.modeling.contract import ChurnClassifierMixin
 
-__all__ = ["LGBM_DEFAULTS", "LogisticChurnModel", "SingleFeatureModel", "TableChurnModel", "feature_frame"]
+__all__ = ["LGBM_DEFAULTS", "LogisticChurnModel", "SingleFeatureModel", "TableChurnModel", "feature_frame", "lgbm_frame"]
 
 #: LightGBM settings of the customer-table model (``training.lgbm_params`` override them). Chosen on Telco 5-fold
 #: CV before the benchmark (shallow trees, slow learning, strong L2: the tables are small and mostly linear).
@@ -65,6 +65,18 @@ def feature_frame(table: pd.DataFrame, kinds: Mapping[str, str], snapshot: pd.Ti
         else:
             out[c] = col.astype("string")
     return pd.DataFrame(out, index=table.index)
+
+
+def lgbm_frame(X: pd.DataFrame, categories: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """LightGBM's input: the columns of ``categories`` as pandas categoricals over the categories seen in training
+    (an unseen or missing value becomes NaN), every other column as float64."""
+    out = X.copy()
+    for c, cats in categories.items():
+        out[c] = pd.Categorical(X[c].astype("object").where(X[c].notna(), None), categories=cats)
+    for c in out.columns:
+        if c not in categories:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out
 
 
 def _categorical(X: pd.DataFrame) -> list[str]:
@@ -117,13 +129,7 @@ class TableChurnModel(_Protocol):
         self.n_jobs = n_jobs
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        for c, cats in self.categories_.items():
-            out[c] = pd.Categorical(X[c].astype("object").where(X[c].notna(), None), categories=cats)
-        for c in out.columns:
-            if c not in self.categories_:
-                out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
-        return out
+        return lgbm_frame(X, self.categories_)
 
     def _estimator(self, leaves: int, trees: int) -> lgb.LGBMClassifier:
         params: dict[str, Any] = {**LGBM_DEFAULTS, **dict(self.params or {})}

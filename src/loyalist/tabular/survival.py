@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import DataQualityError, ModelError, NotFittedError
+from loyalist.tabular.models import lgbm_frame
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -251,13 +252,7 @@ class HazardModel(_Base):
         self.n_jobs = n_jobs
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        for c, cats in self.categories_.items():
-            out[c] = pd.Categorical(X[c].astype("object").where(X[c].notna(), None), categories=cats)
-        for c in out.columns:
-            if c not in self.categories_:
-                out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
-        return out
+        return lgbm_frame(X, self.categories_)
 
     @staticmethod
     def _person_months(Xp: pd.DataFrame, d: np.ndarray, e: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
