@@ -34,6 +34,7 @@ from loyalist.config import DEMO_CONFIG, config_from_dict, deep_merge, read_yaml
 from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import config_for_step
 from loyalist.data.synthetic import generate, write_raw
+from loyalist.errors import CampaignError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.jobs import effect as effect_job
 from loyalist.jobs import loyalty as loyalty_job
@@ -145,12 +146,13 @@ def run(
 def _campaign(
     config: LoyalistConfig, tables: Mapping, control_path: Path, horizon: int, *, clean_dir: Path, after_dir: Path,
     out_dir: Path, workdir: Path, env: Mapping[str, str] | None, seed: int, reporter: Reporter,
-) -> tuple[effect_job.EffectResult, dict]:
+) -> tuple[effect_job.EffectResult | None, dict]:
     """The campaign of the earlier list: simulate its outcome (customers who stay only if contacted, who stay
     anyway, who leave anyway, who leave because they were contacted: :func:`simulate_uplift_campaign`) on a copy
     of the clean data (``after_dir``: the clean folder with the orders of the world with the campaign), measure it
-    and learn an uplift model from it. Returns the effect result and the truth summary (also in
-    ``out_dir/campaign/``)."""
+    and learn an uplift model from it. Returns the effect result (None when the campaign is too small to measure;
+    a campaign too small to judge an uplift model skips that step, said in one line) and the truth summary (also
+    in ``out_dir/campaign/``)."""
     import shutil
 
     from loyalist.batch.outputs import pseudonym_key
@@ -199,8 +201,12 @@ def _campaign(
                    "true_effect_churn": float(truth["effect_churn"].mean()),
                    "true_effect_revenue": float(truth["effect_revenue"].mean())}
         write_json(summary, folder / "truth.json")
-    effect = effect_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
-                            out_dir=Path(out_dir) / "effect", workdir=workdir, reporter=Reporter(quiet=True))
+    try:
+        effect = effect_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
+                                out_dir=Path(out_dir) / "effect", workdir=workdir, reporter=Reporter(quiet=True))
+    except CampaignError as exc:  # a small demo company's campaign can be too small to measure: the demo goes on
+        reporter.say(f"[yellow]The campaign was not measured: {exc}[/yellow]")
+        return None, summary
     rows = effect.summary if effect.summary is not None else pd.DataFrame()
     overall = rows.iloc[0] if len(rows) else None
     if overall is not None and pd.notna(overall["churn_difference"]):
@@ -217,10 +223,14 @@ def _campaign(
     reporter.say(f"Effect: {effect.paths['summary_csv']} (MLflow experiment {effect_job.campaign_experiment(config)}); "
                  f"rerun: loyalist effect --assignment {control_path} --clean {after_dir} --horizon-days {horizon} "
                  f"--workdir {workdir}")
-    with reporter.step("Learn an uplift model from the campaign for the next plan"):
-        uplift = uplift_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
-                                workdir=workdir, out_dir=Path(out_dir) / "uplift", drop_uncontrolled_strata=True,
-                                reporter=Reporter(quiet=True))
+    try:
+        with reporter.step("Learn an uplift model from the campaign for the next plan"):
+            uplift = uplift_job.run(control_path, after_dir, config=config, horizon_days=horizon, env=env,
+                                    workdir=workdir, out_dir=Path(out_dir) / "uplift", drop_uncontrolled_strata=True,
+                                    reporter=Reporter(quiet=True))
+    except CampaignError as exc:  # too few churned control customers in a small demo company to judge one
+        reporter.say(f"[yellow]No uplift model learned: {exc}[/yellow]")
+        return effect, summary
     qini = uplift.metrics.get("qini")
     reporter.say(
         f"Uplift model {uplift_job.uplift_model_name(config)} version {uplift.version}"
