@@ -28,6 +28,7 @@ Columns computed from tenure (a total charge = tenure x monthly charge) make a s
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -199,7 +200,7 @@ def _categorical(X: pd.DataFrame) -> list[str]:
     return [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
 
 
-class _Base:
+class _Base(ABC):
     feature_names_: list[str]
     max_month_: int
     output_name = "survival"
@@ -219,8 +220,9 @@ class _Base:
         months = np.arange(1, self.max_month_ + 1).astype(float)
         return self.survival(X, months).sum(axis=1)
 
+    @abstractmethod
     def survival(self, X: pd.DataFrame, months: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """P(still a customer after each of ``months``) per row of ``X`` (rows x months)."""
 
 
 def _check_survival(durations: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ revenue) uses regressors. No file, environment or clock is read here.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,7 +81,7 @@ def _check_xy(X: pd.DataFrame, treatment: object, y: object, outcome: str) -> tu
     return t, y_
 
 
-class _UpliftBase(BaseEstimator):
+class _UpliftBase(BaseEstimator, ABC):
     """Shared parameters, feature encoding and the fitted check. Follows the loyalist model protocol
     (``feature_names_``, ``output_name``, ``kind``, ``score``), so it registers in MLflow like the churn model."""
 
@@ -162,8 +163,9 @@ class _UpliftBase(BaseEstimator):
         """The predicted uplift (the loyalist model protocol's name for :meth:`predict`)."""
         return self.predict(X)
 
+    @abstractmethod
     def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
-        raise NotImplementedError
+        """The uplift per row of the encoded input (each learner's own combination of its fitted models)."""
 
 
 class TwoModelUplift(_UpliftBase):
