@@ -11,7 +11,7 @@ dropout truth is not used for the label, so the figures are what a team would me
 
 Active customers (``../shared/eval/PROTOCOLS.md``): at least one completed order in the 90 days up to T. On them,
 ROC AUC of the model's churn probability beside recency (days since the last completed order), frequency (fewer
-completed orders <= T = churn) and the BG/NBD P(no purchase in the horizon) the risk list carries.
+completed orders <= T = churn) and BG/NBD P(no purchase in the horizon) (fitted on the snapshot at T).
 
 Goals (issue 11): active-customer churn AUC >= 0.70 and >= recency + 0.15. Appends a dated section with the machine
 to benchmarks/RESULTS.md (``--no-record``: print only).
@@ -92,9 +92,23 @@ def run(seed: int, customers: int, as_of: str) -> dict:
                    "recency": roc_auc_score(y, active["recency"]),
                    "frequency": roc_auc_score(y, -active["n_orders"])},
            "auc_all": roc_auc_score(frame["churned"], frame["churn_probability"])}
-    if "bg_p_no_purchase" in active:
-        out["auc"]["BG/NBD P(none)"] = roc_auc_score(y, active["bg_p_no_purchase"].fillna(0.5))
+    out["auc"]["BG/NBD P(none)"] = roc_auc_score(y, _bgnbd_p_none(clean, as_of).reindex(active.index).fillna(0.5))
     return out
+
+
+def _bgnbd_p_none(clean: Path, as_of: str) -> pd.Series:
+    """The BG/NBD baseline: P(no purchase in the horizon), fitted on the snapshot at T (events <= T only), by id."""
+    from loyalist.config.resolved import config_for_step
+    from loyalist.data.prepare import read_clean
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.modeling.btyd.features import BtydFeaturizer
+    from loyalist.modeling.supervised.dataset import events_until
+
+    cut = pd.Timestamp(as_of)
+    features = config_for_step(clean).config.features.model_copy(update={"churn_horizon_days": HORIZON})
+    snapshot = build_snapshot(events_until(dict(read_clean(clean)), cut), cut, features)
+    p_none = BtydFeaturizer(horizon_days=HORIZON).fit(snapshot).transform(snapshot)["bg_p_no_purchase"]
+    return pd.Series(p_none.to_numpy(), index=snapshot["customer_id"].astype("string").to_numpy())
 
 
 def _markdown(results: list[dict], command: str, as_of: str) -> str:
