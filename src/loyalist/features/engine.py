@@ -6,14 +6,16 @@ functions there (Spark: ``CREATE TEMPORARY FUNCTION``) and bind the parameters; 
 DuckDB-specific. Here each call opens a fresh in-memory DuckDB connection, defines the functions as macros (inlined,
 so they cost nothing), registers the tables (pandas frames go through Arrow without copying their buffers; a :class:`ParquetView` is
 scanned from its file as the query runs), rewrites
-``:name`` to DuckDB's ``$name`` and returns the result as an Arrow table.
+``:name`` to DuckDB's ``$name`` and returns the result as an Arrow table (:func:`run_sql`) or as record batches read
+while the query runs (:func:`stream_sql`: the result never exists whole in Arrow).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from loyalist.compute import duckdb_config
 
-__all__ = ["FUNCTIONS", "SPARK_FUNCTIONS", "ParquetView", "frame_to_arrow", "inline_functions", "to_duckdb_sql", "run_sql"]
+__all__ = ["FUNCTIONS", "SPARK_FUNCTIONS", "ParquetView", "frame_to_arrow", "inline_functions", "to_duckdb_sql", "run_sql",
+           "stream_sql", "sql_to_arrow_file", "BATCH_ROWS"]
 
 #: The non-standard functions the portable SQL may call: name -> (arguments, DuckDB body). Day counts are whole
 #: days (floor of the difference), as columns.py defines them.
@@ -141,6 +145,31 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+#: Rows per record batch of :func:`stream_sql`: one batch and its pandas conversion are a few MB (a 59-column
+#: snapshot batch is ~28 MB), few enough batches that their overhead is noise.
+BATCH_ROWS = 65_536
+
+
+def _open(sql: str, tables: Mapping[str, pa.Table | ParquetView], params: Mapping[str, Any],
+          threads: int | None) -> tuple[duckdb.DuckDBPyConnection, dict[str, Any]]:
+    """A fresh connection with ``tables`` registered, and the parameters of ``sql`` to bind."""
+    names = set(_PARAM.findall(sql))
+    missing = sorted(names - set(params))
+    if missing:
+        raise ValueError(f"SQL parameters {missing} have no value; pass them in 'params'.")
+    con = _connect(threads)
+    try:
+        for name, table in tables.items():
+            if isinstance(table, ParquetView):
+                _create_view(con, name, table)
+            else:
+                con.register(name, table)
+    except BaseException:
+        con.close()
+        raise
+    return con, {name: value for name, value in params.items() if name in names}
+
+
 def run_sql(
     sql: str,
     tables: Mapping[str, pa.Table | ParquetView],
@@ -155,18 +184,55 @@ def run_sql(
     configured DuckDB threads (:func:`loyalist.compute.use_compute`; every core when not set), which also bring
     the memory limit and the spill folder. Returns the result as one Arrow table.
     """
-    names = set(_PARAM.findall(sql))
-    missing = sorted(names - set(params))
-    if missing:
-        raise ValueError(f"SQL parameters {missing} have no value; pass them in 'params'.")
-    con = _connect(threads)
+    con, bound = _open(sql, tables, params, threads)
     try:
-        for name, table in tables.items():
-            if isinstance(table, ParquetView):
-                _create_view(con, name, table)
-            else:
-                con.register(name, table)
-        bound = {name: value for name, value in params.items() if name in names}
         return con.sql(to_duckdb_sql(sql), params=bound).to_arrow_table()
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def stream_sql(
+    sql: str,
+    tables: Mapping[str, pa.Table | ParquetView],
+    params: Mapping[str, Any],
+    *,
+    threads: int | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatchReader]:
+    """:func:`run_sql` with the result read batch by batch: ``with stream_sql(...) as reader: for batch in
+    reader: ...``. DuckDB produces each batch of ``batch_rows`` rows when it is read, so the caller can convert
+    and drop it before the next one; the whole result is never held in Arrow. The connection closes when the
+    block ends (an unread rest of the result is discarded).
+
+    Under a memory limit, a streamed result does not end in an ``ORDER BY``: DuckDB's ordered streaming
+    result cannot spill (20M orders under a 500MB limit: out of memory), so sort after reading.
+    """
+    con, bound = _open(sql, tables, params, threads)
+    try:
+        yield con.sql(to_duckdb_sql(sql), params=bound).to_arrow_reader(batch_rows)
+    finally:
+        con.close()
+
+
+def sql_to_arrow_file(
+    sql: str,
+    tables: Mapping[str, pa.Table | ParquetView],
+    params: Mapping[str, Any],
+    path: str | Path,
+    *,
+    threads: int | None = None,
+) -> int:
+    """Run ``sql`` like :func:`run_sql` and write its result, batch by batch as DuckDB makes it, to the Arrow IPC
+    file ``path`` (the exact Arrow buffers :func:`run_sql` would return, uncompressed); returns the row count.
+
+    For a result too large to hold beside DuckDB's own working memory: the process holds one batch at a time, and
+    the connection (with everything DuckDB built) is closed before the caller reads the file back column by
+    column (``pyarrow.ipc.open_file`` with ``IpcReadOptions(included_fields=...)``).
+    """
+    rows = 0
+    with stream_sql(sql, tables, params, threads=threads) as reader, ipc.new_file(str(path), reader.schema) as out:
+        for batch in reader:
+            out.write_batch(batch)
+            rows += batch.num_rows
+    return rows

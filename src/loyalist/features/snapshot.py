@@ -8,9 +8,11 @@ runs the single SQL text of ``sql/snapshot.sql`` (rendered by :func:`snapshot_sq
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -18,7 +20,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 
+from loyalist.compute import duckdb_settings
 from loyalist.config.models import FeatureConfig
 from loyalist.data.tables import ParquetTable
 from loyalist.errors import ConfigError, SchemaError
@@ -106,6 +110,7 @@ def snapshot_sql(
     has_margin: bool,
     has_category: bool = False,
     has_product: bool = False,
+    ordered: bool = True,
 ) -> str:
     """The snapshot's single SQL definition for the tables at hand (portable text, see :mod:`engine`).
 
@@ -113,7 +118,8 @@ def snapshot_sql(
     ``:w_start``, ``:trend_start``, ``:trend_prev_start`` and ``:freq_min_days`` (:func:`snapshot_params`), so
     one text serves every cut-off. The SQL reads ``orders(customer_id, order_date, amount, status[, margin])`` and,
     when present, ``customers``, ``tickets`` and ``surveys``; it returns every snapshot column except the RFM ones,
-    sorted by ``customer_id``.
+    sorted by ``customer_id`` (``ordered=False``: in no particular order, for a caller that sorts the streamed
+    result itself, see :func:`build_snapshot`).
     """
     if not isinstance(config, FeatureConfig):
         raise ConfigError(
@@ -122,6 +128,7 @@ def snapshot_sql(
     return _template().render(
         has_customers=bool(has_customers), has_tickets=bool(has_tickets), has_surveys=bool(has_surveys),
         has_margin=bool(has_margin), has_category=bool(has_category), has_product=bool(has_product),
+        ordered=bool(ordered),
     )
 
 
@@ -333,15 +340,58 @@ def build_snapshot(
         has_margin="margin" in _columns(sources["orders"]),
         has_category="category" in _columns(sources["orders"]),
         has_product="product_id" in _columns(sources["orders"]),
+        ordered=False,
     )
-    result = engine.run_sql(sql, sources, params)
-    _check_unique(result.column("customer_id"))
-    frame = result.to_pandas(types_mapper=_string_mapper, ignore_metadata=True)
+    with tempfile.TemporaryDirectory(prefix="loyalist-snapshot-", dir=duckdb_settings().temp_directory) as folder:
+        path = Path(folder) / "snapshot.arrow"
+        engine.sql_to_arrow_file(sql, sources, params, path)  # DuckDB closed when this returns
+        frame = _read_result(path)
     return _finish(frame, tables, config)
 
 
+def _read_result(path: Path) -> pd.DataFrame:
+    """The SQL result written to ``path`` (Arrow IPC, in no particular order) as pandas sorted by customer_id: the
+    frame that ``to_pandas`` of the whole result with ``ORDER BY customer_id`` gives, with the
+    :data:`SNAPSHOT_DTYPES` (same dtypes, row order and values).
+
+    Why a file: DuckDB still holds its hash tables while the last rows stream out (~400 MB at 20M orders), and the
+    result is as large again; written to disk as it streams and read back after the connection is closed, the
+    result is in memory once (as pandas, filled one column at a time) and never beside DuckDB's working set or
+    beside a whole Arrow copy. The SQL ends without ``ORDER BY`` (DuckDB's ordered streaming result cannot spill
+    under a memory limit), so the rows are put in order here: Arrow's byte-wise string order is DuckDB's.
+    """
+    schema = ipc.open_file(str(path)).schema
+
+    def column(name: str) -> pa.ChunkedArray:
+        options = ipc.IpcReadOptions(included_fields=[schema.get_field_index(name)])
+        return ipc.open_file(str(path), options=options).read_all().column(0)
+
+    ids = column("customer_id")
+    order = pc.sort_indices(ids)
+    _check_unique(ids.take(order))
+    del ids
+    columns = {}
+    for name in schema.names:
+        columns[name] = _to_pandas(name, column(name).take(order))
+    return pd.DataFrame(columns, copy=False)
+
+
+def _to_pandas(name: str, values: pa.ChunkedArray) -> Any:
+    """One result column as pandas values with its snapshot dtype, as ``to_pandas`` of the whole table and the
+    dtype cast of :func:`finish_snapshot` make it; numpy data is writable (a zero-copy view of Arrow is not)."""
+    column = pa.table({name: values}).to_pandas(types_mapper=_string_mapper, ignore_metadata=True)[name]
+    dtype = SNAPSHOT_DTYPES.get(name)
+    if dtype is not None and str(column.dtype) != dtype:
+        column = column.astype(dtype)
+    out = column.array
+    if isinstance(column.dtype, np.dtype):
+        data = column.to_numpy()
+        out = data if data.flags.writeable else data.copy()
+    return out
+
+
 def _check_unique(ids: pa.ChunkedArray) -> None:
-    """The result is sorted by customer_id, so a repeated id (from a repeated customers row) is adjacent."""
+    """The ids in sorted order: a repeated id (from a repeated customers row) is adjacent."""
     ids = ids.combine_chunks()
     if len(ids) > 1:
         same = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))

@@ -3,7 +3,8 @@
 
     Portable SQL (DuckDB and Spark SQL run this text): standard SQL with the types STRING, DOUBLE, BIGINT,
     BOOLEAN, TIMESTAMP and DATE, plus the functions days_between, day_diff, hours_between and month_index
-    (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches only).
+    (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches, and ordered:
+    ORDER BY customer_id, off when the caller sorts the streamed result itself).
 
     Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
     :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
@@ -342,4 +343,6 @@ LEFT JOIN nps_moves AS nm ON nm.customer_id = p.customer_id
 {% if has_category or has_product %}
 LEFT JOIN ranges AS r ON r.customer_id = p.customer_id
 {% endif %}
+{% if ordered %}
 ORDER BY p.customer_id
+{% endif %}
