@@ -177,7 +177,8 @@ def run_train(
     lgbm_shape = {}
     if candidate == "lightgbm":
         assert isinstance(result.model, TableChurnModel)
-        lgbm_shape = {"lgbm.num_leaves": result.model.num_leaves_, "lgbm.n_trees": result.model.n_trees_}
+        lgbm_shape = {"lgbm.num_leaves": result.model.num_leaves_, "lgbm.n_trees": result.model.n_trees_,
+                      "lgbm.stacked_with_spline_logistic": bool(getattr(result.model, "stacked_", False))}
     with reporter.step(f"Log the run to MLflow and register {name}"), \
             run("train-churn-table", tags=config_tags(config)) as h:
         h.log_config(config_to_dict(config))

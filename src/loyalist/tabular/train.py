@@ -118,6 +118,9 @@ def train_table(
         reason = (f"LightGBM's {config.folds}-fold ROC AUC {learned:.3f} is below the best baseline ({best} "
                   f"{bar:.3f}), so the logistic baseline is the candidate.")
     model = models[candidate]().fit(X, y)
+    choice = getattr(model, "choice_", None)
+    if choice:
+        reason += f" Fitted on every labelled customer: {choice}."
     notes = []
     for r in leak.loc[leak["alarm"] != ""].itertuples():
         if r.alarm == "leak":
