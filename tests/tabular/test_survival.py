@@ -164,3 +164,33 @@ def test_the_brier_horizon_stops_where_few_customers_are_still_observed():
     cv = sv.cross_validate_survival(X, d, e, {sv.COX: sv.CoxModel}, make_folds(e.astype(int), 3, 0), horizon=60)
     assert cv.months[-1] == np.floor(np.quantile(d, 0.9)) < 20
     assert (cv.summary["ibs_mean"] < 0.25).all()
+
+
+def test_the_list_curves_take_the_classifier_level_and_keep_the_model_shape():
+    X, d, e, _ = _simulated(1500, seed=8)
+    model = sv.HazardModel(n_jobs=1).fit(X, d, e)
+    ts = sv.TableSurvival(model=model, features=list(X.columns), tenure_unit="months", segment=None,
+                          curves=pd.DataFrame(), cap_months=60, candidate="lightgbm_hazard")
+    rows = X.head(40)
+    tenure = np.arange(40, dtype=float) % 24
+    plain = ts.risk_columns(rows, tenure)
+    # without a churn probability: the survival model's own curve, as before
+    cs = sv.conditional_survival(model, rows, tenure, [h / sv.DAYS_PER_MONTH for h in sv.HORIZONS_DAYS])
+    assert np.allclose(plain[["p_active_30d", "p_active_90d", "p_active_180d"]].to_numpy(), cs)
+    assert np.allclose(plain["expected_days_to_churn"],
+                       sv.expected_remaining(model, rows, tenure, 60) * sv.DAYS_PER_MONTH)
+    p = np.linspace(0.02, 0.6, 40)
+    for window in (1.0, 3.0):
+        lv = ts.risk_columns(rows, tenure, churn_probability=p, window_months=window)
+        # P(left within the flag's window) is the classifier's p: S(window) ** k = 1 - p
+        sw = sv.conditional_survival(model, rows, tenure, [window])[:, 0]
+        k = sv.level_to_classifier(sw, p)
+        assert np.allclose(sw ** k, 1 - p)
+        # the shape is the model's: every horizon is its curve to the same power
+        assert np.allclose(lv["p_active_90d"], cs[:, 1] ** k)
+        assert (lv["p_active_30d"] >= lv["p_active_90d"]).all() and (lv["p_active_90d"] >= lv["p_active_180d"]).all()
+    lv = ts.risk_columns(rows, tenure, churn_probability=p, window_months=1.0)
+    assert np.allclose(1 - lv["p_active_30d"], p, atol=0.02)  # 30 days is 0.99 of a month
+    # a higher churn probability gives a shorter expected time to churn, whatever the tenure
+    assert lv["expected_days_to_churn"].corr(pd.Series(p), method="spearman") < -0.9
+    assert lv["expected_days_to_churn"].median() < plain["expected_days_to_churn"].median()

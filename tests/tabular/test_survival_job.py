@@ -111,6 +111,15 @@ def test_the_report_draws_the_curves_and_dates_the_plan(story):
     assert first["segment"] == "monthly"  # the soonest deadline: the plan that leaves fastest
     assert first["act_by"] == str((pd.Timestamp("2025-06-30")
                                    + pd.Timedelta(days=int(first["median_days_to_churn"]))).date())
+    # the date is the median of the segment's high / very-high customers (the ones the plan is about), whose
+    # expected time to churn follows the churn probability the list shows
+    risk = pd.read_parquet(story / "scores" / "churn_risk.parquet")
+    for r in plan:
+        part = risk.loc[risk["segment"] == r["segment"]]
+        hot = part.loc[part["risk_band"].isin(["high", "very_high"])]
+        basis = hot if len(hot) else part
+        assert r["median_days_to_churn"] == pytest.approx(basis["expected_days_to_churn"].median())
+    assert np.allclose(1 - risk["p_active_30d"], risk["churn_probability"], atol=0.02)
     for lang in ("en", "zh"):
         html = (story / "report" / f"report_{lang}.html").read_text(encoding="utf-8")
         assert 'data-chart="chart-survival"' in html and first["act_by"] in html

@@ -342,7 +342,7 @@ def run_score(
         model = loaded.model
         reasons: list[list[str | None]] = top_reasons(model.contributions(X), X) if hasattr(model, "contributions") \
             else [[None] * 3 for _ in range(len(X))]
-        survival = _survival_columns(model, scored, types, config, run_date)
+        survival = _survival_columns(model, scored, types, config, run_date, churn_probability=np.asarray(p))
         risk = build_table_risk_list(scored, p, reasons, config.customer_table,
                                      band_cuts=config.scoring_job.risk_band_cuts, as_of=as_of, model_name=name,
                                      model_version=loaded.info.version, survival=survival)
@@ -381,16 +381,21 @@ def run_score(
 
 
 def _survival_columns(model: object, scored: pd.DataFrame, types: pd.DataFrame, config: LoyalistConfig,
-                      run_date: pd.Timestamp | None) -> pd.DataFrame | None:
+                      run_date: pd.Timestamp | None, *, churn_probability: np.ndarray | None = None,
+                      ) -> pd.DataFrame | None:
     """The time-to-churn columns of the risk list (p_active_30d/90d/180d, expected_days_to_churn, segment) from
-    the survival model the champion carries; None when it carries none or no tenure is mapped."""
+    the survival model the champion carries, each customer's curve set to the level of ``churn_probability``
+    over ``customer_table.churn_window_months`` (``TableSurvival.risk_columns``), so the list's churn
+    probability, p_active_30d and the report's act-by dates tell one story; None when the champion carries no
+    survival model or no tenure is mapped."""
     survival = getattr(model, "survival_", None)
     tenure = config.customer_table.tenure
     if survival is None or tenure is None or tenure not in scored.columns:
         return None
     kinds = {c: t for c, t in zip(types["column"], types["type"], strict=True) if c in survival.features}
     X = _model_input(scored, kinds, config, run_date)
-    out = survival.risk_columns(X, scored[tenure])
+    out = survival.risk_columns(X, scored[tenure], churn_probability=churn_probability,
+                                window_months=config.customer_table.churn_window_months)
     if survival.segment is not None and survival.segment in scored.columns:
         seg = scored[survival.segment].astype("object")
         known = set(survival.curves["segment"].astype(str))

@@ -29,7 +29,7 @@ _TEXT = {
            "none": "无", "mean_std": "均值 ± 标准差",
            "survival": "流失时间（生存分析）", "surv_quality": "生存模型质量（交叉验证；C 越高越好，IBS 越低越好）",
            "plan": "行动计划：在客户群的中位流失时间之前行动", "segment": "客户群", "km_median": "KM 中位寿命（月）",
-           "median_days": "中位预计流失天数", "act_by": "最迟行动日期", "at_risk": "高/很高风险客户",
+           "median_days": "中位预计流失天数（高/很高风险客户）", "act_by": "最迟行动日期", "at_risk": "高/很高风险客户",
            "p90": "90 天后仍在网的中位概率"},
     "en": {"title": "Churn-risk report (customer-table mode)", "overview": "Overview", "as_of": "As of",
            "customers": "Customers scored", "model": "Model",
@@ -42,7 +42,7 @@ _TEXT = {
            "survival": "Time to churn (survival)",
            "surv_quality": "Survival model quality (cross-validated; C: higher is better, IBS: lower is better)",
            "plan": "Action plan: act before the segment's median time to churn", "segment": "Segment",
-           "km_median": "KM median lifetime (months)", "median_days": "Median expected days to churn",
+           "km_median": "KM median lifetime (months)", "median_days": "Median expected days to churn (high / very-high customers)",
            "act_by": "Act by", "at_risk": "High / very-high customers", "p90": "Median P(still a customer in 90 days)"},
 }
 
@@ -113,8 +113,10 @@ def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, 
 def _survival_section(risk: pd.DataFrame, survival: dict[str, Any] | None, as_of: Any) -> dict[str, Any] | None:
     """The report's time-to-churn part: the curves and model quality the list's summary carries, and the action
     plan per segment: customers, high/very-high customers, the Kaplan-Meier median lifetime, the median
-    P(still a customer in 90 days) and median expected days to churn of the listed customers, and the day to act
-    by (as-of + that median, at least 1 day: act before the segment's median time to churn)."""
+    P(still a customer in 90 days) of the listed customers, the median expected days to churn of the segment's
+    high/very-high customers (of all its customers when it has none: the plan is about those at risk) and the day
+    to act by (as-of + that median, at least 1 day). The list's time-to-churn columns are set to the churn
+    probability's level (``TableSurvival.risk_columns``), so the date agrees with the probability shown."""
     if not survival:
         return None
     plan: list[dict[str, Any]] = []
@@ -122,9 +124,9 @@ def _survival_section(risk: pd.DataFrame, survival: dict[str, Any] | None, as_of
     if {"segment", "expected_days_to_churn", "p_active_90d"} <= set(risk.columns) and as_of:
         day = pd.Timestamp(as_of)
         for seg, part in risk.groupby(risk["segment"].astype(str), sort=True):
-            days = float(part["expected_days_to_churn"].median())
-            plan.append({"segment": str(seg), "customers": len(part),
-                         "at_risk": int(part["risk_band"].isin(["high", "very_high"]).sum()),
+            hot = part["risk_band"].isin(["high", "very_high"])
+            days = float(part.loc[hot if hot.any() else slice(None), "expected_days_to_churn"].median())
+            plan.append({"segment": str(seg), "customers": len(part), "at_risk": int(hot.sum()),
                          "km_median_months": medians.get(str(seg)),
                          "p_active_90d": float(part["p_active_90d"].median()), "median_days_to_churn": days,
                          "act_by": str((day + pd.Timedelta(days=max(1, int(days)))).date())})

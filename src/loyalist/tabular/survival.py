@@ -57,6 +57,7 @@ __all__ = [
     "integrated_brier",
     "km_by_segment",
     "km_curve",
+    "level_to_classifier",
     "survival_data",
     "tenure_months",
 ]
@@ -584,13 +585,37 @@ class TableSurvival:
     cap_months: int
     candidate: str
 
-    def risk_columns(self, X: pd.DataFrame, tenure: pd.Series | np.ndarray) -> pd.DataFrame:
+    def risk_columns(self, X: pd.DataFrame, tenure: pd.Series | np.ndarray,
+                     churn_probability: np.ndarray | None = None, window_months: float = 1.0) -> pd.DataFrame:
         """Per row: ``p_active_30d/90d/180d`` (P(still a customer that many days from now | a customer now with
         this tenure)) and ``expected_days_to_churn`` (restricted mean remaining time, capped at ``cap_months``,
-        in days). Rows without a tenure count from tenure 0."""
+        in days). Rows without a tenure count from tenure 0.
+
+        With ``churn_probability`` (the churn classifier's P(churn within ``window_months``), the list's own
+        column) each customer's remaining curve is set to the classifier's level: the survival model gives the
+        shape over time, ``S(T + h | T)`` is raised to the power ``k = log(1 - p) / log S(T + window | T)`` (its
+        cumulative hazard scaled by ``k``, proportional hazards), so that P(left within the window) equals the
+        classifier's ``p``, the probability the list shows (see :func:`level_to_classifier`)."""
         T = tenure_months(tenure, self.tenure_unit)
         Xs = X[self.features]
-        p = conditional_survival(self.model, Xs, T, [h / DAYS_PER_MONTH for h in HORIZONS_DAYS])
-        out = pd.DataFrame(p, columns=[f"p_active_{h}d" for h in HORIZONS_DAYS], index=X.index)
-        out["expected_days_to_churn"] = expected_remaining(self.model, Xs, T, self.cap_months) * DAYS_PER_MONTH
+        hs = np.array([h / DAYS_PER_MONTH for h in HORIZONS_DAYS])
+        steps = np.arange(0, self.cap_months + 1, dtype=float)
+        grid = np.concatenate([hs, steps, [float(window_months)]])
+        s = conditional_survival(self.model, Xs, T, grid)
+        if churn_probability is not None:
+            k = level_to_classifier(s[:, -1], churn_probability)
+            s = np.clip(s, 1e-300, 1.0) ** k[:, None]
+        out = pd.DataFrame(s[:, :len(hs)], columns=[f"p_active_{h}d" for h in HORIZONS_DAYS], index=X.index)
+        curve = s[:, len(hs):len(hs) + len(steps)]
+        out["expected_days_to_churn"] = np.trapezoid(curve, steps, axis=1) * DAYS_PER_MONTH
         return out
+
+
+def level_to_classifier(survival_at_window: np.ndarray, churn_probability: np.ndarray) -> np.ndarray:
+    """Per customer the power ``k`` that brings the survival model's P(still a customer after the flag's window)
+    to the classifier's ``1 - p``: ``k = log(1 - p) / log S(window)`` (``S ** k`` keeps the curve's shape and
+    scales its cumulative hazard). ``p`` is clipped to [1e-6, 1 - 1e-6] and ``S`` to at most 1 - 1e-9 (a
+    customer the survival model sees no risk for in the window still gets the classifier's)."""
+    p = np.clip(np.asarray(churn_probability, dtype=float), 1e-6, 1 - 1e-6)
+    sw = np.clip(np.asarray(survival_at_window, dtype=float), 1e-12, 1 - 1e-9)
+    return np.log1p(-p) / np.log(sw)
