@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -202,6 +203,9 @@ def test_log_dataset_records_input_and_fingerprint(tracking_store):
     input_tags = {t.key: t.value for t in dataset_input.tags}
     assert input_tags["mlflow.data.context"] == "training"
     assert input_tags["loyalist.sha256"] == fp["sha256"]
+    from mlflow.types.utils import _infer_schema
+
+    assert json.loads(dataset_input.dataset.schema)["mlflow_colspec"] == _infer_schema(frame).to_dict()
     assert logged.data.tags["fingerprint.snapshot.rows"] == "50"
     assert logged.data.tags["fingerprint.snapshot.customers"] == "50"
     assert fp == data_fingerprint(frame)
@@ -333,3 +337,34 @@ def test_an_alias_update_that_lost_a_race_is_tried_again(monkeypatch):
 
     with pytest.raises(StaleDataError):
         store.retry_lost_race(other)
+
+
+def test_dataset_schema_equals_mlflow_inference_with_missing_values_past_the_sample():
+    from mlflow.types.utils import _infer_schema
+
+    from loyalist.tracking.store import SCHEMA_SAMPLE_ROWS, dataset_schema
+
+    n = SCHEMA_SAMPLE_ROWS + 500
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "customer_id": pd.Series([f"C{i}" for i in range(n)], dtype="str"),
+        "amount": rng.random(n),
+        "late_nan": rng.random(n),
+        "count": np.arange(n, dtype="int64"),
+        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) % 400, unit="D"),
+        "segment": pd.Series(["a", "b"] * (n // 2), dtype="object"),
+        "flag": np.arange(n) % 2 == 0,
+        "late_missing_text": pd.Series(["x"] * n, dtype="object"),
+        "empty_head": pd.Series([None] * SCHEMA_SAMPLE_ROWS + ["y"] * 500, dtype="object"),
+    })
+    frame.loc[n - 1, "late_nan"] = np.nan
+    frame.loc[n - 2, "when"] = pd.NaT
+    frame.loc[n - 3, "late_missing_text"] = None
+    expected = _infer_schema(frame)
+    got = dataset_schema(frame)
+    assert got == expected
+    assert {c.name: c.required for c in got.inputs} == {
+        "customer_id": True, "amount": True, "late_nan": False, "count": True, "when": False, "segment": True,
+        "flag": True, "late_missing_text": False, "empty_head": False,
+    }
+    assert dataset_schema(frame.head(0)) == _infer_schema(frame.head(0))

@@ -30,6 +30,8 @@ from mlflow import MlflowClient
 from mlflow.data.pandas_dataset import from_pandas  # = mlflow.data.from_pandas, set at run time (unseen by mypy)
 from mlflow.entities import DatasetInput, InputTag, Param, RunTag
 from mlflow.exceptions import MlflowException
+from mlflow.types import ColSpec, Schema
+from mlflow.types.utils import _infer_schema
 
 from loyalist.errors import ConfigError, ModelError, StoreError
 from loyalist.io import check_writable, file_lock
@@ -620,11 +622,39 @@ class RunHandle:
             # MLflow hints that integer columns cannot hold missing values: irrelevant to a logged dataset schema.
             warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
             dataset = from_pandas(df, name=name)
+            # PandasDataset.schema is a cached property; set it so MLflow does not walk every value in Python.
+            dataset.__dict__["schema"] = dataset_schema(df)
             # Dataset._to_mlflow_entity is how mlflow.log_input builds the entity; used here to log by run id.
             entity = DatasetInput(dataset=dataset._to_mlflow_entity(), tags=tags)
         # two runs logging the same dataset at once both insert its row; the loser retries and links the row
         retry_lost_race(lambda: self._client.log_inputs(self.run_id, datasets=[entity]))
         return fp
+
+
+SCHEMA_SAMPLE_ROWS = 10_000
+
+
+def dataset_schema(df: pd.DataFrame) -> Schema | None:
+    """The MLflow schema of ``df``, equal to ``mlflow.types.utils._infer_schema(df)`` (what ``from_pandas`` logs),
+    at a fraction of the cost: MLflow tests every value of every column for a missing value in a Python loop
+    (about 10 s of CPU for a 120,000-row training table); here the types come from the first
+    :data:`SCHEMA_SAMPLE_ROWS` rows and ``required`` from a vectorised ``isna`` over all rows. Object columns whose
+    sample holds only missing values fall back to MLflow's full inference. None when MLflow cannot infer it
+    (as ``PandasDataset.schema`` gives)."""
+    try:
+        sample = _infer_schema(df.head(SCHEMA_SAMPLE_ROWS))
+    except Exception:  # PandasDataset.schema also turns any inference failure into None
+        return None
+    specs: list[Any] = []
+    for spec, col in zip(sample.inputs, df.columns, strict=True):
+        series = df[col]
+        if series.dtype.kind == "O" and len(df) > SCHEMA_SAMPLE_ROWS and series.head(SCHEMA_SAMPLE_ROWS).isna().all():
+            try:
+                return _infer_schema(df)
+            except Exception:  # as above
+                return None
+        specs.append(ColSpec.from_json_dict(**{**spec.to_dict(), "required": not bool(series.isna().any())}))
+    return Schema(specs)
 
 
 @contextmanager
