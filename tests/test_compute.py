@@ -37,7 +37,7 @@ def test_defaults_are_two_threads_at_most_and_duckdb_own_memory():
     ({"lgbm_threads": 0}, "lgbm_threads"), ({"lgbm_threads": True}, "lgbm_threads"),
     ({"lgbm_threads": "many"}, "lgbm_threads"), ({"duckdb_threads": "free"}, "duckdb_threads"),
     ({"duckdb_memory_limit": "a lot"}, "duckdb_memory_limit"), ({"duckdb_memory_limit": "1MB"}, "duckdb_memory_limit"),
-    ({"threads": 2}, "threads"),
+    ({"threads": 2}, "threads"), ({"blas_threads": 0}, "blas_threads"), ({"blas_threads": "free"}, "blas_threads"),
 ])
 def test_bad_compute_values_are_refused_naming_the_key(block, key):
     with pytest.raises(ValidationError, match=key):
@@ -80,3 +80,30 @@ def test_lgbm_threads_reach_the_fit_and_the_predictions():
     model.set_threads(2)
     assert model.booster_.get_params()["n_jobs"] == 2
     assert model._lgbm_params()["n_jobs"] == min(2, CORES)
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {int(info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas"}
+
+
+def test_blas_threads_default_to_one_and_auto_leaves_the_library_count():
+    from threadpoolctl import ThreadpoolController
+
+    import numpy as np  # noqa: F401 - loads numpy's BLAS, whose pool the setting limits
+    from loyalist.compute import limit_blas_threads
+
+    assert LoyalistConfig().compute.blas_threads == 1
+    controller = ThreadpoolController()
+    two = min(2, CORES)
+    controller.limit(limits=two, user_api="blas")
+    assert _blas_threads() == {two}
+    apply_compute(LoyalistConfig())
+    assert _blas_threads() == {1}
+    with pytest.raises(ValueError, match="BLAS threads"):
+        limit_blas_threads(0)
+    controller.limit(limits=two, user_api="blas")
+    apply_compute(LoyalistConfig.model_validate({"compute": {"blas_threads": "auto"}}))
+    assert _blas_threads() == {two}
+    apply_compute(LoyalistConfig())  # leave the process as every job leaves it

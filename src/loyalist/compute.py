@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DuckdbSettings", "lgbm_threads", "free_cores", "use_compute", "duckdb_config", "duckdb_settings",
+__all__ = ["DuckdbSettings", "lgbm_threads", "limit_blas_threads", "free_cores", "use_compute", "duckdb_config", "duckdb_settings",
            "MAX_LGBM_AUTO"]
 
 #: ``auto`` never asks for more LightGBM threads than this: beyond 2 the fits of loyalist's data sizes gain little
@@ -49,6 +49,21 @@ def lgbm_threads(setting: int | str | None = "auto") -> int:
     if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
         raise ValueError(f"LightGBM threads must be an integer >= 1, 'auto' or 'free'; got {setting!r}")
     return min(int(setting), _cores())
+
+
+def limit_blas_threads(setting: int | str | None) -> int | None:
+    """Limit numpy's and scikit-learn's BLAS thread pools for the rest of the process (``threadpoolctl``): an
+    integer >= 1 as given (capped at the cores), ``"auto"`` or None leaves the libraries' own count. Returns the
+    limit set, or None."""
+    if setting is None or setting == "auto":
+        return None
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
+        raise ValueError(f"BLAS threads must be an integer >= 1 or 'auto'; got {setting!r}")
+    from threadpoolctl import ThreadpoolController
+
+    n = min(int(setting), _cores())
+    ThreadpoolController().limit(limits=n, user_api="blas")
+    return n
 
 
 @dataclass(frozen=True)

@@ -603,10 +603,11 @@ class ComputeConfig(Section):
 
     lgbm_threads: Literal["auto", "free"] | StrictInt = Field(union_mode="left_to_right")
     duckdb_threads: Literal["auto"] | StrictInt = Field(union_mode="left_to_right")
+    blas_threads: Literal["auto"] | StrictInt = Field(union_mode="left_to_right")
     duckdb_memory_limit: str | None
     duckdb_temp_directory: Path | None
 
-    @field_validator("lgbm_threads", "duckdb_threads")
+    @field_validator("lgbm_threads", "duckdb_threads", "blas_threads")
     @classmethod
     def _threads(cls, v: str | int) -> str | int:
         if isinstance(v, int) and not 1 <= v <= 1024:

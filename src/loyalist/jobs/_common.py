@@ -22,13 +22,15 @@ def config_tags(config: LoyalistConfig) -> dict[str, str]:
 
 def apply_compute(config: LoyalistConfig) -> None:
     """Apply the ``compute`` block (:mod:`loyalist.compute`): DuckDB's threads, memory limit and spill folder for
-    every connection the library opens from now on, and passive OpenMP waiting unless the environment chose
+    every connection the library opens from now on, numpy's BLAS threads (``compute.blas_threads``), and passive
+    OpenMP waiting unless the environment chose
     (``OMP_WAIT_POLICY`` only takes effect before LightGBM loads: the CLI sets it first thing). LightGBM's thread
     count travels with the config to each fit (``compute.lgbm_threads``)."""
-    from loyalist.compute import DuckdbSettings, use_compute
+    from loyalist.compute import DuckdbSettings, limit_blas_threads, use_compute
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     c = config.compute
+    limit_blas_threads(c.blas_threads)
     temp = c.duckdb_temp_directory
     use_compute(duckdb=DuckdbSettings(threads=None if c.duckdb_threads == "auto" else int(c.duckdb_threads),
                                       memory_limit=c.duckdb_memory_limit,
