@@ -191,3 +191,37 @@ def test_a_table_without_usable_tenures_trains_the_churn_model_and_says_why_no_s
     assert res.exit_code == 0, res.output
     risk = pd.read_parquet(tmp_path / "scores" / "churn_risk.parquet")
     assert "p_active_90d" not in risk.columns and risk["churn_probability"].notna().all()
+
+
+def test_the_report_compares_with_a_previous_list(story):
+    """``loyalist report --previous`` in table mode: an earlier list where some customers were riskier, one has
+    gone and one is new."""
+    risk = pd.read_parquet(story / "scores" / "churn_risk.parquet")
+    prev = risk.copy()
+    prev["as_of"] = pd.Timestamp("2025-03-31")
+    prev.loc[prev.index[:5], "risk_band"] = "very_high"  # five customers were riskier
+    # the first current customer is new; a very-high customer of the previous list is gone
+    prev = pd.concat([prev.iloc[1:], prev.iloc[:1].assign(customer_id="GONE-1", risk_band="very_high")])
+    path = story / "scores" / "previous_risk.parquet"
+    prev.to_parquet(path, index=False)
+    res = CliRunner().invoke(app, ["report", "--scores", str(story / "scores" / "churn_risk.parquet"),
+                                   "--previous", str(path), "--out", str(story / "report-tracked"), "--lang", "both",
+                                   "--quiet"])
+    assert res.exit_code == 0, (res.output, repr(res.exception))
+    k = json.loads((story / "report-tracked" / "report_summary.json").read_text(encoding="utf-8"))["tracking"]
+    assert k["previous_as_of"] == "2025-03-31" and k["current_as_of"] == "2025-06-30"
+    n = len(risk)
+    assert k["customers"] == {"previous": n, "current": n, "both": n - 1, "new": 1, "gone": 1}
+    moved = int((risk["risk_band"].iloc[1:5] != "very_high").sum())  # the first row left the previous list
+    assert k["moves"]["down"] == moved and k["moves"]["up"] == 0 and k["moves"]["same"] == n - 1 - moved
+    assert k["previous_high"]["gone"] == 1
+    assert sum(k["migration"]["very_high"].values()) == sum(b["previous"] for b in k["bands"]
+                                                            if b["band"] == "very_high")
+    assert k["mean_probability_both"]["change"] == pytest.approx(0.0)
+    for lang, word in (("en", "Compared with the previous list"), ("zh", "与上期对比")):
+        assert word in (story / "report-tracked" / f"report_{lang}.html").read_text(encoding="utf-8")
+    bad = story / "scores" / "bad_previous.csv"
+    risk[["customer_id"]].to_csv(bad, index=False)
+    res = CliRunner().invoke(app, ["report", "--scores", str(story / "scores" / "churn_risk.parquet"),
+                                   "--previous", str(bad), "--out", str(story / "report-bad"), "--quiet"])
+    assert res.exit_code == 2 and "bad_previous.csv" in res.output and "lacks the columns" in res.output

@@ -102,7 +102,7 @@ def run(
         from loyalist.jobs import table_mode
 
         return table_mode.run_report(Path(scores), list_summary, lang=lang, out_dir=out_dir, top_n=max(top_n, 20),
-                                     formats=kinds, browser=browser, reporter=reporter)
+                                     formats=kinds, browser=browser, reporter=reporter, previous=list(previous))
     with reporter.step(f"Read the scored list {scores}"):
         current = read_scored_list(scores)
         list_summary = read_list_summary(scores)

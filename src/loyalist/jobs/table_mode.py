@@ -263,16 +263,31 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
 def run_report(
     scores: Path, list_summary: dict, *, lang: str = "both", out_dir: Path = Path("outputs/report"), top_n: int = 20,
     formats: Sequence[str] = ("html",), browser: str | None = None, reporter: Reporter | None = None,
+    previous: Sequence[Path] = (),
 ) -> dict[str, Path]:
     """Customer-table mode of ``loyalist report`` (HTML, and PDF through Chromium): the risk list's bands, drivers, top customers and
-    the model's cross-validated quality beside the baselines. Returns the written paths."""
+    the model's cross-validated quality beside the baselines; with ``previous`` (earlier risk lists of the same
+    table) the comparison with the latest of them by as-of date. Returns the written paths."""
     from loyalist.io import output_set, read_parquet, write_json, write_text
     from loyalist.jobs.report import parse_langs
     from loyalist.tabular.report import render_table_report, summarize_table_report
 
     reporter = reporter or Reporter(quiet=True)
-    risk = read_parquet(scores) if str(scores).endswith(".parquet") else pd.read_csv(scores, encoding="utf-8-sig")
-    summary = summarize_table_report(risk, list_summary, top_n=top_n)
+    def read(path: Path) -> pd.DataFrame:
+        return read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, encoding="utf-8-sig")
+
+    risk = read(scores)
+    earlier = [read(Path(p)) for p in previous]
+    for path, frame in zip(previous, earlier, strict=True):
+        missing = [c for c in ("customer_id", "as_of", "risk_band", "churn_probability") if c not in frame.columns]
+        if missing:
+            from loyalist.errors import InputFileError
+
+            raise InputFileError(f"The previous list '{path}' lacks the columns {missing}; give a churn_risk list "
+                                 "written by 'loyalist score' in customer-table mode.")
+    latest = max(earlier, key=lambda f: pd.Timestamp(f["as_of"].iloc[0]) if len(f) else pd.Timestamp.min,
+                 default=None)
+    summary = summarize_table_report(risk, list_summary, top_n=top_n, previous=latest)
     paths: dict[str, Path] = {}
     with output_set(Path(out_dir), "report") as files:
         write_json(summary, files.path("report_summary.json"))

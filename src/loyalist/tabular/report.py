@@ -6,7 +6,9 @@ ROC AUC, PR AUC, Brier and ECE of LightGBM beside the baselines on the same fold
 bands (customers, mean probability and value at risk per band); what drives the risk (how often each feature is a
 customer's first reason, among the high and very-high bands); time to churn (when the model carries a survival
 model: Kaplan-Meier curves per segment as a picture, C and IBS of the survival models, and the action plan per
-segment with the day to act by); the customers to call first (top by value at risk).
+segment with the day to act by); compared with the previous list (with ``loyalist report --previous``: customers
+new and gone, band counts and moves, what became of the previously high-risk customers, mean churn probability of
+the customers in both lists, value at risk); the customers to call first (top by value at risk).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-__all__ = ["render_table_report", "summarize_table_report", "survival_figure", "survival_svg"]
+__all__ = ["compare_table_periods", "render_table_report", "summarize_table_report", "survival_figure",
+           "survival_svg"]
 
 _BANDS = ("very_high", "high", "medium", "low")
 _TEXT = {
@@ -30,7 +33,11 @@ _TEXT = {
            "survival": "流失时间（生存分析）", "surv_quality": "生存模型质量（交叉验证；C 越高越好，IBS 越低越好）",
            "plan": "行动计划：在客户群的中位流失时间之前行动", "segment": "客户群", "km_median": "KM 中位寿命（月）",
            "median_days": "中位预计流失天数（高/很高风险客户）", "act_by": "最迟行动日期", "at_risk": "高/很高风险客户",
-           "p90": "90 天后仍在网的中位概率"},
+           "p90": "90 天后仍在网的中位概率", "tracking": "与上期对比", "prev": "上期", "cur": "本期",
+           "change": "变化", "both": "两期都有", "new": "新出现", "gone": "已不在名单（流失或移除）",
+           "moves": "风险等级变化（两期都有的客户）", "up": "风险升高", "same": "不变", "down": "风险降低",
+           "prev_hot": "上期高/很高风险客户", "still_hot": "仍为高/很高", "now_lower": "已降到中/低",
+           "mean_p_both": "两期都有客户的平均流失概率", "var_total": "风险价值合计"},
     "en": {"title": "Churn-risk report (customer-table mode)", "overview": "Overview", "as_of": "As of",
            "customers": "Customers scored", "model": "Model",
            "quality": "Model quality (stratified cross-validation, the same folds for every model)",
@@ -43,7 +50,13 @@ _TEXT = {
            "surv_quality": "Survival model quality (cross-validated; C: higher is better, IBS: lower is better)",
            "plan": "Action plan: act before the segment's median time to churn", "segment": "Segment",
            "km_median": "KM median lifetime (months)", "median_days": "Median expected days to churn (high / very-high customers)",
-           "act_by": "Act by", "at_risk": "High / very-high customers", "p90": "Median P(still a customer in 90 days)"},
+           "act_by": "Act by", "at_risk": "High / very-high customers", "p90": "Median P(still a customer in 90 days)",
+           "tracking": "Compared with the previous list", "prev": "Previous", "cur": "Current", "change": "Change",
+           "both": "In both lists", "new": "New", "gone": "No longer listed (churned or removed)",
+           "moves": "Band moves (customers in both lists)", "up": "Riskier", "same": "Same", "down": "Safer",
+           "prev_hot": "Previously high / very-high customers", "still_hot": "Still high / very high",
+           "now_lower": "Now medium / low", "mean_p_both": "Mean P(churn) of customers in both lists",
+           "var_total": "Total value at risk"},
 }
 
 _TEMPLATE = """<!DOCTYPE html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ t.title }}</title>
@@ -73,6 +86,15 @@ collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em}td.n
 <th>{{ t.km_median }}</th><th>{{ t.p90 }}</th><th>{{ t.median_days }}</th><th>{{ t.act_by }}</th></tr>{% for r in s.survival.plan %}<tr><td>{{ r.segment }}</td>
 <td class="n">{{ "{:,}".format(r.customers) }}</td><td class="n">{{ "{:,}".format(r.at_risk) }}</td><td class="n">{% if r.km_median_months is not none %}{{ "%g"|format(r.km_median_months) }}{% else %}&gt; {{ s.survival.longest }}{% endif %}</td>
 <td class="n">{{ "%.2f"|format(r.p_active_90d) }}</td><td class="n">{{ "{:,.0f}".format(r.median_days_to_churn) }}</td><td>{{ r.act_by }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{% if s.tracking %}{% set k = s.tracking %}<h2>{{ t.tracking }} ({{ k.previous_as_of }} → {{ k.current_as_of }})</h2>
+<table><tr><th></th><th>{{ t.prev }}</th><th>{{ t.cur }}</th><th>{{ t.change }}</th></tr>
+<tr><td>{{ t.customers }}</td><td class="n">{{ "{:,}".format(k.customers.previous) }}</td><td class="n">{{ "{:,}".format(k.customers.current) }}</td><td class="n">{{ "{:+,}".format(k.customers.current - k.customers.previous) }}</td></tr>
+{% for b in k.bands %}<tr><td>{{ b.band }}</td><td class="n">{{ "{:,}".format(b.previous) }}</td><td class="n">{{ "{:,}".format(b.current) }}</td><td class="n">{{ "{:+,}".format(b.current - b.previous) }}</td></tr>{% endfor %}
+<tr><td>{{ t.mean_p_both }}</td><td class="n">{{ "%.3f"|format(k.mean_probability_both.previous) if k.mean_probability_both.previous is not none }}</td><td class="n">{{ "%.3f"|format(k.mean_probability_both.current) if k.mean_probability_both.current is not none }}</td><td class="n">{{ "%+.3f"|format(k.mean_probability_both.change) if k.mean_probability_both.change is not none }}</td></tr>
+{% if k.value_at_risk.previous is not none %}<tr><td>{{ t.var_total }}</td><td class="n">{{ "{:,.0f}".format(k.value_at_risk.previous) }}</td><td class="n">{{ "{:,.0f}".format(k.value_at_risk.current) }}</td><td class="n">{{ "{:+,.0f}".format(k.value_at_risk.change) }}</td></tr>{% endif %}</table>
+<p>{{ t.both }} {{ "{:,}".format(k.customers.both) }}; {{ t.new }} {{ "{:,}".format(k.customers.new) }}; {{ t.gone }} {{ "{:,}".format(k.customers.gone) }}.
+{{ t.moves }}: {{ t.up }} {{ "{:,}".format(k.moves.up) }}, {{ t.same }} {{ "{:,}".format(k.moves.same) }}, {{ t.down }} {{ "{:,}".format(k.moves.down) }}.
+{{ t.prev_hot }} {{ "{:,}".format(k.previous_high.customers) }}: {{ t.still_hot }} {{ "{:,}".format(k.previous_high.still_high) }}, {{ t.now_lower }} {{ "{:,}".format(k.previous_high.now_lower) }}, {{ t.gone }} {{ "{:,}".format(k.previous_high.gone) }}.</p>{% endif %}
 <h2>{{ t.top }}</h2><table><tr><th>{{ t.customer }}</th><th>{{ t.p }}</th><th>{{ t.band }}</th><th>{{ t.var }}</th><th>{{ t.reasons }}</th></tr>
 {% for c in s.top %}<tr><td>{{ c.customer_id }}</td><td class="n">{{ "%.2f"|format(c.churn_probability) }}</td><td>{{ c.risk_band }}</td>
 <td class="n">{% if c.value_at_risk is not none %}{{ "{:,.0f}".format(c.value_at_risk) }}{% endif %}</td><td>{{ c.reasons|join("; ") }}</td></tr>{% endfor %}</table>
@@ -83,8 +105,61 @@ def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
 
-def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, top_n: int = 20) -> dict[str, Any]:
-    """Plain data of the report (see the module) from the risk list and its ``_summary.json``."""
+def compare_table_periods(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, Any]:
+    """Two risk lists of the same customer table at two as-of dates (customer-table mode's period tracking, as
+    ``loyalist report --previous`` does for order histories), by ``customer_id`` (pseudonymised ids need the same
+    key in both runs):
+
+    ``customers`` {previous, current, both, new, gone} (gone: listed before, not now: churned, or removed from the
+    table); ``bands`` per risk band the customers of each list; ``migration`` {previous band: {current band or
+    'gone': customers}, 'new': {current band: customers}}; ``moves`` {up, same, down} (to a riskier, the same, a
+    safer band, customers in both); ``previous_high`` the previously high / very-high customers: still so, now
+    medium / low, gone; ``mean_probability_both`` {previous, current, change} over customers in both lists;
+    ``value_at_risk`` {previous, current, change} over each full list (None without a value column)."""
+    order = {b: i for i, b in enumerate(reversed(_BANDS))}  # low 0 .. very_high 3
+    prev = previous.drop_duplicates("customer_id").set_index(previous["customer_id"].astype(str).rename("id"))
+    cur = current.drop_duplicates("customer_id").set_index(current["customer_id"].astype(str).rename("id"))
+    both = prev.index.intersection(cur.index)
+    pb, cb = prev["risk_band"].astype(str), cur["risk_band"].astype(str)
+    migration: dict[str, dict[str, int]] = {}
+    for band in _BANDS:
+        ids = pb.index[pb == band]
+        if len(ids):
+            inside = ids.intersection(both)
+            row = {b: int((cb.loc[inside] == b).sum()) for b in _BANDS}
+            migration[band] = {**{b: n for b, n in row.items() if n}, "gone": int(len(ids) - len(inside))}
+    new_ids = cur.index.difference(prev.index)
+    migration["new"] = {b: int((cb.loc[new_ids] == b).sum()) for b in _BANDS if (cb.loc[new_ids] == b).any()}
+    step = cb.loc[both].map(order).astype(float) - pb.loc[both].map(order).astype(float)
+    hot = pb.index[pb.isin(["high", "very_high"])]
+    hot_in = hot.intersection(both)
+    still = int(cb.loc[hot_in].isin(["high", "very_high"]).sum())
+    mp, mc = (float(prev.loc[both, "churn_probability"].mean()), float(cur.loc[both, "churn_probability"].mean())) \
+        if len(both) else (None, None)
+    has_var = "value_at_risk" in prev.columns and prev["value_at_risk"].notna().any() \
+        and "value_at_risk" in cur.columns and cur["value_at_risk"].notna().any()
+    vp = float(np.nansum(prev["value_at_risk"])) if has_var else None
+    vc = float(np.nansum(cur["value_at_risk"])) if has_var else None
+    as_of = [str(pd.Timestamp(f["as_of"].iloc[0]).date()) if "as_of" in f.columns and len(f) else None
+             for f in (previous, current)]
+    return {"previous_as_of": as_of[0], "current_as_of": as_of[1],
+            "customers": {"previous": len(prev), "current": len(cur), "both": len(both), "new": len(new_ids),
+                          "gone": int(len(prev) - len(both))},
+            "bands": [{"band": b, "previous": int((pb == b).sum()), "current": int((cb == b).sum())} for b in _BANDS],
+            "migration": migration,
+            "moves": {"up": int((step > 0).sum()), "same": int((step == 0).sum()), "down": int((step < 0).sum())},
+            "previous_high": {"customers": len(hot), "still_high": still, "now_lower": int(len(hot_in) - still),
+                              "gone": int(len(hot) - len(hot_in))},
+            "mean_probability_both": {"previous": mp, "current": mc,
+                                      "change": None if mp is None or mc is None else mc - mp},
+            "value_at_risk": {"previous": vp, "current": vc,
+                              "change": None if vp is None or vc is None else vc - vp}}
+
+
+def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, top_n: int = 20,
+                           previous: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Plain data of the report (see the module) from the risk list and its ``_summary.json``; with ``previous``
+    (an earlier risk list of the same table) also ``tracking`` (:func:`compare_table_periods`)."""
     bands = []
     for band in _BANDS:
         part = risk.loc[risk["risk_band"] == band]
@@ -107,7 +182,8 @@ def summarize_table_report(risk: pd.DataFrame, list_summary: dict[str, Any], *, 
             "model": list_summary.get("model", {}), "selection": list_summary.get("selection"),
             "cv": list_summary.get("cv") or [], "leakage": list_summary.get("leakage_alarms") or [],
             "bands": bands, "drivers": drivers, "top": top,
-            "survival": _survival_section(risk, list_summary.get("survival"), list_summary.get("as_of"))}
+            "survival": _survival_section(risk, list_summary.get("survival"), list_summary.get("as_of")),
+            "tracking": compare_table_periods(previous, risk) if previous is not None else None}
 
 
 def _survival_section(risk: pd.DataFrame, survival: dict[str, Any] | None, as_of: Any) -> dict[str, Any] | None:
