@@ -40,10 +40,21 @@ sys.path.insert(0, str(HERE))
 
 from _machine import machine_line  # noqa: E402
 
-from loyalist.uplift import TwoModelUplift, XLearnerUplift, qini_auc_score, random_qini, uplift_at_k  # noqa: E402
+from loyalist.uplift import (  # noqa: E402
+    CrossValidatedUplift,
+    LogisticTwoModelUplift,
+    TwoModelUplift,
+    XLearnerUplift,
+    qini_auc_score,
+    random_qini,
+    uplift_at_k,
+)
 
 FEATURES = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
-MODELS = ("loyalist", "x_learner", "logistic_2m", "response", "random_p95")
+#: loyalist's learners: ``loyalist`` the LightGBM T-learner (method two_model), ``loyalist_logistic`` the logistic
+#: T-learner (method logistic), ``loyalist_auto`` the learner chosen by 3-fold cross-validated Qini on the training
+#: split only (method auto, the default of 'loyalist uplift'); then the references.
+MODELS = ("loyalist", "loyalist_logistic", "loyalist_auto", "x_learner", "logistic_2m", "response", "random_p95")
 
 #: Generator campaigns: the campaign date, the horizon, customers per generated company, control share.
 CAMPAIGN_DAY, CAMPAIGN_HORIZON, CAMPAIGN_CUSTOMERS, CAMPAIGN_CONTROL = "2024-06-30", 90, 30_000, 0.5
@@ -150,13 +161,19 @@ def run(frame: pd.DataFrame, *, arm: str, outcome: str, seeds: list[int], permut
     """One row per (seed, model): qini, uplift_at_30 (and qini_low / qini_high with ``bootstrap`` > 0)."""
     X, t, y = setup(frame, arm, outcome)
     rows = []
+    choices: dict[int, str] = {}
     for seed in seeds:
         tr, te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed, stratify=t * 2 + y)
         Xtr, ttr, ytr, Xte, tte, yte = X.iloc[tr], t[tr], y[tr], X.iloc[te], t[te], y[te]
         t0 = time.perf_counter()
         tm = TwoModelUplift(random_state=seed, n_jobs=n_jobs).fit(Xtr, ttr, ytr)
         fit_s = time.perf_counter() - t0
+        auto = CrossValidatedUplift(random_state=seed, n_jobs=n_jobs).fit(Xtr, ttr, ytr)
+        choices[seed] = f"{auto.choice_} (" + ", ".join(
+            f"{n} {np.mean(v):.4f}" for n, v in auto.cv_scores_.items()) + ")"
         scores = {"loyalist": tm.predict(Xte),
+                  "loyalist_logistic": LogisticTwoModelUplift().fit(Xtr, ttr, ytr).predict(Xte),
+                  "loyalist_auto": auto.predict(Xte),
                   "x_learner": XLearnerUplift(random_state=seed, n_jobs=n_jobs).fit(Xtr, ttr, ytr).predict(Xte),
                   "logistic_2m": _logistic_uplift(Xtr, ttr, ytr, Xte),
                   "response": tm.predict_outcomes(Xte)[1]}
@@ -170,7 +187,9 @@ def run(frame: pd.DataFrame, *, arm: str, outcome: str, seeds: list[int], permut
         rows.append({"arm": arm, "outcome": outcome, "seed": seed, "model": "random_p95",
                      "qini": random_qini(yte, tte, n_permutations=permutations, seed=seed),
                      "uplift_at_30": np.nan, "fit_s": np.nan})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["auto_choice"] = choices
+    return out
 
 
 def _table(res: pd.DataFrame, with_interval: bool = False) -> list[str]:
@@ -191,15 +210,24 @@ def _table(res: pd.DataFrame, with_interval: bool = False) -> list[str]:
     return out
 
 
-def verdict(res: pd.DataFrame) -> str:
+def verdict(res: pd.DataFrame, model: str = "loyalist_auto") -> str:
+    """The goal for one of loyalist's learners: mean Qini >= 0.045 (the issue's reference, 0.045 +- 0.007, is a
+    mean over seeds) and above the response model on every seed; seeds at or above 0.045 are counted too."""
     q = res.pivot(index="seed", columns="model", values="qini")
-    above = bool((q["loyalist"] > q["response"]).all())
-    reach = bool((q["loyalist"] >= 0.045).all())
-    return (f"Goal (Qini >= 0.045 and above the response model on every seed): Qini >= 0.045 on "
-            f"{int((q['loyalist'] >= 0.045).sum())}/{len(q)} seeds ({'met' if reach else 'NOT met'}); above the "
-            f"response model on {int((q['loyalist'] > q['response']).sum())}/{len(q)} seeds "
+    m = q[model]
+    above = bool((m > q["response"]).all())
+    reach = bool(m.mean() >= 0.045)
+    return (f"Goal for {model} (mean Qini >= 0.045 and above the response model on every seed): mean "
+            f"{m.mean():.4f} ({'met' if reach else 'NOT met'}; >= 0.045 on {int((m >= 0.045).sum())}/{len(q)} "
+            f"seeds); above the response model on {int((m > q['response']).sum())}/{len(q)} seeds "
             f"({'met' if above else 'NOT met'}); above random's 95th percentile on "
-            f"{int((q['loyalist'] > q['random_p95']).sum())}/{len(q)} seeds.")
+            f"{int((m > q['random_p95']).sum())}/{len(q)} seeds.")
+
+
+def _choice_line(res: pd.DataFrame) -> str:
+    choice = res.attrs.get("auto_choice", {})
+    return ("loyalist_auto's choice per seed (3-fold cross-validated normalised Qini on the training split only): "
+            + "; ".join(f"seed {s}: {c}" for s, c in sorted(choice.items())) + ".")
 
 
 def _generator_lines(gen: pd.DataFrame) -> list[str]:
@@ -242,16 +270,17 @@ def main(argv: list[str] | None = None) -> None:
              f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine_line()}", ""]
     visit = run(frame, arm="any", outcome="visit", seeds=seeds, permutations=args.permutations)
     lines += ["### Hillstrom, any e-mail vs none, outcome visit (test 30% = 19,200 customers per seed)", "",
-              *_table(visit), "", verdict(visit), ""]
+              *_table(visit), "", verdict(visit), verdict(visit, "loyalist_logistic"), verdict(visit, "loyalist"),
+              "", _choice_line(visit), ""]
     print("\n".join(lines), flush=True)
     conv = run(frame, arm="any", outcome="conversion", seeds=seeds, permutations=args.permutations,
                bootstrap=args.bootstrap)
     mens = run(frame, arm="mens", outcome="visit", seeds=seeds, permutations=args.permutations)
     more = ["### Hillstrom, any e-mail vs none, outcome conversion (about 173 conversions per test split); "
             f"per seed: Qini [95% bootstrap interval over the test customers, {args.bootstrap} resamples]", "",
-            *_table(conv, with_interval=True), "",
+            *_table(conv, with_interval=True), "", _choice_line(conv), "",
             "### Hillstrom, Mens e-mail vs none, outcome visit (test 30% = 12,784 customers per seed)", "",
-            *_table(mens), "", f"Total time {time.perf_counter() - t0:.0f} s; loyalist fit "
+            *_table(mens), "", _choice_line(mens), "", f"Total time {time.perf_counter() - t0:.0f} s; loyalist fit "
             f"{visit.loc[visit['model'] == 'loyalist', 'fit_s'].mean():.1f} s per seed (any e-mail, visit, "
             "44,800 customers).", ""]
     print("\n".join(more), flush=True)

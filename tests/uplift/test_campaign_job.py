@@ -118,7 +118,13 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     assert run.data.metrics["qini"] == pytest.approx(meta["metrics"]["qini"])
     assert {f.path for f in client.list_artifacts(run.info.run_id, "plots")} == {"plots/qini.png"}
     version = client.get_model_version("loyalist-churn-uplift", "1")
-    assert version.description.startswith("Uplift model (two_model) learned from campaign spring of 2024-06-30")
+    # the default method, auto, chose its learner by 3-fold cross-validated Qini on the campaign's customers
+    assert meta["method"] == "auto" and meta["learner"] in ("logistic", "two_model")
+    assert set(meta["learner_cv_qini"]) == {"logistic", "two_model"}
+    assert all(len(v) == 3 for v in meta["learner_cv_qini"].values())
+    assert meta["learner"] == max(meta["learner_cv_qini"], key=lambda n: sum(meta["learner_cv_qini"][n]))
+    assert version.description.startswith(f"Uplift model (auto: {meta['learner']}, by 3-fold cross-validated Qini) "
+                                          "learned from campaign spring of 2024-06-30")
     champion = meta["metrics"]["qini"] > meta["metrics"]["qini_random_p95"]
     assert ("champion" in client.get_registered_model("loyalist-churn-uplift").aliases) == champion == meta["champion"]
 

@@ -10,6 +10,8 @@ from sklearn.base import clone
 
 from loyalist.errors import DataQualityError, ModelError, NotFittedError
 from loyalist.uplift import (
+    CrossValidatedUplift,
+    LogisticTwoModelUplift,
     TransformedOutcomeUplift,
     TwoModelUplift,
     XLearnerUplift,
@@ -103,3 +105,44 @@ def test_bad_input():
         TwoModelUplift().fit(X, t, np.where(t == 1, y, 0))
     with pytest.raises(ModelError, match="Unknown uplift method 'causal_forest'"):
         make_uplift_model("causal_forest")
+
+
+def test_logistic_learner_on_a_linear_effect_and_its_encoding():
+    """A linear effect (the persuadables' x1 threshold is smooth enough for a logistic model to rank by it), with a
+    skewed, partly missing number and an unseen category at prediction time."""
+    X, t, y, tau = planted(12_000, 8)
+    rng = np.random.default_rng(9)
+    X = X.assign(spend=np.where(rng.random(len(X)) < 0.1, np.nan, rng.lognormal(3.0, 1.5, len(X))))
+    model = make_uplift_model("logistic", C=0.5).fit(X.iloc[:8000], t[:8000], y[:8000])
+    assert model.design_["log"] == ["spend"] and model.design_["flag"] == ["spend"]
+    pred = model.predict(X.iloc[8000:])
+    assert np.corrcoef(pred, tau[8000:])[0, 1] > 0.5
+    assert qini_auc_score(y[8000:], pred, t[8000:]) > random_qini(y[8000:], t[8000:], n_permutations=40, seed=1)
+    no, yes = model.predict_outcomes(X.iloc[8000:])
+    np.testing.assert_allclose(yes - no, pred)
+    assert ((no > 0) & (no < 1)).all()
+    assert np.isfinite(model.predict(X.iloc[8000:].assign(region="west", spend=np.nan))).all()
+    value = LogisticTwoModelUplift(outcome="continuous").fit(X, t, 100 * y + 50 * tau * t)
+    assert value.predict(X)[tau > 0].mean() > value.predict(X)[tau == 0].mean() + 5
+    with pytest.raises(ModelError, match="C must be a positive number"):
+        LogisticTwoModelUplift(C=0).fit(X, t, y)
+
+
+def test_cross_validated_choice_uses_only_the_training_data():
+    X, t, y, tau = planted(9000, 10)
+    cands = {"stumps": ("two_model", {"params": FAST}), "logistic": ("logistic", {})}
+    model = CrossValidatedUplift(candidates=cands, cv=3, random_state=2).fit(X, t, y)
+    assert set(model.cv_scores_) == {"stumps", "logistic"}
+    assert all(len(v) == 3 for v in model.cv_scores_.values())
+    best = max(model.cv_scores_, key=lambda n: np.mean(model.cv_scores_[n]))
+    assert model.choice_ == best
+    # the winner is refitted on everything passed to fit: its predictions are the refitted learner's
+    alone = make_uplift_model(cands[best][0], random_state=2, **cands[best][1]).fit(X, t, y)
+    np.testing.assert_allclose(model.predict(X), alone.predict(X))
+    np.testing.assert_allclose(model.predict_outcomes(X)[0], alone.predict_outcomes(X)[0])
+    assert np.corrcoef(model.predict(X), tau)[0, 1] > 0.5
+    assert clone(model).get_params()["cv"] == 3
+    with pytest.raises(ModelError, match="at least 2 folds"):
+        CrossValidatedUplift(cv=1).fit(X, t, y)
+    with pytest.raises(ModelError, match="cannot choose among 'auto'"):
+        CrossValidatedUplift(candidates={"a": ("auto", {}), "b": ("logistic", {})}).fit(X, t, y)

@@ -68,13 +68,16 @@ def run(
     env: Mapping[str, str] | None = None,
     workdir: Path = Path("."),
     out_dir: Path = Path("outputs/uplift"),
-    method: str = "two_model",
+    method: str = "auto",
     drop_uncontrolled_strata: bool = False,
     reporter: Reporter | None = None,
 ) -> UpliftJobResult:
     """Fit, judge and register an uplift model from one campaign.
 
-    The model becomes champion when its held-out normalised Qini beats the 95th percentile of random rankings
+    ``method``: one of :data:`loyalist.uplift.UPLIFT_METHODS`; ``auto`` (default) chooses between the logistic and
+    the LightGBM T-learner by 3-fold cross-validated Qini on the campaign (within the 70% used for judging, then
+    again on every customer for the registered model). The model becomes champion when its held-out normalised
+    Qini beats the 95th percentile of random rankings
     (else it stays challenger and the list gets no uplift columns from it)."""
     from loyalist.compute import lgbm_threads
     from loyalist.data.prepare import read_clean
@@ -121,7 +124,9 @@ def run(
     campaign = str(assignment["campaign"].iloc[0]) if "campaign" in assignment else "campaign"
     meta: dict[str, Any] = {
         "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
-        "method": method, "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
+        "method": method, "learner": str(getattr(model, "choice_", method)),
+        "learner_cv_qini": {n: [round(float(v), 4) for v in vs] for n, vs in getattr(model, "cv_scores_", {}).items()},
+        "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
         "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
         "features": list(model.feature_names_), "k": float(evaluation.k),
         "curves": {name: _thin(x, y) for name, (x, y) in evaluation.curves.items()}}
@@ -130,7 +135,8 @@ def run(
     with mlflow_run(f"uplift-{campaign}", tags={"campaign": campaign, "campaign_date": str(day.date()),
                                               **config_tags(config)}) as h:
         h.log_params({"campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
-                      "method": method, "customers": meta["customers"], "control": meta["control"],
+                      "method": method, "learner": meta["learner"], "customers": meta["customers"],
+                      "control": meta["control"],
                       "assignment": str(assignment_path), "outcome": "stay = 1 - churn"})
         h.log_metrics(metrics)
         h.log_figure(fig, "plots/qini.png")
@@ -139,7 +145,10 @@ def run(
                                "campaign_date": str(day.date())})
         if champion:
             set_alias(name, CHAMPION, info.version)
-        text = (f"Uplift model ({method}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
+        learner = method if meta["learner"] == method else (
+            f"{method}: {meta['learner']}, by 3-fold cross-validated Qini" if meta["learner_cv_qini"] else
+            f"{method}: {meta['learner']}, too few customers to cross-validate")
+        text = (f"Uplift model ({learner}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
                 f"customers, {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
                 f"Held-out normalised Qini {evaluation.qini:.3f} vs {evaluation.qini_churn_risk:.3f} ranking by "
                 f"churn risk and {evaluation.qini_random_p95:.3f} for random (95th percentile); uplift in the top "

@@ -32,8 +32,9 @@ from sklearn.base import BaseEstimator
 
 from loyalist.errors import DataQualityError, ModelError, NotFittedError
 
-__all__ = ["DEFAULT_UPLIFT_PARAMS", "TwoModelUplift", "XLearnerUplift", "TransformedOutcomeUplift", "UPLIFT_METHODS",
-           "make_uplift_model", "uplift_features"]
+__all__ = ["DEFAULT_UPLIFT_PARAMS", "TwoModelUplift", "XLearnerUplift", "TransformedOutcomeUplift",
+           "LogisticTwoModelUplift", "CrossValidatedUplift", "AUTO_CANDIDATES", "UPLIFT_METHODS", "make_uplift_model",
+           "uplift_features"]
 
 #: LightGBM parameters of the outcome and effect models. A campaign's effect is small beside the outcome's own
 #: variation and the difference of two models doubles their noise, so the models are additive: stumps (2 leaves)
@@ -241,11 +242,193 @@ class TransformedOutcomeUplift(_UpliftBase):
         return np.asarray(self.model_.predict(Xe), dtype="float64")
 
 
+class LogisticTwoModelUplift(_UpliftBase):
+    """T-learner on two L2-regularised logistic regressions (ridge regressions for ``outcome="continuous"``).
+
+    A linear outcome model per group is the least flexible T-learner: a campaign's effect is small beside the
+    outcome's own variation, and every extra degree of freedom in the two models adds noise to their difference.
+    Features are encoded from the training data only: numbers have missing values filled with the training median
+    (plus a missing flag when the training data had any), non-negative right-skewed columns (skewness > 1) are
+    log1p-transformed, then all are standardised with the training mean and deviation and clipped to +-5
+    deviations; text/categorical columns are one-hot over the categories seen in ``fit`` (unseen = all zero).
+    ``C``: the inverse L2 strength of the logistic regressions (ridge alpha = 1 / C). ``params``, ``random_state``
+    and ``n_jobs`` are kept for a common signature; the fit is deterministic and single-threaded.
+    """
+
+    def __init__(
+        self,
+        outcome: str = "binary",
+        params: Mapping[str, Any] | None = None,
+        random_state: int = 0,
+        n_jobs: int = 2,
+        C: float = 1.0,
+    ) -> None:
+        super().__init__(outcome=outcome, params=params, random_state=random_state, n_jobs=n_jobs)
+        self.C = C
+
+    def _fit_design(self, Xe: pd.DataFrame) -> np.ndarray:
+        self.design_: dict[str, Any] = {"median": {}, "flag": [], "log": [], "mean": None, "std": None}
+        for c in Xe.columns:
+            if c in self.categories_:
+                continue
+            col = Xe[c].astype("float64")
+            med = float(col.median()) if col.notna().any() else 0.0
+            self.design_["median"][c] = med
+            if col.isna().any():
+                self.design_["flag"].append(c)
+            filled = col.fillna(med)
+            if filled.min() >= 0 and filled.nunique() > 2 and float(filled.skew()) > 1:
+                self.design_["log"].append(c)
+        raw = self._raw_design(Xe)
+        mean, std = raw.mean(axis=0), raw.std(axis=0)
+        self.design_["mean"], self.design_["std"] = mean, np.where(std > 0, std, 1.0)
+        return self._design(Xe)
+
+    def _raw_design(self, Xe: pd.DataFrame) -> np.ndarray:
+        parts = []
+        for c in Xe.columns:
+            if c in self.categories_:
+                codes = Xe[c].cat.codes.to_numpy()
+                parts.append((codes[:, None] == np.arange(len(self.categories_[c]))[None, :]).astype("float64"))
+                continue
+            col = Xe[c].astype("float64")
+            filled = col.fillna(self.design_["median"][c]).to_numpy()
+            if c in self.design_["log"]:
+                filled = np.log1p(np.clip(filled, 0, None))
+            parts.append(filled[:, None])
+            if c in self.design_["flag"]:
+                parts.append(col.isna().to_numpy(dtype="float64")[:, None])
+        return np.hstack(parts) if parts else np.zeros((len(Xe), 0))
+
+    def _design(self, Xe: pd.DataFrame) -> np.ndarray:
+        z = (self._raw_design(Xe) - self.design_["mean"]) / self.design_["std"]
+        return np.clip(z, -5.0, 5.0)
+
+    def _linear(self) -> Any:
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        if not float(self.C) > 0:
+            raise ModelError(f"C must be a positive number; got {self.C!r}.")
+        if self.outcome == "binary":
+            return LogisticRegression(C=float(self.C), max_iter=5000)
+        return Ridge(alpha=1.0 / float(self.C))
+
+    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> LogisticTwoModelUplift:
+        t, y_ = _check_xy(X, treatment, y, self.outcome)
+        Z = self._fit_design(self._fit_encoding(X))
+        self.model_treated_ = self._linear().fit(Z[t == 1], y_[t == 1])
+        self.model_control_ = self._linear().fit(Z[t == 0], y_[t == 0])
+        return self
+
+    def _both(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._predict_outcome(self.model_control_, Z), self._predict_outcome(self.model_treated_, Z)
+
+    def predict_outcomes(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``(if not contacted, if contacted)``: the expected outcome per row under each choice."""
+        self._check_fitted()
+        return self._both(self._design(self._encode(X)))
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        no, yes = self._both(self._design(Xe))
+        return yes - no
+
+
+#: The learners :class:`CrossValidatedUplift` chooses from by default: name -> (method, extra parameters).
+AUTO_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "logistic": ("logistic", {"C": 1.0}),
+    "two_model": ("two_model", {}),
+}
+
+
+def _fold_score(y: np.ndarray, score: np.ndarray, t: np.ndarray, outcome: str) -> float:
+    """Normalised Qini (binary outcome), else the area between the Qini curve and the random line per customer
+    and per unit of the outcome's spread (continuous)."""
+    from loyalist.uplift.metrics import qini_auc_score, qini_curve
+
+    if outcome == "binary":
+        return float(qini_auc_score(y, score, t))
+    x, q = qini_curve(y, score, t)
+    area = float(np.trapezoid(q, x)) - 0.5 * float(x[-1]) * float(q[-1])
+    return area / (len(y) ** 2 * (float(np.std(y)) or 1.0))
+
+
+class CrossValidatedUplift(_UpliftBase):
+    """Chooses its learner by cross-validated Qini on the data it is fitted on, then refits the winner on all of it.
+
+    ``candidates``: name -> (method of :data:`UPLIFT_METHODS`, extra parameters); None = :data:`AUTO_CANDIDATES`
+    (the logistic T-learner and the LightGBM T-learner). Each is fitted on ``cv - 1`` folds and scored on the
+    held-out fold (folds stratified by contacted x outcome, seeded by ``random_state``); the candidate with the
+    best mean normalised Qini over the folds wins (ties: the first listed). A campaign too small to cut into folds
+    (a contacted/control x outcome cell with fewer than ``2 * cv`` customers) gets the first candidate without
+    cross-validation (``cv_scores_`` is then empty). Only the data passed to ``fit`` is used, so a held-out test
+    set stays untouched. After ``fit``: ``choice_`` (the winner's name), ``cv_scores_``
+    (name -> per-fold scores) and ``model_`` (the winner refitted on all the data). ``params`` go to the LightGBM
+    candidates.
+    """
+
+    def __init__(
+        self,
+        outcome: str = "binary",
+        params: Mapping[str, Any] | None = None,
+        random_state: int = 0,
+        n_jobs: int = 2,
+        candidates: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+        cv: int = 3,
+    ) -> None:
+        super().__init__(outcome=outcome, params=params, random_state=random_state, n_jobs=n_jobs)
+        self.candidates = candidates
+        self.cv = cv
+
+    def _candidate(self, name: str) -> _UpliftBase:
+        method, extra = dict(self.candidates or AUTO_CANDIDATES)[name]
+        if method == "auto":
+            raise ModelError("A cross-validated uplift model cannot choose among 'auto' candidates.")
+        kwargs: dict[str, Any] = {"outcome": self.outcome, "random_state": self.random_state, "n_jobs": self.n_jobs,
+                                  **dict(extra)}
+        if method != "logistic" and "params" not in kwargs:
+            kwargs["params"] = self.params
+        return make_uplift_model(method, **kwargs)
+
+    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> CrossValidatedUplift:
+        from sklearn.model_selection import StratifiedKFold
+
+        t, y_ = _check_xy(X, treatment, y, self.outcome)
+        names = list(dict(self.candidates or AUTO_CANDIDATES))
+        if not names:
+            raise ModelError("A cross-validated uplift model needs at least one candidate.")
+        if int(self.cv) < 2:
+            raise ModelError(f"cv must be at least 2 folds; got {self.cv!r}.")
+        strata = t.astype(int) * 2 + (y_.astype(int) if self.outcome == "binary" else 0)
+        folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=int(self.random_state))
+        scores: dict[str, list[float]] = {n: [] for n in names}
+        if len(names) > 1 and np.bincount(strata, minlength=4)[np.unique(strata)].min() >= 2 * int(self.cv):
+            for tr, te in folds.split(np.zeros(len(t)), strata):
+                for n in names:
+                    pred = self._candidate(n).fit(X.iloc[tr], t[tr], y_[tr]).predict(X.iloc[te])
+                    scores[n].append(_fold_score(y_[te], pred, t[te], self.outcome))
+        self.cv_scores_ = {n: v for n, v in scores.items() if v}
+        self.choice_ = max(names, key=lambda n: float(np.mean(scores[n])) if scores[n] else 0.0)
+        self.model_ = self._candidate(self.choice_).fit(X, t, y_)
+        self._fit_encoding(X)
+        return self
+
+    def predict_outcomes(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``(if not contacted, if contacted)`` from the chosen learner."""
+        self._check_fitted()
+        out: tuple[np.ndarray, np.ndarray] = self.model_.predict_outcomes(X)
+        return out
+
+    def _uplift(self, Xe: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model_.predict(Xe), dtype="float64")
+
+
 #: Method name -> estimator class (for configs and the CLI).
 UPLIFT_METHODS: dict[str, type[_UpliftBase]] = {
     "two_model": TwoModelUplift,
     "x_learner": XLearnerUplift,
     "transformed_outcome": TransformedOutcomeUplift,
+    "logistic": LogisticTwoModelUplift,
+    "auto": CrossValidatedUplift,
 }
 
 
