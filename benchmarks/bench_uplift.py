@@ -102,7 +102,7 @@ def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, to
         past, now = generated_campaign(seed, n_customers), generated_campaign(seed + 1000, n_customers)
         model = method(random_state=seed, n_jobs=n_jobs, params=params).fit(past["X"], past["t"], past["stay"])
         # the outcome models of the T-learner inside (the X-learner keeps them too): P(stay) without / with contact
-        p0, _ = TwoModelUplift.predict_outcomes(model, now["X"])
+        p0, _ = model.predict_outcomes(now["X"])
         uplift = model.predict(now["X"])
         effect = now["truth"]["effect_revenue"].to_numpy()
         k = int(top * len(effect))
