@@ -28,10 +28,13 @@ sys.path.insert(0, str(HERE.parent / "src"))
 SIZES = {
     "small": {"orders": 2_000_000, "customers": 100_000, "limit": "500MB", "train": 5_000, "score": 50_000,
               "threads": 5_000, "variants": ["auto"]},
-    "medium": {"orders": 20_000_000, "customers": 1_000_000, "limit": "1GB", "train": 20_000, "score": 200_000,
+    "medium": {"orders": 20_000_000, "customers": 1_000_000, "limit": "500MB", "train": 20_000, "score": 200_000,
                "threads": 20_000, "variants": ["auto", "before"]},
-    "large": {"orders": 50_000_000, "customers": 2_000_000, "limit": "1GB", "train": 20_000, "score": 1_000_000,
+    "large": {"orders": 50_000_000, "customers": 2_500_000, "limit": "500MB", "train": 20_000, "score": 1_000_000,
               "threads": 20_000, "variants": ["auto", "before"]},
+    # the snapshot's 100M-order point (run `python -m benchmarks snapshot --size xlarge` under the bigmem lock)
+    "xlarge": {"orders": 100_000_000, "customers": 5_000_000, "limit": "500MB", "train": 20_000,
+               "score": 1_000_000, "threads": 20_000, "variants": ["auto", "before"]},
 }
 
 
@@ -53,9 +56,11 @@ def snapshot_rows(size: dict) -> list[dict]:
         if "error" in r:
             rows.append({"bench": what, "error": r["error"]})
             continue
+        if r.get("spill_peak_mb") is not None:
+            what += f" (spill folder peak {r['spill_peak_mb']:.0f} MB)"
         rows.append({"bench": what, "wall": r["seconds"], "cpu": r["cpu_seconds"],
                      "peak_mb": r["peak_mb"], "floor": "DuckDB Parquet scan", "floor_wall": floor.get("seconds"),
-                     "load": load})
+                     "floor_cpu": floor.get("cpu_seconds"), "load": load})
     return rows
 
 
@@ -92,15 +97,18 @@ def table(rows: list[dict], size: str, started: str) -> str:
     from _machine import machine_line
 
     lines = [f"### `python -m benchmarks all --size {size}` ({started})", "", f"Machine: {machine_line()}.", "",
-             "| benchmark | wall s | CPU s | cores used | peak MB | floor | floor wall s | ratio (wall) | load before |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| benchmark | wall s | CPU s | cores used | peak MB | floor | floor wall s | ratio (wall) | ratio (CPU) "
+             "| load before |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['bench']} | failed: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['bench']} | failed: {r['error']} | | | | | | | | |")
             continue
         ratio = f"{r['wall'] / r['floor_wall']:.1f}x" if r.get("floor_wall") else ""
+        ratio_cpu = f"{r['cpu'] / r['floor_cpu']:.1f}x" if r.get("floor_cpu") else ""
         lines.append(f"| {r['bench']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['cpu'] / max(r['wall'], 1e-9):.2f} | "
-                     f"{r['peak_mb']:.0f} | {r['floor']} | {r.get('floor_wall') or 0:.1f} | {ratio} | {r['load']} |")
+                     f"{r['peak_mb']:.0f} | {r['floor']} | {r.get('floor_wall') or 0:.1f} | {ratio} | {ratio_cpu} "
+                     f"| {r['load']} |")
     return "\n".join(lines) + "\n"
 
 

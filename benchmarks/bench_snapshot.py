@@ -216,20 +216,37 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-class PeakRSS:
-    """Samples this process's RSS every ``interval`` seconds in a thread; ``peak_mb`` is the maximum seen."""
+def _folder_mb(folder: Path) -> float:
+    total = 0
+    for entry in os.scandir(folder):
+        try:
+            total += entry.stat(follow_symlinks=False).st_size if entry.is_file(follow_symlinks=False) else 0
+        except FileNotFoundError:  # removed while listed
+            pass
+    return total / 2**20
 
-    def __init__(self, interval: float = 0.01):
+
+class PeakRSS:
+    """Samples this process's RSS every ``interval`` seconds in a thread; ``peak_mb`` is the maximum seen. With
+    ``folder`` (DuckDB's spill folder), ``folder_peak_mb`` is the largest total size of its files seen."""
+
+    def __init__(self, interval: float = 0.01, folder: Path | None = None):
         import threading
 
         self.interval = interval
         self.peak_mb = _rss_mb()
+        self.folder = folder
+        self.folder_peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        n = 0
         while not self._stop.is_set():
             self.peak_mb = max(self.peak_mb, _rss_mb())
+            if self.folder is not None and n % 10 == 0:  # every 0.1 s: listing a folder costs more than RSS
+                self.folder_peak_mb = max(self.folder_peak_mb, _folder_mb(self.folder))
+            n += 1
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakRSS":
@@ -242,15 +259,18 @@ class PeakRSS:
         self.peak_mb = max(self.peak_mb, _rss_mb())
 
 
-def _timed(out: dict, fn):
-    """Run ``fn`` and record wall seconds, CPU seconds (all threads) and the peak RSS during the call."""
+def _timed(out: dict, fn, spill: Path | None = None):
+    """Run ``fn`` and record wall seconds, CPU seconds (all threads) and the peak RSS during the call (and the
+    peak size of the ``spill`` folder, whose files DuckDB writes beyond its memory limit)."""
     out["rss_before_mb"] = _rss_mb()
-    with PeakRSS() as peak:
+    with PeakRSS(folder=spill) as peak:
         t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         out["seconds"] = time.perf_counter() - t0
         out["cpu_seconds"] = time.process_time() - c0
     out["peak_mb"] = peak.peak_mb
+    if spill is not None:
+        out["spill_peak_mb"] = peak.folder_peak_mb
     return result
 
 
@@ -275,6 +295,7 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
         from loyalist.config.models import FeatureConfig
 
         limit = os.environ.get("BENCH_DUCKDB_MEMORY_LIMIT") or None  # --duckdb-memory-limit (compute.duckdb_*)
+        spill = None
         if limit:
             spill = WORK / "duckdb_spill"
             spill.mkdir(parents=True, exist_ok=True)
@@ -285,7 +306,7 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
 
         names = ("orders", "customers", "tickets", "surveys") if extras else ("orders",)
         tables = {name: ParquetTable(paths[name], name) for name in names}
-        snap = _timed(out, lambda: build_snapshot(tables, AS_OF, FeatureConfig()))
+        snap = _timed(out, lambda: build_snapshot(tables, AS_OF, FeatureConfig()), spill=spill)
         out["rows"] = len(snap)
         return out
 
