@@ -13,7 +13,13 @@ from loyalist.data.synthetic import generate
 from loyalist.errors import InsufficientHistoryError, ModelError
 from loyalist.modeling.btyd.models import BetaGeoModel
 from loyalist.modeling.supervised.dataset import labelled_snapshot, plan_cutoffs, split_half
-from loyalist.modeling.supervised.training import plan_with_fallback, train_churn, train_value
+from loyalist.modeling.supervised.training import (
+    ACTIVE_DAYS,
+    active_churn_metrics,
+    plan_with_fallback,
+    train_churn,
+    train_value,
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +125,28 @@ def test_churn_metrics_beside_every_baseline(churn_result):
     assert 0 <= m.loc["loyalist", "ece"] < 0.1
     p = churn_result.model.score(churn_result.eval_snapshot)
     assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_active_customer_metrics_are_the_same_scores_on_the_active_rows_only(churn_result):
+    table = churn_result.active_metrics
+    assert table is not None and table["scorer"].iloc[0] == "loyalist"
+    assert {"recency", "frequency", "bgnbd_no_purchase"} <= set(table["scorer"])
+    rows = churn_result.eval_snapshot
+    active = (rows["recency_days"] <= ACTIVE_DAYS).to_numpy()
+    assert 0 < active.sum() < len(rows)  # a subset: lapsed customers are left out
+    assert table["n"].iloc[0] == active.sum()
+    frame = churn_result.eval_frame
+    for scorer in ("loyalist", "recency"):
+        expected = roc_auc_score(frame["churned"].to_numpy()[active], frame[f"score_{scorer}"].to_numpy()[active])
+        assert table.loc[table["scorer"] == scorer, "roc_auc"].iloc[0] == pytest.approx(expected)
+    # recency ranks the lapsed well; among the active it must do worse than over everyone (what §4 is about)
+    everyone = churn_result.metrics.set_index("scorer").loc["recency", "roc_auc"]
+    assert table.set_index("scorer").loc["recency", "roc_auc"] < everyone
+
+
+def test_active_customer_metrics_need_both_classes():
+    rows = pd.DataFrame({"recency_days": [5.0, 10.0, 200.0], "churned": [0, 0, 1]})
+    assert active_churn_metrics(rows, {"loyalist": np.array([0.1, 0.2, 0.9])}) is None
 
 
 def test_contributions_add_up_to_the_raw_score(churn_result):

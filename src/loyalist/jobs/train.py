@@ -27,6 +27,7 @@ from loyalist.modeling.evaluation.metrics import calibration_table, gains_table,
 from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
 from loyalist.modeling.supervised.dataset import events_until
 from loyalist.modeling.supervised.training import (
+    ACTIVE_DAYS,
     TrainingResult,
     anchor_baseline_value,
     plan_with_fallback,
@@ -326,6 +327,11 @@ def _train_one(
             h.log_metrics({k: v for k, v in d.items() if k != "scorer"}, prefix=f"{d['scorer']}.")
         h.log_metrics(m, prefix="oot.")
         h.log_table(result.metrics, "tables/metrics_vs_baselines.csv")
+        if result.active_metrics is not None:
+            for row in result.active_metrics.itertuples(index=False):
+                d = row._asdict()
+                h.log_metrics({k: v for k, v in d.items() if k != "scorer"}, prefix=f"active.{d['scorer']}.")
+            h.log_table(result.active_metrics, "tables/active_customers_vs_baselines.csv")
         h.log_table(model.feature_importance(), "tables/feature_importance.csv")
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
         h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason})
@@ -363,7 +369,8 @@ def _train_one(
                     "best_iteration": model.best_iteration_, "offset": model.offset},
             data={"training rows": f"{result.train_rows:,}", "training data hash": fp.get("sha256", ""),
                   "trained on events up to": "all" if as_of is None else str(pd.Timestamp(as_of).date())},
-            notes=[f"This version is {what}: {verdict.reason}", f"Metrics: {result.evaluation}.", *result.notes],
+            notes=[f"This version is {what}: {verdict.reason}", f"Metrics: {result.evaluation}.",
+                   *([active] if (active := active_sentence(result)) else []), *result.notes],
             calibration=getattr(model, "calibration_method_", None), evaluation=result.evaluation,
             candidate=candidate_name,
             gate={"promoted": decision.promoted, "reason": decision.reason, "metric": metric,
@@ -379,6 +386,18 @@ def _train_one(
                           + (f" SHAP summary and drivers of {explained:,} evaluation rows: shap/." if explained else ""))
     _print_metrics(reporter, kind, result, decision, info.version, name, verdict)
     return TrainedModel(kind, result, name, info.version, info.run_id, decision, card, candidate_name)
+
+
+def active_sentence(result: TrainingResult) -> str:
+    """One sentence on churn among the customers still active at the cut-off (issue 11 §4): the learned model's ROC
+    AUC beside each baseline's on those evaluation rows; "" without them."""
+    table = result.active_metrics
+    if table is None or table.empty:
+        return ""
+    aucs = ", ".join(f"{r.scorer} {r.roc_auc:.3f}" for r in table.itertuples(index=False) if pd.notna(r.roc_auc))
+    first = table.iloc[0]
+    return (f"Active customers (a completed order in the {ACTIVE_DAYS} days up to the cut-off; {int(first['n']):,} "
+            f"evaluation rows, churn rate {float(first['base_rate']):.3f}), ROC AUC: {aucs}.")
 
 
 def _train_description(kind: str, name: str, version: int, what: str, result: TrainingResult, m: Mapping,
@@ -414,6 +433,8 @@ def _print_metrics(reporter: Reporter, kind: Kind, result: TrainingResult, decis
         [[r["scorer"], *[("" if pd.isna(r[c]) else float(r[c])) for c in cols]] for _, r in result.metrics.iterrows()],
     )
     gate_reason = decision.reason[0].upper() + decision.reason[1:]
+    if kind == "churn" and (active := active_sentence(result)):
+        reporter.say(active)
     reporter.say(f"{name} version {version}: {verdict.reason[0].upper()}{verdict.reason[1:]} {gate_reason}")
 
 

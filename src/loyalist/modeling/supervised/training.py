@@ -41,8 +41,13 @@ from loyalist.modeling.supervised.value import ValueModel
 from loyalist.scoring.loyalty import LoyaltyScorer
 
 __all__ = [
-    "TrainingResult", "describe_evaluation", "plan_with_fallback", "train_churn", "train_value", "evaluation_frame",
+    "ACTIVE_DAYS", "TrainingResult", "active_churn_metrics", "describe_evaluation", "plan_with_fallback",
+    "train_churn", "train_value", "evaluation_frame",
 ]
+
+#: Active customers (issue 11 §4, ../shared/eval/PROTOCOLS.md): a completed order in the last 90 days up to the
+#: cut-off (``recency_days <= 90``). Churn among them is what an early warning has to see coming.
+ACTIVE_DAYS = 90
 
 
 @dataclass
@@ -62,6 +67,9 @@ class TrainingResult:
     evaluation: str = ""
     #: The label horizon of the evaluation rows (the model's horizon, or shorter in the short-history mode).
     eval_horizon_days: int = 0
+    #: Churn only: ``metrics`` on the evaluation rows of customers active at their cut-off (a completed order in
+    #: the last :data:`ACTIVE_DAYS` days), the model beside the same baselines; None when those rows have one class.
+    active_metrics: pd.DataFrame | None = None
 
     @property
     def model_metrics(self) -> dict[str, float]:
@@ -232,6 +240,18 @@ def evaluation_frame(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return valid.loc[first].copy(), valid.loc[~first].copy()
 
 
+def active_churn_metrics(eval_rows: pd.DataFrame, scores: Mapping[str, Any],
+                         days: int = ACTIVE_DAYS) -> pd.DataFrame | None:
+    """:func:`~loyalist.modeling.evaluation.metrics.compare_churn` of ``scores`` (one array per scorer, aligned with
+    ``eval_rows``) on the rows whose customer had a completed order in the last ``days`` days up to the cut-off
+    (``recency_days <= days``); None when those rows do not hold both churn classes."""
+    active = (pd.to_numeric(eval_rows["recency_days"], errors="coerce") <= days).to_numpy()
+    y = eval_rows["churned"].to_numpy()[active]
+    if len(np.unique(y)) < 2:
+        return None
+    return compare_churn(y, {k: np.asarray(v)[active] for k, v in scores.items()})
+
+
 def train_churn(
     tables: Mapping[str, pd.DataFrame],
     config: LoyalistConfig,
@@ -268,6 +288,7 @@ def train_churn(
         ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1)
     scores = {"loyalist": model.score(valid_eval, horizon_days=h_eval), **churn_baselines(ev)}
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
+    active = active_churn_metrics(ev, scores)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
     if model.calibrator_ is not None and not model.calibrated_at(horizon):
@@ -279,7 +300,7 @@ def train_churn(
     if level.note:
         notes.append(level.note)
     return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes,
-                          describe_evaluation(plan, valid_eval, h_eval, horizon), h_eval)
+                          describe_evaluation(plan, valid_eval, h_eval, horizon), h_eval, active)
 
 
 def train_value(
