@@ -160,7 +160,8 @@ def run_loyalist(p, name: str, variant: str) -> dict:
     risk = pd.read_parquet(folder / "scores" / "churn_risk.parquet")
     text = log.read_text(encoding="utf-8")
     decisions = [line.strip() for line in text.splitlines()
-                 if line.strip().startswith(("loyalist-churn version", "loyalist-value version", "Note:"))]
+                 if line.strip().startswith(("loyalist-churn version", "loyalist-value version", "Note:",
+                                                      "Active customers"))]
     titles = [line.strip() for line in text.splitlines() if " model " in line and "beside the baselines" in line]
     return {"risk": risk, "seconds": seconds, "decisions": decisions, "titles": titles, "log": str(log)}
 
