@@ -165,3 +165,28 @@ def test_stream_sql_reads_batches_and_checks_parameters():
         assert reader.read_next_batch().num_rows == 10  # the rest (none) left unread: leaving the block is fine
     with pytest.raises(ValueError, match="'k'"), engine.stream_sql("SELECT :k", {}, {}):
         pass
+
+
+def test_result_file_goes_to_the_spill_folder_which_is_made_and_left_clean(tmp_path, monkeypatch):
+    """compute.duckdb_temp_directory may name a folder that does not exist yet (DuckDB makes it when it spills):
+    the snapshot makes it, writes its temporary result file there and removes the file."""
+    from loyalist import compute
+
+    seen = []
+    original = engine.sql_to_arrow_file
+
+    def spy(sql, tables, params, path, **kwargs):
+        seen.append(Path(path))
+        return original(sql, tables, params, path, **kwargs)
+
+    spill = tmp_path / "not" / "yet"
+    monkeypatch.setattr(engine, "sql_to_arrow_file", spy)
+    compute.use_compute(duckdb=compute.DuckdbSettings(memory_limit="200MB", temp_directory=str(spill)))
+    try:
+        tables = _company()
+        new = build_snapshot(tables, "2024-07-01", CONFIG)
+    finally:
+        compute.use_compute()
+    assert len(seen) == 1 and seen[0].parent.parent == spill
+    assert spill.is_dir() and list(spill.iterdir()) == []
+    assert_identical(new, whole_table_snapshot(tables, "2024-07-01"))

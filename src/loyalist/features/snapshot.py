@@ -342,7 +342,10 @@ def build_snapshot(
         has_product="product_id" in _columns(sources["orders"]),
         ordered=False,
     )
-    with tempfile.TemporaryDirectory(prefix="loyalist-snapshot-", dir=duckdb_settings().temp_directory) as folder:
+    spill = duckdb_settings().temp_directory  # the result file goes where DuckDB spills (it makes the folder too)
+    if spill is not None:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="loyalist-snapshot-", dir=spill) as folder:
         path = Path(folder) / "snapshot.arrow"
         engine.sql_to_arrow_file(sql, sources, params, path)  # DuckDB closed when this returns
         frame = _read_result(path)
