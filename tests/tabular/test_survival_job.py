@@ -225,3 +225,7 @@ def test_the_report_compares_with_a_previous_list(story):
     res = CliRunner().invoke(app, ["report", "--scores", str(story / "scores" / "churn_risk.parquet"),
                                    "--previous", str(bad), "--out", str(story / "report-bad"), "--quiet"])
     assert res.exit_code == 2 and "bad_previous.csv" in res.output and "lacks the columns" in res.output
+    res = CliRunner().invoke(app, ["report", "--scores", str(story / "scores" / "churn_risk.parquet"),
+                                   "--previous", str(story / "scores" / "nowhere.csv"), "--out",
+                                   str(story / "report-bad"), "--quiet"])
+    assert res.exit_code == 2 and "nowhere.csv" in res.output and "does not exist" in res.output

@@ -277,7 +277,9 @@ def run_report(
         return read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, encoding="utf-8-sig")
 
     risk = read(scores)
-    earlier = [read(Path(p)) for p in previous]
+    from loyalist.report.inputs import read_scored_list
+
+    earlier = [read_scored_list(p) for p in previous]  # a missing or unreadable file is one sentence
     for path, frame in zip(previous, earlier, strict=True):
         missing = [c for c in ("customer_id", "as_of", "risk_band", "churn_probability") if c not in frame.columns]
         if missing:
