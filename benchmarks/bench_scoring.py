@@ -4,7 +4,8 @@ alone (predict of both models on every customer plus `pred_contrib` on the expla
     python benchmarks/bench_scoring.py [--train-customers 20000] [--score-customers 200000] [--no-record]
 
 Companies, training and registration are bench_pipeline.py's phases (generated under benchmarks/_work/, reused).
-Reported: wall, CPU seconds (user + system), cores used (CPU / wall), peak RSS, the job's own stage times, the floor
+Reported: wall, CPU seconds (user + system), cores used (CPU / wall), peak RSS, the job's own stages (from its
+summary: wall, CPU seconds of every thread and the peak memory so far at each stage's end), the floor
 (wall and CPU of the booster calls alone, the matrices built beforehand and not timed), the ratios, and the load
 average before and after.
 """
@@ -70,7 +71,9 @@ def score_job(n: int) -> dict:
     summary = json.loads((out / "churn_risk_summary.json").read_text(encoding="utf-8"))
     return {**m.row(), "customers": summary["customers"], "orders": summary["inputs"]["orders"]["rows"],
             "explained": summary["explained"],
-            "stages": {k: round(v, 1) for k, v in summary["timings_seconds"].items()}}
+            "stages": {k: round(v, 1) for k, v in summary["timings_seconds"].items()},
+            "stage_cpu": {k: round(v, 2) for k, v in summary.get("cpu_seconds", {}).items()},
+            "stage_peak_mb": {k: round(v) for k, v in summary.get("peak_mb", {}).items()}}
 
 
 def run(train_n: int, score_n: int) -> dict:
@@ -92,6 +95,22 @@ def run(train_n: int, score_n: int) -> dict:
             "ratio_cpu": round(job["cpu"] / f["cpu"], 1) if f["cpu"] else None}
 
 
+def stage_table(j: dict) -> list[str]:
+    """Per stage: CPU seconds of the whole process (every thread), wall seconds, cores used (CPU / wall) and the
+    peak memory so far; the rest of the process (after the summary was written: the MLflow run, exit) last."""
+    cpu, wall, peak = j.get("stage_cpu", {}), j.get("stages", {}), j.get("stage_peak_mb", {})
+    if not cpu:
+        return []
+    rows = ["| stage | CPU s | wall s | cores | peak MB so far |", "|---|---|---|---|---|"]
+    for k, c in cpu.items():
+        w = wall.get(k)
+        cores = f"{c / w:.2f}" if w else ""
+        rows.append(f"| {k} | {c:.2f} | {'' if w is None else f'{w:.1f}'} | {cores} | {peak.get(k, '')} |")
+    rest = j["cpu"] - sum(cpu.values())
+    rows.append(f"| rest (MLflow run, exit) | {rest:.2f} | | | {j['peak_mb']:.0f} (process) |")
+    return ["", *rows, ""]
+
+
 def report(r: dict) -> str:
     j, f = r["job"], r["floor"]
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -108,7 +127,7 @@ def report(r: dict) -> str:
         "", f"Ratios: job / floor = {r['ratio_wall']}x wall, {r['ratio_cpu']}x CPU. Explained: "
         f"{j['explained']['customers']:,} customers + a {j['explained']['sample']:,} sample. Stages (s): {j['stages']}.",
         f"Floor split: predict {f['predict_wall']} s wall / {f['predict_cpu']} s CPU, pred_contrib {f['contrib_wall']} s "
-        f"wall / {f['contrib_cpu']} s CPU.", ""])
+        f"wall / {f['contrib_cpu']} s CPU.", *stage_table(j), ""])
 
 
 def main(argv: list[str] | None = None) -> dict:

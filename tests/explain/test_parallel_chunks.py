@@ -12,6 +12,7 @@ import pytest
 import loyalist.batch.scoring as scoring
 import loyalist.explain.contributions as contributions
 from loyalist.compute import lgbm_threads
+from loyalist.batch.risk_list import risk_bands
 from loyalist.explain import explain, in_chunks
 
 
@@ -47,8 +48,82 @@ def test_chunked_scores_and_contributions_equal_the_whole_frame_call(small_chunk
     chunked = scoring._predict(_Scorer(model), snap, 2)
     np.testing.assert_array_equal(chunked, whole)
     assert model.booster_.get_params()["n_jobs"] == lgbm_threads(2)  # restored to the job's thread count after the chunks
+    np.testing.assert_array_equal(scoring._predict_chunks(_Scorer(model), snap, 2), whole)
     rows = snap.index[::2]
     one = explain(model, snap, rows=rows)
     two = explain(model, snap, rows=rows, threads=2)
     pd.testing.assert_frame_equal(two, one, check_exact=True)
     assert list(two.index) == list(rows)
+    small = explain(model, snap, rows=rows, threads=2, chunk_rows=7)  # many small chunks
+    pd.testing.assert_frame_equal(small, one, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def value_model(snapshots):
+    from loyalist.modeling.supervised.value import ValueModel
+
+    def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(future_revenue=frame["monetary_mean"] * (1 - frame["churned"]) * 1.5)
+
+    small = {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 15}
+    return ValueModel(params=small, early_stopping_rounds=20, n_jobs=1).fit(
+        labelled(snapshots["train"]), labelled(snapshots["valid"]))
+
+
+def _sequential_reference(churn, value, snap, config):
+    """What score_customers computed before its stages ran concurrently (main at 5347b91): the scores of one call
+    each, and the contributions of one explain call on the union of the top rows and the sample."""
+    from loyalist.batch.risk_list import risk_bands
+    from loyalist.explain import select_rows, with_model_features
+
+    job = config.scoring_job
+    p, v = churn.score(snap), value.score(snap)
+    pre = pd.DataFrame({"value_at_risk": p * np.clip(v, 0, None), "churn_probability": p}, index=snap.index)
+    pre["risk_band"] = risk_bands(p, job.risk_band_cuts).to_numpy()
+    top, sample = select_rows(pre, top_k=job.explain_top_k, sample=job.explain_sample, seed=job.seed)
+    if len(top) > job.explain_top_k:
+        very_high = (pre.loc[top, "risk_band"] == "very_high").to_numpy()
+        top = top[very_high].append(top[~very_high])[: job.explain_top_k]
+    contribs = explain(churn, snap, rows=top.union(sample))
+    return p, v, top, sample, contribs, with_model_features(churn, snap)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_concurrent_scoring_job_equals_the_sequential_one(monkeypatch, snapshots, churn_model, value_model, threads):
+    """score_customers runs both models' predictions and the SHAP contributions in background threads beside the
+    pandas stages (issue 14 §2): the risk list and the explanation summary are those of one call per step."""
+    from loyalist.batch.risk_list import build_risk_list
+    from loyalist.config.models import LoyalistConfig
+    from loyalist.explain import diagnosis, global_drivers, top_reasons, typical_values
+    from loyalist.scoring.loyalty import LoyaltyScorer
+
+    monkeypatch.setattr(contributions, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(scoring, "EXPLAIN_CHUNK_ROWS", 9)
+    snap = snapshots["score"]
+    monkeypatch.setattr(scoring, "build_snapshot", lambda tables, as_of, features: snap)
+    config = LoyalistConfig.model_validate({"compute": {"lgbm_threads": threads},
+                                            "scoring_job": {"explain_top_k": 40, "explain_sample": 50}})
+    churn, value = _Scorer(churn_model), _Scorer(value_model)
+    out = scoring.score_customers({}, pd.Timestamp("2023-12-31"), config, churn=churn, value=value)
+
+    p, v, top, sample, contribs, frame = _sequential_reference(churn_model, value_model, snap, config)
+    assert len(top.difference(sample)) and len(top.intersection(sample))  # both parts of the explained rows occur
+    assert out.summary["explained"] == {"customers": len(top), "sample": len(sample)}
+    loyalty = LoyaltyScorer(config.scoring).fit(snap).transform(snap)
+    typical = typical_values(frame, "industry", reference=pd.Series(
+        risk_bands(p, config.scoring_job.risk_band_cuts).to_numpy(), index=snap.index).isin(["low", "medium"]))
+    reasons = top_reasons(contribs.loc[top], frame.loc[top], typical, k=3)
+    featurizer, _ = scoring._list_featurizer(value_model, snap)
+    expected = build_risk_list(
+        snap, loyalty, churn_probability=p, expected_value=v, band_cuts=config.scoring_job.risk_band_cuts,
+        reasons=reasons, expected_purchases=scoring._expected_purchases(value_model, snap, featurizer),
+        survival=featurizer.survival(snap, churn_probability=p, churn_horizon_days=scoring._churn_horizon(churn, config)),
+        actions=config.scoring_job.actions, next_products=None, customers=None,
+        churn_model_version="1", value_model_version="1")
+    pd.testing.assert_frame_equal(out.risk, expected, check_exact=True)
+    tiers = loyalty["loyalty_tier"].astype("string")
+    assert out.summary["global_drivers"] == scoring._json_records(global_drivers(contribs.loc[sample]))
+    assert out.summary["diagnosis"] == diagnosis(contribs.loc[sample], tiers.loc[sample],
+                                                 snapshot=frame.loc[sample])
+    # the models' own thread count is back after the concurrent stages
+    assert churn_model.booster_.get_params()["n_jobs"] == lgbm_threads(threads)

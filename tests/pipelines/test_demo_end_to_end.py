@@ -15,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from loyalist.batch.columns import RISK_LIST_COLUMNS
+from loyalist.batch.scoring import SCORING_STAGES
 from loyalist.cli import app
 from loyalist.config import DEMO_CONFIG, read_yaml
 from loyalist.config.resolved import config_hash, read_resolved
@@ -110,10 +111,18 @@ def test_cli_score_streams_the_clean_files_and_gives_the_demo_list(demo_dir, tmp
     in_memory = pd.read_parquet(workdir / "outputs" / "demo" / "churn_risk.parquet")
     assert set(streamed["churn_model_version"]) == set(in_memory["churn_model_version"]) == {"1"}
     pd.testing.assert_frame_equal(streamed, in_memory)
-    inputs = json.loads((tmp_path / "o" / "churn_risk_summary.json").read_text(encoding="utf-8"))["inputs"]
+    summary = json.loads((tmp_path / "o" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    inputs = summary["inputs"]
     orders = pq.ParquetFile(clean / "orders.parquet").metadata.num_rows
     assert inputs["orders"]["source"] == "file" and inputs["orders"]["rows"] == orders
     assert "source" not in inputs["customers"]  # read into pandas: the content fingerprint
+    # issue 14: CPU seconds (every thread) and the peak memory so far, per stage, for the benchmark's table
+    cpu, peak = summary["cpu_seconds"], summary["peak_mb"]
+    assert list(peak) == list(cpu)
+    assert {"startup", "load_models", *SCORING_STAGES, "protect", "control_group", "write_parquet",
+            "write_csv"} <= set(cpu)
+    assert min(cpu.values()) >= 0 and cpu["snapshot"] > 0
+    assert list(peak.values()) == sorted(peak.values()) and peak["startup"] > 50  # a running maximum, in MB
 
 
 def test_cli_loyalty_from_the_clean_files_gives_the_demo_table(demo_dir, tmp_path):

@@ -8,6 +8,7 @@ contributions and the drift reference) and ``version`` (a label for the list).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from loyalist.explain import (
     explain,
     global_drivers,
     in_chunks,
+    sample_labels,
     select_rows,
     top_reasons,
     typical_values,
@@ -55,6 +57,10 @@ class ScoringOutput:
     summary: dict
     drift: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds of the whole process (every thread) per stage, when a ``cpu_clock`` was given.
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: The process's peak memory (MB) so far at the end of each stage, when a ``peak_mb`` probe was given.
+    peak_mb: dict[str, float] = field(default_factory=dict)
 
 
 def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> list[str]:
@@ -76,8 +82,10 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
 
 
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
-SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "churn_model", "value_model", "explain", "cross_sell",
-                                   "expected_purchases", "assemble", "drift")
+#: From "loyalty" to "explain_features" the predictions and the sample's SHAP contributions run in background threads,
+#: and during "survival" the top customers' contributions: a stage's time is this thread's, its CPU every thread's.
+SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "cross_sell", "expected_purchases", "explain_features",
+                                   "churn_model", "value_model", "survival", "explain", "assemble", "drift")
 
 
 def score_customers(
@@ -90,6 +98,8 @@ def score_customers(
     next_products: Callable[[pd.Series], pd.Series] | None = None,
     clock: Callable[[], float] | None = None,
     on_stage: Callable[[str, int], None] | None = None,
+    cpu_clock: Callable[[], float] | None = None,
+    peak_mb: Callable[[], float] | None = None,
 ) -> ScoringOutput:
     """Score every customer of the snapshot at ``as_of``.
 
@@ -100,10 +110,17 @@ def score_customers(
     value (through the scorers); value at risk and risk bands; SHAP reasons for the customers that matter (the very
     high band and the top ``scoring_job.explain_top_k`` by value at risk) and global drivers from a random sample;
     the action table; cross-sell products; the drift check against the churn model's training rows.
+
+    ``cpu_clock`` (e.g. ``time.process_time``: every thread of the process) and ``peak_mb`` (the process's peak
+    memory so far) are read as each stage ends, into ``cpu`` and ``peak_mb`` of the output (the caller injects
+    them, like ``clock``).
     """
     job = config.scoring_job
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     t0 = [clock() if clock else 0.0]
+    c0 = [cpu_clock() if cpu_clock else 0.0]
 
     n_customers = [0]
 
@@ -112,6 +129,12 @@ def score_customers(
             now = clock()
             timings[name] = now - t0[0]
             t0[0] = now
+        if cpu_clock:
+            used = cpu_clock()
+            cpu[name] = used - c0[0]
+            c0[0] = used
+        if peak_mb:
+            peaks[name] = float(peak_mb())
         if on_stage is not None:
             on_stage(name, n_customers[0])
 
@@ -126,51 +149,75 @@ def score_customers(
         )
     n_customers[0] = len(snapshot)
     lap("snapshot")
-    loyalty = LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)
-    lap("loyalty")
-    p = _predict(churn, snapshot, threads)
-    lap("churn_model")
-    v = _predict(value, snapshot, threads)
-    lap("value_model")
-    if not (np.isfinite(p).all() and np.isfinite(v).all()):
-        raise ModelError("The models returned non-finite scores; check the snapshot's feature values.")
+    # Both cores busy (issue 14 §2): LightGBM releases the GIL, so both models' predictions and the SHAP
+    # contributions of the global-driver sample (drawn without looking at the scores, as select_rows draws it) run in
+    # background threads while this thread does the single-threaded pandas/numpy stages. Every LightGBM call then
+    # uses one thread (row chunks spread the work); each result is the one a sequential run gives (tested).
+    sample_rows = sample_labels(snapshot.index, job.explain_sample, job.seed)
+    for scorer in (churn, value):
+        _set_threads(scorer.model, 1)
+    try:
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="loyalist-score") as pool:
+            churn_future = pool.submit(_predict_chunks, churn, snapshot, threads)
+            value_future = pool.submit(_predict_chunks, value, snapshot, threads)
+            sample_future = pool.submit(_explain_chunks, churn.model, snapshot, sample_rows, threads) \
+                if len(sample_rows) else None
+            loyalty = LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)
+            lap("loyalty")
+            products = next_products(snapshot["customer_id"]) if next_products is not None else None
+            lap("cross_sell")
+            featurizer, _ = _list_featurizer(value.model, snapshot)
+            purchases = _expected_purchases(value.model, snapshot, featurizer)
+            lap("expected_purchases")
+            frame = with_model_features(churn.model, snapshot)  # the BG/NBD features, so reasons can quote them
+            lap("explain_features")
+            p = churn_future.result()
+            lap("churn_model")
+            v = value_future.result()
+            lap("value_model")
+            if not (np.isfinite(p).all() and np.isfinite(v).all()):
+                raise ModelError("The models returned non-finite scores; check the snapshot's feature values.")
 
-    # Explanations: the customers that matter, plus a sample for global drivers.
-    var = pd.Series(p * np.clip(v, 0, None), index=snapshot.index)
-    pre = pd.DataFrame({"value_at_risk": var, "churn_probability": p}, index=snapshot.index)
-    from loyalist.batch.risk_list import risk_bands
+            # Explanations: the customers that matter, plus a sample for global drivers.
+            var = pd.Series(p * np.clip(v, 0, None), index=snapshot.index)
+            pre = pd.DataFrame({"value_at_risk": var, "churn_probability": p}, index=snapshot.index)
+            from loyalist.batch.risk_list import risk_bands
 
-    pre["risk_band"] = risk_bands(p, job.risk_band_cuts).to_numpy()
-    explain_rows, sample_rows = select_rows(pre, top_k=job.explain_top_k, sample=job.explain_sample, seed=job.seed)
-    if len(explain_rows) > job.explain_top_k:
-        # TreeSHAP costs ~1 ms a row and core: at most explain_top_k customers, the very-high band first (by value at
-        # risk), then the rest of the top by value at risk.
-        very_high = (pre.loc[explain_rows, "risk_band"] == "very_high").to_numpy()
-        explain_rows = explain_rows[very_high].append(explain_rows[~very_high])[: job.explain_top_k]
-    rows = explain_rows.union(sample_rows)
-    reasons = None
-    extra: dict[str, Any] = {"explained": {"customers": int(len(explain_rows)), "sample": int(len(sample_rows))}}
-    if len(rows):
-        contribs = explain(churn.model, snapshot, rows=rows, threads=threads)
-        frame = with_model_features(churn.model, snapshot)
-        # "similar customers": same industry, among the customers in the low and medium risk bands
-        typical = typical_values(frame, "industry", reference=pre["risk_band"].isin(["low", "medium"]))
-        if len(explain_rows):
-            reasons = top_reasons(contribs.loc[explain_rows], frame.loc[explain_rows], typical, k=3)
-        sample = contribs.loc[sample_rows] if len(sample_rows) else contribs
-        tiers = loyalty["loyalty_tier"].astype("string")
-        extra["global_drivers"] = _json_records(global_drivers(sample))
-        extra["drivers_by_tier"] = _by_segment(drivers_by(sample, tiers.loc[sample.index]))
-        extra["diagnosis"] = diagnosis(sample, tiers.loc[sample.index], snapshot=frame.loc[sample.index])
-    lap("explain")
-
-    products = next_products(snapshot["customer_id"]) if next_products is not None else None
-    lap("cross_sell")
-    featurizer, _ = _list_featurizer(value.model, snapshot)
-    purchases = _expected_purchases(value.model, snapshot, featurizer)
-    # time to churn from the same BG/NBD fit, its start anchored to the churn model's probability (issue 15 §2)
-    survival = featurizer.survival(snapshot, churn_probability=p, churn_horizon_days=_churn_horizon(churn, config))
-    lap("expected_purchases")
+            pre["risk_band"] = risk_bands(p, job.risk_band_cuts).to_numpy()
+            explain_rows, drawn = select_rows(pre, top_k=job.explain_top_k, sample=job.explain_sample, seed=job.seed)
+            assert drawn.equals(sample_rows), "select_rows draws the sample as sample_labels does"
+            if len(explain_rows) > job.explain_top_k:
+                # TreeSHAP costs ~1 ms a row and core: at most explain_top_k customers, the very-high band first (by
+                # value at risk), then the rest of the top by value at risk.
+                very_high = (pre.loc[explain_rows, "risk_band"] == "very_high").to_numpy()
+                explain_rows = explain_rows[very_high].append(explain_rows[~very_high])[: job.explain_top_k]
+            top_rows = explain_rows.difference(sample_rows)  # the sample's contributions are already on their way
+            top_future = pool.submit(_explain_chunks, churn.model, snapshot, top_rows, threads) \
+                if len(top_rows) else None
+            # time to churn from the same BG/NBD fit, its start anchored to the churn model's probability (issue 15
+            # §2), while the top customers' SHAP contributions are computed
+            survival = featurizer.survival(snapshot, churn_probability=p,
+                                           churn_horizon_days=_churn_horizon(churn, config))
+            lap("survival")
+            reasons = None
+            extra: dict[str, Any] = {"explained": {"customers": int(len(explain_rows)),
+                                                   "sample": int(len(sample_rows))}}
+            if len(explain_rows) or len(sample_rows):
+                # "similar customers": same industry, among the customers in the low and medium risk bands
+                typical = typical_values(frame, "industry", reference=pre["risk_band"].isin(["low", "medium"]))
+                contribs = pd.concat([f.result() for f in (sample_future, top_future) if f is not None])
+                if len(explain_rows):
+                    reasons = top_reasons(contribs.loc[explain_rows], frame.loc[explain_rows], typical, k=3)
+                sample = contribs.loc[sample_rows] if len(sample_rows) else contribs.loc[explain_rows]
+                tiers = loyalty["loyalty_tier"].astype("string")
+                extra["global_drivers"] = _json_records(global_drivers(sample))
+                extra["drivers_by_tier"] = _by_segment(drivers_by(sample, tiers.loc[sample.index]))
+                extra["diagnosis"] = diagnosis(sample, tiers.loc[sample.index], snapshot=frame.loc[sample.index])
+            del frame
+            lap("explain")
+    finally:
+        for scorer in (churn, value):
+            _set_threads(scorer.model, threads)
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
         expected_purchases=purchases, survival=survival,
@@ -195,7 +242,7 @@ def score_customers(
     calibration = getattr(churn.model, "survival_calibration_", None)
     if calibration:  # BG/NBD share still buying, predicted vs observed at training (issue 15 §2), for the report
         summary["survival_calibration"] = calibration
-    return ScoringOutput(risk, snapshot, summary, drift, timings)
+    return ScoringOutput(risk, snapshot, summary, drift, timings, cpu, peaks)
 
 
 def _predict(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray:
@@ -209,6 +256,23 @@ def _predict(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray
             _set_threads(scorer.model, threads)
         return np.concatenate(parts)
     return np.asarray(scorer.score(snapshot), dtype="float64")
+
+
+def _predict_chunks(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray:
+    """``scorer.score`` in row chunks on ``threads`` threads, the model's threads left as they are (one, in
+    :func:`score_customers`'s concurrent stages); the scores equal one call on the whole snapshot."""
+    parts = in_chunks(lambda part: np.asarray(scorer.score(part), dtype="float64"), snapshot, threads)
+    return np.concatenate(parts)
+
+
+#: Rows per chunk of the SHAP contributions in a scoring job (10,000 rows spread over the threads).
+EXPLAIN_CHUNK_ROWS: int = 2_000
+
+
+def _explain_chunks(model: Any, snapshot: pd.DataFrame, rows: pd.Index, threads: int) -> pd.DataFrame:
+    """:func:`loyalist.explain.explain` of ``rows`` in chunks of :data:`EXPLAIN_CHUNK_ROWS` on ``threads`` threads
+    (equal to one call on those rows)."""
+    return explain(model, snapshot, rows=rows, threads=threads, chunk_rows=EXPLAIN_CHUNK_ROWS)
 
 
 def _set_threads(model: Any, threads: int) -> None:

@@ -21,6 +21,7 @@ from loyalist.explain.contributions import (
     explain,
     feature_columns,
     in_chunks,
+    sample_labels,
     select_rows,
     with_model_features,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "in_chunks",
     "global_drivers",
     "reason_text",
+    "sample_labels",
     "select_rows",
     "summary_figure",
     "top_drivers",

@@ -33,6 +33,7 @@ __all__ = [
     "NON_FEATURE_COLUMNS",
     "explain",
     "feature_columns",
+    "sample_labels",
     "select_rows",
     "with_model_features",
 ]
@@ -111,6 +112,7 @@ def explain(
     rows: np.ndarray | pd.Index | None = None,
     horizon_days: int | None = None,
     threads: int = 1,
+    chunk_rows: int | None = None,
 ) -> pd.DataFrame:
     """Exact TreeSHAP contributions of ``model`` for the chosen rows of ``snapshot``, checked for additivity.
 
@@ -123,6 +125,7 @@ def explain(
     horizon_days : the horizon of the BG/NBD features (the model's own when None).
     threads : chunks of the chosen rows computed on this many threads at once (:func:`in_chunks`; the model's
         LightGBM calls then use one thread each). The result does not depend on it.
+    chunk_rows : the rows per chunk on several threads (default :data:`CHUNK_ROWS`).
 
     Returns
     -------
@@ -147,18 +150,21 @@ def explain(
     if len(chosen) == 0 and spec is not None:  # LightGBM refuses empty input: no row, no contribution
         columns = [*spec.columns, *NON_FEATURE_COLUMNS]
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}, index=chosen.index)
-    if threads > 1 and len(chosen) >= 2 * CHUNK_ROWS:
-        return _explain_threads(model, chosen, horizon_days, threads)
+    chunk = CHUNK_ROWS if chunk_rows is None else max(1, int(chunk_rows))
+    if threads > 1 and len(chosen) >= 2 * chunk:
+        return _explain_threads(model, chosen, horizon_days, threads, chunk)
     return _explain_rows(model, chosen, horizon_days)
 
 
-def _explain_threads(model, chosen: pd.DataFrame, horizon_days: int | None, threads: int) -> pd.DataFrame:
+def _explain_threads(model, chosen: pd.DataFrame, horizon_days: int | None, threads: int,
+                     chunk_rows: int) -> pd.DataFrame:
     setter = getattr(model, "set_threads", None)
     before = getattr(model, "n_jobs", None)
     if callable(setter):
         setter(1)
     try:
-        parts = in_chunks(lambda part: _explain_rows(model, part, horizon_days), chosen, threads)
+        parts = in_chunks(lambda part: _explain_rows(model, part, horizon_days), chosen, threads,
+                          chunk_rows=chunk_rows)
     finally:
         if callable(setter):
             setter(before)
@@ -259,6 +265,15 @@ def select_rows(
     if band_col is not None:
         chosen |= (risk[band_col] == band).fillna(False).to_numpy(dtype=bool)
     individual = risk.index[order[chosen[order]]]
+    return individual, sample_labels(risk.index, sample, seed)
+
+
+def sample_labels(index: pd.Index, sample: int, seed: int) -> pd.Index:
+    """The random sample of :func:`select_rows` (``sample`` labels of ``index`` drawn without replacement by
+    ``np.random.default_rng(seed)``, capped at its length, in row order): it does not depend on the scores, so a
+    scoring job can explain it while the models still predict."""
+    sample = _check_count(sample, "sample")
+    n = len(index)
     rng = np.random.default_rng(seed)
     picked = np.sort(rng.choice(n, size=min(sample, n), replace=False)) if n else np.zeros(0, dtype=int)
-    return individual, risk.index[picked]
+    return index[picked]
