@@ -35,6 +35,7 @@ from loyalist.explain import (
 )
 from loyalist.features.snapshot import build_snapshot
 from loyalist.modeling.btyd.features import BtydFeaturizer
+from loyalist.modeling.supervised.base import LgbmModelBase
 from loyalist.monitoring.drift import psi_table
 from loyalist.scoring.loyalty import LoyaltyScorer
 
@@ -82,10 +83,10 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
 
 
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
-#: From "loyalty" to "explain_features" the predictions and the sample's SHAP contributions run in background threads,
-#: and during "survival" the top customers' contributions: a stage's time is this thread's, its CPU every thread's.
+#: From "loyalty" to "drift" the predictions and the sample's SHAP contributions run in background threads, and
+#: during "survival" the top customers' contributions: a stage's time is this thread's, its CPU every thread's.
 SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "cross_sell", "expected_purchases", "explain_features",
-                                   "churn_model", "value_model", "survival", "explain", "assemble", "drift")
+                                   "drift", "churn_model", "value_model", "survival", "explain", "assemble")
 
 
 def score_customers(
@@ -171,6 +172,8 @@ def score_customers(
             lap("expected_purchases")
             frame = with_model_features(churn.model, snapshot)  # the BG/NBD features, so reasons can quote them
             lap("explain_features")
+            drift = _input_drift(churn.model, snapshot, frame, job.drift_warn_psi)
+            lap("drift")
             p = churn_future.result()
             lap("churn_model")
             v = value_future.result()
@@ -225,13 +228,6 @@ def score_customers(
         churn_model_version=str(churn.version), value_model_version=str(value.version),
     )
     lap("assemble")
-    reference = getattr(churn.model, "drift_reference_", None)
-    if reference:
-        frame = churn.model.model_frame(snapshot) if hasattr(churn.model, "model_frame") else snapshot
-        drift = psi_table(reference, frame, warn_level=job.drift_warn_psi)
-    else:
-        drift = pd.DataFrame(columns=["feature", "psi", "drifted"])
-    lap("drift")
     summary = risk_summary(risk) | extra
     summary["drift"] = {
         "psi": {r.feature: round(float(r.psi), 4) for r in drift.itertuples()},
@@ -256,6 +252,18 @@ def _predict(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray
             _set_threads(scorer.model, threads)
         return np.concatenate(parts)
     return np.asarray(scorer.score(snapshot), dtype="float64")
+
+
+def _input_drift(model: Any, snapshot: pd.DataFrame, frame: pd.DataFrame, warn_level: float) -> pd.DataFrame:
+    """PSI of the model's inputs against its training rows: on ``model.model_frame(snapshot)`` (the snapshot with
+    the model's BG/NBD features), which for a loyalist model is ``frame`` (:func:`with_model_features`), not
+    computed again; on the snapshot for a model without one."""
+    reference = getattr(model, "drift_reference_", None)
+    if not reference:
+        return pd.DataFrame(columns=["feature", "psi", "drifted"])
+    if not isinstance(model, LgbmModelBase):
+        frame = model.model_frame(snapshot) if hasattr(model, "model_frame") else snapshot
+    return psi_table(reference, frame, warn_level=warn_level)
 
 
 def _predict_chunks(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray:

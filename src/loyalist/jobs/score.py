@@ -218,8 +218,8 @@ def run_scoring(
     output.timings.update(meter.wall)
     # in the order the stages ran: the job's own before the scoring, the scoring's, the job's own after it
     before = [k for k in ("startup", "load_models", "cross_sell_fit") if k in meter.cpu]
-    cpu = {**{k: meter.cpu[k] for k in before}, **output.cpu, **meter.cpu}
-    peak = {**{k: meter.peak[k] for k in before}, **output.peak_mb, **meter.peak}
+    cpu: dict[str, float] = {**{k: meter.cpu[k] for k in before}, **output.cpu, **meter.cpu}
+    peak: dict[str, float] = {**{k: meter.peak[k] for k in before}, **output.peak_mb, **meter.peak}
     summary = output.summary | {
         "models": {
             "churn": {"name": config.tracking.churn_model_name, "version": churn.version,
