@@ -125,5 +125,10 @@ def test_concurrent_scoring_job_equals_the_sequential_one(monkeypatch, snapshots
     assert out.summary["global_drivers"] == scoring._json_records(global_drivers(contribs.loc[sample]))
     assert out.summary["diagnosis"] == diagnosis(contribs.loc[sample], tiers.loc[sample],
                                                  snapshot=frame.loc[sample])
+    from loyalist.monitoring.drift import psi_table
+
+    pd.testing.assert_frame_equal(out.drift, psi_table(churn_model.drift_reference_, churn_model.model_frame(snap),
+                                                       warn_level=config.scoring_job.drift_warn_psi))
+    assert len(out.drift) > 10
     # the models' own thread count is back after the concurrent stages
     assert churn_model.booster_.get_params()["n_jobs"] == lgbm_threads(threads)
