@@ -109,6 +109,7 @@ def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, to
         rank = {"expected_saved_value": uplift * now["value"], "value_at_risk": (1 - p0) * now["value"],
                 "true_effect": effect, "random": np.random.default_rng(seed).random(len(effect))}
         row: dict = {"seed": seed, "customers": len(effect), "contacted": k,
+                     "learner": str(getattr(model, "choice_", type(model).__name__)),
                      **{f"n_{t}": int((now["truth"]["type"] == t).sum()) for t in
                         ("persuadable", "sure_thing", "lost_cause", "sleeping_dog")}}
         for name, score in rank.items():
@@ -259,6 +260,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--permutations", type=int, default=200)
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--generator-seeds", type=int, default=5)
+    ap.add_argument("--generator-method", default="auto", help="the uplift method for the generator's campaigns "
+                    "(default auto, the default of 'loyalist uplift')")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args(argv)
     frame = load()
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     lines = [f"## Targeting by uplift (issue 16 §3): `nice -n 10 python benchmarks/bench_uplift.py --seeds "
              f"{args.seeds} --permutations {args.permutations} --bootstrap {args.bootstrap} --generator-seeds "
-             f"{args.generator_seeds}` "
+             f"{args.generator_seeds} --generator-method {args.generator_method}` "
              f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine_line()}", ""]
     visit = run(frame, arm="any", outcome="visit", seeds=seeds, permutations=args.permutations)
     lines += ["### Hillstrom, any e-mail vs none, outcome visit (test 30% = 19,200 customers per seed)", "",
@@ -284,9 +287,14 @@ def main(argv: list[str] | None = None) -> None:
             f"{visit.loc[visit['model'] == 'loyalist', 'fit_s'].mean():.1f} s per seed (any e-mail, visit, "
             "44,800 customers).", ""]
     print("\n".join(more), flush=True)
-    gen = run_generator(list(range(args.generator_seeds)))
+    from loyalist.uplift import UPLIFT_METHODS
+
+    gen = run_generator(list(range(args.generator_seeds)), method=UPLIFT_METHODS[args.generator_method])
     more += _generator_lines(gen)
-    print("\n".join(_generator_lines(gen)), flush=True)
+    more += [f"Generator uplift learner: {args.generator_method}" + (
+        " (per seed: " + ", ".join(f"{int(r['seed'])} {r['learner']}" for r in gen.to_dict("records")) + ")"
+        if "learner" in gen else "") + ".", ""]
+    print("\n".join(more[-2:] + _generator_lines(gen)), flush=True)
     if not args.no_record:
         with RESULTS.open("a", encoding="utf-8") as fh:
             fh.write("\n" + "\n".join(lines + more))
