@@ -202,7 +202,7 @@ def test_log_dataset_records_input_and_fingerprint(tracking_store):
     assert dataset_input.dataset.name == "snapshot"
     input_tags = {t.key: t.value for t in dataset_input.tags}
     assert input_tags["mlflow.data.context"] == "training"
-    assert input_tags["loyalist.sha256"] == fp["sha256"]
+    assert input_tags["loyalist.sha256"] == fp["sha256"] == dataset_input.dataset.digest
     from mlflow.types.utils import _infer_schema
 
     assert json.loads(dataset_input.dataset.schema)["mlflow_colspec"] == _infer_schema(frame).to_dict()

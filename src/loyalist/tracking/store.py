@@ -612,7 +612,8 @@ class RunHandle:
         return fp
 
     def log_dataset(self, df: pd.DataFrame, name: str, context: str) -> dict[str, Any]:
-        """Log ``df`` as an MLflow dataset input of the run (``mlflow.data.from_pandas``, schema + digest, no rows)
+        """Log ``df`` as an MLflow dataset input of the run (``mlflow.data.from_pandas``, schema + digest = the
+        fingerprint's sha256, no rows)
         with ``context`` (e.g. "training", "validation", "scoring"); its fingerprint goes to the input tags and the
         run tags. Returns the fingerprint."""
         fp = self.fingerprint(df, name)
@@ -621,7 +622,9 @@ class RunHandle:
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values: irrelevant to a logged dataset schema.
             warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-            dataset = from_pandas(df, name=name)
+            # The digest is loyalist's fingerprint of every row: MLflow's own maps type() over every cell of the
+            # first 10,000 rows in Python (16 CPU s of a 100,000-customer training's four datasets).
+            dataset = from_pandas(df, name=name, digest=str(fp["sha256"]))
             # PandasDataset.schema is a cached property; set it so MLflow does not walk every value in Python.
             dataset.__dict__["schema"] = dataset_schema(df)
             # Dataset._to_mlflow_entity is how mlflow.log_input builds the entity; used here to log by run id.
