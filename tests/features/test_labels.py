@@ -111,3 +111,19 @@ def test_label_window_complete(as_of, data_end, horizon, complete):
 def test_label_window_complete_rejects_a_non_positive_horizon():
     with pytest.raises(ConfigError, match="'horizon_days'"):
         label_window_complete("2024-01-01", "2024-12-31", 0)
+
+
+def test_isin_by_arrow_equals_pandas_isin():
+    import numpy as np
+    import pandas as pd
+
+    from loyalist.features.labels import _isin
+
+    rng = np.random.default_rng(0)
+    ids = pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, 2000)] + [None, "é客户", ""], dtype="string")
+    values = pd.Index(pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, 900)] + ["é客户"], dtype="string").unique())
+    got = _isin(ids, values)
+    assert got.dtype == bool and got.tolist() == ids.isin(values).to_numpy(dtype=bool).tolist()
+    assert 0 < got.sum() < len(ids) and got[-2] and not got[-3] and not got[-1]
+    assert not _isin(ids, pd.Index([], dtype="string")).any()
+    assert _isin(pd.Series(["a", "b"], dtype="object"), pd.Index(["b"], dtype="object")).tolist() == [False, True]
