@@ -122,6 +122,7 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
         assert spark_summary[key] == pytest.approx(duck_summary[key], rel=1e-9), key
     assert spark_summary["value_at_risk_by_tier"] == pytest.approx(duck_summary["value_at_risk_by_tier"], rel=1e-9)
     assert spark_summary["timings_seconds"]["cross_sell_fit"] > 0
+    assert spark_summary["cpu_seconds"]["driver_total"] > 0 and spark_summary["peak_mb"]["driver_total"] > 0
     assert spark_summary["drift"]["psi"] == pytest.approx(duck_summary["drift"]["psi"], rel=1e-6)
     assert spark_summary["engine"]["name"] == "spark"
 

@@ -40,6 +40,7 @@ from loyalist.jobs.score import (
     _score_description,
     _Scorer,
     _uplift_champion,
+    peak_mb,
 )
 from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import run
@@ -278,6 +279,10 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         "config": config_to_dict(config),
         "config_hash": config_tags(config)["loyalist.config_hash"],
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        # the DuckDB job's per-stage CPU seconds and peak memory; here only the driver process is measured (the
+        # executors' work runs in other processes, on other machines in a cluster)
+        "cpu_seconds": {"driver_total": round(time.process_time(), 3)},
+        "peak_mb": {"driver_total": round(peak_mb(), 1)},
         "newly_at_risk": None,  # --previous is not supported with --engine spark (the CLI refuses it)
     }
     summary["model_metrics"] = _model_metrics(churn, value)
