@@ -6,6 +6,7 @@ Reading files is the edge of the report; everything after works on the frames an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,24 +157,31 @@ def find_effect(scores_path: Path | str, as_of: Any = None) -> Path | None:
     the latest is the one with the latest campaign date (then the most recently written). Effects of campaigns
     after ``as_of`` (the list's date) are ignored, and so are files that are not an effect result.
     """
+    return _find_result(scores_path, EFFECT_FILE, "effect", read_effect, as_of)
+
+
+def _find_result(scores_path: Path | str, file: str, sub: str, read: Callable[[Path], dict[str, Any]],
+                 as_of: Any, prefer: Callable[[dict[str, Any]], bool] = lambda data: False) -> Path | None:
+    """The result file ``file`` for a report on ``scores_path`` (in the list's folder, its sub-folders, or the
+    ``sub`` folder beside the list's folder) that ``read`` accepts, of a campaign on or before ``as_of``: those
+    ``prefer`` picks first, then the latest campaign date, then the most recently written; None when there is none."""
     folder = Path(scores_path).resolve().parent
-    found = {p.resolve() for base, pattern in ((folder, EFFECT_FILE), (folder, f"*/{EFFECT_FILE}"),
-                                              (folder.parent, f"effect/{EFFECT_FILE}"))
+    found = {p.resolve() for base, pattern in ((folder, file), (folder, f"*/{file}"), (folder.parent, f"{sub}/{file}"))
              for p in base.glob(pattern)}
     limit = None if as_of is None else pd.Timestamp(as_of).normalize()
-    best: tuple[pd.Timestamp, float, Path] | None = None
+    best: tuple[bool, pd.Timestamp, float, Path] | None = None
     for p in found:
         try:
-            data = read_effect(p)
+            data = read(p)
             day = pd.Timestamp(data["campaign_date"])
         except (InputFileError, ValueError, TypeError):
             continue
         if limit is not None and day > limit:
             continue
-        key = (day, p.stat().st_mtime, p)
-        if best is None or key[:2] > best[:2]:
+        key = (prefer(data), day, p.stat().st_mtime, p)
+        if best is None or key[:3] > best[:3]:
             best = key
-    return None if best is None else best[2]
+    return None if best is None else best[3]
 
 
 def read_uplift(path: Path | str) -> dict[str, Any]:
@@ -202,24 +210,8 @@ def find_uplift(scores_path: Path | str, as_of: Any = None, version: Any = None)
     scored with, from its summary) is given, a result of that version wins; otherwise the latest campaign date,
     then the most recently written file.
     """
-    folder = Path(scores_path).resolve().parent
-    found = {p.resolve() for base, pattern in ((folder, UPLIFT_FILE), (folder, f"*/{UPLIFT_FILE}"),
-                                              (folder.parent, f"uplift/{UPLIFT_FILE}"))
-             for p in base.glob(pattern)}
-    limit = None if as_of is None else pd.Timestamp(as_of).normalize()
-    best: tuple[bool, pd.Timestamp, float, Path] | None = None
-    for p in found:
-        try:
-            data = read_uplift(p)
-            day = pd.Timestamp(data["campaign_date"])
-        except (InputFileError, ValueError, TypeError):
-            continue
-        if limit is not None and day > limit:
-            continue
-        key = (version is not None and str(data.get("version")) == str(version), day, p.stat().st_mtime, p)
-        if best is None or key[:3] > best[:3]:
-            best = key
-    return None if best is None else best[3]
+    return _find_result(scores_path, UPLIFT_FILE, "uplift", read_uplift, as_of,
+                        prefer=lambda data: version is not None and str(data.get("version")) == str(version))
 
 
 def read_clean_inputs(folder: Path | str) -> CleanInputs:
