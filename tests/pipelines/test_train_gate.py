@@ -77,9 +77,14 @@ def test_useless_model_is_never_promoted_and_the_baseline_is_champion(tables, en
     assert got["normalised_gini"] == pytest.approx(vm.loc["last_period_revenue", "normalised_gini"], abs=1e-9)
     assert got["normalised_gini"] > vm.loc["loyalist", "normalised_gini"]
 
-    # the same data and config again: nothing trained or registered
+    # the same data and config again: nothing trained or registered; the input tables are fingerprinted once per
+    # run (not once per model), and the keys still match the versions registered above
     before = list_versions([config.tracking.churn_model_name, config.tracking.value_model_name])
+    hashed: list[int] = []
+    fingerprint = train_job.data_fingerprint
+    monkeypatch.setattr(train_job, "data_fingerprint", lambda df: hashed.append(id(df)) or fingerprint(df))
     again = train_job.run_training(config, tables, workdir=tmp_path, env=env)
+    assert sorted(hashed) == sorted(id(df) for df in tables.values() if isinstance(df, pd.DataFrame))
     after = list_versions([config.tracking.churn_model_name, config.tracking.value_model_name])
     assert len(after) == len(before) == 2
     assert again["churn"].result is None and again["churn"].version == churn.version
