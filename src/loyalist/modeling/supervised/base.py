@@ -13,6 +13,7 @@ A loyalist model follows one protocol, relied on by tracking (MLflow pyfunc), ba
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ class LgbmModelBase(BaseEstimator):
     kind: str = ""
     output_name: str = ""
     label: str = ""
+    #: The model kind's own LightGBM defaults over :data:`DEFAULT_LGBM_PARAMS` (``params`` override both).
+    kind_params: ClassVar[dict[str, object]] = {}
 
     def __init__(
         self,
@@ -73,6 +76,7 @@ class LgbmModelBase(BaseEstimator):
     # ----------------------------------------------------------------------------------------- features
     def _lgbm_params(self) -> dict:
         p = dict(DEFAULT_LGBM_PARAMS)
+        p.update(self.kind_params)
         p.update(self.params or {})
         # n_jobs None: min(2, cores) (loyalist.compute); the config key compute.lgbm_threads reaches it via the jobs
         p.update(random_state=self.random_state, n_jobs=lgbm_threads(self.n_jobs))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -31,6 +31,10 @@ class ValueModel(LgbmModelBase):
 
     kind = "value"
     output_name = "expected_value"
+    # Fewer, larger trees (issue 14 §2): on the 20,000-customer benchmark company 297 trees of 31 leaves instead of
+    # 676 of 15 at validation Gini 0.9730 vs 0.9736; the value model is predicted on every customer of a scoring
+    # job and never explained (SHAP is the churn model's), so its trees cost prediction time only.
+    kind_params: ClassVar[dict[str, object]] = {"learning_rate": 0.1, "num_leaves": 31}
 
     def __init__(
         self,
