@@ -212,3 +212,24 @@ def test_short_history_calibration_map_is_not_carried_to_the_longer_horizon():
     mapped = model.score(snap, horizon_days=hi)
     assert not np.allclose(mapped, expit(model.raw_score(snap, hi)))
     assert any("calibration map" in n for n in res.notes)
+
+
+def test_value_model_trees_default_larger_but_fallback_and_config_params_win():
+    """Issue 14: the value model's own defaults (31 leaves, learning rate 0.1) sit over the shared LightGBM
+    defaults; the churn model keeps the shared ones, and the short-history fallback's parameters (what the public
+    protocols of bench_models train with) and config lgbm_params override the value model's, so those models are
+    the ones they were before."""
+    from loyalist.modeling.supervised.base import DEFAULT_LGBM_PARAMS
+    from loyalist.modeling.supervised.churn import ChurnModel
+    from loyalist.modeling.supervised.training import FALLBACK_PARAMS
+    from loyalist.modeling.supervised.value import ValueModel
+
+    own = ValueModel()._lgbm_params()
+    assert (own["num_leaves"], own["learning_rate"]) == (31, 0.1)
+    churn = ChurnModel()._lgbm_params()
+    assert (churn["num_leaves"], churn["learning_rate"]) == (DEFAULT_LGBM_PARAMS["num_leaves"],
+                                                             DEFAULT_LGBM_PARAMS["learning_rate"])
+    fallback = ValueModel(params=dict(FALLBACK_PARAMS))._lgbm_params()
+    assert {k: fallback[k] for k in FALLBACK_PARAMS} == FALLBACK_PARAMS
+    configured = ValueModel(params={"num_leaves": 15})._lgbm_params()
+    assert (configured["num_leaves"], configured["learning_rate"]) == (15, 0.1)
