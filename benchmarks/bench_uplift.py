@@ -86,8 +86,29 @@ def generated_campaign(seed: int, n_customers: int = CAMPAIGN_CUSTOMERS, control
     world, truth = simulate_uplift_campaign(data.orders, assignment, snap, horizon_days=CAMPAIGN_HORIZON, seed=seed)
     outcomes = campaign_outcomes(assignment, world, horizon_days=CAMPAIGN_HORIZON)
     return {"X": uplift_features(snap), "t": (outcomes["group"] == "treatment").to_numpy(dtype=int),
-            "stay": 1 - outcomes["churn"].to_numpy(dtype=int), "truth": truth,
+            "stay": 1 - outcomes["churn"].to_numpy(dtype=int), "revenue": outcomes["revenue"].to_numpy(dtype="float64"),
+            "truth": truth,
             "value": snap["monetary_total"].to_numpy(dtype="float64") * CAMPAIGN_HORIZON / 365.0}
+
+
+def true_response(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The simulation's own response functions on the snapshot features (the default
+    :class:`loyalist.data.campaign.CampaignResponse`, as :func:`~loyalist.data.campaign.simulate_uplift_campaign`
+    computes them): P(persuadable | would churn) and P(sleeping dog | would stay). Only for the ceiling below; no
+    learner sees them."""
+    from loyalist.data.campaign import CampaignResponse
+
+    r = CampaignResponse()
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(X[name], errors="coerce").fillna(0.0).to_numpy(dtype="float64") if name in X \
+            else np.zeros(len(X))
+
+    service = (col("n_complaints_recent") > 0) | (col("n_slow_tickets") > 0) | (col("open_tickets") > 0)
+    p_persuade = 1 / (1 + np.exp(-(r.persuade + r.service * service
+                                   - r.gone * np.clip((col("recency_days") - 90.0) / 90.0, 0.0, 3.0))))
+    quiet = (col("purchase_frequency") < r.quiet_orders) & (col("n_complaints") == 0)
+    return p_persuade, 1 / (1 + np.exp(-(r.dog + r.quiet * quiet)))
 
 
 def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, top: float = 0.2,
@@ -95,8 +116,14 @@ def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, to
     """Learn from one simulated campaign, target the next: per seed, the uplift model is fitted on the campaign
     of company ``seed`` and ranks the customers of company ``seed + 1000`` (another draw of the same world).
     The true value kept (sum of ``effect_revenue``, known for every customer) by contacting the top ``top`` share
-    by expected saved value (uplift in P(stay) x value) vs by value at risk (P(churn if not contacted), the
-    model's control outcome model, x value); also by the true effect (the best possible) and at random."""
+    by expected saved value (:func:`loyalist.uplift.expected_saved_value`, as the risk list computes it: uplift in
+    P(stay) x value if kept, the value divided by P(stay) without contact) vs by value at risk (P(churn if not
+    contacted), the model's control outcome model, x value); also by uplift x value (the list before the value if
+    kept), by the ceiling (the simulation's TRUE response functions in place of the learner: P(churn) x
+    P(persuadable) - P(stay) x P(sleeping dog), x value if kept), by the true effect (the best possible, unknowable
+    beforehand) and at random."""
+    from loyalist.uplift import expected_saved_value
+
     rows = []
     for seed in seeds:
         past, now = generated_campaign(seed, n_customers), generated_campaign(seed + 1000, n_customers)
@@ -105,8 +132,12 @@ def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, to
         p0, _ = model.predict_outcomes(now["X"])
         uplift = model.predict(now["X"])
         effect = now["truth"]["effect_revenue"].to_numpy()
+        p_persuade, p_dog = true_response(now["X"])
         k = int(top * len(effect))
-        rank = {"expected_saved_value": uplift * now["value"], "value_at_risk": (1 - p0) * now["value"],
+        rank = {"expected_saved_value": expected_saved_value(uplift, now["value"], p_stay=p0),
+                "value_at_risk": (1 - p0) * now["value"],
+                "uplift_x_value": uplift * now["value"],
+                "ceiling": expected_saved_value((1 - p0) * p_persuade - p0 * p_dog, now["value"], p_stay=p0),
                 "true_effect": effect, "random": np.random.default_rng(seed).random(len(effect))}
         row: dict = {"seed": seed, "customers": len(effect), "contacted": k,
                      "learner": str(getattr(model, "choice_", type(model).__name__)),
@@ -117,6 +148,8 @@ def run_generator(seeds: list[int], *, n_customers: int = CAMPAIGN_CUSTOMERS, to
             row[f"kept_{name}"] = float(effect[pick].sum())
             row[f"persuadables_{name}"] = int((now["truth"]["type"].to_numpy()[pick] == "persuadable").sum())
         row["ratio"] = row["kept_expected_saved_value"] / row["kept_value_at_risk"]
+        row["ratio_uplift_x_value"] = row["kept_uplift_x_value"] / row["kept_value_at_risk"]
+        row["ratio_ceiling"] = row["kept_ceiling"] / row["kept_value_at_risk"]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -236,22 +269,53 @@ def _generator_lines(gen: pd.DataFrame) -> list[str]:
            f"({CAMPAIGN_CUSTOMERS:,} generated customers per company, campaign on {CAMPAIGN_DAY} to those whose last "
            f"order is over 30 days old, {CAMPAIGN_CONTROL:.0%} control, {CAMPAIGN_HORIZON}-day horizon)", "",
            "True revenue kept over the horizon (sum of each contacted customer's true effect; negative = driven "
-           "away) by contacting the top 20% ranked by: loyalist's expected saved value (uplift x value), value at "
-           "risk (P(churn) x value), the true effect (the best possible) and at random.", "",
+           "away) by contacting the top 20% ranked by: loyalist's expected saved value (uplift x value if kept, "
+           "the value divided by the model's P(stay without contact), as the risk list computes it), value at "
+           "risk (P(churn) x value), uplift x value (the list before the value if kept), the ceiling (the "
+           "simulation's true response functions in place of the learner, x value if kept), the true effect (the "
+           "best possible) and at random. Ratios are against value at risk.", "",
            "| seed | customers | persuadable / sure thing / lost cause / sleeping dog | by expected saved value | "
-           "by value at risk | best possible | random | ratio saved / at risk | persuadables reached (saved / "
-           "at risk) |", "|" + "---|" * 9]
+           "by value at risk | best possible | random | ratio saved / at risk | ratio uplift x value | ratio "
+           "ceiling | persuadables reached (saved / at risk) |", "|" + "---|" * 11]
     for r in gen.to_dict("records"):
         out.append(f"| {int(r['seed'])} | {int(r['customers']):,} | {int(r['n_persuadable'])} / "
                    f"{int(r['n_sure_thing'])} / {int(r['n_lost_cause'])} / {int(r['n_sleeping_dog'])} | "
                    f"{r['kept_expected_saved_value']:,.0f} | "
                    f"{r['kept_value_at_risk']:,.0f} | {r['kept_true_effect']:,.0f} | {r['kept_random']:,.0f} | "
-                   f"{r['ratio']:.2f} | {int(r['persuadables_expected_saved_value'])} / {int(r['persuadables_value_at_risk'])} |")
-    pooled = gen["kept_expected_saved_value"].sum() / gen["kept_value_at_risk"].sum()
+                   f"{r['ratio']:.2f} | {r['ratio_uplift_x_value']:.2f} | {r['ratio_ceiling']:.2f} | "
+                   f"{int(r['persuadables_expected_saved_value'])} / {int(r['persuadables_value_at_risk'])} |")
+
+    def pooled(col: str) -> float:
+        return float(gen[col].sum() / gen["kept_value_at_risk"].sum())
+
     out += ["", f"Ratio mean {gen['ratio'].mean():.2f} ± {gen['ratio'].std(ddof=0):.2f}, min {gen['ratio'].min():.2f};"
-            f" pooled over seeds {pooled:.2f}. Goal (>= 1.5x): met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} "
+            f" pooled over seeds {pooled('kept_expected_saved_value'):.2f} (uplift x value "
+            f"{pooled('kept_uplift_x_value'):.2f}, ceiling {pooled('kept_ceiling'):.2f}, best possible "
+            f"{pooled('kept_true_effect'):.2f}). Goal (>= 1.5x): met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} "
             "seeds.", ""]
     return out
+
+
+def _generator_main(args: argparse.Namespace) -> None:
+    """``--generator-only``: the generator's campaigns alone, with their own dated section in RESULTS.md."""
+    import resource
+
+    from loyalist.uplift import UPLIFT_METHODS
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    gen = run_generator(list(range(args.generator_seeds)), method=UPLIFT_METHODS[args.generator_method])
+    lines = [f"## Targeting by uplift, generator (issue 16 §3): `nice -n 10 python benchmarks/bench_uplift.py "
+             f"--generator-only --generator-seeds {args.generator_seeds} --generator-method {args.generator_method}` "
+             f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine_line()}", "",
+             *_generator_lines(gen),
+             f"Generator uplift learner: {args.generator_method} (per seed: "
+             + ", ".join(f"{int(r['seed'])} {r['learner']}" for r in gen.to_dict("records")) + "). "
+             f"Run: {time.process_time() - c0:.0f} CPU s (this process), {time.perf_counter() - t0:.0f} s wall, "
+             f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB.", ""]
+    print("\n".join(lines), flush=True)
+    if not args.no_record:
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -262,8 +326,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--generator-seeds", type=int, default=5)
     ap.add_argument("--generator-method", default="auto", help="the uplift method for the generator's campaigns "
                     "(default auto, the default of 'loyalist uplift')")
+    ap.add_argument("--generator-only", action="store_true", help="run (and record) only the generator's campaigns")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args(argv)
+    if args.generator_only:
+        _generator_main(args)
+        return
     frame = load()
     seeds = list(range(args.seeds))
     t0 = time.perf_counter()

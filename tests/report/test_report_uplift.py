@@ -206,7 +206,7 @@ def test_the_action_plan_follows_the_lists_ranking(scored, list_summary):
         list(want["expected_saved_value"]))
     intro = rec["sentences"][1]
     assert intro["en"].startswith(f"The action plan lists the top {top_n} customers by expected saved value net of "
-                                  "cost (uplift × expected value − the action's cost, the list's own order)")
+                                  "cost (uplift × value if kept − the action's cost, the list's own order)")
     assert intro["zh"].startswith("行动计划按扣除成本后的预期挽回价值")
     summary = summarize(ranked, by_saved, options=ReportOptions(top_n=top_n))
     for lang, head in (("en", "expected saved value (net of cost)"), ("zh", "预期挽回价值（扣除成本）")):

@@ -12,7 +12,7 @@ from loyalist.batch.effect import campaign_outcomes
 from loyalist.config.models import FeatureConfig
 from loyalist.data.campaign import simulate_uplift_campaign
 from loyalist.data.synthetic import generate
-from loyalist.errors import CampaignError
+from loyalist.errors import CampaignError, DataQualityError
 from loyalist.features.snapshot import build_snapshot
 from loyalist.uplift import (
     TwoModelUplift,
@@ -84,6 +84,12 @@ def test_evaluation_and_expected_saved_value(campaign):
     assert {"uplift_at_30", "uplift_at_30_churn_risk", "uplift_at_30_random"} <= set(ev.as_metrics())
     np.testing.assert_allclose(expected_saved_value(np.array([0.1, -0.2, 0.3]), np.array([1000.0, 500.0, -5.0]),
                                                     np.array([30.0, 30.0, 0.0])), [70.0, -130.0, 0.0])
+    # the value if kept: value / P(stay) (P(stay) at least 0.05)
+    np.testing.assert_allclose(expected_saved_value(np.array([0.1, -0.2, 0.3]), np.array([1000.0, 500.0, 100.0]),
+                                                    30.0, p_stay=np.array([0.5, 1.0, 0.0])),
+                               [170.0, -130.0, 570.0])
+    with pytest.raises(DataQualityError, match="p_stay has 2 values for 3 customers"):
+        expected_saved_value(np.zeros(3), np.ones(3), p_stay=np.ones(2))
 
 
 def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):

@@ -250,28 +250,38 @@ def add_uplift(
     *,
     costs: Mapping[str, float] | None = None,
     rank_by: str = "value_at_risk",
+    value_if_kept: bool = True,
 ) -> pd.DataFrame:
     """The list with the uplift columns (issue 16 §3), optionally re-ranked.
 
     - ``uplift``: how much the action raises the customer's probability of still buying over the churn horizon
       (the uplift model's prediction, aligned with ``risk``'s rows; negative = contact drives the customer away);
-    - ``expected_saved_value``: ``uplift x expected_value - cost`` of the customer's recommended action (``costs``:
-      action text "zh / en" -> cost per contacted customer; no action or unknown action = 0).
+    - ``expected_saved_value``: ``uplift x value if kept - cost`` of the customer's recommended action (``costs``:
+      action text "zh / en" -> cost per contacted customer; no action or unknown action = 0). The value if kept is
+      ``expected_value / (1 - churn_probability)`` (:func:`loyalist.uplift.expected_saved_value`: the expected
+      value counts the chance of leaving, a kept customer spends like one who stays); ``value_if_kept=False``
+      uses ``expected_value`` as it is (the list before 2026-12-03).
 
     ``rank_by="expected_saved_value"`` sorts by it (descending, ties by customer_id) instead of value at risk.
     Returns a new frame.
     """
+    from loyalist.uplift.campaign import expected_saved_value
+
     if rank_by not in RANK_BY:
         raise DataQualityError(f"rank_by must be one of {list(RANK_BY)}; got {rank_by!r}.")
     u = np.asarray(uplift, dtype="float64")
     if len(u) != len(risk):
         raise DataQualityError(f"The uplift model gave {len(u)} predictions for a list of {len(risk)} customers; "
                                "score the same snapshot.")
+    if value_if_kept and "churn_probability" not in risk.columns:
+        raise DataQualityError("The list has no churn_probability column, which the value if kept needs; pass the "
+                               "list build_risk_list returns (or value_if_kept=False).")
     action = risk["recommended_action"].astype("string").fillna("") if "recommended_action" in risk else \
         pd.Series("", index=risk.index, dtype="string")
     cost = action.map(dict(costs or {})).astype("float64").fillna(0.0).to_numpy()
-    value = np.clip(risk["expected_value"].to_numpy(dtype="float64"), 0, None)
-    out = risk.assign(uplift=u, expected_saved_value=u * value - cost)
+    p_stay = 1.0 - risk["churn_probability"].to_numpy(dtype="float64") if value_if_kept else None
+    saved = expected_saved_value(u, risk["expected_value"].to_numpy(dtype="float64"), cost, p_stay=p_stay)
+    out = risk.assign(uplift=u, expected_saved_value=saved)
     if rank_by == "expected_saved_value":
         out = out.sort_values(["expected_saved_value", "customer_id"], ascending=[False, True], kind="mergesort")
         out = out.reset_index(drop=True)

@@ -509,8 +509,8 @@ class ScoringJobConfig(Section):
     actions: list[ActionRule]
     seed: int = Field(ge=0, le=MAX_SEED)
     control_group: ControlGroupConfig
-    # the list's order: value_at_risk (default) or expected_saved_value (uplift x value - action cost; needs an
-    # uplift model registered by 'loyalist uplift')
+    # the list's order: value_at_risk (default) or expected_saved_value (uplift x value if kept - action cost;
+    # needs an uplift model registered by 'loyalist uplift')
     rank_by: Literal["value_at_risk", "expected_saved_value"]
 
     @model_validator(mode="after")

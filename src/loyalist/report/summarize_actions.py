@@ -38,8 +38,8 @@ SURVIVAL_DAYS: tuple[int, ...] = (30, 90, 180)
 
 #: How the action plan picked its customers -> the words for it (``{ranking}`` of the action_intro sentence).
 RANKINGS: dict[str, dict[str, str]] = {
-    "expected_saved_value": {"zh": "按扣除成本后的预期挽回价值（uplift × 预期价值 − 措施成本，即名单本身的排序）",
-                             "en": "by expected saved value net of cost (uplift × expected value − the action's "
+    "expected_saved_value": {"zh": "按扣除成本后的预期挽回价值（uplift × 留住时的价值 − 措施成本，即名单本身的排序）",
+                             "en": "by expected saved value net of cost (uplift × value if kept − the action's "
                                    "cost, the list's own order)"},
     "value_at_risk": {"zh": "按风险价值", "en": "by value at risk"},
     "churn_probability": {"zh": "按流失概率（风险价值不可用）", "en": "by churn probability (value at risk is unavailable)"},
