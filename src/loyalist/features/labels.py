@@ -21,7 +21,7 @@ from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.snapshot import coerce_as_of
 from loyalist.schema import require_columns, require_naive_datetime
 
-__all__ = ["build_labels", "label_window_complete"]
+__all__ = ["LabelBuilder", "build_labels", "label_window_complete"]
 
 
 def label_window_complete(as_of: Any, data_end: Any, horizon_days: int) -> bool:
@@ -105,9 +105,21 @@ def build_labels(
     keep = (dates > t) & (dates <= end)
     if "status" in orders.columns:
         keep &= orders["status"] == "completed"
-    has_margin = "margin" in orders.columns or "cost" in orders.columns
-    columns = ["customer_id", "order_date", "amount", *[c for c in ("margin", "cost") if c in orders.columns]]
+    columns = _future_columns(orders)
     future = orders.loc[keep.to_numpy(dtype=bool, na_value=False), columns]
+    return _labels(future, ids, day, t, config, has_margin="margin" in orders.columns or "cost" in orders.columns)
+
+
+def _future_columns(orders: pd.DataFrame) -> list[str]:
+    return ["customer_id", "order_date", "amount", *[c for c in ("margin", "cost") if c in orders.columns]]
+
+
+def _labels(future: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, t: pd.Timestamp, config: FeatureConfig,
+            has_margin: bool) -> pd.DataFrame:
+    """The labels of the sorted population ``ids`` from ``future``: its completed orders dated in (T, T + the
+    longer horizon], in the orders' row order (sums add up in that order)."""
+    churn_end = t + pd.Timedelta(days=config.churn_horizon_days)
+    value_end = t + pd.Timedelta(days=config.value_horizon_days)
     future = future.assign(customer_id=future["customer_id"].astype("string"))
 
     in_value = future[future["order_date"] <= value_end]
@@ -133,6 +145,43 @@ def build_labels(
     else:
         out["future_margin"] = np.nan
     return out.loc[:, list(LABEL_COLUMNS)]
+
+
+class LabelBuilder:
+    """:func:`build_labels` at many cut-offs over the same orders, with the work they share done once: the
+    completed orders' dates are sorted once, so each cut-off finds its window (T, T + horizon] by binary search
+    instead of comparing every order's date again. ``builder.at(population, as_of, config)`` returns exactly the
+    frame ``build_labels(orders, population, as_of, config)`` returns (same orders, read in the same row order).
+    """
+
+    def __init__(self, orders: pd.DataFrame) -> None:
+        require_columns(orders, ("customer_id", "order_date", "amount"), what="Table 'orders'",
+                        fix="map them in the data config")
+        require_naive_datetime(orders, "order_date", what="table 'orders'",
+                               fix="pass the table produced by the cleaner")
+        keep = orders["order_date"].notna()
+        if "status" in orders.columns:
+            keep &= orders["status"] == "completed"
+        self._has_margin = "margin" in orders.columns or "cost" in orders.columns
+        self._orders, self._columns = orders, _future_columns(orders)
+        rows = np.flatnonzero(keep.to_numpy(dtype=bool, na_value=False))  # positions, not a copy of the orders
+        dates = orders["order_date"].to_numpy(dtype="datetime64[ns]")[rows]
+        order = np.argsort(dates, kind="stable")
+        self._by_date, self._dates = rows[order], dates[order]
+
+    def at(self, population: pd.Series | pd.DataFrame, as_of: Any, config: FeatureConfig) -> pd.DataFrame:
+        if not isinstance(config, FeatureConfig):
+            raise ConfigError(
+                f"The 'config' parameter of build_labels must be a FeatureConfig; got {type(config).__name__}."
+            )
+        day = coerce_as_of(as_of)
+        t = cutoff_end(day)
+        ids = _population_ids(population).sort_values(ignore_index=True)
+        end = t + pd.Timedelta(days=max(config.churn_horizon_days, config.value_horizon_days))
+        lo = np.searchsorted(self._dates, np.datetime64(t.to_datetime64(), "ns"), side="right")
+        hi = np.searchsorted(self._dates, np.datetime64(end.to_datetime64(), "ns"), side="right")
+        rows = np.sort(self._by_date[lo:hi])  # the orders' own row order, as build_labels reads them
+        return _labels(self._orders.iloc[rows][self._columns], ids, day, t, config, self._has_margin)
 
 
 def _margin(orders: pd.DataFrame) -> pd.Series:

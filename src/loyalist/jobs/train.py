@@ -25,7 +25,7 @@ from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, Bas
 from loyalist.modeling.evaluation.card import model_card
 from loyalist.modeling.evaluation.metrics import calibration_table, gains_table, value_decile_table
 from loyalist.modeling.evaluation.selection import Verdict, judge_against_baselines
-from loyalist.modeling.supervised.dataset import events_until
+from loyalist.modeling.supervised.dataset import LabelledSnapshots, events_until
 from loyalist.modeling.supervised.training import (
     ACTIVE_DAYS,
     TrainingResult,
@@ -474,6 +474,8 @@ def run_training(
         reporter.say(f"Training on events dated up to {as_of.date()} only.")
     out: dict[str, TrainedModel] = {}
     fingerprints = table_fingerprints(tables)  # once per run: every model's retraining key reads them
+    # one preparation of the tables for every labelled snapshot of the run (both models, ~20 cut-offs)
+    snapshots = snapshots or LabelledSnapshots(tables)
     for name in kinds:
         kind = cast(Kind, name)  # the callers pass "churn" and/or "value" (the CLI's choices)
         kind_params = dict(params or {})

@@ -4,7 +4,8 @@
     Portable SQL (DuckDB and Spark SQL run this text): standard SQL with the types STRING, DOUBLE, BIGINT,
     BOOLEAN, TIMESTAMP and DATE, plus the functions days_between, day_diff, hours_between and month_index
     (loyalist/features/engine.py), named parameters written :name. Rendered by Jinja (the has_* switches, and ordered:
-    ORDER BY customer_id, off when the caller sorts the streamed result itself).
+    ORDER BY customer_id, off when the caller sorts the streamed result itself; presequenced: the orders table
+    already carries prev_date and customer_first_date of each completed order, see build_snapshots).
 
     Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
     :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
@@ -21,8 +22,15 @@ sequenced AS (
         order_date,
         amount,
         {{ "margin" if has_margin else "CAST(NULL AS DOUBLE) AS margin" }},
+{% if presequenced %}
+        -- computed once for every cut-off by the caller (loyalist.features.snapshot.build_snapshots): the previous
+        -- completed order and the first one are dated <= the order itself, so they are the same at every T
+        prev_date,
+        customer_first_date
+{% else %}
         LAG(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS prev_date,
         MIN(order_date) OVER (PARTITION BY customer_id) AS customer_first_date
+{% endif %}
     FROM orders
     WHERE order_date <= :t AND status = 'completed'
 ),

@@ -17,12 +17,12 @@ import pandas as pd
 from loyalist.config.models import FeatureConfig
 from loyalist.errors import InsufficientHistoryError
 from loyalist.features.cutoffs import cutoff_grid, data_period
-from loyalist.features.labels import build_labels
-from loyalist.features.snapshot import build_snapshot
+from loyalist.features.labels import LabelBuilder, build_labels
+from loyalist.features.snapshot import SnapshotPass, build_snapshot
 
 __all__ = [
     "CutoffPlan", "EVENT_DATE_COLUMNS", "events_until", "plan_cutoffs", "labelled_snapshot", "stack_snapshots",
-    "split_half", "SnapshotBuilder",
+    "split_half", "SnapshotBuilder", "LabelledSnapshots",
 ]
 
 #: The date that places each event table's rows in time (rows dated after a cut-off are unknown at it).
@@ -137,7 +137,28 @@ def labelled_snapshot(
     if builder is not None:
         return builder(as_of, config)
     snap = build_snapshot(tables, as_of, config)
-    labels = build_labels(tables["orders"], snap["customer_id"], as_of, config)
+    return _join_labels(snap, build_labels(tables["orders"], snap["customer_id"], as_of, config))
+
+
+class LabelledSnapshots:
+    """A :data:`SnapshotBuilder` (``(as_of, feature config) -> labelled snapshot``) over fixed tables that prepares
+    them once for every cut-off it is asked for (:class:`~loyalist.features.snapshot.SnapshotPass`,
+    :class:`~loyalist.features.labels.LabelBuilder`): a training run builds ~20 labelled snapshots of the same
+    tables for its two models. Each call returns ``labelled_snapshot(tables, as_of, config)``'s rows."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self.tables = tables
+        self._snapshots = SnapshotPass(tables)
+        self._labels: LabelBuilder | None = None
+
+    def __call__(self, as_of: pd.Timestamp, config: FeatureConfig) -> pd.DataFrame:
+        snap = self._snapshots.at(as_of, config)
+        if self._labels is None:
+            self._labels = LabelBuilder(self.tables["orders"])
+        return _join_labels(snap, self._labels.at(snap["customer_id"], as_of, config))
+
+
+def _join_labels(snap: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     labels = labels.drop(columns=[c for c in ("as_of",) if c in labels.columns])
     return snap.merge(labels, on="customer_id", how="left", validate="one_to_one")
 
@@ -150,10 +171,14 @@ def stack_snapshots(
     on_cutoff: Callable[[pd.Timestamp], None] | None = None,
     builder: SnapshotBuilder | None = None,
 ) -> pd.DataFrame:
-    """Labelled snapshots at each cut-off, stacked (one row per customer and cut-off; ``as_of`` says which)."""
+    """Labelled snapshots at each cut-off, stacked (one row per customer and cut-off; ``as_of`` says which).
+
+    Without ``builder``, the cut-offs share one preparation of the tables (:class:`LabelledSnapshots`): each
+    cut-off's rows are :func:`labelled_snapshot`'s."""
     frames = []
+    build = builder or LabelledSnapshots(tables)
     for t in cutoffs:
-        frames.append(labelled_snapshot(tables, t, config, builder=builder))
+        frames.append(build(t, config))
         if on_cutoff is not None:
             on_cutoff(t)
     if not frames:

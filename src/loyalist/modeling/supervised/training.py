@@ -134,10 +134,11 @@ def _prepare(
         update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days}
     )
     tick = (lambda t: progress(f"snapshot {t.date()}")) if progress else None
-    train = stack_snapshots(tables, plan.train, features, on_cutoff=tick, builder=builder)
-    valid = labelled_snapshot(tables, plan.valid, features, builder=builder)
-    if tick:
-        tick(plan.valid)
+    # one stack for the training and validation cut-offs: they share the preparation of the tables
+    stacked = stack_snapshots(tables, [*plan.train, plan.valid], features, on_cutoff=tick, builder=builder)
+    is_valid = (stacked["as_of"] == plan.valid).to_numpy()
+    train = stacked.loc[~is_valid].reset_index(drop=True)
+    valid = stacked.loc[is_valid].reset_index(drop=True)
     return plan, fallback, train, valid
 
 

@@ -1,0 +1,115 @@
+"""Training builds every cut-off's snapshot and labels with the work they share done once (issue 14, "training
+passes"): the same model inputs as one cut-off at a time. Labels are identical (same orders read in the same row
+order); snapshot columns are identical except sums of amounts, which DuckDB may add in another order (the
+one-at-a-time path itself differs between two runs at that level with two threads), so floats are compared to
+1e-12 relative (and 1e-12 absolute, for differences of two sums near zero)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalist.config import CleaningConfig, LoyalistConfig
+from loyalist.config.models import FeatureConfig
+from loyalist.data.clean import clean_tables
+from loyalist.data.synthetic import generate
+from loyalist.features.labels import LabelBuilder, build_labels
+from loyalist.features.snapshot import build_snapshot, build_snapshots
+from loyalist.modeling.supervised import training
+from loyalist.modeling.supervised.dataset import LabelledSnapshots, labelled_snapshot, stack_snapshots
+
+CONFIG = FeatureConfig()
+CUTOFFS = [pd.Timestamp(d) for d in ("2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31", "2024-03-31")]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    data = generate(n_customers=400, start="2022-01-01", end="2024-12-31", seed=3, dirty=False)
+    out = dict(clean_tables(data.tables(), CleaningConfig()).tables)
+    orders = out["orders"]
+    # orders on the very same instant as another of the customer's (ties in the SQL's window order), orders at
+    # the last instant of a cut-off day and at midnight after it, a returned and a cancelled one, and a margin
+    rng = np.random.default_rng(0)
+    twins = orders.sample(300, random_state=1).assign(amount=lambda f: f["amount"] * 0.37 + 1.0)
+    edge = orders.sample(40, random_state=2).copy()
+    edge["order_date"] = pd.Timestamp("2023-06-30 23:59:59.999999")
+    edge2 = orders.sample(40, random_state=3).copy()
+    edge2["order_date"] = pd.Timestamp("2023-07-01")
+    stat = orders.sample(60, random_state=4).copy()
+    stat["status"] = np.where(np.arange(60) % 2, "returned", "cancelled")
+    orders = pd.concat([orders, twins, edge, edge2, stat], ignore_index=True)
+    orders["order_id"] = pd.array([f"X{i}" for i in range(len(orders))], dtype="string")
+    orders["margin"] = (orders["amount"] * rng.uniform(0.1, 0.4, len(orders))).astype("float64")
+    out["orders"] = orders.sample(frac=1.0, random_state=5).reset_index(drop=True)  # rows in no date order
+    return out
+
+
+def assert_same_inputs(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    assert got.index.equals(want.index)
+    for col in want.columns:
+        a, b = got[col], want[col]
+        assert a.dtype == b.dtype, col
+        if pd.api.types.is_float_dtype(b):
+            x, y = a.to_numpy(), b.to_numpy()
+            assert np.array_equal(np.isnan(x), np.isnan(y)), col
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12, err_msg=col)  # atol: differences of sums near 0
+        else:
+            pd.testing.assert_series_equal(a, b, check_exact=True, obj=col)
+
+
+def test_build_snapshots_equals_build_snapshot_at_each_cutoff(tables):
+    many = list(build_snapshots(tables, CUTOFFS, CONFIG))
+    assert len(many) == len(CUTOFFS)
+    for t, got in zip(CUTOFFS, many, strict=True):
+        want = build_snapshot(tables, t, CONFIG)
+        assert len(want) > 100
+        assert_same_inputs(got, want)
+
+
+def test_build_snapshots_without_a_status_column(tables):
+    plain = {**tables, "orders": tables["orders"].drop(columns=["status"])}
+    for t, got in zip(CUTOFFS[:2], build_snapshots(plain, CUTOFFS[:2], CONFIG), strict=True):
+        assert_same_inputs(got, build_snapshot(plain, t, CONFIG))
+
+
+def test_label_builder_equals_build_labels(tables):
+    orders = tables["orders"].copy()
+    orders.loc[orders.index[:5], "order_date"] = pd.NaT
+    orders["status"] = orders["status"].astype("string")
+    orders.loc[orders.index[5:10], "status"] = pd.NA
+    labeller = LabelBuilder(orders)
+    for h in (90, 30):
+        config = CONFIG.model_copy(update={"churn_horizon_days": h, "value_horizon_days": h + 275})
+        for t in CUTOFFS:
+            population = orders["customer_id"].drop_duplicates().sample(frac=0.8, random_state=7)
+            pd.testing.assert_frame_equal(labeller.at(population, t, config),
+                                          build_labels(orders, population, t, config), check_exact=True)
+    no_margin = orders.drop(columns=["margin"])
+    pd.testing.assert_frame_equal(LabelBuilder(no_margin).at(orders["customer_id"], CUTOFFS[1], CONFIG),
+                                  build_labels(no_margin, orders["customer_id"], CUTOFFS[1], CONFIG),
+                                  check_exact=True)
+
+
+def test_training_rows_are_those_of_one_cutoff_at_a_time(tables):
+    """The stacked training and validation rows of train_churn / train_value's preparation, against the rows the
+    one-cut-off-at-a-time path built before (labelled_snapshot at each cut-off, concatenated)."""
+    config = LoyalistConfig()
+    shared = LabelledSnapshots(tables)  # what the training job passes: one preparation for both models
+    for horizon in (90, 365):
+        plan, _, train, valid = training._prepare(tables, config, horizon, None, shared)
+        _, _, train_alone, valid_alone = training._prepare(tables, config, horizon, None)
+        assert_same_inputs(train_alone, train)
+        assert_same_inputs(valid_alone, valid)
+        assert not plan.anchored and len(plan.train) >= 2
+        features = config.features.model_copy(update={"churn_horizon_days": plan.horizon_days,
+                                                      "value_horizon_days": plan.horizon_days})
+        want_train = pd.concat([labelled_snapshot(tables, t, features) for t in plan.train], ignore_index=True)
+        want_valid = labelled_snapshot(tables, plan.valid, features)
+        assert_same_inputs(train, want_train)
+        assert_same_inputs(valid, want_valid)
+        # and with the progress callback, the cut-offs are reported in order, validation last
+        seen: list[pd.Timestamp] = []
+        stack_snapshots(tables, [*plan.train, plan.valid], features, on_cutoff=seen.append)
+        assert seen == [*plan.train, plan.valid]
