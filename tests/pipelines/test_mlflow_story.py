@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import loyalist.jobs.train as train_job
 from loyalist.config import LoyalistConfig
 from loyalist.config.resolved import RESOLVED_FILE, resolved_text
 
@@ -101,7 +102,7 @@ def test_the_churn_run_logs_the_shap_summary_and_drivers(story):
     assert {"feature", "mean_abs_shap", "mean_shap", "label_en"} <= set(drivers.columns)
     assert drivers["mean_abs_shap"].is_monotonic_decreasing and drivers["mean_abs_shap"].iloc[0] > 0
     explained = run.data.metrics["shap.rows_explained"]
-    assert 0 < explained <= 2000
+    assert 0 < explained <= train_job.SHAP_SAMPLE
     with open(client.download_artifacts(run.info.run_id, "shap/summary.png"), "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     value = _runs(client, "train-value")

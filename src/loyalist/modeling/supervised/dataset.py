@@ -160,6 +160,12 @@ class LabelledSnapshots:
 
 def _join_labels(snap: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     labels = labels.drop(columns=[c for c in ("as_of",) if c in labels.columns])
+    ids = snap["customer_id"]
+    if ids.is_unique and labels["customer_id"].reset_index(drop=True).equals(ids.reset_index(drop=True)):
+        # the labels of the snapshot's own customers in the snapshot's order (both sorted by id): the merge's
+        # result without its hash join
+        rest = labels.drop(columns=["customer_id"]).set_axis(snap.index)
+        return pd.concat([snap, rest], axis=1)
     return snap.merge(labels, on="customer_id", how="left", validate="one_to_one")
 
 
