@@ -333,11 +333,11 @@ def _generator_lines(gen: pd.DataFrame) -> list[str]:
     def pooled(col: str) -> float:
         return float(gen[col].sum() / gen["kept_value_at_risk"].sum())
 
+    total = pooled("kept_expected_saved_value")
     out += ["", f"Ratio mean {gen['ratio'].mean():.2f} ± {gen['ratio'].std(ddof=0):.2f}, min {gen['ratio'].min():.2f};"
-            f" pooled over seeds {pooled('kept_expected_saved_value'):.2f} (uplift x value "
-            f"{pooled('kept_uplift_x_value'):.2f}, ceiling {pooled('kept_ceiling'):.2f}, best possible "
-            f"{pooled('kept_true_effect'):.2f}). Goal (>= 1.5x): met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} "
-            "seeds.", ""]
+            f" pooled over seeds {total:.3f} (uplift x value {pooled('kept_uplift_x_value'):.3f}, ceiling "
+            f"{pooled('kept_ceiling'):.3f}, best possible {pooled('kept_true_effect'):.3f}). Goal (>= 1.5x): pooled "
+            f"{'met' if total >= 1.5 else 'NOT met'}; met on {int((gen['ratio'] >= 1.5).sum())}/{len(gen)} seeds.", ""]
     return out
 
 

@@ -621,6 +621,7 @@ def uplift(
     config: ConfigOpt = None,
     method: Annotated[str, typer.Option(
         help="auto (the learner with the best 3-fold cross-validated Qini on the campaign: logistic or two_model), "
+        "auto_x (the same choice with the LightGBM X-learner too; for ranking by expected saved value), "
         "logistic (T-learner on two regularised logistic regressions), two_model (LightGBM T-learner), x_learner "
         "or transformed_outcome (LightGBM).")] = "auto",
     drop_uncontrolled_strata: Annotated[bool, typer.Option(

@@ -138,6 +138,14 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     assignment.assign(group="treatment").to_parquet(tmp_path / "all.parquet")
     bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "all.parquet"), *args[3:]], env=env)
     assert bad.exit_code == 2 and "control share of 0" in bad.output and "Traceback" not in bad.output
+
+    # --method auto_x: the same choice with the X-learner among the candidates, registered as version 2
+    xs = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "ux"), "--method", "auto_x"], env=env)
+    assert xs.exit_code == 0, xs.output + repr(xs.exception)
+    meta_x = json.loads((tmp_path / "ux" / "uplift.json").read_text(encoding="utf-8"))
+    assert meta_x["method"] == "auto_x" and meta_x["version"] == 2
+    assert set(meta_x["learner_cv_qini"]) == {"logistic", "two_model", "x_learner"}
+    assert meta_x["learner"] == max(meta_x["learner_cv_qini"], key=lambda n: sum(meta_x["learner_cv_qini"][n]))
     early = assignment.assign(campaign_date=pd.Timestamp("2026-01-31"))
     early.to_parquet(tmp_path / "early.parquet")
     bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "early.parquet"), *args[3:]], env=env)

@@ -146,3 +146,22 @@ def test_cross_validated_choice_uses_only_the_training_data():
         CrossValidatedUplift(cv=1).fit(X, t, y)
     with pytest.raises(ModelError, match="cannot choose among 'auto'"):
         CrossValidatedUplift(candidates={"a": ("auto", {}), "b": ("logistic", {})}).fit(X, t, y)
+
+
+def test_auto_x_adds_the_x_learner_to_the_choice():
+    from loyalist.uplift import AUTO_CANDIDATES, AUTO_X_CANDIDATES, CrossValidatedUpliftX
+
+    assert set(AUTO_X_CANDIDATES) == set(AUTO_CANDIDATES) | {"x_learner"}
+    assert "x_learner" not in AUTO_CANDIDATES  # 'auto' (the default of 'loyalist uplift') is unchanged
+    X, t, y, tau = planted(6000, 11)
+    model = make_uplift_model("auto_x", random_state=3, params=FAST).fit(X, t, y)
+    assert isinstance(model, CrossValidatedUpliftX)
+    assert set(model.cv_scores_) == {"logistic", "two_model", "x_learner"}
+    assert model.choice_ == max(model.cv_scores_, key=lambda n: np.mean(model.cv_scores_[n]))
+    method, extra = AUTO_X_CANDIDATES[model.choice_]
+    kwargs = {} if method == "logistic" else {"params": FAST}
+    alone = make_uplift_model(method, random_state=3, **kwargs, **extra).fit(X, t, y)
+    np.testing.assert_allclose(model.predict(X), alone.predict(X))
+    assert clone(model).default_candidates is AUTO_X_CANDIDATES
+    with pytest.raises(ModelError, match="cannot choose among 'auto'"):
+        CrossValidatedUplift(candidates={"a": ("auto_x", {}), "b": ("logistic", {})}).fit(X, t, y)

@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "LogisticTwoModelUplift": "models",
     "CrossValidatedUplift": "models",
     "AUTO_CANDIDATES": "models",
+    "CrossValidatedUpliftX": "models",
+    "AUTO_X_CANDIDATES": "models",
     "UPLIFT_METHODS": "models",
     "make_uplift_model": "models",
     "uplift_features": "models",
