@@ -114,6 +114,19 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     last, prev = count_between(t - tr, t), count_between(t - 2 * tr, t - tr)
     out["order_trend"] = ((last - prev) / (last + prev)).where(last + prev > 0, 0.0).astype(float)
 
+    # the customer's recent order size and pace against their own earlier ones in W
+    def mean_between(lo, hi):
+        m = (c["date"] > lo) & (c["date"] <= hi)
+        return c.loc[m].groupby("code", sort=False)["amount"].mean().reindex(idx)
+
+    size_last, size_before = mean_between(t - tr, t), mean_between(w_start, t - tr)
+    out["amount_ratio"] = (size_last / size_before).where((size_last > 0) & (size_before > 0))
+    n_before = count_between(w_start, t - tr)
+    first_seen = out["first_order_date"].where(out["first_order_date"] > w_start, w_start)
+    span = pd.Series(_whole_days(pd.Series(t - tr, index=idx), first_seen), index=idx)
+    rate_ratio = (last / config.trend_window_days) / (n_before / span)
+    out["order_rate_ratio"] = rate_ratio.where((n_before > 0) & (span >= config.trend_window_days)).astype(float)
+
     # ranges of categories and products: last trend window against the previous one, over W
     for col, name in (("category", "category_range_trend"), ("product_id", "product_range_trend")):
         out[name] = np.nan
@@ -127,6 +140,24 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
                 out["n_categories"] = n_w.astype(float)
     if "n_categories" not in out.columns:
         out["n_categories"] = np.nan
+
+    # the main category (most lines in W before the trend window, ties alphabetical) and its shares
+    out["main_category_share"] = np.nan
+    out["main_category_share_trend"] = np.nan
+    if "category" in c.columns:
+        lines = c[(c["date"] > w_start) & c["category"].notna()]
+        is_last = lines["date"] > t - tr
+        counts = pd.DataFrame({"code": lines["code"], "category": lines["category"].astype(str),
+                               "before": (~is_last).astype(int), "last": is_last.astype(int)})
+        counts = counts.groupby(["code", "category"], sort=False)[["before", "last"]].sum().reset_index()
+        totals = counts.groupby("code")[["before", "last"]].sum()
+        top = counts.sort_values(["code", "before", "category"], ascending=[True, False, True])
+        top = top.drop_duplicates("code").set_index("code")
+        ok = totals["before"] > 0
+        share_before = (top["before"] / totals["before"]).where(ok)
+        share_last = (top["last"] / totals["last"].where(totals["last"] > 0)).where(ok)
+        out["main_category_share"] = share_last.reindex(idx).astype(float)
+        out["main_category_share_trend"] = (share_last - share_before).reindex(idx).astype(float)
 
     # inter-purchase times over distinct order days in W
     days_w = cw[["code", "day"]].drop_duplicates().sort_values(["code", "day"])
@@ -174,12 +205,21 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
     # tickets
     ticket_cols = ("n_tickets", "n_complaints", "n_complaints_recent", "resolution_hours_mean", "open_tickets",
                    "complaint_rate", "complaint_trend", "days_since_complaint", "n_slow_tickets",
-                   "resolution_hours_trend")
+                   "resolution_hours_trend", "complaints_total", "slow_tickets_total")
     for col in ticket_cols:
         out[col] = np.nan
     out["top_complaint_stage"] = pd.Series(pd.NA, index=ids, dtype="string")
     if tables.get("tickets") is not None:
         tk = tables["tickets"]
+        ever = tk[tk["created_at"] <= t]  # the whole service history <= T
+        if "kind" in ever.columns:
+            out["complaints_total"] = ((ever["kind"] == "complaint").groupby(ever["customer_id"]).sum()
+                                       .reindex(ids, fill_value=0).astype(float))
+        resolved = ever["resolved_at"] if "resolved_at" in ever.columns else pd.Series(pd.NaT, index=ever.index)
+        open_ever = resolved.isna() | (resolved > t)
+        slow_ever = (((resolved <= t) & ((resolved - ever["created_at"]) / pd.Timedelta(hours=1) > 72))
+                     | (open_ever & ((t - ever["created_at"]) / pd.Timedelta(hours=1) > 72)))
+        out["slow_tickets_total"] = slow_ever.groupby(ever["customer_id"]).sum().reindex(ids, fill_value=0).astype(float)
         tk = tk[(tk["created_at"] <= t) & (tk["created_at"] > w_start)]
         gt = tk.groupby("customer_id")
         out["n_tickets"] = gt.size().reindex(ids, fill_value=0).astype(float)
@@ -219,10 +259,18 @@ def snapshot_pandas(tables: dict[str, pd.DataFrame], as_of, config: FeatureConfi
             out["resolution_hours_trend"] = h_last - h_prev
 
     # surveys
-    for col in ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change"):
+    for col in ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change",
+                "detractor_answers_total", "nps_recent", "nps_recent_change"):
         out[col] = np.nan
     if tables.get("surveys") is not None:
         sv = tables["surveys"]
+        ever = sv[(sv["answered_at"] <= t) & sv["nps_score"].notna()]  # the whole history <= T
+        out["detractor_answers_total"] = ((ever["nps_score"] <= 6).groupby(ever["customer_id"]).sum()
+                                          .reindex(ids, fill_value=0).astype(float))
+        recent = ever["answered_at"] > t - 2 * tr
+        out["nps_recent"] = ever[recent].groupby("customer_id")["nps_score"].mean().reindex(ids)
+        earlier = ever[~recent].groupby("customer_id")["nps_score"].mean().reindex(ids)
+        out["nps_recent_change"] = out["nps_recent"] - earlier
         sv = sv[(sv["answered_at"] <= t) & (sv["answered_at"] > w_start)]
         gs = sv.groupby("customer_id")
         out["n_survey_responses"] = gs.size().reindex(ids, fill_value=0).astype(float)

@@ -24,7 +24,15 @@ from urllib.parse import urlparse
 from loyalist.config.models import FeatureConfig
 from loyalist.errors import EngineError, InputFileError, SchemaError
 from loyalist.features import engine
-from loyalist.features.snapshot import _KIND, _READ, _present_columns, snapshot_params, snapshot_sql, view_items
+from loyalist.features.snapshot import (
+    _KIND,
+    _READ,
+    _present_columns,
+    range_source,
+    snapshot_params,
+    snapshot_sql,
+    view_items,
+)
 
 __all__ = [
     "SESSION_CONF",
@@ -216,12 +224,16 @@ def spark_snapshot(spark, present: Mapping[str, list[str]], as_of: Any, config: 
     DataFrame with every snapshot column except the RFM ones (which rank the whole population), one row per
     customer. The ``ORDER BY`` of the text is kept, so collecting it gives the DuckDB row order."""
     orders = present["orders"]
+    ranges_from, has_category, has_product = range_source(present)
     sql = snapshot_sql(
         config,
         has_customers="customers" in present,
         has_tickets="tickets" in present,
         has_surveys="surveys" in present,
         has_margin="margin" in orders or "cost" in orders,
+        has_category=has_category,
+        has_product=has_product,
+        ranges_from=ranges_from,
     )
     return run_spark_sql(spark, sql, snapshot_params(as_of, config))
 

@@ -126,6 +126,37 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "nps_change": (
         "nps_last - the mean answer of the customer's earlier answer days in W (NaN with a single answer day)"
     ),
+    # early warning against the customer's own history (a decision to leave shows as smaller, rarer orders, more
+    # complaints and worse answers than the customer's own before; service counts over the whole history <= T)
+    "amount_ratio": (
+        "mean completed order amount in the trend window / mean completed order amount in W before the trend "
+        "window: below 1 = smaller orders than the customer's own usual (NaN when either window has no order or a "
+        "mean <= 0)"
+    ),
+    "order_rate_ratio": (
+        "orders per day in the trend window / orders per day in W before it, the latter over the days from "
+        "max(first order ever, start of W) to the start of the trend window: 1 = the customer's own usual pace "
+        "(NaN when those days are fewer than trend_window_days or hold no order)"
+    ),
+    "complaints_total": "complaint tickets created <= T (whole history, not only W)",
+    "slow_tickets_total": (
+        "tickets created <= T (whole history) resolved more than 72 hours after creation by T, or still open at T "
+        "and older than 72 hours"
+    ),
+    "detractor_answers_total": "survey answers 0-6 dated <= T (whole history)",
+    "nps_recent": "mean NPS answer (0-10) dated in (T - 2 trend_window, T] (NaN without answers there)",
+    "nps_recent_change": (
+        "nps_recent - the mean NPS answer dated <= T - 2 trend_window (whole history; NaN when either is missing)"
+    ),
+    "main_category_share": (
+        "share of the completed lines (orders, or order_lines when orders has no category) in the trend window "
+        "that are in the customer's main category: the category with most lines in W before the trend window "
+        "(ties: the first in alphabetical order); NaN without lines in either window or without a category column"
+    ),
+    "main_category_share_trend": (
+        "main_category_share - the main category's share of the lines in W before the trend window: a customer "
+        "narrowing to the main category is positive"
+    ),
 }
 
 #: Categorical feature columns (string dtype).
@@ -156,17 +187,23 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "frequency": (
         "purchase_frequency", "repurchase_rate", "n_orders", "n_orders_total", "btyd_frequency", "ipt_mean",
-        "ipt_std", "rfm_f", "order_trend",
+        "ipt_std", "rfm_f", "order_trend", "order_rate_ratio",
     ),
     "value": (
         "monetary_total", "monetary_mean", "monetary_std", "order_value_stability", "margin_total", "spend_last",
         "spend_prev", "spend_trend", "btyd_monetary", "rfm_m", "n_categories", "category_range_trend",
-        "product_range_trend",
+        "product_range_trend", "amount_ratio", "main_category_share", "main_category_share_trend",
     ),
     "complaints": (
         "complaint_rate", "n_complaints", "n_complaints_recent", "n_returns", "return_rate", "n_cancelled",
-        "complaint_trend", "days_since_complaint",
+        "complaint_trend", "days_since_complaint", "complaints_total",
     ),
-    "service": ("n_tickets", "resolution_hours_mean", "open_tickets", "n_slow_tickets", "resolution_hours_trend"),
-    "satisfaction": ("nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change"),
+    "service": (
+        "n_tickets", "resolution_hours_mean", "open_tickets", "n_slow_tickets", "resolution_hours_trend",
+        "slow_tickets_total",
+    ),
+    "satisfaction": (
+        "nps", "n_survey_responses", "satisfaction_mean", "brand_mention_rate", "nps_last", "nps_change",
+        "detractor_answers_total", "nps_recent", "nps_recent_change",
+    ),
 }

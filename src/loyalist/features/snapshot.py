@@ -32,7 +32,8 @@ from loyalist.features.cutoffs import cutoff_day, cutoff_end
 from loyalist.features.rfm import rfm_scores
 from loyalist.schema import require_columns
 
-__all__ = ["SnapshotPass", "build_snapshot", "build_snapshots", "snapshot_sql", "snapshot_params", "coerce_as_of", "SNAPSHOT_DTYPES",
+__all__ = ["SnapshotPass", "build_snapshot", "build_snapshots", "snapshot_sql", "snapshot_params", "range_source",
+           "coerce_as_of", "SNAPSHOT_DTYPES",
            "view_items", "finish_snapshot"]
 
 _INT = "int64"
@@ -55,6 +56,8 @@ _READ: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "customers": (("customer_id",), ("industry", "size", "region", "signup_date")),
     "tickets": (("customer_id", "created_at"), ("kind", "stage", "resolved_at")),
     "surveys": (("customer_id", "answered_at", "nps_score"), ("satisfaction", "mentions_brand")),
+    # read only for the category and product ranges, when orders has neither column (see range_source)
+    "order_lines": (("customer_id", "order_date"), ("status", "category", "product_id")),
 }
 _KIND: dict[str, str] = {
     "customer_id": "string", "industry": "string", "size": "string", "region": "string", "status": "string",
@@ -88,6 +91,7 @@ def snapshot_params(as_of: Any, config: FeatureConfig) -> dict[str, Any]:
         "w_start": t - config.lookback_days * day,
         "trend_start": t - config.trend_window_days * day,
         "trend_prev_start": t - 2 * config.trend_window_days * day,
+        "trend_days": int(config.trend_window_days),
         "freq_min_days": int(config.frequency_min_days),
     }
 
@@ -112,6 +116,7 @@ def snapshot_sql(
     has_product: bool = False,
     ordered: bool = True,
     presequenced: bool = False,
+    ranges_from: str = "orders",
 ) -> str:
     """The snapshot's single SQL definition for the tables at hand (portable text, see :mod:`engine`).
 
@@ -122,7 +127,11 @@ def snapshot_sql(
     sorted by ``customer_id`` (``ordered=False``: in no particular order, for a caller that sorts the streamed
     result itself, see :func:`build_snapshot`). ``presequenced``: ``orders`` also has the columns ``prev_date`` and
     ``customer_first_date`` of each completed order (:func:`build_snapshots`), so the SQL skips its window pass.
+    ``ranges_from``: the table the category and product ranges are counted from, ``"orders"`` or
+    ``"order_lines"`` (:func:`range_source`).
     """
+    if ranges_from not in ("orders", "order_lines"):
+        raise ConfigError(f"ranges_from must be 'orders' or 'order_lines'; got {ranges_from!r}.")
     if not isinstance(config, FeatureConfig):
         raise ConfigError(
             f"The 'config' parameter of snapshot_sql must be a FeatureConfig; got {type(config).__name__}."
@@ -130,8 +139,19 @@ def snapshot_sql(
     return _template().render(
         has_customers=bool(has_customers), has_tickets=bool(has_tickets), has_surveys=bool(has_surveys),
         has_margin=bool(has_margin), has_category=bool(has_category), has_product=bool(has_product),
-        ordered=bool(ordered), presequenced=bool(presequenced),
+        ordered=bool(ordered), presequenced=bool(presequenced), ranges_from=ranges_from,
     )
+
+
+def range_source(columns: Mapping[str, list[str]]) -> tuple[str, bool, bool]:
+    """Where the early-warning category and product ranges are counted from, given each table's columns:
+    ``(table, has_category, has_product)``. ``orders`` when it has a category or product_id column; else
+    ``order_lines`` when it has one (the cleaner keeps them there, one row per product of an order); else none."""
+    for name in ("orders", "order_lines"):
+        names = columns.get(name)
+        if names is not None and ("category" in names or "product_id" in names):
+            return name, "category" in names, "product_id" in names
+    return "orders", False, False
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -333,22 +353,36 @@ def build_snapshot(
             f"Table 'orders' is required to build the snapshot; got tables {sorted(k for k in tables)}; "
             "configure data.orders."
         )
-    sources = {name: _source(name, tables[name]) for name in _READ if _present(tables, name)}
+    sources = _sources(tables)
     return _run(_sql(config, sources), sources, params, tables, config)
+
+
+def _sources(tables: Mapping[str, pd.DataFrame | ParquetTable]) -> dict[str, pa.Table | engine.ParquetView]:
+    """The tables the snapshot SQL reads, validated and normalised; ``order_lines`` only when the ranges are
+    counted from it (:func:`range_source`)."""
+    sources = {name: _source(name, tables[name]) for name in _READ
+               if name != "order_lines" and _present(tables, name)}
+    if _present(tables, "order_lines") and range_source({"orders": _columns(sources["orders"])}) == (
+            "orders", False, False):
+        sources["order_lines"] = _source("order_lines", tables["order_lines"])
+    return sources
 
 
 def _sql(config: FeatureConfig, sources: Mapping[str, pa.Table | engine.ParquetView],
          presequenced: bool = False) -> str:
+    orders_columns = _columns(sources["orders"])
+    ranges_from, has_category, has_product = range_source({name: _columns(src) for name, src in sources.items()})
     return snapshot_sql(
         config,
         has_customers="customers" in sources,
         has_tickets="tickets" in sources,
         has_surveys="surveys" in sources,
-        has_margin="margin" in _columns(sources["orders"]),
-        has_category="category" in _columns(sources["orders"]),
-        has_product="product_id" in _columns(sources["orders"]),
+        has_margin="margin" in orders_columns,
+        has_category=has_category,
+        has_product=has_product,
         ordered=False,
         presequenced=presequenced,
+        ranges_from=ranges_from,
     )
 
 
@@ -419,7 +453,7 @@ class SnapshotPass:
         if isinstance(tables["orders"], ParquetTable):
             return build_snapshot(tables, as_of, config)
         if self._sources is None:
-            sources = {name: _source(name, tables[name]) for name in _READ if _present(tables, name)}
+            sources = _sources(tables)
             orders = sources["orders"]
             assert isinstance(orders, pa.Table)  # a DataFrame source is handed over as Arrow
             sources["orders"] = _with_sequence(orders)
@@ -545,7 +579,7 @@ def finish_snapshot(
     the columns."""
     if ticket_columns is not None:
         if "kind" not in ticket_columns:  # complaints cannot be told from other tickets
-            for column in ("complaint_rate", "n_complaints", "n_complaints_recent"):
+            for column in ("complaint_rate", "n_complaints", "n_complaints_recent", "complaints_total"):
                 frame[column] = np.nan
             frame["top_complaint_stage"] = pd.NA
         if "resolved_at" not in ticket_columns:

@@ -8,8 +8,9 @@
     already carries prev_date and customer_first_date of each completed order, see build_snapshots).
 
     Parameters: :as_of = the cut-off day D; :t = T = the end of day D (D 23:59:59.999999); :w_start = T - lookback_days; :trend_start = T - trend_window_days;
-    :trend_prev_start = T - 2 * trend_window_days; :freq_min_days.
-    Tables: orders(customer_id, order_date, amount, status[, margin][, category][, product_id]); customers(customer_id, industry, size,
+    :trend_prev_start = T - 2 * trend_window_days; :trend_days = trend_window_days; :freq_min_days.
+    Tables: orders(customer_id, order_date, amount, status[, margin][, category][, product_id]); order_lines(customer_id,
+    order_date, status[, category][, product_id]) for the ranges when orders has neither (ranges_from); customers(customer_id, industry, size,
     region, signup_date); tickets(customer_id, created_at, kind, stage, resolved_at); surveys(customer_id,
     answered_at, nps_score, satisfaction, mentions_brand).
     Time rule: every CTE that reads a table filters on its event date <= :t first. -#}
@@ -73,7 +74,10 @@ behaviour AS (
         COUNT(CASE WHEN new_day THEN 1 END) AS n_order_days,
         SUM(CASE WHEN on_first_day THEN 0.0 ELSE amount END) AS repeat_day_amount,
         COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS orders_last,
-        COUNT(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN 1 END) AS orders_prev
+        COUNT(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN 1 END) AS orders_prev,
+        AVG(CASE WHEN order_date > :trend_start THEN amount END) AS amount_mean_last,
+        AVG(CASE WHEN in_w AND order_date <= :trend_start THEN amount END) AS amount_mean_before,
+        COUNT(CASE WHEN in_w AND order_date <= :trend_start THEN 1 END) AS orders_before
     FROM flagged
     GROUP BY customer_id
 ),
@@ -112,9 +116,39 @@ other_orders AS (
         CAST(NULL AS BIGINT) AS products_last,
         CAST(NULL AS BIGINT) AS products_prev
 {% endif %}
-    FROM orders
+    FROM {{ ranges_from }}
     WHERE order_date <= :t AND order_date > :w_start AND status = 'completed'
     GROUP BY customer_id
+)
+{% endif %}
+{% if has_category %}
+-- Early warning: the customer's main category (most lines in W before the trend window; ties: the first category
+-- in alphabetical order) and its share of the lines before the trend window and in it (a customer winding down
+-- narrows to it).
+, category_counts AS (
+    SELECT
+        customer_id, category,
+        COUNT(CASE WHEN order_date <= :trend_start THEN 1 END) AS lines_before,
+        COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS lines_last
+    FROM {{ ranges_from }}
+    WHERE order_date <= :t AND order_date > :w_start AND status = 'completed' AND category IS NOT NULL
+    GROUP BY customer_id, category
+),
+category_ranked AS (
+    SELECT
+        customer_id, lines_before, lines_last,
+        SUM(lines_before) OVER (PARTITION BY customer_id) AS all_before,
+        SUM(lines_last) OVER (PARTITION BY customer_id) AS all_last,
+        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY lines_before DESC, category) AS category_rank
+    FROM category_counts
+),
+main_category AS (
+    SELECT
+        customer_id,
+        CAST(lines_before AS DOUBLE) / all_before AS share_before,
+        CASE WHEN all_last > 0 THEN CAST(lines_last AS DOUBLE) / all_last END AS share_last
+    FROM category_ranked
+    WHERE category_rank = 1 AND all_before > 0
 )
 {% endif %}
 {% if has_customers %}
@@ -168,6 +202,18 @@ service_trend AS (
             AS n_slow_tickets
     FROM tickets_w
     GROUP BY customer_id
+),
+-- Early warning: the whole service history <= T (the experience a customer remembers is not only the last year's).
+service_total AS (
+    SELECT
+        customer_id,
+        COUNT(CASE WHEN kind = 'complaint' THEN 1 END) AS complaints_total,
+        COUNT(CASE WHEN (resolved_at <= :t AND hours_between(created_at, resolved_at) > 72)
+            OR ((resolved_at IS NULL OR resolved_at > :t) AND hours_between(created_at, :t) > 72) THEN 1 END)
+            AS slow_tickets_total
+    FROM tickets
+    WHERE created_at <= :t
+    GROUP BY customer_id
 )
 {% endif %}
 {% if has_surveys %}
@@ -203,6 +249,18 @@ nps_moves AS (
         AVG(CASE WHEN answer_day = last_answer_day THEN nps_score END) AS nps_last,
         AVG(CASE WHEN answer_day < last_answer_day THEN nps_score END) AS nps_before
     FROM answer_days
+    GROUP BY customer_id
+),
+-- Early warning: NPS answers of the last two trend windows against every earlier answer, and detractor answers
+-- (0-6) over the whole history <= T.
+nps_recent_moves AS (
+    SELECT
+        customer_id,
+        AVG(CASE WHEN answered_at > :trend_prev_start THEN nps_score END) AS nps_recent,
+        AVG(CASE WHEN answered_at <= :trend_prev_start THEN nps_score END) AS nps_earlier,
+        COUNT(CASE WHEN nps_score <= 6 THEN 1 END) AS detractor_answers_total
+    FROM surveys
+    WHERE answered_at <= :t AND nps_score IS NOT NULL
     GROUP BY customer_id
 )
 {% endif %}
@@ -330,10 +388,40 @@ SELECT
 {% endif %}
 {% if has_surveys %}
     nm.nps_last,
-    nm.nps_last - nm.nps_before AS nps_change
+    nm.nps_last - nm.nps_before AS nps_change,
 {% else %}
     CAST(NULL AS DOUBLE) AS nps_last,
-    CAST(NULL AS DOUBLE) AS nps_change
+    CAST(NULL AS DOUBLE) AS nps_change,
+{% endif %}
+    CASE WHEN p.amount_mean_last > 0 AND p.amount_mean_before > 0
+        THEN p.amount_mean_last / p.amount_mean_before END AS amount_ratio,
+    CASE WHEN p.orders_before > 0 AND days_between(GREATEST(p.first_order_date, :w_start), :trend_start)
+            >= :trend_days
+        THEN (CAST(p.orders_last AS DOUBLE) / :trend_days)
+            / (CAST(p.orders_before AS DOUBLE) / days_between(GREATEST(p.first_order_date, :w_start), :trend_start))
+        END AS order_rate_ratio,
+{% if has_tickets %}
+    CAST(COALESCE(sv.complaints_total, 0) AS DOUBLE) AS complaints_total,
+    CAST(COALESCE(sv.slow_tickets_total, 0) AS DOUBLE) AS slow_tickets_total,
+{% else %}
+    CAST(NULL AS DOUBLE) AS complaints_total,
+    CAST(NULL AS DOUBLE) AS slow_tickets_total,
+{% endif %}
+{% if has_surveys %}
+    CAST(COALESCE(nr.detractor_answers_total, 0) AS DOUBLE) AS detractor_answers_total,
+    nr.nps_recent,
+    nr.nps_recent - nr.nps_earlier AS nps_recent_change,
+{% else %}
+    CAST(NULL AS DOUBLE) AS detractor_answers_total,
+    CAST(NULL AS DOUBLE) AS nps_recent,
+    CAST(NULL AS DOUBLE) AS nps_recent_change,
+{% endif %}
+{% if has_category %}
+    mc.share_last AS main_category_share,
+    mc.share_last - mc.share_before AS main_category_share_trend
+{% else %}
+    CAST(NULL AS DOUBLE) AS main_category_share,
+    CAST(NULL AS DOUBLE) AS main_category_share_trend
 {% endif %}
 FROM population AS p
 {% if has_customers %}
@@ -343,13 +431,18 @@ LEFT JOIN profile AS c ON c.customer_id = p.customer_id
 LEFT JOIN service AS s ON s.customer_id = p.customer_id
 LEFT JOIN complaint_stages AS cs ON cs.customer_id = p.customer_id AND cs.stage_rank = 1
 LEFT JOIN service_trend AS st ON st.customer_id = p.customer_id
+LEFT JOIN service_total AS sv ON sv.customer_id = p.customer_id
 {% endif %}
 {% if has_surveys %}
 LEFT JOIN attitude AS a ON a.customer_id = p.customer_id
 LEFT JOIN nps_moves AS nm ON nm.customer_id = p.customer_id
+LEFT JOIN nps_recent_moves AS nr ON nr.customer_id = p.customer_id
 {% endif %}
 {% if has_category or has_product %}
 LEFT JOIN ranges AS r ON r.customer_id = p.customer_id
+{% endif %}
+{% if has_category %}
+LEFT JOIN main_category AS mc ON mc.customer_id = p.customer_id
 {% endif %}
 {% if ordered %}
 ORDER BY p.customer_id
