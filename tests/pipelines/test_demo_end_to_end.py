@@ -319,25 +319,6 @@ def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_di
     assert "Traceback" not in result.output
 
 
-def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(demo_dir):
-    """Runs last in this module: it may move the churn champion."""
-    workdir, _ = demo_dir
-    runner = CliRunner()
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "200"}
-    args = ["train", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(workdir),
-            "--only", "churn", "--as-of", "2024-06-30", "--churn-horizon-days", "60"]
-    first = runner.invoke(app, args, env=env)
-    assert first.exit_code == 0, first.output + repr(first.exception)
-    assert "Training on events dated up to 2024-06-30 only." in first.output
-    valid = re.search(r"out of time at (\d{4}-\d\d-\d\d) \([\d,]+ customers, 60-day labels", first.output)
-    assert valid, first.output
-    # the validation labels end on or before the as-of day: nothing after it was read
-    assert pd.Timestamp(valid.group(1)) + pd.Timedelta(days=60) <= pd.Timestamp("2024-06-30")
-    again = runner.invoke(app, args, env=env)
-    assert again.exit_code == 0, again.output
-    assert re.search(r"same\s+data\s+fingerprint\s+and\s+config", again.output)
-
-
 def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, tmp_path):
     """Issue 16 §1: the list marks the control customers (no action), the assignment beside it matches the list,
     is logged with the scoring run, and a rerun with crm_export: omit holds out the same customers and leaves them
@@ -479,3 +460,22 @@ def test_a_demo_company_too_small_to_judge_an_uplift_model_still_finishes(tmp_pa
     assert not (demo / "uplift").exists()
     for lang in ("zh", "en"):
         assert (demo / "report" / f"report_{lang}.html").is_file()
+
+
+def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(demo_dir):
+    """Runs last in this module: it may move the churn champion."""
+    workdir, _ = demo_dir
+    runner = CliRunner()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "200"}
+    args = ["train", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(workdir),
+            "--only", "churn", "--as-of", "2024-06-30", "--churn-horizon-days", "60"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output + repr(first.exception)
+    assert "Training on events dated up to 2024-06-30 only." in first.output
+    valid = re.search(r"out of time at (\d{4}-\d\d-\d\d) \([\d,]+ customers, 60-day labels", first.output)
+    assert valid, first.output
+    # the validation labels end on or before the as-of day: nothing after it was read
+    assert pd.Timestamp(valid.group(1)) + pd.Timedelta(days=60) <= pd.Timestamp("2024-06-30")
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0, again.output
+    assert re.search(r"same\s+data\s+fingerprint\s+and\s+config", again.output)
