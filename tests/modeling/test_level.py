@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from loyalist.modeling.supervised.level import churn_logit_shift, month_span, seasonal_factor, uncovered_months
+from loyalist.modeling.supervised.level import (
+    Level,
+    churn_logit_shift,
+    churn_power,
+    month_span,
+    seasonal_factor,
+    uncovered_months,
+)
 
 T = pd.Timestamp
 
@@ -131,8 +138,25 @@ def test_set_level_anchors_value_churn_and_purchases_to_the_bgnbd_and_run_rate_m
                       scoring_cutoff=cut)
     f = 2.5 / 2.0  # anchored purchases / BG/NBD purchases
     target = np.mean(np.array([0.2, 0.6]) ** f)
-    p = expit(np.log(np.array([0.3, 0.5]) / np.array([0.7, 0.5])) + churn.logit_shift)
+    p = churn.churn(np.array([0.3, 0.5]))
     assert p.mean() == pytest.approx(target, abs=1e-6)
+    assert churn.logit_shift == 0.0 and p == pytest.approx(np.array([0.3, 0.5]) ** churn.power)
     # labels that covered every month of the horizon: the model's own level stands
     assert set_level(_Stub("value", [40.0, 10.0]), snapshot, btyd, orders=orders,
                      label_windows=[(T("2023-05-31"), 92)], scoring_cutoff=cut).method == "model"
+
+
+def test_churn_power_hits_the_target_mean_keeps_the_order_and_moves_the_sure_churners_least():
+    """The level of a churn model is a purchase-rate scaling, P(no purchase)^g: a customer who has almost surely
+    stopped (p near 1) moves much less than one at 50%, where a log-odds shift would move both alike."""
+    p = np.array([0.05, 0.3, 0.5, 0.8, 0.98])
+    g = churn_power(p, 0.4)
+    q = Level("bgnbd_anchor", power=g).churn(p)
+    assert q.mean() == pytest.approx(0.4, abs=1e-9)
+    assert np.all(np.diff(q) > 0)
+    assert g > 1 and (p - q)[4] < (p - q)[2] / 5
+    assert churn_power(p, float(p.mean())) == pytest.approx(1.0, abs=1e-6)
+    # a model saved with a log-odds shift keeps it; no level leaves the probabilities alone
+    old = Level("bgnbd_anchor", logit_shift=-0.5).churn(p)
+    assert old == pytest.approx(expit(np.log(p / (1 - p)) - 0.5))
+    assert Level().churn(p) == pytest.approx(p)

@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "uncovered_months": "level",
     "seasonal_factor": "level",
     "churn_logit_shift": "level",
+    "churn_power": "level",
     "month_span": "level",
     "month_names": "level",
     "set_level": "level",

@@ -176,9 +176,8 @@ class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
             frame = self._with_btyd_frozen(snapshot, horizon_days)
             p = self.calibrator_.predict_proba(self._calib_matrix(frame))[:, 1]
         level = getattr(self, "level_", None)
-        if level is not None and level.logit_shift and (horizon_days is None
-                                                         or int(horizon_days) == int(self.horizon_days)):
-            p = expit(logit(np.clip(p, 1e-9, 1 - 1e-9)) + level.logit_shift)
+        if level is not None and (horizon_days is None or int(horizon_days) == int(self.horizon_days)):
+            p = level.churn(p)
         return p
 
     def calibrated_at(self, horizon_days: int | None = None) -> bool:

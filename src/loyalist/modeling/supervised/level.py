@@ -22,7 +22,10 @@ trees carry the summer level into the peak season, and nothing in the training d
    When the history is shorter than the run-rate window, the BG/NBD level alone is the anchor.
 
 The result is frozen in the model at training time (:class:`Level`): the value model multiplies its predictions
-by ``factor``; the churn model shifts its log-odds by ``logit_shift``; the scoring job and the model card print
+by ``factor``; the churn model raises its probabilities to the power ``power`` (:func:`churn_power`: the f of
+"P(no purchase)^f", found so that the mean hits the level; a rate scaling moves a customer who has almost surely
+stopped much less than one at 50%, where a uniform log-odds shift moved both alike and left the protocols' models
+under-confident; models saved before it carry ``logit_shift`` instead); the scoring job and the model card print
 ``note``. Frozen, so that a customer's score never depends on which other customers are scored with it.
 """
 
@@ -36,7 +39,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-__all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "month_span", "month_names",
+__all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "churn_power", "month_span",
+           "month_names",
            "set_level", "run_rate", "anchor_level", "RUN_RATE_DAYS"]
 
 #: The run-rate window of the anchor (days before the cut-off; the window of an "active" customer).
@@ -57,6 +61,19 @@ class Level:
     #: Value models: the factor on the frozen BG/NBD featurizer's expected purchases (the risk list's
     #: ``expected_purchases``) that puts their total at the same level as the value (1.0: unchanged).
     purchase_factor: float = 1.0
+    #: Churn models: the probabilities are raised to this power (1.0: unchanged; see :func:`churn_power`).
+    power: float = 1.0
+
+    def churn(self, p: np.ndarray) -> np.ndarray:
+        """Churn probabilities ``p`` at this level: ``p ** power`` (a model saved with a ``logit_shift`` gets the
+        shift instead)."""
+        p = np.asarray(p, dtype="float64")
+        power = float(getattr(self, "power", 1.0))
+        if power != 1.0:
+            return np.clip(p, 0.0, 1.0) ** power
+        if self.logit_shift:
+            return expit(logit(np.clip(p, 1e-9, 1 - 1e-9)) + self.logit_shift)
+        return p
 
 
 def month_span(start: pd.Timestamp, end: pd.Timestamp) -> set[int]:
@@ -122,6 +139,19 @@ def churn_logit_shift(p: np.ndarray, target_mean: float) -> float:
     return float(brentq(lambda d: expit(z + d).mean() - target, -20.0, 20.0))
 
 
+def churn_power(p: np.ndarray, target_mean: float) -> float:
+    """The power g so that mean(p ** g) equals ``target_mean`` (a purchase rate x g turns P(no purchase) =
+    exp(-rate h) into its g-th power); keeps the order of ``p``."""
+    p = np.clip(np.asarray(p, dtype="float64"), 1e-9, 1.0)
+    target = float(np.clip(target_mean, 1e-4, 1 - 1e-4))
+    lo, hi = 1e-3, 1e3
+    if (p ** lo).mean() <= target:
+        return lo
+    if (p ** hi).mean() >= target:
+        return hi
+    return float(brentq(lambda g: (p ** g).mean() - target, lo, hi))
+
+
 def month_names(months: Iterable[int]) -> tuple[str, ...]:
     return tuple(pd.Timestamp(2000, m, 1).strftime("%b") for m in months)
 
@@ -149,8 +179,8 @@ def set_level(
         method = "seasonal_index"
         how = f"seasonal index {f:.3f} from earlier years"
         if model.kind == "churn":
-            return Level(method, 1.0, churn_logit_shift(raw, float(np.mean(raw ** f))),
-                         f"{where}: level set by the {how}.", names)
+            return Level(method, 1.0, 0.0, f"{where}: level set by the {how}.", names,
+                         power=churn_power(raw, float(np.mean(raw ** f))))
         return Level(method, float(f), 0.0, f"{where}: level set by the {how} (x{f:.3f}).", names,
                      _purchase_factor(model, snapshot, h, f * bg_n))
     method = "bgnbd_anchor"
@@ -164,10 +194,9 @@ def set_level(
         anchored, how = anchor_level(bg_n, orders, customers, scoring_cutoff, h, amount=False)
         f = anchored / bg_n if bg_n > 0 else 1.0
         target_mean = float(np.mean(p_bg ** f))
-        shift = churn_logit_shift(raw, target_mean)
-        return Level(method, 1.0, shift, f"{where}: no earlier year has them, so the mean churn probability is "
+        return Level(method, 1.0, 0.0, f"{where}: no earlier year has them, so the mean churn probability is "
                      f"anchored to BG/NBD's P(no purchase) at the purchase rate of {how} ({raw.mean():.3f} -> "
-                     f"{target_mean:.3f}).", names)
+                     f"{target_mean:.3f}).", names, power=churn_power(raw, target_mean))
     counts = getattr(model, "target", "") == "future_orders"
     column = "bg_expected_purchases" if counts else "btyd_value"
     total = float(btyd[column].astype("float64").fillna(0.0).sum())
