@@ -193,28 +193,6 @@ def test_a_preset_given_once_to_prepare_is_used_end_to_end(demo_dir, tmp_path):
     assert "scoring.guards" in result.output and "preset" in result.output
 
 
-def test_second_training_keeps_the_champion_unless_beaten(demo_dir, tmp_path):
-    workdir, _ = demo_dir
-    runner = CliRunner()
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
-    clean = str(workdir / "data" / "demo" / "clean")
-    # the config stored with the clean tables and the same data: the run is the demo's own, nothing new registers
-    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "same data fingerprint and config" in result.output
-    # another seed is another challenger, which the gate judges against the champion
-    seed = tmp_path / "seed.yaml"
-    seed.write_text("training:\n  random_state: 1\n", encoding="utf-8")
-    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn",
-                                 "--config", str(seed)], env=env)
-    assert result.exit_code == 0, result.output
-    assert "training.random_state" in result.output  # named as differing from the prepared config
-    assert re.search(r"version\s+2:.*(does\s+not\s+beat\s+champion|beats\s+champion|never\s+promoted)",
-                     result.output, re.S), result.output
-    listing = runner.invoke(app, ["models", "--workdir", str(workdir)], env=env)
-    assert "champion" in listing.output and "challenger" in listing.output or "previous" in listing.output
-
-
 def test_cli_prints_one_sentence_and_exit_code_2(tmp_path):
     runner = CliRunner()
     bad = tmp_path / "bad.yaml"
@@ -460,6 +438,30 @@ def test_a_demo_company_too_small_to_judge_an_uplift_model_still_finishes(tmp_pa
     assert not (demo / "uplift").exists()
     for lang in ("zh", "en"):
         assert (demo / "report" / f"report_{lang}.html").is_file()
+
+
+def test_second_training_keeps_the_champion_unless_beaten(demo_dir, tmp_path):
+    """Runs at the end of this module (before the as-of training): its challenger may become the champion, and
+    the tests above rescore with the demo's own champion."""
+    workdir, _ = demo_dir
+    runner = CliRunner()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
+    clean = str(workdir / "data" / "demo" / "clean")
+    # the config stored with the clean tables and the same data: the run is the demo's own, nothing new registers
+    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "same data fingerprint and config" in result.output
+    # another seed is another challenger, which the gate judges against the champion
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("training:\n  random_state: 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--clean", clean, "--workdir", str(workdir), "--only", "churn",
+                                 "--config", str(seed)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "training.random_state" in result.output  # named as differing from the prepared config
+    assert re.search(r"version\s+2:.*(does\s+not\s+beat\s+champion|beats\s+champion|never\s+promoted)",
+                     result.output, re.S), result.output
+    listing = runner.invoke(app, ["models", "--workdir", str(workdir)], env=env)
+    assert "champion" in listing.output and "challenger" in listing.output or "previous" in listing.output
 
 
 def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(demo_dir):
