@@ -107,3 +107,29 @@ def test_blas_threads_default_to_one_and_auto_leaves_the_library_count():
     apply_compute(LoyalistConfig.model_validate({"compute": {"blas_threads": "auto"}}))
     assert _blas_threads() == {two}
     apply_compute(LoyalistConfig())  # leave the process as every job leaves it
+
+
+@pytest.mark.parametrize("scoring, compute, used", [
+    ("300MB", None, "300MB"), ("1GB", "200MB", "200MB"), ("200MB", "1GB", "200MB"), (None, "300MB", "300MB"),
+    (None, None, None)])
+def test_the_scoring_job_limits_duckdb_while_it_scores_then_restores(scoring, compute, used):
+    """scoring_job.duckdb_memory_limit (issue 14: the 1M-customer job's peak was DuckDB's working set): the smaller
+    of it and compute.duckdb_memory_limit holds while the job scores; the compute settings come back after."""
+    from loyalist.jobs.score import _duckdb_memory
+
+    config = LoyalistConfig.model_validate({"compute": {"duckdb_memory_limit": compute, "duckdb_threads": 1},
+                                            "scoring_job": {"duckdb_memory_limit": scoring}})
+    apply_compute(config)
+    before = duckdb_settings()
+    with _duckdb_memory(config):
+        assert duckdb_settings() == DuckdbSettings(1, used, None)
+        if used is not None:
+            got = _settings()["memory_limit"].replace(" ", "")
+            assert got in {"300MB": ("286.1MiB", "300.0MB", "286MiB"), "200MB": ("190.7MiB", "200.0MB", "190MiB")}[used]
+    assert duckdb_settings() == before
+
+
+def test_the_scoring_memory_limit_is_checked_and_defaults_to_1gb():
+    assert LoyalistConfig().scoring_job.duckdb_memory_limit == "1GB"
+    with pytest.raises(ValidationError, match="duckdb_memory_limit"):
+        LoyalistConfig.model_validate({"scoring_job": {"duckdb_memory_limit": "1MB"}})

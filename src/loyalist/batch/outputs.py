@@ -34,7 +34,7 @@ def protect(df: pd.DataFrame, privacy: PrivacyConfig, key: bytes | None) -> pd.D
     """Mask the configured PII columns (and every known PII column) present in ``df``; replace ``customer_id`` by
     its keyed pseudonym when a key is given. Returns a new frame."""
     columns = [c for c in dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]) if c in df.columns]
-    out = mask_frame(df, columns) if columns else df.copy()
+    out = mask_frame(df, columns) if columns else df.copy(deep=False)  # copy-on-write: nothing copied until changed
     if key is not None and "customer_id" in out.columns:
         out = out.assign(customer_id=pseudonymize(out["customer_id"], key))
     return out

@@ -221,6 +221,7 @@ def score_customers(
     finally:
         for scorer in (churn, value):
             _set_threads(scorer.model, threads)
+    release_free_memory()  # the threads' prediction chunks and copies: back to the system before the list is built
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
         expected_purchases=purchases, survival=survival,
@@ -239,6 +240,23 @@ def score_customers(
     if calibration:  # BG/NBD share still buying, predicted vs observed at training (issue 15 §2), for the report
         summary["survival_calibration"] = calibration
     return ScoringOutput(risk, snapshot, summary, drift, timings, cpu, peaks)
+
+
+def release_free_memory() -> bool:
+    """Hand the heap's free memory back to the system (glibc ``malloc_trim``; False elsewhere). Memory freed by
+    the worker threads stays in their malloc arenas and counts in the process's resident memory until then: at
+    1M customers the list was built on top of ~1 GB freed but still resident (issue 14)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+        return False
 
 
 def _predict(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.ndarray:

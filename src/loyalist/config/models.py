@@ -512,6 +512,16 @@ class ScoringJobConfig(Section):
     # the list's order: value_at_risk (default) or expected_saved_value (uplift x value if kept - action cost;
     # needs an uplift model registered by 'loyalist uplift')
     rank_by: Literal["value_at_risk", "expected_saved_value"]
+    # DuckDB's memory limit while the job builds its snapshot (issue 14: the peak of a 1M-customer job); the smaller
+    # of this and compute.duckdb_memory_limit wins; null: compute.duckdb_memory_limit alone
+    duckdb_memory_limit: str | None
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory(cls, v: str | None) -> str | None:
+        if v is not None and memory_bytes(v) < MIN_DUCKDB_MEMORY:
+            raise ValueError(f"{v!r} is too small a DuckDB memory limit; give at least 64MB (e.g. '1GB')")
+        return v
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> ScoringJobConfig:

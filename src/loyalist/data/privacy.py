@@ -142,7 +142,7 @@ def mask_frame(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     Each distinct value is masked once. Missing values stay missing; absent columns are ignored. The masked
     columns have pandas ``string`` dtype; other columns are unchanged.
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write (pandas 3): the masked columns are new, the others shared, not copied
     for col in columns:
         if col not in out.columns:
             continue

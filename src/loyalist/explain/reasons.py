@@ -549,7 +549,9 @@ def typical_values(
     else:
         require_columns(snapshot, features, what="The snapshot", kind="feature", show_columns=False,
                         fix="ask typical values only of snapshot columns")
-    ref = snapshot
+    # only the columns summarised (a scoring job's frame has ~80 columns: selecting reference rows of all of them
+    # copied ~1 GB at 1M customers, issue 14)
+    ref = snapshot[list(dict.fromkeys([*features, *([by] if by is not None and by in snapshot.columns else [])]))]
     if reference is not None:
         if isinstance(reference, pd.Series):
             mask = reference.reindex(snapshot.index).to_numpy(dtype=object, na_value=False).astype(bool)
@@ -560,16 +562,19 @@ def typical_values(
                     f"The 'reference' mask must have one entry per snapshot row ({len(snapshot)}); got {len(mask)}."
                 )
         if mask.any():
-            ref = snapshot[mask]
+            ref = ref[mask]
     categorical = [c for c in features if c in CATEGORICAL_COLUMNS or _text(c)["format"] == "category"]
     numeric = [c for c in features if c not in categorical]
-    num = ref[numeric].apply(pd.to_numeric, errors="coerce").astype("float64") if numeric else ref[[]]
+
+    def number(column: str) -> pd.Series:
+        return pd.to_numeric(ref[column], errors="coerce").astype("float64")
 
     # One grouped pass (a median per group and feature), not one selection per group: 4 s -> well under 1 s on
-    # 900k customers.
+    # 900k customers. One column at a time: the whole numeric frame as float64 and the grouped median's copies of
+    # it were a ~1 GB spike at 1M customers (issue 14); the medians are the same numbers.
 
-    def summarise(part: pd.DataFrame, values: pd.DataFrame, n: int) -> dict:
-        out = values.median().to_dict() if numeric else {}
+    def summarise(part: pd.DataFrame, n: int) -> dict:
+        out: dict = {c: number(c).median() for c in numeric}
         out.update({c: _mode(part[c]) for c in categorical})
         out["n_customers"] = n
         return out
@@ -580,7 +585,8 @@ def typical_values(
         sizes = key.value_counts(dropna=True).sort_index()
         kept = [str(v) for v, n in sizes.items() if n >= min_size]
         if kept:
-            medians = num.groupby(key, sort=True).median() if numeric else None
+            medians = pd.DataFrame({c: number(c).groupby(key, sort=True).median() for c in numeric}) \
+                if numeric else None
             modes = {c: ref[c].groupby(key, sort=True).agg(_mode) for c in categorical}
             for value in kept:
                 record = medians.loc[value].to_dict() if medians is not None else {}
@@ -588,7 +594,7 @@ def typical_values(
                 record["n_customers"] = int(sizes[value])
                 records.append(record)
                 keys.append(value)
-    records.append(summarise(ref, num, len(ref)))
+    records.append(summarise(ref, len(ref)))
     keys.append(ALL_KEY)
     frame = pd.DataFrame.from_records(records, columns=[*numeric, *categorical, "n_customers"])
     frame.index = pd.Index(keys, dtype="str", name=by if by is not None and by in ref.columns else None)

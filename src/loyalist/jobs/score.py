@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -18,7 +19,7 @@ from loyalist.batch.control import assign_control, assignment_summary, campaign_
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.batch.risk_list import newly_at_risk
-from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, score_customers
+from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, release_free_memory, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
@@ -197,9 +198,10 @@ def run_scoring(
         with reporter.bar(f"Score customers as of {ts.date()}", len(SCORING_STAGES), "stages") as advance:
             recommend = _cross_sell(tables, ts)
             meter.mark("cross_sell_fit")
-            output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
-                                     clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
-                                     on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"))
+            with _duckdb_memory(config):
+                output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
+                                         clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
+                                         on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"))
             meter.skip()
         published = protect(output.risk, config.privacy, key)
         meter.mark("protect")
@@ -209,6 +211,7 @@ def run_scoring(
             published, newly = newly_at_risk(published, earlier)
         meter.mark("uplift_newly")
         published, assignment = _control_group(config, published, ts)
+        release_free_memory()  # the masking's and the control draw's temporary copies
         meter.mark("control_group")
         inputs = fingerprints.result()
         meter.mark("fingerprints")
@@ -299,6 +302,22 @@ def run_scoring(
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+@contextmanager
+def _duckdb_memory(config: LoyalistConfig) -> Iterator[None]:
+    """DuckDB's memory limit while the job scores (its snapshot: ``scoring_job.duckdb_memory_limit``, the smaller
+    of it and ``compute.duckdb_memory_limit`` when both are set); the settings before are restored after."""
+    from loyalist.compute import duckdb_settings, use_compute
+    from loyalist.config.models import memory_bytes
+
+    before = duckdb_settings()
+    limits = [v for v in (config.scoring_job.duckdb_memory_limit, before.memory_limit) if v]
+    use_compute(duckdb=replace(before, memory_limit=min(limits, key=memory_bytes) if limits else None))
+    try:
+        yield
+    finally:
+        use_compute(duckdb=before)
 
 
 def _uplift_champion(config: LoyalistConfig) -> Any:
