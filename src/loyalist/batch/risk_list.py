@@ -158,9 +158,12 @@ def build_risk_list(
     out["newly_at_risk"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")
     out["churn_model_version"] = churn_model_version
     out["value_model_version"] = value_model_version
-    out = out[list(RISK_LIST_COLUMNS)]
-    out = out.sort_values(["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort")
-    return out.reset_index(drop=True)
+    # sorted one column at a time (each unsorted column dropped as its sorted one is made): sorting the whole frame
+    # held the list twice, ~700 MB more at 1M customers (issue 14); the same order as sorting the whole frame
+    keys = out[["value_at_risk", "customer_id"]].reset_index(drop=True)
+    positions = keys.sort_values(["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort").index
+    ordered = {c: out.pop(c).take(positions.to_numpy()).reset_index(drop=True) for c in RISK_LIST_COLUMNS}
+    return pd.DataFrame(ordered, columns=list(RISK_LIST_COLUMNS), copy=False)
 
 
 def risk_summary(risk: pd.DataFrame) -> dict:
