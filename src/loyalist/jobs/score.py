@@ -248,7 +248,7 @@ def run_scoring(
     summary["model_metrics"] = _model_metrics(churn, value)
     out_dir = Path(out_dir)
     baseline_path = Path(drift_baseline) if drift_baseline is not None else out_dir / "churn_risk.parquet"
-    baseline = pd.read_parquet(baseline_path) if baseline_path.is_file() else None
+    baseline = _drift_baseline(baseline_path)
     if baseline is not None and (baseline.empty or "as_of" not in baseline or
                                  pd.Timestamp(baseline["as_of"].iloc[0]) >= ts):
         baseline = None  # only an earlier list is a baseline
@@ -302,6 +302,19 @@ def run_scoring(
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)
     return ScoreJobResult(output, published, paths, run_id)
+
+
+def _drift_baseline(path: Path) -> pd.DataFrame | None:
+    """The earlier list the drift page compares with: only the columns :func:`summarize_drift` reads (the whole
+    1M-customer list read back raised the peak by ~660 MB at the end of the job, issue 14); None when there is no file."""
+    if not path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    from loyalist.report.drift import CATEGORICAL, PREDICTIONS
+
+    names = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in ("as_of", *CATEGORICAL, *PREDICTIONS) if c in names])
 
 
 @contextmanager
