@@ -366,6 +366,8 @@ def _generator_main(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="the Hillstrom split seeds are first-seed .. "
+                    "first-seed + seeds - 1 (train_test_split's random_state; e.g. 42 for 42-46)")
     ap.add_argument("--permutations", type=int, default=200)
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--generator-seeds", type=int, default=5)
@@ -378,10 +380,11 @@ def main(argv: list[str] | None = None) -> None:
         _generator_main(args)
         return
     frame = load()
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     t0 = time.perf_counter()
     lines = [f"## Targeting by uplift (issue 16 §3): `nice -n 10 python benchmarks/bench_uplift.py --seeds "
-             f"{args.seeds} --permutations {args.permutations} --bootstrap {args.bootstrap} --generator-seeds "
+             f"{args.seeds} --first-seed {args.first_seed} --permutations {args.permutations} --bootstrap "
+             f"{args.bootstrap} --generator-seeds "
              f"{args.generator_seeds} --generator-method {args.generator_method}` "
              f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine_line()}", ""]
     visit = run(frame, arm="any", outcome="visit", seeds=seeds, permutations=args.permutations)
