@@ -163,7 +163,9 @@ class LabelBuilder:
         if "status" in orders.columns:
             keep &= orders["status"] == "completed"
         self._has_margin = "margin" in orders.columns or "cost" in orders.columns
-        self._orders, self._columns = orders, _future_columns(orders)
+        # only the columns the labels read (no copy under copy-on-write); taking rows of the whole table copied
+        # every other column too
+        self._orders = orders[_future_columns(orders)]
         rows = np.flatnonzero(keep.to_numpy(dtype=bool, na_value=False))  # positions, not a copy of the orders
         dates = orders["order_date"].to_numpy(dtype="datetime64[ns]")[rows]
         order = np.argsort(dates, kind="stable")
@@ -181,7 +183,7 @@ class LabelBuilder:
         lo = np.searchsorted(self._dates, np.datetime64(t.to_datetime64(), "ns"), side="right")
         hi = np.searchsorted(self._dates, np.datetime64(end.to_datetime64(), "ns"), side="right")
         rows = np.sort(self._by_date[lo:hi])  # the orders' own row order, as build_labels reads them
-        return _labels(self._orders.iloc[rows][self._columns], ids, day, t, config, self._has_margin)
+        return _labels(self._orders.iloc[rows], ids, day, t, config, self._has_margin)
 
 
 def _margin(orders: pd.DataFrame) -> pd.Series:
