@@ -1222,7 +1222,7 @@ _CI_CONFIG = {"cfg-features.lookback_days-str", "cfg-scoring.indicators.repurcha
               "cfg-training.lgbm_params-lr0", "cfg-tracking.experiment-slash", "cfg-file-latin1",
               "cfg-file-bad-yaml", "cfg-features-unknown-key", "cfg-scoring_job.explain_top_k-neg",
               "cfg-data.cleaning.extreme_quantile-nan", "cfg-privacy.pseudonymize_ids-on-no-key",
-              "cfg-file-dup-keys", "cfg-scoring_job.seed-neg"}
+              "cfg-file-dup-keys", "cfg-scoring_job.seed-neg", "cfg-scoring_job.actions-empty"}
 
 
 def _nullable(path: list) -> bool:

@@ -457,7 +457,10 @@ def _print(reporter: Reporter, risk: pd.DataFrame, summary: dict, output: Scorin
                      + ", ".join(drifted[:8]) + (f" (8 of {len(drifted)} features)" if len(drifted) > 8 else "")
                      + ": the scoring population differs from the training data; consider retraining.")
     control = summary.get("control_group")
-    if control:
+    if control and not control["customers"]:
+        reporter.say("Control group: no customer has a recommended action (scoring_job.actions matched nobody), so "
+                     "none is held out.")
+    elif control:
         reporter.say(f"Control group ({control['campaign']}): {control['control']:,} of {control['customers']:,} "
                      f"customers with an action held out (share {control['share']:.0%}, seed {control['seed']}), "
                      "no action for them"
