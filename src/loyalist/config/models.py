@@ -519,9 +519,7 @@ class ScoringJobConfig(Section):
     @field_validator("duckdb_memory_limit")
     @classmethod
     def _memory(cls, v: str | None) -> str | None:
-        if v is not None and memory_bytes(v) < MIN_DUCKDB_MEMORY:
-            raise ValueError(f"{v!r} is too small a DuckDB memory limit; give at least 64MB (e.g. '1GB')")
-        return v
+        return duckdb_memory_limit(v)
 
     @model_validator(mode="after")
     def _cuts_ordered(self) -> ScoringJobConfig:
@@ -605,6 +603,13 @@ def memory_bytes(text: str) -> int:
     return int(float(m.group(1)) * _UNIT[m.group(2).upper()])
 
 
+def duckdb_memory_limit(v: str | None) -> str | None:
+    """A DuckDB memory limit as written (None = no limit), refused below :data:`MIN_DUCKDB_MEMORY`."""
+    if v is not None and memory_bytes(v) < MIN_DUCKDB_MEMORY:
+        raise ValueError(f"{v!r} is too small a DuckDB memory limit; give at least 64MB (e.g. '1GB')")
+    return v
+
+
 class ComputeConfig(Section):
     """Threads and memory of LightGBM and DuckDB (:mod:`loyalist.compute`); defaults and meaning in
     ``defaults/compute.yaml``."""
@@ -627,9 +632,7 @@ class ComputeConfig(Section):
     @field_validator("duckdb_memory_limit")
     @classmethod
     def _memory(cls, v: str | None) -> str | None:
-        if v is not None and memory_bytes(v) < MIN_DUCKDB_MEMORY:
-            raise ValueError(f"{v!r} is too small a DuckDB memory limit; give at least 64MB (e.g. '1GB')")
-        return v
+        return duckdb_memory_limit(v)
 
 
 # ------------------------------------------------------------------------------------------- root
