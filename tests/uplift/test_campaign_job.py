@@ -15,6 +15,9 @@ from loyalist.data.synthetic import generate
 from loyalist.errors import CampaignError, DataQualityError
 from loyalist.features.snapshot import build_snapshot
 from loyalist.uplift import (
+    AUTO_CANDIDATES,
+    AUTO_X_CANDIDATES,
+    CrossValidatedUplift,
     TwoModelUplift,
     campaign_training_set,
     evaluate_uplift,
@@ -124,13 +127,26 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     assert run.data.metrics["qini"] == pytest.approx(meta["metrics"]["qini"])
     assert {f.path for f in client.list_artifacts(run.info.run_id, "plots")} == {"plots/qini.png"}
     version = client.get_model_version("loyalist-churn-uplift", "1")
-    # the default method, auto, chose its learner by 3-fold cross-validated Qini on the campaign's customers
-    assert meta["method"] == "auto" and meta["learner"] in ("logistic", "two_model")
-    assert set(meta["learner_cv_qini"]) == {"logistic", "two_model"}
-    assert all(len(v) == 3 for v in meta["learner_cv_qini"].values())
-    assert meta["learner"] == max(meta["learner_cv_qini"], key=lambda n: sum(meta["learner_cv_qini"][n]))
-    assert version.description.startswith(f"Uplift model (auto: {meta['learner']}, by 3-fold cross-validated Qini) "
-                                          "learned from campaign spring of 2024-06-30")
+    # the default method, auto, chose its learner by cross-validated Qini on the campaign's customers with the
+    # one-standard-error rule (the simplest learner within se_multiple standard errors of the best mean)
+    auto = CrossValidatedUplift()
+    folds = auto.cv * auto.repeats
+    assert meta["method"] == "auto" and meta["learner"] in AUTO_CANDIDATES
+    assert set(meta["learner_cv_qini"]) == set(AUTO_CANDIDATES)
+    assert all(len(v) == folds for v in meta["learner_cv_qini"].values())
+    sel = meta["learner_selection"]
+    assert sel["rule"] == "one-standard-error" and sel["se_multiple"] == auto.se_multiple
+    assert (sel["folds"], sel["repeats"]) == (auto.cv, auto.repeats)
+    assert sel["best"] == max(sel["mean"], key=lambda n: sel["mean"][n])
+    assert meta["learner"] == next(n for n in AUTO_CANDIDATES
+                                   if sel["mean"][sel["best"]] - sel["mean"][n] <= sel["se_multiple"] * sel["se"][n])
+    assert sel["margin"] == pytest.approx(sel["se_multiple"] * sel["se"][meta["learner"]], abs=1e-5)
+    assert version.description.startswith(f"Uplift model (auto: {meta['learner']}, by {auto.cv}-fold")
+    assert "learned from campaign spring of 2024-06-30" in version.description
+    assert run.data.params["learner_rule"] == "one-standard-error"
+    assert float(run.data.params["learner_se_multiple"]) == auto.se_multiple
+    assert run.data.metrics[f"cv_qini_{meta['learner']}"] == pytest.approx(sel["mean"][meta["learner"]], abs=1e-5)
+    assert "uplift_learner_choice.json" in {f.path for f in client.list_artifacts(run.info.run_id)}
     champion = meta["metrics"]["qini"] > meta["metrics"]["qini_random_p95"]
     assert ("champion" in client.get_registered_model("loyalist-churn-uplift").aliases) == champion == meta["champion"]
 
@@ -145,7 +161,9 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     meta_x = json.loads((tmp_path / "ux" / "uplift.json").read_text(encoding="utf-8"))
     assert meta_x["method"] == "auto_x" and meta_x["version"] == 2
     assert set(meta_x["learner_cv_qini"]) == {"logistic", "two_model", "x_learner"}
-    assert meta_x["learner"] == max(meta_x["learner_cv_qini"], key=lambda n: sum(meta_x["learner_cv_qini"][n]))
+    sel_x = meta_x["learner_selection"]
+    assert meta_x["learner"] == next(n for n in AUTO_X_CANDIDATES if sel_x["mean"][sel_x["best"]]
+                                     - sel_x["mean"][n] <= sel_x["se_multiple"] * sel_x["se"][n])
     early = assignment.assign(campaign_date=pd.Timestamp("2026-01-31"))
     early.to_parquet(tmp_path / "early.parquet")
     bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "early.parquet"), *args[3:]], env=env)

@@ -165,3 +165,52 @@ def test_auto_x_adds_the_x_learner_to_the_choice():
     assert clone(model).default_candidates is AUTO_X_CANDIDATES
     with pytest.raises(ModelError, match="cannot choose among 'auto'"):
         CrossValidatedUplift(candidates={"a": ("auto_x", {}), "b": ("logistic", {})}).fit(X, t, y)
+
+
+def test_one_standard_error_rule_keeps_the_simpler_learner_on_a_near_tie():
+    from loyalist.uplift import choose_candidate
+
+    # Hillstrom seed 43's inner folds: LightGBM ahead by 0.0001 on average, with fold differences of +-0.004
+    near = {"logistic": [0.0330, 0.0412, 0.0362], "two_model": [0.0371, 0.0369, 0.0367]}
+    choice, fig = choose_candidate(near, se_multiple=1.0)
+    assert choice == "logistic" and fig["best"] == "two_model"
+    assert fig["mean"]["two_model"] - fig["mean"]["logistic"] < fig["se"]["logistic"]
+    assert choose_candidate(near, se_multiple=0.0)[0] == "two_model"  # the bare best mean flips on it
+    # a clear win (every fold, by far more than the folds' spread) switches
+    clear = {"logistic": [0.020, 0.024, 0.022], "two_model": [0.035, 0.040, 0.036]}
+    assert choose_candidate(clear, se_multiple=1.0)[0] == "two_model"
+    assert choose_candidate(clear, se_multiple=50.0)[0] == "logistic"  # a big enough multiple never switches
+    # three candidates: the first (simplest) one within the margin of the best, not the best
+    three = {"logistic": [0.030, 0.031, 0.029], "two_model": [0.036, 0.037, 0.035], "x_learner": [0.037, 0.036, 0.037]}
+    choice, fig = choose_candidate(three, se_multiple=1.0)
+    assert fig["best"] == "x_learner" and choice == "two_model"
+    assert fig["se"]["x_learner"] == 0.0
+    with pytest.raises(ModelError, match="same folds"):
+        choose_candidate({"a": [0.1, 0.2], "b": [0.1]})
+    with pytest.raises(ModelError, match="non-negative"):
+        choose_candidate(near, se_multiple=-1)
+
+
+def test_cross_validated_choice_follows_the_rule_and_is_deterministic():
+    from loyalist.uplift import choose_candidate
+
+    X, t, y, _tau = planted(9000, 12)
+    cands = {"logistic": ("logistic", {}), "stumps": ("two_model", {"params": FAST})}
+    model = CrossValidatedUplift(candidates=cands, cv=3, repeats=2, random_state=4, se_multiple=1.0).fit(X, t, y)
+    assert all(len(v) == 6 for v in model.cv_scores_.values())
+    assert model.choice_ == choose_candidate(model.cv_scores_, 1.0)[0]
+    sel = model.selection_
+    assert sel["rule"] == "one-standard-error" and sel["folds"] == 3 and sel["repeats"] == 2
+    assert sel["se_multiple"] == 1.0 and sel["margin"] == pytest.approx(sel["se"][model.choice_])
+    # the planted effect lives in an interaction the logistic cannot draw: the trees win clearly
+    assert model.choice_ == "stumps" and sel["best"] == "stumps"
+    again = CrossValidatedUplift(candidates=cands, cv=3, repeats=2, random_state=4, se_multiple=1.0).fit(X, t, y)
+    assert again.cv_scores_ == model.cv_scores_ and again.choice_ == model.choice_
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    # a learner against itself under another name is a tie: the first listed is kept
+    twin = CrossValidatedUplift(candidates={"a": ("logistic", {}), "b": ("logistic", {})}, random_state=4).fit(X, t, y)
+    assert twin.cv_scores_["a"] == twin.cv_scores_["b"] and twin.choice_ == "a"
+    with pytest.raises(ModelError, match="repeats must be at least 1"):
+        CrossValidatedUplift(repeats=0).fit(X, t, y)
+    with pytest.raises(ModelError, match="se_multiple must be"):
+        CrossValidatedUplift(se_multiple=-0.5).fit(X, t, y)

@@ -59,6 +59,34 @@ def _thin(x: Any, y: Any, points: int = 201) -> dict[str, list[float]]:
     return {"x": [float(v) for v in x[keep]], "y": [round(float(v), 4) for v in y[keep]]}
 
 
+def _selection(selection: Mapping[str, Any]) -> dict[str, Any]:
+    """The auto learner's choice figures (:attr:`loyalist.uplift.CrossValidatedUplift.selection_`), rounded for
+    uplift.json and MLflow; empty when there was no choice."""
+    if not selection:
+        return {}
+    out: dict[str, Any] = {k: selection[k] for k in ("rule", "folds", "repeats", "best") if k in selection}
+    out["se_multiple"] = float(selection["se_multiple"])
+    out["margin"] = round(float(selection["margin"]), 5)
+    out["mean"] = {n: round(float(v), 5) for n, v in selection["mean"].items()}
+    out["se"] = {n: round(float(v), 5) for n, v in selection["se"].items()}
+    return out
+
+
+def _choice_words(learner: str, selection: Mapping[str, Any]) -> str:
+    """How the auto learner was chosen, for the model's description: the rule, and why the choice is not the best
+    mean when the rule kept a simpler learner."""
+    folds = f"{selection['folds']}-fold" + (f" x {selection['repeats']}" if int(selection["repeats"]) > 1 else "")
+    if not float(selection["se_multiple"]) > 0:
+        return f"by {folds} cross-validated Qini (the best mean)"
+    words = (f"by {folds} cross-validated Qini (the simplest learner within {selection['se_multiple']:g} "
+             "standard error of the best")
+    best = selection["best"]
+    if learner != best:
+        words += (f"; {best} scored {selection['mean'][best]:.4f} vs {selection['mean'][learner]:.4f}, within "
+                  f"{selection['margin']:.4f}")
+    return words + ")"
+
+
 def run(
     assignment_path: Path,
     clean_dir: Path,
@@ -75,9 +103,10 @@ def run(
     """Fit, judge and register an uplift model from one campaign.
 
     ``method``: one of :data:`loyalist.uplift.UPLIFT_METHODS`; ``auto`` (default) chooses between the logistic and
-    the LightGBM T-learner by 3-fold cross-validated Qini on the campaign (within the 70% used for judging, then
-    again on every customer for the registered model). The model becomes champion when its held-out normalised
-    Qini beats the 95th percentile of random rankings
+    the LightGBM T-learner by cross-validated Qini on the campaign with a one-standard-error rule (the LightGBM
+    learner only when it beats the logistic by more than the folds' noise; within the 70% used for judging, then
+    again on every customer for the registered model; the figures are in uplift.json's ``learner_selection``).
+    The model becomes champion when its held-out normalised Qini beats the 95th percentile of random rankings
     (else it stays challenger and the list gets no uplift columns from it)."""
     from loyalist.compute import lgbm_threads
     from loyalist.data.prepare import read_clean
@@ -126,6 +155,7 @@ def run(
         "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
         "method": method, "learner": str(getattr(model, "choice_", method)),
         "learner_cv_qini": {n: [round(float(v), 4) for v in vs] for n, vs in getattr(model, "cv_scores_", {}).items()},
+        "learner_selection": _selection(getattr(model, "selection_", {})),
         "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
         "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
         "features": list(model.feature_names_), "k": float(evaluation.k),
@@ -137,8 +167,15 @@ def run(
         h.log_params({"campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
                       "method": method, "learner": meta["learner"], "customers": meta["customers"],
                       "control": meta["control"],
-                      "assignment": str(assignment_path), "outcome": "stay = 1 - churn"})
+                      "assignment": str(assignment_path), "outcome": "stay = 1 - churn",
+                      **{f"learner_{k}": meta["learner_selection"][k] for k in ("rule", "folds", "repeats",
+                                                                                 "se_multiple", "best", "margin")
+                         if k in meta["learner_selection"]}})
         h.log_metrics(metrics)
+        if meta["learner_selection"]:
+            h.log_metrics({f"cv_qini_{n}": v for n, v in meta["learner_selection"]["mean"].items()})
+            h.log_dict({"learner": meta["learner"], "cv_qini": meta["learner_cv_qini"],
+                        "selection": meta["learner_selection"]}, "uplift_learner_choice.json")
         h.log_figure(fig, "plots/qini.png")
         info = log_model(h, model, registered_name=name, input_example=data.X.head(50),
                          tags={"qini": f"{evaluation.qini:.4f}", "campaign": campaign,
@@ -146,8 +183,8 @@ def run(
         if champion:
             set_alias(name, CHAMPION, info.version)
         learner = method if meta["learner"] == method else (
-            f"{method}: {meta['learner']}, by 3-fold cross-validated Qini" if meta["learner_cv_qini"] else
-            f"{method}: {meta['learner']}, too few customers to cross-validate")
+            f"{method}: {meta['learner']}, {_choice_words(meta['learner'], meta['learner_selection'])}"
+            if meta["learner_selection"] else f"{method}: {meta['learner']}, too few customers to cross-validate")
         text = (f"Uplift model ({learner}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
                 f"customers, {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
                 f"Held-out normalised Qini {evaluation.qini:.3f} vs {evaluation.qini_churn_risk:.3f} ranking by "

@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "AUTO_CANDIDATES": "models",
     "CrossValidatedUpliftX": "models",
     "AUTO_X_CANDIDATES": "models",
+    "choose_candidate": "models",
+    "cv_fold_seeds": "models",
     "UPLIFT_METHODS": "models",
     "make_uplift_model": "models",
     "uplift_features": "models",

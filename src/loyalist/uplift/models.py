@@ -23,7 +23,7 @@ revenue) uses regressors. No file, environment or clock is read here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from loyalist.errors import DataQualityError, ModelError, NotFittedError
 
 __all__ = ["DEFAULT_UPLIFT_PARAMS", "TwoModelUplift", "XLearnerUplift", "TransformedOutcomeUplift",
            "LogisticTwoModelUplift", "CrossValidatedUplift", "AUTO_CANDIDATES", "UPLIFT_METHODS", "make_uplift_model",
-           "uplift_features", "CrossValidatedUpliftX", "AUTO_X_CANDIDATES"]
+           "uplift_features", "CrossValidatedUpliftX", "AUTO_X_CANDIDATES", "choose_candidate", "cv_fold_seeds"]
 
 #: LightGBM parameters of the outcome and effect models. A campaign's effect is small beside the outcome's own
 #: variation and the difference of two models doubles their noise, so the models are additive: stumps (2 leaves)
@@ -348,6 +348,40 @@ AUTO_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
 AUTO_X_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {**AUTO_CANDIDATES, "x_learner": ("x_learner", {})}
 
 
+def cv_fold_seeds(random_state: int, repeats: int) -> list[int]:
+    """The seeds of the ``repeats`` fold cuts of :class:`CrossValidatedUplift` (the first is ``random_state``
+    itself, so one repeat cuts the folds it always cut)."""
+    return [(int(random_state) + 7919 * r) % 2**32 for r in range(int(repeats))]
+
+
+def choose_candidate(scores: Mapping[str, Sequence[float]], se_multiple: float = 1.0,
+                     ) -> tuple[str, dict[str, Any]]:
+    """The learner to keep from per-fold scores (name -> one score per fold, the same folds for every name, names
+    listed simplest first): the FIRST name whose mean score is within ``se_multiple`` standard errors of the best
+    mean, the standard error being that of the mean of the per-fold differences between the best and that name
+    (a paired comparison: both were scored on the same folds). ``se_multiple=0`` takes the best mean (ties: the
+    first). It is the one-standard-error rule of Breiman et al. (1984): a more flexible learner replaces a
+    simpler one only when it wins by more than the folds' own noise. Returns the name and the figures behind
+    it: ``best`` (the best mean), ``mean`` (name -> mean), ``se`` (name -> standard error of its difference to
+    the best), ``se_multiple``."""
+    names = list(scores)
+    if not names:
+        raise ModelError("A choice of uplift learner needs at least one candidate.")
+    if not float(se_multiple) >= 0:
+        raise ModelError(f"se_multiple must be a non-negative number; got {se_multiple!r}.")
+    folds = {n: np.asarray(scores[n], dtype="float64") for n in names}
+    if len({v.size for v in folds.values()}) != 1:
+        raise ModelError("Every candidate must be scored on the same folds.")
+    mean = {n: float(v.mean()) if v.size else 0.0 for n, v in folds.items()}
+    best = max(names, key=lambda n: mean[n])
+    se: dict[str, float] = {}
+    for n in names:
+        diff = folds[best] - folds[n]
+        se[n] = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+    choice = next(n for n in names if mean[best] - mean[n] <= float(se_multiple) * se[n])
+    return choice, {"best": best, "mean": mean, "se": se, "se_multiple": float(se_multiple)}
+
+
 def _fold_score(y: np.ndarray, score: np.ndarray, t: np.ndarray, outcome: str) -> float:
     """Normalised Qini (binary outcome), else the area between the Qini curve and the random line per customer
     and per unit of the outcome's spread (continuous)."""
@@ -363,15 +397,21 @@ def _fold_score(y: np.ndarray, score: np.ndarray, t: np.ndarray, outcome: str) -
 class CrossValidatedUplift(_UpliftBase):
     """Chooses its learner by cross-validated Qini on the data it is fitted on, then refits the winner on all of it.
 
-    ``candidates``: name -> (method of :data:`UPLIFT_METHODS`, extra parameters); None = :data:`AUTO_CANDIDATES`
-    (the logistic T-learner and the LightGBM T-learner). Each is fitted on ``cv - 1`` folds and scored on the
-    held-out fold (folds stratified by contacted x outcome, seeded by ``random_state``); the candidate with the
-    best mean normalised Qini over the folds wins (ties: the first listed). A campaign too small to cut into folds
+    ``candidates``: name -> (method of :data:`UPLIFT_METHODS`, extra parameters), simplest first; None =
+    :data:`AUTO_CANDIDATES` (the logistic T-learner, then the LightGBM T-learner). Each is fitted on ``cv - 1``
+    folds and scored on the held-out fold (folds stratified by contacted x outcome, seeded by ``random_state``;
+    ``repeats`` > 1 cuts the folds again with other seeds, :func:`cv_fold_seeds`). The choice is
+    :func:`choose_candidate`'s one-standard-error rule: the first listed candidate whose mean normalised Qini over
+    the folds is within ``se_multiple`` standard errors (of the per-fold differences) of the best mean; so a more
+    flexible learner replaces a simpler one only when it wins by more than the folds' noise, and a near tie keeps
+    the simpler one (``se_multiple=0``: the best mean, ties to the first). A campaign too small to cut into folds
     (a contacted/control x outcome cell with fewer than ``2 * cv`` customers) gets the first candidate without
     cross-validation (``cv_scores_`` is then empty). Only the data passed to ``fit`` is used, so a held-out test
-    set stays untouched. After ``fit``: ``choice_`` (the winner's name), ``cv_scores_``
-    (name -> per-fold scores) and ``model_`` (the winner refitted on all the data). ``params`` go to the LightGBM
-    candidates.
+    set stays untouched. After ``fit``: ``choice_`` (the chosen name), ``cv_scores_`` (name -> per-fold scores,
+    repeat after repeat), ``selection_`` (the rule's figures: ``rule``, ``folds``, ``repeats``, ``se_multiple``,
+    ``best``, ``mean`` and ``se`` per candidate, ``margin`` = se_multiple x the chosen one's standard error;
+    empty without cross-validation) and ``model_`` (the chosen learner refitted on all the data). ``params`` go
+    to the LightGBM candidates.
     """
 
     #: the candidates when ``candidates`` is None
@@ -385,10 +425,14 @@ class CrossValidatedUplift(_UpliftBase):
         n_jobs: int = 2,
         candidates: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
         cv: int = 3,
+        repeats: int = 1,
+        se_multiple: float = 0.0,
     ) -> None:
         super().__init__(outcome=outcome, params=params, random_state=random_state, n_jobs=n_jobs)
         self.candidates = candidates
         self.cv = cv
+        self.repeats = repeats
+        self.se_multiple = se_multiple
 
     def _candidate(self, name: str) -> _UpliftBase:
         method, extra = dict(self.candidates or self.default_candidates)[name]
@@ -409,16 +453,27 @@ class CrossValidatedUplift(_UpliftBase):
             raise ModelError("A cross-validated uplift model needs at least one candidate.")
         if int(self.cv) < 2:
             raise ModelError(f"cv must be at least 2 folds; got {self.cv!r}.")
+        if int(self.repeats) < 1:
+            raise ModelError(f"repeats must be at least 1; got {self.repeats!r}.")
+        if not float(self.se_multiple) >= 0:
+            raise ModelError(f"se_multiple must be a non-negative number; got {self.se_multiple!r}.")
         strata = t.astype(int) * 2 + (y_.astype(int) if self.outcome == "binary" else 0)
-        folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=int(self.random_state))
         scores: dict[str, list[float]] = {n: [] for n in names}
         if len(names) > 1 and np.bincount(strata, minlength=4)[np.unique(strata)].min() >= 2 * int(self.cv):
-            for tr, te in folds.split(np.zeros(len(t)), strata):
-                for n in names:
-                    pred = self._candidate(n).fit(X.iloc[tr], t[tr], y_[tr]).predict(X.iloc[te])
-                    scores[n].append(_fold_score(y_[te], pred, t[te], self.outcome))
+            for seed in cv_fold_seeds(int(self.random_state), int(self.repeats)):
+                folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=seed)
+                for tr, te in folds.split(np.zeros(len(t)), strata):
+                    for n in names:
+                        pred = self._candidate(n).fit(X.iloc[tr], t[tr], y_[tr]).predict(X.iloc[te])
+                        scores[n].append(_fold_score(y_[te], pred, t[te], self.outcome))
         self.cv_scores_ = {n: v for n, v in scores.items() if v}
-        self.choice_ = max(names, key=lambda n: float(np.mean(scores[n])) if scores[n] else 0.0)
+        self.selection_: dict[str, Any] = {}
+        if self.cv_scores_:
+            self.choice_, figures = choose_candidate(self.cv_scores_, float(self.se_multiple))
+            self.selection_ = {"rule": "one-standard-error", "folds": int(self.cv), "repeats": int(self.repeats),
+                               **figures, "margin": float(self.se_multiple) * figures["se"][self.choice_]}
+        else:
+            self.choice_ = names[0]
         self.model_ = self._candidate(self.choice_).fit(X, t, y_)
         self._fit_encoding(X)
         return self
