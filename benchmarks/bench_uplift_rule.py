@@ -149,7 +149,10 @@ def rules() -> dict[str, tuple[list[str], int, int, float]]:
 
 
 def apply(rec: dict, cands: list[str], k: int, repeats: int, se: float) -> str:
-    scheme = next(f"{kk}x{rr}" for kk, rr in SCHEMES if kk == k and rr >= repeats)
+    scheme = next((key for key in rec["folds"] if int(key.split("x")[0]) == k
+                   and int(key.split("x")[1]) >= repeats), None)
+    if scheme is None:
+        return ""
     scores = {n: rec["folds"][scheme][n][: k * repeats] for n in cands}
     return choose_candidate(scores, se_multiple=se)[0]
 
@@ -162,6 +165,8 @@ def analyse(recs: list[dict], hill: list[int], gen: list[int], setups: list[str]
             part = [r for r in recs if r["data"] == f"hillstrom:{setup}" and r["seed"] in hill]
             if part:
                 picks = [apply(r, cands, k, repeats, se) for r in part]
+                if not all(picks):
+                    continue
                 q = [r["held_out"][p]["qini"] for r, p in zip(part, picks, strict=True)]
                 row[f"{setup} qini"] = round(float(np.mean(q)), 4)
                 row[f"{setup} n"] = len(q)
@@ -169,6 +174,9 @@ def analyse(recs: list[dict], hill: list[int], gen: list[int], setups: list[str]
         part = [r for r in recs if r["data"] == "generator" and r["seed"] in gen]
         if part:
             picks = [apply(r, cands, k, repeats, se) for r in part]
+            if not all(picks):
+                rows.append(row)
+                continue
             saved = sum(r["held_out"][p]["kept_saved"] for r, p in zip(part, picks, strict=True))
             risk = sum(r["held_out"][p]["kept_at_risk"] for r, p in zip(part, picks, strict=True))
             row["generator pooled"] = round(saved / risk, 3)
@@ -204,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
                     "mens:visit)")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--schemes", default="3x3,5x2", help="fold schemes to record, FOLDSxREPEATS (collect)")
     args = ap.parse_args(argv)
+    SCHEMES[:] = [(int(a), int(b)) for a, b in (x.split("x") for x in args.schemes.split(","))]
     setups = args.setups.split(",")
     if args.mode == "collect":
         args.out.parent.mkdir(parents=True, exist_ok=True)
