@@ -233,3 +233,28 @@ def test_value_model_trees_default_larger_but_fallback_and_config_params_win():
     assert {k: fallback[k] for k in FALLBACK_PARAMS} == FALLBACK_PARAMS
     configured = ValueModel(params={"num_leaves": 15})._lgbm_params()
     assert (configured["num_leaves"], configured["learning_rate"]) == (15, 0.1)
+
+
+def test_value_model_total_is_set_at_the_newest_labelled_cutoff(company):
+    """The value model's level is the level of the newest labelled cut-off: its predicted total on the early-stopping
+    rows it was given (the validation cut-off's fit half) equals their actual total, by one frozen factor that moves
+    no customer relative to another; the reported total error is measured on the other half."""
+    from loyalist.modeling.supervised.training import _prepare, evaluation_frame
+    from loyalist.modeling.supervised.value import ValueModel
+
+    _, tables = company
+    config = LoyalistConfig()
+    plan, fallback, train, valid = _prepare(tables, config, config.features.value_horizon_days, None)
+    assert not plan.anchored and not fallback
+    valid_fit, _ = evaluation_frame(valid)
+    model = ValueModel(horizon_days=plan.horizon_days).fit(train, valid_fit)
+    scale = model.level_scale_
+    assert np.isfinite(scale) and scale > 0 and scale != 1.0
+    pred = model.score(valid_fit)
+    assert pred.sum() == pytest.approx(valid_fit["future_revenue"].clip(lower=0).sum(), rel=1e-9)
+    np.testing.assert_allclose(pred, np.exp(model.raw_score(valid_fit)) * scale, rtol=1e-12)
+    # a model that transfers its horizon through the BG/NBD offset keeps the booster's level (the level rule of
+    # loyalist.modeling.supervised.level sets it at the scoring horizon); without early-stopping rows: no factor
+    offset = ValueModel(horizon_days=plan.horizon_days, offset=True, params={"n_estimators": 30}).fit(train, valid_fit)
+    assert offset.transfers_horizon and offset.level_scale_ == 1.0
+    assert ValueModel(horizon_days=plan.horizon_days, params={"n_estimators": 30}).fit(train).level_scale_ == 1.0
