@@ -579,6 +579,27 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zh": "评分作业提示（英文原文）：{note}",
         "en": "Note from the scoring job: {note}",
     },
+    # the level rule (loyalist.modeling.supervised.level): the horizon covers months no training label covered
+    "level_warning": {
+        "zh": "注意：{model}的 {horizon} 天预测期包含训练标签从未覆盖的月份（{months}），{how}；"
+              "这些月份若有季节性高峰或低谷，总量与概率可能偏离。",
+        "en": "Warning: the {model}'s {horizon}-day horizon covers calendar months no training label covered "
+              "({months}); {how}. If those months have a seasonal peak or trough, its totals and probabilities may "
+              "be off.",
+    },
+    "level_how_seasonal_index": {
+        "zh": "其水平已按历史同月的季节指数调整（×{factor}）",
+        "en": "its level is set by a seasonal index from earlier years (x{factor})",
+    },
+    "level_how_bgnbd_anchor": {
+        "zh": "历史数据中没有往年的这些月份，其水平已锚定到 BG/NBD 与近 90 天实际购买速率的平均水平（×{factor}）",
+        "en": "the history holds no earlier year with those months, so its level is anchored to the mean of the "
+              "BG/NBD level and the last 90 days' run rate (x{factor})",
+    },
+    "level_how_model": {
+        "zh": "无法用 BG/NBD 校验其水平，保留模型自身水平",
+        "en": "BG/NBD could not check its level, so the model's own level is kept",
+    },
     # measured effect of a campaign (效果跟踪, loyalist effect)
     "effect_none": {
         "zh": "尚未测量任何活动的效果：在活动的观察期结束后，对其对照组分配文件运行 'loyalist effect'，报告将在此显示结果。",

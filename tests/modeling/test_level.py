@@ -160,3 +160,18 @@ def test_churn_power_hits_the_target_mean_keeps_the_order_and_moves_the_sure_chu
     old = Level("bgnbd_anchor", logit_shift=-0.5).churn(p)
     assert old == pytest.approx(expit(np.log(p / (1 - p)) - 0.5))
     assert Level().churn(p) == pytest.approx(p)
+
+
+def test_level_block_and_tags_say_which_branch_fired_and_which_months():
+    from loyalist.modeling.supervised.level import level_block, level_tags, month_names, month_numbers
+
+    assert month_names([9, 12]) == ("Sep", "Dec") and month_numbers(("Sep", "Dec", "??")) == [9, 12]
+    assert level_block(None, 100) is None and level_block(Level(), 100) is None and level_tags(None) == {}
+    anchored = Level("bgnbd_anchor", factor=1.078, note="the 100-day horizon ... anchored", uncovered=("Sep", "Oct"))
+    block = level_block(anchored, 100)
+    assert block == {"method": "bgnbd_anchor", "months": [9, 10], "horizon_days": 100, "factor": 1.078,
+                     "power": 1.0, "note": "the 100-day horizon ... anchored"}
+    tags = level_tags(anchored)
+    assert tags["level.method"] == "bgnbd_anchor" and tags["level.uncovered_months"] == "Sep,Oct"
+    assert tags["level.warning"].endswith("anchored") and tags["level.factor"] == "1.078"
+    assert level_tags(Level()) == {"level.method": "model", "level.factor": "1", "level.power": "1"}

@@ -345,6 +345,31 @@ def test_scoring_notes_reach_the_report(scored, list_summary):
     assert "anchored to BG/NBD" in render_html(summary, "en") and "评分作业提示" in render_html(summary, "zh")
 
 
+def test_the_level_warning_reaches_the_report_in_both_languages(scored, list_summary):
+    """The level rule's warning (the scoring summary's ``level``: months of the horizon no training label covered)
+    is worded in Chinese and English, once: the scoring job's English note for it is not repeated."""
+    from loyalist.report.render import render_html
+    from loyalist.report.summarize import summarize
+
+    note = "the 100-day horizon after 2010-08-31 covers calendar months no training label covered (Sep, Oct)"
+    level = {"value": {"method": "bgnbd_anchor", "months": [9, 10], "horizon_days": 100, "factor": 1.078,
+                       "power": 1.0, "note": note},
+             "churn": {"method": "seasonal_index", "months": [12], "horizon_days": 90, "factor": 1.0,
+                       "power": 1.25, "note": "..."}}
+    other = "The churn model predicts a 90-day horizon; the config says 120 days: the model's horizon is used."
+    summary = summarize(scored, {**list_summary, "level": level, "notes": [f"The value model: {note}", other]})
+    texts = summary["model_notes"]
+    assert len(texts) == 3 and texts[2]["en"] == f"Note from the scoring job: {other}"
+    value, churn = texts[0], texts[1]
+    assert value["en"].startswith("Warning: the value model's 100-day horizon covers calendar months no training "
+                                  "label covered (Sep, Oct); the history holds no earlier year")
+    assert "(x1.078)" in value["en"] and "9月、10月" in value["zh"] and "价值模型" in value["zh"]
+    assert "×1.078" in value["zh"] and "BG/NBD" in value["zh"]
+    assert "seasonal index from earlier years (x1.250)" in churn["en"] and "12月" in churn["zh"]
+    assert "季节指数" in churn["zh"] and "流失模型" in churn["zh"]
+    assert "Sep, Oct" in render_html(summary, "en") and "9月、10月" in render_html(summary, "zh")
+
+
 def test_survival_curves_per_tier_and_deadlines_before_the_median_time_to_churn(scored):
     from loyalist.report.summarize_actions import survival_by_tier
 

@@ -91,6 +91,10 @@ SUMMARY_KEYS: dict[str, str] = {
     "models": "{churn: {name, version, run_id}, value: {...}}",
     "inputs": "{table: fingerprint (rows, customers, sha256)}",
     "drift": "{feature: psi} and the features above the warning level",
+    "level": (
+        "{churn|value: {method, months, horizon_days, factor, power, note}} for each model whose horizon covers "
+        "calendar months no training label covered (the level rule's warning); {} when none"
+    ),
     "config": "the resolved config (no secrets)",
     "global_drivers": "[{feature, group, mean_abs_shap, mean_shap, label_zh, label_en}] from the explained sample",
     "drivers_by_tier": "{tier: [{feature, mean_abs_shap}]}",

@@ -82,6 +82,22 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
     return notes
 
 
+def level_warnings(churn: Scorer, value: Scorer) -> dict[str, dict]:
+    """The level rule's warning per model kind (the summary's ``level``; the report words it in both languages):
+    :func:`loyalist.modeling.supervised.level.level_block` of each model scored at its own horizon, where
+    :func:`_check_horizons` prints the same note."""
+    from loyalist.modeling.supervised.level import level_block
+
+    out = {}
+    for kind, scorer in (("churn", churn), ("value", value)):
+        own = getattr(scorer.model, "horizon_days", None)
+        used = getattr(scorer, "horizon_days", None) or own
+        block = level_block(getattr(scorer.model, "level_", None), int(own or 0)) if used == own else None
+        if block is not None:
+            out[kind] = block
+    return out
+
+
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
 #: From "loyalty" to "drift" the predictions and the sample's SHAP contributions run in background threads, and
 #: during "survival" the top customers' contributions: a stage's time is this thread's, its CPU every thread's.
@@ -236,6 +252,7 @@ def score_customers(
         "drifted": [r.feature for r in drift.itertuples() if r.drifted],
     }
     summary["notes"] = _check_horizons(config, churn, value)
+    summary["level"] = level_warnings(churn, value)
     calibration = getattr(churn.model, "survival_calibration_", None)
     if calibration:  # BG/NBD share still buying, predicted vs observed at training (issue 15 §2), for the report
         summary["survival_calibration"] = calibration

@@ -435,9 +435,10 @@ def score_customers_spark(
         "warn_level": job.drift_warn_psi,
         "drifted": [r.feature for r in drift.itertuples() if r.drifted],
     }
-    from loyalist.batch.scoring import _check_horizons
+    from loyalist.batch.scoring import _check_horizons, level_warnings
 
     summary["notes"] = _check_horizons(config, churn, value)
+    summary["level"] = level_warnings(churn, value)
     calibration = getattr(churn.model, "survival_calibration_", None)
     if calibration:  # as the DuckDB job: the training run's BG/NBD share-still-buying check, for the report
         summary["survival_calibration"] = calibration

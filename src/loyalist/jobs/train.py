@@ -346,7 +346,10 @@ def _train_one(
             h.log_table(result.active_metrics, "tables/active_customers_vs_baselines.csv")
         h.log_table(model.feature_importance(), "tables/feature_importance.csv")
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
-        h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason})
+        # the level rule's method and warning (months of the horizon no training label covered), on the run and the
+        # version: the scoring job and the report repeat it
+        level_tags = _level_tags(candidate, model)
+        h.set_tags({"selection.candidate": candidate_name, "selection.reason": verdict.reason, **level_tags})
         _log_plots(h, result)
         if survival is not None:
             _log_survival_calibration(h, survival)
@@ -359,7 +362,7 @@ def _train_one(
                 "valid_cutoff": str(result.plan.valid.date()), "horizon_days": str(model.horizon_days),
                 "train_horizon_days": str(result.plan.horizon_days), "loyalist.kind": kind,
                 "loyalist.candidate": candidate_name, TRAIN_KEY_TAG: key, "selection.reason": verdict.reason,
-                "loyalist.config_hash": config_tags(config)["loyalist.config_hash"],
+                "loyalist.config_hash": config_tags(config)["loyalist.config_hash"], **level_tags,
             },
         )
         with store_lock():  # concurrent jobs: the champion scored here is the one the gate compares against
@@ -398,6 +401,15 @@ def _train_one(
                           + (f" SHAP summary and drivers of {explained:,} evaluation rows: shap/." if explained else ""))
     _print_metrics(reporter, kind, result, decision, info.version, name, verdict)
     return TrainedModel(kind, result, name, info.version, info.run_id, decision, card, candidate_name)
+
+
+def _level_tags(candidate, learned) -> dict[str, str]:
+    """MLflow tags of the level rule (:func:`loyalist.modeling.supervised.level.level_tags`) of the registered
+    candidate (a baseline candidate: its explainer's, the learned model's)."""
+    from loyalist.modeling.supervised.level import level_tags
+
+    level = getattr(candidate, "level_", None) or getattr(getattr(candidate, "explainer", None), "level_", None)
+    return level_tags(level if level is not None else getattr(learned, "level_", None))
 
 
 def active_sentence(result: TrainingResult) -> str:

@@ -29,7 +29,7 @@ from loyalist.report.summarize_effect import effect_section
 from loyalist.report.summarize_segments import segments_section
 from loyalist.report.summarize_status import scope_block, sources_block, status_section
 from loyalist.report.summarize_uplift import uplift_section
-from loyalist.report.text import both, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
+from loyalist.report.text import SENTENCES, both, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, sentence
 from loyalist.report.tracking import compare_periods
 
 __all__ = ["SUMMARY_VERSION", "ReportOptions", "summarize", "resolve_actions", "tracking_section"]
@@ -181,7 +181,10 @@ def summarize(
                    "value_at_risk": num(df["value_at_risk"].sum(min_count=1))},
     }
     notes = [n for sec in (status, segments, diagnosis, recommendations, appendix) for n in sec.get("notes", [])]
-    model_notes = [sentence("model_note", note=str(n)) for n in list_summary.get("notes") or [] if str(n).strip()]
+    levels = {k: b for k, b in (list_summary.get("level") or {}).items() if isinstance(b, dict)}
+    said = {f"The {k} model: {b.get('note', '')}" for k, b in levels.items()}  # the same warning, in English only
+    model_notes = [level_sentence(k, b) for k, b in levels.items()] + [
+        sentence("model_note", note=str(n)) for n in list_summary.get("notes") or [] if str(n).strip() and n not in said]
     if ignored:
         notes.append(sentence("unavailable", what={"zh": f"上期名单（{', '.join(ignored)}）", "en": f"previous list(s) "
                                                    f"({', '.join(ignored)})"},
@@ -201,3 +204,23 @@ def summarize(
         "effect": effect_section(effect), "uplift": uplift_section(uplift, list_summary), "appendix": appendix,
         "notes": notes, "model_notes": model_notes,
     })
+
+
+_MODEL_NAMES = {"churn": {"zh": "流失模型", "en": "churn model"}, "value": {"zh": "价值模型", "en": "value model"}}
+
+
+def level_sentence(kind: str, block: Mapping[str, Any]) -> dict[str, str]:
+    """The level rule's warning for one model (the scoring summary's ``level`` block, see
+    :func:`loyalist.modeling.supervised.level.level_block`) in both languages: which months of the horizon no
+    training label covered, and how the level was set (seasonal index, BG/NBD and run-rate anchor, or unchecked)."""
+    months = [int(m) for m in block.get("months") or []]
+    method = str(block.get("method") or "model")
+    factor = float(block.get("power" if kind == "churn" else "factor") or 1.0)
+    how_key = f"level_how_{method}" if method in ("seasonal_index", "bgnbd_anchor") else "level_how_model"
+    # value: the factor on the total; churn: the power g of P(no purchase)^g, i.e. the factor on the purchase rate
+    how = {lang: SENTENCES[how_key][lang].format(factor=f"{factor:.3f}") for lang in ("zh", "en")}  # no capital
+    return sentence("level_warning", model=_MODEL_NAMES.get(kind, {"zh": kind, "en": f"{kind} model"}),
+                    horizon=int(block.get("horizon_days") or 0),
+                    months={"zh": "、".join(f"{m}月" for m in months),
+                            "en": ", ".join(pd.Timestamp(2000, m, 1).strftime("%b") for m in months)},
+                    how=how)

@@ -40,7 +40,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 __all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "churn_power", "month_span",
-           "month_names",
+           "month_names", "month_numbers", "level_block", "level_tags",
            "set_level", "run_rate", "anchor_level", "RUN_RATE_DAYS"]
 
 #: The run-rate window of the anchor (days before the cut-off; the window of an "active" customer).
@@ -152,8 +152,42 @@ def churn_power(p: np.ndarray, target_mean: float) -> float:
     return float(brentq(lambda g: (p ** g).mean() - target, lo, hi))
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def month_names(months: Iterable[int]) -> tuple[str, ...]:
-    return tuple(pd.Timestamp(2000, m, 1).strftime("%b") for m in months)
+    """Month numbers (1-12) as English abbreviations ("Sep"), as :class:`Level` keeps them."""
+    return tuple(_MONTHS[int(m) - 1] for m in months)
+
+
+def month_numbers(names: Iterable[str]) -> list[int]:
+    """The inverse of :func:`month_names` (unknown names are skipped)."""
+    return [_MONTHS.index(n) + 1 for n in names if n in _MONTHS]
+
+
+def level_block(level: Level | None, horizon_days: int) -> dict | None:
+    """What the scoring summary and the report say about a model's level at its ``horizon_days``: None when the
+    level rule found nothing to warn about (every month of the horizon covered by a training label); else
+    ``method`` ("seasonal_index", "bgnbd_anchor", or "model" when nothing could check the level), the uncovered
+    ``months`` (1-12), the value ``factor`` or churn ``power`` applied, and the English ``note``."""
+    if level is None or not getattr(level, "note", ""):
+        return None
+    return {"method": level.method, "months": month_numbers(level.uncovered), "horizon_days": int(horizon_days),
+            "factor": float(level.factor), "power": float(getattr(level, "power", 1.0)), "note": level.note}
+
+
+def level_tags(level: Level | None) -> dict[str, str]:
+    """MLflow tags of a training run / model version for its level rule (``level.method`` "model" when nothing was
+    done; ``level.warning`` only when the horizon covers months no training label covered)."""
+    if level is None:
+        return {}
+    tags = {"level.method": level.method, "level.factor": f"{float(level.factor):.6g}",
+            "level.power": f"{float(getattr(level, 'power', 1.0)):.6g}"}
+    if level.uncovered:
+        tags["level.uncovered_months"] = ",".join(level.uncovered)
+    if level.note:
+        tags["level.warning"] = level.note[:4900]  # MLflow tag values hold 5,000 characters
+    return tags
 
 
 def set_level(
