@@ -49,6 +49,32 @@ def test_seasonal_factor_is_the_ratio_of_monthly_rates_when_every_month_is_in_th
     assert seasonal_factor(orders[orders["order_date"].dt.month != 12], windows, T("2022-11-30"), 31) is None
 
 
+def test_seasonal_factor_sees_a_peak_of_more_buyers_and_ignores_first_purchases():
+    """Retail's peak is mostly more customers buying, each about once: purchases per buyer of the month stay flat
+    (the index was 1.0 with that measure); per customer of the month's active base (a purchase in the year before)
+    the December peak shows. New customers' first purchases (a cohort acquired in one month) are not a season."""
+    rows = []
+    for month in pd.date_range("2020-01-01", "2022-11-01", freq="MS"):
+        rows += [(c, month + pd.Timedelta(days=3)) for c in ("A", "B")]  # two regulars, once a month
+        if month.month == 12:
+            rows += [(f"X{k}", month + pd.Timedelta(days=5)) for k in range(4)]  # four December-only customers
+    rows += [(f"N{k}", T("2021-07-10")) for k in range(20)]  # a cohort of one-time buyers acquired in July 2021
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_date"])
+    windows = [(T("2022-05-31"), 61)]  # June-July labels
+    f = seasonal_factor(orders, windows, T("2022-11-30"), 31)  # scoring December
+    # months count from August 2020 (the first complete month, February, + 6 months of base). December 2020: the
+    # base is A, B (the X are new), 2 purchases of it; December 2021: the base is A, B, the four X and the 20 of the
+    # July cohort, 6 purchases of it. June and July 2021: 2 purchases of a base of 6 (A, B, X); 2022: of 26.
+    december = np.mean([2 / 2, 6 / 26])
+    june_july = np.mean([2 / 6, 2 / 26])
+    assert f == pytest.approx(december / june_july)
+    assert f == pytest.approx(3.0)  # six purchases in December against two a month from the same 26 customers
+    # the July cohort's 20 first purchases are not July purchases of the base
+    per_buyer = orders.assign(m=orders["order_date"].dt.to_period("M")).groupby("m").apply(
+        lambda g: len(g) / g["customer_id"].nunique(), include_groups=False)
+    assert (per_buyer == 1.0).all()  # what "purchases per buyer of the month" saw: no season at all
+
+
 def test_churn_logit_shift_hits_the_target_mean_and_keeps_the_order():
     p = np.array([0.1, 0.4, 0.7, 0.9])
     d = churn_logit_shift(p, 0.6)

@@ -8,9 +8,10 @@ trees carry the summer level into the peak season, and nothing in the training d
 1. :func:`uncovered_months`: the calendar months of the scoring horizon (T, T + h] that no training label window
    (T_i, T_i + h_i] covered.
 2. If there are none, the model's own level stands.
-3. Otherwise, if every uncovered month *and* every covered month occurs in the history before T, a **seasonal
-   index** f (:func:`seasonal_factor`) rescales the level: purchases per customer-month in the horizon's months over
-   those in the training labels' months, both from the history. Value x f; churn: the mean probability becomes
+3. Otherwise, if every uncovered month *and* every covered month occurs in the history before T (with an active
+   base before it, :func:`_monthly_rate`), a **seasonal index** f (:func:`seasonal_factor`) rescales the level:
+   purchases per customer of the active base in the horizon's months over those in the training labels' months,
+   both from the history. Value x f; churn: the mean probability becomes
    the mean of p^f (a purchase rate x f turns P(no purchase) = exp(-rate h) into its f-th power).
 4. Else the level is **anchored** on the scoring cut-off's customers, and a warning says so. The anchor is the
    mean of two levels that describe the whole horizon by construction and err in opposite directions on an ageing
@@ -95,21 +96,42 @@ def uncovered_months(
     return sorted(wanted - covered)
 
 
+#: The active base of a month (:func:`_monthly_rate`): customers with a purchase in the months before it, up to
+#: a year; a month whose base window holds fewer complete months than this does not count.
+BASE_MONTHS, MIN_BASE_MONTHS = 12, 6
+
+
 def _monthly_rate(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series | None:
-    """Purchases per active customer in each calendar month (mean over the years seen), from orders <= before;
-    only complete months count."""
-    o = orders.loc[orders["order_date"] < pd.Timestamp(before).normalize() + pd.Timedelta(days=1)]
+    """Purchases (customer-days) per customer of the active base in each calendar month (mean over the years
+    seen), from orders <= the end of day ``before``; only complete months count.
+
+    The base of month m is the customers with a purchase in the :data:`BASE_MONTHS` months before m (at least
+    :data:`MIN_BASE_MONTHS` complete ones in the history), and only their purchases in m count: a peak made of more
+    buyers (the usual retail peak) shows, which "purchases per buyer of the month" hid, and new customers' first
+    purchases (acquisition, e.g. a cohort's first quarter) do not pass for a season."""
+    o = orders.loc[orders["order_date"] < pd.Timestamp(before).normalize() + pd.Timedelta(days=1),
+                   ["customer_id", "order_date"]]
     if o.empty:
         return None
     first = o["order_date"].min()
-    period = o["order_date"].dt.to_period("M")
-    complete = (period > first.to_period("M")) | (first.day == 1)
-    complete &= period < (pd.Timestamp(before) + pd.Timedelta(days=1)).to_period("M")
-    o = o.loc[complete]
-    if o.empty:
+    days = o.assign(day=o["order_date"].dt.normalize()).drop_duplicates(["customer_id", "day"])
+    days = days.assign(period=days["day"].dt.to_period("M"))
+    start = first.to_period("M") + (0 if first.day == 1 else 1)  # the first complete month
+    stop = (pd.Timestamp(before) + pd.Timedelta(days=1)).to_period("M")  # months before this one are complete
+    active = days.drop_duplicates(["customer_id", "period"])[["customer_id", "period"]]
+    counts = days.groupby("period").size()
+    rows = []
+    month = start + MIN_BASE_MONTHS
+    while month < stop:
+        lo = max(start, month - BASE_MONTHS)
+        base = pd.Index(active.loc[(active["period"] >= lo) & (active["period"] < month), "customer_id"].unique())
+        if len(base) and month in counts.index:
+            bought = days.loc[(days["period"] == month) & days["customer_id"].isin(base)]
+            rows.append((month.month, len(bought) / len(base)))
+        month += 1
+    if not rows:
         return None
-    per = o.assign(p=period[complete]).groupby("p").agg(n=("customer_id", "size"), c=("customer_id", "nunique"))
-    rate = (per["n"] / per["c"]).groupby(per.index.month).mean()
+    rate = pd.DataFrame(rows, columns=["month", "rate"]).groupby("month")["rate"].mean()
     return rate
 
 
