@@ -91,48 +91,30 @@ other_orders AS (
     WHERE order_date <= :t AND order_date > :w_start AND status IN ('returned', 'cancelled')
     GROUP BY customer_id
 )
-{% if has_category or has_product %}
--- Early warning: the range of categories and products bought, in the last trend window against the one before.
-, ranges AS (
-    SELECT
-        customer_id,
 {% if has_category %}
-        COUNT(DISTINCT category) AS n_categories,
-        COUNT(DISTINCT CASE WHEN order_date > :trend_start THEN category END) AS categories_last,
-        COUNT(DISTINCT CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN category END)
-            AS categories_prev,
-{% else %}
-        CAST(NULL AS BIGINT) AS n_categories,
-        CAST(NULL AS BIGINT) AS categories_last,
-        CAST(NULL AS BIGINT) AS categories_prev,
-{% endif %}
-{% if has_product %}
-        COUNT(DISTINCT product_id) AS n_products,
-        COUNT(DISTINCT CASE WHEN order_date > :trend_start THEN product_id END) AS products_last,
-        COUNT(DISTINCT CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN product_id END)
-            AS products_prev
-{% else %}
-        CAST(NULL AS BIGINT) AS n_products,
-        CAST(NULL AS BIGINT) AS products_last,
-        CAST(NULL AS BIGINT) AS products_prev
-{% endif %}
-    FROM {{ ranges_from }}
-    WHERE order_date <= :t AND order_date > :w_start AND status = 'completed'
-    GROUP BY customer_id
-)
-{% endif %}
-{% if has_category %}
--- Early warning: the customer's main category (most lines in W before the trend window; ties: the first category
--- in alphabetical order) and its share of the lines before the trend window and in it (a customer winding down
--- narrows to it).
+-- Early warning: per customer and category (NULL included, as one group) the completed lines in W, before the
+-- trend window, in it and in the one before. One grouping serves the category range (distinct categories in W, in
+-- the last trend window and in the one before: COUNT(DISTINCT) without a distinct aggregate per window) and the
+-- customer's main category (most lines in W before the trend window; ties: the first category in alphabetical
+-- order) with its share of the lines before the trend window and in it (a customer winding down narrows to it).
 , category_counts AS (
     SELECT
         customer_id, category,
         COUNT(CASE WHEN order_date <= :trend_start THEN 1 END) AS lines_before,
-        COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS lines_last
+        COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS lines_last,
+        COUNT(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN 1 END) AS lines_prev
     FROM {{ ranges_from }}
-    WHERE order_date <= :t AND order_date > :w_start AND status = 'completed' AND category IS NOT NULL
+    WHERE order_date <= :t AND order_date > :w_start AND status = 'completed'
     GROUP BY customer_id, category
+),
+category_ranges AS (
+    SELECT
+        customer_id,
+        COUNT(category) AS n_categories,
+        COUNT(CASE WHEN lines_last > 0 THEN category END) AS categories_last,
+        COUNT(CASE WHEN lines_prev > 0 THEN category END) AS categories_prev
+    FROM category_counts
+    GROUP BY customer_id
 ),
 category_ranked AS (
     SELECT
@@ -141,6 +123,7 @@ category_ranked AS (
         SUM(lines_last) OVER (PARTITION BY customer_id) AS all_last,
         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY lines_before DESC, category) AS category_rank
     FROM category_counts
+    WHERE category IS NOT NULL
 ),
 main_category AS (
     SELECT
@@ -149,6 +132,27 @@ main_category AS (
         CASE WHEN all_last > 0 THEN CAST(lines_last AS DOUBLE) / all_last END AS share_last
     FROM category_ranked
     WHERE category_rank = 1 AND all_before > 0
+)
+{% endif %}
+{% if has_product %}
+-- Early warning: the range of products bought (distinct products in W, in the last trend window and in the one
+-- before), from one grouping per customer and product (NULL included, as one group).
+, product_ranges AS (
+    SELECT
+        customer_id,
+        COUNT(product_id) AS n_products,
+        COUNT(CASE WHEN lines_last > 0 THEN product_id END) AS products_last,
+        COUNT(CASE WHEN lines_prev > 0 THEN product_id END) AS products_prev
+    FROM (
+        SELECT
+            customer_id, product_id,
+            COUNT(CASE WHEN order_date > :trend_start THEN 1 END) AS lines_last,
+            COUNT(CASE WHEN order_date > :trend_prev_start AND order_date <= :trend_start THEN 1 END) AS lines_prev
+        FROM {{ ranges_from }}
+        WHERE order_date <= :t AND order_date > :w_start AND status = 'completed'
+        GROUP BY customer_id, product_id
+    ) AS product_counts
+    GROUP BY customer_id
 )
 {% endif %}
 {% if has_customers %}
@@ -364,14 +368,14 @@ SELECT
     CAST(day_diff(CAST(p.second_last_date_in_w AS DATE), CAST(p.last_order_date AS DATE)) AS DOUBLE)
         / (CAST(p.gap_sum AS DOUBLE) / NULLIF(p.n_gaps, 0)) AS ipt_last_ratio,
 {% if has_category %}
-    CAST(r.n_categories AS DOUBLE) AS n_categories,
-    CAST(r.categories_last - r.categories_prev AS DOUBLE) / NULLIF(r.n_categories, 0) AS category_range_trend,
+    CAST(rc.n_categories AS DOUBLE) AS n_categories,
+    CAST(rc.categories_last - rc.categories_prev AS DOUBLE) / NULLIF(rc.n_categories, 0) AS category_range_trend,
 {% else %}
     CAST(NULL AS DOUBLE) AS n_categories,
     CAST(NULL AS DOUBLE) AS category_range_trend,
 {% endif %}
 {% if has_product %}
-    CAST(r.products_last - r.products_prev AS DOUBLE) / NULLIF(r.n_products, 0) AS product_range_trend,
+    CAST(rp.products_last - rp.products_prev AS DOUBLE) / NULLIF(rp.n_products, 0) AS product_range_trend,
 {% else %}
     CAST(NULL AS DOUBLE) AS product_range_trend,
 {% endif %}
@@ -438,11 +442,12 @@ LEFT JOIN attitude AS a ON a.customer_id = p.customer_id
 LEFT JOIN nps_moves AS nm ON nm.customer_id = p.customer_id
 LEFT JOIN nps_recent_moves AS nr ON nr.customer_id = p.customer_id
 {% endif %}
-{% if has_category or has_product %}
-LEFT JOIN ranges AS r ON r.customer_id = p.customer_id
-{% endif %}
 {% if has_category %}
+LEFT JOIN category_ranges AS rc ON rc.customer_id = p.customer_id
 LEFT JOIN main_category AS mc ON mc.customer_id = p.customer_id
+{% endif %}
+{% if has_product %}
+LEFT JOIN product_ranges AS rp ON rp.customer_id = p.customer_id
 {% endif %}
 {% if ordered %}
 ORDER BY p.customer_id
