@@ -102,10 +102,11 @@ def run(
 ) -> UpliftJobResult:
     """Fit, judge and register an uplift model from one campaign.
 
-    ``method``: one of :data:`loyalist.uplift.UPLIFT_METHODS`; ``auto`` (default) chooses between the logistic and
-    the LightGBM T-learner by cross-validated Qini on the campaign with a one-standard-error rule (the LightGBM
-    learner only when it beats the logistic by more than the folds' noise; within the 70% used for judging, then
-    again on every customer for the registered model; the figures are in uplift.json's ``learner_selection``).
+    ``method``: one of :data:`loyalist.uplift.UPLIFT_METHODS`; ``auto`` (default) chooses among the logistic
+    T-learner and the LightGBM T- and X-learners by cross-validated Qini on the campaign with a one-standard-error
+    rule (a LightGBM learner only when it beats the simpler one by more than the folds' noise; within the 70% used
+    for judging, then again on every customer for the registered model; the figures are in uplift.json's
+    ``learner_selection``).
     The model becomes champion when its held-out normalised Qini beats the 95th percentile of random rankings
     (else it stays challenger and the list gets no uplift columns from it)."""
     from loyalist.compute import lgbm_threads
