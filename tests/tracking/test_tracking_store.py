@@ -24,7 +24,7 @@ from loyalist.tracking import (
     run,
     setup_tracking,
 )
-from loyalist.tracking.store import flatten_params, sqlite_db_path
+from loyalist.tracking.store import flatten_params, row_hashes_of, sqlite_db_path
 
 from tracking_helpers import files_under, make_churn_model, make_frame
 
@@ -237,6 +237,34 @@ def test_data_fingerprint_ignores_row_and_column_order_but_not_values(values, se
     assert data_fingerprint(shuffled) == data_fingerprint(df)
     changed = df.assign(n=df["n"].where(df.index != 0, df.loc[0, "n"] + 100))
     assert data_fingerprint(changed)["sha256"] != data_fingerprint(df)["sha256"]
+
+
+def test_row_hashes_equal_pandas_on_ids_codes_and_missing_values():
+    # the fast path hashes nearly unique text columns without factorising them first; the hashes must be pandas'
+    rng = np.random.default_rng(3)
+    n = 500
+    frame = pd.DataFrame({
+        "order_id": pd.array([f"o{i:05d}" for i in range(n)], dtype="str"),
+        "channel": pd.array(rng.choice(["web", "store", None], n), dtype="str"),
+        "obj_ids": np.array([f"x{i}" if i % 7 else None for i in range(n)], dtype=object),
+        "amount": rng.normal(size=n),
+        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+        "flag": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+        "cat": pd.Categorical(rng.choice(["a", "b"], n)),
+        "count": rng.integers(0, 9, n),
+    })
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    np.testing.assert_array_equal(row_hashes_of(frame), expected)
+    np.testing.assert_array_equal(row_hashes_of(frame.iloc[:0]), expected[:0])
+
+
+def test_data_fingerprint_changes_with_one_value_of_an_id_column():
+    frame = pd.DataFrame({"order_id": pd.array([f"o{i}" for i in range(300)], dtype="str"),
+                          "amount": np.arange(300.0)})
+    changed = frame.copy()
+    changed.loc[123, "order_id"] = "o-changed"
+    assert data_fingerprint(changed)["sha256"] != data_fingerprint(frame)["sha256"]
+    assert data_fingerprint(frame.iloc[::-1])["sha256"] == data_fingerprint(frame)["sha256"]
 
 
 class _RacingClient:

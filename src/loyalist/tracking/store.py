@@ -462,6 +462,39 @@ def _plain_config(config: Any) -> dict[str, Any]:
     )
 
 
+#: Rows of a text column looked at to tell a nearly unique column (ids) from a repetitive one (codes, channels).
+_DISTINCT_SAMPLE = 10_000
+
+
+def _column_hashes(series: pd.Series) -> np.ndarray:
+    """``pandas.util.hash_pandas_object(series, index=False)`` as uint64, the same values, faster on id columns.
+
+    pandas hashes a text column through its distinct values by default (``categorize=True``): a win for codes
+    that repeat, a loss for ids that do not (factorising 3.5 million order ids cost 1.2 of their 1.6 CPU s,
+    hashing them directly 0.45). Both give the same hashes for columns without missing values, so the choice,
+    made on the first rows, changes the cost only."""
+    categorize = True
+    if series.dtype.kind in "OSUT" or isinstance(series.dtype, pd.StringDtype):
+        head = series.iloc[:_DISTINCT_SAMPLE]
+        # a missing value hashes differently on the two paths: direct hashing only for columns without any
+        categorize = head.nunique(dropna=False) <= len(head) // 2 or bool(series.isna().any())
+    return pd.util.hash_pandas_object(series, index=False, categorize=categorize).to_numpy(dtype=np.uint64)
+
+
+def row_hashes_of(frame: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row, equal to ``pandas.util.hash_pandas_object(frame, index=False)`` (each column hashed by
+    :func:`_column_hashes`, then combined as pandas combines them, like a tuple's hash)."""
+    out = np.full(len(frame), 0x345678, dtype=np.uint64)
+    n = frame.shape[1]
+    mult = np.uint64(1000003)
+    for i in range(n):
+        out ^= _column_hashes(frame.iloc[:, i])
+        out *= mult
+        mult += np.uint64(82520 + 2 * (n - i))
+    out += np.uint64(97531)
+    return out
+
+
 def data_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
     """A small, order-independent fingerprint of a table, to record which data a run saw.
 
@@ -483,7 +516,7 @@ def data_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
     digest = hashlib.sha256()
     digest.update(json.dumps(columns, ensure_ascii=False).encode("utf-8"))
     if len(framed.columns) and len(framed):
-        row_hashes = np.sort(pd.util.hash_pandas_object(framed, index=False).to_numpy(dtype=np.uint64))
+        row_hashes = np.sort(row_hashes_of(framed))
         digest.update(row_hashes.tobytes())
     digest.update(str(len(framed)).encode("ascii"))
     out: dict[str, Any] = {"rows": int(len(df)), "columns": int(df.shape[1])}
