@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.data.pandas_dataset import from_pandas  # = mlflow.data.from_pandas, set at run time (unseen by mypy)
-from mlflow.entities import DatasetInput, InputTag, Param, RunTag
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.types import ColSpec, Schema
 from mlflow.types.utils import _infer_schema
+from mlflow.utils.time import get_current_time_millis
 
 from loyalist.errors import ConfigError, ModelError, StoreError
 from loyalist.io import check_writable, file_lock
@@ -565,7 +566,8 @@ class RunHandle:
     def log_metrics(self, metrics: Mapping[str, Any], prefix: str = "", step: int | None = None) -> None:
         """Log numeric metrics as ``prefix + name`` (e.g. ``prefix="oot."``); None values are skipped.
 
-        MLflow stamps each value with its own clock; ``step`` (default 0) orders repeated values of a metric.
+        The values of one call share one time stamp (MLflow's clock) and are written in batches; ``step`` (default
+        0) orders repeated values of a metric.
         """
         numbers: dict[str, float] = {}
         for key, value in metrics.items():
@@ -577,8 +579,11 @@ class RunHandle:
                 raise ModelError(
                     f"The metric {prefix + str(key)!r} must be a number; got {value!r}; log text with set_tags."
                 ) from exc
-        for key, number in numbers.items():
-            self._client.log_metric(self.run_id, key, number, step=step)
+        # one batch write per 100 metrics instead of a store transaction per metric (a training run logs ~150)
+        now = get_current_time_millis()
+        items = [Metric(key, number, now, step or 0) for key, number in numbers.items()]
+        for start in range(0, len(items), _BATCH):
+            self._client.log_batch(self.run_id, metrics=items[start : start + _BATCH])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set run tags (values as text, cut at MLflow's 8000 characters)."""
