@@ -405,3 +405,25 @@ def test_clv_undiscounted_and_discounted(fitted, population) -> None:
         gg.clv(fitted, x, t_x, big_t, money, horizon=0.0)
     with pytest.raises(ModelError, match="'bgnbd' argument of clv must be a fitted BetaGeoModel"):
         gg.clv(gg, x, t_x, big_t, money, horizon=1.0)
+
+
+def test_fits_equal_the_likelihood_without_precomputed_terms():
+    """The likelihoods compute their parameter-free terms once per fit (issue 14): the fitted parameters are
+    those of the former per-step computation (recorded from it on this seeded sample, to the last digits)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    big_t = rng.integers(1, 200, n).astype(float)
+    x = rng.poisson(2, n).astype(float)
+    t_x = np.where(x > 0, big_t * rng.random(n), 0.0)
+    m = rng.gamma(2.0, 30.0, n)
+    bg = BetaGeoModel(penalizer=1e-6).fit(x, t_x, big_t)
+    expected_bg = {"r": 0.6252376518925084, "alpha": 7.88668480907861, "a": 18.321782901462594,
+                   "b": 46.796605648952266}
+    for k, v in expected_bg.items():
+        assert bg.params_[k] == pytest.approx(v, rel=1e-12)
+    assert bg.log_likelihood_ == pytest.approx(-26858.28127335597, rel=1e-12)
+    gg = GammaGammaModel().fit(x[x > 0], m[x > 0])
+    expected_gg = {"p": 1.3490956771072908, "q": 5.105149435229274, "gamma": 183.43547889152174}
+    for k, v in expected_gg.items():
+        assert gg.params_[k] == pytest.approx(v, rel=1e-12)
+    assert gg.log_likelihood_ == pytest.approx(-12967.830124558199, rel=1e-12)

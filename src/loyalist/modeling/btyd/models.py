@@ -185,6 +185,7 @@ def _bg_negloglik(
     big_t: np.ndarray,
     w: np.ndarray,
     penalizer: float,
+    fixed: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood of BG/NBD (FHL 2005 eq. 6) and its gradient w.r.t. log-parameters.
 
@@ -192,8 +193,11 @@ def _bg_negloglik(
     ``LL_i = A1 + logsumexp(A2, A3)`` with ``A1 = lnG(r+x) - lnG(r) + r ln(alpha)``,
     ``A2 = lnB(a, b+x) - lnB(a, b) - (r+x) ln(alpha+T)`` and, for x > 0,
     ``A3 = lnB(a+1, b+x-1) - lnB(a, b) - (r+x) ln(alpha+t_x)``.
+    ``fixed``: ``(x per row, weight per distinct x, total weight)`` (:func:`_bg_fixed`), which do not depend on the
+    parameters, computed once per fit instead of at every step; the values are the same either way.
     """
     r, alpha, a, b = np.exp(log_params)
+    x, w_u, total_w = fixed if fixed is not None else _bg_fixed(x_unique, x_index, w)
     xu = x_unique
     pos_u = xu > 0
     bx1 = np.where(pos_u, b + xu - 1.0, 1.0)  # b + x - 1, a dummy 1 where x = 0
@@ -202,7 +206,6 @@ def _bg_negloglik(
     c2_u = special.betaln(a, b + xu) - lnb_ab
     c3_u = np.where(pos_u, special.betaln(a + 1.0, bx1) - lnb_ab, -np.inf)
 
-    x = xu[x_index]
     rx = r + x
     log_at = np.log(alpha + big_t)
     log_atx = np.log(alpha + t_x)
@@ -213,13 +216,11 @@ def _bg_negloglik(
     e3 = np.exp(a3 - m)
     s = e2 + e3
     ll = a1_u[x_index] + m + np.log(s)
-    total_w = w.sum()
     value = -_dot(w, ll) / total_w
 
     s2 = w * (e2 / s)  # weighted posterior shares of the two terms
     s3 = w * (e3 / s)
     n_u = xu.size
-    w_u = np.bincount(x_index, weights=w, minlength=n_u)
     s2_u = np.bincount(x_index, weights=s2, minlength=n_u)
     s3_u = np.bincount(x_index, weights=s3, minlength=n_u)
 
@@ -227,7 +228,7 @@ def _bg_negloglik(
     psi_abx = special.digamma(a + b + xu)
     d_r = (_dot(w_u, special.digamma(r + xu) - psi_r + np.log(alpha))
            - _dot(s2, log_at) - _dot(s3, log_atx))
-    d_alpha = w.sum() * r / alpha - _dot(s2, rx / (alpha + big_t)) - _dot(s3, rx / (alpha + t_x))
+    d_alpha = total_w * r / alpha - _dot(s2, rx / (alpha + big_t)) - _dot(s3, rx / (alpha + t_x))
     da2 = psi_ab - psi_abx
     db2 = special.digamma(b + xu) - psi_abx - special.digamma(b) + psi_ab
     da3 = special.digamma(a + 1.0) - psi_abx - special.digamma(a) + psi_ab
@@ -239,6 +240,12 @@ def _bg_negloglik(
     value += penalizer * np.sum(params**2)
     grad += penalizer * 2.0 * params**2
     return float(value), grad
+
+
+def _bg_fixed(x_unique: np.ndarray, x_index: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The parameter-free terms of :func:`_bg_negloglik`: each row's x, the weight of each distinct x, the total
+    weight."""
+    return x_unique[x_index], np.bincount(x_index, weights=w, minlength=x_unique.size), w.sum()
 
 
 class BetaGeoModel(BaseEstimator):
@@ -309,13 +316,14 @@ class BetaGeoModel(BaseEstimator):
         default = np.array([1.0, max(np.average(big_t, weights=w) / (np.average(x, weights=w) + 1.0), 1e-3),
                             1.0, 1.0])
         x0 = _check_initial(self.initial_params, _BG_PARAMS, default)
-        result = _minimize(lambda p: _bg_negloglik(p, *args), x0, self.max_iter, "BetaGeoModel")
+        fixed = _bg_fixed(x_unique, x_index, args[4])
+        result = _minimize(lambda p: _bg_negloglik(p, *args, fixed), x0, self.max_iter, "BetaGeoModel")
         if not np.all(np.isfinite(result.x)):
             raise ModelError("BetaGeoModel's likelihood could not be maximised (non-finite parameters); "
                              "check the inputs or pass 'initial_params'.")
         fitted = np.exp(result.x)
         self.params_ = dict(zip(_BG_PARAMS, (float(v) for v in fitted), strict=True))
-        unpenalised, _ = _bg_negloglik(result.x, *args[:-1], 0.0)
+        unpenalised, _ = _bg_negloglik(result.x, *args[:-1], 0.0, fixed)
         self.log_likelihood_ = float(-unpenalised * rows["w"].sum())
         self.n_customers_ = float(w.sum())
         self.converged_ = _converged(result)
@@ -433,27 +441,37 @@ class BetaGeoModel(BaseEstimator):
 
 
 def _gg_negloglik(
-    log_params: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float
+    log_params: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
+    fixed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood of the Gamma-Gamma model and its gradient w.r.t. log-parameters.
 
     ``ln f(m | x) = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + (px-1) ln(m) + px ln(x) - (px+q) ln(gamma + m x)``.
+    ``fixed``: ``(ln m, ln x, m x)``, the terms that do not depend on the parameters (:func:`_gg_fixed`), computed
+    once per fit instead of at every step; the values are the same either way.
     """
     p, q, gamma = np.exp(log_params)
+    log_m, log_x, mx = fixed if fixed is not None else _gg_fixed(x, m)
     px = p * x
-    log_gmx = np.log(gamma + m * x)
-    log_m, log_x = np.log(m), np.log(x)
-    psi_pxq = special.digamma(px + q)
-    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
-          + (px - 1.0) * log_m + px * log_x - (px + q) * log_gmx)
+    pxq = px + q
+    gmx = gamma + mx
+    log_gmx = np.log(gmx)
+    psi_pxq = special.digamma(pxq)
+    ll = (special.gammaln(pxq) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
+          + (px - 1.0) * log_m + px * log_x - pxq * log_gmx)
     d_p = np.sum(x * (psi_pxq - special.digamma(px) + log_m + log_x - log_gmx))
     d_q = np.sum(psi_pxq - special.digamma(q) + np.log(gamma) - log_gmx)
-    d_gamma = np.sum(q / gamma - (px + q) / (gamma + m * x))
+    d_gamma = np.sum(q / gamma - pxq / gmx)
     params = np.array([p, q, gamma])
     n = x.size
     value = -ll.sum() / n + penalizer * np.sum(params**2)
     grad = -np.array([d_p, d_q, d_gamma]) * params / n + penalizer * 2.0 * params**2
     return float(value), grad
+
+
+def _gg_fixed(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parameter-free terms of :func:`_gg_negloglik`: ``ln m``, ``ln x`` and ``m x``."""
+    return np.log(m), np.log(x), m * x
 
 
 class GammaGammaModel(BaseEstimator):
@@ -521,12 +539,13 @@ class GammaGammaModel(BaseEstimator):
             raise ModelError(f"GammaGammaModel needs at least {MIN_CUSTOMERS} repeat buyers to fit; got {x.size}; "
                              "use a longer history or a larger customer base.")
         x0 = _check_initial(self.initial_params, _GG_PARAMS, np.array([1.0, 2.0, float(m.mean())]))
-        result = _minimize(lambda p: _gg_negloglik(p, x, m, penalizer), x0, self.max_iter, "GammaGammaModel")
+        fixed = _gg_fixed(x, m)
+        result = _minimize(lambda p: _gg_negloglik(p, x, m, penalizer, fixed), x0, self.max_iter, "GammaGammaModel")
         if not np.all(np.isfinite(result.x)):
             raise ModelError("GammaGammaModel's likelihood could not be maximised (non-finite parameters); "
                              "check the inputs or pass 'initial_params'.")
         self.params_ = dict(zip(_GG_PARAMS, (float(v) for v in np.exp(result.x)), strict=True))
-        unpenalised, _ = _gg_negloglik(result.x, x, m, 0.0)
+        unpenalised, _ = _gg_negloglik(result.x, x, m, 0.0, fixed)
         self.log_likelihood_ = float(-unpenalised * x.size)
         self.n_customers_ = int(x.size)
         self.converged_ = _converged(result)
