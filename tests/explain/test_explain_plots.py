@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,3 +68,21 @@ def test_drivers_bar_figure_draws_the_top_features_largest_on_top(explained) -> 
     assert _png(fig).startswith(PNG_SIGNATURE)
     with pytest.raises(SchemaError, match="'mean_abs_shap'"):
         drivers_bar_figure(drivers.drop(columns="mean_abs_shap"))
+
+
+def test_matplotlib_is_imported_only_when_a_figure_is_drawn() -> None:
+    """Importing loyalist.explain (the scoring job does) leaves matplotlib out; drawing still works."""
+    code = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "import loyalist.explain as e\n"
+        "assert 'matplotlib' not in sys.modules, 'imported with loyalist.explain'\n"
+        "fig = e.drivers_bar_figure(pd.DataFrame({'feature': ['recency_days', 'orders_90d'],"
+        " 'mean_abs_shap': [0.5, 0.2]}))\n"
+        "assert 'matplotlib' in sys.modules\n"
+        "import io\n"
+        "buf = io.BytesIO(); fig.savefig(buf, format='png')\n"
+        "assert buf.getvalue()[:8] == b'\\x89PNG\\r\\n\\x1a\\n'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
