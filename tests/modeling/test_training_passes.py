@@ -92,6 +92,20 @@ def test_label_builder_equals_build_labels(tables):
                                   check_exact=True)
 
 
+def test_label_builder_with_missing_and_unknown_customer_ids(tables):
+    # the builder groups orders by whole-number customer codes: a missing id must join no customer, and a
+    # customer without orders must get the labels of no orders
+    orders = tables["orders"].copy()
+    orders["customer_id"] = orders["customer_id"].astype("string")
+    orders.loc[orders.index[::7], "customer_id"] = pd.NA
+    labeller = LabelBuilder(orders)
+    population = pd.concat([orders["customer_id"].dropna().drop_duplicates(), pd.Series(["no-such-1", "no-such-2"])])
+    for t in CUTOFFS:
+        got = labeller.at(population, t, CONFIG)
+        pd.testing.assert_frame_equal(got, build_labels(orders, population, t, CONFIG), check_exact=True)
+        assert got.loc[got["customer_id"].isin(["no-such-1", "no-such-2"]), "churned"].eq(1).all()
+
+
 def test_training_rows_are_those_of_one_cutoff_at_a_time(tables):
     """The stacked training and validation rows of train_churn / train_value's preparation, against the rows the
     one-cut-off-at-a-time path built before (labelled_snapshot at each cut-off, concatenated)."""
