@@ -314,3 +314,27 @@ def test_a_clean_table_copied_from_another_prepare_run_is_refused(tmp_path):
     shutil.copy2(tmp_path / "b" / "orders.parquet", tmp_path / "a" / "orders.parquet")  # a mix of two runs
     with pytest.raises(OutputError, match=r"'.*a/orders\.parquet' does not match the manifest '.*clean\.manifest"):
         read_clean(tmp_path / "a")
+
+
+def test_csv_parts_are_the_bytes_of_the_whole(tmp_path):
+    """write_csv_parts over row slices = write_csv of the whole: header once, dates decided for the whole, a column
+    missing in every row of one slice (object, all None) and text in another."""
+    from loyalist.io import whole_day_columns, write_csv_parts
+
+    whole = pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C4", "C5"],
+        "as_of": pd.to_datetime(["2024-12-31"] * 5),
+        "seen": pd.to_datetime(["2024-12-30 10:00", None, "2024-12-31 00:00", None, None]),  # not whole days: a timestamp
+        "note": [None, None, "a, \"quoted\" text", "b", None],
+        "p": [0.1, float("nan"), 0.3, 0.4, 0.5],
+        "tier": pd.Categorical(["x", "y", "x", "y", "x"]),
+    })
+    assert whole_day_columns(whole) == ["as_of"]
+    expected = write_csv(whole, tmp_path / "whole.csv").read_bytes()
+    parts = (whole.iloc[i:i + 2] for i in range(0, len(whole), 2))
+    written = write_csv_parts(parts, tmp_path / "parts.csv", dates=whole_day_columns(whole))
+    assert written.read_bytes() == expected
+    assert expected.startswith(b"\xef\xbb\xbf") and len(expected.decode("utf-8-sig").splitlines()) == len(whole) + 1
+    with pytest.raises(ValueError, match="columns"):
+        write_csv_parts([whole.iloc[:2], whole.iloc[2:, :3]], tmp_path / "bad.csv")
+    assert not (tmp_path / "bad.csv").exists()  # atomic: nothing left of a failed write

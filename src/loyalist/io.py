@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ __all__ = [
     "verify",
     "write_parquet",
     "write_csv",
+    "write_csv_parts",
+    "whole_day_columns",
     "write_json",
     "write_text",
 ]
@@ -276,30 +278,73 @@ def write_csv(df: pd.DataFrame, target: Path | str, *, encoding: str = "utf-8-si
     """Write ``df`` as CSV (UTF-8 with BOM by default, so Excel opens Chinese text correctly), atomically.
 
     UTF-8 output goes through Arrow's CSV writer (several times faster than pandas on millions of rows);
-    categoricals are written as their values, missing values as empty fields."""
+    categoricals are written as their values, missing values as empty fields, whole-day timestamp columns as dates
+    (2024-12-31)."""
     if encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig", "utf8"):
         return _write(target, lambda p: df.to_csv(p, index=False, encoding=encoding))
+    return write_csv_parts([df], target, dates=whole_day_columns(df), encoding=encoding)
+
+
+def whole_day_columns(df: pd.DataFrame) -> list[str]:
+    """The timestamp columns of ``df`` whose values (missing ones aside) are all midnights: :func:`write_csv` writes
+    them as dates."""
+    out = []
+    for name in df.columns:
+        col = df[name]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            present = col.dropna()
+            if (present == present.dt.normalize()).all():
+                out.append(name)
+    return out
+
+
+def write_csv_parts(
+    parts: Iterable[pd.DataFrame], target: Path | str, *, dates: Collection[str] = (), encoding: str = "utf-8-sig"
+) -> Path:
+    """Write the row slices ``parts`` (same columns, in order) as one UTF-8 CSV file, atomically, holding one slice
+    at a time: the same bytes as :func:`write_csv` of their concatenation when ``dates`` are the columns it would
+    write as dates (:func:`whole_day_columns` of the whole; decided before the first slice is seen). ``parts`` may
+    be a generator that makes each slice when asked (e.g. a CSV view of a list, slice by slice). The header comes
+    from the first slice; each slice is formatted by its own values' types, so a column that is all missing in one
+    slice (empty fields) and text in another gives the text the whole would give.
+    """
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig", "utf8"):
+        raise ValueError(f"write_csv_parts writes UTF-8 only; got encoding {encoding!r} (use write_csv).")
 
     def arrow_csv(path: Path) -> None:
-        import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        plain = df.reset_index(drop=True)
-        cats = [c for c in plain.columns if isinstance(plain[c].dtype, pd.CategoricalDtype)]
-        if cats:
-            plain = plain.assign(**{c: plain[c].astype("string") for c in cats})
-        table = pa.Table.from_pandas(plain, preserve_index=False)
-        for i, field in enumerate(table.schema):  # whole-day timestamps are written as dates (2024-12-31)
-            if pa.types.is_timestamp(field.type):
-                col = plain[field.name]
-                if (col.dropna() == col.dropna().dt.normalize()).all():
-                    table = table.set_column(i, field.name, table.column(i).cast(pa.date32()))
+        names: list[str] | None = None
         with open(path, "wb") as fh:
             if encoding.lower().endswith("sig"):
                 fh.write(b"\xef\xbb\xbf")
-            pacsv.write_csv(table, fh)
+            for part in parts:
+                table = _csv_table(part, dates)
+                if names is None:
+                    names = table.column_names
+                    pacsv.write_csv(table.slice(0, 0), fh)  # the header alone
+                elif table.column_names != names:
+                    raise ValueError(f"A CSV slice has the columns {table.column_names}, the first one {names}.")
+                if table.num_rows:
+                    pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False))
 
     return _write(target, arrow_csv)
+
+
+def _csv_table(df: pd.DataFrame, dates: Collection[str]) -> Any:
+    """``df`` as the Arrow table the CSV writer formats: index dropped, categoricals as their values, the ``dates``
+    columns (timestamps) as dates."""
+    import pyarrow as pa
+
+    plain = df.reset_index(drop=True)
+    cats = [c for c in plain.columns if isinstance(plain[c].dtype, pd.CategoricalDtype)]
+    if cats:
+        plain = plain.assign(**{c: plain[c].astype("string") for c in cats})
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if field.name in dates and pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.date32()))
+    return table
 
 
 def write_json(data: Any, target: Path | str) -> Path:
