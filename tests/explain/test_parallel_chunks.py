@@ -132,3 +132,22 @@ def test_concurrent_scoring_job_equals_the_sequential_one(monkeypatch, snapshots
     assert len(out.drift) > 10
     # the models' own thread count is back after the concurrent stages
     assert churn_model.booster_.get_params()["n_jobs"] == lgbm_threads(threads)
+
+
+def test_a_job_without_uplift_lets_the_snapshot_go_before_the_list(monkeypatch, snapshots, churn_model, value_model):
+    """keep_snapshot=False (issue 14: no uplift model needs the snapshot's rows afterwards): the same list and
+    summary, and an output snapshot with every column but no rows."""
+    from loyalist.config.models import LoyalistConfig
+
+    snap = snapshots["score"]
+    monkeypatch.setattr(scoring, "build_snapshot", lambda tables, as_of, features: snap)
+    config = LoyalistConfig.model_validate({"scoring_job": {"explain_top_k": 40, "explain_sample": 50}})
+    churn, value = _Scorer(churn_model), _Scorer(value_model)
+    kept = scoring.score_customers({}, pd.Timestamp("2023-12-31"), config, churn=churn, value=value)
+    let_go = scoring.score_customers({}, pd.Timestamp("2023-12-31"), config, churn=churn, value=value,
+                                     keep_snapshot=False)
+    pd.testing.assert_frame_equal(let_go.risk, kept.risk, check_exact=True)
+    assert let_go.summary == kept.summary
+    assert kept.snapshot is snap and len(snap) > 100
+    assert list(let_go.snapshot.columns) == list(snap.columns) and let_go.snapshot.empty
+    assert (let_go.snapshot.dtypes == snap.dtypes).all()

@@ -14,13 +14,18 @@ from loyalist.errors import DataQualityError
 from loyalist.schema import require_columns
 
 __all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS",
-           "add_uplift", "RANK_BY", "SURVIVAL_LIST_COLUMNS"]
+           "add_uplift", "RANK_BY", "SURVIVAL_LIST_COLUMNS", "LIST_SNAPSHOT_COLUMNS"]
 
 #: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
 ACTIVE_DAYS = 90
 _RISKY_BANDS = ("high", "very_high")
 #: Time-to-churn columns of the list (issue 15 §2; the customer-table mode uses the same names).
 SURVIVAL_LIST_COLUMNS: tuple[str, ...] = ("p_active_30d", "p_active_90d", "p_active_180d", "expected_days_to_churn")
+#: The snapshot columns :func:`build_risk_list` reads (the others may be dropped before it runs).
+LIST_SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "customer_id", "as_of", "industry", "size", "region", "tenure_days", "repurchase_rate", "order_value_stability",
+    "purchase_frequency", "nps", "complaint_rate", "recency_days", "monetary_total", "margin_total", "n_orders",
+    "n_complaints", "top_complaint_stage", "n_survey_responses", "rfm_segment")
 #: Lower probability edge of each band above low (``scoring_job.risk_band_cuts``, keyed by str or by its Literal).
 BandCuts = Mapping[str, float] | Mapping[Literal["medium", "high", "very_high"], float]
 
@@ -44,22 +49,7 @@ def assign_actions(
     without bands, rules with ``risk_bands`` never match). Returns recommended_action and owner_department ("zh / en"), deadline_days,
     expected_effect, action_rule (the rule's position), on the input's index.
     """
-    n = len(tiers)
-    tier = tiers.astype("string").fillna("").to_numpy(dtype=object)
-    group = driver_groups.reindex(tiers.index).astype("string").fillna("").to_numpy(dtype=object)
-    band = (bands.reindex(tiers.index).astype("string").fillna("").to_numpy(dtype=object) if bands is not None
-            else np.full(n, "", dtype=object))
-    chosen = np.full(n, -1)
-    for i, rule in enumerate(actions):
-        free = chosen < 0
-        if not free.any():
-            break
-        match = free & ((tier == rule.tier) if rule.tier != "any" else np.ones(n, bool))
-        if rule.driver_group is not None:
-            match &= group == rule.driver_group
-        if rule.risk_bands is not None:
-            match &= np.isin(band, list(rule.risk_bands))
-        chosen[match] = i
+    chosen = _action_rules(tiers, driver_groups, actions, bands)
     texts = [(f"{r.action_zh} / {r.action_en}", f"{r.department_zh} / {r.department_en}", r.deadline_days,
               f"{r.expected_effect_zh} / {r.expected_effect_en}".strip(" /")) for r in actions]
     empty = ("", "", np.nan, "")
@@ -68,6 +58,47 @@ def assign_actions(
                        index=tiers.index)
     out["action_rule"] = chosen
     return out
+
+
+def _action_rules(
+    tiers: pd.Series, driver_groups: pd.Series, actions: Sequence[ActionRule], bands: pd.Series | None = None
+) -> np.ndarray:
+    """The position of each customer's first matching rule in ``actions`` (-1: none), as :func:`assign_actions`.
+    Compared by codes of the distinct values, not a Python string per customer."""
+    n = len(tiers)
+
+    def codes(values: pd.Series | None) -> tuple[np.ndarray, dict[str, int]]:
+        if values is None:
+            values = pd.Series("", index=tiers.index, dtype="string")
+        elif values is not tiers:
+            values = values.reindex(tiers.index)
+        text = values.astype("string").fillna("")
+        found, uniques = pd.factorize(text)
+        return found, {str(u): i for i, u in enumerate(uniques)}
+
+    (tier, tier_code), (group, group_code), (band, band_code) = codes(tiers), codes(driver_groups), codes(bands)
+    chosen = np.full(n, -1)
+    for i, rule in enumerate(actions):
+        free = chosen < 0
+        if not free.any():
+            break
+        match = free & ((tier == tier_code.get(rule.tier, -2)) if rule.tier != "any" else np.ones(n, bool))
+        if rule.driver_group is not None:
+            match &= group == group_code.get(rule.driver_group, -2)
+        if rule.risk_bands is not None:
+            match &= np.isin(band, [band_code[b] for b in rule.risk_bands if b in band_code])
+        chosen[match] = i
+    return chosen
+
+
+def _taken(words: Sequence[str], chosen: np.ndarray, index: pd.Index) -> pd.Series:
+    """``words[chosen]`` as an Arrow-backed ``string`` column, ``""`` where ``chosen`` is -1: the few distinct texts
+    repeated by Arrow's take, no Python object per row (a million customers' bilingual action texts, issue 14)."""
+    import pyarrow as pa
+
+    dictionary = pa.array([*words, ""], type=pa.large_string())
+    codes = pa.array(np.where(chosen < 0, len(words), chosen))
+    return pd.Series(pd.arrays.ArrowStringArray(dictionary.take(codes)), index=index)
 
 
 def build_risk_list(
@@ -145,9 +176,11 @@ def build_risk_list(
     group = (reasons["top_driver_group"].reindex(snapshot.index) if reasons is not None and "top_driver_group" in reasons
              else pd.Series(pd.NA, index=snapshot.index))
     out["top_driver_group"] = group.astype("string").fillna("")
-    acts = assign_actions(out["loyalty_tier"], out["top_driver_group"], actions, out["risk_band"])
-    out["recommended_action"] = acts["recommended_action"].astype("string")
-    out["owner_department"] = acts["owner_department"].astype("string")
+    chosen = _action_rules(out["loyalty_tier"], out["top_driver_group"], actions, out["risk_band"])
+    # the values assign_actions gives, made as Arrow strings at once (its frame of the rows, then a "string" copy of
+    # it, came to ~300 MB of passing memory at 1M customers)
+    out["recommended_action"] = _taken([f"{r.action_zh} / {r.action_en}" for r in actions], chosen, out.index)
+    out["owner_department"] = _taken([f"{r.department_zh} / {r.department_en}" for r in actions], chosen, out.index)
     out["control_group"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")  # set by loyalist.batch.control
     if next_products is not None:
         out["next_products"] = snapshot["customer_id"].map(next_products).astype("string").fillna("")

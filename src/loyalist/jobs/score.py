@@ -114,6 +114,8 @@ def peak_mb() -> float:
 
 @dataclass(frozen=True)
 class ScoreJobResult:
+    #: The scoring's output; its ``risk`` (unprotected) and, without an uplift model, its ``snapshot`` keep their
+    #: columns but no rows: let go once used, to hold the job's memory down (issue 14).
     output: ScoringOutput
     risk: pd.DataFrame  # as written (masked / pseudonymised)
     paths: dict[str, Path]
@@ -188,6 +190,7 @@ def run_scoring(
         value.requested_horizon = (horizons or {}).get("value")
         _check_transfer("churn", churn)
         _check_transfer("value", value)
+        uplift = _uplift_champion(config)  # looked up first: without one the snapshot's rows are let go early
     meter.mark("load_models")
     reporter.say(f"Models: {config.tracking.churn_model_name} {churn.version}, "
                  f"{config.tracking.value_model_name} {value.version}")
@@ -201,11 +204,14 @@ def run_scoring(
             with _duckdb_memory(config):
                 output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
                                          clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
-                                         on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"))
+                                         on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"),
+                                         keep_snapshot=uplift is not None)
             meter.skip()
         published = protect(output.risk, config.privacy, key)
         meter.mark("protect")
-        published, uplift_version = _with_uplift(config, output, published)
+        published, uplift_version = _with_uplift(config, output, published, champion=uplift)
+        # the unprotected list is not read after this: its rows go (its columns that the published list shares stay)
+        output.risk = output.risk.iloc[:0].copy()
         newly = None
         if earlier is not None:  # both lists in the published id space (same pseudonymisation key)
             published, newly = newly_at_risk(published, earlier)
@@ -355,14 +361,19 @@ def _uplift_champion(config: LoyalistConfig) -> Any:
         return None
 
 
-def _with_uplift(config: LoyalistConfig, output: Any, published: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+_LOOK_UP: Any = object()
+
+
+def _with_uplift(config: LoyalistConfig, output: Any, published: pd.DataFrame,
+                 champion: Any = _LOOK_UP) -> tuple[pd.DataFrame, str | None]:
     """``uplift`` and ``expected_saved_value`` from the uplift model's champion (``loyalist uplift``), when there is
-    one, and the order ``scoring_job.rank_by`` asks for (issue 16 §3)."""
+    one, and the order ``scoring_job.rank_by`` asks for (issue 16 §3). ``champion``: the champion as
+    :func:`_uplift_champion` loaded it (None: there is none), looked up here when not given."""
     from loyalist.batch.effect import action_costs
     from loyalist.batch.risk_list import add_uplift
 
     rank_by = config.scoring_job.rank_by
-    loaded = _uplift_champion(config)
+    loaded = _uplift_champion(config) if champion is _LOOK_UP else champion
     if loaded is None:
         return published, None
     snapshot = output.snapshot.set_index(output.snapshot["customer_id"].astype("string"))
