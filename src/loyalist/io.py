@@ -312,21 +312,32 @@ def write_csv_parts(
         raise ValueError(f"write_csv_parts writes UTF-8 only; got encoding {encoding!r} (use write_csv).")
 
     def arrow_csv(path: Path) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         import pyarrow.csv as pacsv
 
         names: list[str] | None = None
-        with open(path, "wb") as fh:
+        rows_only = pacsv.WriteOptions(include_header=False)
+        # a slice is formatted and written by Arrow in a thread (without the GIL) while the next one is made; at most
+        # one slice waits, so two are in memory at once
+        with open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-csv") as pool:
             if encoding.lower().endswith("sig"):
                 fh.write(b"\xef\xbb\xbf")
+            writing: Future | None = None
             for part in parts:
                 table = _csv_table(part, dates)
                 if names is None:
                     names = table.column_names
-                    pacsv.write_csv(table.slice(0, 0), fh)  # the header alone
+                    pacsv.write_csv(table.slice(0, 0), fh)  # the header alone, before any slice
                 elif table.column_names != names:
                     raise ValueError(f"A CSV slice has the columns {table.column_names}, the first one {names}.")
+                if writing is not None:
+                    writing.result()
+                    writing = None
                 if table.num_rows:
-                    pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False))
+                    writing = pool.submit(pacsv.write_csv, table, fh, rows_only)
+            if writing is not None:
+                writing.result()
 
     return _write(target, arrow_csv)
 

@@ -101,8 +101,8 @@ def csv_view(risk: pd.DataFrame, lang: Literal["zh", "en", "both"] = "both") -> 
     return out
 
 
-#: Rows per slice of :func:`write_csv_view` (~100 MB of view at a time for a bilingual list).
-CSV_SLICE_ROWS: int = 100_000
+#: Rows per slice of :func:`write_csv_view` (~50 MB of view for a bilingual list; two slices are in memory at once).
+CSV_SLICE_ROWS: int = 50_000
 
 
 def write_csv_view(
