@@ -19,6 +19,7 @@ twice (its view beside it: ~300 MB more at the end of a 1M-customer scoring job,
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, cast
 
@@ -61,8 +62,14 @@ def _split(series: pd.Series) -> dict[str, pd.Series]:
     return out
 
 
+@lru_cache(maxsize=65_536)
+def _tier_reason_text(reason: str) -> dict[str, str] | None:
+    """:func:`tier_reason_text`, once per distinct reason (the streamed CSV asks again for every slice)."""
+    return tier_reason_text(reason)
+
+
 def _tier_reason_labels(reasons: pd.Series, lang: str) -> pd.Series:
-    uniques = {r: tier_reason_text(r) for r in reasons.dropna().unique()}
+    uniques = {r: _tier_reason_text(r) for r in reasons.dropna().unique()}
     return reasons.map({r: (t or {}).get(lang, "") for r, t in uniques.items()}).fillna("").astype("string")
 
 
