@@ -37,7 +37,9 @@ def make_spec(
         if c not in frame.columns:
             continue
         values = pd.to_numeric(frame[c], errors="coerce")
-        if values.notna().any() and values.nunique(dropna=True) > 1:
+        # more than one distinct value <=> max > min (missing values skipped): what nunique() > 1 says, without
+        # hashing every value (~1 CPU s for the ~70 columns of a 1M-row training table)
+        if values.notna().any() and values.max() > values.min():
             num.append(c)
     cat, levels = [], {}
     for c in categorical:
