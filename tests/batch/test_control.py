@@ -39,6 +39,19 @@ def test_draws_are_uniform_and_depend_on_seed_and_id_only():
     assert not np.array_equal(u, control_draws(ids, 4))
 
 
+def test_draws_are_the_documented_hash_of_seed_and_id():
+    """u = BLAKE2b-64(b"loyalist-control:<seed>:" + id) read big-endian / 2**64, per id (a missing id as ""): the
+    numbers earlier assignments were drawn with."""
+    import hashlib
+
+    ids = pd.Series(["C1", None, "客户-7", "", "P" + "f" * 16], dtype="string")
+    expected = [int.from_bytes(hashlib.blake2b(b"loyalist-control:11:" + ("" if c is pd.NA else c).encode("utf-8"),
+                                               digest_size=8).digest(), "big") / 2.0**64 for c in ids]
+    got = control_draws(ids, 11)
+    assert got.dtype == np.float64 and got.tolist() == expected
+    assert control_draws(pd.Series([], dtype="string"), 11).shape == (0,)
+
+
 def test_reruns_give_the_same_split_and_another_seed_another():
     risk = _list()
     a = _assign(risk)
