@@ -7,6 +7,7 @@ The snapshot (:mod:`loyalist.features.snapshot`) reads events dated <= T; the la
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -132,19 +133,8 @@ def _labels(future: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, t: pd.Times
     })
     buyers = pd.Index(future.loc[future["order_date"] <= churn_end, "customer_id"].unique())
 
-    out = pd.DataFrame({"customer_id": ids})
-    out["as_of"] = pd.Series(day, index=out.index, dtype="datetime64[ns]")
-    out["churned"] = (~_isin(out["customer_id"], buyers)).astype("int64")
-    joined = value.reindex(pd.Index(ids, dtype="string"))
-    out["future_orders"] = joined["future_orders"].fillna(0).astype("int64").to_numpy()
-    out["future_revenue"] = joined["future_revenue"].fillna(0.0).astype("float64").to_numpy()
-    if has_margin:
-        # customers without future orders earn 0; buyers whose margins are all missing stay NaN
-        fm = joined["future_margin"].astype("float64")
-        out["future_margin"] = fm.where(joined["future_orders"].notna(), 0.0).to_numpy()
-    else:
-        out["future_margin"] = np.nan
-    return out.loc[:, list(LABEL_COLUMNS)]
+    return _label_frame(ids, day, lambda c: (~_isin(c, buyers)).astype("int64"),
+                        value.reindex(pd.Index(ids, dtype="string")), has_margin)
 
 
 class LabelBuilder:
@@ -215,10 +205,17 @@ def _coded_labels(future: pd.DataFrame, codes: np.ndarray, population: np.ndarra
     bought = np.zeros(int(max(codes.max(initial=-1), population.max(initial=-1))) + 2, bool)
     bought[codes[known & (dates <= np.datetime64(churn_end.to_datetime64(), "ns"))]] = True
 
+    return _label_frame(ids, day, lambda c: (~bought[population]).astype("int64"), value.reindex(population),
+                        has_margin)
+
+
+def _label_frame(ids: Any, day: pd.Timestamp, churned: Callable[[pd.Series], Any], joined: pd.DataFrame,
+                 has_margin: bool) -> pd.DataFrame:
+    """The label frame of ``ids`` at ``day``: ``churned(customer ids)`` and ``joined``, the window's
+    future_orders / future_revenue / future_margin per customer aligned with ``ids`` (missing: no order)."""
     out = pd.DataFrame({"customer_id": ids})
     out["as_of"] = pd.Series(day, index=out.index, dtype="datetime64[ns]")
-    out["churned"] = (~bought[population]).astype("int64")
-    joined = value.reindex(population)
+    out["churned"] = churned(out["customer_id"])
     out["future_orders"] = joined["future_orders"].fillna(0).astype("int64").to_numpy()
     out["future_revenue"] = joined["future_revenue"].fillna(0.0).astype("float64").to_numpy()
     if has_margin:
