@@ -217,3 +217,27 @@ def test_cross_validated_choice_follows_the_rule_and_is_deterministic():
         CrossValidatedUplift(repeats=0).fit(X, t, y)
     with pytest.raises(ModelError, match="se_multiple must be"):
         CrossValidatedUplift(se_multiple=-0.5).fit(X, t, y)
+
+
+def test_refit_choice_keeps_the_judged_learner_without_choosing_again(monkeypatch):
+    import loyalist.uplift.models as models
+
+    X, t, y, _tau = planted(9000, 12)
+    cands = {"logistic": ("logistic", {}), "stumps": ("two_model", {"params": FAST})}
+    judged = CrossValidatedUplift(candidates=cands, cv=3, repeats=1, random_state=4, se_multiple=0.5)
+    judged.fit(X.iloc[:6000], t[:6000], y[:6000])
+    with pytest.raises(NotFittedError):
+        CrossValidatedUplift(candidates=cands).refit_choice(X, t, y)
+
+    def no_choice(*args, **kwargs):
+        raise AssertionError("refit_choice must not choose again")
+
+    monkeypatch.setattr(models, "choose_candidate", no_choice)
+    refit = judged.refit_choice(X, t, y)
+    assert refit is not judged and refit.get_params() == judged.get_params()
+    assert refit.choice_ == judged.choice_
+    assert refit.cv_scores_ == judged.cv_scores_ and refit.selection_ == judged.selection_
+    # the chosen learner fitted on all the rows, as a fresh fit of it gives; the judged model is left as it was
+    fresh = judged._candidate(judged.choice_).fit(X, t, y)
+    np.testing.assert_allclose(refit.predict(X), fresh.predict(X))
+    assert not np.allclose(refit.predict(X), judged.predict(X))

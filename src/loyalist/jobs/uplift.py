@@ -116,6 +116,7 @@ def run(
     from loyalist.tracking import CHAMPION, log_model, set_alias, set_version_description
     from loyalist.tracking import run as mlflow_run
     from loyalist.uplift import campaign_training_set, evaluate_uplift, make_uplift_model
+    from loyalist.uplift.models import CrossValidatedUplift
 
     reporter = reporter or Reporter(quiet=True)
     seed = int(config.training.random_state)
@@ -142,7 +143,11 @@ def run(
     with reporter.step(f"Judge a {method} uplift model on 30% held-out customers"):
         evaluation = evaluate_uplift(data, factory, seed=seed)
     with reporter.step("Fit on every campaign customer"):
-        model = factory().fit(data.X, data.treatment, data.stay)
+        # an auto model keeps the learner chosen inside the judgement (on the training part) and refits it on
+        # everyone: the registered learner is the one judged, and the choice's folds do not run twice
+        judged = evaluation.model
+        model = (judged.refit_choice(data.X, data.treatment, data.stay) if isinstance(judged, CrossValidatedUplift)
+                 else factory().fit(data.X, data.treatment, data.stay))
     metrics = evaluation.as_metrics()
     champion = evaluation.qini > evaluation.qini_random_p95
     out_dir = Path(out_dir)

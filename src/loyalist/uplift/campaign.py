@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,8 @@ class UpliftEvaluation:
     #: uplift in the top ``k`` when ranking by churn risk, and at random (the held-out treated-minus-control rate)
     uplift_at_k_churn_risk: float = float("nan")
     uplift_at_k_random: float = float("nan")
+    #: the judged model, fitted on the training part (None when not kept)
+    model: Any = None
 
     def as_metrics(self) -> dict[str, float]:
         at = f"uplift_at_{round(self.k * 100)}"
@@ -169,7 +172,7 @@ def evaluate_uplift(
         curves={"uplift model": qini_curve(yte, score, tte), "churn risk": qini_curve(yte, churn_risk, tte),
                 "random": (np.array([0.0, len(te)]), np.array([0.0, qini_curve(yte, score, tte)[1][-1]]))},
         uplift_at_k_churn_risk=uplift_at_k(yte, churn_risk, tte, k=k),
-        uplift_at_k_random=float(yte[tte == 1].mean() - yte[tte == 0].mean()))
+        uplift_at_k_random=float(yte[tte == 1].mean() - yte[tte == 0].mean()), model=model)
 
 
 #: The lowest P(stay) :func:`expected_saved_value` divides by: a customer almost surely gone is worth at most 20x its

@@ -492,6 +492,23 @@ class CrossValidatedUplift(_UpliftBase):
         self._fit_encoding(X)
         return self
 
+    def refit_choice(self, X: pd.DataFrame, treatment: object, y: object) -> CrossValidatedUplift:
+        """A new model with this one's parameters, choice and cross-validation records (``choice_``,
+        ``cv_scores_``, ``selection_``) whose chosen learner is refitted on ``X``, without choosing again: the model
+        registered after a held-out judgement is then the learner that was judged, and the choice's folds are not
+        run a second time."""
+        from sklearn.base import clone
+
+        self._check_fitted()
+        t, y_ = _check_xy(X, treatment, y, self.outcome)
+        new = clone(self)
+        new.cv_scores_ = {n: list(v) for n, v in self.cv_scores_.items()}
+        new.selection_ = dict(self.selection_)
+        new.choice_ = self.choice_
+        new.model_ = new._candidate(self.choice_).fit(X, t, y_)
+        new._fit_encoding(X)
+        return new
+
     def predict_outcomes(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """``(if not contacted, if contacted)`` from the chosen learner."""
         self._check_fitted()
