@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalist.data.dates import parse_dates
+from loyalist.data.dates import DateOrderError, parse_dates
 
 T = pd.Timestamp
 
@@ -67,9 +67,12 @@ def test_dtype_index_and_name_are_kept():
 
 
 def test_dayfirst_decides_ambiguous_dates():
+    s = pd.Series(["03/04/2024", "05/04/2024"])
+    assert parse_dates(s).tolist() == [T("2024-03-04"), T("2024-05-04")]
+    assert parse_dates(s, dayfirst=True).tolist() == [T("2024-04-03"), T("2024-04-05")]
+    # '25/04/2024' proves the column day first, whatever the setting
     s = pd.Series(["03/04/2024", "25/04/2024"])
-    assert parse_dates(s).tolist() == [T("2024-03-04"), T("2024-04-25")]
-    assert parse_dates(s, dayfirst=True).tolist() == [T("2024-04-03"), T("2024-04-25")]
+    assert parse_dates(s).tolist() == [T("2024-04-03"), T("2024-04-25")]
 
 
 def test_explicit_format_first_then_the_others():
@@ -124,3 +127,36 @@ def test_property_every_format_round_trips(items):
     text = pd.Series([_FORMATS[k](d) for d, k in items])
     out = parse_dates(text)
     assert out.tolist() == [T(d) for d, _ in items]
+
+
+def test_a_column_has_one_day_month_order():
+    # a UK export: '01/12/2009' is 1 December because '13/12/2009' in the same column can only be day first;
+    # read value by value it was 12 January, and a three-month file spread over a year without a word
+    uk = pd.Series(["01/12/2009 07:45", "13/12/2009 10:00", "02/01/2010 09:00"])
+    assert parse_dates(uk).tolist() == [T("2009-12-01 07:45"), T("2009-12-13 10:00"), T("2010-01-02 09:00")]
+    us = pd.Series(["12/1/2009 7:45", "12/13/2009 10:00", "1/2/2010 9:00"])
+    assert parse_dates(us, dayfirst=True).tolist() == [T("2009-12-01 07:45"), T("2009-12-13 10:00"),
+                                                       T("2010-01-02 09:00")]
+    # every value reads both ways: the setting decides
+    both = pd.Series(["01/02/2024", "03/04/2024"])
+    assert parse_dates(both).tolist() == [T("2024-01-02"), T("2024-03-04")]
+    assert parse_dates(both, dayfirst=True).tolist() == [T("2024-02-01"), T("2024-04-03")]
+
+
+def test_a_column_that_proves_both_orders_is_an_error():
+    s = pd.Series(["25/03/2024", "03/25/2024", "03/04/2024"])
+    with pytest.raises(DateOrderError, match=r"'25/03/2024'.*'03/25/2024'"):
+        parse_dates(s)
+
+
+def test_a_format_contradicted_by_the_values_it_does_not_match_is_an_error():
+    # US dates with a day-first format: '12/1/2009' matches it (as 12 January), '12/13/2009' does not and can only
+    # be month first, so the format is wrong for the column
+    s = pd.Series(["12/1/2009 7:45", "12/13/2009 10:00"])
+    with pytest.raises(DateOrderError, match=r"'12/13/2009 10:00'.*'%d/%m/%Y %H:%M'.*month first"):
+        parse_dates(s, fmt="%d/%m/%Y %H:%M")
+    # values the format does not match but that agree with its order are read in that order
+    ok = pd.Series(["05/03/2024 10:00", "25/03/2024"])
+    assert parse_dates(ok, fmt="%d/%m/%Y %H:%M").tolist() == [T("2024-03-05 10:00"), T("2024-03-25")]
+    assert parse_dates(pd.Series(["05/03/2024", "3/25/2024"]), fmt="%Y-%m-%d").tolist() == [
+        T("2024-05-03"), T("2024-03-25")]

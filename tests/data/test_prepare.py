@@ -11,7 +11,7 @@ from loyalist.config import load_config
 from loyalist.config.models import DataConfig, SourceConfig
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import prepare, read_clean, write_clean
-from loyalist.errors import InputFileError, SchemaError
+from loyalist.errors import DataQualityError, InputFileError, SchemaError
 
 
 @pytest.fixture()
@@ -138,3 +138,22 @@ def test_source_filters_and_date_format_reach_the_cleaner(tmp_path):
     rejects = result.rejects
     assert rejects[["source_row", "rule", "column"]].values.tolist() == [[1, "out_of_scope", "channel"]]
     assert rejects["reason"].iloc[0] == "'channel' value 'store' does not match the filter '^online$'"
+
+
+def test_a_uk_export_is_read_day_first_and_a_contradicting_date_format_stops(tmp_path):
+    # Online Retail's UK-style dates: read value by value, '01/12/2009' became 12 January 2009 beside
+    # '13/12/2009' = 13 December, and three months of orders spread over a year without a word
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,order_date,amount\n"
+        "1,C1,01/12/2009 07:45,10\n"
+        "2,C1,13/12/2009 10:00,20\n"
+        "3,C2,02/01/2010 09:00,30\n",
+        encoding="utf-8",
+    )
+    result = prepare(DataConfig(orders=SourceConfig(path=tmp_path / "orders.csv")))
+    assert result.tables["orders"]["order_date"].tolist() == [
+        pd.Timestamp("2009-12-01 07:45"), pd.Timestamp("2009-12-13 10:00"), pd.Timestamp("2010-01-02 09:00")]
+    # a month-first format on this file: '13/12/2009 10:00' cannot be month first
+    with pytest.raises(DataQualityError, match=r"Column 'order_date' of table 'orders' \('.*orders.csv'\) has 1 "
+                                               r"distinct value such as '13/12/2009 10:00'.*fix data.orders.date_format"):
+        prepare(DataConfig(orders=SourceConfig(path=tmp_path / "orders.csv", date_format="%m/%d/%Y %H:%M")))

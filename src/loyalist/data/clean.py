@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.config.models import CleaningConfig
-from loyalist.data.dates import parse_dates
+from loyalist.data.dates import DateOrderError, parse_dates
 from loyalist.data.privacy import mask_frame
 from loyalist.data.schemas import ORDER_STATUSES, PII_COLUMNS, REJECT_COLUMNS, SCHEMAS, TableSchema
 from loyalist.data.validate import validate_tables
@@ -621,7 +621,14 @@ def _clean_table(
             continue
         col = cols[c]
         if kind == "datetime":
-            parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt).to_numpy()
+            try:
+                parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt).to_numpy()
+            except DateOrderError as exc:
+                source = attrs.get("source")
+                where = "its SQL query" if source == "sql" else f"'{source}'" if source else "its input"
+                fix = ("fix data." + table + ".date_format" if fmt else
+                       "set data." + table + ".date_format to the file's format (for example '%d/%m/%Y %H:%M')")
+                raise DataQualityError(f"Column '{c}' of table '{table}' ({where}) {exc.message}; {fix}.") from exc
             impossible, why = _impossible_dates(c, col, parsed, bounds)
             bad = np.isnat(parsed) & ~col.missing & ~impossible
 

@@ -14,7 +14,18 @@ import pandas as pd
 
 from loyalist.schema import YEARS
 
-__all__ = ["parse_dates", "EXCEL_SERIAL_RANGE", "EXCEL_EPOCH"]
+__all__ = ["parse_dates", "DateOrderError", "EXCEL_SERIAL_RANGE", "EXCEL_EPOCH"]
+
+
+class DateOrderError(ValueError):
+    """The day/month order of a column's ``3/5/2024``-style dates contradicts itself or the given format.
+
+    ``message`` completes a sentence that starts with the column's name; the caller adds the table, column and fix.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 #: Numbers in this closed range are read as Excel serial day numbers (1954-10-04 .. 2119-01-10).
 EXCEL_SERIAL_RANGE: tuple[float, float] = (20000.0, 80000.0)
@@ -48,7 +59,10 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = 
     """Parse dates in mixed formats to ``datetime64[ns]``; ``NaT`` where a value cannot be read.
 
     Accepted: ISO dates with or without a time (``2024-03-05``, ``2024-03-05 14:30:00``, ``2024-03-05T14:30``),
-    slashes or dots (``2024/3/5``, ``3/5/2024``: ``dayfirst`` decides when both month/day readings are valid),
+    slashes or dots (``2024/3/5``, ``3/5/2024``): a column has one day/month order, so when any of its values
+    can only be read day first (``25/03/2024``) all of them are, when any can only be read month first
+    (``03/25/2024``) all of them are, and ``dayfirst`` decides only when every value reads both ways (a UK
+    export's ``01/12/2009`` is 1 December when ``13/12/2009`` is in the same column),
     Chinese (``2024年3月5日``, ``2024年3月5日 14时30分``), compact ``yyyymmdd`` (``20240305`` as int or str, also
     ``yyyymmddHHMMSS``), Excel serial day numbers in :data:`EXCEL_SERIAL_RANGE` (``45356``, ``45356.5`` =
     noon; rounded to the second), and values that already are datetimes (time zones are dropped, wall time kept).
@@ -67,6 +81,13 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = 
     -------
     Series
         ``datetime64[ns]``, same index and name as ``values``.
+
+    Raises
+    ------
+    DateOrderError
+        The column holds values that can only be read day first and others that can only be read month first, or
+        ``fmt`` puts the day before the month (or after it) and values it does not match can only be read the other
+        way round: either way the values that read both ways cannot be told apart.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -195,7 +216,7 @@ def _from_strings(strings: pd.Series, *, dayfirst: bool, fmt: str | None) -> np.
         if name == "ymd" or name == "zh" or name == "compact":
             parsed = _assemble(parts)
         elif name == "xxy":
-            parsed = _day_month(parts, dayfirst)
+            parsed = _day_month(parts, _column_dayfirst(s[todo][matched], parts[matched], dayfirst, fmt))
         else:  # serial
             parsed = _from_numbers(pd.to_numeric(parts["n"], errors="coerce").to_numpy(dtype="float64"))
         idx = np.flatnonzero(todo)[matched]
@@ -204,6 +225,44 @@ def _from_strings(strings: pd.Series, *, dayfirst: bool, fmt: str | None) -> np.
     if todo.any():
         out[todo] = _fallback(s[todo], dayfirst=dayfirst)
     return out
+
+
+def _format_dayfirst(fmt: str | None) -> bool | None:
+    """True when ``fmt`` puts the day before the month, False when after, None without both."""
+    if fmt is None or "%d" not in fmt or "%m" not in fmt:
+        return None
+    return fmt.index("%d") < fmt.index("%m")
+
+
+def _column_dayfirst(texts: pd.Series, parts: pd.DataFrame, dayfirst: bool, fmt: str | None) -> bool:
+    """The day/month order of a column's ``a/b/yyyy`` values: the one its unambiguous values prove, else
+    ``dayfirst``; raises :class:`DateOrderError` when they prove both, or the opposite of ``fmt``'s order."""
+    a = pd.to_numeric(parts["a"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    b = pd.to_numeric(parts["b"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    only_day_first = (a > 12) & (a <= 31) & (b >= 1) & (b <= 12)
+    only_month_first = (b > 12) & (b <= 31) & (a >= 1) & (a <= 12)
+    text = texts.to_numpy(dtype=object)
+    by_format = _format_dayfirst(fmt)
+    if by_format is not None:
+        against = only_month_first if by_format else only_day_first
+        if against.any():
+            n = int(against.sum())
+            raise DateOrderError(
+                f"has {n:,} distinct value{'s' if n != 1 else ''} such as {text[against][0]!r} that date_format "
+                f"{fmt!r} does not match and that can only be read {'month' if by_format else 'day'} first, "
+                f"while date_format reads the {'day' if by_format else 'month'} first"
+            )
+        return by_format
+    if only_day_first.any() and only_month_first.any():
+        raise DateOrderError(
+            f"mixes dates that can only be read day first ({text[only_day_first][0]!r}) with dates that can only "
+            f"be read month first ({text[only_month_first][0]!r}), so dates such as 03/04 cannot be read"
+        )
+    if only_day_first.any():
+        return True
+    if only_month_first.any():
+        return False
+    return dayfirst
 
 
 def _day_month(parts: pd.DataFrame, dayfirst: bool) -> np.ndarray:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from loyalist.config.models import CustomerTableConfig, DataConfig
 from loyalist.data.clean import CleanResult, DateBounds, ExtraRule, clean_customer_rows
-from loyalist.data.dates import parse_dates
+from loyalist.data.dates import DateOrderError, parse_dates
 from loyalist.data.load import read_source
 from loyalist.data.schemas import PII_COLUMNS, SCHEMAS
 from loyalist.errors import ConfigError, SchemaError
@@ -189,7 +189,14 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
                                        "'" + c + "' value " + _quoted(raw[c]) + " is not a number; set to NaN"))
             columns[c] = numbers.to_numpy("float64")
         elif kind == "date":
-            parsed = pd.Series(parse_dates(raw[c], dayfirst=data.cleaning.dayfirst, fmt=data.customers.date_format))
+            try:
+                parsed = pd.Series(parse_dates(raw[c], dayfirst=data.cleaning.dayfirst,
+                                               fmt=data.customers.date_format))
+            except DateOrderError as exc:
+                raise SchemaError(
+                    f"Column '{c}' of the customer table {exc.message}; set data.customers.date_format to its format "
+                    f"(for example '%d/%m/%Y'), or customer_table.types: {{{c}: text}} to keep it as text."
+                ) from exc
             text = raw[c].astype("string").str.strip()
             given = (text.notna() & ~text.str.lower().isin(_NULLS)).to_numpy(bool)
             rules.append(ExtraRule("unparseable_date", "changed", c, given & parsed.isna().to_numpy(bool),
