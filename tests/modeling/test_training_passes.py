@@ -127,3 +127,67 @@ def test_training_rows_are_those_of_one_cutoff_at_a_time(tables):
         seen: list[pd.Timestamp] = []
         stack_snapshots(tables, [*plan.train, plan.valid], features, on_cutoff=seen.append)
         assert seen == [*plan.train, plan.valid]
+
+
+def _count_builds(monkeypatch) -> list[pd.Timestamp]:
+    from loyalist.features.snapshot import SnapshotPass
+
+    built: list[pd.Timestamp] = []
+    inner = SnapshotPass._build
+
+    def counted(self, as_of, config):
+        built.append(pd.Timestamp(as_of))
+        return inner(self, as_of, config)
+
+    monkeypatch.setattr(SnapshotPass, "_build", counted)
+    return built
+
+
+def test_an_announced_repeat_is_built_once_and_handed_out_unchanged(tables, monkeypatch):
+    from loyalist.features.snapshot import SnapshotPass
+
+    built = _count_builds(monkeypatch)
+    t = CUTOFFS[2]
+    other_horizon = CONFIG.model_copy(update={"churn_horizon_days": 30, "value_horizon_days": 400})
+    shared = SnapshotPass(tables)
+    shared.expect(t, CONFIG)
+    shared.expect(t, other_horizon)  # the label horizons do not change the snapshot: the same one
+    first = shared.at(t, CONFIG)
+    want = first.copy()
+    first.loc[:, "n_orders"] = -1  # a caller changing its frame does not change the kept one
+    second = shared.at(t, other_horizon)
+    assert built == [t]
+    pd.testing.assert_frame_equal(second, want, check_exact=True)
+    assert_same_inputs(second, build_snapshot(tables, t, CONFIG))
+    assert not shared._kept  # the last announced call took it
+    shared.at(t, CONFIG)  # not announced: built again, not kept
+    assert built == [t, t] and not shared._kept
+    # other windows are another snapshot
+    longer = CONFIG.model_copy(update={"lookback_days": CONFIG.lookback_days + 30})
+    shared.expect(t, CONFIG)
+    shared.expect(t, longer)
+    a, b = shared.at(t, CONFIG), shared.at(t, longer)
+    assert built == [t, t, t, t] and not shared._kept
+    assert_same_inputs(b, build_snapshot(tables, t, longer))
+    assert not a["n_orders"].equals(b["n_orders"]) or len(a) != len(b)
+
+
+def test_the_training_run_builds_a_cutoff_both_models_share_once(tables, monkeypatch):
+    """The run announces both models' cut-offs (jobs.train._announce): the churn model's training cut-off that is
+    the value model's validation cut-off is built once, and both models get the rows they got before."""
+    from loyalist.jobs.train import _announce
+
+    config = LoyalistConfig()
+    before = {h: training._prepare(tables, config, h, None, LabelledSnapshots(tables)) for h in (90, 365)}
+    built = _count_builds(monkeypatch)
+    shared = LabelledSnapshots(tables)
+    _announce(shared, ("churn", "value"), config, tables)
+    wanted: list[pd.Timestamp] = []
+    for h in (90, 365):
+        plan, _, train, valid = training._prepare(tables, config, h, None, shared)
+        wanted += [*plan.train, plan.valid]
+        assert_same_inputs(train, before[h][2])
+        assert_same_inputs(valid, before[h][3])
+    assert len(set(wanted)) < len(wanted)  # the two plans share a cut-off here
+    assert sorted(built) == sorted(set(wanted))  # each built once
+    assert not shared._snapshots._kept  # and nothing left held

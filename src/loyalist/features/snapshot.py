@@ -432,17 +432,55 @@ class SnapshotPass:
     its models): the tables are validated and handed to Arrow, and the orders' sequence columns computed, on the
     first :meth:`at` and reused by every later one. ``at(as_of, config)`` returns the frame
     ``build_snapshot(tables, as_of, config)`` returns. With ``orders`` left on disk (a ParquetTable) every
-    :meth:`at` is :func:`build_snapshot` itself."""
+    :meth:`at` is :func:`build_snapshot` itself.
+
+    A snapshot asked for more than once (the churn and value models of a training run share a cut-off) is built
+    once when the caller says so beforehand: :meth:`expect` counts the calls to come for a cut-off, and the frame
+    is kept only until the last of them (a copy is handed out each time), so at most the announced repeats are
+    held, never every snapshot of the run. Snapshots at the same cut-off are the same frame when the windows they
+    read are the same (:func:`snapshot_params` and ``rfm_bins``; the label horizons of the config play no part)."""
 
     def __init__(self, tables: Mapping[str, pd.DataFrame | ParquetTable]) -> None:
         self.tables = tables
         self._sources: dict[str, pa.Table | engine.ParquetView] | None = None
+        self._expected: dict[tuple, int] = {}
+        self._kept: dict[tuple, pd.DataFrame] = {}
+
+    @staticmethod
+    def _key(as_of: Any, config: FeatureConfig) -> tuple:
+        """What a snapshot of these tables depends on: the cut-off's SQL parameters and the RFM bins."""
+        return (*sorted(snapshot_params(as_of, config).items()), ("rfm_bins", int(config.rfm_bins)))
+
+    def expect(self, as_of: Any, config: FeatureConfig) -> None:
+        """Announce one more call ``at(as_of, config)`` to come: a snapshot announced twice is built once."""
+        if not isinstance(config, FeatureConfig):
+            raise ConfigError(
+                f"The 'config' parameter of build_snapshot must be a FeatureConfig; got {type(config).__name__}."
+            )
+        key = self._key(as_of, config)
+        self._expected[key] = self._expected.get(key, 0) + 1
 
     def at(self, as_of: Any, config: FeatureConfig) -> pd.DataFrame:
         if not isinstance(config, FeatureConfig):
             raise ConfigError(
                 f"The 'config' parameter of build_snapshot must be a FeatureConfig; got {type(config).__name__}."
             )
+        key = self._key(as_of, config)
+        left = self._expected.get(key, 0) - 1  # announced calls after this one
+        if left >= 0:
+            self._expected[key] = left
+        kept = self._kept.get(key)
+        if kept is not None:
+            if left > 0:
+                return kept.copy()
+            del self._kept[key]  # the last announced call takes the kept frame itself
+            return kept
+        frame = self._build(as_of, config)
+        if left > 0:
+            self._kept[key] = frame.copy()  # the caller may change its own frame
+        return frame
+
+    def _build(self, as_of: Any, config: FeatureConfig) -> pd.DataFrame:
         params = snapshot_params(as_of, config)
         tables = self.tables
         if not _present(tables, "orders"):

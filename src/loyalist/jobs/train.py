@@ -31,8 +31,10 @@ from loyalist.modeling.supervised.training import (
     TrainingResult,
     anchor_baseline_value,
     plan_with_fallback,
+    snapshot_requests,
     train_churn,
     train_value,
+    unlabelled_snapshot,
 )
 from loyalist.tracking import (
     CHAMPION,
@@ -89,14 +91,14 @@ def _train_key(kind: str, config: LoyalistConfig, fingerprints: Mapping[str, str
 
 
 def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, config: LoyalistConfig,
-                        tables: Mapping[str, pd.DataFrame]):
+                        tables: Mapping[str, pd.DataFrame], snapshots=None):
     """The best baseline as a registrable model (the learned model lost to it on the evaluation rows), with its
-    BG/NBD fitted at the newest data day (events <= it), where it will score."""
-    from loyalist.features.snapshot import build_snapshot
+    BG/NBD fitted at the newest data day (events <= it), where it will score. ``snapshots``: the run's snapshot
+    builder (its shared preparation of the tables builds the newest snapshot)."""
     from loyalist.modeling.btyd.features import BtydFeaturizer
 
     model = result.model
-    newest = build_snapshot(tables, result.plan.data_end, config.features)
+    newest = unlabelled_snapshot(tables, result.plan.data_end, config.features, snapshots)
     btyd = BtydFeaturizer(horizon_days=model.horizon_days).fit(newest) if model.use_btyd else None
     if kind == "churn":
         return BaselineChurnModel(verdict.baseline, horizon_days=model.horizon_days, explainer=model,
@@ -296,7 +298,7 @@ def _train_one(
         candidate, candidate_name = model, "loyalist"
         m = _metric_row(result, "loyalist")
     else:
-        candidate = _baseline_candidate(kind, verdict, result, config, tables)
+        candidate = _baseline_candidate(kind, verdict, result, config, tables, snapshots)
         candidate_name = verdict.baseline + (f"@{verdict.level_from}_level" if verdict.level_from else "")
         m = _candidate_metrics(kind, candidate, result)
     # The baseline bar is for the learned model. A baseline candidate was already chosen as the best baseline; its
@@ -489,7 +491,9 @@ def run_training(
     out: dict[str, TrainedModel] = {}
     fingerprints = table_fingerprints(tables)  # once per run: every model's retraining key reads them
     # one preparation of the tables for every labelled snapshot of the run (both models, ~20 cut-offs)
-    snapshots = snapshots or LabelledSnapshots(tables)
+    if snapshots is None:
+        snapshots = LabelledSnapshots(tables)
+        _announce(snapshots, kinds, config, tables)
     for name in kinds:
         kind = cast(Kind, name)  # the callers pass "churn" and/or "value" (the CLI's choices)
         kind_params = dict(params or {})
@@ -497,6 +501,21 @@ def run_training(
             kind_params.update(_tune(kind, config, tables, tune_trials, reporter, snapshots))
         out[kind] = _train_one(kind, config, tables, reporter, kind_params, tags, as_of, snapshots, fingerprints)
     return out
+
+
+def _announce(snapshots: LabelledSnapshots, kinds: tuple[str, ...], config: LoyalistConfig,
+              tables: Mapping[str, pd.DataFrame]) -> None:
+    """Tell the run's snapshots which cut-offs each model will ask for, so that a cut-off two models share (the
+    value model's validation cut-off is one of the churn model's training cut-offs by default) is built once. A
+    model that does not train after all (its version exists) leaves at most those shared snapshots held until the
+    run ends."""
+    for name in kinds:
+        horizon = config.features.churn_horizon_days if name == "churn" else config.features.value_horizon_days
+        try:
+            plan, _ = plan_with_fallback(tables, config, horizon)
+        except InsufficientHistoryError:
+            continue  # the model's own training says so, in its own words
+        snapshots.expect(*snapshot_requests(plan, config))
 
 
 def _tune(kind: Kind, config: LoyalistConfig, tables, n_trials: int, reporter: Reporter, snapshots=None) -> dict:

@@ -151,6 +151,17 @@ class LabelledSnapshots:
         self._snapshots = SnapshotPass(tables)
         self._labels: LabelBuilder | None = None
 
+    def expect(self, cutoffs: Sequence[pd.Timestamp], config: FeatureConfig) -> None:
+        """Announce the calls to come at ``cutoffs`` with ``config``: a cut-off announced more than once (by two
+        models) has its snapshot built once (:meth:`SnapshotPass.expect`); its labels are each caller's own."""
+        for t in cutoffs:
+            self._snapshots.expect(t, config)
+
+    def snapshot(self, as_of: pd.Timestamp, config: FeatureConfig) -> pd.DataFrame:
+        """The unlabelled snapshot at ``as_of``: ``build_snapshot(tables, as_of, config)``'s frame, from the shared
+        preparation of the tables."""
+        return self._snapshots.at(as_of, config)
+
     def __call__(self, as_of: pd.Timestamp, config: FeatureConfig) -> pd.DataFrame:
         snap = self._snapshots.at(as_of, config)
         if self._labels is None:

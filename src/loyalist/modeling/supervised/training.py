@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.compute import lgbm_threads
-from loyalist.config.models import LoyalistConfig
+from loyalist.config.models import FeatureConfig, LoyalistConfig
 from loyalist.errors import InsufficientHistoryError
 from loyalist.features.cutoffs import data_period
 from loyalist.features.snapshot import build_snapshot
@@ -123,6 +123,17 @@ def _rule_scores(config: LoyalistConfig, snapshot: pd.DataFrame) -> pd.Series:
     return LoyaltyScorer(config.scoring).fit(snapshot).transform(snapshot)["loyalty_score"]
 
 
+def snapshot_requests(plan: CutoffPlan, config: LoyalistConfig) -> tuple[list[pd.Timestamp], FeatureConfig]:
+    """The cut-offs whose labelled snapshots a model trained on ``plan`` asks for, and the feature config it asks
+    with (:func:`_prepare`): a training run announces them so that two models' common cut-offs are built once."""
+    if plan.anchored:
+        return list(plan.train), config.features
+    features = config.features.model_copy(
+        update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days}
+    )
+    return [*plan.train, plan.valid], features
+
+
 def _prepare(
     tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, horizon_days: int,
     progress: Callable[[str], None] | None, builder: SnapshotBuilder | None = None,
@@ -130,9 +141,7 @@ def _prepare(
     plan, fallback = plan_with_fallback(tables, config, horizon_days)
     if plan.anchored:
         return _prepare_anchored(tables, config, plan, progress, builder)
-    features = config.features.model_copy(
-        update={"churn_horizon_days": plan.horizon_days, "value_horizon_days": plan.horizon_days}
-    )
+    _, features = snapshot_requests(plan, config)
     tick = (lambda t: progress(f"snapshot {t.date()}")) if progress else None
     # one stack for the training and validation cut-offs: they share the preparation of the tables
     stacked = stack_snapshots(tables, [*plan.train, plan.valid], features, on_cutoff=tick, builder=builder)
@@ -188,16 +197,26 @@ def label_windows(plan: CutoffPlan) -> list[tuple[pd.Timestamp, int]]:
     return [(t, plan.horizon_days) for t in (*plan.train, plan.valid)]
 
 
-def fit_level(model, tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan) -> Level:
+def unlabelled_snapshot(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, config: FeatureConfig,
+                        builder: SnapshotBuilder | None = None) -> pd.DataFrame:
+    """``build_snapshot(tables, as_of, config)``, from the training run's shared preparation of the tables when
+    ``builder`` is its :class:`~loyalist.modeling.supervised.dataset.LabelledSnapshots` (same frame)."""
+    at = getattr(builder, "snapshot", None)
+    return at(as_of, config) if at is not None else build_snapshot(tables, as_of, config)
+
+
+def fit_level(model, tables: Mapping[str, pd.DataFrame], config: LoyalistConfig, plan: CutoffPlan,
+              builder: SnapshotBuilder | None = None) -> Level:
     """Set ``model.level_`` for scoring at the data end over the model's horizon (:mod:`loyalist.modeling.supervised.level`)
-    and return it. Uses events <= the data end only (the scoring cut-off of a model trained now)."""
+    and return it. Uses events <= the data end only (the scoring cut-off of a model trained now). ``builder``:
+    the training run's snapshots (:func:`unlabelled_snapshot`)."""
     windows = label_windows(plan)
     from loyalist.modeling.supervised.level import uncovered_months
 
     if not uncovered_months(windows, plan.data_end, model.horizon_days):
         model.level_ = Level()
         return model.level_
-    snapshot = build_snapshot(tables, plan.data_end, config.features)
+    snapshot = unlabelled_snapshot(tables, plan.data_end, config.features, builder)
     btyd = BtydFeaturizer(horizon_days=model.horizon_days).fit(snapshot).transform(snapshot)
     orders = _completed_orders(tables)
     model.level_ = None
@@ -297,7 +316,8 @@ def train_churn(
         notes.append(f"The {model.calibration_method_} calibration map learned on the {lo}-{hi}-day labels is not "
                      f"applied at the {horizon}-day horizon: the probabilities there are the model's own (through "
                      "the BG/NBD offset), at the level below.")
-    level = fit_level(model, tables, config, plan)  # after the evaluation: it concerns the scoring horizon only
+    # after the evaluation: it concerns the scoring horizon only
+    level = fit_level(model, tables, config, plan, snapshots)
     if level.note:
         notes.append(level.note)
     return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes,
@@ -348,7 +368,8 @@ def train_value(
     }
     metrics = compare_value(ev[target].to_numpy(dtype="float64"), preds)
     frame = ev[["customer_id", "as_of", target]].assign(**{f"pred_{k}": np.asarray(v) for k, v in preds.items()})
-    level = fit_level(model, tables, config, plan)  # after the evaluation: it concerns the scoring horizon only
+    # after the evaluation: it concerns the scoring horizon only
+    level = fit_level(model, tables, config, plan, snapshots)
     notes = list(plan.notes) + ([level.note] if level.note else [])
     return TrainingResult(model, plan, metrics, frame, len(train), len(valid), train, valid_eval, notes,
                           describe_evaluation(plan, valid_eval, h_eval, horizon), h_eval)
