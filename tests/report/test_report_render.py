@@ -120,3 +120,22 @@ def test_bad_language_and_missing_browser(summary, tmp_path):
     with pytest.raises(LoyalistError, match="needs a headless Chromium.*apt-get install chromium fonts-noto-cjk"):
         render_pdf("<html></html>", tmp_path / "r.pdf", browser="no-such-browser-xyz")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_the_scoring_job_and_its_drift_page_leave_matplotlib_out() -> None:
+    """`loyalist score` imports the report package for its drift page: matplotlib (~0.4 CPU s) is imported only
+    when a report with charts is rendered (issue 14)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import loyalist.cli, loyalist.jobs.score\n"
+        "from loyalist.report.drift import render_drift_html, summarize_drift\n"
+        "from loyalist.report.render import render_html\n"
+        "assert 'matplotlib' not in sys.modules, 'imported with the scoring job'\n"
+        "from loyalist.report.charts import render_charts\n"
+        "assert 'matplotlib' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
