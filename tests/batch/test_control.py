@@ -129,3 +129,39 @@ def test_config_defaults_and_duplicates():
     dup = pd.concat([risk, risk.head(1)], ignore_index=True)
     with pytest.raises(DataQualityError, match="more than once"):
         _assign(dup)
+
+
+def _held_by_pandas(u: np.ndarray, ids: pd.Series, keys: list[pd.Series], share: float) -> np.ndarray:
+    """The hold-out rule as assign_control computed it before issue 14's numpy ranks: pandas' sort by (draw, id),
+    cumcount and size per stratum of the keys as text (missing as "")."""
+    frame = pd.DataFrame({f"k{i}": k.astype("string").fillna("").to_numpy() for i, k in enumerate(keys)})
+    frame["u"], frame["id"] = u, ids.astype("string").to_numpy()
+    by = [f"k{i}" for i in range(len(keys))]
+    order = frame.sort_values(["u", "id"], kind="mergesort")
+    rank = order.groupby(by, sort=False).cumcount().reindex(frame.index) + 1
+    size = frame.groupby(by, sort=False)["u"].transform("size")
+    return rank.to_numpy() <= np.floor(size.to_numpy() * share + 0.5)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.73])
+def test_the_held_rows_are_pandas_rank_per_stratum(ties, share):
+    """The numpy ranks hold out exactly the rows pandas' sort and grouped cumcount did, with missing keys and ids, a
+    stratum of one row, and (``ties``) equal draws, where the id decides, the missing id last."""
+    from loyalist.batch.control import _held
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    u = rng.random(n)
+    if ties:
+        u = np.round(u * 40) / 40  # few distinct draws: ties everywhere
+    ids = pd.Series([f"C{i:05d}" for i in rng.permutation(n)], dtype="string")
+    ids.iloc[[5, 77]] = [pd.NA, ""]  # a missing id and an empty one (same draw, "" before the missing one)
+    u[77] = u[5]
+    keys = [pd.Series(rng.choice(["a", "b", "c", None], size=n), dtype="string"),
+            pd.Series(rng.choice(["x", "y"], size=n), dtype="string"),
+            pd.Series(rng.choice(["p", "q", "r"], size=n))]
+    keys[0].iloc[9] = "lonely"
+    got = _held(u, ids, keys, share)
+    assert got.dtype == bool and np.array_equal(got, _held_by_pandas(u, ids, keys, share))
+    assert got.sum() > 0 and not got.all()
