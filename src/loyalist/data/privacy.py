@@ -146,12 +146,17 @@ def mask_frame(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     for col in columns:
         if col not in out.columns:
             continue
-        values = out[col]
-        notna = values.notna()
-        uniques = pd.unique(values[notna])
-        mapping = {u: mask_contact(u) for u in uniques}
-        out[col] = values.map(mapping).astype("string")
+        out[col] = _each_distinct(out[col], mask_contact)
     return out
+
+
+def _each_distinct(values: pd.Series, fn) -> pd.Series:
+    """``fn`` of each distinct non-missing value, put back by the values' codes (missing stays missing): a pandas
+    ``string`` Series on ``values``' index and name. The same as ``values.map({u: fn(u) for u in uniques})`` without
+    hashing every row's text again to look it up (a scoring job's million names: ~2 CPU s less, issue 14)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    done = pd.array([fn(u) for u in uniques], dtype="string")
+    return pd.Series(done.take(codes, allow_fill=True), index=values.index, name=values.name)
 
 
 def pseudonymize(ids: pd.Series, key: bytes) -> pd.Series:
@@ -173,9 +178,4 @@ def pseudonymize(ids: pd.Series, key: bytes) -> pd.Series:
             "set that variable to a long random secret."
         )
     key = bytes(key)
-    notna = ids.notna()
-    uniques = pd.unique(ids[notna])
-    mapping = {
-        u: "P" + hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:16] for u in uniques
-    }
-    return ids.map(mapping).astype("string").rename(ids.name)
+    return _each_distinct(ids, lambda u: "P" + hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:16])
