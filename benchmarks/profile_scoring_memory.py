@@ -7,14 +7,37 @@ the stage's end and the highest RSS sampled during it (the summary's ``peak_mb``
         --workdir benchmarks/_work/serve --out benchmarks/_work/scores_profile [--config extra.yaml]
 
 Run it after ``bench_scoring.py`` (which generates the company and registers the champions under _work/serve).
+
+With each RSS sample it reads every thread's CPU time (``/proc/self/task/*/stat``, 10 ms ticks), so per stage it
+also prints the CPU seconds of every thread, of the main thread and of the busiest single thread, and the stage's
+two-core bound ``max(busiest thread, all threads / 2)``: what the stage needs on a quiet 2-core machine at least,
+measurable on a loaded one (issue 14: the job's critical path). The sampler's own thread is left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu(skip: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of this process but ``skip`` (the sampler), by thread id."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        if int(tid) == skip:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
 
 
 def _rss_mb() -> float:
@@ -34,12 +57,17 @@ def main() -> None:
     args = ap.parse_args()
 
     samples: list[tuple[float, float]] = []
+    cpu_samples: list[tuple[float, dict[int, float]]] = []
     marks: list[tuple[float, str]] = []
     stop = threading.Event()
+    main_tid = threading.get_native_id()
 
     def sample() -> None:
+        me = threading.get_native_id()
         while not stop.is_set():
-            samples.append((time.perf_counter(), _rss_mb()))
+            now = time.perf_counter()
+            samples.append((now, _rss_mb()))
+            cpu_samples.append((now, _thread_cpu(me)))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -73,14 +101,31 @@ def main() -> None:
     marks.append((time.perf_counter(), "mlflow_run_and_exit"))
     stop.set()
     sampler.join()
-    print("| stage | wall s | RSS at end MB | highest RSS in stage MB |")
-    print("|---|---|---|---|")
+    def cpu_at(when: float) -> dict[int, float]:
+        before = [c for t, c in cpu_samples if t <= when]
+        return before[-1] if before else {}
+
+    print("| stage | wall s | RSS at end MB | highest RSS in stage MB | CPU s all threads | main thread | "
+          "busiest thread | 2-core bound s |")
+    print("|---|---|---|---|---|---|---|---|")
     previous = marks[0][0]
+    totals = {"cpu": 0.0, "main": 0.0, "bound": 0.0, "busiest": 0.0}
     for when, name in marks[1:]:
         inside = [rss for t, rss in samples if previous <= t <= when] or [0.0]
         at_end = [rss for t, rss in samples if t <= when][-1:] or [0.0]
-        print(f"| {name} | {when - previous:.1f} | {at_end[0]:,.0f} | {max(inside):,.0f} |")
+        start, end = cpu_at(previous), cpu_at(when)
+        used = {tid: end[tid] - start.get(tid, 0.0) for tid in end}
+        cpu = sum(used.values())
+        busiest = max(used.values(), default=0.0)
+        bound = max(busiest, cpu / 2)
+        main_cpu = used.get(main_tid, 0.0)
+        for k, v in (("cpu", cpu), ("main", main_cpu), ("bound", bound), ("busiest", busiest)):
+            totals[k] += v
+        print(f"| {name} | {when - previous:.1f} | {at_end[0]:,.0f} | {max(inside):,.0f} | {cpu:.2f} | "
+              f"{main_cpu:.2f} | {busiest:.2f} | {bound:.2f} |")
         previous = when
+    print(f"| total | {marks[-1][0] - marks[0][0]:.1f} | | | {totals['cpu']:.2f} | {totals['main']:.2f} | "
+          f"{totals['busiest']:.2f} | {totals['bound']:.2f} |")
     print(f"highest RSS sampled: {max(r for _, r in samples):,.0f} MB")
 
 
