@@ -3,7 +3,9 @@
 Folder layout written by :func:`write_clean` (one output set: staged beside the folder and switched in as a whole,
 see :func:`loyalist.io.output_set`)::
 
-    <folder>/<table>.parquet     one per clean table (orders, customers, tickets, surveys, order_lines)
+    <folder>/<table>.parquet     one per clean table (orders, customers, tickets, surveys, order_lines); orders
+                                 sorted by (customer_id, order_date) with each completed order's previous and first
+                                 order (loyalist.data.sequence: the snapshot reads them instead of recomputing them)
     <folder>/rejects.parquet     schemas.REJECT_COLUMNS, PII masked in ``record``
     <folder>/rejects.csv         the same, UTF-8 with BOM (opens correctly in Excel)
     <folder>/summary.csv         table, rows_in, rows_kept, rows_rejected, rows_changed
@@ -24,10 +26,11 @@ from loyalist.data.clean import CleanResult, DateBounds, clean_tables
 from loyalist.data.load import load_tables
 from loyalist.data.privacy import mask_contact, mask_frame, pseudonymize
 from loyalist.data.schemas import PII_COLUMNS
-from loyalist.data.tables import ParquetTable, restore_dtypes
+from loyalist.data.sequence import write_sequenced_orders
+from loyalist.data.tables import ParquetTable
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
-from loyalist.io import output_set, read_parquet, settle, verify
+from loyalist.io import output_set, settle, verify
 
 __all__ = ["prepare", "protect_clean", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
 
@@ -171,7 +174,10 @@ def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | No
     rejects = result.rejects.assign(record=_mask_record_pii(result.rejects["record"].astype("string")))
     with output_set(folder, CLEAN_SET) as files:
         for name, df in result.tables.items():
-            df.to_parquet(files.path(f"{name}.parquet"), index=False)
+            if name == "orders":
+                _write_orders(df, files.path("orders.parquet"))
+            else:
+                df.to_parquet(files.path(f"{name}.parquet"), index=False)
             written[name] = files.target(f"{name}.parquet")
         rejects.to_parquet(files.path("rejects.parquet"), index=False)
         written["rejects"] = files.target("rejects.parquet")
@@ -183,6 +189,18 @@ def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | No
             files.path(filename).write_text(text, encoding="utf-8")
             written[filename] = files.target(filename)
     return written
+
+
+def _write_orders(df: pd.DataFrame, path: Path) -> None:
+    """The clean orders as the snapshot reads them fastest: sorted by (customer_id, order_date) with each completed
+    order's previous and first order (:func:`loyalist.data.sequence.write_sequenced_orders`; DuckDB sorts within
+    the configured memory limit). The frame is written as is first, beside the target, and that copy removed."""
+    unsorted = path.with_name(f".{path.name}.unsorted")
+    try:
+        df.to_parquet(unsorted, index=False)
+        write_sequenced_orders(unsorted, path)
+    finally:
+        unsorted.unlink(missing_ok=True)
 
 
 def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFrame | ParquetTable]:
@@ -224,6 +242,7 @@ def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFr
         path = folder / f"{name}.parquet"
         if path.is_file():
             verify(path, CLEAN_SET)  # the file is the one its run wrote, not a mix of two runs
-            out[name] = ParquetTable(path, name) if name in lazy else restore_dtypes(read_parquet(path), name)
+            table = ParquetTable(path, name)
+            out[name] = table if name in lazy else table.read()  # an orders file's sequence columns left out
     return out
 

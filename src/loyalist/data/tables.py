@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loyalist.data.schemas import SCHEMAS
+from loyalist.data.sequence import SEQUENCE_COLUMNS, sequence_marker
 from loyalist.errors import InputFileError, SchemaError
 from loyalist.schema import require_columns
 
@@ -74,9 +75,27 @@ class ParquetTable:
 
     @property
     def schema(self) -> pa.Schema:
-        """The Arrow schema of the file (pandas index columns left out)."""
+        """The Arrow schema of the table (pandas index columns left out, and an orders file's sequence columns:
+        see :attr:`sequenced`)."""
+        schema = self.file_schema
+        hidden = SEQUENCE_COLUMNS if self.name == "orders" else ()
+        return pa.schema([f for f in schema if f.name not in hidden])
+
+    @property
+    def file_schema(self) -> pa.Schema:
+        """The Arrow schema of the file itself (pandas index columns left out)."""
         schema = self._file().schema_arrow
         return pa.schema([f for f in schema if not f.name.startswith("__index")])
+
+    @property
+    def sequenced(self) -> bool:
+        """An orders file that carries, for its current content, each completed order's previous and first order
+        (``prev_date``, ``customer_first_date``, sorted by customer and date: :mod:`loyalist.data.sequence`, what
+        ``loyalist prepare`` writes); the snapshot then reads them instead of recomputing them. These columns are
+        not among :attr:`columns` (they are the file's index, not the table's), whatever the file."""
+        if "sequenced" not in self._meta:
+            self._meta["sequenced"] = self.name == "orders" and sequence_marker(self._file()) is not None
+        return bool(self._meta["sequenced"])
 
     @property
     def columns(self) -> list[str]:
@@ -103,7 +122,7 @@ class ParquetTable:
         if columns is not None:
             require_columns(self.columns, columns, what=f"Table '{self.name}' ('{self.path}')",
                             fix="read only columns the file has, or write it again with loyalist prepare")
-        return restore_dtypes(read_parquet(self.path, columns=list(columns) if columns is not None else None),
+        return restore_dtypes(read_parquet(self.path, columns=list(columns) if columns is not None else self.columns),
                               self.name)
 
     def column_range(self, column: str) -> tuple[Any, Any]:

@@ -24,6 +24,7 @@ import pyarrow.ipc as ipc
 
 from loyalist.compute import duckdb_settings
 from loyalist.config.models import FeatureConfig
+from loyalist.data.sequence import SEQUENCE_COLUMNS
 from loyalist.data.tables import ParquetTable
 from loyalist.errors import ConfigError, SchemaError
 from loyalist.features import engine
@@ -254,7 +255,10 @@ def _to_view(table: str, source: ParquetTable) -> engine.ParquetView:
                 f"{schema.field(column).type}; write the table with the cleaner ('loyalist prepare')."
             )
 
-    return engine.ParquetView(source.path, view_items(table, present))
+    items = view_items(table, present)
+    if table == "orders" and source.sequenced:  # computed once by 'loyalist prepare' (loyalist.data.sequence)
+        items += tuple((column, f'"{column}"') for column in SEQUENCE_COLUMNS)
+    return engine.ParquetView(source.path, items)
 
 
 def view_items(table: str, present: list[str], quote: str = '"') -> tuple[tuple[str, str], ...]:
@@ -318,7 +322,9 @@ def build_snapshot(
         mentions_brand). A table mapped to None counts as absent. Input frames are not modified. Any table may
         instead be a :class:`~loyalist.data.tables.ParquetTable` (a clean table left on disk): DuckDB then
         streams the file with the same normalisation, so a table of tens of millions of orders is never held
-        in memory; the result is identical.
+        in memory; the result is identical. An orders file written by ``loyalist prepare`` (sorted, with each
+        completed order's previous and first order: ``ParquetTable.sequenced``) is read without the SQL's window
+        pass over the orders; any other orders file takes the window path (same result).
     as_of : str, date, datetime or Timestamp
         The cut-off day T; it means the end of that day: events timestamped at any time on T are read
         (``'2024-06-30'`` reads events up to 2024-06-30 23:59:59.999999); a time of day in ``as_of`` is dropped.
@@ -354,7 +360,11 @@ def build_snapshot(
             "configure data.orders."
         )
     sources = _sources(tables)
-    return _run(_sql(config, sources), sources, params, tables, config)
+    orders = tables["orders"]
+    # an orders file written by 'loyalist prepare' carries each completed order's previous and first order for its
+    # current content (ParquetTable.sequenced): the SQL reads them instead of its window pass over every order
+    presequenced = isinstance(orders, ParquetTable) and orders.sequenced
+    return _run(_sql(config, sources, presequenced=presequenced), sources, params, tables, config)
 
 
 def _sources(tables: Mapping[str, pd.DataFrame | ParquetTable]) -> dict[str, pa.Table | engine.ParquetView]:
