@@ -3,8 +3,10 @@
     python -m benchmarks all --size small|medium|large [--no-record]
     python -m benchmarks snapshot|scoring|threads --size ...
 
-- snapshot: `build_snapshot` streaming the Parquet files (what `loyalist score` runs), with DuckDB's default memory
-  and with compute.duckdb_memory_limit (spilling), against the DuckDB Parquet scan floor (bench_snapshot.py);
+- snapshot: `build_snapshot` streaming the Parquet files (what `loyalist score` runs; the orders file as `loyalist
+  prepare` writes it), with DuckDB's default memory and with compute.duckdb_memory_limit (spilling), against the
+  DuckDB Parquet scan floor (bench_snapshot.py); the same on the generator's unsorted file (the window path), and
+  prepare's sort of the orders (paid once per prepare);
 - scoring: `loyalist score` as a child process against LightGBM alone on the same rows (bench_scoring.py);
 - threads: `loyalist train --only churn` alone and beside one and two CPU-bound processes (bench_threads.py).
 
@@ -39,28 +41,49 @@ SIZES = {
 
 
 def snapshot_rows(size: dict) -> list[dict]:
+    """The streamed snapshot on the orders file as ``loyalist prepare`` writes it (sorted by customer and date, each
+    completed order's previous and first order precomputed: no window pass), at DuckDB's default memory and at the
+    size's limit, against the scan floor of that file; then the same snapshot on the generator's own file (rows in
+    generation order, no sequence columns: the window path every orders file took before), against its floor; and
+    what prepare pays once for it (DuckDB's window and sort of the generator's file, default memory and limit)."""
     import os
 
     import bench_snapshot as bs
 
     load = round(os.getloadavg()[0], 2)
+    n = f"{size['orders'] / 1e6:g}M orders / {size['customers'] / 1e6:g}M customers"
     paths, _ = bs.ensure_data(size["orders"], size["customers"], 0)
+    raw = bs.data_paths(size["orders"], size["customers"], 0, "generated")
     floor = bs.run_in_subprocess("floor_parquet", paths, True)
+    raw_floor = bs.run_in_subprocess("floor_parquet", raw, True)
     rows = []
+
+    def row(what: str, r: dict, floor: dict | None, label: str = "DuckDB Parquet scan") -> dict:
+        if "error" in r:
+            return {"bench": what, "error": r["error"]}
+        if r.get("spill_peak_mb") is not None:
+            what += f" (spill folder peak {r['spill_peak_mb']:.0f} MB)"
+        return {"bench": what, "wall": r["seconds"], "cpu": r["cpu_seconds"], "peak_mb": r["peak_mb"],
+                "floor": label if floor else "", "floor_wall": (floor or {}).get("seconds"),
+                "floor_cpu": (floor or {}).get("cpu_seconds"), "load": round(os.getloadavg()[0], 2)}
+
     for limit in (None, size["limit"]):
         bs.MEMORY_LIMIT[0] = limit
         r = bs.run_in_subprocess("snapshot_files", paths, True)
         bs.MEMORY_LIMIT[0] = None
-        what = f"snapshot streamed, {size['orders'] / 1e6:g}M orders / {size['customers'] / 1e6:g}M customers" + \
-            (f", DuckDB memory_limit {limit}" if limit else ", DuckDB default memory")
-        if "error" in r:
-            rows.append({"bench": what, "error": r["error"]})
-            continue
-        if r.get("spill_peak_mb") is not None:
-            what += f" (spill folder peak {r['spill_peak_mb']:.0f} MB)"
-        rows.append({"bench": what, "wall": r["seconds"], "cpu": r["cpu_seconds"],
-                     "peak_mb": r["peak_mb"], "floor": "DuckDB Parquet scan", "floor_wall": floor.get("seconds"),
-                     "floor_cpu": floor.get("cpu_seconds"), "load": load})
+        memory = f"DuckDB memory_limit {limit}" if limit else "DuckDB default memory"
+        rows.append(row(f"snapshot streamed, {n}, orders file as `loyalist prepare` writes it, {memory}", r, floor))
+    r = bs.run_in_subprocess("snapshot_files", raw, True)
+    rows.append(row(f"snapshot streamed, {n}, the generator's orders file (window path), DuckDB default memory", r,
+                    raw_floor, "DuckDB Parquet scan of that file"))
+    for limit in (None, size["limit"]):
+        bs.MEMORY_LIMIT[0] = limit
+        r = bs.run_in_subprocess("sequence", raw, True)
+        bs.MEMORY_LIMIT[0] = None
+        memory = f"DuckDB memory_limit {limit}" if limit else "DuckDB default memory"
+        rows.append(row(f"`loyalist prepare`'s sort + sequence of the {n} orders file (once per prepare), {memory}",
+                        r, None))
+    rows[0]["load"] = load
     return rows
 
 

@@ -6,7 +6,10 @@ One command::
 
 1. generates order-level data with numpy (seeded) and writes it to Parquet under ``benchmarks/_work/`` (reused when
    present): orders (order_id, customer_id, order_date, amount, status, cost), customers (customer_id, industry,
-   size, region, signup_date) and small tickets and surveys tables;
+   size, region, signup_date) and small tickets and surveys tables; the orders are then written again the way
+   ``loyalist prepare`` writes them (``--layout prepared``, the default: sorted by customer and date with each
+   completed order's previous and first order, :mod:`loyalist.data.sequence`), which every job below reads
+   (``--layout generated``: the generator's file, rows in generation order, the snapshot's window path);
 2. times, each in its own subprocess (so memory is that job's own; RSS sampled in a thread during the call):
    (a) ``build_snapshot`` on the tables loaded as pandas frames (all indicators, RFM, inter-purchase statistics),
    (a') ``build_snapshot`` on ``ParquetTable`` handles: DuckDB streams the files (the scoring job's path; its time
@@ -174,25 +177,44 @@ def generate_tables(n_orders: int, n_customers: int, seed: int = 0, orders_to: P
     return out
 
 
-def data_paths(n_orders: int, n_customers: int, seed: int) -> dict[str, Path]:
+def data_paths(n_orders: int, n_customers: int, seed: int, layout: str = "prepared") -> dict[str, Path]:
+    """The files of one company. ``layout``: ``"prepared"`` (default) = the orders file as ``loyalist prepare``
+    writes it (``orders_<tag>_prep.parquet``: sorted by customer and date with each completed order's previous and
+    first order, :mod:`loyalist.data.sequence`), made from the generator's file; ``"generated"`` = the generator's
+    own file (rows in generation order, no sequence columns: the snapshot takes its window path, as every orders
+    file did before prepare sorted them)."""
     tag = f"{n_orders}_{n_customers}_s{seed}_c"  # _c: the chunked generator (draws differ from the one-shot one)
-    return {name: WORK / f"{name}_{tag}.parquet" for name in ("orders", "customers", "tickets", "surveys")}
+    paths = {name: WORK / f"{name}_{tag}.parquet" for name in ("orders", "customers", "tickets", "surveys")}
+    if layout == "prepared":
+        paths["orders"] = WORK / f"orders_{tag}_prep.parquet"
+    elif layout != "generated":
+        raise ValueError(f"layout must be 'prepared' or 'generated'; got {layout!r}")
+    return paths
 
 
-def ensure_data(n_orders: int, n_customers: int, seed: int) -> tuple[dict[str, Path], float | None]:
-    """Write the Parquet files unless present; return their paths and the generation time (None when reused)."""
-    paths = data_paths(n_orders, n_customers, seed)
+def ensure_data(n_orders: int, n_customers: int, seed: int,
+                layout: str = "prepared") -> tuple[dict[str, Path], float | None]:
+    """Write the Parquet files unless present; return their paths and the generation time (None when reused).
+    The prepared orders file is made from the generated one by what ``loyalist prepare`` runs
+    (:func:`loyalist.data.sequence.write_sequenced_orders`, in a subprocess: job ``sequence``)."""
+    raw = data_paths(n_orders, n_customers, seed, "generated")
+    paths = data_paths(n_orders, n_customers, seed, layout)
     if all(p.exists() for p in paths.values()):
         return paths, None
     WORK.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    orders_tmp = paths["orders"].with_suffix(".tmp")
-    tables = generate_tables(n_orders, n_customers, seed, orders_to=orders_tmp)
-    for name, table in tables.items():
-        tmp = paths[name].with_suffix(".tmp")
-        pq.write_table(table, tmp, row_group_size=1_000_000)
-        tmp.replace(paths[name])
-    orders_tmp.replace(paths["orders"])
+    if not all(p.exists() for p in raw.values()):
+        orders_tmp = raw["orders"].with_suffix(".tmp")
+        tables = generate_tables(n_orders, n_customers, seed, orders_to=orders_tmp)
+        for name, table in tables.items():
+            tmp = raw[name].with_suffix(".tmp")
+            pq.write_table(table, tmp, row_group_size=1_000_000)
+            tmp.replace(raw[name])
+        orders_tmp.replace(raw["orders"])
+    if layout == "prepared":
+        r = run_in_subprocess("sequence", {**raw, "target": paths["orders"]}, True)
+        if "error" in r:
+            raise RuntimeError(f"sequencing {raw['orders']} failed: {r['error']}")
     return paths, time.perf_counter() - t0
 
 
@@ -290,7 +312,7 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
         _timed(out, lambda: con.sql(FLOOR_SQL.format(source=source)).fetchall())
         return out
 
-    if job == "snapshot_files":  # the scoring job's path: DuckDB streams the Parquet files, nothing loaded first
+    if job in ("snapshot_files", "sequence"):
         from loyalist.compute import DuckdbSettings, use_compute
         from loyalist.config.models import FeatureConfig
 
@@ -301,6 +323,18 @@ def run_job(job: str, paths: dict[str, Path], extras: bool) -> dict:
             spill.mkdir(parents=True, exist_ok=True)
             use_compute(duckdb=DuckdbSettings(memory_limit=limit, temp_directory=str(spill)))
             out["duckdb_memory_limit"] = limit
+    if job == "sequence":  # what 'loyalist prepare' adds to writing the orders: DuckDB's window and sort
+        from loyalist.data.sequence import write_sequenced_orders
+
+        target = paths.get("target") or WORK / "orders_sequence_check.parquet"
+        tmp = target.with_suffix(".tmp")
+        out["rows"] = _timed(out, lambda: write_sequenced_orders(paths["orders"], tmp), spill=spill)
+        tmp.replace(target)
+        if "target" not in paths:
+            target.unlink()
+        return out
+
+    if job == "snapshot_files":  # the scoring job's path: DuckDB streams the Parquet files, nothing loaded first
         from loyalist.data.tables import ParquetTable
         from loyalist.features import build_snapshot
 
@@ -370,7 +404,8 @@ def machine() -> dict:
 def format_report(args, results: dict[str, dict], gen_seconds: float | None, load_before: str) -> str:
     m = machine()
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    scope = "orders only" if args.orders_only else "orders + customers, tickets, surveys"
+    scope = ("orders only" if args.orders_only else "orders + customers, tickets, surveys") + (
+        "; orders file as `loyalist prepare` writes it" if args.layout == "prepared" else "; the generator's orders file")
     lines = [
         f"### {when}: {args.orders:,} orders / {args.customers:,} customers ({scope})",
         "",
@@ -447,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--duckdb-memory-limit", default=None,
                         help="compute.duckdb_memory_limit for the streamed snapshot (a') e.g. 1GB; spills beyond it")
+    parser.add_argument("--layout", choices=["prepared", "generated"], default="prepared",
+                        help="orders file as loyalist prepare writes it (default) or as the generator writes it")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--paths", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -458,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     MEMORY_LIMIT[0] = args.duckdb_memory_limit
-    paths, gen_seconds = ensure_data(args.orders, args.customers, args.seed)
+    paths, gen_seconds = ensure_data(args.orders, args.customers, args.seed, args.layout)
     print(f"data: {paths['orders']} ({'generated in %.1f s' % gen_seconds if gen_seconds else 'reused'})")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     jobs = [j for j in ("floor_parquet", "floor_arrow", "snapshot", "snapshot_files", "pandas")

@@ -5,7 +5,11 @@ DuckDB engine does (:func:`loyalist.features.snapshot.snapshot_sql`), inlines th
 bodies (:data:`loyalist.features.engine.SPARK_FUNCTIONS`) and binds the same parameters
 (:func:`loyalist.features.snapshot.snapshot_params`) to the same ``:name`` markers, which Spark SQL binds natively.
 The input tables are Spark temporary views with the same normalisation as the DuckDB views
-(:func:`loyalist.features.snapshot.view_items`).
+(:func:`loyalist.features.snapshot.view_items`). The orders file's sequence columns (``prev_date``,
+``customer_first_date``, written by ``loyalist prepare``: :mod:`loyalist.data.sequence`) are not read here: Spark
+runs the text's window pass (a cluster sorts in parallel, and a file the cluster reads may have been rewritten by
+another writer), so the same text gives the same snapshot on both engines (tests/spark compare them on a prepared
+folder).
 
 Session semantics that make the two engines agree: timestamps without time zone (``TIMESTAMP_NTZ``, session time
 zone UTC), non-ANSI arithmetic (``x / 0`` is NULL, as in DuckDB), Parquet nanosecond timestamps (pandas' default)
