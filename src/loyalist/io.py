@@ -242,8 +242,9 @@ def _write(target: Path | str, writer: Callable[[Path], Any]) -> Path:
     return Path(target)
 
 
-def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+def read_parquet(path: Path | str, columns: list[str] | None = None, exclude: Collection[str] = ()) -> pd.DataFrame:
     """Read a Parquet file into pandas one column at a time, handing freed Arrow memory back after each.
+    ``columns``: only these; else every column but ``exclude``.
 
     Same result as ``pd.read_parquet``, but the peak memory stays near the size of the frame: reading a 34M-row
     orders table at once peaks at about twice the frame (Arrow's decode buffers plus the pandas copy, and the
@@ -259,7 +260,8 @@ def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataF
             f"'{path}' is not a readable Parquet file ({exc}); it is truncated or of another format; write it again "
             "with the job that produced it."
         ) from exc
-    names = columns if columns is not None else [c for c in pf.schema_arrow.names if not c.startswith("__index")]
+    names = columns if columns is not None else [c for c in pf.schema_arrow.names
+                                                 if not c.startswith("__index") and c not in exclude]
     parts = {}
     for name in names:
         parts[name] = pd.read_parquet(path, columns=[name])[name]

@@ -26,11 +26,11 @@ from loyalist.data.clean import CleanResult, DateBounds, clean_tables
 from loyalist.data.load import load_tables
 from loyalist.data.privacy import mask_contact, mask_frame, pseudonymize
 from loyalist.data.schemas import PII_COLUMNS
-from loyalist.data.sequence import write_sequenced_orders
-from loyalist.data.tables import ParquetTable
+from loyalist.data.sequence import SEQUENCE_COLUMNS, write_sequenced_orders
+from loyalist.data.tables import ParquetTable, restore_dtypes
 from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
-from loyalist.io import output_set, settle, verify
+from loyalist.io import output_set, read_parquet, settle, verify
 
 __all__ = ["prepare", "protect_clean", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
 
@@ -242,7 +242,10 @@ def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFr
         path = folder / f"{name}.parquet"
         if path.is_file():
             verify(path, CLEAN_SET)  # the file is the one its run wrote, not a mix of two runs
-            table = ParquetTable(path, name)
-            out[name] = table if name in lazy else table.read()  # an orders file's sequence columns left out
+            if name in lazy:
+                out[name] = ParquetTable(path, name)
+            else:  # an orders file's sequence columns are not the table's (loyalist.data.sequence)
+                out[name] = restore_dtypes(read_parquet(path, exclude=SEQUENCE_COLUMNS if name == "orders" else ()),
+                                           name)
     return out
 
