@@ -387,6 +387,13 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Scope: {customers} customers in {n_industries} industries ({industries}); data period {start} to "
               "{end} (look-back {lookback_days} days); as of {as_of}.",
     },
+    # the data holds no industry column (a retailer's order export): no "0 industries"
+    "scope_no_industry": {
+        "zh": "分析范围：{customers} 位客户（数据中没有行业字段），数据周期 {start} 至 {end}"
+              "（回看 {lookback_days} 天），截止日期 {as_of}。",
+        "en": "Scope: {customers} customers (the data has no industry); data period {start} to "
+              "{end} (look-back {lookback_days} days); as of {as_of}.",
+    },
     "sources": {
         "zh": "数据来源：{sources}。",
         "en": "Data sources: {sources}.",
@@ -596,6 +603,20 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "the history holds no earlier year with those months, so its level is anchored to the mean of the "
               "BG/NBD level and the last 90 days' run rate (x{factor})",
     },
+    # churn: the power g of P(no purchase)^g is the factor on the purchase rate; below 1 it raises the churn
+    # probabilities, so "x0.835" alone read as churn scaled down (the console said 0.399 -> 0.455)
+    "level_how_seasonal_index_churn": {
+        "zh": "其水平已按历史同月的季节指数调整（购买速率 ×{factor}，{direction}）",
+        "en": "its level is set by a seasonal index from earlier years (purchase rate x{factor}, {direction})",
+    },
+    "level_how_bgnbd_anchor_churn": {
+        "zh": "历史数据中没有往年的这些月份，其水平已锚定到 BG/NBD 与近 90 天实际购买速率的平均水平（购买速率 ×{factor}，{direction}）",
+        "en": "the history holds no earlier year with those months, so its level is anchored to the mean of the "
+              "BG/NBD level and the last 90 days' run rate (purchase rate x{factor}, {direction})",
+    },
+    "level_churn_up": {"zh": "流失概率因此上调", "en": "which raises the churn probabilities"},
+    "level_churn_down": {"zh": "流失概率因此下调", "en": "which lowers the churn probabilities"},
+    "level_churn_same": {"zh": "流失概率不变", "en": "which leaves the churn probabilities as they are"},
     "level_how_model": {
         "zh": "无法用 BG/NBD 校验其水平，保留模型自身水平",
         "en": "BG/NBD could not check its level, so the model's own level is kept",

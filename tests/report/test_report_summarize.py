@@ -365,7 +365,8 @@ def test_the_level_warning_reaches_the_report_in_both_languages(scored, list_sum
                                   "label covered (Sep, Oct); the history holds no earlier year")
     assert "(x1.078)" in value["en"] and "9月、10月" in value["zh"] and "价值模型" in value["zh"]
     assert "×1.078" in value["zh"] and "BG/NBD" in value["zh"]
-    assert "seasonal index from earlier years (x1.250)" in churn["en"] and "12月" in churn["zh"]
+    assert "seasonal index from earlier years (purchase rate x1.250, which lowers the churn probabilities)" in churn["en"]
+    assert "12月" in churn["zh"]
     assert "季节指数" in churn["zh"] and "流失模型" in churn["zh"]
     assert "Sep, Oct" in render_html(summary, "en") and "9月、10月" in render_html(summary, "zh")
 
@@ -399,3 +400,33 @@ def test_survival_calibration_from_the_list_summary(full, bare):
                for s in full["recommendations"]["sentences"])
     assert share["rows"][1]["predicted_anchored_share"] == pytest.approx(0.41)
     assert bare["recommendations"]["survival_calibration"] is None
+
+
+def test_the_revenue_basis_says_in_money_what_spend_counts_and_leaves_out():
+    """Online Retail: spend counted completed orders only, while 4,368 cancelled orders, 307,939 cut by the
+    extreme-amount cap and 1.19M of guest sales were nowhere in the report; the data-quality block now says so."""
+    from loyalist.report.summarize_appendix import revenue_basis
+
+    orders = pd.DataFrame({
+        "order_id": ["1", "2", "C3", "R4"], "customer_id": ["a", "b", "a", "b"],
+        "order_date": pd.to_datetime(["2024-01-02", "2024-03-01", "2024-03-02", "2024-06-30"]),
+        "amount": [100.0, 50.75, -20.0, -5.0], "status": ["completed", "completed", "cancelled", "returned"]})
+    rejects = pd.DataFrame({
+        "table": ["orders", "orders", "orders", "customers"],
+        "rule": ["extreme_amount", "missing_required", "missing_required", "missing_required"],
+        "column": ["amount", "customer_id", "customer_id", "customer_id"],
+        "reason": ["'amount' 1224.0 -> 100.0 (capped at the 0.999 quantile ...)", "", "", ""],
+        "record": ['{"amount":1224.0}', '{"amount":"£1,000.50"}', '{"amount":-0.5}', '{"amount":7}'],
+    })
+    r = revenue_basis(orders, rejects)
+    assert (r["completed_orders"], r["completed_amount"]) == (2, 150.75)
+    assert (r["cancelled_orders"], r["cancelled_amount"], r["returned_orders"]) == (1, -20.0, 1)
+    assert (r["capped_rows"], r["capped_amount_removed"]) == (1, 1124.0)
+    assert (r["no_customer_rows"], r["no_customer_amount"]) == (2, 1000.0)  # the customers table's row is not sales
+    assert r["sentence"]["en"] == (
+        "Spend, RFM, expected value and the models count completed orders only; the clean data (2024-01-02 .. "
+        "2024-06-30, the whole period, not only the look-back window) holds 2 completed orders, 151 in all (capping 1 "
+        "extreme amounts removed 1,124); not counted: 1 cancelled orders (-20); 1 returned orders (-5); 2 rows "
+        "without a customer id (guest or anonymous sales, 1,000, rejected).")
+    assert "不计入：1 笔取消订单（-20）" in r["sentence"]["zh"]
+    assert revenue_basis(None, rejects) is None

@@ -57,3 +57,23 @@ def test_section_titles_in_the_source_order():
     assert list(SECTION_TITLES) == ["overview", "status", "segments", "diagnosis", "recommendations", "tracking",
                                     "appendix"]
     assert SECTION_TITLES["overview"]["zh"] == "一、分析概述" and SECTION_TITLES["diagnosis"]["zh"] == "四、问题诊断"
+
+
+def test_a_change_that_rounds_to_nothing_has_no_sign():
+    # Online Retail's at-risk share 4.31% -> 4.30% printed "-0.0 pp" beside "+0.0 pp"
+    assert fmt_pp(-0.0004, "en") == "0.0 pp" and fmt_pp(0.0004, "zh") == "0.0 个百分点"
+    assert fmt_pp(-0.0006, "en") == "-0.1 pp"
+
+
+def test_the_churn_level_warning_says_which_way_the_probabilities_moved():
+    from loyalist.report.summarize import level_sentence
+
+    # the power g of P(no purchase)^g is a factor on the purchase rate: 0.835 raised the mean churn probability
+    # from 0.399 to 0.455 on Online Retail, so "x0.835" alone read as the opposite
+    block = {"method": "bgnbd_anchor", "months": [1, 2, 3], "horizon_days": 90, "factor": 1.0, "power": 0.8347}
+    churn = level_sentence("churn", block)
+    assert "(purchase rate x0.835, which raises the churn probabilities)" in churn["en"]
+    assert "购买速率 ×0.835，流失概率因此上调" in churn["zh"]
+    assert "which lowers" in level_sentence("churn", {**block, "power": 1.2})["en"]
+    value = level_sentence("value", {**block, "factor": 0.7964, "power": 1.0, "horizon_days": 365})
+    assert "(x0.796)" in value["en"] and "purchase rate" not in value["en"]

@@ -218,7 +218,14 @@ def level_sentence(kind: str, block: Mapping[str, Any]) -> dict[str, str]:
     factor = float(block.get("power" if kind == "churn" else "factor") or 1.0)
     how_key = f"level_how_{method}" if method in ("seasonal_index", "bgnbd_anchor") else "level_how_model"
     # value: the factor on the total; churn: the power g of P(no purchase)^g, i.e. the factor on the purchase rate
-    how = {lang: SENTENCES[how_key][lang].format(factor=f"{factor:.3f}") for lang in ("zh", "en")}  # no capital
+    if kind == "churn" and how_key != "level_how_model":
+        # a purchase-rate factor below 1 means fewer purchases, i.e. higher churn probabilities
+        direction = SENTENCES["level_churn_up" if factor < 0.9995 else "level_churn_down" if factor > 1.0005
+                              else "level_churn_same"]
+        how = {lang: SENTENCES[how_key + "_churn"][lang].format(factor=f"{factor:.3f}", direction=direction[lang])
+               for lang in ("zh", "en")}
+    else:
+        how = {lang: SENTENCES[how_key][lang].format(factor=f"{factor:.3f}") for lang in ("zh", "en")}  # no capital
     return sentence("level_warning", model=_MODEL_NAMES.get(kind, {"zh": kind, "en": f"{kind} model"}),
                     horizon=int(block.get("horizon_days") or 0),
                     months={"zh": "、".join(f"{m}月" for m in months),

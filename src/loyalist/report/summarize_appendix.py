@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from loyalist.data.privacy import mask_contact, mask_name
 from loyalist.report.summarize_base import Context, note, num, top_by_value
+from loyalist.report.text import fmt_int, fmt_money
 from loyalist.scoring.text import tier_reason_text
 
 __all__ = ["appendix_section", "model_quality", "data_quality", "config_digest"]
@@ -90,7 +92,78 @@ def data_quality(ctx: Context) -> dict[str, Any]:
     if rej is not None and len(rej):
         counts = rej.groupby(["table", "rule", "action"], observed=True).size().sort_values(ascending=False)
         rules = [{"table": str(t), "rule": str(r), "action": str(a), "rows": int(n)} for (t, r, a), n in counts.items()]
-    return {"available": True, "tables": tables, "rules": rules}
+    block: dict[str, Any] = {"available": True, "tables": tables, "rules": rules}
+    revenue = revenue_basis(ctx.clean.tables.get("orders"), rej)
+    if revenue is not None:
+        block["revenue"] = revenue
+    return block
+
+
+_CAPPED = re.compile(r"'amount' (-?[0-9.eE+-]+) -> (-?[0-9.eE+-]+)")
+
+
+def _record_amounts(records: pd.Series) -> pd.Series:
+    """The ``amount`` of each rejected row's source record (JSON text); NaN where it is not a number."""
+    def one(text: Any) -> Any:
+        try:
+            return json.loads(text).get("amount")
+        except (TypeError, ValueError, AttributeError):
+            return None
+    raw = records.map(one).astype("string").str.replace(r"[^0-9eE.+-]", "", regex=True)
+    return pd.to_numeric(raw, errors="coerce")
+
+
+def revenue_basis(orders: pd.DataFrame | None, rejects: pd.DataFrame | None) -> dict[str, Any] | None:
+    """What the report's spend and value figures count, in money: completed orders (the basis of spend, RFM,
+    value and the models), the cancelled and returned orders they leave out, the amount the extreme-amount cap
+    removed, and the rows rejected for a missing customer id (guest or anonymous sales); ``sentence`` says it in
+    both languages. None without the clean orders."""
+    if orders is None or "amount" not in orders.columns or "status" not in orders.columns:
+        return None
+    amount = pd.to_numeric(orders["amount"], errors="coerce")
+    status = orders["status"].astype("string")
+    by = {k: (int((status == k).sum()), float(amount[status == k].sum())) for k in ("completed", "cancelled", "returned")}
+    capped_rows, capped_cut, guest_rows, guest_amount = 0, 0.0, 0, 0.0
+    if rejects is not None and len(rejects):
+        orders_rej = rejects[rejects["table"].astype("string") == "orders"]
+        cap = orders_rej[orders_rej["rule"].astype("string") == "extreme_amount"]
+        if len(cap):
+            parts = cap["reason"].astype("string").str.extract(_CAPPED)
+            cut = pd.to_numeric(parts[0], errors="coerce") - pd.to_numeric(parts[1], errors="coerce")
+            capped_rows, capped_cut = int(len(cap)), float(cut.sum())
+        guest = orders_rej[(orders_rej["rule"].astype("string") == "missing_required")
+                           & (orders_rej["column"].astype("string") == "customer_id")]
+        if len(guest):
+            guest_rows, guest_amount = int(len(guest)), float(_record_amounts(guest["record"]).sum())
+    n_done, total = by["completed"]
+    dates = pd.to_datetime(orders["order_date"], errors="coerce") if "order_date" in orders.columns else None
+    span = ("" if dates is None or dates.isna().all() else f"{dates.min().date()} .. {dates.max().date()}")
+    parts_zh = [f"消费金额、RFM、预期价值与模型只计已完成订单；清洗后数据（{span}，全部期间，非仅回看窗口）"
+                f"有已完成订单 {fmt_int(n_done)} 笔，合计 {fmt_money(total)}"]
+    parts_en = [f"Spend, RFM, expected value and the models count completed orders only; the clean data ({span}, "
+                f"the whole period, not only the look-back window) holds {fmt_int(n_done)} completed orders, "
+                f"{fmt_money(total)} in all"]
+    if capped_rows:
+        parts_zh[0] += f"（{fmt_int(capped_rows)} 行极端金额被封顶，共减少 {fmt_money(capped_cut)}）"
+        parts_en[0] += f" (capping {fmt_int(capped_rows)} extreme amounts removed {fmt_money(capped_cut)})"
+    left_zh, left_en = [], []
+    for key, zh, en in (("cancelled", "取消订单", "cancelled orders"), ("returned", "退货订单", "returned orders")):
+        n, amt = by[key]
+        if n:
+            left_zh.append(f"{fmt_int(n)} 笔{zh}（{fmt_money(amt)}）")
+            left_en.append(f"{fmt_int(n)} {en} ({fmt_money(amt)})")
+    if guest_rows:
+        left_zh.append(f"{fmt_int(guest_rows)} 行无客户编号的记录（散客或匿名销售，{fmt_money(guest_amount)}，已剔除）")
+        left_en.append(f"{fmt_int(guest_rows)} rows without a customer id (guest or anonymous sales, "
+                       f"{fmt_money(guest_amount)}, rejected)")
+    zh = parts_zh[0] + ("；不计入：" + "；".join(left_zh) if left_zh else "") + "。"
+    en = parts_en[0] + ("; not counted: " + "; ".join(left_en) if left_en else "") + "."
+    return {"completed_orders": n_done, "completed_amount": total,
+            "cancelled_orders": by["cancelled"][0], "cancelled_amount": by["cancelled"][1],
+            "returned_orders": by["returned"][0], "returned_amount": by["returned"][1],
+            "capped_rows": capped_rows, "capped_amount_removed": capped_cut,
+            "no_customer_rows": guest_rows, "no_customer_amount": guest_amount,
+            "sentence": {"zh": zh, "en": en}}
 
 
 def _contacts(ctx: Context) -> pd.Series:

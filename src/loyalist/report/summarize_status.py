@@ -53,7 +53,8 @@ def scope_block(ctx: Context) -> dict[str, Any]:
         "end": str(ctx.as_of.date()), "lookback_days": ctx.lookback_days,
     }
     block["sentence"] = sentence(
-        "scope", customers=fmt_int(len(df)), n_industries=len(industries), industries=names, start=str(start),
+        "scope" if industries else "scope_no_industry", customers=fmt_int(len(df)), n_industries=len(industries),
+        industries=names, start=str(start),
         end=str(ctx.as_of.date()), lookback_days=ctx.lookback_days, as_of=str(ctx.as_of.date()),
     )
     return block

@@ -91,7 +91,10 @@ def fmt_pp(x: Any, lang: Lang = "zh", digits: int = 1) -> str:
     if _bad(x):
         return "—"
     unit = "个百分点" if lang == "zh" else "pp"
-    return f"{100 * float(x):+.{digits}f} {unit}"
+    text = f"{100 * float(x):+.{digits}f}"
+    if float(text) == 0:  # -0.0004 rounds to "-0.0": no sign on a change that rounds to nothing
+        text = text[1:]
+    return f"{text} {unit}"
 
 
 def fmt_num(x: Any, digits: int = 1) -> str:
