@@ -430,6 +430,22 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Loyalty scores average {mean} (median {median}, interquartile range {q1}-{q3}); {below_60} of "
               "customers score below 60.",
     },
+    # the rule's high-risk tier far above the churn model's expectation (Online Retail II, a wholesaler: 92.4% high
+    # risk while the model expects 45.5% to place no order and 55% of the earlier high-risk customers bought again)
+    "tier_model_gap": {
+        "zh": "注意：{high_share} 的客户按规则得分属于高风险流失，而流失模型预计只有 {mean_p} 会在未来 {horizon} 天内不再下单"
+              "{win_back}：等级阈值（{tiers}）对本业务的购买节奏偏严，高风险等级不等于即将流失；"
+              "挽留名单请按流失概率与风险价值排序，或用 'loyalist tune-weights' 按实际流失调整指标权重并调整 scoring.tiers。",
+        "en": "Caution: {high_share} of customers are high risk by the rule score, while the churn model expects "
+              "{mean_p} to place no order in the next {horizon} days{win_back}: the tier thresholds ({tiers}) are "
+              "strict for this business's buying rhythm, so the high-risk tier does not mean about to leave; rank "
+              "retention by churn probability and value at risk, or tune the indicator weights against observed "
+              "churn with 'loyalist tune-weights' and set scoring.tiers.",
+    },
+    "tier_model_gap_win_back": {
+        "zh": "，上期高风险客户中有 {win_back} 在此后再次下单",
+        "en": ", and {win_back} of the previous period's high-risk customers ordered again",
+    },
     "repurchase_definitions": {
         "zh": "两种复购率含义不同：复购客户占比（客户群层面，即来源的“周期内复购客户数 / 总客户数”）= 周期内下单两次及以上的"
               "客户 / 下单客户；月度复购率（单个客户，进入综合忠诚度得分，见表2）= 客户首单后有下单的月份占比。",

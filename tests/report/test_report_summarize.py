@@ -430,3 +430,23 @@ def test_the_revenue_basis_says_in_money_what_spend_counts_and_leaves_out():
         "without a customer id (guest or anonymous sales, 1,000, rejected).")
     assert "不计入：1 笔取消订单（-20）" in r["sentence"]["zh"]
     assert revenue_basis(None, rejects) is None
+
+
+def test_a_high_risk_tier_far_above_the_models_churn_gets_a_caution(factories):
+    """Online Retail II (a wholesaler): 92.4% high risk by the rule score while the churn model expected 45.5% to
+    place no order, and 55.1% of the earlier high-risk customers ordered again; the report said only "92.4% high
+    risk". The caution comes right after the tier shares, in the findings and in the status section."""
+    make_list_summary, make_previous = factories.list_summary, factories.previous
+    df = factories.scored_list(200, seed=5)
+    wholesale = df.assign(loyalty_tier="high_risk", churn_probability=0.45)
+    s = summarize(wholesale, list_summary=make_list_summary(wholesale), previous=[make_previous(wholesale)])
+    gap = s["status"]["tier_model_gap"]
+    assert gap["en"].startswith("Caution: 100.0% of customers are high risk by the rule score, while the churn "
+                                "model expects 45.0% to place no order in the next ")
+    assert "of the previous period's high-risk customers ordered again" in gap["en"]
+    assert "devoted >= 90, stable >= 75, at risk >= 60" in gap["en"] and "铁杆忠诚 ≥ 90" in gap["zh"]
+    assert s["overview"]["findings"][1] == gap and gap in s["status"]["sentences"]
+    # tiers that agree with the model: no caution
+    s = summarize(df, list_summary=make_list_summary(df))
+    assert s["status"]["tier_model_gap"] is None
+    assert not any("Caution" in f["en"] for f in s["overview"]["findings"])

@@ -91,6 +91,8 @@ def _findings(ctx: Context, status: dict, diagnosis: dict, tracking: dict | None
     df = ctx.scores
     shares = {r["tier"]: fmt_pct(r["share"]) for r in status["tiers"]}
     out = [sentence("finding_tiers", mean_score=fmt_num(df["loyalty_score"].mean()), **shares)]
+    if status.get("tier_model_gap"):  # the high-risk share read without its caution would mislead
+        out.append(status["tier_model_gap"])
     var, ev = df["value_at_risk"], df["expected_value"]
     if var.notna().any() and var.sum() > 0:
         k = max(1, int(round(0.1 * len(df))))
@@ -108,7 +110,7 @@ def _findings(ctx: Context, status: dict, diagnosis: dict, tracking: dict | None
         out.append(sentence("finding_tracking", previous_as_of=tracking["previous_as_of"],
                             devoted_change=_pp(tracking["devoted_share"]["change"]),
                             win_back=fmt_pct(tracking["win_back"]["rate"])))
-    return out[:5]
+    return out[:6 if status.get("tier_model_gap") else 5]
 
 
 def summarize(

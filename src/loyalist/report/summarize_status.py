@@ -15,6 +15,8 @@ Definitions used here:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,7 @@ from loyalist.config.models import TIERS
 from loyalist.report.summarize_base import Context, note, num
 from loyalist.report.summarize_tiers import guards_block
 from loyalist.report.text import both, code_label, fmt_int, fmt_num, fmt_pct, fmt_pp, sentence
-from loyalist.report.tracking import score_trend
+from loyalist.report.tracking import compare_periods, score_trend
 
 __all__ = ["scope_block", "sources_block", "status_section", "repurchase_block", "complaint_stage_block",
            "top_repurchase_groups"]
@@ -208,6 +210,44 @@ def _industry_means(df: pd.DataFrame, min_customers: int) -> tuple[list[dict[str
     return rows, text
 
 
+def tier_model_gap(ctx: Context, win_back: float | None = None, gap: float = 0.25) -> dict[str, str] | None:
+    """A caution when the rule's high-risk tier holds at least ``gap`` more of the customers than the churn model's
+    mean probability: the absolute tier thresholds do not fit the business (a wholesaler buying every few months),
+    and "high risk" would read as "about to leave". None when they agree or a figure is missing."""
+    df = ctx.scores
+    if "churn_probability" not in df.columns or not df["churn_probability"].notna().any():
+        return None
+    high = float((df["loyalty_tier"] == "high_risk").mean())
+    mean_p = float(df["churn_probability"].mean())
+    if not high - mean_p >= gap:
+        return None
+    def part(d: Any, key: str) -> Mapping[str, Any]:
+        value = d.get(key) if isinstance(d, Mapping) else None
+        return value if isinstance(value, Mapping) else {}
+
+    config = part(ctx.summary, "config")
+    features = part(config, "features")
+    tiers = part(part(config, "scoring"), "tiers") or {"devoted": 90, "stable": 75, "at_risk": 60}
+    wb = (sentence("tier_model_gap_win_back", win_back=fmt_pct(win_back))
+          if win_back is not None and math.isfinite(win_back) else {"zh": "", "en": ""})
+    return sentence("tier_model_gap", high_share=fmt_pct(high), mean_p=fmt_pct(mean_p),
+                    horizon=int(features.get("churn_horizon_days") or 90), win_back=wb,
+                    tiers={"zh": "、".join(f"{both('tier', t)['zh']} ≥ {float(v):g}" for t, v in tiers.items()),
+                           "en": ", ".join(f"{both('tier', t)['en']} >= {float(v):g}" for t, v in tiers.items())})
+
+
+def _previous_win_back(ctx: Context) -> float | None:
+    """Share of the latest earlier list's high-risk customers with an order after its as-of date (the tracking
+    section's win-back rate), or None without an earlier list."""
+    if not ctx.previous:
+        return None
+    try:
+        rate = compare_periods(ctx.previous[-1], ctx.scores)["win_back"]["rate"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None if rate is None else float(rate)
+
+
 def status_section(ctx: Context) -> dict[str, Any]:
     """Section 2: score distribution, trend (or industry means), tier shares with change, indicator breakdown.
 
@@ -226,6 +266,9 @@ def status_section(ctx: Context) -> dict[str, Any]:
     guards = guards_block(ctx, dist["below_60"])
     if guards.get("sentence"):
         sentences.append(guards["sentence"])
+    gap = tier_model_gap(ctx, _previous_win_back(ctx))
+    if gap is not None:
+        sentences.append(gap)
 
     trend = score_trend([*ctx.previous, df]) if ctx.previous else []
     if len(trend) >= 2:
@@ -293,6 +336,6 @@ def status_section(ctx: Context) -> dict[str, Any]:
                     else sentence("var_high_band_lead", share=fmt_pct(1 - low)))
             sentences.append(sentence("var_by_band", shares=shares, lead=lead))
     notes = [b["note"] for b in (repurchase, stage) if b.get("note")]
-    return {"distribution": dist, "trend": trend, "industry_means": industries, "tiers": tiers,
+    return {"tier_model_gap": gap, "distribution": dist, "trend": trend, "industry_means": industries, "tiers": tiers,
             "repurchase": repurchase, "top_groups": groups, "complaint_stage": stage, "bands": bands, "guards": guards,
             "sentences": sentences, "notes": notes}
