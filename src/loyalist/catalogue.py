@@ -394,6 +394,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Scope: {customers} customers (the data has no industry); data period {start} to "
               "{end} (look-back {lookback_days} days); as of {as_of}.",
     },
+    # customers with orders only before the look-back window are not scored (CDNOW: 812 of 2,357 listed)
+    "scope_lapsed": {
+        "zh": "另有 {n} 位客户在回看窗口之前下过单、窗口内没有下单（已沉睡），不在名单与等级统计中。",
+        "en": "{n} more customers ordered before the look-back window but not in it (lapsed); they are not in "
+              "the list or the tier counts.",
+    },
     "sources": {
         "zh": "数据来源：{sources}。",
         "en": "Data sources: {sources}.",

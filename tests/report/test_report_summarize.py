@@ -450,3 +450,32 @@ def test_a_high_risk_tier_far_above_the_models_churn_gets_a_caution(factories):
     s = summarize(df, list_summary=make_list_summary(df))
     assert s["status"]["tier_model_gap"] is None
     assert not any("Caution" in f["en"] for f in s["overview"]["findings"])
+
+
+def test_the_scope_names_the_lapsed_customers_the_list_leaves_out():
+    """CDNOW sample: 812 of 2,357 customers are scored (an order in the look-back year) and the report said only
+    "812 customers"; the scope now names the 1,545 lapsed ones. Pseudonymised lists (other ids) say nothing."""
+    from loyalist.report.inputs import CleanInputs
+    from loyalist.report.summarize_base import Context, ReportOptions
+    from loyalist.report.summarize_status import lapsed_customers, scope_block
+
+    orders = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E"],
+        "order_date": pd.to_datetime(["2024-06-01 00:00", "2022-03-01 00:00", "2023-01-01 00:00", "2024-12-31 23:00",
+                                     "2025-01-02 00:00"]),
+        "amount": [1.0] * 5, "status": ["completed", "completed", "cancelled", "completed", "completed"],
+    })
+    listed = pd.DataFrame({"customer_id": ["A", "D"], "industry": [None, None], "size": [None, None],
+                           "region": [None, None]})
+
+    def ctx(scores):
+        return Context(scores=scores, summary={}, previous=[], clean=CleanInputs(tables={"orders": orders}),
+                       actions=[], options=ReportOptions(), as_of=pd.Timestamp("2024-12-31"), lookback_days=365)
+
+    # B ordered before the window; C only cancelled; E after the as-of day
+    assert lapsed_customers(ctx(listed)) == 1
+    scope = scope_block(ctx(listed))["sentence"]
+    assert scope["en"].endswith("as of 2024-12-31. 1 more customers ordered before the look-back window but not in it "
+                                "(lapsed); they are not in the list or the tier counts.")
+    assert "另有 1 位客户" in scope["zh"]
+    assert lapsed_customers(ctx(listed.assign(customer_id=["p1", "p2"]))) is None

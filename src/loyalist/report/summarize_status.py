@@ -54,12 +54,36 @@ def scope_block(ctx: Context) -> dict[str, Any]:
         "regions": _values(df, "region"), "as_of": str(ctx.as_of.date()), "start": str(start),
         "end": str(ctx.as_of.date()), "lookback_days": ctx.lookback_days,
     }
-    block["sentence"] = sentence(
+    scope = sentence(
         "scope" if industries else "scope_no_industry", customers=fmt_int(len(df)), n_industries=len(industries),
         industries=names, start=str(start),
         end=str(ctx.as_of.date()), lookback_days=ctx.lookback_days, as_of=str(ctx.as_of.date()),
     )
+    lapsed = lapsed_customers(ctx)
+    if lapsed:
+        block["lapsed_customers"] = lapsed
+        extra = sentence("scope_lapsed", n=fmt_int(lapsed))
+        scope = {lang: scope[lang] + ("" if lang == "zh" else " ") + extra[lang] for lang in scope}
+    block["sentence"] = scope
     return block
+
+
+def lapsed_customers(ctx: Context) -> int | None:
+    """Customers of the clean orders with a completed order up to the as-of day but none in the look-back window:
+    the list leaves them out. None without the clean orders, or when the list's ids are not the clean tables' ids
+    (pseudonymised lists)."""
+    orders = ctx.clean.tables.get("orders") if ctx.clean is not None else None
+    if orders is None or not {"customer_id", "order_date", "status"} <= set(orders.columns):
+        return None
+    end = ctx.as_of.normalize() + pd.Timedelta(days=1)
+    dates = pd.to_datetime(orders["order_date"], errors="coerce")
+    done = orders.loc[(orders["status"].astype("string") == "completed").to_numpy(bool) & (dates < end).to_numpy(bool),
+                      "customer_id"].astype("string")
+    before = set(done.dropna().unique())
+    listed = set(ctx.scores["customer_id"].astype("string").dropna())
+    if not listed or len(listed & before) < 0.5 * len(listed):
+        return None
+    return len(before - listed)
 
 
 def sources_block(ctx: Context) -> dict[str, Any]:
