@@ -241,3 +241,38 @@ def test_refit_choice_keeps_the_judged_learner_without_choosing_again(monkeypatc
     fresh = judged._candidate(judged.choice_).fit(X, t, y)
     np.testing.assert_allclose(refit.predict(X), fresh.predict(X))
     assert not np.allclose(refit.predict(X), judged.predict(X))
+
+
+def test_leaf_minimum_is_capped_at_a_fifth_of_the_rows():
+    from loyalist.uplift.models import DEFAULT_UPLIFT_PARAMS, leaf_minimum
+
+    configured = DEFAULT_UPLIFT_PARAMS["min_child_samples"]
+    # every group of 1,000 rows or more keeps the configured leaf minimum (the benchmarks' campaigns fit as before)
+    assert leaf_minimum(configured, 1000) == configured == 200
+    assert leaf_minimum(configured, 22_000) == 200
+    assert leaf_minimum(configured, 999) == 199
+    # the demo campaign's 308 control customers in its training part: a stump can split again
+    assert leaf_minimum(configured, 308) == 61
+    assert leaf_minimum(configured, 3) == 1
+    model = TwoModelUplift()
+    assert model._lgbm_params(2, 308)["min_child_samples"] == 61
+    assert model._lgbm_params(2)["min_child_samples"] == 200
+    # a leaf minimum the caller names is taken as given
+    assert TwoModelUplift(params={"min_child_samples": 150})._lgbm_params(2, 308)["min_child_samples"] == 150
+
+
+@pytest.mark.parametrize("cls", [TwoModelUplift, XLearnerUplift])
+def test_lightgbm_learners_learn_from_a_small_control_group(cls):
+    """A campaign with 10% control and 3,000 customers (about 300 control customers, as the demo's): with the
+    default 200 customers per leaf the control model could not split (a constant), so the T-learner ranked by
+    P(stay if contacted) alone and its uplift had nothing of the planted effect's sign on the sleeping dogs."""
+    X, t, y, _ = planted(3000, 7, control_share=0.1)
+    assert 250 < (t == 0).sum() < 350
+    model = cls(random_state=0).fit(X, t, y)
+    no_effect, _ = model.predict_outcomes(X)
+    assert np.unique(no_effect.round(12)).size > 1  # the control model varies with the features
+    assert model.model_control_.booster_.dump_model()["tree_info"][0]["num_leaves"] > 1
+    Xte, _, _, tau_te = planted(20_000, 8, control_share=0.5)
+    pred = model.predict(Xte)
+    # the persuadables rank above the sleeping dogs (a response model would not: x2, not x1, drives the base rate)
+    assert pred[tau_te > 0].mean() > pred[tau_te < 0].mean() + 0.05
