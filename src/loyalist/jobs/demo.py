@@ -231,10 +231,13 @@ def _campaign(
     except CampaignError as exc:  # too few churned control customers in a small demo company to judge one
         reporter.say(f"[yellow]No uplift model learned: {exc}[/yellow]")
         return effect, summary
-    qini = uplift.metrics.get("qini")
+    qini, p95, n_test = (uplift.metrics.get(k) for k in ("qini", "qini_random_p95", "n_test"))
+    # a small campaign's held-out part is small: say on how many customers the gate judged
+    evidence = (f" vs {p95:.3f} for random rankings (95th percentile) on {n_test:,.0f} held-out customers"
+                if p95 is not None and n_test is not None else "")
     reporter.say(
         f"Uplift model {uplift_job.uplift_model_name(config)} version {uplift.version}"
-        + (f": held-out Qini {qini:.3f}" if qini is not None else "")
+        + (f": held-out Qini {qini:.3f}{evidence}" if qini is not None else "")
         + ("; champion, so the list scored next gets uplift and expected_saved_value from it "
            "(scoring_job.rank_by: expected_saved_value ranks the plan by it)." if uplift.champion
            else "; not better than random on held-out customers, so it stays challenger and the list scored next "
