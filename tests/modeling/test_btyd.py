@@ -409,7 +409,10 @@ def test_clv_undiscounted_and_discounted(fitted, population) -> None:
 
 def test_fits_equal_the_likelihood_without_precomputed_terms():
     """The likelihoods compute their parameter-free terms once per fit (issue 14): the fitted parameters are
-    those of the former per-step computation (recorded from it on this seeded sample, to the last digits)."""
+    those of the former per-step computation (recorded from it on this seeded sample). The optimiser's last steps
+    round differently with another numpy/scipy build (a fresh install moved BG/NBD's ``a`` by 1.5e-12 and
+    Gamma-Gamma's ``p`` by 2.8e-9 relative), so the parameters are pinned to 1e-7 and the log-likelihoods to 1e-9:
+    far below what a change of the likelihood itself does to them."""
     rng = np.random.default_rng(11)
     n = 3000
     big_t = rng.integers(1, 200, n).astype(float)
@@ -420,10 +423,10 @@ def test_fits_equal_the_likelihood_without_precomputed_terms():
     expected_bg = {"r": 0.6252376518925084, "alpha": 7.88668480907861, "a": 18.321782901462594,
                    "b": 46.796605648952266}
     for k, v in expected_bg.items():
-        assert bg.params_[k] == pytest.approx(v, rel=1e-12)
-    assert bg.log_likelihood_ == pytest.approx(-26858.28127335597, rel=1e-12)
+        assert bg.params_[k] == pytest.approx(v, rel=1e-7)
+    assert bg.log_likelihood_ == pytest.approx(-26858.28127335597, rel=1e-9)
     gg = GammaGammaModel().fit(x[x > 0], m[x > 0])
     expected_gg = {"p": 1.3490956771072908, "q": 5.105149435229274, "gamma": 183.43547889152174}
     for k, v in expected_gg.items():
-        assert gg.params_[k] == pytest.approx(v, rel=1e-12)
-    assert gg.log_likelihood_ == pytest.approx(-12967.830124558199, rel=1e-12)
+        assert gg.params_[k] == pytest.approx(v, rel=1e-7)
+    assert gg.log_likelihood_ == pytest.approx(-12967.830124558199, rel=1e-9)
