@@ -9,6 +9,7 @@ import pytest
 
 from loyalist.config import load_config
 from loyalist.data import prepare
+from loyalist.data.clean import extreme_amount_totals, non_product_lines
 
 pytestmark = pytest.mark.realdata
 
@@ -58,28 +59,37 @@ def test_online_retail_ii(shared_data):
     orders = summary["orders"]
     assert orders["rows_in"] == 525_461
     assert orders["rows_in"] == orders["rows_kept"] + orders["rows_rejected"]
-    assert (orders["rows_kept"], orders["rows_rejected"]) == (410_747, 114_714)
+    assert (orders["rows_kept"], orders["rows_rejected"]) == (408_954, 116_507)
     assert summary["customers"] == {"rows_in": 4_383, "rows_kept": 4_383, "rows_rejected": 0, "rows_changed": 0}
 
     rejects = result.rejects[result.rejects["table"] == "orders"]
     counts = rejects.groupby(["rule", "action"]).size().to_dict()
     assert counts == {
         ("missing_required", "dropped"): 107_927,  # no Customer ID
-        ("duplicate", "dropped"): 6_771,  # exact duplicate lines
-        ("extreme_amount", "changed"): 419,  # capped at the 0.999 quantile of the completed line amounts up to their day
+        ("duplicate", "dropped"): 6_765,  # exact duplicate lines (6 more were non-product lines)
+        # flagged (counted in full) above the 0.999 quantile of the completed line amounts up to their day
+        ("extreme_amount", "changed"): 357,
         ("test_record", "dropped"): 16,  # TEST001 / TEST002 "This is a test product."
+        ("non_product", "dropped"): 1_799,  # POST, M, C2, D, ADJUST, BANK CHARGES, PADS, ADJUST2 lines
     }
+    codes = non_product_lines(result.rejects).set_index("product_id")
+    assert codes["lines"].to_dict() == {"POST": 822, "M": 650, "C2": 125, "D": 97, "ADJUST": 61, "BANK CHARGES": 26,
+                                        "PADS": 15, "ADJUST2": 3}
+    assert codes.loc["M", "cancelled_amount"] == pytest.approx(-225_328.41)
+    assert codes.loc["POST", "completed_amount"] == pytest.approx(48_741.08)
+    assert extreme_amount_totals(result.rejects)["flagged_over"] == pytest.approx(236_507.02)
     tests = rejects[rejects["rule"] == "test_record"]
     assert (tests["column"] == "product_id").all() and tests["reason"].str.contains("'TEST00[12]'").all()
     assert (rejects.loc[rejects["rule"] == "missing_required", "column"] == "customer_id").all()
 
     lines = result.tables["order_lines"]
     head = result.tables["orders"]
-    assert len(lines) == 410_747
-    assert len(head) == 23_571 and head["order_id"].is_unique
-    assert head["customer_id"].nunique() == 4_380  # 3 customers had only test-product lines
+    assert len(lines) == 408_954 and lines["amount_flagged"].sum() == 357
+    assert not lines["product_id"].isin(list(codes.index)).any()
+    assert len(head) == 22_986 and head["order_id"].is_unique
+    assert head["customer_id"].nunique() == 4_314  # 3 customers had only test-product lines, 66 only non-product
     assert head["customer_id"].str.fullmatch(r"\d{5}").all()  # 12345, never 12345.0
-    assert head["status"].value_counts().to_dict() == {"completed": 19_203, "cancelled": 4_368}
+    assert head["status"].value_counts().to_dict() == {"completed": 18_966, "cancelled": 4_020}
     assert head["amount"].sum() == pytest.approx(lines["amount"].sum())
     assert head["order_date"].min() == pd.Timestamp("2009-12-01 07:45")
     assert head["order_date"].max() == pd.Timestamp("2010-12-09 20:01")

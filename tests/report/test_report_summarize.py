@@ -479,3 +479,32 @@ def test_the_scope_names_the_lapsed_customers_the_list_leaves_out():
                                 "(lapsed); they are not in the list or the tier counts.")
     assert "另有 1 位客户" in scope["zh"]
     assert lapsed_customers(ctx(listed.assign(customer_id=["p1", "p2"]))) is None
+
+
+def test_the_revenue_basis_states_non_product_lines_and_flagged_amounts():
+    """Online Retail: 1,799 postage, manual, carriage, discount and fee lines counted as purchases; now they are
+    set aside as non_product and the report says how many and how much. With extreme_amounts: flag, the lines above
+    the threshold are counted in full and the sentence says by how much they exceed it."""
+    from loyalist.config.models import CleaningConfig
+    from loyalist.data.clean import clean_tables
+    from loyalist.report.summarize_appendix import revenue_basis
+
+    raw = pd.DataFrame({
+        "order_id": ["1", "1", "1", "1", "2", "C3", "4"], "customer_id": ["a", "a", "a", "a", "b", "a", "b"],
+        "order_date": ["2024-01-02"] * 4 + ["2024-01-03", "2024-01-04", "2024-01-05"],
+        "product_id": ["85123A", "21232", "22111", "POST", "M", "M", "22423"],
+        "amount": ["100", "10", "20", "18", "250.5", "-99.5", "5000"],
+        "status": ["completed"] * 5 + ["cancelled", "completed"]}, dtype=object)
+    result = clean_tables({"orders": raw}, CleaningConfig(non_product_codes=["^(?:post|m)$"], extreme_amounts="flag",
+                                                          extreme_quantile=0.6))
+    r = revenue_basis(result.tables["orders"], result.rejects)
+    assert (r["non_product_lines"], r["non_product_amount"], r["non_product_cancelled_amount"]) == (3, 268.5, -99.5)
+    assert (r["flagged_rows"], r["flagged_amount_above"], r["capped_rows"]) == (1, 4900.0, 0)
+    assert r["completed_amount"] == 5130.0  # the flagged line counts in full
+    assert r["sentence"]["en"] == (
+        "Spend, RFM, expected value and the models count completed orders only; the clean data (2024-01-02 .. "
+        "2024-01-05, the whole period, not only the look-back window) holds 2 completed orders, 5,130 in all (1 "
+        "extreme amounts are flagged but counted in full, 4,900 above the threshold); not counted: 3 lines with "
+        "non-product codes (postage, carriage, fees, discounts, manual adjustments: M, POST; 268 on lines not "
+        "cancelled, -100 on cancelled ones; see data.cleaning.non_product_codes; rejected).")
+    assert "3 行非商品代码" in r["sentence"]["zh"] and "1 行极端金额已标记但全额计入" in r["sentence"]["zh"]

@@ -197,6 +197,10 @@ class CleaningConfig(Section):
     test_id_patterns: list[str]
     # Test products (Online Retail's "TEST001 This is a test product."): product_id or description patterns.
     test_product_patterns: list[str]
+    # Non-product lines (postage, carriage, fees, discounts, manual adjustments) are not purchases: product_id
+    # patterns (case-insensitive regular expressions); such order lines are set aside as rule non_product, with
+    # their amounts stated by prepare and the report.
+    non_product_codes: list[str]
     # Reject completed orders (lines) with amount 0 as zero_amount (off by default: CDNOW's $0 purchases count).
     reject_zero_amount: bool
     id_case: Literal["upper", "lower", "keep"]
@@ -209,7 +213,7 @@ class CleaningConfig(Section):
     status_map: dict[str, Literal["completed", "returned", "cancelled", "test"]]
     complaint_kinds: list[str]
 
-    @field_validator("test_id_patterns")
+    @field_validator("test_id_patterns", "non_product_codes")
     @classmethod
     def _patterns_compile(cls, v: list[str]) -> list[str]:
         for pattern in v:

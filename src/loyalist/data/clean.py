@@ -28,7 +28,10 @@ that drops it; a changed row is kept and logged with the column and ``old -> new
 5. ``test_record``: status ``test``, a customer flagged ``is_test``, an id matching ``config.test_id_patterns``,
    an order line whose ``product_id`` or ``description`` matches ``config.test_product_patterns``; the orders,
    tickets and surveys of a test customer -- dropped. ``zero_amount`` (``config.reject_zero_amount``): a
-   completed order (line) with amount 0 -- dropped.
+   completed order (line) with amount 0 -- dropped. ``non_product``: an order line whose ``product_id`` matches
+   ``config.non_product_codes`` (postage, carriage, fees, discounts, manual adjustments: not a purchase of a
+   product) -- dropped, its status and amount in ``reason`` so the money set aside can be stated
+   (:func:`non_product_lines`).
 6. ``incomplete_customer`` (``config.drop_incomplete_customers``): a customer row missing one of
    :data:`CUSTOMER_PROFILE_COLUMNS` that the table has; the rows of that customer in the other tables -- dropped.
 7. ``duplicate``: an exact duplicate (all canonical columns, after conversion) of an earlier row -- dropped.
@@ -57,6 +60,7 @@ values become missing, without a log entry.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -73,14 +77,15 @@ from loyalist.schema import YEARS
 
 __all__ = [
     "CleanResult", "clean_tables", "DateBounds", "RULES", "CUSTOMER_PROFILE_COLUMNS", "ORDER_LINE_COLUMNS", "SUMMARY_COLUMNS",
-    "MAX_ID_CHANGE_RECORDS", "running_quantile_caps", "ExtraRule", "clean_customer_rows",
+    "MAX_ID_CHANGE_RECORDS", "running_quantile_caps", "ExtraRule", "clean_customer_rows", "non_product_lines",
+    "extreme_amount_totals",
 ]
 
 #: Rule names in the order they are applied (the ``rule`` column of the rejects).
 RULES: tuple[str, ...] = (
     "malformed_line", "out_of_scope", "missing_required", "normalise_id", "impossible_date", "unparseable_date", "unparseable_amount",
     "invalid_nps",
-    "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "zero_amount",
+    "unparseable_number", "invalid_satisfaction", "unparseable_flag", "test_record", "zero_amount", "non_product",
     "incomplete_customer",
     "duplicate", "duplicate_order_id", "duplicate_customer_id", "duplicate_ticket_id", "order_conflict",
     "unknown_customer", "unknown_status", "negative_amount", "extreme_amount", "resolved_before_created",
@@ -238,8 +243,12 @@ def _flags(col: _Col) -> np.ndarray:
 
 
 def _contains(texts: pd.Series, pattern: str) -> np.ndarray:
-    """Regex search on distinct texts, case-insensitive; NA never matches."""
-    return texts.str.contains(pattern, regex=True, case=False, na=False).to_numpy(dtype=bool, na_value=False)
+    """Regex search on distinct texts, case-insensitive; NA never matches. A user's pattern may hold capturing
+    groups (``'^(post|dot)$'``); only whether it matches counts, so pandas' warning about them is not shown."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
+        hit = texts.str.contains(pattern, regex=True, case=False, na=False)
+    return hit.to_numpy(dtype=bool, na_value=False)
 
 
 def _quoted(values) -> np.ndarray:
@@ -488,6 +497,7 @@ def clean_tables(
     bounds = bounds if bounds is not None else DateBounds()
     test_pattern = _test_pattern(config)
     _test_pattern(config, "test_product_patterns")
+    _test_pattern(config, "non_product_codes")
     ctx = _Context()
     outcomes: dict[str, _Outcome] = {}
     if "customers" in raw:
@@ -811,6 +821,45 @@ def _test_products(frame: pd.DataFrame, cols: dict[str, _Col], config: CleaningC
         zero = ((frame["amount"] == 0) & (frame["status"] == "completed")).to_numpy(bool, na_value=False)
         led.drop(zero, "zero_amount", "amount", "'amount' is 0 on a completed order: not a purchase "
                  "(data.cleaning.reject_zero_amount)")
+    pattern = _test_pattern(config, "non_product_codes")
+    if pattern is not None and "product_id" in cols:
+        col = cols["product_id"]
+        hit = col.expand(_contains(col.utext, pattern), fill=False).astype(bool)
+        status = pd.Series(frame["status"], dtype=object).fillna("unknown").to_numpy(dtype=object)
+        amount = frame["amount"].to_numpy(dtype="float64")
+        led.drop(hit, "non_product", "product_id",
+                 lambda m: "'product_id' " + _quoted(col.text[m]) + " (" + status[m] + " line, amount "
+                 + _str(amount[m]) + ") is a non-product code (data.cleaning.non_product_codes): not a purchase")
+
+
+_NON_PRODUCT = re.compile(r"^'product_id' '(.*)' \((\w+) line, amount (\S+)\) is a non-product code")
+
+
+def non_product_lines(rejects: pd.DataFrame | None) -> pd.DataFrame:
+    """The order lines set aside as ``non_product``, per code, from the rejects' reasons.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``product_id``, ``lines``, ``completed_amount`` (the lines that were not cancellations),
+        ``cancelled_amount``, ``amount`` (their sum); one row per code, most lines first. Empty when none.
+    """
+    cols = ["product_id", "lines", "completed_amount", "cancelled_amount", "amount"]
+    if rejects is None or not len(rejects):
+        return pd.DataFrame(columns=cols)
+    rows = rejects[(rejects["table"].astype("string") == "orders")
+                   & (rejects["rule"].astype("string") == "non_product")]
+    if not len(rows):
+        return pd.DataFrame(columns=cols)
+    parts = rows["reason"].astype("string").str.extract(_NON_PRODUCT)
+    amount = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
+    cancelled = (parts[1] == "cancelled").to_numpy(bool, na_value=False)
+    frame = pd.DataFrame({"product_id": parts[0].fillna("?"), "lines": 1,
+                          "completed_amount": np.where(cancelled, 0.0, amount),
+                          "cancelled_amount": np.where(cancelled, amount, 0.0)})
+    out = frame.groupby("product_id", sort=False).sum().reset_index()
+    out["amount"] = out["completed_amount"] + out["cancelled_amount"]
+    return out.sort_values(["lines", "product_id"], ascending=[False, True], kind="stable").reset_index(drop=True)[cols]
 
 
 def _value_codes(frame: pd.DataFrame, cols: dict[str, _Col], ids_u: dict[str, pd.Series]) -> pd.DataFrame:
@@ -1005,6 +1054,26 @@ def _extreme_amounts(frame: pd.DataFrame, raw: pd.DataFrame, config: CleaningCon
                    lambda m: shown(m) + above(m) + "; flagged")
         frame["amount_flagged"] = extreme
     return frame
+
+
+_CAPPED = re.compile(r"^'amount' (-?[0-9.eE+-]+) -> (-?[0-9.eE+-]+) \(capped at")
+_FLAGGED = re.compile(r"^'amount' (-?[0-9.eE+-]+) is above .* \((-?[0-9.eE+-]+)\); flagged$")
+
+
+def extreme_amount_totals(rejects: pd.DataFrame | None) -> dict[str, float]:
+    """What rule 10 did to the orders' money, from the rejects' reasons: ``capped_rows`` and ``capped_cut`` (the
+    amount the cap removed), ``flagged_rows`` and ``flagged_over`` (how far the flagged amounts, counted in full,
+    exceed their thresholds). Zeros when the rule changed nothing."""
+    out = {"capped_rows": 0, "capped_cut": 0.0, "flagged_rows": 0, "flagged_over": 0.0}
+    if rejects is None or not len(rejects):
+        return out
+    reasons = rejects.loc[(rejects["table"].astype("string") == "orders")
+                          & (rejects["rule"].astype("string") == "extreme_amount"), "reason"].astype("string")
+    for name, rx, key in (("capped", _CAPPED, "cut"), ("flagged", _FLAGGED, "over")):
+        parts = reasons.str.extract(rx)
+        diff = pd.to_numeric(parts[0], errors="coerce") - pd.to_numeric(parts[1], errors="coerce")
+        out[f"{name}_rows"], out[f"{name}_{key}"] = int(diff.notna().sum()), float(diff.sum())
+    return out
 
 
 def _cast(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
-from loyalist.data.clean import CleanResult
+from loyalist.data.clean import CleanResult, extreme_amount_totals, non_product_lines
 from loyalist.data.prepare import prepare, protect_clean, write_clean
 from loyalist.jobs._ui import Reporter, truncated_title
 
@@ -67,7 +67,45 @@ def run(
             [[t, r, a, int(n)] for (t, r, a), n in top.items()],
         )
         _line_level_hint(result, reporter)
+        _non_product_note(result, reporter)
+        _extreme_amount_note(result, reporter, config.data.cleaning.extreme_quantile)
     return result
+
+
+def _extreme_amount_note(result: CleanResult, reporter: Reporter, quantile: float) -> None:
+    """Say in money what the extreme-amount cap removed (Online Retail II: 418 wholesale lines, 263,571, 3.0% of
+    completed revenue, 410 of them at their product's usual unit price), and how to keep such lines, or how far
+    the flagged lines exceed their thresholds."""
+    t = extreme_amount_totals(result.rejects)
+    orders = result.tables.get("orders")
+    if orders is None or not (t["capped_rows"] or t["flagged_rows"]):
+        return
+    completed = float(orders.loc[orders["status"] == "completed", "amount"].sum())
+    if t["capped_rows"]:
+        share = t["capped_cut"] / (completed + t["capped_cut"]) if completed + t["capped_cut"] > 0 else 0.0
+        reporter.say(f"Note: the extreme-amount cap lowered {int(t['capped_rows']):,} completed order lines to the "
+                     f"{quantile} quantile of the amounts before them, removing {t['capped_cut']:,.2f} ({share:.1%} of "
+                     "the completed amount before the cap). If such lines are real (a wholesaler's bulk orders), set "
+                     "data.cleaning.extreme_amounts: flag to count them in full and mark them (amount_flagged).")
+    if t["flagged_rows"]:
+        reporter.say(f"Note: {int(t['flagged_rows']):,} completed order lines are above the {quantile} quantile of the "
+                     f"amounts before them, by {t['flagged_over']:,.2f} in all; they are counted in full and marked "
+                     "(amount_flagged, data.cleaning.extreme_amounts: flag).")
+
+
+def _non_product_note(result: CleanResult, reporter: Reporter, shown: int = 6) -> None:
+    """Say how many order lines, and how much money, the non_product rule set aside, per code (the largest
+    first), so a wrong code in data.cleaning.non_product_codes is seen before it costs a product its sales."""
+    codes = non_product_lines(result.rejects)
+    if codes.empty:
+        return
+    n, done, cancelled = int(codes["lines"].sum()), float(codes["completed_amount"].sum()), float(
+        codes["cancelled_amount"].sum())
+    top = ", ".join(f"{r.product_id} {int(r.lines):,} ({r.amount:,.0f})" for r in codes.head(shown).itertuples())
+    more = f", {len(codes) - shown} more codes" if len(codes) > shown else ""
+    reporter.say(f"Note: {n:,} order lines with non-product codes (data.cleaning.non_product_codes) were set aside as "
+                 f"non_product, not purchases: {done:,.2f} on completed lines, {cancelled:,.2f} on cancelled ones; "
+                 f"by code, lines (amount): {top}{more}. Remove a code from the list if it is a product.")
 
 
 def _line_level_hint(result: CleanResult, reporter: Reporter) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from loyalist.data.clean import extreme_amount_totals, non_product_lines
 from loyalist.data.privacy import mask_contact, mask_name
 from loyalist.report.summarize_base import Context, note, num, top_by_value
 from loyalist.report.text import fmt_int, fmt_money
@@ -99,7 +99,6 @@ def data_quality(ctx: Context) -> dict[str, Any]:
     return block
 
 
-_CAPPED = re.compile(r"'amount' (-?[0-9.eE+-]+) -> (-?[0-9.eE+-]+)")
 
 
 def _record_amounts(records: pd.Series) -> pd.Series:
@@ -123,14 +122,13 @@ def revenue_basis(orders: pd.DataFrame | None, rejects: pd.DataFrame | None) -> 
     amount = pd.to_numeric(orders["amount"], errors="coerce")
     status = orders["status"].astype("string")
     by = {k: (int((status == k).sum()), float(amount[status == k].sum())) for k in ("completed", "cancelled", "returned")}
-    capped_rows, capped_cut, guest_rows, guest_amount = 0, 0.0, 0, 0.0
+    guest_rows, guest_amount = 0, 0.0
+    codes = non_product_lines(rejects)
+    extreme = extreme_amount_totals(rejects)
+    capped_rows, capped_cut = int(extreme["capped_rows"]), extreme["capped_cut"]
+    flagged_rows, flagged_over = int(extreme["flagged_rows"]), extreme["flagged_over"]
     if rejects is not None and len(rejects):
         orders_rej = rejects[rejects["table"].astype("string") == "orders"]
-        cap = orders_rej[orders_rej["rule"].astype("string") == "extreme_amount"]
-        if len(cap):
-            parts = cap["reason"].astype("string").str.extract(_CAPPED)
-            cut = pd.to_numeric(parts[0], errors="coerce") - pd.to_numeric(parts[1], errors="coerce")
-            capped_rows, capped_cut = int(len(cap)), float(cut.sum())
         guest = orders_rej[(orders_rej["rule"].astype("string") == "missing_required")
                            & (orders_rej["column"].astype("string") == "customer_id")]
         if len(guest):
@@ -146,6 +144,11 @@ def revenue_basis(orders: pd.DataFrame | None, rejects: pd.DataFrame | None) -> 
     if capped_rows:
         parts_zh[0] += f"（{fmt_int(capped_rows)} 行极端金额被封顶，共减少 {fmt_money(capped_cut)}）"
         parts_en[0] += f" (capping {fmt_int(capped_rows)} extreme amounts removed {fmt_money(capped_cut)})"
+    if flagged_rows:
+        parts_zh[0] += (f"（{fmt_int(flagged_rows)} 行极端金额已标记但全额计入，超出阈值部分共 "
+                        f"{fmt_money(flagged_over)}）")
+        parts_en[0] += (f" ({fmt_int(flagged_rows)} extreme amounts are flagged but counted in full, "
+                        f"{fmt_money(flagged_over)} above the threshold)")
     left_zh, left_en = [], []
     for key, zh, en in (("cancelled", "取消订单", "cancelled orders"), ("returned", "退货订单", "returned orders")):
         n, amt = by[key]
@@ -156,6 +159,17 @@ def revenue_basis(orders: pd.DataFrame | None, rejects: pd.DataFrame | None) -> 
         left_zh.append(f"{fmt_int(guest_rows)} 行无客户编号的记录（散客或匿名销售，{fmt_money(guest_amount)}，已剔除）")
         left_en.append(f"{fmt_int(guest_rows)} rows without a customer id (guest or anonymous sales, "
                        f"{fmt_money(guest_amount)}, rejected)")
+    if not codes.empty:
+        n_np, done_np = int(codes["lines"].sum()), float(codes["completed_amount"].sum())
+        cancelled_np = float(codes["cancelled_amount"].sum())
+        names = "、".join(codes["product_id"].head(6)) + ("等" if len(codes) > 6 else "")
+        names_en = ", ".join(codes["product_id"].head(6)) + (", ..." if len(codes) > 6 else "")
+        left_zh.append(f"{fmt_int(n_np)} 行非商品代码（邮费、运费、手续费、折扣、手工调整等：{names}；未取消的行合计 "
+                       f"{fmt_money(done_np)}，已取消的行 {fmt_money(cancelled_np)}；见 data.cleaning.non_product_codes，"
+                       "已剔除）")
+        left_en.append(f"{fmt_int(n_np)} lines with non-product codes (postage, carriage, fees, discounts, manual "
+                       f"adjustments: {names_en}; {fmt_money(done_np)} on lines not cancelled, "
+                       f"{fmt_money(cancelled_np)} on cancelled ones; see data.cleaning.non_product_codes; rejected)")
     zh = parts_zh[0] + ("；不计入：" + "；".join(left_zh) if left_zh else "") + "。"
     en = parts_en[0] + ("; not counted: " + "; ".join(left_en) if left_en else "") + "."
     return {"completed_orders": n_done, "completed_amount": total,
@@ -163,6 +177,10 @@ def revenue_basis(orders: pd.DataFrame | None, rejects: pd.DataFrame | None) -> 
             "returned_orders": by["returned"][0], "returned_amount": by["returned"][1],
             "capped_rows": capped_rows, "capped_amount_removed": capped_cut,
             "no_customer_rows": guest_rows, "no_customer_amount": guest_amount,
+            "flagged_rows": flagged_rows, "flagged_amount_above": flagged_over,
+            "non_product_lines": int(codes["lines"].sum()) if not codes.empty else 0,
+            "non_product_amount": float(codes["completed_amount"].sum()) if not codes.empty else 0.0,
+            "non_product_cancelled_amount": float(codes["cancelled_amount"].sum()) if not codes.empty else 0.0,
             "sentence": {"zh": zh, "en": en}}
 
 
