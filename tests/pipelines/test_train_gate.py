@@ -120,6 +120,24 @@ def test_a_baseline_candidate_becomes_champion_on_a_fresh_store(env, tmp_path, m
         assert trained.decision.promoted, (kind, trained.decision.reason)
         name = config.tracking.churn_model_name if kind == "churn" else config.tracking.value_model_name
         assert load(name, CHAMPION).info.version == trained.version
+    # the card says which of the two figures of the baseline the gate judged, whenever they differ
+    metric = config.training.value_promotion_metric
+    baseline = value.result.metrics.set_index("scorer").loc[value.candidate.split("@")[0], metric]
+    registered = value.decision.challenger_score
+    said = f"The gate judged the {value.candidate} baseline as registered for scoring: {metric} {registered:.3f}"
+    assert (said in value.card) == (f"{registered:.3f}" != f"{baseline:.3f}")
+
+
+def test_the_gate_message_says_which_baseline_figure_it_judged():
+    """CDNOW sample: "loses to the baselines (ROC AUC 0.738 vs bgnbd_no_purchase 0.741) ... becomes champion with
+    roc_auc 0.735": three figures for one comparison. The table refits each baseline at the evaluation cut-off; the
+    registered candidate is the fit kept for scoring; the message now says so."""
+    assert train_job.candidate_sentence("bgnbd_no_purchase", "bgnbd_no_purchase", "roc_auc", 0.73512, 0.7409) == (
+        "The gate judged the bgnbd_no_purchase baseline as registered for scoring: roc_auc 0.735 on the same "
+        "evaluation rows; the table's 0.741 is bgnbd_no_purchase refitted at the evaluation cut-off, which only the "
+        "comparison uses.")
+    assert train_job.candidate_sentence("recency", "recency", "roc_auc", 0.7001, 0.7004) == ""  # same to 3 places
+    assert train_job.candidate_sentence("loyalist", "recency", "roc_auc", 0.8, 0.7) == ""  # the learned model
 
 
 def test_a_backtest_is_not_judged_against_a_champion_trained_on_its_evaluation_rows(tables, env, tmp_path):
