@@ -340,7 +340,7 @@ HEADERS: dict[str, dict[str, str]] = _pairs({
     "department": ("责任部门", "department"),
     "deadline": ("时间节点", "deadline"),
     "expected_effect": ("预期效果", "expected effect"),
-    "typical_traits": ("典型特征", "typical traits"),
+    "typical_traits": ("典型特征（本期数据）", "typical traits (this data)"),
     "strategy": ("核心运营策略", "core strategy"),
     "next_products": ("推荐产品", "next products"),
     "products": ("推荐产品", "product"),
@@ -615,6 +615,15 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Warning: the {model}'s {horizon}-day horizon covers calendar months no training label covered "
               "({months}); {how}. If those months have a seasonal peak or trough, its totals and probabilities may "
               "be off.",
+    },
+    "level_other_horizon": {
+        "zh": "注意：{model}的水平是训练时为另一预测期设定的（{months}，{how}）；本名单截至 {as_of}，其 {horizon} 天预测期"
+              "（{list_months}）不含这些月份，但该固定水平仍原样应用，因此本名单的水平未经校验；可用 --as-of {as_of} "
+              "重新训练后核对。",
+        "en": "Warning: the {model} carries the level it was given at training for another horizon ({months}; {how}). "
+              "This list is as of {as_of}: its {horizon}-day horizon ({list_months}) has none of those months, yet "
+              "the frozen level is applied unchanged, so this list's level is unchecked; train with --as-of {as_of} "
+              "to check it.",
     },
     "level_how_seasonal_index": {
         "zh": "其水平已按历史同月的季节指数调整（×{factor}）",

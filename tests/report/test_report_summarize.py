@@ -166,6 +166,11 @@ def test_recommendations(full, scored):
     strategy = {r["tier"]: r for r in rec["strategy"]}
     assert strategy["devoted"]["department"]["zh"] == "大客户部"
     assert strategy["high_risk"]["share"] == pytest.approx((scored["loyalty_tier"] == "high_risk").mean())
+    high = scored[scored["loyalty_tier"] == "high_risk"]
+    assert strategy["high_risk"]["typical_traits"]["en"].startswith(
+        f"median of {len(high):,} customers: last order {int(round(high['recency_days'].median()))} days ago, ")
+    assert "3 months" not in strategy["high_risk"]["typical_traits"]["en"]  # not the template's example
+    assert strategy["high_risk"]["template_traits"]["en"] == "no purchase for 3 months, or NPS < 30"
     cross = rec["crosssell"]
     eligible = scored["loyalty_tier"].isin(["devoted", "stable"]) & (scored["next_products"] != "")
     assert cross["customers"] == int(eligible.sum())
@@ -508,3 +513,21 @@ def test_the_revenue_basis_states_non_product_lines_and_flagged_amounts():
         "non-product codes (postage, carriage, fees, discounts, manual adjustments: M, POST; 268 on lines not "
         "cancelled, -100 on cancelled ones; see data.cleaning.non_product_codes; rejected).")
     assert "3 行非商品代码" in r["sentence"]["zh"] and "1 行极端金额已标记但全额计入" in r["sentence"]["zh"]
+
+
+def test_typical_traits_are_this_datas_medians_not_the_templates_example():
+    """Online Retail II: the strategy table's "typical traits" were the source template's example ("no purchase for
+    3 months, or NPS < 30", "tenure > 2 years") beside a 60-day guard and one year of data; they now state the
+    tier's medians, and a tier without customers shows the example marked as such."""
+    from loyalist.report.summarize_actions import observed_traits
+
+    tier = pd.DataFrame({"recency_days": [50.0, 56.0, 90.0], "purchase_frequency": [2.0, 4.06, 6.0],
+                         "tenure_months": [5.0, 11.0, 12.0], "repurchase_rate": [0.2, 0.4, 0.5],
+                         "nps": [float("nan")] * 3})
+    assert observed_traits(tier, "high_risk") == {
+        "zh": "3 位客户的中位数：最近一次消费在 56 天前，每年消费 4.1 次，合作 11 个月，月度复购率 40%",
+        "en": "median of 3 customers: last order 56 days ago, 4.1 orders a year, tenure 11 months, monthly "
+              "repurchase rate 40%"}
+    assert observed_traits(tier.iloc[:0], "devoted")["en"] == (
+        "no customers this period (the template's example: high repurchase, high NPS, few complaints, tenure > 2 years)")
+    assert observed_traits(tier[["nps"]], "at_risk")["zh"] == "范本示例：消频下降，或近期有投诉记录"

@@ -64,7 +64,10 @@ class ScoringOutput:
     peak_mb: dict[str, float] = field(default_factory=dict)
 
 
-def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> list[str]:
+def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer,
+                    as_of: pd.Timestamp | None = None) -> list[str]:
+    from loyalist.modeling.supervised.level import month_names, other_horizon_months
+
     notes = []
     for kind, scorer, wanted in (("churn", churn, config.features.churn_horizon_days),
                                  ("value", value, config.features.value_horizon_days)):
@@ -78,22 +81,38 @@ def _check_horizons(config: LoyalistConfig, churn: Scorer, value: Scorer) -> lis
         level = getattr(scorer.model, "level_", None)  # the model's level rule (loyalist.modeling.supervised.level) warned
         level_note = getattr(level, "note", "")
         if level_note and used == getattr(scorer.model, "horizon_days", None):
-            notes.append(f"The {kind} model: {level_note}")
+            other = other_horizon_months(level, as_of, int(used or 0))
+            if other is None or level is None:
+                notes.append(f"The {kind} model: {level_note}")
+            else:
+                assert as_of is not None  # other_horizon_months needs it
+                day = pd.Timestamp(as_of).date()
+                notes.append(
+                    f"The {kind} model carries the level it was given at training for another horizon "
+                    f"({', '.join(level.uncovered)}: {level_note}) This list is as of {day}: its {used}-day horizon "
+                    f"({', '.join(month_names(other))}) has none of those months, yet the frozen level is applied "
+                    f"unchanged, so this list's {kind} level is unchecked; train with --as-of {day} to check it.")
     return notes
 
 
-def level_warnings(churn: Scorer, value: Scorer) -> dict[str, dict]:
+def level_warnings(churn: Scorer, value: Scorer, as_of: pd.Timestamp | None = None) -> dict[str, dict]:
     """The level rule's warning per model kind (the summary's ``level``; the report words it in both languages):
     :func:`loyalist.modeling.supervised.level.level_block` of each model scored at its own horizon, where
-    :func:`_check_horizons` prints the same note."""
-    from loyalist.modeling.supervised.level import level_block
+    :func:`_check_horizons` prints the same note. A list whose horizon after ``as_of`` has none of the months the
+    level was set for gets ``as_of`` and ``list_months`` in its block (the report then says the level is unchecked
+    for this list, not the training-time warning)."""
+    from loyalist.modeling.supervised.level import level_block, other_horizon_months
 
     out = {}
     for kind, scorer in (("churn", churn), ("value", value)):
         own = getattr(scorer.model, "horizon_days", None)
         used = getattr(scorer, "horizon_days", None) or own
-        block = level_block(getattr(scorer.model, "level_", None), int(own or 0)) if used == own else None
+        level = getattr(scorer.model, "level_", None)
+        block = level_block(level, int(own or 0)) if used == own else None
         if block is not None:
+            other = other_horizon_months(level, as_of, int(own or 0))
+            if other is not None:
+                block = {**block, "as_of": str(pd.Timestamp(as_of).date()), "list_months": other}
             out[kind] = block
     return out
 
@@ -261,8 +280,8 @@ def score_customers(
         "warn_level": job.drift_warn_psi,
         "drifted": [r.feature for r in drift.itertuples() if r.drifted],
     }
-    summary["notes"] = _check_horizons(config, churn, value)
-    summary["level"] = level_warnings(churn, value)
+    summary["notes"] = _check_horizons(config, churn, value, as_of)
+    summary["level"] = level_warnings(churn, value, as_of)
     calibration = getattr(churn.model, "survival_calibration_", None)
     if calibration:  # BG/NBD share still buying, predicted vs observed at training (issue 15 §2), for the report
         summary["survival_calibration"] = calibration

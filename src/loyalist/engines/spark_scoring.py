@@ -437,8 +437,8 @@ def score_customers_spark(
     }
     from loyalist.batch.scoring import _check_horizons, level_warnings
 
-    summary["notes"] = _check_horizons(config, churn, value)
-    summary["level"] = level_warnings(churn, value)
+    summary["notes"] = _check_horizons(config, churn, value, as_of)
+    summary["level"] = level_warnings(churn, value, as_of)
     calibration = getattr(churn.model, "survival_calibration_", None)
     if calibration:  # as the DuckDB job: the training run's BG/NBD share-still-buying check, for the report
         summary["survival_calibration"] = calibration

@@ -228,8 +228,13 @@ def level_sentence(kind: str, block: Mapping[str, Any]) -> dict[str, str]:
                for lang in ("zh", "en")}
     else:
         how = {lang: SENTENCES[how_key][lang].format(factor=f"{factor:.3f}") for lang in ("zh", "en")}  # no capital
-    return sentence("level_warning", model=_MODEL_NAMES.get(kind, {"zh": kind, "en": f"{kind} model"}),
-                    horizon=int(block.get("horizon_days") or 0),
-                    months={"zh": "、".join(f"{m}月" for m in months),
-                            "en": ", ".join(pd.Timestamp(2000, m, 1).strftime("%b") for m in months)},
+    def names(ms: list[int]) -> dict[str, str]:
+        return {"zh": "、".join(f"{m}月" for m in ms), "en": ", ".join(pd.Timestamp(2000, m, 1).strftime("%b") for m in ms)}
+
+    model = _MODEL_NAMES.get(kind, {"zh": kind, "en": f"{kind} model"})
+    if block.get("as_of") and block.get("list_months"):  # a list at another as-of: the level is not about it
+        return sentence("level_other_horizon", model=model, horizon=int(block.get("horizon_days") or 0),
+                        months=names(months), how=how, as_of=str(block["as_of"]),
+                        list_months=names([int(m) for m in block["list_months"]]))
+    return sentence("level_warning", model=model, horizon=int(block.get("horizon_days") or 0), months=names(months),
                     how=how)

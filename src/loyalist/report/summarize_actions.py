@@ -179,6 +179,52 @@ def plan_order(df: pd.DataFrame, list_summary: Any, n: int) -> tuple[pd.DataFram
     return top_by_value(df, n), used, missing
 
 
+def observed_traits(tier: pd.DataFrame, code: str) -> dict[str, str]:
+    """A tier's typical traits as this data shows them: the medians of the days since the last order, orders a
+    year, tenure, monthly repurchase rate and (where surveyed) NPS of its customers, in both languages.
+
+    The source's table 3 gives example traits ("no purchase for 3 months", "tenure > 2 years"); printed beside a
+    60-day guard and one year of data (Online Retail II) they read as facts about these customers and were wrong.
+    A tier without customers keeps the example, marked as such."""
+    template = TIER_TYPICAL_TRAITS[code]
+    if not len(tier):
+        return {"zh": f"本期无客户（范本示例：{template['zh']}）",
+                "en": f"no customers this period (the template's example: {template['en']})"}
+    zh, en = [], []
+
+    def median(column: str) -> float | None:
+        if column not in tier.columns:
+            return None
+        values = pd.to_numeric(tier[column], errors="coerce").dropna()
+        return float(values.median()) if len(values) else None
+
+    days = median("recency_days")
+    if days is not None:
+        zh.append(f"最近一次消费在 {fmt_int(days)} 天前")
+        en.append(f"last order {fmt_int(days)} days ago")
+    freq = median("purchase_frequency")
+    if freq is not None:
+        zh.append(f"每年消费 {fmt_num(freq, 1)} 次")
+        en.append(f"{fmt_num(freq, 1)} orders a year")
+    months = median("tenure_months")
+    if months is not None:
+        zh.append(f"合作 {fmt_int(months)} 个月")
+        en.append(f"tenure {fmt_int(months)} months")
+    repurchase = median("repurchase_rate")
+    if repurchase is not None:
+        zh.append(f"月度复购率 {repurchase:.0%}")
+        en.append(f"monthly repurchase rate {repurchase:.0%}")
+    nps = median("nps")
+    if nps is not None:
+        zh.append(f"NPS {fmt_int(nps)}")
+        en.append(f"NPS {fmt_int(nps)}")
+    if not en:
+        return {"zh": f"范本示例：{template['zh']}", "en": f"the template's example: {template['en']}"}
+    n = len(tier)
+    return {"zh": f"{fmt_int(n)} 位客户的中位数：" + "，".join(zh),
+            "en": f"median of {fmt_int(n)} customers: " + ", ".join(en)}
+
+
 def recommendations_section(ctx: Context) -> dict[str, Any]:
     """Section 5: ``strategy`` (one row per tier), ``plan_customers``, ``plan_tiers``, ``crosssell``,
     ``sentences``."""
@@ -188,8 +234,8 @@ def recommendations_section(ctx: Context) -> dict[str, Any]:
         mask = df["loyalty_tier"] == t
         rule = tier_strategy(actions, t)
         strategy.append({"tier": t, "customers": int(mask.sum()), "share": float(mask.mean()),
-                         "typical_traits": dict(TIER_TYPICAL_TRAITS[t]), "traits": dict(TIER_TRAITS[t]),
-                         **_rule_fields(rule, as_of)})
+                         "typical_traits": observed_traits(df.loc[mask], t), "template_traits": dict(TIER_TYPICAL_TRAITS[t]),
+                         "traits": dict(TIER_TRAITS[t]), **_rule_fields(rule, as_of)})
 
     survival = survival_by_tier(df)
     churn_days = {row["tier"]: row["median_days_to_churn"] for row in survival}

@@ -42,7 +42,7 @@ from scipy.special import expit, logit
 
 __all__ = ["Level", "uncovered_months", "seasonal_factor", "churn_logit_shift", "churn_power", "month_span",
            "month_names", "month_numbers", "level_block", "level_tags",
-           "set_level", "run_rate", "anchor_level", "RUN_RATE_DAYS"]
+           "set_level", "run_rate", "anchor_level", "RUN_RATE_DAYS", "other_horizon_months"]
 
 #: The run-rate window of the anchor (days before the cut-off; the window of an "active" customer).
 RUN_RATE_DAYS = 90
@@ -185,6 +185,23 @@ def month_names(months: Iterable[int]) -> tuple[str, ...]:
 def month_numbers(names: Iterable[str]) -> list[int]:
     """The inverse of :func:`month_names` (unknown names are skipped)."""
     return [_MONTHS.index(n) + 1 for n in names if n in _MONTHS]
+
+
+def other_horizon_months(level: Level | None, as_of: pd.Timestamp | None, horizon_days: int) -> list[int] | None:
+    """The months (1-12) of a list's horizon (as_of, as_of + horizon_days] when they include none of the months the
+    model's level was set for (``level.uncovered``, found at training for the horizon after the data end); None when
+    the level's note describes this list (or there is no note, or no as-of).
+
+    A model carries one frozen level. Online Retail II's churn model was leveled for Jan-Mar (the horizon after
+    2010-12-09); the list scored as of 2010-09-09 (horizon Sep-Dec) repeated that note as if it described it."""
+    if level is None or not getattr(level, "note", "") or as_of is None:
+        return None
+    uncovered = set(month_numbers(getattr(level, "uncovered", ()) or ()))
+    if not uncovered:
+        return None
+    start = pd.Timestamp(as_of).normalize()
+    months = month_span(start, start + pd.Timedelta(days=int(horizon_days)))
+    return None if months & uncovered else sorted(months)
 
 
 def level_block(level: Level | None, horizon_days: int) -> dict | None:
