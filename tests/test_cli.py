@@ -106,3 +106,25 @@ def test_demo_workdir_naming_a_file_is_refused(calls, tmp_path):
     existing.write_text("x")
     result = _invoke(["demo", "--workdir", str(existing)])
     assert result.exit_code == 2 and "The --workdir folder" in result.output and calls == []
+
+
+def test_help_keeps_square_brackets():
+    """Typer renders help as rich markup, where ``[spark]`` is a style tag and vanishes: ``pip install
+    'loyalist[spark]'`` was shown as ``pip install 'loyalist'``, an install that does not bring PySpark. Every
+    bracketed word of an option's help must reach the screen."""
+    import re
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    checked = 0
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        texts = [param.help or "" for param in command.params] + [command.help or ""]
+        words = {match for text in texts for match in re.findall(r"[\w'-]*\\?\[\w+\][\w']*", text)}
+        if not words:
+            continue
+        shown = _invoke([name, "--help"]).output
+        for word in words:
+            checked += 1
+            assert word.replace("\\[", "[") in shown, f"'{word}' is missing from 'loyalist {name} --help'"
+    assert checked  # the --engine option's help names the extra

@@ -145,7 +145,8 @@ def _compute(cfg):
 
 EngineOpt = Annotated[
     str,
-    typer.Option("--engine", help="duckdb (one machine, default) or spark (pip install 'loyalist[spark]'; "
+    # help text is rich markup: a bare [spark] would be read as a style tag and vanish, hence the backslash
+    typer.Option("--engine", help="duckdb (one machine, default) or spark (pip install 'loyalist\\[spark]'; "
                  "settings in the config's spark block, SPARK_HOME, PYSPARK_PYTHON)."),
 ]
 
