@@ -268,3 +268,36 @@ def test_a_full_store_disk_while_logging_is_one_sentence(fresh_store, monkeypatc
     with pytest.raises(StoreError, match=r"cannot be written \(database or disk is full\)"):
         with run("start"):
             pass
+
+
+def test_a_server_refusing_the_host_name_says_allowed_hosts(isolated_mlflow):
+    """MLflow >= 3.5 answers 403 'Invalid Host header' to any host name outside its --allowed-hosts (by default
+    localhost and private IPs): a team server started as docs/team-setup.md said refused http://mlflow.internal:5000,
+    and the sentence only said to check that the server is up."""
+    import http.server
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            body = b"Invalid Host header - possible DNS rebinding attack detected"
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _refuse
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        result = _cli(["models"], MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 2, result.output
+    assert f"--allowed-hosts 127.0.0.1:{port}" in result.output, result.output
+    assert "Traceback" not in result.output

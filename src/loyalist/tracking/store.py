@@ -204,6 +204,13 @@ def _store_error(exc: BaseException, tracking_uri: str) -> StoreError:
             f"The MLflow store '{db_path}' cannot be used ({text}); restore it from a backup, or move it away so "
             "that a new store is created."
         )
+    if "Invalid Host header" in text:  # MLflow >= 3.5 answers 403 to a host name not in --allowed-hosts
+        host = urlparse(tracking_uri).netloc.rpartition("@")[2] or tracking_uri
+        return StoreError(
+            f"The MLflow tracking server {_redact(tracking_uri)!r} refuses requests addressed to {host!r} ({text}); "
+            f"start 'mlflow server' with --allowed-hosts {host} (the name and port users put in "
+            "MLFLOW_TRACKING_URI; docs/team-setup.md)."
+        )
     return StoreError(
         f"The MLflow tracking store {tracking_uri!r} failed ({text}); check that the server is up and the URI is "
         "right (MLFLOW_TRACKING_URI / 'tracking.tracking_uri')."
