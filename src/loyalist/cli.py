@@ -352,8 +352,15 @@ def train(
 
         spark = start_spark(cfg, _env())
         snapshots = functools.partial(spark_labelled_snapshot, spark, spark_tables(spark, _uri(clean)))
-    job.run_training(cfg, _tables(cfg, clean, reporter), workdir=workdir, env=_env(), reporter=reporter,
-                     kinds=kinds, tune_trials=tune, as_of=as_of, snapshots=snapshots)
+    prepared = clean is not None and Path(clean).is_dir()
+    tables = _tables(cfg, clean, reporter)
+    from loyalist.data.prepare import sequenced_orders
+
+    # the orders frame read from a prepared folder is its orders file's rows in order: the DuckDB snapshots read
+    # each order's previous and first order from that file instead of computing them
+    sequence = sequenced_orders(Path(clean)) if prepared and snapshots is None else None
+    job.run_training(cfg, tables, workdir=workdir, env=_env(), reporter=reporter,
+                     kinds=kinds, tune_trials=tune, as_of=as_of, snapshots=snapshots, sequence=sequence)
 
 
 @app.command()

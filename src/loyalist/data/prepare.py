@@ -32,7 +32,8 @@ from loyalist.data.validate import validate_tables
 from loyalist.errors import InputFileError
 from loyalist.io import output_set, read_parquet, settle, verify
 
-__all__ = ["prepare", "protect_clean", "write_clean", "read_clean", "CLEAN_TABLES", "STREAMED_TABLES"]
+__all__ = ["prepare", "protect_clean", "write_clean", "read_clean", "sequenced_orders", "CLEAN_TABLES",
+           "STREAMED_TABLES"]
 
 #: Tables :func:`write_clean` may write and :func:`read_clean` reads back, in this order.
 CLEAN_TABLES: tuple[str, ...] = ("orders", "order_lines", "customers", "tickets", "surveys")
@@ -201,6 +202,17 @@ def _write_orders(df: pd.DataFrame, path: Path) -> None:
         write_sequenced_orders(unsorted, path)
     finally:
         unsorted.unlink(missing_ok=True)
+
+
+def sequenced_orders(folder: Path) -> ParquetTable | None:
+    """The clean folder's ``orders.parquet`` as a :class:`ParquetTable` when it carries each order's previous and
+    first order for its content (``loyalist prepare`` wrote it: :attr:`ParquetTable.sequenced`), else None. The
+    training job hands it to its snapshots with the orders frame :func:`read_clean` read from it."""
+    path = Path(folder) / "orders.parquet"
+    if not path.is_file():
+        return None
+    table = ParquetTable(path, "orders")
+    return table if table.sequenced else None
 
 
 def read_clean(folder: Path, *, lazy: Iterable[str] = ()) -> dict[str, pd.DataFrame | ParquetTable]:

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
 from loyalist.compute import duckdb_settings
 from loyalist.config.models import FeatureConfig
@@ -444,14 +445,24 @@ class SnapshotPass:
     ``build_snapshot(tables, as_of, config)`` returns. With ``orders`` left on disk (a ParquetTable) every
     :meth:`at` is :func:`build_snapshot` itself.
 
+    ``sequence``: the sequenced orders file (``loyalist prepare``'s, :attr:`ParquetTable.sequenced`) that the
+    orders frame was read from (``read_clean``, possibly cut at a date by ``events_until``): its ``prev_date`` and
+    ``customer_first_date`` are read instead of computed, when they provably belong to the frame's rows
+    (:func:`_file_sequence`); :attr:`sequence_from` says which was done.
+
     A snapshot asked for more than once (the churn and value models of a training run share a cut-off) is built
     once when the caller says so beforehand: :meth:`expect` counts the calls to come for a cut-off, and the frame
     is kept only until the last of them (a copy is handed out each time), so at most the announced repeats are
     held, never every snapshot of the run. Snapshots at the same cut-off are the same frame when the windows they
     read are the same (:func:`snapshot_params` and ``rfm_bins``; the label horizons of the config play no part)."""
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame | ParquetTable]) -> None:
+    def __init__(self, tables: Mapping[str, pd.DataFrame | ParquetTable], *,
+                 sequence: ParquetTable | None = None) -> None:
         self.tables = tables
+        self.sequence = sequence
+        #: Where the orders' sequence columns came from, once the first snapshot is built: ``"file"`` (read from
+        #: ``sequence``), ``"computed"`` (:func:`_with_sequence`) or ``"streamed"`` (orders on disk: build_snapshot).
+        self.sequence_from: str | None = None
         self._sources: dict[str, pa.Table | engine.ParquetView] | None = None
         self._expected: dict[tuple, int] = {}
         self._kept: dict[tuple, pd.DataFrame] = {}
@@ -499,14 +510,73 @@ class SnapshotPass:
                 "configure data.orders."
             )
         if isinstance(tables["orders"], ParquetTable):
+            self.sequence_from = "streamed"
             return build_snapshot(tables, as_of, config)
         if self._sources is None:
             sources = _sources(tables)
             orders = sources["orders"]
             assert isinstance(orders, pa.Table)  # a DataFrame source is handed over as Arrow
-            sources["orders"] = _with_sequence(orders)
+            from_file = _file_sequence(orders, tables["orders"].index, self.sequence)
+            self.sequence_from = "computed" if from_file is None else "file"
+            sources["orders"] = _with_sequence(orders) if from_file is None else from_file
             self._sources = sources
         return _run(_sql(config, self._sources, presequenced=True), self._sources, params, tables, config)
+
+
+def _completed_dated(status: pa.ChunkedArray | pa.Array, dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The rows the sequence is defined on: completed orders (status 'completed') with a date."""
+    if pa.types.is_dictionary(status.type):
+        status = status.cast(status.type.value_type)
+    completed = pc.fill_null(pc.equal(status, "completed"), False).to_numpy(zero_copy_only=False)
+    return completed & pc.is_valid(dates).to_numpy(zero_copy_only=False)
+
+
+def _file_sequence(orders: pa.Table, index: pd.Index, file: ParquetTable | None) -> pa.Table | None:
+    """``orders`` (the normalised Arrow table of the orders frame, index ``index``) with the ``prev_date`` and
+    ``customer_first_date`` of the sequenced orders file ``file`` the frame was read from (``loyalist prepare``
+    computed them: :mod:`loyalist.data.sequence`); None when ``file`` is None or not sequenced
+    (:attr:`ParquetTable.sequenced`), or when the file's columns cannot be shown to be the frame's own.
+
+    The frame's rows are taken to be the file's rows at the positions its index names (``read_clean`` reads the
+    file in its row order with a RangeIndex; ``events_until`` keeps a subset with its labels). The columns are the
+    frame's when, at those positions, the file has the same customer_id, order_date and completed flag (what they
+    are computed from), and every completed dated order of the file that the frame leaves out is dated after
+    every completed dated order it keeps (a frame cut at a date: the previous and first order of a kept order are
+    kept). Otherwise the caller computes them (:func:`_with_sequence`); the snapshot is the same either way.
+    """
+    if file is None or not file.sequenced:
+        return None
+    n = file.num_rows
+    values = index.to_numpy()
+    if len(values) != orders.num_rows or len(values) > n or not np.issubdtype(values.dtype, np.integer):
+        return None
+    whole = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and len(index) == n
+    if not whole and len(values) and (values[0] < 0 or values[-1] >= n or not (np.diff(values) > 0).all()):
+        return None  # positions must be increasing and inside the file
+    names = ["customer_id", "order_date", *SEQUENCE_COLUMNS]
+    status = "status" in file.file_schema.names
+    data = pq.read_table(file.path, columns=names + (["status"] if status else []))
+    dates = data.column("order_date")
+    flags = (_completed_dated(data.column("status"), dates) if status
+             else pc.is_valid(dates).to_numpy(zero_copy_only=False))
+    if not whole:
+        kept = np.zeros(n, dtype=bool)
+        kept[values] = True
+        stamps = dates.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        inside, outside = stamps[kept & flags], stamps[~kept & flags]
+        if len(inside) and len(outside) and outside.min() <= inside.max():
+            return None  # a kept order's previous or first order may be left out
+        data = data.take(pa.array(values))
+        flags = flags[values]
+    unit = orders.column("order_date").type
+    same = (data.column("customer_id").cast(pa.large_string()).equals(orders.column("customer_id")
+                                                                      .cast(pa.large_string()))
+            and data.column("order_date").cast(unit).equals(orders.column("order_date"))
+            and np.array_equal(flags, _completed_dated(orders.column("status"), orders.column("order_date"))))
+    if not same:
+        return None
+    return (orders.append_column("prev_date", data.column("prev_date").cast(unit))
+            .append_column("customer_first_date", data.column("customer_first_date").cast(unit)))
 
 
 def _with_sequence(orders: pa.Table) -> pa.Table:

@@ -16,6 +16,7 @@ import pandas as pd
 from loyalist.config import config_to_dict
 from loyalist.config.metrics import SUMMARY_METRICS, Kind, higher_is_better
 from loyalist.config.models import LoyalistConfig
+from loyalist.data.tables import ParquetTable
 from loyalist.errors import InsufficientHistoryError, ModelError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.jobs._common import config_tags, start_tracking
@@ -497,10 +498,14 @@ def run_training(
     tune_trials: int = 0,
     as_of=None,
     snapshots=None,
+    sequence: ParquetTable | None = None,
 ) -> dict[str, TrainedModel]:
     """Train, register and gate each kind. ``as_of``: train from events dated <= that day only (end of day); the
     newest label windows then end on it. ``snapshots``: builds the labelled training snapshots on another engine
-    (``train --engine spark``: ``loyalist.engines.spark.spark_labelled_snapshot``); DuckDB when None."""
+    (``train --engine spark``: ``loyalist.engines.spark.spark_labelled_snapshot``); DuckDB when None.
+    ``sequence``: the clean orders file ``tables['orders']`` was read from (``read_clean``); when ``loyalist
+    prepare`` sequenced it, the snapshots read each order's previous and first order from it instead of computing
+    them (:class:`~loyalist.features.snapshot.SnapshotPass`)."""
     reporter = reporter or Reporter(quiet=True)
     uri = start_tracking(config, workdir, env)
     reporter.say(f"MLflow store: {uri}")
@@ -512,7 +517,7 @@ def run_training(
     fingerprints = table_fingerprints(tables)  # once per run: every model's retraining key reads them
     # one preparation of the tables for every labelled snapshot of the run (both models, ~20 cut-offs)
     if snapshots is None:
-        snapshots = LabelledSnapshots(tables)
+        snapshots = LabelledSnapshots(tables, sequence=sequence)
         _announce(snapshots, kinds, config, tables)
     for name in kinds:
         kind = cast(Kind, name)  # the callers pass "churn" and/or "value" (the CLI's choices)

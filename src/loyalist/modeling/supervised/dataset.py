@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.config.models import FeatureConfig
+from loyalist.data.tables import ParquetTable
 from loyalist.errors import InsufficientHistoryError
 from loyalist.features.cutoffs import cutoff_grid, data_period
 from loyalist.features.labels import LabelBuilder, build_labels
@@ -146,9 +147,9 @@ class LabelledSnapshots:
     :class:`~loyalist.features.labels.LabelBuilder`): a training run builds ~20 labelled snapshots of the same
     tables for its two models. Each call returns ``labelled_snapshot(tables, as_of, config)``'s rows."""
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(self, tables: Mapping[str, pd.DataFrame], *, sequence: ParquetTable | None = None) -> None:
         self.tables = tables
-        self._snapshots = SnapshotPass(tables)
+        self._snapshots = SnapshotPass(tables, sequence=sequence)  # sequence: the orders file the frame came from
         self._labels: LabelBuilder | None = None
 
     def expect(self, cutoffs: Sequence[pd.Timestamp], config: FeatureConfig) -> None:
