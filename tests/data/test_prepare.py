@@ -189,3 +189,29 @@ def test_an_order_line_export_without_product_id_gets_a_hint(tmp_path):
         "Date, amount: Amount, product_id: StockCode}\n", encoding="utf-8")
     result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert result.exit_code == 0 and "duplicate_order_id" not in result.output, result.output
+
+
+def test_sequence_orders_false_writes_the_orders_as_they_are(sources, tmp_path):
+    """``data.sequence_orders: false`` (a refresh snapshotted once: prepare's sort would cost more than it saves):
+    the orders file is the cleaner's frame in its own row order, not marked, and every reader gets the same table
+    and snapshot as from the sequenced file, by the window path."""
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.jobs import prepare as prepare_job
+
+    (sources / "off.yaml").write_text("data:\n  sequence_orders: false\n", encoding="utf-8")
+    assert load_config([sources / "demo.yaml"]).data.sequence_orders  # the default: sequenced
+    on, off = tmp_path / "on", tmp_path / "off"
+    prepare_job.run(load_config([sources / "demo.yaml"]), on)
+    result = prepare_job.run(load_config([sources / "demo.yaml", sources / "off.yaml"]), off)
+    assert ParquetTable(on / "orders.parquet", "orders").sequenced
+    plain = ParquetTable(off / "orders.parquet", "orders")
+    assert not plain.sequenced and "prev_date" not in pd.read_parquet(plain.path).columns
+    back = read_clean(off)
+    pd.testing.assert_frame_equal(back["orders"], result.tables["orders"])  # the cleaner's row order
+    key = ["customer_id", "order_date"]
+    pd.testing.assert_frame_equal(back["orders"].sort_values(key, ignore_index=True), read_clean(on)["orders"])
+    assert "sequence_orders: false" in (off / "resolved_config.yaml").read_text(encoding="utf-8")
+    for folder in (on, off):
+        tables = read_clean(folder, lazy=("orders",))
+        snap = build_snapshot(tables, "2024-03-31", load_config([]).features)
+        assert snap["customer_id"].tolist() == ["C001", "C002"] and snap["n_orders"].tolist() == [1, 1]

@@ -235,6 +235,9 @@ class DataConfig(Section):
     # days), after the day the job runs (the CLI passes it), or beyond what pandas holds (years 1678-2261).
     min_date: dt.date
     max_date: dt.date | None
+    # Write the clean orders sorted by customer and date with each order's previous and first order
+    # (loyalist.data.sequence): costs prepare a sort, saves every streamed snapshot of the folder its window pass.
+    sequence_orders: bool
 
 
 # ----------------------------------------------------------------------------------------- features

@@ -158,11 +158,13 @@ def _pseudonymize_rejects(rejects: pd.DataFrame, key: bytes, id_case: str) -> pd
                           key=pd.array(out_keys, dtype="string"))
 
 
-def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | None = None) -> dict[str, Path]:
+def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | None = None, *,
+                sequence: bool = True) -> dict[str, Path]:
     """Write the clean tables, rejects and summary to ``folder`` (created if needed) as one output set: the files
     replace the previous run's files as a whole (:func:`loyalist.io.output_set`, manifest ``clean.manifest.json``),
     so a run killed half-way never leaves tables of two runs side by side. ``extra`` maps file names to text
-    written in the same set (the resolved config of ``loyalist prepare``).
+    written in the same set (the resolved config of ``loyalist prepare``). ``sequence``: the orders sorted and
+    sequenced (:func:`_write_orders`, config ``data.sequence_orders``); False: written as they are.
 
     Returns
     -------
@@ -175,7 +177,7 @@ def write_clean(result: CleanResult, folder: Path, extra: Mapping[str, str] | No
     rejects = result.rejects.assign(record=_mask_record_pii(result.rejects["record"].astype("string")))
     with output_set(folder, CLEAN_SET) as files:
         for name, df in result.tables.items():
-            if name == "orders":
+            if name == "orders" and sequence:
                 _write_orders(df, files.path("orders.parquet"))
             else:
                 df.to_parquet(files.path(f"{name}.parquet"), index=False)

@@ -37,7 +37,8 @@ def run(
     with reporter.step("Load, validate and clean the input tables"):
         result = protect_clean(prepare(config.data, run_date=run_date), config.privacy, key, config.data.cleaning)
     with reporter.step(f"Write clean tables and rejects to {out_dir}"):
-        write_clean(result, Path(out_dir), extra={RESOLVED_FILE: resolved_text(config, layers)})
+        write_clean(result, Path(out_dir), extra={RESOLVED_FILE: resolved_text(config, layers)},
+                    sequence=config.data.sequence_orders)
     preset = f"preset {config.preset}" if config.preset else "no preset"
     reporter.say(f"Resolved config ({preset}, hash {config_hash(config)[:12]}): {Path(out_dir) / RESOLVED_FILE}; "
                  "later steps reading this folder use it.")
