@@ -78,13 +78,15 @@ def test_repurchase_from_list_and_top_groups(bare, scored):
     assert rep["active"] == int((scored["n_orders"] >= 1).sum())
     assert rep["rate"] == pytest.approx(rep["repeat"] / rep["active"])
     assert fmt_pct(rep["rate"]) in rep["sentence"]["zh"]
-    expected = []
+    expected, every = [], []
     for dim in ("industry", "size", "region"):
         for value, x in scored.groupby(dim):
             active = int((x["n_orders"] >= 1).sum())
-            if active >= 10:
-                expected.append((-(x["n_orders"] >= 2).sum() / active, -active, dim, value))
-    top = [(d, v) for *_, d, v in sorted(expected)[:3]]
+            row = (-(x["n_orders"] >= 2).sum() / active, -active, dim, value)
+            every.append(row)
+            if active >= 30:
+                expected.append(row)
+    top = [(d, v) for *_, d, v in sorted(expected if len(expected) >= 3 else every)[:3]]
     assert [(g["dimension"], g["group"]) for g in bare["status"]["top_groups"]] == top
 
 
@@ -531,3 +533,25 @@ def test_typical_traits_are_this_datas_medians_not_the_templates_example():
     assert observed_traits(tier.iloc[:0], "devoted")["en"] == (
         "no customers this period (the template's example: high repurchase, high NPS, few complaints, tenure > 2 years)")
     assert observed_traits(tier[["nps"]], "at_risk")["zh"] == "范本示例：消频下降，或近期有投诉记录"
+
+
+def test_small_groups_do_not_head_the_repeat_rate_ranking_and_counts_are_shown():
+    """Online Retail II: region Austria (10 customers, 90%) and Belgium (15, 80%) headed "the three customer groups
+    with the highest repeat-customer rate" above France (45) and the UK (3,900); groups now need 30 active
+    customers, and the sentence gives each group's size."""
+    from loyalist.report.summarize import summarize
+    from loyalist.report.summarize_base import ReportOptions
+
+    assert ReportOptions().min_group_customers == 30
+    rows = []
+    for region, n, repeat in (("Austria", 10, 9), ("Belgium", 15, 12), ("France", 45, 35), ("Germany", 60, 40),
+                              ("United Kingdom", 300, 150)):
+        rows += [{"region": region, "n_orders": 2.0 if i < repeat else 1.0} for i in range(n)]
+    base = GOLDEN.iloc[[0]].drop(columns=["industry", "n_orders"])
+    df = base.loc[base.index.repeat(len(rows))].reset_index(drop=True).assign(
+        customer_id=[f"C{i:04d}" for i in range(len(rows))], region=[r["region"] for r in rows],
+        n_orders=[r["n_orders"] for r in rows])
+    s = summarize(df)
+    assert [g["group"] for g in s["status"]["top_groups"]] == ["France", "Germany", "United Kingdom"]
+    text = next(x for x in s["status"]["sentences"] if "highest repeat-customer rate" in x["en"])
+    assert "(77.8% of 45 customers)" in text["en"] and "（77.8%，45 位客户）" in text["zh"]

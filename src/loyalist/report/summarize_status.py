@@ -333,9 +333,9 @@ def status_section(ctx: Context) -> dict[str, Any]:
     if groups:
         text = {lang: ("；" if lang == "zh" else "; ").join(
             f"{code_label('dimension', g['dimension'], lang)}“{code_label(g['dimension'], g['group'], lang)}”"
-            f"（{fmt_pct(g['rate'])}）" if lang == "zh" else
+            f"（{fmt_pct(g['rate'])}，{fmt_int(g['active'])} 位客户）" if lang == "zh" else
             f"{code_label('dimension', g['dimension'], lang)} {code_label(g['dimension'], g['group'], lang)} "
-            f"({fmt_pct(g['rate'])})" for g in groups) for lang in ("zh", "en")}
+            f"({fmt_pct(g['rate'])} of {fmt_int(g['active'])} customers)" for g in groups) for lang in ("zh", "en")}
         sentences.append(sentence("repurchase_groups", groups=text))
     stage = complaint_stage_block(ctx)
     if stage.get("sentence"):
