@@ -128,3 +128,33 @@ def test_help_keeps_square_brackets():
             checked += 1
             assert word.replace("\\[", "[") in shown, f"'{word}' is missing from 'loyalist {name} --help'"
     assert checked  # the --engine option's help names the extra
+
+
+def test_models_table_is_readable_in_80_columns(monkeypatch):
+    """'loyalist models' printed one eight-column table: at 80 columns every name and alias became 'loyali…' /
+    'champi…', so a new user could not tell the churn champion from the value model's previous version."""
+    import pandas as pd
+
+    import loyalist.jobs._common
+    import loyalist.tracking
+
+    versions = pd.DataFrame({
+        "name": ["loyalist-churn", "loyalist-churn", "loyalist-value", "loyalist-value"],
+        "version": [1, 2, 1, 2],
+        "aliases": ["champion", "challenger", "previous", "champion"],
+        "metric.roc_auc": [0.932, 0.905, None, None],
+        "metric.pr_auc": [0.777, 0.678, None, None],
+        "metric.normalised_gini": [None, None, 0.970, 0.962],
+        "metric.spearman": [None, None, 0.927, 0.884],
+        "valid_cutoff": ["2024-09-30", "2024-06-30", "2023-12-31", "2024-06-30"],
+    })
+    monkeypatch.setattr(loyalist.jobs._common, "start_tracking", lambda *a, **k: None)
+    monkeypatch.setattr(loyalist.tracking, "list_versions", lambda names: versions)
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    for text in ["loyalist-churn", "loyalist-value", "champion", "challenger", "previous", "0.932", "0.962",
+                 "2024-06-30"]:
+        assert text in result.output, (text, result.output)
+    churn_part, value_part = result.output.split("loyalist-value")
+    assert "normalised_gini" not in churn_part and "roc_auc" not in value_part

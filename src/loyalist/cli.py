@@ -469,13 +469,17 @@ def models(config: ConfigOpt = None, workdir: WorkdirOpt = Path("."), clean: Opt
         typer.echo("No registered model yet: run 'loyalist train' (or 'loyalist demo').")
         return
     wanted = ["metric.roc_auc", "metric.pr_auc", "metric.normalised_gini", "metric.spearman", "valid_cutoff"]
-    cols = [c for c in wanted if c in table.columns]
-    Reporter().table(
-        "Registered models (out-of-time metrics)", ["name", "version", "aliases", *[c.removeprefix("metric.")
-                                                                                   for c in cols]],
-        [[r["name"], int(r["version"]), r["aliases"],
-          *[("" if pd.isna(r[c]) else r[c]) for c in cols]] for _, r in table.iterrows()],
-    )
+    reporter = Reporter()
+    # one table per model, with only the metrics it has: in one table of eight columns an 80-column terminal cut
+    # every name and alias to 'loyali…' / 'champi…', and churn and value versions could not be told apart
+    for name, versions in table.groupby("name", sort=False):
+        cols = [c for c in wanted if c in versions.columns and versions[c].notna().any()]
+        reporter.table(
+            f"{name}: registered versions (out-of-time metrics)",
+            ["version", "aliases", *[c.removeprefix("metric.") for c in cols]],
+            [[int(r["version"]), r["aliases"], *[("" if pd.isna(r[c]) else r[c]) for c in cols]]
+             for _, r in versions.iterrows()],
+        )
 
 
 @app.command()
