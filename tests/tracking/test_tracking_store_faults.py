@@ -301,3 +301,16 @@ def test_a_server_refusing_the_host_name_says_allowed_hosts(isolated_mlflow):
     assert result.exit_code == 2, result.output
     assert f"--allowed-hosts 127.0.0.1:{port}" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_missing_database_driver_names_a_pip_line_that_runs_in_any_shell(monkeypatch):
+    """The sentence said ``pip install psycopg[binary]``: zsh (macOS's shell) reads the brackets as a glob and
+    stops with 'no matches found'; the package is quoted as in docs/team-setup.md."""
+    import sqlalchemy
+
+    def no_driver(*args, **kwargs):
+        raise ImportError("No module named 'psycopg'")
+
+    monkeypatch.setattr(sqlalchemy, "create_engine", no_driver)
+    with pytest.raises(StoreError, match=r"pip install 'psycopg\[binary\]'"):
+        setup_tracking("postgresql://loyalist:secret@127.0.0.1:1/mlflow", "x", connect_timeout=1)

@@ -247,7 +247,7 @@ def _check_database(tracking_uri: str, timeout: float) -> None:
                   else {"postgresql": "psycopg"}.get(scheme, scheme))
         raise StoreError(
             f"The database driver {driver!r} for the tracking store {shown!r} is not installed; install it "
-            f"(e.g. pip install {'psycopg[binary]' if driver == 'psycopg' else driver}) or change "
+            f"(e.g. pip install '{'psycopg[binary]' if driver == 'psycopg' else driver}') or change "
             "MLFLOW_TRACKING_URI."
         ) from exc
     try:
