@@ -553,30 +553,42 @@ def _file_sequence(orders: pa.Table, index: pd.Index, file: ParquetTable | None)
     whole = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and len(index) == n
     if not whole and len(values) and (values[0] < 0 or values[-1] >= n or not (np.diff(values) > 0).all()):
         return None  # positions must be increasing and inside the file
-    names = ["customer_id", "order_date", *SEQUENCE_COLUMNS]
-    status = "status" in file.file_schema.names
-    data = pq.read_table(file.path, columns=names + (["status"] if status else []))
-    dates = data.column("order_date")
-    flags = (_completed_dated(data.column("status"), dates) if status
-             else pc.is_valid(dates).to_numpy(zero_copy_only=False))
-    if not whole:
+    take = None if whole else pa.array(values)
+
+    def column(name: str) -> pa.ChunkedArray:  # one column of the file at the frame's rows (read one at a time)
+        read = pq.read_table(file.path, columns=[name]).column(0)
+        return read if take is None else read.take(take)
+
+    full_dates = pq.read_table(file.path, columns=["order_date"]).column(0)
+    flags = (_completed_dated(pq.read_table(file.path, columns=["status"]).column(0), full_dates)
+             if "status" in file.file_schema.names else pc.is_valid(full_dates).to_numpy(zero_copy_only=False))
+    if take is not None:
         kept = np.zeros(n, dtype=bool)
         kept[values] = True
-        stamps = dates.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        stamps = full_dates.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
         inside, outside = stamps[kept & flags], stamps[~kept & flags]
         if len(inside) and len(outside) and outside.min() <= inside.max():
             return None  # a kept order's previous or first order may be left out
-        data = data.take(pa.array(values))
-        flags = flags[values]
+        del stamps, kept, inside, outside
+        full_dates, flags = full_dates.take(take), flags[values]
     unit = orders.column("order_date").type
-    same = (data.column("customer_id").cast(pa.large_string()).equals(orders.column("customer_id")
-                                                                      .cast(pa.large_string()))
-            and data.column("order_date").cast(unit).equals(orders.column("order_date"))
-            and np.array_equal(flags, _completed_dated(orders.column("status"), orders.column("order_date"))))
-    if not same:
+    if not (_same_values(full_dates.cast(unit), orders.column("order_date"))
+            and np.array_equal(flags, _completed_dated(orders.column("status"), orders.column("order_date")))):
         return None
-    return (orders.append_column("prev_date", data.column("prev_date").cast(unit))
-            .append_column("customer_first_date", data.column("customer_first_date").cast(unit)))
+    del full_dates, flags
+    if not _same_values(column("customer_id"), orders.column("customer_id")):
+        return None
+    return (orders.append_column("prev_date", column("prev_date").cast(unit))
+            .append_column("customer_first_date", column("customer_first_date").cast(unit)))
+
+
+def _same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
+    """The same values and nulls at every row (string and large_string alike), without copying either column."""
+    if len(a) != len(b) or a.null_count != b.null_count:
+        return False
+    if a.null_count and not pc.all(pc.equal(pc.is_null(a), pc.is_null(b))).as_py():
+        return False
+    return bool(pc.all(pc.fill_null(pc.equal(a, b), True)).as_py() is not False)
 
 
 def _with_sequence(orders: pa.Table) -> pa.Table:
