@@ -276,3 +276,35 @@ def test_lightgbm_learners_learn_from_a_small_control_group(cls):
     pred = model.predict(Xte)
     # the persuadables rank above the sleeping dogs (a response model would not: x2, not x1, drives the base rate)
     assert pred[tau_te > 0].mean() > pred[tau_te < 0].mean() + 0.05
+
+
+def test_the_t_learner_reads_the_x_learners_outcome_models_in_each_fold(monkeypatch):
+    """The default choice cross-validates the LightGBM T- and X-learners; the X-learner fits the T-learner's two
+    outcome models first, so each fold fits them once: the T-learner's fold scores are those of its own fits."""
+    import loyalist.uplift.models as models
+
+    X, t, y, _tau = planted(3000, 7, control_share=0.15)
+    params = {"n_estimators": 40, "num_leaves": 2}
+    cands = {"logistic": ("logistic", {}), "t": ("two_model", {"params": params}),
+             "x": ("x_learner", {"params": params})}
+    fits: list[str] = []
+    original = TwoModelUplift.fit
+
+    def counted(self, *args, **kwargs):
+        fits.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TwoModelUplift, "fit", counted)
+    shared = CrossValidatedUplift(candidates=cands, cv=3, repeats=2, random_state=3).fit(X, t, y)
+    # 6 folds: the X-learner fitted once per fold (its outcome models serve the T-learner), plus the chosen refit
+    assert fits.count("TwoModelUplift") <= 1 and fits.count("XLearnerUplift") >= 6
+    monkeypatch.setattr(TwoModelUplift, "fit", original)
+    # the same folds with each learner fitted on its own: equal scores to the digit, and the same choice
+    alone = {n: CrossValidatedUplift(candidates={"logistic": cands["logistic"], n: cands[n]}, cv=3, repeats=2,
+                                     random_state=3).fit(X, t, y).cv_scores_[n] for n in ("t", "x")}
+    assert shared.cv_scores_["t"] == alone["t"] and shared.cv_scores_["x"] == alone["x"]
+    # a T-learner with other parameters than the X-learner's is fitted on its own
+    other = {**cands, "t": ("two_model", {"params": {**params, "n_estimators": 30}})}
+    assert models.CrossValidatedUplift(candidates=other)._t_learner_source("t", list(other)) is None
+    assert models.CrossValidatedUplift(candidates=cands)._t_learner_source("t", list(cands)) == "x"
+    assert models.CrossValidatedUplift()._t_learner_source("two_model", list(models.AUTO_CANDIDATES)) == "x_learner"
