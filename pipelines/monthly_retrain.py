@@ -11,7 +11,14 @@ outputs/<cut-off>/ (churn_risk list, report/). Earlier runs' lists in outputs/ f
 
 from __future__ import annotations
 
+import os
 import sys
+
+# As the loyalist command does, before LightGBM and MLflow load: LightGBM's threads sleep at a barrier instead of
+# spinning on a core another job needs, and MLflow's INFO lines stay out of the job's log (unless --debug).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if "--debug" not in sys.argv:
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 from loyalist.config import load_config
 from loyalist.config.resolved import config_for_step

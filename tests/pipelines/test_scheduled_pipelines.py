@@ -104,3 +104,16 @@ def test_pipeline_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         parse_args(["-c", "a.yaml", "--as-of", "31/12/2024"], None)
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["monthly_retrain.py", "weekly_scoring.py"])
+def test_pipelines_set_the_commands_environment_before_lightgbm_loads(script):
+    """The loyalist command sets OMP_WAIT_POLICY=PASSIVE before LightGBM loads (README, "Threads and memory") and
+    quiets MLflow's INFO lines; the cron pipelines imported LightGBM and MLflow without either, so their LightGBM
+    threads spun on a shared machine and the log carried 'INFO mlflow.pyfunc: Validating input example ...'."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "MLFLOW_LOGGING_LEVEL")}
+    code = ("import os, runpy, sys; runpy.run_path(sys.argv[1], run_name='loaded'); "
+            "import lightgbm; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('MLFLOW_LOGGING_LEVEL'))")
+    out = subprocess.run([sys.executable, "-c", code, str(PIPELINES / script)], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.split()
+    assert out == ["PASSIVE", "WARNING"]
