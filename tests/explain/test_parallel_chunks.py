@@ -99,6 +99,7 @@ def test_concurrent_scoring_job_equals_the_sequential_one(monkeypatch, snapshots
 
     monkeypatch.setattr(contributions, "CHUNK_ROWS", 40)
     monkeypatch.setattr(scoring, "EXPLAIN_CHUNK_ROWS", 9)
+    monkeypatch.setattr(scoring, "SURVIVAL_CHUNK_ROWS", 30)  # time to churn in row chunks on the threads too
     snap = snapshots["score"]
     monkeypatch.setattr(scoring, "build_snapshot", lambda tables, as_of, features: snap)
     config = LoyalistConfig.model_validate({"compute": {"lgbm_threads": threads},
@@ -151,3 +152,18 @@ def test_a_job_without_uplift_lets_the_snapshot_go_before_the_list(monkeypatch, 
     assert kept.snapshot is snap and len(snap) > 100
     assert list(let_go.snapshot.columns) == list(snap.columns) and let_go.snapshot.empty
     assert (let_go.snapshot.dtypes == snap.dtypes).all()
+
+
+def test_time_to_churn_in_row_chunks_equals_one_call(monkeypatch, snapshots, churn_model, value_model):
+    """The scoring job's time-to-churn columns computed in row chunks on two threads (issue 14) are, bit for bit,
+    those of one call on the whole snapshot."""
+    snap = snapshots["score"]
+    featurizer, _ = scoring._list_featurizer(value_model, snap)
+    p = churn_model.score(snap)
+    whole = featurizer.survival(snap, churn_probability=p, churn_horizon_days=90)
+    monkeypatch.setattr(scoring, "SURVIVAL_CHUNK_ROWS", 17)
+    chunked = scoring._survival_chunks(featurizer, snap, p, 90, 2)
+    assert len(snap) > 4 * 17 and whole.notna().all().all()
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    monkeypatch.setattr(scoring, "SURVIVAL_CHUNK_ROWS", len(snap))  # smaller than two chunks: one call
+    pd.testing.assert_frame_equal(scoring._survival_chunks(featurizer, snap, p, 90, 2), whole, check_exact=True)

@@ -119,7 +119,8 @@ def level_warnings(churn: Scorer, value: Scorer, as_of: pd.Timestamp | None = No
 
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
 #: From "loyalty" to "drift" the predictions and the sample's SHAP contributions run in background threads, and
-#: during "survival" the top customers' contributions: a stage's time is this thread's, its CPU every thread's.
+#: during "survival" the top customers' contributions and the time to churn (row chunks) while this thread words the
+#: sample's drivers: a stage's time is this thread's, its CPU every thread's.
 SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "cross_sell", "expected_purchases", "explain_features",
                                    "drift", "churn_model", "value_model", "survival", "explain", "assemble")
 
@@ -137,6 +138,7 @@ def score_customers(
     cpu_clock: Callable[[], float] | None = None,
     peak_mb: Callable[[], float] | None = None,
     keep_snapshot: bool = True,
+    snapshot_source: Callable[[], pd.DataFrame] | None = None,
 ) -> ScoringOutput:
     """Score every customer of the snapshot at ``as_of``.
 
@@ -155,6 +157,10 @@ def score_customers(
     ``keep_snapshot=False``: the caller needs no snapshot rows after this (no uplift model to score): the snapshot is
     let go before the list is assembled (only the columns the list reads are kept, copied, until it is built) and
     the output's ``snapshot`` has its columns but no rows; ~700 MB less at the list's assembly at 1M customers.
+
+    ``snapshot_source`` (optional): returns the snapshot ``build_snapshot(tables, as_of, config.features)`` gives,
+    e.g. the result of a build the caller started in a thread before loading the models (issue 14); the
+    "snapshot" stage is then the time waited for it.
     """
     job = config.scoring_job
     timings: dict[str, float] = {}
@@ -182,7 +188,7 @@ def score_customers(
     threads = lgbm_threads(config.compute.lgbm_threads)
     for scorer in (churn, value):
         _set_threads(scorer.model, threads)
-    snapshot = build_snapshot(tables, as_of, config.features)
+    snapshot = snapshot_source() if snapshot_source is not None else build_snapshot(tables, as_of, config.features)
     if snapshot.empty:
         raise ModelError(
             f"No customer has a completed order in the {config.features.lookback_days} days up to {as_of.date()}; "
@@ -238,24 +244,29 @@ def score_customers(
             top_future = pool.submit(_explain_chunks, churn.model, snapshot, top_rows, threads) \
                 if len(top_rows) else None
             # time to churn from the same BG/NBD fit, its start anchored to the churn model's probability (issue 15
-            # §2), while the top customers' SHAP contributions are computed
-            survival = featurizer.survival(snapshot, churn_probability=p,
-                                           churn_horizon_days=_churn_horizon(churn, config))
-            lap("survival")
+            # §2): scipy's special functions in row chunks on background threads (they release the GIL) beside the
+            # top customers' SHAP contributions, while this thread words what needs no survival column (issue 14:
+            # the GIL-bound explanation work overlaps the GIL-free work instead of following it)
+            survival_future = pool.submit(_survival_chunks, featurizer, snapshot, p,
+                                          _churn_horizon(churn, config), threads)
             reasons = None
             extra: dict[str, Any] = {"explained": {"customers": int(len(explain_rows)),
                                                    "sample": int(len(sample_rows))}}
-            if len(explain_rows) or len(sample_rows):
+            explaining = bool(len(explain_rows) or len(sample_rows))
+            if explaining:
                 # "similar customers": same industry, among the customers in the low and medium risk bands
                 typical = typical_values(frame, "industry", reference=pre["risk_band"].isin(["low", "medium"]))
+                tiers = loyalty["loyalty_tier"].astype("string")
+                if sample_future is not None:  # the global drivers need the sample's contributions only
+                    extra |= _sample_drivers(sample_future.result().loc[sample_rows], tiers, frame)
+            survival = survival_future.result()
+            lap("survival")
+            if explaining:
                 contribs = pd.concat([f.result() for f in (sample_future, top_future) if f is not None])
                 if len(explain_rows):
                     reasons = top_reasons(contribs.loc[explain_rows], frame.loc[explain_rows], typical, k=3)
-                sample = contribs.loc[sample_rows] if len(sample_rows) else contribs.loc[explain_rows]
-                tiers = loyalty["loyalty_tier"].astype("string")
-                extra["global_drivers"] = _json_records(global_drivers(sample))
-                extra["drivers_by_tier"] = _by_segment(drivers_by(sample, tiers.loc[sample.index]))
-                extra["diagnosis"] = diagnosis(sample, tiers.loc[sample.index], snapshot=frame.loc[sample.index])
+                if not len(sample_rows):
+                    extra |= _sample_drivers(contribs.loc[explain_rows], tiers, frame)
             del frame
             lap("explain")
     finally:
@@ -335,6 +346,37 @@ def _predict_chunks(scorer: Scorer, snapshot: pd.DataFrame, threads: int) -> np.
     :func:`score_customers`'s concurrent stages); the scores equal one call on the whole snapshot."""
     parts = in_chunks(lambda part: np.asarray(scorer.score(part), dtype="float64"), snapshot, threads)
     return np.concatenate(parts)
+
+
+def _sample_drivers(sample: pd.DataFrame, tiers: pd.Series, frame: pd.DataFrame) -> dict[str, Any]:
+    """The summary's global drivers, drivers by tier and diagnosis from the sample's contributions."""
+    return {"global_drivers": _json_records(global_drivers(sample)),
+            "drivers_by_tier": _by_segment(drivers_by(sample, tiers.loc[sample.index])),
+            "diagnosis": diagnosis(sample, tiers.loc[sample.index], snapshot=frame.loc[sample.index])}
+
+
+#: Rows per chunk of the time-to-churn columns in a scoring job (spread over the threads).
+SURVIVAL_CHUNK_ROWS: int = 100_000
+
+
+def _survival_chunks(featurizer: BtydFeaturizer, snapshot: pd.DataFrame, churn_probability: np.ndarray,
+                     horizon_days: int, threads: int) -> pd.DataFrame:
+    """``featurizer.survival`` anchored to ``churn_probability``, in row chunks of :data:`SURVIVAL_CHUNK_ROWS` on
+    ``threads`` threads: every row's values are computed from that row alone, so the concatenated chunks equal one
+    call on the whole snapshot (tested)."""
+    n = len(snapshot)
+    if threads <= 1 or n < 2 * SURVIVAL_CHUNK_ROWS:
+        return featurizer.survival(snapshot, churn_probability=churn_probability, churn_horizon_days=horizon_days)
+    k = max(threads, -(-n // SURVIVAL_CHUNK_ROWS))
+    bounds = np.linspace(0, n, k + 1).astype(int)
+
+    def part(a: int, b: int) -> pd.DataFrame:
+        return featurizer.survival(snapshot.iloc[a:b], churn_probability=churn_probability[a:b],
+                                   churn_horizon_days=horizon_days)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="loyalist-survival") as pool:
+        parts = list(pool.map(part, bounds[:-1].tolist(), bounds[1:].tolist()))
+    return pd.concat(parts)
 
 
 #: Rows per chunk of the SHAP contributions in a scoring job (10,000 rows spread over the threads).
