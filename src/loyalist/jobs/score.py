@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -25,6 +25,7 @@ from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.errors import ConfigError
 from loyalist.features.cutoffs import resolve_as_of
+from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet, write_text
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter, tier_text, truncated_title
@@ -182,8 +183,41 @@ def run_scoring(
 
         earlier = read_scored_list(previous)
     key = pseudonym_key(config.privacy, env or {})
-    start_tracking(config, workdir, env)
+    start_tracking(config, workdir, env)  # sets DuckDB's settings from the config (compute): before the snapshot
     ts = resolve_as_of(tables, as_of)
+    with ExitStack() as early:
+        # The snapshot (DuckDB, which leaves the GIL) is built in a thread from here on while this thread loads the
+        # models (MLflow look-ups, unpickling: GIL-bound), so neither waits for the other (issue 14: both cores).
+        # DuckDB's memory limit holds from here until the scoring ends; the "snapshot" stage is then the time
+        # waited for it.
+        early.enter_context(_duckdb_memory(config))
+        snapshot = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot")
+                                       ).submit(build_snapshot, tables, ts, config.features)
+        return _run_scoring(config, tables, ts, snapshot.result, out_dir=out_dir, reporter=reporter, meter=meter,
+                            churn_bundle=churn_bundle, value_bundle=value_bundle, horizons=horizons,
+                            csv_lang=csv_lang, drift_baseline=drift_baseline, earlier=earlier, key=key, early=early)
+
+
+def _run_scoring(
+    config: LoyalistConfig,
+    tables: Mapping[str, pd.DataFrame | ParquetTable],
+    ts: pd.Timestamp,
+    snapshot: Callable[[], pd.DataFrame],
+    *,
+    out_dir: Path,
+    reporter: Reporter,
+    meter: _Meter,
+    churn_bundle: Path | None,
+    value_bundle: Path | None,
+    horizons: Mapping[str, int | None] | None,
+    csv_lang: str,
+    drift_baseline: Path | None,
+    earlier: pd.DataFrame | None,
+    key: Any,
+    early: ExitStack,
+) -> ScoreJobResult:
+    """:func:`run_scoring` once the snapshot is on its way (``snapshot()`` returns it); ``early`` (the snapshot's
+    thread and DuckDB's memory limit) is closed once the scoring has it."""
     with reporter.step("Load the champion models"):
         churn, value = _load_models(config, churn_bundle, value_bundle)
         churn.requested_horizon = (horizons or {}).get("churn")
@@ -201,11 +235,11 @@ def run_scoring(
         with reporter.bar(f"Score customers as of {ts.date()}", len(SCORING_STAGES), "stages") as advance:
             recommend = _cross_sell(tables, ts)
             meter.mark("cross_sell_fit")
-            with _duckdb_memory(config):
-                output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
-                                         clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
-                                         on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"),
-                                         keep_snapshot=uplift is not None)
+            output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
+                                     clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
+                                     on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"),
+                                     keep_snapshot=uplift is not None, snapshot_source=snapshot)
+            early.close()  # the snapshot's thread is done; DuckDB's settings as before
             meter.skip()
         published = protect(output.risk, config.privacy, key)
         meter.mark("protect")
