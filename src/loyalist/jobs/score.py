@@ -191,9 +191,15 @@ def run_scoring(
         # DuckDB's memory limit holds from here until the scoring ends; the "snapshot" stage is then the time
         # waited for it.
         early.enter_context(_duckdb_memory(config))
-        snapshot = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot")
-                                       ).submit(build_snapshot, tables, ts, config.features)
-        return _run_scoring(config, tables, ts, snapshot.result, out_dir=out_dir, reporter=reporter, meter=meter,
+        built: list[pd.DataFrame] = []  # handed over, not kept: the scoring lets the snapshot's rows go early
+        building = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot")
+                                       ).submit(lambda: built.append(build_snapshot(tables, ts, config.features)))
+
+        def snapshot() -> pd.DataFrame:
+            building.result()  # waits; raises what the build raised
+            return built.pop()
+
+        return _run_scoring(config, tables, ts, snapshot, out_dir=out_dir, reporter=reporter, meter=meter,
                             churn_bundle=churn_bundle, value_bundle=value_bundle, horizons=horizons,
                             csv_lang=csv_lang, drift_baseline=drift_baseline, earlier=earlier, key=key, early=early)
 
