@@ -307,6 +307,9 @@ def release_free_memory() -> bool:
     import ctypes.util
     import sys
 
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # Arrow's own allocator (mimalloc or jemalloc): its free pages too
     if not sys.platform.startswith("linux"):
         return False
     try:

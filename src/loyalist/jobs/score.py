@@ -192,11 +192,14 @@ def run_scoring(
         # waited for it.
         early.enter_context(_duckdb_memory(config))
         built: list[pd.DataFrame] = []  # handed over, not kept: the scoring lets the snapshot's rows go early
-        building = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot")
-                                       ).submit(lambda: built.append(build_snapshot(tables, ts, config.features)))
+        builder = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot"))
+        building = builder.submit(lambda: built.append(build_snapshot(tables, ts, config.features)))
 
         def snapshot() -> pd.DataFrame:
             building.result()  # waits; raises what the build raised
+            # the thread ends: the allocator heaps it filled are left to the process, so the snapshot's memory, freed
+            # later by this thread, can be collected (release_free_memory) instead of waiting on an idle thread
+            builder.shutdown(wait=True)
             return built.pop()
 
         return _run_scoring(config, tables, ts, snapshot, out_dir=out_dir, reporter=reporter, meter=meter,
