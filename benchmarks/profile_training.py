@@ -8,6 +8,7 @@ wrapper covers). cProfile inflated Python-heavy parts 3-10x against these timers
 profiled vs 0.19 s real), so it showed imports and MLflow logging as ~25 CPU s where they cost ~6. CLEAN defaults to
 the 100,000-customer company of bench_training.py (benchmarks/_work/training_100000/data/demo/clean).
 """
+import argparse
 import importlib
 import json
 import os
@@ -16,9 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-out, work = str(Path(sys.argv[1]).resolve()), Path(sys.argv[2]).resolve()
-clean = str(Path(sys.argv[3]).resolve()) if len(sys.argv) > 3 else str(
-    Path(__file__).resolve().parent / "_work" / "training_100000" / "data" / "demo" / "clean")
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip(),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("out", help="the JSON file the CPU seconds by part are written to")
+parser.add_argument("workdir", help="a folder the run may delete and recreate")
+parser.add_argument("clean", nargs="?", help="the clean folder to train on (default: bench_training.py's 100,000-customer "
+                    "company, benchmarks/_work/training_100000/data/demo/clean)",
+                    default=str(Path(__file__).resolve().parent / "_work" / "training_100000" / "data" / "demo" / "clean"))
+args = parser.parse_args()
+out, work, clean = str(Path(args.out).resolve()), Path(args.workdir).resolve(), str(Path(args.clean).resolve())
 shutil.rmtree(work, ignore_errors=True)
 work.mkdir(parents=True)
 os.chdir(work)
