@@ -178,7 +178,7 @@ _CLEAN_RULES = {
     "impossible_date": ("日期不合理", "impossible date"), "malformed_line": ("行格式错误", "malformed line"),
     "zero_amount": ("零金额", "zero amount"),
     "invalid_churn_flag": ("流失标记无效", "invalid churn flag"), "invalid_tenure": ("在网时长无效", "invalid tenure"),
-    "extreme_amount": ("极端金额", "extreme amount"),
+    "extreme_amount": ("极端金额", "extreme amount"), "non_product": ("非商品行（运费、手工调整、费用等）", "non-product line"),
     "resolved_before_created": ("解决时间早于创建时间", "resolved before created"),
 }
 _CLEAN_ACTIONS = {"dropped": ("剔除", "dropped"), "changed": ("修正", "changed")}
