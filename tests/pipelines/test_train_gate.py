@@ -124,7 +124,8 @@ def test_a_baseline_candidate_becomes_champion_on_a_fresh_store(env, tmp_path, m
     metric = config.training.value_promotion_metric
     baseline = value.result.metrics.set_index("scorer").loc[value.candidate.split("@")[0], metric]
     registered = value.decision.challenger_score
-    said = f"The gate judged the {value.candidate} baseline as registered for scoring: {metric} {registered:.3f}"
+    said = (f"The gate judged the {value.candidate} baseline as registered for scoring (with the BG/NBD of the "
+            f"evaluation cut-off): {metric} {registered:.3f}")
     assert (said in value.card) == (f"{registered:.3f}" != f"{baseline:.3f}")
 
 
@@ -133,9 +134,9 @@ def test_the_gate_message_says_which_baseline_figure_it_judged():
     roc_auc 0.735": three figures for one comparison. The table refits each baseline at the evaluation cut-off; the
     registered candidate is the fit kept for scoring; the message now says so."""
     assert train_job.candidate_sentence("bgnbd_no_purchase", "bgnbd_no_purchase", "roc_auc", 0.73512, 0.7409) == (
-        "The gate judged the bgnbd_no_purchase baseline as registered for scoring: roc_auc 0.735 on the same "
-        "evaluation rows; the table's 0.741 is bgnbd_no_purchase refitted at the evaluation cut-off, which only the "
-        "comparison uses.")
+        "The gate judged the bgnbd_no_purchase baseline as registered for scoring (with the BG/NBD of the evaluation "
+        "cut-off): roc_auc 0.735 on the same evaluation rows; the table's 0.741 is bgnbd_no_purchase refitted at the "
+        "evaluation cut-off, which only the comparison uses.")
     assert train_job.candidate_sentence("recency", "recency", "roc_auc", 0.7001, 0.7004) == ""  # same to 3 places
     assert train_job.candidate_sentence("loyalist", "recency", "roc_auc", 0.8, 0.7) == ""  # the learned model
 
@@ -152,3 +153,31 @@ def test_a_backtest_is_not_judged_against_a_champion_trained_on_its_evaluation_r
     assert not back.decision.promoted
     assert "later than this run's evaluation cut-off" in back.decision.reason
     assert load(config.tracking.churn_model_name, CHAMPION).info.version == first.version
+
+
+def test_a_baseline_candidate_is_judged_without_events_after_the_evaluation_cut_off(tables):
+    """The registered baseline's BG/NBD is fitted at the newest data day (for scoring), whose events include the
+    evaluation rows' label window; the gate's figure must not use it. Judged with the featurizer of the evaluation
+    cut-off, the candidate scores exactly the training table's baseline row; with the data-end featurizer it does
+    not (so this test can fail)."""
+    from loyalist.modeling.btyd.features import BtydFeaturizer
+    from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel
+    from loyalist.modeling.evaluation.metrics import churn_metrics
+    from loyalist.modeling.supervised.training import unlabelled_snapshot
+
+    config = LoyalistConfig()
+    result = train_churn(tables, config)
+    model = result.model
+    assert model.use_btyd and result.plan.data_end > result.plan.valid
+    newest = unlabelled_snapshot(tables, result.plan.data_end, config.features)
+    late = BtydFeaturizer(horizon_days=model.horizon_days).fit(newest)
+    candidate = BaselineChurnModel("bgnbd_no_purchase", horizon_days=model.horizon_days, explainer=model,
+                                   btyd=late).fit(result.train_snapshot)
+    judged = train_job._candidate_metrics("churn", candidate, result)
+    table = result.metrics.set_index("scorer").loc["bgnbd_no_purchase"]
+    assert judged["roc_auc"] == pytest.approx(table["roc_auc"], abs=1e-12)
+    assert judged["brier"] == pytest.approx(table["brier"], abs=1e-12)
+    rows = result.eval_snapshot
+    leaky = churn_metrics(rows["churned"].to_numpy(), candidate.score(rows, horizon_days=result.eval_horizon_days))
+    assert leaky["brier"] != pytest.approx(table["brier"], abs=1e-6)
+    assert candidate.btyd is late  # the registered candidate keeps its data-end featurizer for scoring

@@ -114,10 +114,24 @@ def _baseline_candidate(kind: str, verdict: Verdict, result: TrainingResult, con
 
 
 def _candidate_metrics(kind: str, candidate, result: TrainingResult) -> dict[str, float]:
-    """The candidate's metrics on the evaluation rows, at their label horizon (as the training table)."""
+    """The candidate's metrics on the evaluation rows, at their label horizon (as the training table).
+
+    The registered baseline carries a BG/NBD fitted at the newest data day, for scoring; its events include the
+    evaluation rows' label window, so scoring those rows with it would judge the baseline with what happened after
+    their cut-off (the time rule). It is judged as its recipe stood at the evaluation cut-off instead: with the
+    learned model's BG/NBD (fitted on the validation cut-off's rows, events <= it), and a ``level_from`` factor
+    taken from the evaluation rows' own predictions (no label)."""
+    import copy
+
     from loyalist.modeling.evaluation.metrics import churn_metrics, value_metrics
 
     rows = result.eval_snapshot
+    if getattr(candidate, "btyd", None) is not None:
+        twin = copy.copy(candidate)
+        twin.btyd = None  # the explainer's (the learned model's) featurizer
+        if kind == "value" and twin.level_from:
+            twin.fit(rows)
+        candidate = twin
     pred = candidate.score(rows, horizon_days=result.eval_horizon_days or None)
     if kind == "churn":
         out = churn_metrics(rows["churned"].to_numpy(), pred)
@@ -137,9 +151,9 @@ def candidate_sentence(candidate_name: str, baseline: str, metric: str, register
         return ""
     if f"{registered:.3f}" == f"{refitted:.3f}":
         return ""
-    return (f"The gate judged the {candidate_name} baseline as registered for scoring: {metric} {registered:.3f} on "
-            f"the same evaluation rows; the table's {refitted:.3f} is {baseline} refitted at the evaluation cut-off, "
-            "which only the comparison uses.")
+    return (f"The gate judged the {candidate_name} baseline as registered for scoring (with the BG/NBD of the "
+            f"evaluation cut-off): {metric} {registered:.3f} on the same evaluation rows; the table's "
+            f"{refitted:.3f} is {baseline} refitted at the evaluation cut-off, which only the comparison uses.")
 
 
 def _metric_row(result: TrainingResult, scorer: str) -> dict[str, float]:
