@@ -348,3 +348,44 @@ def test_same_seed_same_result(company):
     runs = [tune_weights(train, valid, ScoringConfig(), n_trials=12, by_industry=False, seed=5) for _ in range(2)]
     assert runs[0].weights == runs[1].weights
     pd.testing.assert_frame_equal(runs[0].trials, runs[1].trials)
+
+
+# --------------------------------------------------------------------------------------- time rule
+
+
+def _two_cutoff_frame(later_shift: float) -> pd.DataFrame:
+    """300 customers at two cut-offs; ``later_shift`` is added to the later cut-off's monetary_total (a change
+    that keeps every row's rank inside its own cut-off)."""
+    rng = np.random.default_rng(7)
+    n = 300
+    parts = []
+    for k, day in enumerate(("2023-06-30", "2023-09-30")):
+        money = rng.lognormal(8, 1, n)
+        rate = rng.random(n)
+        churn = (rng.random(n) < 1 / (1 + np.exp(2.5 * rate - 1 + 0.5 * (np.log(money) - 8)))).astype("int64")
+        parts.append(pd.DataFrame({
+            "customer_id": [f"C{i:04d}" for i in range(n)],
+            "as_of": pd.Timestamp(day), "repurchase_rate": rate,
+            "monetary_total": money + (later_shift if k else 0.0), "churned": churn}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_percentile_references_come_from_each_training_cutoff():
+    # A row at an early cut-off must be scaled against the customers of its own snapshot (as the scoring job scales
+    # a list), not against values of later cut-offs (the time rule: a scaler serves only its cut-off). The old code
+    # pooled every cut-off: shifting the later snapshot's amounts moved the early rows' percentiles, the training
+    # AUC and the tuned weights.
+    config = ScoringConfig(indicators={
+        "repurchase_rate": IndicatorConfig(weight=0.5, scaling=ScalingConfig(method="ratio")),
+        "monetary_total": IndicatorConfig(weight=0.5, scaling=ScalingConfig(method="percentile")),
+    }, guards=[])
+    base, shifted = _two_cutoff_frame(0.0), _two_cutoff_frame(1e6)
+    valid = base.loc[base["as_of"] == base["as_of"].max()].assign(as_of=pd.Timestamp("2023-12-31"))
+    runs = [tune_weights(frame, valid, config, n_trials=8, seed=0, by_industry=False) for frame in (base, shifted)]
+    assert runs[0].before["train_roc_auc"].iloc[0] == runs[1].before["train_roc_auc"].iloc[0]
+    assert runs[0].weights == runs[1].weights
+    assert runs[0].after["train_roc_auc"].iloc[0] == runs[1].after["train_roc_auc"].iloc[0]
+    # evaluate_scoring on the stacked rows scores each cut-off as its own snapshot too, and agrees with the search
+    assert evaluate_scoring(base, config)["roc_auc"] == pytest.approx(runs[0].before["train_roc_auc"].iloc[0],
+                                                                     abs=1e-12)
+    assert evaluate_scoring(shifted, config)["roc_auc"] == evaluate_scoring(base, config)["roc_auc"]

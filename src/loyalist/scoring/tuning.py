@@ -55,7 +55,7 @@ from loyalist.config.models import TIERS, IndicatorConfig, ScalingConfig, Scorin
 from loyalist.errors import ConfigError, InsufficientHistoryError, SchemaError
 from loyalist.schema import require_columns
 from loyalist.scoring.loyalty import LoyaltyScorer
-from loyalist.scoring.scaling import numeric_values, scale_indicator
+from loyalist.scoring.scaling import numeric_values, percentile_reference, scale_indicator
 from loyalist.scoring.tiers import NO_SCORE_REASON, apply_guards, assign_tiers, guard_columns, tier_ranks
 
 __all__ = [
@@ -328,7 +328,9 @@ def evaluate_scoring(
     """How well a scoring configuration ranks observed churn, and how its tiers split the customers.
 
     Runs :class:`~loyalist.scoring.loyalty.LoyaltyScorer` (fitted on ``fit_frame``, default ``frame``: only
-    ``percentile`` scalings learn from it) over ``frame``, guards included.
+    ``percentile`` scalings learn from it) over ``frame``, guards included. Without ``fit_frame``, a frame of
+    several cut-offs (``as_of``) is scored cut-off by cut-off, each fitted on its own rows as the scoring job fits
+    a snapshot: a row is never ranked against values of a later cut-off (the time rule).
 
     Parameters
     ----------
@@ -338,7 +340,7 @@ def evaluate_scoring(
     scoring : ScoringConfig
         Indicators, tiers and guards to evaluate.
     fit_frame : pandas.DataFrame, optional
-        The rows the scorer is fitted on (percentile references).
+        The rows the scorer is fitted on (percentile references), for every row of ``frame``.
 
     Returns
     -------
@@ -357,11 +359,15 @@ def evaluate_scoring(
         When ``frame`` lacks ``churned``, an indicator or a guard column.
     """
     _check_frame(frame, scoring, "frame")
-    scorer = LoyaltyScorer(scoring).fit(frame if fit_frame is None else fit_frame)
-    out = scorer.transform(frame)
+    groups = _groups(frame)
+    if fit_frame is not None or len(groups) == 1:
+        out = LoyaltyScorer(scoring).fit(frame if fit_frame is None else fit_frame).transform(frame)
+    else:  # stacked cut-offs: each scored as its own snapshot (percentile references from its rows only)
+        parts = [LoyaltyScorer(scoring).fit(part).transform(part) for part in (frame.iloc[g] for g in groups)]
+        out = pd.concat(parts).iloc[np.argsort(np.concatenate(groups), kind="stable")]
     score = out["loyalty_score"].to_numpy(dtype="float64", na_value=np.nan)
     ranks = tier_ranks(out["loyalty_tier"])
-    return _metrics(frame, score, ranks, _groups(frame), out.get("tier_reason", None))
+    return _metrics(frame, score, ranks, groups, out.get("tier_reason", None))
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -403,14 +409,15 @@ def _check_frame(frame: object, scoring: ScoringConfig, name: str) -> pd.DataFra
 class _ScoreMatrix:
     """The scaled indicators of fixed rows, scored for any weights (and caps) as LoyaltyScorer does."""
 
-    def __init__(self, frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame | None = None) -> None:
         self.names = tuple(scoring.indicators)
         self.scoring = scoring
         self.min_coverage = scoring.min_coverage
-        refs = LoyaltyScorer(scoring).fit(fit_frame).references_
         self.raw = {n: frame[n] for n in self.names}
-        self.refs = refs
-        cols = [self._scale(n, scoring.indicators[n].scaling) for n in self.names]
+        self.refs = {} if fit_frame is None else LoyaltyScorer(scoring).fit(fit_frame).references_
+        groups = _groups(frame) if fit_frame is None else []
+        cols = [self._per_cutoff(n, groups) if n not in self.refs and scoring.indicators[n].scaling.method ==
+                "percentile" else self._scale(n, scoring.indicators[n].scaling) for n in self.names]
         self.scaled = np.column_stack(cols) if cols else np.zeros((len(frame), 0))
         self.capped = tuple(n for n in self.names if scoring.indicators[n].scaling.method in _CAPPED)
         present = ~np.isnan(self.scaled)
@@ -421,6 +428,17 @@ class _ScoreMatrix:
 
     def _scale(self, name: str, scaling: ScalingConfig) -> np.ndarray:
         return scale_indicator(self.raw[name], scaling, self.refs.get(name)).to_numpy(dtype="float64")
+
+    def _per_cutoff(self, name: str, groups: list[np.ndarray]) -> np.ndarray:
+        """A ``percentile`` indicator scaled within each cut-off's rows (``groups``), against that cut-off's values
+        only: training rows at several cut-offs are ranked as the scoring job ranks a snapshot, and an early row
+        never against values of later cut-offs (the time rule). Caps do not touch these columns."""
+        values, scaling = self.raw[name], self.scoring.indicators[name].scaling
+        out = np.full(len(values), np.nan)
+        for g in groups:
+            part = values.iloc[g]
+            out[g] = scale_indicator(part, scaling, percentile_reference(part)).to_numpy(dtype="float64")
+        return out
 
     def _filled_with(self, caps: Mapping[str, float] | None) -> list[np.ndarray]:
         """The scaled columns with missing values as 0, the capped columns re-scaled with ``caps``."""
@@ -693,7 +711,7 @@ def _tune_scope(
             f"{len(y)} rows); tuning needs churners and retained customers; use more cut-offs or a longer history."
         )
     groups = _groups(train)
-    matrix = _ScoreMatrix(train, scoring, train)
+    matrix = _ScoreMatrix(train, scoring)  # percentile references per training cut-off
     names = matrix.names
     configured_caps = {n: _cap_of(scoring.indicators[n].scaling) for n in matrix.capped}
     starts = [(np.array([scoring.indicators[n].weight for n in names], dtype="float64"), configured_caps)]
