@@ -76,3 +76,26 @@ def test_raw_names_only_when_the_config_asks_and_the_summary_says_so(project):
     customers = read_clean(out)["customers"].set_index("customer_id")
     assert customers.loc["C001", "name"] == "深圳市宏达科技有限公司"
     assert "RAW" in result.output and "raw_pii_in_clean" in result.output
+
+
+def test_rejects_mask_every_configured_column_as_the_clean_tables_do(tmp_path):
+    # privacy.mask_columns "are masked in every output" (privacy.yaml): a column a user adds there (here the
+    # region, a street address in this export) was masked in the clean customers table but written raw in the
+    # rejected rows' records (rejects.parquet / rejects.csv), which masked only names, contacts and respondents.
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,name,industry,region,contact\n"
+        "C001,深圳市宏达科技有限公司,it,深圳市福田区深南大道1001号,13912345678\n"
+        "C002,王伟,,广州市天河区体育西路88号,13700001111\n"  # incomplete (no industry): rejected
+        "TEST9,测试客户,it,北京市朝阳区建国路77号,13600002222\n",  # test id: rejected
+        encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,order_date,amount\n1,C001,2024-01-05,10\n2,C002,2024-02-05,20\n", encoding="utf-8")
+    out, _ = _prepare(tmp_path, "privacy: {mask_columns: [name, contact, region]}\n", {})
+    customers = read_clean(out)["customers"].set_index("customer_id")
+    assert "深南大道" not in customers.loc["C001", "region"]  # the clean table masks it
+    rejects = pd.read_parquet(out / "rejects.parquet")
+    assert {"incomplete_customer", "test_record"} <= set(rejects["rule"])
+    for path in (out / "rejects.parquet", out / "rejects.csv"):
+        text = pd.read_parquet(path).to_csv() if path.suffix == ".parquet" else path.read_text(encoding="utf-8-sig")
+        for secret in ("体育西路", "建国路", "王伟", "13700001111"):
+            assert secret not in text, (path.name, secret)

@@ -66,8 +66,10 @@ def prepare(data: DataConfig, *, run_date=None) -> CleanResult:
     return clean_tables(raw, data.cleaning, bounds=bounds)
 
 
-def _mask_record_pii(record: pd.Series) -> pd.Series:
-    """Mask PII fields inside the JSON records (idempotent: cleaning already masked them)."""
+def _mask_record_pii(record: pd.Series, columns: Iterable[str] = PII_COLUMNS) -> pd.Series:
+    """Mask the fields ``columns`` (default the PII columns) inside the JSON records (idempotent: cleaning already
+    masked the PII columns)."""
+    columns = tuple(columns)
 
     def one(text):
         if text is None or pd.isna(text):
@@ -76,14 +78,14 @@ def _mask_record_pii(record: pd.Series) -> pd.Series:
             row = json.loads(text)
         except ValueError:
             return text
-        if not isinstance(row, dict) or not any(row.get(c) is not None for c in PII_COLUMNS):
+        if not isinstance(row, dict) or not any(row.get(c) is not None for c in columns):
             return text
-        for c in PII_COLUMNS:
+        for c in columns:
             if row.get(c) is not None:
                 row[c] = mask_contact(str(row[c]))
         return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
-    has_pii = record.str.contains("|".join(f'"{c}":' for c in PII_COLUMNS), regex=True, na=False)
+    has_pii = record.str.contains("|".join(re.escape(f'"{c}":') for c in columns), regex=True, na=False)
     if not has_pii.any():
         return record
     return record.mask(has_pii, record[has_pii].map(one)).astype("string")
@@ -97,17 +99,22 @@ def protect_clean(
     - Clean tables: the columns of ``privacy.mask_columns`` and :data:`~loyalist.data.schemas.PII_COLUMNS` are
       masked (names ``*科技有限公司``, phones ``139****5678``, e-mails ``z***@example.com``) unless
       ``privacy.raw_pii_in_clean``. Customer ids stay as they are (the jobs join on them; outputs pseudonymise).
+    - Rejects: the same columns are masked in each rejected row's ``record``, always (cleaning masks the PII
+      columns there; the columns a user adds to ``privacy.mask_columns`` are masked here).
     - Rejects, when ``key`` is given (``privacy.pseudonymize_ids``): every customer id -- the ``key`` of a
       customers row, the ``customer_id`` field of ``record`` and any quoted copy of it in ``reason`` (raw or
       normalised) -- is replaced by its keyed pseudonym, the same one the outputs use (of the normalised id, with
       ``cleaning.id_case``).
     """
     tables = dict(result.tables)
+    columns = list(dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]))
     if not privacy.raw_pii_in_clean:
-        columns = list(dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]))
         tables = {name: mask_frame(df, [c for c in columns if c in df.columns]) if any(
             c in df.columns for c in columns) else df for name, df in tables.items()}
     rejects = result.rejects
+    extra = [c for c in columns if c not in PII_COLUMNS]
+    if extra and len(rejects):  # the rejected rows' records are an output too: the configured columns masked there
+        rejects = rejects.assign(record=_mask_record_pii(rejects["record"].astype("string"), extra))
     if key is not None and len(rejects):
         rejects = _pseudonymize_rejects(rejects, key, (cleaning or CleaningConfig.model_validate({})).id_case)
     return CleanResult(tables=tables, rejects=rejects, summary=result.summary)
