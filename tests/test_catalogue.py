@@ -60,3 +60,15 @@ def test_label_falls_back_to_the_code_for_a_users_own_code():
     assert catalogue.label("industry", "shipbuilding", "zh") == "shipbuilding"
     assert catalogue.label("tier", None, "en") == "—"
     assert catalogue.both("tier", "at_risk") == {"zh": "潜在流失", "en": "at risk"}
+
+
+def test_guards_of_the_defaults_and_every_preset_have_chinese_labels():
+    """A preset's guard (wholesale's no_order_120_days) is printed in tier reasons and the report's guard block."""
+    from loyalist.config import load_config
+    from loyalist.config.shipped import preset_names
+
+    for preset in [None, *preset_names()]:
+        for guard in load_config([], preset=preset).scoring.guards:
+            zh = catalogue.label("guard", guard.name, "zh")
+            assert _CJK.search(zh), f"guard {guard.name!r} of preset {preset!r} has no Chinese label (got {zh!r})"
+            assert catalogue.label("guard", guard.name, "en") != zh

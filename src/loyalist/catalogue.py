@@ -96,6 +96,7 @@ INDICATOR_LABELS: dict[str, dict[str, str]] = {
 GUARD_LABELS: dict[str, dict[str, str]] = {
     "no_order_90_days": {"zh": "90天无消费", "en": "no order in 90 days"},
     "no_order_60_days": {"zh": "60天无消费", "en": "no order in 60 days"},
+    "no_order_120_days": {"zh": "120天无消费", "en": "no order in 120 days"},
     "no_order_180_days": {"zh": "180天无消费", "en": "no order in 180 days"},
     "nps_below_30": {"zh": "NPS低于30", "en": "NPS below 30"},
 }

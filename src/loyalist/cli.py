@@ -39,7 +39,7 @@ ConfigOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", help="Industry preset (manufacturing, retail), applied over the defaults under your "
+    typer.Option("--preset", help="Industry preset (manufacturing, retail, wholesale), applied over the defaults under your "
                  "--config files. Give it to 'prepare': later steps read the config stored with the clean tables."),
 ]
 

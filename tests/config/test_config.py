@@ -94,8 +94,16 @@ def test_a_nested_override_merges_into_the_defaults(tmp_path):
 
 @pytest.mark.parametrize("name", preset_names())
 def test_a_preset_keeps_the_scaling_method_of_every_indicator(name):
+    """...unless the preset file names the method itself (wholesale scales frequency by percentile)."""
+    import yaml
+
+    from loyalist.config.shipped import preset_path
+
+    stated = yaml.safe_load(preset_path(name).read_text(encoding="utf-8"))["scoring"].get("indicators", {})
+    own = {k: v["scaling"]["method"] for k, v in stated.items() if "method" in (v or {}).get("scaling", {})}
     base, preset = LoyalistConfig().scoring.indicators, load_config([], preset=name).scoring.indicators
-    assert {k: v.scaling.method for k, v in preset.items()} == {k: v.scaling.method for k, v in base.items()}
+    assert {k: v.scaling.method for k, v in preset.items()} == {
+        k: own.get(k, v.scaling.method) for k, v in base.items()}
 
 
 def test_preset_key_in_a_file_and_the_option(tmp_path):

@@ -293,3 +293,73 @@ def test_manufacturing_preset_scores_by_hand():
     # C003: .25*80 + .30*90 + .05*100 (9/yr) + .30*80 + .10*95 = 20+27+5+24+9.5 = 85.5; 142 days < 180: no guard
     np.testing.assert_allclose(out["loyalty_score"].to_numpy(), [91.4, 85.5], rtol=0, atol=TOL)
     assert out["tier_reason"].tolist() == ["score 91.4 >= 90 (devoted)", "score 85.5 >= 75 (stable)"]
+
+
+def test_wholesale_preset_differs_from_the_base_only_where_intended():
+    changed, base = _changes("wholesale")
+    assert set(changed) == {"preset", "scoring"}
+    assert changed["preset"] == "wholesale"
+    expected = base["scoring"]  # the source's weights, stability / NPS / complaints on their absolute scales
+    expected["indicators"]["repurchase_rate"]["scaling"] = {"method": "percentile", "cap": None, "ties": "mean"}
+    expected["indicators"]["purchase_frequency"]["scaling"] = {"method": "percentile", "cap": None, "ties": "mean"}
+    expected["tiers"] = {"devoted": 80.0, "stable": 60.0, "at_risk": 40.0}
+    expected["guards"] = [_guard("no_order_120_days", 120), base["scoring"]["guards"][1]]
+    assert changed["scoring"] == expected
+
+
+def _wholesale_rows() -> pd.DataFrame:
+    """Five trade customers without surveys or tickets (the Online Retail shape): NPS and complaints absent."""
+    return pd.DataFrame(
+        {
+            "repurchase_rate": [0.0, 0.0, 0.25, 0.5, 1.0],
+            "order_value_stability": [0.9, NAN, 0.6, 0.8, 0.9],
+            "purchase_frequency": [2.0, 1.0, 4.0, 8.0, 26.0],
+            "nps": [NAN] * 5,
+            "complaint_rate": [NAN] * 5,
+            "recency_days": [200.0, 30.0, 45.0, 10.0, 3.0],
+            "n_survey_responses": [0.0] * 5,
+        },
+        index=pd.Index(["W1", "W2", "W3", "W4", "W5"], name="customer_id"),
+    )
+
+
+def test_wholesale_preset_scores_by_hand():
+    config = load_config([], preset="wholesale")
+    out = LoyaltyScorer(config.scoring).fit_transform(_wholesale_rows())
+    # mid-rank percentiles among the five: repurchase 0, 0 -> (0 + 2) / 2 / 5 = 20; .25 -> 50; .5 -> 70; 1 -> 90.
+    # frequency 2 -> 30, 1 -> 10, 4 -> 50, 8 -> 70, 26 -> 90. Weights over the present indicators: repurchase .30,
+    # stability .20, frequency .15 (sum .65; W2 without stability: .45).
+    # W1: (.30*20 + .20*90 + .15*30) / .65 = 28.5 / .65 = 43.846 (at risk), but 200 days > 120: the guard -> high risk
+    # W2: (.30*20 + .15*10) / .45 = 7.5 / .45 = 16.666...                    -> high risk (score < 40)
+    # W3: (.30*50 + .20*60 + .15*50) / .65 = 34.5 / .65 = 53.0769...         -> at risk (40-60)
+    # W4: (.30*70 + .20*80 + .15*70) / .65 = 47.5 / .65 = 73.0769...         -> stable (60-80)
+    # W5: (.30*90 + .20*90 + .15*90) / .65 = 90                                -> devoted (>= 80)
+    np.testing.assert_allclose(out["loyalty_score"].to_numpy(),
+                               [28.5 / .65, 7.5 / .45, 34.5 / .65, 47.5 / .65, 90.0], rtol=0, atol=TOL)
+    assert out["loyalty_tier"].tolist() == ["high_risk", "high_risk", "at_risk", "stable", "devoted"]
+    assert out["tier_reason"].iloc[0] == "guard:no_order_120_days (recency_days 200 > 120)"
+    # the defaults (frequency full marks at 12 a year, tiers 90/75/60) put W3, who orders every quarter, in high
+    # risk: (.30*25 + .20*60 + .15*33.3) / .65 = 37.7
+    base = LoyaltyScorer(load_config([]).scoring).fit_transform(_wholesale_rows())
+    assert base["loyalty_tier"].tolist() == ["high_risk"] * 3 + ["at_risk", "devoted"]
+
+
+def test_a_nested_override_merges_into_the_wholesale_preset(tmp_path):
+    """A user's file over --preset wholesale changes the keys it names and keeps the rest of each block."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("scoring:\n  indicators:\n    purchase_frequency: {weight: 0.25}\n"
+                    "    repurchase_rate: {scaling: {ties: weak}}\n  tiers: {devoted: 85}\n", encoding="utf-8")
+    scoring = load_config([path], preset="wholesale").scoring
+    freq = scoring.indicators["purchase_frequency"]
+    assert freq.weight == 0.25 and freq.scaling == ScalingConfig(method="percentile", ties="mean")
+    rep = scoring.indicators["repurchase_rate"]
+    assert rep.weight == 0.30 and rep.scaling == ScalingConfig(method="percentile", ties="weak")
+    assert (scoring.tiers.devoted, scoring.tiers.stable, scoring.tiers.at_risk) == (85.0, 60.0, 40.0)
+    assert [g.name for g in scoring.guards] == ["no_order_120_days", "nps_below_30"]
+    # a wrong value in the override is caught at load, naming the key
+    path.write_text("scoring:\n  indicators:\n    purchase_frequency: {scaling: {ties: average}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"purchase_frequency.*ties"):
+        load_config([path], preset="wholesale")
+    path.write_text("scoring:\n  tiers: {stable: 85}\n", encoding="utf-8")  # above the preset's devoted 80
+    with pytest.raises(ConfigError, match="devoted"):
+        load_config([path], preset="wholesale")

@@ -47,6 +47,23 @@ def test_percentile_by_hand():
     np.testing.assert_array_equal(out.to_numpy(), [0.0, 25.0, 75.0, 75.0, 100.0, 100.0, NAN])
 
 
+def test_percentile_mid_rank_by_hand():
+    # ties: mean = the mean of the shares < x and <= x; reference 0, 0, 0, 1, 2 (a repurchase rate of 0 for 3 of 5)
+    ref = np.array([0.0, 0.0, 0.0, 1.0, 2.0])
+    out = scale_indicator(pd.Series([0.0, 0.5, 1.0, 2.0, 3.0, -1.0, NAN]),
+                          ScalingConfig(method="percentile", ties="mean"), ref)
+    # 0: (0/5 + 3/5) / 2 = 30 (the weak percentile gives 60); 0.5: 3/5 both = 60; 1: (3 + 4) / 10 = 70; 2: 90;
+    # above and below the reference: 100 and 0
+    np.testing.assert_allclose(out.to_numpy(), [30.0, 60.0, 70.0, 90.0, 100.0, 0.0, NAN], rtol=0, atol=1e-12)
+    weak = scale_indicator(pd.Series([0.0, 1.0]), ScalingConfig(method="percentile"), ref)
+    np.testing.assert_array_equal(weak.to_numpy(), [60.0, 80.0])  # the default stays the weak percentile
+
+
+def test_percentile_ties_is_validated():
+    with pytest.raises(ValueError, match="ties"):
+        ScalingConfig(method="percentile", ties="max")
+
+
 def test_percentile_empty_reference_gives_nan():
     out = _scaled([1.0, 2.0], "percentile", reference=np.array([]))
     assert out.isna().all()
@@ -106,6 +123,7 @@ _configs = st.sampled_from(
         ScalingConfig(method="inverse", cap=3.0),
         ScalingConfig(method="nps"),
         ScalingConfig(method="percentile"),
+        ScalingConfig(method="percentile", ties="mean"),
     ]
 )
 
@@ -127,8 +145,10 @@ def test_scaled_values_are_in_0_100_and_nan_stays_nan(values, scaling, ref):
        ref=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=40))
 def test_percentile_scaling_is_monotone(values, ref):
     ordered = pd.Series(sorted(values), dtype="float64")
-    out = scale_indicator(ordered, ScalingConfig(method="percentile"), percentile_reference(pd.Series(ref)))
-    assert (np.diff(out.to_numpy()) >= 0).all()
+    for ties in ("weak", "mean"):
+        out = scale_indicator(ordered, ScalingConfig(method="percentile", ties=ties),
+                              percentile_reference(pd.Series(ref)))
+        assert (np.diff(out.to_numpy()) >= 0).all()
 
 
 @given(values=st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=1, max_size=40), scaling=_configs)

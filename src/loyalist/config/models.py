@@ -267,11 +267,15 @@ class ScalingConfig(Strict):
     - ``cap``: ``100 * clip(x / cap, 0, 1)`` (e.g. frequency, cap = orders per year that earns full marks);
     - ``inverse``: ``100 * (1 - clip(x / cap, 0, 1))`` (complaint rate: fewer is better);
     - ``nps``: ``(x + 100) / 2`` (NPS in [-100, 100]);
-    - ``percentile``: the empirical percentile of x among the customers seen by ``fit`` (x 100).
+    - ``percentile``: the empirical percentile of x among the customers seen by ``fit`` (x 100); ``ties`` says
+      what tied values earn: ``weak`` (the share of reference values <= x: a value shared by 60% of the
+      customers, e.g. a repurchase rate of 0, earns 60) or ``mean`` (the mid-rank: the mean of the shares < x and
+      <= x, so that value earns 30 and the bottom of a continuous indicator stays near 0).
     """
 
     method: Literal["ratio", "cap", "inverse", "nps", "percentile"] = "ratio"
     cap: float | None = Field(None, gt=0)
+    ties: Literal["weak", "mean"] = "weak"
 
     @model_validator(mode="after")
     def _cap_when_needed(self) -> ScalingConfig:

@@ -16,6 +16,8 @@ method          formula                                     typical indicator
 
 The percentile is the empirical CDF of the reference (``kind="weak"`` of ``scipy.stats.percentileofscore``):
 the largest reference value earns 100, ties share a value, and values outside the reference range are 0 or 100.
+With ``ties: mean`` it is the mid-rank (``kind="mean"``: the mean of the shares < x and <= x), so a value that
+many customers share (a repurchase rate of 0 for 60% of them) earns half its share (30), not all of it (60).
 """
 
 from __future__ import annotations
@@ -140,7 +142,11 @@ def scale_indicator(
             if ref.size == 0:
                 out = np.full(x.shape, np.nan)
             else:
-                out = 100.0 * np.searchsorted(ref, x, side="right") / ref.size
+                upper = np.searchsorted(ref, x, side="right")
+                if scaling.ties == "mean":
+                    out = 50.0 * (upper + np.searchsorted(ref, x, side="left")) / ref.size
+                else:
+                    out = 100.0 * upper / ref.size
         else:  # pragma: no cover - ScalingConfig only admits the methods above
             raise ModelError(f"Scaling method {method!r} is unknown; use ratio, cap, inverse, nps or percentile.")
     out = np.where(missing, np.nan, out)

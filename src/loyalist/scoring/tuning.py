@@ -160,6 +160,9 @@ class WeightTuningResult:
         indicators = {
             name: ind.model_dump(mode="json", exclude_none=True) for name, ind in self.scoring.indicators.items()
         }
+        for ind in indicators.values():  # 'ties' is read by the percentile scaling only
+            if ind["scaling"].get("method") != "percentile":
+                ind["scaling"].pop("ties", None)
         scoring: dict[str, Any] = {"indicators": indicators}
         if self.thresholds is not None:
             scoring["tiers"] = self.thresholds.model_dump(mode="json")
