@@ -442,12 +442,21 @@ SENTENCES: dict[str, dict[str, str]] = {
     "tier_model_gap": {
         "zh": "注意：{high_share} 的客户按规则得分属于高风险流失，而流失模型预计只有 {mean_p} 会在未来 {horizon} 天内不再下单"
               "{win_back}：等级阈值（{tiers}）对本业务的购买节奏偏严，高风险等级不等于即将流失；"
-              "挽留名单请按流失概率与风险价值排序，或用 'loyalist tune-weights' 按实际流失调整指标权重并调整 scoring.tiers。",
+              "挽留名单请按流失概率与风险价值排序，或用 'loyalist tune-weights' 按实际流失调整指标权重并调整 scoring.tiers{preset_hint}。",
         "en": "Caution: {high_share} of customers are high risk by the rule score, while the churn model expects "
               "{mean_p} to place no order in the next {horizon} days{win_back}: the tier thresholds ({tiers}) are "
               "strict for this business's buying rhythm, so the high-risk tier does not mean about to leave; rank "
               "retention by churn probability and value at risk, or tune the indicator weights against observed "
-              "churn with 'loyalist tune-weights' and set scoring.tiers.",
+              "churn with 'loyalist tune-weights' and set scoring.tiers{preset_hint}.",
+    },
+    # the caution's remedy when the list was not scored with the wholesale preset (Online Retail II at 2010-09-09:
+    # high risk 86% -> 49%, tier ROC AUC 0.584 -> 0.687; benchmarks/RESULTS.md "wholesale, session 16")
+    "tier_model_gap_preset": {
+        "zh": "；若客户每隔数周或数月批量采购（批发、分销），可用 'loyalist prepare --preset wholesale' 重新准备数据："
+              "复购率与消费频次按本企业客户的百分位计分，等级阈值为 80/60/40",
+        "en": "; if customers order every few weeks or months (wholesale, distribution), prepare the data again with "
+              "'loyalist prepare --preset wholesale': repurchase rate and frequency are scored by their percentile "
+              "among your own customers, with tiers at 80/60/40",
     },
     "tier_model_gap_win_back": {
         "zh": "，上期高风险客户中有 {win_back} 在此后再次下单",

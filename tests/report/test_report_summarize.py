@@ -453,6 +453,20 @@ def test_a_high_risk_tier_far_above_the_models_churn_gets_a_caution(factories):
     assert "of the previous period's high-risk customers ordered again" in gap["en"]
     assert "devoted >= 90, stable >= 75, at risk >= 60" in gap["en"] and "铁杆忠诚 ≥ 90" in gap["zh"]
     assert s["overview"]["findings"][1] == gap and gap in s["status"]["sentences"]
+    # not scored with the wholesale preset: the caution names it, in both languages
+    assert gap["en"].endswith("and set scoring.tiers; if customers order every few weeks or months (wholesale, "
+                              "distribution), prepare the data again with 'loyalist prepare --preset wholesale': "
+                              "repurchase rate and frequency are scored by their percentile among your own customers, "
+                              "with tiers at 80/60/40.")
+    assert "'loyalist prepare --preset wholesale'" in gap["zh"] and gap["zh"].endswith("等级阈值为 80/60/40。")
+    # already scored with it: the caution stays (the gap is measured, not assumed away) without suggesting it again
+    summary = make_list_summary(wholesale)
+    summary["config"] = {**summary["config"], "preset": "wholesale",
+                         "scoring": {**summary["config"]["scoring"],
+                                     "tiers": {"devoted": 80.0, "stable": 60.0, "at_risk": 40.0}}}
+    gap = summarize(wholesale, list_summary=summary)["status"]["tier_model_gap"]
+    assert gap["en"].endswith("and set scoring.tiers.") and "--preset" not in gap["zh"]
+    assert "devoted >= 80, stable >= 60, at risk >= 40" in gap["en"]
     # tiers that agree with the model: no caution
     s = summarize(df, list_summary=make_list_summary(df))
     assert s["status"]["tier_model_gap"] is None

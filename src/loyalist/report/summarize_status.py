@@ -254,8 +254,11 @@ def tier_model_gap(ctx: Context, win_back: float | None = None, gap: float = 0.2
     tiers = part(part(config, "scoring"), "tiers") or {"devoted": 90, "stable": 75, "at_risk": 60}
     wb = (sentence("tier_model_gap_win_back", win_back=fmt_pct(win_back))
           if win_back is not None and math.isfinite(win_back) else {"zh": "", "en": ""})
+    # the wholesale preset fits customers who order every few weeks or months (Online Retail II: high risk 86% ->
+    # 49%); suggest it unless the list was already scored with it
+    hint = sentence("tier_model_gap_preset") if config.get("preset") != "wholesale" else {"zh": "", "en": ""}
     return sentence("tier_model_gap", high_share=fmt_pct(high), mean_p=fmt_pct(mean_p),
-                    horizon=int(features.get("churn_horizon_days") or 90), win_back=wb,
+                    horizon=int(features.get("churn_horizon_days") or 90), win_back=wb, preset_hint=hint,
                     tiers={"zh": "、".join(f"{both('tier', t)['zh']} ≥ {float(v):g}" for t, v in tiers.items()),
                            "en": ", ".join(f"{both('tier', t)['en']} >= {float(v):g}" for t, v in tiers.items())})
 
