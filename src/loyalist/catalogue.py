@@ -433,9 +433,9 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     # status
     "score_distribution": {
-        "zh": "忠诚度得分平均 {mean}，中位数 {median}，四分位区间 {q1}–{q3}；{below_60} 的客户得分低于 60 分。",
-        "en": "Loyalty scores average {mean} (median {median}, interquartile range {q1}-{q3}); {below_60} of "
-              "customers score below 60.",
+        "zh": "忠诚度得分平均 {mean}，中位数 {median}，四分位区间 {q1}–{q3}；{below} 的客户得分低于 {bound} 分（高风险流失线）。",
+        "en": "Loyalty scores average {mean} (median {median}, interquartile range {q1}-{q3}); {below} of "
+              "customers score below {bound} (the high-risk bound).",
     },
     # the rule's high-risk tier far above the churn model's expectation (Online Retail II, a wholesaler: 92.4% high
     # risk while the model expects 45.5% to place no order and 55% of the earlier high-risk customers bought again)
@@ -472,9 +472,9 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "guard_moves": {
         "zh": "得分之外，守卫规则会把满足条件的客户直接下调等级（从不上调）：{moves}；因此高风险流失占 {high_risk}，"
-              "而得分低于 60 的只有 {below_60}。",
+              "而得分低于 {bound} 的只有 {below}。",
         "en": "Beyond the score, guard rules move customers who meet their condition down (never up): {moves}; so "
-              "{high_risk} of customers are high risk although only {below_60} score below 60.",
+              "{high_risk} of customers are high risk although only {below} score below {bound}.",
     },
     "guard_move": {
         "zh": "“{guard}”下调 {customers} 位",

@@ -569,3 +569,38 @@ def test_small_groups_do_not_head_the_repeat_rate_ranking_and_counts_are_shown()
     assert [g["group"] for g in s["status"]["top_groups"]] == ["France", "Germany", "United Kingdom"]
     text = next(x for x in s["status"]["sentences"] if "highest repeat-customer rate" in x["en"])
     assert "(77.8% of 45 customers)" in text["en"] and "（77.8%，45 位客户）" in text["zh"]
+
+
+def test_the_score_sentences_use_the_lists_high_risk_bound(factories):
+    """With the wholesale preset (tiers 80/60/40) the report said "64.6% of customers score below 60" and "45.7% are
+    high risk although only 64.6% score below 60" (Online Retail II at 2010-12-09): 60 is the stable bound there;
+    the high-risk tier is a score below 40 plus the guards' customers."""
+    from loyalist.config.load import load_config
+    from loyalist.scoring.tiers import assign_tiers
+
+    df = factories.scored_list(200, seed=5)
+    scores = pd.Series(np.linspace(0.0, 99.5, len(df)), index=df.index)
+    tiers = load_config([], preset="wholesale").scoring.tiers
+    tier = assign_tiers(scores, tiers).astype("string")
+    guarded = (scores >= 40) & (scores < 60) & (np.arange(len(df)) % 4 == 0)  # 10 at-risk customers moved down
+    df = df.assign(loyalty_score=scores, loyalty_tier=tier.where(~guarded, "high_risk"),
+                   tier_reason=pd.Series("score", index=df.index, dtype="string").where(
+                       ~guarded, "guard:no_order_120_days (recency_days 150 > 120)"))
+    summary = factories.list_summary(df)
+    summary["config"] = load_config([], preset="wholesale").model_dump(mode="json")
+    status = summarize(df, list_summary=summary)["status"]
+    below_40 = float((scores < 40).mean())  # 80 of 200
+    assert status["distribution"]["below_at_risk"] == pytest.approx(below_40)
+    assert status["distribution"]["at_risk_bound"] == 40.0
+    en = [t["en"] for t in status["sentences"]]
+    assert any(t.endswith("40.0% of customers score below 40 (the high-risk bound).") for t in en), en
+    guard = next(t for t in en if t.startswith("Beyond the score"))
+    assert "No order in 120 days moved 10 customers" in guard
+    assert guard.endswith("so 45.0% of customers are high risk although only 40.0% score below 40."), guard
+    zh = [t["zh"] for t in status["sentences"]]
+    assert any("得分低于 40 分（高风险流失线）" in t for t in zh) and any("而得分低于 40 的只有 40.0%" in t for t in zh)
+    # the defaults' lists keep 60
+    summary["config"] = load_config([]).model_dump(mode="json")
+    status = summarize(df, list_summary=summary)["status"]
+    assert status["distribution"]["at_risk_bound"] == 60.0
+    assert any(t["en"].endswith("60.0% of customers score below 60 (the high-risk bound).") for t in status["sentences"])

@@ -234,6 +234,16 @@ def _industry_means(df: pd.DataFrame, min_customers: int) -> tuple[list[dict[str
     return rows, text
 
 
+def _part(d: Any, key: str) -> Mapping[str, Any]:
+    value = d.get(key) if isinstance(d, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _tier_bounds(ctx: Context) -> Mapping[str, Any]:
+    """The list's tier thresholds (its summary's config), or the defaults' 90 / 75 / 60 when it has none."""
+    return _part(_part(_part(ctx.summary, "config"), "scoring"), "tiers") or {"devoted": 90, "stable": 75, "at_risk": 60}
+
+
 def tier_model_gap(ctx: Context, win_back: float | None = None, gap: float = 0.25) -> dict[str, str] | None:
     """A caution when the rule's high-risk tier holds at least ``gap`` more of the customers than the churn model's
     mean probability: the absolute tier thresholds do not fit the business (a wholesaler buying every few months),
@@ -245,13 +255,9 @@ def tier_model_gap(ctx: Context, win_back: float | None = None, gap: float = 0.2
     mean_p = float(df["churn_probability"].mean())
     if not high - mean_p >= gap:
         return None
-    def part(d: Any, key: str) -> Mapping[str, Any]:
-        value = d.get(key) if isinstance(d, Mapping) else None
-        return value if isinstance(value, Mapping) else {}
-
-    config = part(ctx.summary, "config")
-    features = part(config, "features")
-    tiers = part(part(config, "scoring"), "tiers") or {"devoted": 90, "stable": 75, "at_risk": 60}
+    config = _part(ctx.summary, "config")
+    features = _part(config, "features")
+    tiers = _tier_bounds(ctx)
     wb = (sentence("tier_model_gap_win_back", win_back=fmt_pct(win_back))
           if win_back is not None and math.isfinite(win_back) else {"zh": "", "en": ""})
     # the wholesale preset fits customers who order every few weeks or months (Online Retail II: high risk 86% ->
@@ -286,11 +292,20 @@ def status_section(ctx: Context) -> dict[str, Any]:
     df = ctx.scores
     s = df["loyalty_score"]
     dist = _histogram(s)
+    # the high-risk bound is the list's at-risk threshold (60 by default, 40 with the wholesale preset): "below 60"
+    # under tiers at 80/60/40 would describe the at-risk tier, and the guard sentence would not reconcile
+    bound = float(_tier_bounds(ctx).get("at_risk", 60))
+
+    def below(b: float) -> float | None:
+        return num((s.dropna() < b).mean()) if s.notna().any() else None
+
     dist.update({"mean": num(s.mean()), "median": num(s.median()), "q1": num(s.quantile(0.25)),
-                 "q3": num(s.quantile(0.75)), "below_60": num((s.dropna() < 60).mean()) if s.notna().any() else None})
+                 "q3": num(s.quantile(0.75)), "below_60": below(60), "at_risk_bound": bound,
+                 "below_at_risk": below(bound)})
     sentences = [sentence("score_distribution", mean=fmt_num(dist["mean"]), median=fmt_num(dist["median"]),
-                          q1=fmt_num(dist["q1"]), q3=fmt_num(dist["q3"]), below_60=fmt_pct(dist["below_60"]))]
-    guards = guards_block(ctx, dist["below_60"])
+                          q1=fmt_num(dist["q1"]), q3=fmt_num(dist["q3"]), below=fmt_pct(dist["below_at_risk"]),
+                          bound=f"{bound:g}")]
+    guards = guards_block(ctx, dist["below_at_risk"], bound)
     if guards.get("sentence"):
         sentences.append(guards["sentence"])
     gap = tier_model_gap(ctx, _previous_win_back(ctx))

@@ -32,10 +32,11 @@ def _configured_guards(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [g for g in guards if isinstance(g, Mapping) and g.get("name")]
 
 
-def guards_block(ctx: Context, below_60: float | None) -> dict[str, Any]:
+def guards_block(ctx: Context, below: float | None, bound: float = 60.0) -> dict[str, Any]:
     """The guard rules (from the list summary's config; else the names found in ``tier_reason``) with the
     customers each moved down, how many customers any guard moved, and the sentence that reconciles the share
-    scoring below 60 with the high-risk share."""
+    scoring below ``bound`` (the at-risk threshold, the high-risk tier's upper bound; share ``below``) with the
+    high-risk share."""
     df = ctx.scores
     counts = guard_counts(df["tier_reason"]) if "tier_reason" in df else {}
     moved_any = int(df["tier_reason"].astype("string").fillna("").str.contains("guard:", regex=False).sum()) \
@@ -59,5 +60,6 @@ def guards_block(ctx: Context, below_60: float | None) -> dict[str, Any]:
             sentence("guard_move", guard=r["label"], customers=fmt_int(r["customers"]))[lang] for r in rules)
             for lang in _LANGS}
         high = float((df["loyalty_tier"] == "high_risk").mean()) if len(df) else None
-        out["sentence"] = sentence("guard_moves", moves=moves, high_risk=fmt_pct(high), below_60=fmt_pct(below_60))
+        out["sentence"] = sentence("guard_moves", moves=moves, high_risk=fmt_pct(high), below=fmt_pct(below),
+                                   bound=f"{float(bound):g}")
     return out
