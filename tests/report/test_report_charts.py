@@ -75,3 +75,14 @@ def test_cjk_font_found_when_matplotlib_cache_predates_it(monkeypatch):
     stale = [f for f in font_manager.fontManager.ttflist if f.name not in charts.CJK_FONT_NAMES]
     monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
     assert find_cjk_font() in charts.CJK_FONT_NAMES  # found on disk and added to the font manager
+
+
+def test_the_histogram_marks_the_lists_tier_bounds():
+    """The score histogram drew its tier lines at 60/75/90 whatever the config; the wholesale preset cuts at
+    40/60/80."""
+    dist = {"bins": [{"from": b, "customers": 1} for b in range(0, 100, 10)]}
+    for bounds, expected in (({"devoted": 80.0, "stable": 60.0, "at_risk": 40.0}, [40.0, 60.0, 80.0]),
+                             (None, [60.0, 75.0, 90.0])):
+        ax = Figure().subplots()
+        charts._hist(ax, {**dist, **({"tier_bounds": bounds} if bounds else {})}, "en")
+        assert sorted(line.get_xdata()[0] for line in ax.get_lines()) == expected

@@ -592,6 +592,7 @@ def test_the_score_sentences_use_the_lists_high_risk_bound(factories):
     below_40 = float((scores < 40).mean())  # 80 of 200
     assert status["distribution"]["below_at_risk"] == pytest.approx(below_40)
     assert status["distribution"]["at_risk_bound"] == 40.0
+    assert status["distribution"]["tier_bounds"] == {"devoted": 80.0, "stable": 60.0, "at_risk": 40.0}
     en = [t["en"] for t in status["sentences"]]
     assert any(t.endswith("40.0% of customers score below 40 (the high-risk bound).") for t in en), en
     guard = next(t for t in en if t.startswith("Beyond the score"))

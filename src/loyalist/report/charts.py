@@ -139,8 +139,10 @@ def _hist(ax, dist: Mapping[str, Any], lang: Lang) -> None:
     ax.set_xlim(0, 100)
     ax.set_xlabel("忠诚度得分" if lang == "zh" else "loyalty score")
     ax.set_ylabel("客户数" if lang == "zh" else "customers")
-    for edge, tier in ((60, "at_risk"), (75, "stable"), (90, "devoted")):
-        ax.axvline(edge, color=_COLORS[tier], linestyle="--", linewidth=1)
+    bounds = dist.get("tier_bounds") or {"at_risk": 60, "stable": 75, "devoted": 90}  # the list's tiers (wholesale 40/60/80)
+    for tier in ("at_risk", "stable", "devoted"):
+        if tier in bounds:
+            ax.axvline(float(bounds[tier]), color=_COLORS[tier], linestyle="--", linewidth=1)
 
 
 def _tiers(ax, rows: Sequence[Mapping[str, Any]], lang: Lang) -> None:

@@ -294,13 +294,15 @@ def status_section(ctx: Context) -> dict[str, Any]:
     dist = _histogram(s)
     # the high-risk bound is the list's at-risk threshold (60 by default, 40 with the wholesale preset): "below 60"
     # under tiers at 80/60/40 would describe the at-risk tier, and the guard sentence would not reconcile
-    bound = float(_tier_bounds(ctx).get("at_risk", 60))
+    bounds = {t: float(v) for t, v in _tier_bounds(ctx).items()}
+    bound = bounds.get("at_risk", 60.0)
 
     def below(b: float) -> float | None:
         return num((s.dropna() < b).mean()) if s.notna().any() else None
 
     dist.update({"mean": num(s.mean()), "median": num(s.median()), "q1": num(s.quantile(0.25)),
                  "q3": num(s.quantile(0.75)), "below_60": below(60), "at_risk_bound": bound,
+                 "tier_bounds": bounds,
                  "below_at_risk": below(bound)})
     sentences = [sentence("score_distribution", mean=fmt_num(dist["mean"]), median=fmt_num(dist["median"]),
                           q1=fmt_num(dist["q1"]), q3=fmt_num(dist["q3"]), below=fmt_pct(dist["below_at_risk"]),
