@@ -464,6 +464,22 @@ def test_second_training_keeps_the_champion_unless_beaten(demo_dir, tmp_path):
     assert "champion" in listing.output and "challenger" in listing.output or "previous" in listing.output
 
 
+def test_the_demo_earlier_list_says_its_models_learned_from_later_events(demo_dir):
+    # The time rule: the earlier list (a backtest) is scored by champions trained on the whole history, whose early
+    # stopping, calibration, level and BG/NBD read events after its as-of. It said nothing; now its summary (and the
+    # console of 'loyalist score') says so, and the list at the data end does not.
+    workdir, _ = demo_dir
+    demo = workdir / "outputs" / "demo"
+    earlier = json.loads((demo / "previous" / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    latest = json.loads((demo / "churn_risk_summary.json").read_text(encoding="utf-8"))
+    data_end = str(pd.read_parquet(workdir / "data" / "demo" / "clean" / "orders.parquet",
+                                   columns=["order_date"])["order_date"].max().date())
+    said = [n for n in earlier["notes"] if "learned from events up to" in n]
+    assert {n.split(" model ")[0] for n in said} == {"The churn", "The value"}, earlier["notes"]
+    assert all(f"up to {data_end}, after this list's as-of {earlier['as_of'][:10]}" in n for n in said), said
+    assert not [n for n in latest["notes"] if "learned from events up to" in n], latest["notes"]
+
+
 def test_cli_train_as_of_learns_from_events_up_to_that_day_and_registers_once(demo_dir):
     """Runs last in this module: it may move the churn champion."""
     workdir, _ = demo_dir

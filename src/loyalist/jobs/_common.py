@@ -9,7 +9,10 @@ from pathlib import Path
 from loyalist.config.models import LoyalistConfig
 from loyalist.tracking import end_dead_runs, offline_environment, resolve_tracking_uri, setup_tracking
 
-__all__ = ["start_tracking", "config_tags", "apply_compute"]
+__all__ = ["start_tracking", "config_tags", "apply_compute", "EVENTS_UNTIL_TAG"]
+
+#: Model-version tag: the newest day of the events a registered model learned from (its training run's data end).
+EVENTS_UNTIL_TAG = "loyalist.events_until"
 
 
 def config_tags(config: LoyalistConfig) -> dict[str, str]:

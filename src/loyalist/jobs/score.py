@@ -27,7 +27,7 @@ from loyalist.errors import ConfigError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet, write_text
-from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._common import EVENTS_UNTIL_TAG, config_tags, start_tracking
 from loyalist.jobs._ui import Reporter, tier_text, truncated_title
 from loyalist.report.drift import render_drift_html, summarize_drift
 from loyalist.tracking import CHAMPION, data_fingerprint, load, load_exported, run
@@ -135,6 +135,36 @@ def _load_models(config: LoyalistConfig, churn_bundle: Path | None, value_bundle
 
 #: The order-line columns cross-sell reads (a lazy order_lines table is read for these only).
 _LINE_COLUMNS = ("customer_id", "order_date", "product_id", "status")
+
+
+def learned_after_notes(as_of: pd.Timestamp, scorers: Mapping[str, Any]) -> list[str]:
+    """A note per model (``{"churn": scorer, "value": scorer}``) that learned from events after the list's
+    ``as_of``: its registered version's ``events_until`` tag (the data end of its training run: label windows,
+    early stopping, calibration, level, BG/NBD), else -- versions registered before the tag -- its validation
+    cut-off plus its label horizon when that is the model's own (the validation labels' end, a lower bound).
+
+    The time rule holds a list to what was known at its as-of; a backtest (``loyalist score --as-of`` before the
+    champion's data end, as the demo's earlier list) silently used a model that had seen what followed."""
+    notes = []
+    for kind, scorer in scorers.items():
+        tags = getattr(getattr(scorer.loaded, "info", None), "tags", None) or {}
+        try:
+            if tags.get(EVENTS_UNTIL_TAG):
+                until = pd.Timestamp(tags[EVENTS_UNTIL_TAG])
+            elif tags.get("valid_cutoff") and tags.get("train_horizon_days") == tags.get("horizon_days"):
+                until = pd.Timestamp(tags["valid_cutoff"]) + pd.Timedelta(days=int(tags["train_horizon_days"]))
+            else:
+                continue
+        except (TypeError, ValueError):
+            continue
+        if pd.Timestamp(as_of).normalize() < until.normalize():
+            day = pd.Timestamp(as_of).date()
+            notes.append(
+                f"The {kind} model (version {scorer.version}) learned from events up to {until.date()}, after this "
+                f"list's as-of {day}: its predictions here have seen part of what followed {day}, so do not judge "
+                f"them against that period; for a backtest, train with 'loyalist train --as-of {day}' and score "
+                "with that model.")
+    return notes
 
 
 def _cross_sell(tables: Mapping[str, pd.DataFrame | ParquetTable], as_of: pd.Timestamp):
@@ -295,6 +325,7 @@ def _run_scoring(
             "crm_export": config.scoring_job.control_group.crm_export, "file": "churn_risk_control.parquet"},
     }
     summary["model_metrics"] = _model_metrics(churn, value)
+    summary["notes"] = [*summary.get("notes", []), *learned_after_notes(ts, {"churn": churn, "value": value})]
     out_dir = Path(out_dir)
     baseline_path = Path(drift_baseline) if drift_baseline is not None else out_dir / "churn_risk.parquet"
     baseline = _drift_baseline(baseline_path)

@@ -19,7 +19,7 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.data.tables import ParquetTable
 from loyalist.errors import InsufficientHistoryError, ModelError
 from loyalist.features.cutoffs import resolve_as_of
-from loyalist.jobs._common import config_tags, start_tracking
+from loyalist.jobs._common import EVENTS_UNTIL_TAG, config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
 from loyalist.modeling.evaluation import plots
 from loyalist.modeling.evaluation.baseline_models import BaselineChurnModel, BaselineValueModel
@@ -394,6 +394,9 @@ def _train_one(
             tags={f"metric.{k}": f"{v:.6f}" for k, v in m.items()} | {
                 "valid_cutoff": str(result.plan.valid.date()), "horizon_days": str(model.horizon_days),
                 "train_horizon_days": str(result.plan.horizon_days), "loyalist.kind": kind,
+                # the newest day of the events the model learned from (labels, calibration, level, BG/NBD): a
+                # list scored at an earlier as-of says so (loyalist.jobs.score)
+                EVENTS_UNTIL_TAG: str(pd.Timestamp(result.plan.data_end).date()),
                 "loyalist.candidate": candidate_name, TRAIN_KEY_TAG: key, "selection.reason": verdict.reason,
                 "loyalist.config_hash": config_tags(config)["loyalist.config_hash"], **level_tags,
             },
