@@ -120,11 +120,22 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:.4g}"
 
 
+def _rank_of(score: float, thresholds: TierThresholds) -> int:
+    """:func:`_ranks_from_scores` of one score (no numpy call: it runs for every score that needs more decimals)."""
+    if score >= thresholds.devoted:
+        return 0
+    if score >= thresholds.stable:
+        return 1
+    if score >= thresholds.at_risk:
+        return 2
+    return 3 if score < thresholds.at_risk else -1
+
+
 def _fmt_score(score: float, rank: int, thresholds: TierThresholds) -> str:
     """One decimal, or more when rounding would put the printed score in another tier (89.96 stays 89.96)."""
     for decimals in range(1, 13):
         text = f"{score:.{decimals}f}"
-        if _ranks_from_scores(np.array([float(text)]), thresholds)[0] == rank:
+        if _rank_of(float(text), thresholds) == rank:
             return text
     return repr(float(score))
 
@@ -169,26 +180,23 @@ def score_reasons(
     ranks = _ranks_from_scores(s, thresholds)
     cov = None if coverage is None else np.asarray(coverage, dtype="float64")
     bounds = (thresholds.devoted, thresholds.stable, thresholds.at_risk, thresholds.at_risk)
-    # Vectorised: one decimal for everyone; the few whose rounded score would read as another tier get more.
+    # Vectorised (issue 14: ~3 CPU s a 1M-customer list as a Python loop): one decimal for everyone; the few whose
+    # rounded score would read as another tier get more; the text is put together by numpy's element-wise string
+    # addition on object arrays, one suffix per tier.
     scored = ranks >= 0
-    texts = np.full(len(s), "", dtype=object)
+    out = np.full(len(s), NO_SCORE_REASON, dtype=object)
     if scored.any():
-        one = np.char.mod("%.1f", s[scored]).astype(object)
+        one = np.array([f"{x:.1f}" for x in s[scored].tolist()], dtype=object)
         again = _ranks_from_scores(one.astype("float64"), thresholds) != ranks[scored]
         if again.any():
             pos = np.flatnonzero(scored)[again]
             one[again] = [_fmt_score(s[i], ranks[i], thresholds) for i in pos]
-        texts[scored] = one
-    bound_text = [_fmt(b) for b in bounds]
-    out = []
-    for i, rank in enumerate(ranks):
-        if rank < 0:
-            if cov is not None and cov[i] > 0:
-                out.append(f"score coverage {cov[i]:.2f} < min_coverage {_fmt(min_coverage)}")
-            else:
-                out.append(NO_SCORE_REASON)
-            continue
-        out.append(f"score {texts[i]} {'<' if rank == 3 else '>='} {bound_text[rank]} ({TIERS[rank]})")
+        suffix = np.array([f" {'<' if rank == 3 else '>='} {_fmt(bound)} ({TIERS[rank]})"
+                           for rank, bound in enumerate(bounds)], dtype=object)
+        out[scored] = "score " + one + suffix[ranks[scored]]
+    if cov is not None:
+        for i in np.flatnonzero(~scored & (cov > 0)):
+            out[i] = f"score coverage {cov[i]:.2f} < min_coverage {_fmt(min_coverage)}"
     return pd.Series(out, index=index, name="tier_reason", dtype="str")
 
 
@@ -272,7 +280,8 @@ def apply_guards(
     _check_guard_columns(snapshot, guards)
     base = _aligned_ranks(snapshot, tiers)
     final = base.copy()
-    guard_texts: list[list[str]] = [[] for _ in range(len(snapshot))]
+    # the guard texts of the rows a guard lowers (row -> texts in guard order): only those rows, not a list per row
+    guard_texts: dict[int, list[str]] = {}
     for g in guards:
         x = numeric_values(snapshot[g.feature])
         with np.errstate(invalid="ignore"):
@@ -282,20 +291,22 @@ def apply_guards(
         cap = TIERS.index(g.tier)
         lowers = fired & (cap > base)
         final = np.where(lowers, np.maximum(final, cap), final)
-        for i in np.flatnonzero(lowers):
-            guard_texts[i].append(f"guard:{g.name} ({g.feature} {_fmt_value(x[i], g.op, g.value)} {g.op} "
-                                  f"{_fmt(g.value)})")
+        for i in np.flatnonzero(lowers).tolist():
+            guard_texts.setdefault(i, []).append(f"guard:{g.name} ({g.feature} {_fmt_value(x[i], g.op, g.value)} "
+                                                 f"{g.op} {_fmt(g.value)})")
 
     if reasons is None:
-        base_reasons = [NO_SCORE_REASON if r < 0 else f"score ({TIERS[r]})" for r in base]
+        by_rank = np.array([f"score ({tier})" for tier in TIERS] + [NO_SCORE_REASON], dtype=object)
+        tier_reason = by_rank[base]  # rank -1 (no tier) picks the last entry
     else:
         if len(reasons) != len(snapshot):
             raise SchemaError(
                 f"The 'reasons' must have one value per snapshot row; got {len(reasons)} for {len(snapshot)} rows; "
                 "pass score_reasons() of the same scores."
             )
-        base_reasons = [str(r) for r in reasons.to_numpy()]
-    tier_reason = [";".join(texts) if texts else base_reasons[i] for i, texts in enumerate(guard_texts)]
+        tier_reason = np.array([str(r) for r in reasons.to_numpy()], dtype=object)
+    for i, texts in guard_texts.items():
+        tier_reason[i] = ";".join(texts)
     return (
         _tiers_from_ranks(final, snapshot.index),
         pd.Series(tier_reason, index=snapshot.index, name="tier_reason", dtype="str"),
