@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from loyalist.errors import ModelError
 from loyalist.schema import require_columns
@@ -65,10 +67,12 @@ def to_matrix(frame: pd.DataFrame, spec: FeatureSpec, *, extra: Sequence[str] = 
     """The model matrix: numeric columns as float64 (NaN = missing), categoricals as ``category`` with the levels
     of ``spec`` (unseen values become missing). Infinite values are refused, naming the column and a row."""
     check_columns(frame, list(spec.columns) + list(extra))
-    data: dict[str, object] = {}
-    for c in spec.numeric:
+    # The numeric columns are written straight into one float64 block (the frame's single numeric block, not a
+    # copy per column then a consolidating copy): at 931k rows x 53 columns ~0.5 CPU s less per call (issue 14).
+    block = np.empty((len(spec.numeric), len(frame)), dtype="float64")
+    for j, c in enumerate(spec.numeric):
         try:
-            values = pd.to_numeric(frame[c], errors="raise").astype("float64").to_numpy(copy=True)
+            values = pd.to_numeric(frame[c], errors="raise").astype("float64").to_numpy()
         except (ValueError, TypeError) as exc:
             raise ModelError(f"Feature column {c!r} must be numeric; found values such as {frame[c].iloc[0]!r}.") from exc
         bad = np.isinf(values)
@@ -78,10 +82,18 @@ def to_matrix(frame: pd.DataFrame, spec: FeatureSpec, *, extra: Sequence[str] = 
                 f"Feature column {c!r} has {int(bad.sum())} infinite value(s) (first at row {row}); "
                 "replace them by a finite value or leave them missing (NaN)."
             )
-        data[c] = values
+        block[j] = values
+    out = pd.DataFrame(block.T, columns=list(spec.numeric), index=frame.index, copy=False)
     for c in spec.categorical:
-        data[c] = pd.Categorical(frame[c].astype("string").to_numpy(dtype=object, na_value=None),
-                                 categories=list(spec.levels[c]))
+        out[c] = pd.Categorical.from_codes(_level_codes(frame[c], spec.levels[c]), categories=list(spec.levels[c]))
     for c in extra:
-        data[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64").to_numpy(copy=True)
-    return pd.DataFrame(data, index=frame.index)
+        out[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64").to_numpy(copy=True)
+    return out
+
+
+def _level_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """The position of each value's text in ``levels``, -1 for a missing or unseen value (what
+    ``pd.Categorical(texts, categories=levels)`` codes), looked up by Arrow instead of through Python strings."""
+    texts = pa.array(values.astype("string").array)
+    found = pc.index_in(texts, value_set=pa.array(list(levels), type=texts.type))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int32")
