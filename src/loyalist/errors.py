@@ -76,7 +76,8 @@ class StoreError(LoyalistError, OSError):
 
 
 class EngineError(LoyalistError, RuntimeError):
-    """A compute engine (Spark) is not installed, cannot start or cannot reach its cluster."""
+    """A compute engine (Spark) is not installed, cannot start or cannot reach its cluster, or DuckDB runs out of
+    the memory it is given."""
 
 
 class CampaignError(LoyalistError, ValueError):

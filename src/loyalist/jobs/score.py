@@ -23,7 +23,7 @@ from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, release_free_m
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
-from loyalist.errors import ConfigError
+from loyalist.errors import ConfigError, EngineError
 from loyalist.features.cutoffs import resolve_as_of
 from loyalist.features.snapshot import build_snapshot
 from loyalist.io import output_set, write_csv, write_json, write_parquet, write_text
@@ -223,7 +223,8 @@ def run_scoring(
         early.enter_context(_duckdb_memory(config))
         built: list[pd.DataFrame] = []  # handed over, not kept: the scoring lets the snapshot's rows go early
         builder = early.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="loyalist-snapshot"))
-        building = builder.submit(lambda: built.append(build_snapshot(tables, ts, config.features)))
+        notes: list[str] = []  # a second try under a raised memory limit says so in the summary's notes
+        building = builder.submit(lambda: built.append(_snapshot_within_memory(tables, ts, config, notes)))
 
         def snapshot() -> pd.DataFrame:
             building.result()  # waits; raises what the build raised
@@ -234,7 +235,8 @@ def run_scoring(
 
         return _run_scoring(config, tables, ts, snapshot, out_dir=out_dir, reporter=reporter, meter=meter,
                             churn_bundle=churn_bundle, value_bundle=value_bundle, horizons=horizons,
-                            csv_lang=csv_lang, drift_baseline=drift_baseline, earlier=earlier, key=key, early=early)
+                            csv_lang=csv_lang, drift_baseline=drift_baseline, earlier=earlier, key=key, early=early,
+                            snapshot_notes=notes)
 
 
 def _run_scoring(
@@ -254,6 +256,7 @@ def _run_scoring(
     earlier: pd.DataFrame | None,
     key: Any,
     early: ExitStack,
+    snapshot_notes: list[str] | None = None,
 ) -> ScoreJobResult:
     """:func:`run_scoring` once the snapshot is on its way (``snapshot()`` returns it); ``early`` (the snapshot's
     thread and DuckDB's memory limit) is closed once the scoring has it."""
@@ -324,6 +327,8 @@ def _run_scoring(
         "control_group": None if assignment is None else assignment_summary(assignment) | {
             "crm_export": config.scoring_job.control_group.crm_export, "file": "churn_risk_control.parquet"},
     }
+    if snapshot_notes:
+        summary["notes"] = [*snapshot_notes, *summary.get("notes", [])]
     summary["model_metrics"] = _model_metrics(churn, value)
     summary["notes"] = [*summary.get("notes", []), *learned_after_notes(ts, {"churn": churn, "value": value})]
     out_dir = Path(out_dir)
@@ -400,6 +405,65 @@ def _drift_baseline(path: Path) -> pd.DataFrame | None:
 
     names = set(pq.read_schema(path).names)
     return pd.read_parquet(path, columns=[c for c in ("as_of", *CATEGORICAL, *PREDICTIONS) if c in names])
+
+
+def _duckdb_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB's out-of-memory error: raised by DuckDB, or passed on as an OSError by the Arrow
+    reader of a streamed result (``Out of Memory Error: failed to pin block ...``)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, OSError) and "Out of Memory Error" in str(exc))
+
+
+def _snapshot_within_memory(tables: Mapping[str, pd.DataFrame | ParquetTable], ts: pd.Timestamp,
+                            config: LoyalistConfig, notes: list[str]) -> pd.DataFrame:
+    """:func:`build_snapshot` under DuckDB's memory limit, tried once more under twice the limit when DuckDB runs
+    out of memory (capped at ``compute.duckdb_memory_limit`` when that is set: a ceiling the user chose), with a
+    note appended to ``notes``; an :class:`EngineError` naming the setting to raise when that fails too.
+
+    Why: the snapshot's final SELECT probes a dozen customer-level hash tables in one pipeline, and DuckDB's hash
+    joins cannot all spill at once (each sizes itself unaware of the others): 931,143 customers failed under 400MB,
+    600MB and, now and then, the job's 1GB ("failed to pin block of size 256.0 KiB (953.6 MiB/953.6 MiB used)");
+    threads, ``preserve_insertion_order``, ``operator_memory_limit`` and the external file cache did not change
+    that. A scheduled job should finish rather than fail on a limit set to keep its peak low."""
+    from loyalist.compute import duckdb_settings, use_compute
+    from loyalist.config.models import memory_bytes
+
+    try:
+        return build_snapshot(tables, ts, config.features)
+    except Exception as exc:  # only DuckDB's out-of-memory error is handled; anything else is raised again
+        if not _duckdb_out_of_memory(exc):
+            raise
+        first = exc
+    settings = duckdb_settings()
+    used = settings.memory_limit
+    ceiling = config.compute.duckdb_memory_limit
+    raised = None
+    if used is not None:
+        raised = f"{2 * memory_bytes(used) // 10**6}MB"
+        if ceiling is not None and memory_bytes(ceiling) < memory_bytes(raised):
+            raised = ceiling if memory_bytes(ceiling) > memory_bytes(used) else None
+    where = (f"DuckDB ran out of memory building the snapshot as of {ts.date()} under its "
+             f"{used or 'default'} memory limit")
+    fix = ("raise scoring_job.duckdb_memory_limit (and compute.duckdb_memory_limit when it is set) in a config "
+           "file given with --config, or score on a machine with more memory")
+    if raised is None:
+        raise EngineError(f"{where}; {fix} (its hash joins of the customer-level tables cannot all spill to disk "
+                          "at once).") from first
+    use_compute(duckdb=replace(settings, memory_limit=raised))
+    try:
+        snapshot = build_snapshot(tables, ts, config.features)
+    except Exception as exc:  # as above
+        if not _duckdb_out_of_memory(exc):
+            raise
+        raise EngineError(f"{where} and again under {raised}; {fix} (its hash joins of the customer-level tables "
+                          "cannot all spill to disk at once).") from exc
+    finally:
+        use_compute(duckdb=settings)
+    notes.append(f"{where}; it was built under {raised} on a second try (peak memory higher than planned): set "
+                 f"scoring_job.duckdb_memory_limit to {raised} or more for data of this size.")
+    return snapshot
 
 
 @contextmanager
