@@ -85,6 +85,11 @@ def test_evaluation_and_expected_saved_value(campaign):
     assert ev.uplift_at_k_random == pytest.approx(y[t == 1].mean() - y[t == 0].mean())
     assert -1 <= ev.uplift_at_k_churn_risk <= 1 and ev.uplift_at_k_churn_risk != ev.uplift_at_k
     assert {"uplift_at_30", "uplift_at_30_churn_risk", "uplift_at_30_random"} <= set(ev.as_metrics())
+    # the held-out Qini's bootstrap interval and the control customers it rests on
+    assert ev.qini_low < ev.qini < ev.qini_high
+    assert ev.n_test_control == int((t == 0).sum()) and ev.n_test_control_churned == int(((t == 0) & (y == 0)).sum())
+    assert ev.evidence_is_thin == (ev.qini_low <= 0)
+    assert {"qini_low", "qini_high", "n_test_control", "n_test_control_churned"} <= set(ev.as_metrics())
     np.testing.assert_allclose(expected_saved_value(np.array([0.1, -0.2, 0.3]), np.array([1000.0, 500.0, -5.0]),
                                                     np.array([30.0, 30.0, 0.0])), [70.0, -130.0, 0.0])
     # the value if kept: value / P(stay) (P(stay) at least 0.05)
@@ -168,3 +173,21 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     early.to_parquet(tmp_path / "early.parquet")
     bad = CliRunner().invoke(app, [*args[:2], str(tmp_path / "early.parquet"), *args[3:]], env=env)
     assert bad.exit_code == 2 and "no outcome to measure yet" in " ".join(bad.output.split())
+
+
+def test_demo_verdict_says_when_the_held_out_evidence_is_thin():
+    """The demo's held-out part has ~133 control customers (10 churned): its Qini interval reaches 0, and the
+    sentence must say so beside the gate's decision; a clear interval gets no such warning."""
+    from loyalist.jobs.demo import uplift_verdict
+
+    metrics = {"qini": 0.028, "qini_random_p95": 0.018, "n_test": 1321.0, "qini_low": -0.041, "qini_high": 0.093,
+               "n_test_control": 133.0, "n_test_control_churned": 10.0}
+    thin = " ".join(uplift_verdict("loyalist-churn-uplift", 1, metrics, True).split())
+    assert ("held-out Qini 0.028 (95% interval -0.041 to +0.093) vs 0.018 for random rankings (95th percentile) on "
+            "1,321 held-out customers (133 control, 10 of them churned); champion") in thin
+    assert "The evidence is thin: the interval reaches 0" in thin
+    clear = uplift_verdict("m", 2, {**metrics, "qini_low": 0.004}, False)
+    assert "stays challenger" in clear and "thin" not in clear
+    # a model judged before the interval existed (no qini_low / qini_high): no interval, no claim either way
+    old = uplift_verdict("m", 3, {k: v for k, v in metrics.items() if k not in ("qini_low", "qini_high")}, True)
+    assert "interval" not in old and "thin" not in old

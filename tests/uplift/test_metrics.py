@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from loyalist.errors import DataQualityError
-from loyalist.uplift import perfect_qini_curve, qini_auc_score, qini_curve, random_qini, uplift_at_k
+from loyalist.uplift import (
+    perfect_qini_curve,
+    qini_auc_score,
+    qini_curve,
+    qini_interval,
+    random_qini,
+    uplift_at_k,
+)
 
 # six customers: outcome, contacted, score (already in descending score order)
 Y = np.array([1, 0, 1, 0, 1, 0])
@@ -92,3 +99,37 @@ def test_bad_input_is_one_sentence():
         qini_auc_score(np.zeros(6), S, T)
     with pytest.raises(DataQualityError, match="strictly between 0 and 1"):
         uplift_at_k(Y, S, T, k=1.0)
+
+
+def _campaign(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A randomised campaign whose effect (+20 points of the outcome) is known: half the customers respond to
+    contact, half do not; the score is the true effect (1 / 0)."""
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 2, n)
+    responsive = rng.random(n) < 0.5
+    y = (rng.random(n) < 0.3 + 0.4 * (t * responsive)).astype(int)
+    return y, responsive.astype(float), t
+
+
+def test_qini_interval_is_narrow_on_a_large_campaign_and_covers_zero_on_a_tiny_one():
+    y, s, t = _campaign(20_000, 1)
+    low, high = qini_interval(y, s, t, n_resamples=100, seed=0)
+    q = qini_auc_score(y, s, t)
+    assert 0 < low < q < high and high - low < 0.1
+    # the same true ranking judged on 60 customers: one split of that size cannot tell it from random
+    y, s, t = _campaign(60, 2)
+    low, high = qini_interval(y, s, t, n_resamples=100, seed=0)
+    assert low <= 0 < high
+    assert qini_interval(y, s, t, n_resamples=100, seed=0) == (low, high)  # seeded
+
+
+def test_qini_interval_keeps_both_groups_and_checks_its_arguments():
+    # 2 control customers: a plain bootstrap could draw no control customer at all (no Qini); drawing within the
+    # contacted and the control group never does, and resamples without any responder are skipped
+    y, t = np.array([1, 0, 0, 0, 0, 0, 1, 0]), np.array([1, 1, 1, 1, 1, 1, 0, 0])
+    low, high = qini_interval(y, np.arange(8.0), t, n_resamples=50, seed=3)
+    assert -1 <= low <= high <= 1
+    with pytest.raises(DataQualityError, match="n_resamples must be >= 2"):
+        qini_interval(y, np.arange(8.0), t, n_resamples=1)
+    with pytest.raises(DataQualityError, match="no customer has a positive outcome"):
+        qini_interval(np.zeros(8), np.arange(8.0), t, n_resamples=5)

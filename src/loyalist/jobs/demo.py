@@ -23,6 +23,7 @@ touches the copy, so ``loyalist score --clean data/demo/clean`` still gives the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,16 +232,35 @@ def _campaign(
     except CampaignError as exc:  # too few churned control customers in a small demo company to judge one
         reporter.say(f"[yellow]No uplift model learned: {exc}[/yellow]")
         return effect, summary
-    qini, p95, n_test = (uplift.metrics.get(k) for k in ("qini", "qini_random_p95", "n_test"))
-    # a small campaign's held-out part is small: say on how many customers the gate judged
-    evidence = (f" vs {p95:.3f} for random rankings (95th percentile) on {n_test:,.0f} held-out customers"
-                if p95 is not None and n_test is not None else "")
-    reporter.say(
-        f"Uplift model {uplift_job.uplift_model_name(config)} version {uplift.version}"
-        + (f": held-out Qini {qini:.3f}{evidence}" if qini is not None else "")
-        + ("; champion, so the list scored next gets uplift and expected_saved_value from it "
-           "(scoring_job.rank_by: expected_saved_value ranks the plan by it)." if uplift.champion
-           else "; not better than random on held-out customers, so it stays challenger and the list scored next "
-                "gets no uplift columns (the plan keeps ranking by value at risk).")
-    )
+    reporter.say(uplift_verdict(uplift_job.uplift_model_name(config), uplift.version, uplift.metrics,
+                                uplift.champion))
     return effect, summary
+
+
+def uplift_verdict(name: str, version: object, metrics: dict[str, float], champion: bool) -> str:
+    """The demo's sentence on its uplift model: the held-out Qini with its 95% interval beside random rankings,
+    on how many held-out customers (control, churned control) the gate judged, the gate's decision, and, when the
+    interval reaches 0, that the evidence is thin (one split of a campaign this size cannot tell the model from
+    random targeting; the gate reads the point estimate only)."""
+    get = metrics.get
+    qini, p95, n_test, low, high = (get(k) for k in ("qini", "qini_random_p95", "n_test", "qini_low", "qini_high"))
+    bounds = (low, high) if low is not None and high is not None and math.isfinite(low) and math.isfinite(high) \
+        else None
+    text = f"Uplift model {name} version {version}"
+    if qini is not None:
+        text += f": held-out Qini {qini:.3f}" + (
+            f" (95% interval {bounds[0]:+.3f} to {bounds[1]:+.3f})" if bounds is not None else "")
+        if p95 is not None and n_test is not None:
+            control = (f" ({get('n_test_control'):,.0f} control, {get('n_test_control_churned'):,.0f} of them "
+                       "churned)" if get("n_test_control") is not None and get("n_test_control_churned") is not None
+                       else "")
+            text += f" vs {p95:.3f} for random rankings (95th percentile) on {n_test:,.0f} held-out customers{control}"
+    text += ("; champion, so the list scored next gets uplift and expected_saved_value from it "
+             "(scoring_job.rank_by: expected_saved_value ranks the plan by it)." if champion
+             else "; not better than random on held-out customers, so it stays challenger and the list scored next "
+                  "gets no uplift columns (the plan keeps ranking by value at risk).")
+    if bounds is not None and not bounds[0] > 0:
+        text += (" The evidence is thin: the interval reaches 0, so this one split of the campaign cannot tell the "
+                 "model from random targeting (the gate compares the point estimate only); a larger campaign or "
+                 "control group would.")
+    return text

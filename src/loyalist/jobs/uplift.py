@@ -193,11 +193,15 @@ def run(
             if meta["learner_selection"] else f"{method}: {meta['learner']}, too few customers to cross-validate")
         text = (f"Uplift model ({learner}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
                 f"customers, {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
-                f"Held-out normalised Qini {evaluation.qini:.3f} vs {evaluation.qini_churn_risk:.3f} ranking by "
-                f"churn risk and {evaluation.qini_random_p95:.3f} for random (95th percentile); uplift in the top "
-                f"30%: {evaluation.uplift_at_k * 100:+.1f} points. "
+                f"Held-out normalised Qini {evaluation.qini:.3f} (95% interval {evaluation.qini_low:+.3f} to "
+                f"{evaluation.qini_high:+.3f}; {evaluation.n_test:,} held-out customers, {evaluation.n_test_control:,} "
+                f"control, {evaluation.n_test_control_churned:,} of them churned) vs {evaluation.qini_churn_risk:.3f} "
+                f"ranking by churn risk and {evaluation.qini_random_p95:.3f} for random (95th percentile); uplift in "
+                f"the top 30%: {evaluation.uplift_at_k * 100:+.1f} points. "
                 + ("Champion: the risk list gets uplift and expected_saved_value from it." if champion else
-                   "Not better than random: stays challenger, the list gets no uplift columns from it."))
+                   "Not better than random: stays challenger, the list gets no uplift columns from it.")
+                + (" Thin evidence: the interval reaches 0, so this split cannot tell the model from random "
+                   "targeting." if evaluation.evidence_is_thin else ""))
         h.set_description(text)
         set_version_description(name, info.version, text)
         meta |= {"run_id": h.run_id, "registered_model": name, "version": int(info.version)}

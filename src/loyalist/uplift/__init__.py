@@ -6,7 +6,7 @@
   its date, with its bad-input checks), :func:`evaluate_uplift` (held-out Qini beside churn risk and random),
   :func:`expected_saved_value`.
 - ``metrics``: :func:`qini_curve`, :func:`qini_auc_score` (normalised like scikit-uplift), :func:`uplift_at_k`,
-  :func:`random_qini`.
+  :func:`random_qini`, :func:`qini_interval`.
 
 Names below are imported on first use (PEP 562), so importing a single module (e.g. when MLflow unpickles a model
 in an environment without the training extras) does not import the others.
@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "qini_auc_score": "metrics",
     "uplift_at_k": "metrics",
     "random_qini": "metrics",
+    "qini_interval": "metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from loyalist.errors import CampaignError, DataQualityError
-from loyalist.uplift.metrics import qini_auc_score, qini_curve, random_qini, uplift_at_k
+from loyalist.uplift.metrics import qini_auc_score, qini_curve, qini_interval, random_qini, uplift_at_k
 from loyalist.uplift.models import TwoModelUplift, _UpliftBase, uplift_features
 
 __all__ = ["CampaignTrainingSet", "UpliftEvaluation", "campaign_training_set", "evaluate_uplift",
@@ -128,13 +128,27 @@ class UpliftEvaluation:
     uplift_at_k_random: float = float("nan")
     #: the judged model, fitted on the training part (None when not kept)
     model: Any = None
+    #: 95% bootstrap interval of ``qini`` over the held-out customers (:func:`~loyalist.uplift.metrics.qini_interval`)
+    qini_low: float = float("nan")
+    qini_high: float = float("nan")
+    #: held-out control customers, and how many of them churned (the rarer outcome in a retention campaign)
+    n_test_control: int = 0
+    n_test_control_churned: int = 0
+
+    @property
+    def evidence_is_thin(self) -> bool:
+        """True when the held-out Qini's 95% interval reaches 0 (or was not computed): this one split cannot tell
+        the model's ranking from random targeting, whatever the point estimate and the gate say."""
+        return not self.qini_low > 0
 
     def as_metrics(self) -> dict[str, float]:
         at = f"uplift_at_{round(self.k * 100)}"
         return {"qini": self.qini, "qini_churn_risk": self.qini_churn_risk, "qini_random_p95": self.qini_random_p95,
                 at: self.uplift_at_k, f"{at}_churn_risk": self.uplift_at_k_churn_risk,
                 f"{at}_random": self.uplift_at_k_random, "n_train": float(self.n_train),
-                "n_test": float(self.n_test)}
+                "n_test": float(self.n_test), "qini_low": self.qini_low, "qini_high": self.qini_high,
+                "n_test_control": float(self.n_test_control),
+                "n_test_control_churned": float(self.n_test_control_churned)}
 
 
 def evaluate_uplift(
@@ -145,10 +159,13 @@ def evaluate_uplift(
     seed: int = 0,
     k: float = 0.3,
     permutations: int = 100,
+    bootstrap: int = 200,
 ) -> UpliftEvaluation:
     """Fit ``make_model()`` on a random ``1 - test_size`` of the customers (stratified by contacted x stayed) and
-    judge it on the rest: normalised Qini of the model, of ranking by churn risk (P(churn if not contacted) from
-    a T-learner's control model, i.e. the list's default order) and the 95th percentile of random rankings."""
+    judge it on the rest: normalised Qini of the model with its 95% bootstrap interval over the held-out customers
+    (``bootstrap`` resamples, :func:`~loyalist.uplift.metrics.qini_interval`), of ranking by churn risk
+    (P(churn if not contacted) from a T-learner's control model, i.e. the list's default order) and the 95th
+    percentile of random rankings."""
     from sklearn.model_selection import train_test_split
 
     y, t = data.stay, data.treatment
@@ -165,6 +182,8 @@ def evaluate_uplift(
     risk_model = TwoModelUplift(random_state=seed).fit(data.X.iloc[tr], t[tr], y[tr])
     churn_risk = 1 - risk_model.predict_outcomes(data.X.iloc[te])[0]
     yte, tte = y[te], t[te]
+    low, high = (qini_interval(yte, score, tte, n_resamples=bootstrap, seed=seed) if bootstrap >= 2
+                 else (float("nan"), float("nan")))
     return UpliftEvaluation(
         qini=qini_auc_score(yte, score, tte), qini_churn_risk=qini_auc_score(yte, churn_risk, tte),
         qini_random_p95=random_qini(yte, tte, n_permutations=permutations, seed=seed),
@@ -172,7 +191,9 @@ def evaluate_uplift(
         curves={"uplift model": qini_curve(yte, score, tte), "churn risk": qini_curve(yte, churn_risk, tte),
                 "random": (np.array([0.0, len(te)]), np.array([0.0, qini_curve(yte, score, tte)[1][-1]]))},
         uplift_at_k_churn_risk=uplift_at_k(yte, churn_risk, tte, k=k),
-        uplift_at_k_random=float(yte[tte == 1].mean() - yte[tte == 0].mean()), model=model)
+        uplift_at_k_random=float(yte[tte == 1].mean() - yte[tte == 0].mean()), model=model,
+        qini_low=low, qini_high=high,
+        n_test_control=int((tte == 0).sum()), n_test_control_churned=int(((tte == 0) & (yte == 0)).sum()))
 
 
 #: The lowest P(stay) :func:`expected_saved_value` divides by: a customer almost surely gone is worth at most 20x its

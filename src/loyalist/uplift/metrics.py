@@ -19,6 +19,8 @@ control), from a randomised campaign.
   group (``"by_group"``).
 - :func:`random_qini`: the normalised Qini of random scores over permutations (its ``quantile``, e.g. the 95th
   percentile: a model below it is not distinguishable from random at that level).
+- :func:`qini_interval`: a bootstrap interval of a score's normalised Qini over the customers (resampled within
+  the contacted and the control group), to say how much one split of a small campaign can tell.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from loyalist.errors import DataQualityError
 
-__all__ = ["qini_curve", "perfect_qini_curve", "qini_auc_score", "uplift_at_k", "random_qini"]
+__all__ = ["qini_curve", "perfect_qini_curve", "qini_auc_score", "uplift_at_k", "random_qini", "qini_interval"]
 
 
 def _arrays(y: object, score: object | None, treatment: object, *, binary_y: bool) -> tuple[np.ndarray, ...]:
@@ -151,3 +153,33 @@ def random_qini(
     draws = [qini_auc_score(y_, rng.random(len(y_)), t_, negative_effect=negative_effect)
              for _ in range(int(n_permutations))]
     return float(np.quantile(draws, quantile))
+
+
+def qini_interval(
+    y: object, score: object, treatment: object, *, n_resamples: int = 200, level: float = 0.95, seed: int = 0,
+    negative_effect: bool = True,
+) -> tuple[float, float]:
+    """A percentile bootstrap interval (``level``, e.g. 95%) of the normalised Qini of ``score``, from
+    ``n_resamples`` resamples of the customers drawn with replacement within the contacted and within the control
+    customers (binary ``y``): every resample keeps the randomised group sizes, while the outcomes vary as they
+    would in another sample of customers. A resample without any positive outcome (Qini undefined) is skipped.
+
+    It measures how much the Qini of these customers moves with the sample alone: when the interval reaches 0,
+    this split cannot tell the ranking from random targeting, whatever the point estimate. Resampling within the
+    outcome cells too would hold the number of churned control customers fixed, the main source of noise in a
+    small campaign: on the demo campaign's held-out part (133 control customers, 10 of them churned) it gave
+    +0.007 to +0.049 around a Qini of 0.028, against -0.001 to +0.058 within the groups (500 resamples)."""
+    if n_resamples < 2 or not 0 < level < 1:
+        raise DataQualityError(f"n_resamples must be >= 2 and level in (0, 1); got {n_resamples} and {level}.")
+    y_, s_, t_ = _arrays(y, score, treatment, binary_y=True)
+    groups = [np.flatnonzero(t_ == side) for side in (0.0, 1.0)]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(int(n_resamples)):
+        i = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
+        if y_[i].any():
+            draws.append(qini_auc_score(y_[i], s_[i], t_[i], negative_effect=negative_effect))
+    if not draws:
+        raise DataQualityError("The normalised Qini is undefined here: no customer has a positive outcome.")
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
