@@ -389,3 +389,36 @@ def test_percentile_references_come_from_each_training_cutoff():
     assert evaluate_scoring(base, config)["roc_auc"] == pytest.approx(runs[0].before["train_roc_auc"].iloc[0],
                                                                      abs=1e-12)
     assert evaluate_scoring(shifted, config)["roc_auc"] == evaluate_scoring(base, config)["roc_auc"]
+
+
+def test_indicators_the_data_lacks_keep_their_configured_share():
+    """Online Retail has orders only: tune-weights wrote NPS 0.38 and complaints 0.13, a draw of the search that no
+    score depends on. Absent indicators now keep their configured share; the present ones share the rest in the
+    tuned proportions, so the scores, and every figure, are those of the search's best weights."""
+    from loyalist.scoring.tuning import _hold_absent
+
+    rng = np.random.default_rng(3)
+    n = 400
+    rep = rng.uniform(0, 1, n)
+    stab = rng.uniform(0, 1, n)
+    churned = (rng.uniform(0, 1, n) > rep).astype(int)  # repurchase drives churn, stability does not
+    frame = pd.DataFrame({"as_of": pd.Timestamp("2024-01-31"), "repurchase_rate": rep,
+                          "order_value_stability": stab, "nps": np.nan, "churned": churned})
+    train, valid = frame.iloc[:200].reset_index(drop=True), frame.iloc[200:].reset_index(drop=True)
+    scoring = ScoringConfig(indicators={
+        "repurchase_rate": IndicatorConfig(weight=0.3, scaling=ScalingConfig(method="ratio")),
+        "order_value_stability": IndicatorConfig(weight=0.2, scaling=ScalingConfig(method="ratio")),
+        "nps": IndicatorConfig(weight=0.5, scaling=ScalingConfig(method="nps")),
+    }, guards=[])
+    result = tune_weights(train, valid, scoring, n_trials=30, seed=0, by_industry=False)
+    assert result.absent == ["nps"]
+    assert result.weights["nps"] == 0.5  # configured share of the weight
+    assert result.weights["repurchase_rate"] + result.weights["order_value_stability"] == pytest.approx(0.5, abs=2e-4)
+    assert result.weights["repurchase_rate"] > result.weights["order_value_stability"]
+    # the reported figures are those of the overlay's weights
+    assert evaluate_scoring(valid, result.scoring)["roc_auc"] == pytest.approx(float(result.after.roc_auc.iloc[0]))
+    # by hand: present proportions kept, absent back at the configured share
+    w = _hold_absent(np.array([0.6, 0.2, 0.2]), np.array([0.3, 0.2, 0.5]), np.array([False, False, True]))
+    np.testing.assert_allclose(w, [0.375, 0.125, 0.5])
+    np.testing.assert_allclose(_hold_absent(np.array([0.6, 0.4]), np.array([1.0, 1.0]), np.array([False, False])),
+                               [0.6, 0.4])

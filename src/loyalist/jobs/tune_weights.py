@@ -65,6 +65,8 @@ def overlay_text(
         f"{a.active_roc_auc:.4f}, tier ROC AUC {b.active_tier_auc:.4f} -> {a.active_tier_auc:.4f}.",
         f"# Tiers set by a guard rule (tuning never changes the guards): {a.guard_share:.1%} of all, "
         f"{a.guard_share_high_risk:.1%} of high risk.",
+        *([f"# Not in the data (no value in any training row), so not tuned and kept at the configured share: "
+           f"{', '.join(result.absent)}; the other weights share the rest."] if result.absent else []),
         *(f"# DO NOT ADOPT AS IS: {w}." for w in result.warnings),
         "# Use: add this file last when preparing, e.g. loyalist prepare --config <your config> --config "
         f"{filename or overlay_filename(result.scope)}; every later step then uses it.",
@@ -146,7 +148,9 @@ def _print(reporter: Reporter, result: WeightTuningResult, config: LoyalistConfi
     )
     reporter.table(
         "Indicator weights", ["indicator", "configured", "tuned"],
-        [[n, f"{config.scoring.indicators[n].weight:.4f}", f"{w:.4f}"] for n, w in result.weights.items()],
+        [[n, f"{config.scoring.indicators[n].weight:.4f}",
+          f"{w:.4f}" + (" (not in the data: kept)" if n in result.absent else "")]
+         for n, w in result.weights.items()],
     )
     for scope, res in [("global", result), *result.per_industry.items()]:
         for warning in res.warnings:
