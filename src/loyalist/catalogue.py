@@ -494,6 +494,15 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "{share} of the value at risk sits with medium- to very-high-risk customers; retention should cover "
               "them first.",
     },
+    # percentile-scaled indicators (the wholesale preset) are ranked within each list, so the mean score hides
+    # a change of their level (Online Retail II: 47.4 -> 47.4 between 2010-09-09 and 2010-12-09)
+    "score_trend_percentile": {
+        "zh": "{indicators} 按本期客户的百分位计分（每期都与当期客户相比），其整体水平的升降不会体现在平均得分中；"
+              "判断趋势请看等级迁移、召回率与实际流失。",
+        "en": "{indicators} are scored by percentile among each list's own customers, so a rise or fall of their "
+              "overall level does not show in the mean score; judge the trend by tier migration, win-back and "
+              "observed churn.",
+    },
     "score_trend": {
         "zh": "平均得分从 {first_as_of} 的 {first_mean} 变为 {last_as_of} 的 {last_mean}（{change}）。",
         "en": "The mean score moved from {first_mean} on {first_as_of} to {last_mean} on {last_as_of} "

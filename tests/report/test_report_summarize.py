@@ -605,3 +605,24 @@ def test_the_score_sentences_use_the_lists_high_risk_bound(factories):
     status = summarize(df, list_summary=summary)["status"]
     assert status["distribution"]["at_risk_bound"] == 60.0
     assert any(t["en"].endswith("60.0% of customers score below 60 (the high-risk bound).") for t in status["sentences"])
+
+
+def test_a_score_trend_with_percentile_indicators_says_the_mean_hides_their_level(factories):
+    """Online Retail II with the wholesale preset: "The mean score moved from 47.4 on 2010-09-09 to 47.4 on
+    2010-12-09 (+0.0)": repurchase rate and frequency are ranked within each list, so their level cannot move the
+    mean; the report now says so and where to look instead. Lists with absolute scales say nothing more."""
+    from loyalist.config.load import load_config
+
+    df = factories.scored_list(200, seed=5)
+    summary = factories.list_summary(df)
+    summary["config"] = load_config([], preset="wholesale").model_dump(mode="json")
+    s = summarize(df, list_summary=summary, previous=[factories.previous(df)])
+    en = [t["en"] for t in s["status"]["sentences"]]
+    i = next(i for i, t in enumerate(en) if t.startswith("The mean score moved"))
+    assert en[i + 1] == ("Monthly repurchase rate and purchase frequency are scored by percentile among each list's own "
+                         "customers, so a rise or fall of their overall level does not show in the mean score; judge the trend by "
+                         "tier migration, win-back and observed churn.")
+    assert s["status"]["sentences"][i + 1]["zh"].endswith("按本期客户的百分位计分（每期都与当期客户相比），其整体水平的升降不会体现在平均得分中；"
+                                                        "判断趋势请看等级迁移、召回率与实际流失。")
+    s = summarize(df, list_summary=factories.list_summary(df), previous=[factories.previous(df)])
+    assert not any("by percentile" in t["en"] for t in s["status"]["sentences"])

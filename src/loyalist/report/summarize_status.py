@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyalist.catalogue import label
 from loyalist.config.models import TIERS
 from loyalist.report.summarize_base import Context, note, num
 from loyalist.report.summarize_tiers import guards_block
@@ -239,6 +240,13 @@ def _part(d: Any, key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _percentile_indicators(ctx: Context) -> list[str]:
+    """The list's indicators scaled by percentile (the wholesale preset's repurchase rate and frequency)."""
+    indicators = _part(_part(_part(ctx.summary, "config"), "scoring"), "indicators")
+    return [str(n) for n, ind in indicators.items()
+            if isinstance(ind, Mapping) and _part(ind, "scaling").get("method") == "percentile"]
+
+
 def _tier_bounds(ctx: Context) -> Mapping[str, Any]:
     """The list's tier thresholds (its summary's config), or the defaults' 90 / 75 / 60 when it has none."""
     return _part(_part(_part(ctx.summary, "config"), "scoring"), "tiers") or {"devoted": 90, "stable": 75, "at_risk": 60}
@@ -321,6 +329,12 @@ def status_section(ctx: Context) -> dict[str, Any]:
         sentences.append(sentence("score_trend", first_as_of=first["as_of"], first_mean=fmt_num(first["mean_score"]),
                                   last_as_of=last["as_of"], last_mean=fmt_num(last["mean_score"]),
                                   change=f"{change:+.1f}"))
+        relative = _percentile_indicators(ctx)
+        if relative:  # each list ranks these among its own customers: their part of the mean barely moves
+            en = [label("indicator", n, "en") for n in relative]
+            sentences.append(sentence("score_trend_percentile", indicators={
+                "zh": "、".join(label("indicator", n, "zh") for n in relative),
+                "en": ", ".join(en[:-1]) + " and " + en[-1] if len(en) > 1 else en[0]}))
     industries, ind_sentence = _industry_means(df, ctx.options.min_group_customers)
     if ind_sentence:
         sentences.append(ind_sentence)
