@@ -363,3 +363,26 @@ def test_a_nested_override_merges_into_the_wholesale_preset(tmp_path):
     path.write_text("scoring:\n  tiers: {stable: 85}\n", encoding="utf-8")  # above the preset's devoted 80
     with pytest.raises(ConfigError, match="devoted"):
         load_config([path], preset="wholesale")
+
+
+def test_wholesale_scores_at_a_cutoff_ignore_every_later_event():
+    """The time rule for the learned scalers: the preset's percentile references are fitted on the snapshot at T,
+    so the scores and tiers at T are the same whether the tables hold the events after T or not."""
+    from loyalist.data.synthetic import generate
+    from loyalist.features.snapshot import build_snapshot
+    from loyalist.modeling.supervised.dataset import events_until
+
+    config = load_config([], preset="wholesale")
+    tables = generate(n_customers=300, seed=7, dirty=False).tables()
+    end = pd.Timestamp(tables["orders"]["order_date"].max())
+    as_of = (end - pd.Timedelta(days=200)).normalize()
+    later = int((tables["orders"]["order_date"] > as_of + pd.Timedelta(days=1)).sum())
+    assert later > 100  # the full tables really hold events after T
+
+    def scored(t):
+        snap = build_snapshot(t, as_of, config.features).set_index("customer_id")
+        return LoyaltyScorer(config.scoring).fit_transform(snap)
+
+    full, cut = scored(tables), scored(events_until(tables, as_of))
+    pd.testing.assert_frame_equal(full, cut)
+    assert full["loyalty_tier"].nunique() == 4
