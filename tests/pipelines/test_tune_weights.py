@@ -86,3 +86,23 @@ def test_tune_weights_job_end_to_end(tmp_path: Path, isolated_mlflow):
     assert parent.data.params["tune_thresholds"] == "True"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "tuning")}
     assert {"tuning/tuned_weights.yaml", "tuning/tuned_weights_report.csv", "tuning/trials.csv"} <= artifacts
+
+
+@pytest.mark.slow  # two small tuning runs
+def test_a_rerun_replaces_the_overlays_as_a_whole(tmp_path: Path, isolated_mlflow):
+    # The overlays and the report are one output set: a second run that tunes no industry on its own must not leave
+    # the first run's per-industry overlay beside its report (a user adopting tuned_weights_<industry>.yaml would
+    # take weights the report no longer shows). The old job wrote each file on its own and removed nothing.
+    tables = generate(n_customers=800, start="2022-01-01", end="2024-06-30", seed=5, dirty=False,
+                      drivers={"complaints": 1.5, "detractor": 0.0}).tables()
+    config = LoyalistConfig.model_validate({"training": {"max_cutoffs": 3}, "tracking": {"experiment": "tune-test"}})
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"}
+    out_dir = tmp_path / "out"
+    first = job.run(config, tables, workdir=tmp_path, env=env, n_trials=2, out_dir=out_dir, min_customers=150)
+    assert first.per_industry and len(list(out_dir.glob("tuned_weights*.yaml"))) == 1 + len(first.per_industry)
+    second = job.run(config, tables, workdir=tmp_path, env=env, n_trials=2, out_dir=out_dir, by_industry=False)
+    assert not second.per_industry
+    assert [p.name for p in out_dir.glob("tuned_weights*.yaml")] == ["tuned_weights.yaml"]
+    report = pd.read_csv(out_dir / "tuned_weights_report.csv", encoding="utf-8-sig")
+    assert set(report["scope"]) == {"global"}
+    assert (out_dir / "tuned_weights.manifest.json").is_file()

@@ -21,7 +21,7 @@ import yaml
 
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
-from loyalist.io import write_csv, write_text
+from loyalist.io import output_set, write_csv, write_text
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter, tier_text
 from loyalist.modeling.supervised.dataset import CutoffPlan, labelled_snapshot, stack_snapshots
@@ -218,15 +218,20 @@ def run(
                 tune_thresholds=tune_thresholds, seed=seed, by_industry=by_industry, min_customers=min_customers,
                 on_trial=_trial_logger(advance),
             )
-        overlays: list[Path] = []
-        for res in [result, *result.per_industry.values()]:
-            name = overlay_filename(res.scope)
-            if any(p.name == name for p in overlays):  # two industries with the same safe name
-                name = name.removesuffix(".yaml") + f"_{len(overlays)}.yaml"
-            overlays.append(write_text(overlay_text(res, plan, n_trials=n_trials, seed=seed, filename=name),
-                                       out_dir / name))
-        report = result.comparison().assign(valid_cutoff=str(plan.valid.date()))
-        report_path = write_csv(report, out_dir / "tuned_weights_report.csv")
+        names: list[str] = []
+        # one output set: a rerun replaces the overlays and the report as a whole (an industry the new run does not
+        # tune loses its old overlay; a killed run leaves the previous set as it was)
+        with output_set(out_dir, "tuned_weights", valid_cutoff=str(plan.valid.date())) as files:
+            for res in [result, *result.per_industry.values()]:
+                name = overlay_filename(res.scope)
+                if name in names:  # two industries with the same safe name
+                    name = name.removesuffix(".yaml") + f"_{len(names)}.yaml"
+                names.append(name)
+                write_text(overlay_text(res, plan, n_trials=n_trials, seed=seed, filename=name), files.path(name))
+            report = result.comparison().assign(valid_cutoff=str(plan.valid.date()))
+            write_csv(report, files.path("tuned_weights_report.csv"))
+        overlays = [files.target(name) for name in names]
+        report_path = files.target("tuned_weights_report.csv")
         _log_results(h, result, [*overlays, report_path])
     _print(reporter, result, config, plan)
     reporter.say(f"Overlay: {overlays[0]} (per industry: {', '.join(p.name for p in overlays[1:]) or 'none'}); "
