@@ -398,15 +398,62 @@ def _sql(config: FeatureConfig, sources: Mapping[str, pa.Table | engine.ParquetV
 
 
 def _run(sql: str, sources: Mapping[str, pa.Table | engine.ParquetView], params: Mapping[str, Any],
-         tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig) -> pd.DataFrame:
+         tables: Mapping[str, pd.DataFrame | ParquetTable], config: FeatureConfig,
+         ids: pa.Array | None = None) -> pd.DataFrame:
+    """Run the snapshot SQL over ``sources`` and finish its result; ``ids``: the sources carry customer_id as codes
+    into this sorted array (:func:`_coded`), turned back into the ids when the result is read."""
     spill = duckdb_settings().temp_directory  # the result file goes where DuckDB spills (it makes the folder too)
     if spill is not None:
         Path(spill).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="loyalist-snapshot-", dir=spill) as folder:
         path = Path(folder) / "snapshot.arrow"
         engine.sql_to_arrow_file(sql, sources, params, path)  # DuckDB closed when this returns
-        frame = _read_result(path)
+        frame = _read_result(path, ids)
     return _finish(frame, tables, config)
+
+
+#: Columns a training pass hands to DuckDB as integer codes (:func:`_coded`): the SQL only groups, joins, counts and
+#: orders them (never compares them with a constant), and the codes keep the ids' byte order.
+CODED_COLUMNS = ("customer_id", "category", "product_id")
+
+
+def _sorted_values(columns: Sequence[pa.ChunkedArray | pa.Array]) -> pa.Array:
+    """The distinct non-null values of ``columns`` (text), in byte order (DuckDB's and Arrow's string order)."""
+    chunks = [chunk.cast(pa.large_string()) for column in columns
+              for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])]
+    values = pc.unique(pa.chunked_array(chunks, type=pa.large_string()))
+    values = values.filter(pc.is_valid(values))
+    return values.take(pc.sort_indices(values))
+
+
+def _coded(sources: Mapping[str, pa.Table | engine.ParquetView]) -> tuple[dict[str, pa.Table | engine.ParquetView],
+                                                                             pa.Array | None]:
+    """``sources`` with the text columns of :data:`CODED_COLUMNS` replaced by int32 codes into the sorted distinct
+    values of that column over every in-memory table (NULL stays NULL), and the customer ids' sorted values (None
+    when nothing was coded: a table on disk is streamed as it is).
+
+    Why: DuckDB hashes, joins and orders these columns at every cut-off; integer keys cost ~30% less CPU than
+    strings over a 100k-customer training pass (measured, trainone session 16). Same result: the SQL uses these
+    columns only as grouping/join keys, in COUNT and in ORDER BY (category ties: the codes are in the values' byte
+    order, which is DuckDB's string order), and the result's customer_id codes are mapped back
+    (:func:`_read_result`).
+    """
+    arrow = {name: source for name, source in sources.items() if isinstance(source, pa.Table)}
+    if len(arrow) < len(sources):
+        return dict(sources), None
+    ids = None
+    for column in CODED_COLUMNS:
+        holders = [name for name, table in arrow.items() if column in table.column_names]
+        if not holders:
+            continue
+        values = _sorted_values([arrow[name].column(column) for name in holders])
+        for name in holders:
+            table = arrow[name]
+            codes = pc.index_in(table.column(column), value_set=values)
+            arrow[name] = table.set_column(table.schema.get_field_index(column), column, codes)
+        if column == "customer_id":
+            ids = values
+    return dict(arrow), ids
 
 
 def build_snapshots(
@@ -464,6 +511,7 @@ class SnapshotPass:
         #: ``sequence``), ``"computed"`` (:func:`_with_sequence`) or ``"streamed"`` (orders on disk: build_snapshot).
         self.sequence_from: str | None = None
         self._sources: dict[str, pa.Table | engine.ParquetView] | None = None
+        self._ids: pa.Array | None = None  # the sorted customer ids the sources' codes point into (_coded)
         self._expected: dict[tuple, int] = {}
         self._kept: dict[tuple, pd.DataFrame] = {}
 
@@ -519,8 +567,9 @@ class SnapshotPass:
             from_file = _file_sequence(orders, tables["orders"].index, self.sequence)
             self.sequence_from = "computed" if from_file is None else "file"
             sources["orders"] = _with_sequence(orders) if from_file is None else from_file
-            self._sources = sources
-        return _run(_sql(config, self._sources, presequenced=True), self._sources, params, tables, config)
+            self._sources, self._ids = _coded(sources)
+        return _run(_sql(config, self._sources, presequenced=True), self._sources, params, tables, config,
+                    ids=self._ids)
 
 
 def _completed_dated(status: pa.ChunkedArray | pa.Array, dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -630,7 +679,7 @@ def _with_sequence(orders: pa.Table) -> pa.Table:
             .append_column("customer_first_date", pa.array(first_full, type=unit, mask=first_null)))
 
 
-def _read_result(path: Path) -> pd.DataFrame:
+def _read_result(path: Path, ids: pa.Array | None = None) -> pd.DataFrame:
     """The SQL result written to ``path`` (Arrow IPC, in no particular order) as pandas sorted by customer_id: the
     frame that ``to_pandas`` of the whole result with ``ORDER BY customer_id`` gives, with the
     :data:`SNAPSHOT_DTYPES` (same dtypes, row order and values).
@@ -640,6 +689,7 @@ def _read_result(path: Path) -> pd.DataFrame:
     result is in memory once (as pandas, filled one column at a time) and never beside DuckDB's working set or
     beside a whole Arrow copy. The SQL ends without ``ORDER BY`` (DuckDB's ordered streaming result cannot spill
     under a memory limit), so the rows are put in order here: Arrow's byte-wise string order is DuckDB's.
+    ``ids``: the result's customer_id holds codes into this sorted array (:func:`_coded`); the frame has the ids.
     """
     schema = ipc.open_file(str(path)).schema
 
@@ -647,13 +697,16 @@ def _read_result(path: Path) -> pd.DataFrame:
         options = ipc.IpcReadOptions(included_fields=[schema.get_field_index(name)])
         return ipc.open_file(str(path), options=options).read_all().column(0)
 
-    ids = column("customer_id")
-    order = pc.sort_indices(ids)
-    _check_unique(ids.take(order))
-    del ids
+    keys = column("customer_id")
+    order = pc.sort_indices(keys)  # codes are in the ids' order (_coded)
+    _check_unique(keys.take(order) if ids is None else ids.take(keys.take(order)))
+    del keys
     columns = {}
     for name in schema.names:
-        columns[name] = _to_pandas(name, column(name).take(order))
+        values = column(name).take(order)
+        if name == "customer_id" and ids is not None:
+            values = ids.take(values)
+        columns[name] = _to_pandas(name, values)
     return pd.DataFrame(columns, copy=False)
 
 
