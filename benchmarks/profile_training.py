@@ -48,6 +48,10 @@ def wrap(modname, attr, label):
             if stack: stack[-1] += d
     setattr(obj, parts[-1], timed)
     return timed
+# Passive OpenMP waiting, as `loyalist train` runs (its CLI callback sets it) and as bench_training.py's child: the
+# variable is read when LightGBM's OpenMP runtime loads, i.e. at the import below, before the CLI callback runs.
+# Without it, LightGBM's idle threads spin: under load a run cost 672 CPU s here instead of ~330 (session 16).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import lightgbm
 import lightgbm.engine
 import lightgbm.sklearn
