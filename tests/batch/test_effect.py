@@ -314,3 +314,30 @@ def test_the_interval_covers_the_true_effect_of_heterogeneous_campaigns():
             row = _all(table, outcome)
             hits[outcome] += int(row["ci_low"] <= truth[f"effect_{outcome}"].mean() <= row["ci_high"])
     assert hits["churn"] >= 26 and hits["revenue"] >= 26, hits
+
+
+def test_effect_files_are_replaced_as_a_whole(orders, tmp_path, monkeypatch):
+    # effect.csv, effect_summary.csv and effect.json are one output set: a rerun that fails half-way (here the JSON
+    # cannot be written) leaves the previous measurement whole. The old job wrote the tables first, so a new
+    # effect.csv stood beside the previous run's effect.json (which 'loyalist report --effect' reads).
+    from loyalist.config.models import LoyalistConfig
+    from loyalist.jobs import effect as effect_job
+
+    assignment = _campaign(orders, seed=5)
+    planted, _ = plant_effect(orders, assignment, horizon_days=HORIZON, effect=0.4, seed=5)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    planted.to_parquet(clean / "orders.parquet")
+    assignment.to_parquet(tmp_path / "control.parquet")
+    out = tmp_path / "e"
+    config = LoyalistConfig.model_validate({})
+    effect_job.run(tmp_path / "control.parquet", clean, config=config, horizon_days=HORIZON, out_dir=out)
+    before = {name: (out / name).read_bytes() for name in ("effect.csv", "effect_summary.csv", "effect.json")}
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(effect_job, "write_json", broken)
+    with pytest.raises(Exception):
+        effect_job.run(tmp_path / "control.parquet", clean, config=config, horizon_days=HORIZON - 30, out_dir=out)
+    assert {name: (out / name).read_bytes() for name in before} == before

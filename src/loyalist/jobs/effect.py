@@ -17,7 +17,7 @@ from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
 from loyalist.errors import CampaignError, DataQualityError, InputFileError
-from loyalist.io import write_csv, write_json
+from loyalist.io import output_set, write_csv, write_json
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
 
@@ -161,8 +161,6 @@ def run(
         table = measure_effect(outcomes, alpha=alpha, costs=action_costs(config.scoring_job.actions))
         summary = effect_summary(table)
     out_dir = Path(out_dir)
-    paths = {"csv": write_csv(table, out_dir / "effect.csv"),
-             "summary_csv": write_csv(summary, out_dir / "effect_summary.csv")}
     date = str(pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).date())
     meta = {"campaign": str(assignment["campaign"].iloc[0]) if "campaign" in assignment else None,
             "campaign_date": date, "horizon_days": int(horizon_days), "alpha": alpha,
@@ -170,13 +168,18 @@ def run(
             "rows": _records(table), "summary": _records(summary)}
     seed, share = (_number(assignment[c].iloc[0]) if c in assignment else None for c in ("seed", "share"))
     meta |= {"seed": None if seed is None else int(seed), "share": share, "assignment": str(assignment_path)}
-    paths["json"] = write_json(meta, out_dir / "effect.json")
     run_id = None
-    if workdir is not None:
-        with reporter.step("Log the effect run to MLflow"):
-            run_id = _log_run(config, workdir, env, meta, summary, paths)
-        meta["run_id"] = run_id
-        write_json(meta, out_dir / "effect.json")
+    # one output set: the tables and effect.json (which the report reads) are replaced as a whole, or not at all
+    with output_set(out_dir, "effect", campaign_date=date) as files:
+        staged = {"csv": write_csv(table, files.path("effect.csv")),
+                  "summary_csv": write_csv(summary, files.path("effect_summary.csv")),
+                  "json": write_json(meta, files.path("effect.json"))}
+        if workdir is not None:
+            with reporter.step("Log the effect run to MLflow"):
+                run_id = _log_run(config, workdir, env, meta, summary, staged)
+            meta["run_id"] = run_id
+            write_json(meta, files.path("effect.json"))
+    paths = {kind: files.target(path.name) for kind, path in staged.items()}
     _print(reporter, table, meta)
     _print_value(reporter, summary, meta)
     short = summary[summary["verdict"] == "no_estimate"]
