@@ -129,7 +129,7 @@ def test_the_scoring_job_limits_duckdb_while_it_scores_then_restores(scoring, co
     assert duckdb_settings() == before
 
 
-def test_the_scoring_memory_limit_is_checked_and_defaults_to_1gb():
-    assert LoyalistConfig().scoring_job.duckdb_memory_limit == "1GB"
+def test_the_scoring_memory_limit_is_checked_and_defaults_to_1250mb():
+    assert LoyalistConfig().scoring_job.duckdb_memory_limit == "1250MB"
     with pytest.raises(ValidationError, match="duckdb_memory_limit"):
         LoyalistConfig.model_validate({"scoring_job": {"duckdb_memory_limit": "1MB"}})

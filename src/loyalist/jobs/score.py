@@ -424,7 +424,7 @@ def _snapshot_within_memory(tables: Mapping[str, pd.DataFrame | ParquetTable], t
 
     Why: the snapshot's final SELECT probes a dozen customer-level hash tables in one pipeline, and DuckDB's hash
     joins cannot all spill at once (each sizes itself unaware of the others): 931,143 customers failed under 400MB,
-    600MB and, now and then, the job's 1GB ("failed to pin block of size 256.0 KiB (953.6 MiB/953.6 MiB used)");
+    600MB and, 2 runs in 3, the job's former 1GB ("failed to pin block of size 256.0 KiB (953.6 MiB/953.6 MiB used)");
     threads, ``preserve_insertion_order``, ``operator_memory_limit`` and the external file cache did not change
     that. A scheduled job should finish rather than fail on a limit set to keep its peak low."""
     from loyalist.compute import duckdb_settings, use_compute
