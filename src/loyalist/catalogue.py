@@ -723,6 +723,18 @@ SENTENCES: dict[str, dict[str, str]] = {
               "(95th percentile); in the top {k}, the stay rate of contacted minus control customers is {at_k} "
               "points, against {at_k_churn_risk} when ranking by churn risk and {at_k_random} at random.",
     },
+    "uplift_qini_interval": {
+        "zh": "留出 Qini 的 95% 区间为 {low} 至 {high}（留出客户中对照组 {control} 位，其中 {churned} 位流失）。",
+        "en": "The held-out Qini's 95% interval is {low} to {high} ({control} held-out control customers, "
+              "{churned} of them churned).",
+    },
+    "uplift_evidence_thin": {
+        "zh": "证据不足：该区间包含 0，仅凭这一次活动的这一种划分，无法区分模型与随机联系（冠军门槛只比较点估计）；"
+              "更大规模的活动或对照组才能判断。",
+        "en": "The evidence is thin: the interval reaches 0, so this one split of the campaign cannot tell the "
+              "model from random targeting (the champion gate compares the point estimate only); a larger campaign "
+              "or control group would.",
+    },
     "uplift_used": {
         "zh": "本期名单使用提升模型第 {version} 版给出 uplift 与 expected_saved_value，并{ranking}排序。",
         "en": "This list carries uplift and expected_saved_value from uplift model version {version} and is "

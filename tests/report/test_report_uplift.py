@@ -77,6 +77,32 @@ def test_qini_and_uplift_at_k_beside_churn_risk_and_random_in_both_languages(upl
     assert f"被联系客户与对照组的留存率之差为 {at_k} 个百分点（按流失风险排序为 {at_risk}，随机为 {at_random}）" in zh
 
 
+def test_the_qini_interval_and_thin_evidence_are_shown_in_both_languages(uplift_result, scored, list_summary):
+    """The report says what the uplift job and the demo print: the held-out Qini's 95% interval with the held-out
+    control customers (and how many churned) and, when the interval reaches 0, that the evidence is thin."""
+    thin = {**uplift_result, "metrics": {**uplift_result["metrics"], "qini": 0.028, "qini_low": -0.0021,
+                                         "qini_high": 0.0523, "n_test_control": 133.0,
+                                         "n_test_control_churned": 10.0}}
+    section = uplift_section(thin)
+    en, zh = section["sentence"]["en"], section["sentence"]["zh"]
+    assert section["evidence_thin"] is True and section["qini_low"] == pytest.approx(-0.0021)
+    assert ("The held-out Qini's 95% interval is −0.002 to +0.052 (133 held-out control customers, 10 of them "
+            "churned). The evidence is thin: the interval reaches 0" in en)
+    assert "留出 Qini 的 95% 区间为 −0.002 至 +0.052（留出客户中对照组 133 位，其中 10 位流失）。证据不足" in zh
+    html_en, html_zh = (render_html(summarize(scored, list_summary, uplift=thin), lang) for lang in ("en", "zh"))
+    assert "−0.002 to +0.052" in html_en and "The evidence is thin" in html_en
+    assert "−0.002 至 +0.052" in html_zh and "证据不足" in html_zh
+
+    clear = {**thin, "metrics": {**thin["metrics"], "qini_low": 0.011, "qini_high": 0.09}}
+    section = uplift_section(clear)
+    assert section["evidence_thin"] is False
+    assert "interval is +0.011 to +0.090 (133 held-out control" in section["sentence"]["en"]
+    assert "evidence is thin" not in section["sentence"]["en"] and "证据不足" not in section["sentence"]["zh"]
+    # a result written before the interval existed: neither is said, nothing breaks
+    old = uplift_section(uplift_result)
+    assert old["evidence_thin"] is None and "interval" not in old["sentence"]["en"]
+
+
 def test_the_report_draws_the_qini_curve(uplift_result, scored, list_summary):
     summary = summarize(scored, list_summary, uplift=uplift_result)
     assert set(summary["uplift"]["curves"]) == {"uplift model", "churn risk", "random"}
