@@ -190,16 +190,40 @@ def test_bgnbd_recovers_the_generator_parameters_in_btyd_mode():
         assert fit.params_[k] == pytest.approx(true[k], rel=0.25), (k, fit.params_, true)
 
 
-def test_short_history_calibration_map_is_not_carried_to_the_longer_horizon():
+@pytest.fixture(scope="module")
+def short_history():
+    """Nine months of history, a 273-day horizon: trained on 28-119-day labels through the BG/NBD offset."""
+    data = generate(n_customers=800, start="2023-01-01", end="2023-09-30", seed=11, dirty=False)
+    tables = clean_tables(data.tables(), CleaningConfig()).tables
+    config = LoyalistConfig.model_validate({"features": {"churn_horizon_days": 273}})
+    return train_churn(tables, config, model_options={"calibration": "sigmoid"})
+
+
+def test_short_history_metrics_say_they_come_from_held_out_customers_not_out_of_time(short_history):
+    """Issue 11 §2: every public protocol trains in the short-history mode, whose metrics come from customers held out
+    of training, while the training table said "out of time at 1997-09-02". The phrase the table, the model card and
+    the run carry (``TrainingResult.evaluation``) must say where the numbers come from, and be true."""
+    res = short_history
+    assert res.plan.anchored
+    said = res.evaluation
+    assert said.startswith("on held-out customers, not out of time") and "out of time at" not in said, said
+    cut = pd.Timestamp(res.eval_snapshot["as_of"].iloc[0])
+    assert (res.eval_snapshot["as_of"] == cut).all()
+    assert f"cut-off {cut.date()}, {len(res.eval_snapshot):,} customers never trained on" in said, said
+    assert f"over the {res.eval_horizon_days} days to the data end {res.plan.data_end.date()}" in said, said
+    assert cut + pd.Timedelta(days=res.eval_horizon_days) == res.plan.data_end
+    assert "273-day horizon is reached through the BG/NBD offset" in said, said
+    # "never trained on" holds: no evaluation customer is in the training rows, at any cut-off
+    assert not set(res.eval_snapshot["customer_id"]) & set(res.train_snapshot["customer_id"])
+
+
+def test_short_history_calibration_map_is_not_carried_to_the_longer_horizon(short_history):
     # nine months of history, a 273-day horizon: trained on 28-119-day labels through the BG/NBD offset. The
     # calibration map learned on those labels applies at those horizons only; at 273 days the probabilities are
     # the booster's own (offset) ones, then the frozen level.
     from scipy.special import expit
 
-    data = generate(n_customers=800, start="2023-01-01", end="2023-09-30", seed=11, dirty=False)
-    tables = clean_tables(data.tables(), CleaningConfig()).tables
-    config = LoyalistConfig.model_validate({"features": {"churn_horizon_days": 273}})
-    res = train_churn(tables, config, model_options={"calibration": "sigmoid"})
+    res = short_history
     model = res.model
     assert res.plan.anchored and model.transfers_horizon and model.calibrator_ is not None
     lo, hi = model.calibration_horizons_
