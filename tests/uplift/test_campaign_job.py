@@ -191,3 +191,33 @@ def test_demo_verdict_says_when_the_held_out_evidence_is_thin():
     # a model judged before the interval existed (no qini_low / qini_high): no interval, no claim either way
     old = uplift_verdict("m", 3, {k: v for k, v in metrics.items() if k not in ("qini_low", "qini_high")}, True)
     assert "interval" not in old and "thin" not in old
+
+
+def test_uplift_files_are_replaced_as_a_whole(campaign, tmp_path, monkeypatch):
+    # qini.png and uplift.json are one output set: a rerun that fails before its end (here uplift.json cannot be
+    # written) leaves the previous result whole. The old job saved qini.png first, so a failed rerun left its new
+    # picture beside the previous run's uplift.json (the report reads both).
+    from loyalist.config.models import LoyalistConfig
+    from loyalist.jobs import uplift as uplift_job
+
+    data, _, assignment, world, _ = campaign
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    world.to_parquet(clean / "orders.parquet")
+    for name in ("customers", "tickets", "surveys"):
+        getattr(data, name).to_parquet(clean / f"{name}.parquet")
+    assignment.to_parquet(tmp_path / "control.parquet")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db"}
+    config, out = LoyalistConfig.model_validate({}), tmp_path / "u"
+    kwargs = {"config": config, "horizon_days": HORIZON, "env": env, "workdir": tmp_path, "out_dir": out}
+    first = uplift_job.run(tmp_path / "control.parquet", clean, method="logistic", **kwargs)
+    assert first.paths == {"json": out / "uplift.json", "qini_png": out / "qini.png"}
+    before = {name: (out / name).read_bytes() for name in ("qini.png", "uplift.json")}
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(uplift_job, "write_json", broken)
+    with pytest.raises(OSError, match="space"):  # another learner: another Qini curve, so another picture
+        uplift_job.run(tmp_path / "control.parquet", clean, method="two_model", **kwargs)
+    assert {name: (out / name).read_bytes() for name in before} == before

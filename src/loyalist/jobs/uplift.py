@@ -2,7 +2,8 @@
 written by 'loyalist score'), the clean tables (orders running past the campaign date and its horizon) ->
 an uplift model of P(stay) judged on held-out customers (normalised Qini beside ranking by churn risk and at
 random), registered in MLflow as ``<churn_model_name>-uplift`` with its Qini plot; uplift.json and qini.png in
-``out_dir``. The next 'loyalist score' adds ``uplift`` and ``expected_saved_value`` to the list with it.
+``out_dir``, written as one output set (:func:`loyalist.io.output_set`, manifest ``uplift.manifest.json``). The
+next 'loyalist score' adds ``uplift`` and ``expected_saved_value`` to the list with it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
 from loyalist.errors import DataQualityError
-from loyalist.io import write_json
+from loyalist.io import output_set, write_json
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
 
@@ -150,12 +151,8 @@ def run(
                  else factory().fit(data.X, data.treatment, data.stay))
     metrics = evaluation.as_metrics()
     champion = evaluation.qini > evaluation.qini_random_p95
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fig = qini_figure(evaluation.curves, qini={"uplift model": evaluation.qini,
                                                "churn risk": evaluation.qini_churn_risk})
-    png = out_dir / "qini.png"
-    fig.savefig(png, bbox_inches="tight")
     campaign = str(assignment["campaign"].iloc[0]) if "campaign" in assignment else "campaign"
     meta: dict[str, Any] = {
         "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
@@ -206,6 +203,12 @@ def run(
         set_version_description(name, info.version, text)
         meta |= {"run_id": h.run_id, "registered_model": name, "version": int(info.version)}
         run_id = h.run_id
-    paths = {"json": write_json(meta, out_dir / "uplift.json"), "qini_png": png}
+    # one output set: qini.png and uplift.json (which the report and the demo read) are replaced as a whole, after
+    # the MLflow run, or not at all when the run stops before (MLflow unreachable, a full disk, Ctrl-C): the job
+    # used to save qini.png first, so a failed rerun left its picture beside the previous run's uplift.json
+    with output_set(Path(out_dir), "uplift", campaign=campaign, campaign_date=str(day.date())) as files:
+        fig.savefig(files.path("qini.png"), bbox_inches="tight")
+        write_json(meta, files.path("uplift.json"))
+    paths = {"json": files.target("uplift.json"), "qini_png": files.target("qini.png")}
     reporter.say(text)
     return UpliftJobResult(metrics, int(info.version), bool(champion), paths, run_id)
