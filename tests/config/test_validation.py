@@ -95,3 +95,65 @@ def test_good_formats_and_patterns_pass(tmp_path):
     cfg = _load(tmp_path, "data:\n  orders: {path: o.csv, date_format: '%d/%m/%Y %H:%M', filters: {status: '^ok$'}}\n"
                           "  cleaning: {test_id_patterns: ['^qa-']}\n")
     assert cfg.data.orders.date_format == "%d/%m/%Y %H:%M"
+
+
+_FREQ_CAP = "'scoring.indicators.purchase_frequency.scaling.cap' is 24, but purchase_frequency is scaled by method " \
+            "'percentile', which reads no cap"
+
+
+def test_a_cap_on_a_percentile_indicator_is_an_error_naming_the_key_and_the_fix(tmp_path):
+    # the wholesale preset scales purchase_frequency by percentile; a user's cap there used to be ignored silently
+    # (the old config loaded with cap 24 and the score never read it)
+    path = tmp_path / "user.yaml"
+    path.write_text("scoring:\n  indicators:\n    purchase_frequency:\n      scaling: {cap: 24}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"preset wholesale, .*user\.yaml") as err:
+        load_config([path], preset="wholesale")
+    text = str(err.value)
+    assert _FREQ_CAP in text and "set 'method: cap' beside it" in text and "remove 'cap'" in text
+    assert "\n" not in text
+    # the same in one layer, and on a ratio indicator (repurchase rate reads no cap either): every key at once
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={"scoring": {"indicators": {
+            "purchase_frequency": {"scaling": {"method": "percentile", "cap": 24}},
+            "repurchase_rate": {"scaling": {"cap": 0.5}}}}})
+    assert _FREQ_CAP in str(err.value) and "'scoring.indicators.repurchase_rate.scaling.cap' is 0.5, but " \
+        "repurchase_rate is scaled by method 'ratio'" in str(err.value)
+
+
+def test_a_cap_with_its_method_is_honoured_and_the_defaults_cap_is_not_the_users():
+    # what the user meant by a cap over the preset: full marks at 24 orders a year, an absolute scale
+    config = load_config(overrides={"scoring": {"indicators": {"purchase_frequency": {
+        "scaling": {"method": "cap", "cap": 24}}}}}, preset="wholesale")
+    scaling = config.scoring.indicators["purchase_frequency"].scaling
+    assert (scaling.method, scaling.cap) == ("cap", 24)
+    # a user who only switches the method: the defaults' cap (12) merges in but is not the user's setting, so no
+    # error; nothing reads it, so the resolved config does not carry it
+    config = load_config(overrides={"scoring": {"indicators": {"purchase_frequency": {
+        "scaling": {"method": "percentile", "ties": "mean"}}}}})
+    scaling = config.scoring.indicators["purchase_frequency"].scaling
+    assert (scaling.method, scaling.cap) == ("percentile", None)
+    # the shipped presets and an explicit 'cap: null' load as before
+    for preset in ("wholesale", "retail", "manufacturing"):
+        load_config(preset=preset)
+    assert load_config(overrides={"scoring": {"indicators": {"purchase_frequency": {"scaling": {"cap": None}}}}},
+                       preset="wholesale").scoring.indicators["purchase_frequency"].scaling.cap is None
+
+
+def test_a_later_step_given_a_cap_over_a_prepared_percentile_indicator_stops(tmp_path):
+    from typer.testing import CliRunner
+
+    from loyalist.cli import app
+    from loyalist.config.resolved import RESOLVED_FILE, config_for_step, resolved_text
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / RESOLVED_FILE).write_text(resolved_text(load_config(preset="wholesale"), ["preset wholesale"]),
+                                       encoding="utf-8")
+    path = tmp_path / "user.yaml"
+    path.write_text("scoring:\n  indicators:\n    purchase_frequency:\n      scaling: {cap: 24}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"resolved_config\.yaml, .*user\.yaml"):
+        config_for_step(clean, [path])
+    result = CliRunner().invoke(app, ["loyalty", "--clean", str(clean), "--config", str(path), "--out",
+                                      str(tmp_path / "o")], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert _FREQ_CAP in " ".join(result.output.split()) and "Traceback" not in result.output

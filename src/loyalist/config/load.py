@@ -21,8 +21,8 @@ from loyalist.config.models import LoyalistConfig
 from loyalist.config.shipped import defaults, preset_path
 from loyalist.errors import ConfigError
 
-__all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config_to_dict", "resolve_layers",
-           "validate_config"]
+__all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config_to_dict", "merge_and_validate",
+           "resolve_layers", "validate_config"]
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -144,7 +144,48 @@ def _format_errors(exc: ValidationError, origin: str) -> str:
 def config_from_dict(data: Mapping[str, Any], origin: str = "<dict>") -> LoyalistConfig:
     """Deep-merge a plain mapping (a user layer) over the defaults and validate it into a
     :class:`LoyalistConfig`, reporting every problem at once."""
-    return validate_config(deep_merge(defaults(), data), origin)
+    return merge_and_validate(defaults(), data, origin)
+
+
+#: The scaling methods that read ``cap`` (:class:`~loyalist.config.models.ScalingConfig`).
+_CAP_METHODS = ("cap", "inverse")
+
+
+def _scalings(data: Any) -> dict[str, Mapping[str, Any]]:
+    """Indicator name -> its ``scaling`` mapping in a plain config mapping (only the indicators that have one)."""
+    scoring = data.get("scoring") if isinstance(data, Mapping) else None
+    indicators = scoring.get("indicators") if isinstance(scoring, Mapping) else None
+    if not isinstance(indicators, Mapping):
+        return {}
+    return {str(name): spec["scaling"] for name, spec in indicators.items()
+            if isinstance(spec, Mapping) and isinstance(spec.get("scaling"), Mapping)}
+
+
+def merge_and_validate(base: Mapping[str, Any], layers: Mapping[str, Any], origin: str) -> LoyalistConfig:
+    """``layers`` (the preset, the user's files and overrides, already merged) deep-merged over ``base`` (the
+    defaults, or a prepared config) and validated, with one check the models alone cannot make: a ``cap`` the
+    layers set on an indicator whose scaling method reads none (``ratio``, ``nps``, ``percentile``) is an error,
+    since it would be ignored without a word (e.g. ``purchase_frequency: {scaling: {cap: 24}}`` over the wholesale
+    preset, whose frequency is a percentile). A cap that only ``base`` holds (the defaults' 12 under a percentile
+    method the user chose) is the base's, not the user's: it is dropped from the result, since nothing reads it."""
+    merged = deep_merge(base, layers)
+    set_caps = {name for name, scaling in _scalings(layers).items() if scaling.get("cap") is not None}
+    unused = {name: {"scaling": {"cap": None}} for name, scaling in _scalings(merged).items()
+              if name not in set_caps and scaling.get("cap") is not None
+              and scaling.get("method", "ratio") not in _CAP_METHODS}
+    if unused:
+        merged = deep_merge(merged, {"scoring": {"indicators": unused}})
+    config = validate_config(merged, origin)
+    unread = [(name, config.scoring.indicators[name].scaling) for name in sorted(set_caps)
+              if name in config.scoring.indicators
+              and config.scoring.indicators[name].scaling.method not in _CAP_METHODS]
+    if unread:
+        raise ConfigError(f"Invalid configuration ({origin}): " + "; ".join(
+            f"'scoring.indicators.{name}.scaling.cap' is {scaling.cap:g}, but {name} is scaled by method "
+            f"{scaling.method!r}, which reads no cap, so it would be ignored; to give full marks at {scaling.cap:g} "
+            f"set 'method: cap' beside it (an absolute scale), or remove 'cap' to keep {scaling.method!r}"
+            for name, scaling in unread) + ".")
+    return config
 
 
 def validate_config(data: Mapping[str, Any], origin: str = "<dict>") -> LoyalistConfig:

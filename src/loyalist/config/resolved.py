@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from loyalist.config.load import config_to_dict, read_yaml, resolve_layers, validate_config
-from loyalist.config.merge import deep_merge, differing_keys
+from loyalist.config.load import config_to_dict, merge_and_validate, read_yaml, resolve_layers, validate_config
+from loyalist.config.merge import differing_keys
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError
 
@@ -109,7 +109,7 @@ def config_for_step(
         return StepConfig(prepared, prepared_hash, prepared_hash)
     layers, names = resolve_layers(paths, preset=preset, overrides=overrides)
     base = config_to_dict(prepared)
-    config = validate_config(deep_merge(base, layers), origin=f"{clean_dir}/{RESOLVED_FILE}, " + ", ".join(names))
+    config = merge_and_validate(base, layers, origin=f"{clean_dir}/{RESOLVED_FILE}, " + ", ".join(names))
     differs = tuple(differing_keys(base, config_to_dict(config)))
     notes: tuple[str, ...] = ()
     if differs:

@@ -165,9 +165,11 @@ class WeightTuningResult:
         indicators = {
             name: ind.model_dump(mode="json", exclude_none=True) for name, ind in self.scoring.indicators.items()
         }
-        for ind in indicators.values():  # 'ties' is read by the percentile scaling only
+        for ind in indicators.values():  # 'ties' is read by the percentile scaling only, 'cap' by cap/inverse only
             if ind["scaling"].get("method") != "percentile":
                 ind["scaling"].pop("ties", None)
+            if ind["scaling"].get("method") not in ("cap", "inverse"):  # a cap there is a config error at load
+                ind["scaling"].pop("cap", None)
         scoring: dict[str, Any] = {"indicators": indicators}
         if self.thresholds is not None:
             scoring["tiers"] = self.thresholds.model_dump(mode="json")
