@@ -132,6 +132,13 @@ def test_a_cap_with_its_method_is_honoured_and_the_defaults_cap_is_not_the_users
         "scaling": {"method": "percentile", "ties": "mean"}}}}})
     scaling = config.scoring.indicators["purchase_frequency"].scaling
     assert (scaling.method, scaling.cap) == ("percentile", None)
+    # nor a preset's: the retail preset's cap 24 under a percentile the user chose
+    config = load_config(overrides={"scoring": {"indicators": {"purchase_frequency": {
+        "scaling": {"method": "percentile"}}}}}, preset="retail")
+    assert config.scoring.indicators["purchase_frequency"].scaling.cap is None
+    with pytest.raises(ConfigError, match="is 30, but purchase_frequency is scaled by method 'percentile'"):
+        load_config(overrides={"scoring": {"indicators": {"purchase_frequency": {
+            "scaling": {"method": "percentile", "cap": 30}}}}}, preset="retail")
     # the shipped presets and an explicit 'cap: null' load as before
     for preset in ("wholesale", "retail", "manufacturing"):
         load_config(preset=preset)

@@ -22,7 +22,7 @@ from loyalist.config.shipped import defaults, preset_path
 from loyalist.errors import ConfigError
 
 __all__ = ["deep_merge", "read_yaml", "load_config", "config_from_dict", "config_to_dict", "merge_and_validate",
-           "resolve_layers", "validate_config"]
+           "resolve_layers", "resolve_user_layers", "validate_config"]
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -161,15 +161,18 @@ def _scalings(data: Any) -> dict[str, Mapping[str, Any]]:
             if isinstance(spec, Mapping) and isinstance(spec.get("scaling"), Mapping)}
 
 
-def merge_and_validate(base: Mapping[str, Any], layers: Mapping[str, Any], origin: str) -> LoyalistConfig:
+def merge_and_validate(base: Mapping[str, Any], layers: Mapping[str, Any], origin: str,
+                       user: Mapping[str, Any] | None = None) -> LoyalistConfig:
     """``layers`` (the preset, the user's files and overrides, already merged) deep-merged over ``base`` (the
     defaults, or a prepared config) and validated, with one check the models alone cannot make: a ``cap`` the
-    layers set on an indicator whose scaling method reads none (``ratio``, ``nps``, ``percentile``) is an error,
-    since it would be ignored without a word (e.g. ``purchase_frequency: {scaling: {cap: 24}}`` over the wholesale
-    preset, whose frequency is a percentile). A cap that only ``base`` holds (the defaults' 12 under a percentile
-    method the user chose) is the base's, not the user's: it is dropped from the result, since nothing reads it."""
+    user's layers ``user`` (default: ``layers``; without the preset) set on an indicator whose scaling method reads
+    none (``ratio``, ``nps``, ``percentile``) is an error, since it would be ignored without a word (e.g.
+    ``purchase_frequency: {scaling: {cap: 24}}`` over the wholesale preset, whose frequency is a percentile). A cap
+    the user did not set (the defaults' 12 or the retail preset's 24 under a percentile method the user chose) is
+    dropped from the result, not an error, since nothing reads it."""
     merged = deep_merge(base, layers)
-    set_caps = {name for name, scaling in _scalings(layers).items() if scaling.get("cap") is not None}
+    set_caps = {name for name, scaling in _scalings(layers if user is None else user).items()
+                if scaling.get("cap") is not None}
     unused = {name: {"scaling": {"cap": None}} for name, scaling in _scalings(merged).items()
               if name not in set_caps and scaling.get("cap") is not None
               and scaling.get("method", "ratio") not in _CAP_METHODS}
@@ -206,6 +209,14 @@ def resolve_layers(
     first, under the user's files. Relative ``path`` entries of data sources are resolved against the folder of
     the file that names them.
     """
+    merged, names, _ = resolve_user_layers(paths, preset=preset, overrides=overrides)
+    return merged, names
+
+
+def resolve_user_layers(
+    paths: Iterable[Path | str] = (), preset: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """:func:`resolve_layers`, and the user's files and overrides merged without the preset (what the user set)."""
     merged: dict[str, Any] = {}
     names: list[str] = []
     for p in paths:
@@ -217,6 +228,7 @@ def resolve_layers(
     if overrides:
         merged = deep_merge(merged, overrides)
         names.append("overrides")
+    user = merged
     chosen = preset if preset is not None else merged.get("preset")
     if chosen is not None:
         if not isinstance(chosen, str):
@@ -226,15 +238,15 @@ def resolve_layers(
         preset_data.pop("preset", None)
         merged = deep_merge(deep_merge(preset_data, merged), {"preset": chosen})
         names.insert(0, f"preset {chosen}")
-    return merged, names
+    return merged, names, user
 
 
 def load_config(
     paths: Iterable[Path | str] = (), overrides: Mapping[str, Any] | None = None, preset: str | None = None
 ) -> LoyalistConfig:
     """Merge the defaults, the preset, the YAML files in ``paths`` (in order) and ``overrides``; validate."""
-    merged, names = resolve_layers(paths, preset=preset, overrides=overrides)
-    return config_from_dict(merged, origin=", ".join(names) or "defaults")
+    merged, names, user = resolve_user_layers(paths, preset=preset, overrides=overrides)
+    return merge_and_validate(defaults(), merged, ", ".join(names) or "defaults", user=user)
 
 
 def _resolve_source_paths(data: dict[str, Any], folder: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from loyalist.config.load import config_to_dict, merge_and_validate, read_yaml, resolve_layers, validate_config
+from loyalist.config.load import config_to_dict, merge_and_validate, read_yaml, resolve_user_layers, validate_config
 from loyalist.config.merge import differing_keys
 from loyalist.config.models import LoyalistConfig
 from loyalist.errors import ConfigError
@@ -107,9 +107,9 @@ def config_for_step(
     prepared_hash = config_hash(prepared)
     if not paths and preset is None and not overrides:
         return StepConfig(prepared, prepared_hash, prepared_hash)
-    layers, names = resolve_layers(paths, preset=preset, overrides=overrides)
+    layers, names, user = resolve_user_layers(paths, preset=preset, overrides=overrides)
     base = config_to_dict(prepared)
-    config = merge_and_validate(base, layers, origin=f"{clean_dir}/{RESOLVED_FILE}, " + ", ".join(names))
+    config = merge_and_validate(base, layers, f"{clean_dir}/{RESOLVED_FILE}, " + ", ".join(names), user=user)
     differs = tuple(differing_keys(base, config_to_dict(config)))
     notes: tuple[str, ...] = ()
     if differs:
