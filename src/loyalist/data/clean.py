@@ -59,6 +59,7 @@ values become missing, without a log entry.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -100,6 +101,7 @@ ORDER_LINE_COLUMNS: tuple[str, ...] = (
 )
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "table", "rows_in", "rows_kept", "rows_rejected", "rows_changed", "encoding", "encoding_confidence",
+    "time_zones",
 )
 
 _NULL_TOKENS = ("", "nan", "none", "null", "<na>", "na", "n/a", "#n/a", "nat", "-")
@@ -129,7 +131,9 @@ class CleanResult:
         :data:`SUMMARY_COLUMNS`, one row per input table (rows of the *source* table: order lines for a
         line-level orders source). rows_in = rows_kept + rows_rejected. ``encoding`` and
         ``encoding_confidence``: how a text file was decoded (see :mod:`loyalist.data.textfile`), missing for
-        other sources.
+        other sources. ``time_zones``: JSON ``{column: {zone or UTC offset: values}}`` of the date columns whose
+        values carried a time zone, which was dropped keeping each value's own wall clock
+        (:func:`~loyalist.data.dates.parse_dates`); missing when none did.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -397,6 +401,7 @@ class _Outcome:
     lines: pd.DataFrame | None = None
     malformed: list = field(default_factory=list)  # (source_row, line, reason) of the lines the loader rejected
     encoding: tuple | None = None  # (encoding, confidence) of a text file
+    time_zones: dict = field(default_factory=dict)  # column -> {zone or offset: values} dropped by parse_dates
     source_rows: np.ndarray | None = None  # per raw row: its position among the records of the file
 
 
@@ -626,13 +631,17 @@ def _clean_table(
             work[c] = cols[c].expand(ids_u[c])
     # 4. conversions
     dayfirst, fmt = config.dayfirst, attrs.get("date_format")
+    time_zones: dict[str, dict[str, int]] = {}
     for c, kind in schema.dtypes.items():
         if c not in cols or c in work:
             continue
         col = cols[c]
         if kind == "datetime":
             try:
-                parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt).to_numpy()
+                zones: dict[str, int] = {}
+                parsed = parse_dates(raw[c], dayfirst=dayfirst, fmt=fmt, zones=zones).to_numpy()
+                if zones:
+                    time_zones[c] = zones
             except DateOrderError as exc:
                 source = attrs.get("source")
                 where = "its SQL query" if source == "sql" else f"'{source}'" if source else "its input"
@@ -730,7 +739,8 @@ def _clean_table(
             source_rows = None
     return _Outcome(table=table, raw=raw, ledger=led, keys=keys, kept=kept, lines=lines,
                     malformed=list(attrs.get("malformed") or []), source_rows=source_rows,
-                    encoding=(attrs["encoding"], attrs.get("encoding_confidence")) if attrs.get("encoding") else None)
+                    encoding=(attrs["encoding"], attrs.get("encoding_confidence")) if attrs.get("encoding") else None,
+                    time_zones=time_zones)
 
 
 def _contains_case(texts: pd.Series, pattern: str) -> np.ndarray:
@@ -1194,7 +1204,10 @@ def _summary(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
         enc = outcomes[table].encoding or (None, None)
         rows.append({"table": table, "rows_in": led.n + bad, "rows_kept": kept, "rows_rejected": led.n - kept + bad,
                      "rows_changed": n_changed, "encoding": enc[0],
-                     "encoding_confidence": np.nan if enc[1] is None else float(enc[1])})
+                     "encoding_confidence": np.nan if enc[1] is None else float(enc[1]),
+                     "time_zones": json.dumps(outcomes[table].time_zones, sort_keys=True)
+                     if outcomes[table].time_zones else None})
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return summary.astype({"table": "string", "rows_in": "int64", "rows_kept": "int64", "rows_rejected": "int64",
-                           "rows_changed": "int64", "encoding": "string", "encoding_confidence": "float64"})
+                           "rows_changed": "int64", "encoding": "string", "encoding_confidence": "float64",
+                           "time_zones": "string"})

@@ -55,7 +55,9 @@ _PATTERNS = {
 }
 
 
-def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = None) -> pd.Series:
+def parse_dates(
+    values: pd.Series, *, dayfirst: bool = False, fmt: str | None = None, zones: dict[str, int] | None = None
+) -> pd.Series:
     """Parse dates in mixed formats to ``datetime64[ns]``; ``NaT`` where a value cannot be read.
 
     Accepted: ISO dates with or without a time (``2024-03-05``, ``2024-03-05 14:30:00``, ``2024-03-05T14:30``),
@@ -76,6 +78,11 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = 
         Read ``03/04/2024`` as 3 April instead of 4 March.
     fmt : str, optional
         A ``strptime`` format tried first; values it does not match are parsed as above.
+    zones : dict, optional
+        When given, filled with the time zones the parsed values carried (dropped, each value keeping its own wall
+        clock) -> how many values carried each: the zone's name for a time-zone-aware column (``{"UTC": 1000}``
+        for a Parquet timestamp stored in UTC), else the UTC offset (``"+08:00"``; ``Z``/``UTC``/``GMT`` are
+        ``"+00:00"``) of each text or datetime value that had one. Empty when no value had a zone.
 
     Returns
     -------
@@ -91,15 +98,54 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False, fmt: str | None = 
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return _holdable(s.dt.tz_localize(None))
+        out_tz = _holdable(s.dt.tz_localize(None))
+        if zones is not None and (n := int(out_tz.notna().sum())):
+            zones[str(s.dt.tz)] = zones.get(str(s.dt.tz), 0) + n
+        return out_tz
     if pd.api.types.is_datetime64_dtype(s.dtype):
         return _holdable(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed = _parse_uniques(uniques, dayfirst=dayfirst, fmt=fmt)
+    labels = np.full(len(uniques), None, dtype=object) if zones is not None else None
+    parsed = _parse_uniques(uniques, dayfirst=dayfirst, fmt=fmt, labels=labels)
     out = np.full(len(s), np.datetime64("NaT", "ns"))
     has = codes >= 0
     out[has] = parsed[codes[has]]
+    if zones is not None and labels is not None:
+        carried = np.flatnonzero(pd.notna(labels) & ~np.isnat(parsed))
+        if len(carried):
+            counts = np.bincount(codes[has], minlength=len(uniques))
+            for i in carried:
+                zones[labels[i]] = zones.get(labels[i], 0) + int(counts[i])
     return pd.Series(out, index=s.index, name=s.name, dtype=_NS)
+
+
+#: A UTC offset or zone at the end of a date-time text: ``...14:30+08:00``, ``...14:30:05.1Z``, ``... 14:30 GMT``.
+_OFFSET = (r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?P<z>[zZ]|(?i:utc|gmt)|[+-]\d{2}(?::?\d{2})?)"
+           r"(?:\s*\((?i:utc|gmt)\))?$")
+
+
+def _offset_label(offset: dt.timedelta | None) -> str | None:
+    """``+08:00`` for an offset of 8 hours (None stays None)."""
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _offset_labels(strings: pd.Series) -> np.ndarray:
+    """The UTC offset each date-time text ends with (``+08:00``; ``Z``, ``UTC``, ``GMT`` -> ``+00:00``), else None."""
+    z = strings.str.strip().str.extract(_OFFSET)["z"]
+    out = np.full(len(strings), None, dtype=object)
+    for i, text in enumerate(z.to_numpy(dtype=object)):
+        if not isinstance(text, str):
+            continue
+        if text.lower() in ("z", "utc", "gmt"):
+            out[i] = "+00:00"
+            continue
+        digits = text[1:].replace(":", "")
+        out[i] = f"{text[0]}{digits[:2]}:{(digits[2:] or '00')}"
+    return out
 
 
 def _holdable(s: pd.Series) -> pd.Series:
@@ -112,8 +158,11 @@ def _holdable(s: pd.Series) -> pd.Series:
     return pd.Series(arr.astype(_NS), index=s.index, name=s.name, dtype=_NS)
 
 
-def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.ndarray:
-    """Parse distinct values; returns a datetime64[ns] array aligned with ``uniques``."""
+def _parse_uniques(
+    uniques: pd.Index, *, dayfirst: bool, fmt: str | None, labels: np.ndarray | None = None
+) -> np.ndarray:
+    """Parse distinct values; returns a datetime64[ns] array aligned with ``uniques``; ``labels`` (an object array
+    aligned with ``uniques``), when given, gets the UTC offset of each value that carried one (dropped)."""
     n = len(uniques)
     out = np.full(n, np.datetime64("NaT", "ns"))
     if n == 0:
@@ -124,7 +173,8 @@ def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.
     if pd.api.types.is_numeric_dtype(dtype):
         return _from_numbers(np.asarray(uniques, dtype="float64"))
     if pd.api.types.is_string_dtype(dtype) and dtype != object:  # noqa: E721 (numpy dtype equality)
-        return _from_strings(pd.Series(uniques.astype(str), dtype=object), dayfirst=dayfirst, fmt=fmt)
+        return _from_strings(pd.Series(uniques.astype(str), dtype=object), dayfirst=dayfirst, fmt=fmt,
+                             labels=labels)
     # object dtype: split by the Python type of each distinct value
     objs = np.asarray(uniques, dtype=object)
     is_str = np.fromiter((isinstance(v, str) for v in objs), bool, n)
@@ -133,11 +183,16 @@ def _parse_uniques(uniques: pd.Index, *, dayfirst: bool, fmt: str | None) -> np.
     )
     is_dt = np.fromiter((isinstance(v, (dt.date, np.datetime64)) for v in objs), bool, n)
     if is_str.any():
-        out[is_str] = _from_strings(pd.Series(objs[is_str], dtype=object), dayfirst=dayfirst, fmt=fmt)
+        sub = np.full(int(is_str.sum()), None, dtype=object) if labels is not None else None
+        out[is_str] = _from_strings(pd.Series(objs[is_str], dtype=object), dayfirst=dayfirst, fmt=fmt, labels=sub)
+        if labels is not None:
+            labels[is_str] = sub
     if is_num.any():
         out[is_num] = _from_numbers(objs[is_num].astype("float64"))
     if is_dt.any():
         stamps = [pd.Timestamp(v) for v in objs[is_dt]]
+        if labels is not None:
+            labels[is_dt] = [_offset_label(t.utcoffset()) if t.tzinfo is not None else None for t in stamps]
         out[is_dt] = np.array(
             [
                 (t.tz_localize(None) if t.tzinfo is not None else t).as_unit("ns").to_datetime64()
@@ -199,8 +254,11 @@ def _assemble(parts: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _from_strings(strings: pd.Series, *, dayfirst: bool, fmt: str | None) -> np.ndarray:
-    """Parse distinct strings (object Series, RangeIndex) by format group."""
+def _from_strings(
+    strings: pd.Series, *, dayfirst: bool, fmt: str | None, labels: np.ndarray | None = None
+) -> np.ndarray:
+    """Parse distinct strings (object Series, RangeIndex) by format group; ``labels`` as in :func:`_parse_uniques`
+    (only pandas' fallback parser reads offsets: the format groups take none)."""
     s = strings.str.strip()
     out = np.full(len(s), np.datetime64("NaT", "ns"))
     todo = np.ones(len(s), dtype=bool)
@@ -224,6 +282,8 @@ def _from_strings(strings: pd.Series, *, dayfirst: bool, fmt: str | None) -> np.
         todo[idx] = False
     if todo.any():
         out[todo] = _fallback(s[todo], dayfirst=dayfirst)
+        if labels is not None:
+            labels[todo] = _offset_labels(s[todo])
     return out
 
 

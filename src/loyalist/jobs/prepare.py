@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,7 @@ def run(
     for r in s.itertuples():
         if isinstance(r.encoding, str):
             reporter.say(f"{r.table}: text decoded as {r.encoding} (confidence {r.encoding_confidence:.2f})")
+    _time_zone_note(result, config, reporter)
     if config.privacy.raw_pii_in_clean:
         reporter.say("Names and contacts are stored RAW (unmasked) in the clean tables "
                      "(privacy.raw_pii_in_clean: true); keep that folder private.")
@@ -71,6 +73,36 @@ def run(
         _non_product_note(result, reporter)
         _extreme_amount_note(result, reporter, config.data.cleaning.extreme_quantile)
     return result
+
+
+def _time_zone_note(result: CleanResult, config: LoyalistConfig, reporter: Reporter) -> None:
+    """Say which date columns carried a time zone, that it was dropped keeping each value's own wall clock (so
+    days and cut-offs are that zone's days: UTC days for a Parquet column stored in UTC), and when one column
+    mixes UTC offsets, that its days are the local days of different offsets (summary.csv's ``time_zones``)."""
+    if "time_zones" not in result.summary.columns:
+        return
+    for r in result.summary.itertuples():
+        if not isinstance(r.time_zones, str):
+            continue
+        source = getattr(config.data, str(r.table), None)
+        where = ("its SQL query" if source is not None and source.path is None
+                 else f"'{source.path}'" if source is not None else "its input")
+        for column, zones in json.loads(r.time_zones).items():
+            head = f"Note: date column '{column}' of table '{r.table}' ({where})"
+            if len(zones) > 1:
+                shown = ", ".join(f"{z} on {n:,} value{'s' if n != 1 else ''}"
+                                  for z, n in sorted(zones.items(), key=lambda kv: -kv[1]))
+                reporter.say(f"{head} mixes UTC offsets ({shown}); each value keeps its own clock time and the "
+                             "offset is dropped, so its days are the local days of different offsets, not one "
+                             "clock: right for one zone's summer and winter time, not for times from different zones "
+                             "(convert the column to one zone before prepare then).")
+                continue
+            (zone, n), = zones.items()
+            offset = zone[:1] in "+-"
+            reporter.say(f"{head} carries {'the UTC offset' if offset else 'the time zone'} {zone} ({n:,} value{'s' if n != 1 else ''}); "
+                         f"it was dropped and each value keeps its {zone} clock time, so days and cut-offs are "
+                         f"{'UTC' if zone in ('UTC', '+00:00') else zone} days. If your business day is another "
+                         "zone's, convert the column to that zone's local time before prepare.")
 
 
 def _extreme_amount_note(result: CleanResult, reporter: Reporter, quantile: float) -> None:
