@@ -285,15 +285,19 @@ def test_demo_csv_has_one_language_per_column_set(demo_dir):
     assert (csv["churn_probability"].round(4) == csv["churn_probability"]).all()
 
 
-def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_dir):
+@pytest.mark.parametrize("option", ["--churn-horizon-days", "--value-horizon-days"])
+def test_cli_score_refuses_a_horizon_the_champion_cannot_reach(tmp_path, demo_dir, option):
+    # issue 11 §1: both horizons are options of 'score' (and 'train'), each reaching its own model
     workdir, _ = demo_dir
     result = CliRunner().invoke(
         app, ["score", "--clean", str(workdir / "data" / "demo" / "clean"), "--workdir", str(workdir),
-              "--out", str(tmp_path / "o"), "--churn-horizon-days", "30"],
+              "--out", str(tmp_path / "o"), option, "30"],
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"},
     )
     assert result.exit_code == 2, result.output
-    assert "--churn-horizon-days is 30" in result.output and "loyalist train --churn-horizon-days 30" in result.output
+    model = "churn" if option.startswith("--churn") else "value"
+    flat = " ".join(result.output.split())
+    assert f"{option} is 30 but the {model} model" in flat and f"loyalist train {option} 30" in flat, result.output
     assert "Traceback" not in result.output
 
 
