@@ -608,6 +608,13 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Of {previous_high_risk} high-risk customers of the previous period, {won_back} ordered again after "
               "the previous as-of date: a win-back rate of {rate}.",
     },
+    "newly_at_risk": {
+        "zh": "与上期名单（{previous_as_of}）相比，{customers} 位活跃客户（近 {active_days} 天内有订单）新进入高或极高流失"
+              "风险档；{rising} 位活跃客户的流失概率上升。",
+        "en": "Since the previous list ({previous_as_of}), {customers} active customers (an order in the last "
+              "{active_days} days) moved into the high or very high churn-risk band; {rising} active customers' churn "
+              "probability rose.",
+    },
     "devoted_change": {
         "zh": "铁杆忠诚占比由 {previous} 变为 {current}（{change}）。",
         "en": "The devoted share moved from {previous} to {current} ({change}).",

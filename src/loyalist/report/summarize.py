@@ -4,8 +4,9 @@ The summary is a JSON-able dict; every number the report shows is in it, and eve
 in both languages (``{"zh": ..., "en": ...}``). :mod:`loyalist.report.render` only formats and lays it out.
 
 Keys: ``version``, ``meta``, ``overview``, ``status``, ``segments``, ``diagnosis``, ``recommendations``,
-``tracking`` (None without an earlier list), ``appendix``, ``notes`` (numbers that could not be computed, and
-why). The definitions of each number are in the module of its section (``summarize_status``, ...,
+``tracking`` (None without an earlier list), ``newly_at_risk`` (active customers whose churn risk rose since the
+earlier list, :mod:`loyalist.report.summarize_newly`; None without one), ``appendix``, ``notes`` (numbers that could
+not be computed, and why). The definitions of each number are in the module of its section (``summarize_status``, ...,
 :mod:`loyalist.report.tracking`).
 """
 
@@ -26,6 +27,7 @@ from loyalist.report.summarize_appendix import appendix_section
 from loyalist.report.summarize_base import Context, ReportOptions, jsonable, num
 from loyalist.report.summarize_diagnosis import diagnosis_section
 from loyalist.report.summarize_effect import effect_section
+from loyalist.report.summarize_newly import newly_at_risk_section
 from loyalist.report.summarize_segments import segments_section
 from loyalist.report.summarize_status import scope_block, sources_block, status_section
 from loyalist.report.summarize_uplift import uplift_section
@@ -203,6 +205,7 @@ def summarize(
     return jsonable({
         "version": SUMMARY_VERSION, "meta": meta, "overview": overview, "status": status, "segments": segments,
         "diagnosis": diagnosis, "recommendations": recommendations, "tracking": tracking,
+        "newly_at_risk": newly_at_risk_section(df, prev, list_summary, top=options.top_n),
         "effect": effect_section(effect), "uplift": uplift_section(uplift, list_summary), "appendix": appendix,
         "notes": notes, "model_notes": model_notes,
     })
