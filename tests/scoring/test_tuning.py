@@ -422,3 +422,44 @@ def test_indicators_the_data_lacks_keep_their_configured_share():
     np.testing.assert_allclose(w, [0.375, 0.125, 0.5])
     np.testing.assert_allclose(_hold_absent(np.array([0.6, 0.4]), np.array([1.0, 1.0]), np.array([False, False])),
                                [0.6, 0.4])
+
+
+def test_an_industry_ranks_its_percentile_indicators_among_every_customer_as_the_list_does():
+    # The scoring job ranks a percentile indicator among all customers of the list, whatever their industry; the
+    # per-industry tuning ranked it within the industry's rows, so it tuned (and reported) weights for scaled values
+    # the list never has. Here industry 'big' spends ten times more: among everyone its customers earn 50-100
+    # points, among themselves 0-100, and the repurchase rate's weight matters differently against each.
+    config = ScoringConfig(indicators={
+        "repurchase_rate": IndicatorConfig(weight=0.5, scaling=ScalingConfig(method="ratio")),
+        "monetary_total": IndicatorConfig(weight=0.5, scaling=ScalingConfig(method="percentile", ties="mean")),
+    }, guards=[])
+    rng = np.random.default_rng(3)
+    parts = []
+    for day in ("2023-06-30", "2023-09-30", "2023-12-31"):
+        for industry, scale in (("big", 10.0), ("small", 1.0)):
+            n = 200
+            money = rng.lognormal(6, 1, n) * scale
+            rate = rng.random(n)
+            churn = (rng.random(n) < 1 / (1 + np.exp(3 * rate - 1 + 0.3 * (np.log(money / scale) - 6)))).astype(int)
+            parts.append(pd.DataFrame({
+                "customer_id": [f"{industry}{i:03d}" for i in range(n)], "as_of": pd.Timestamp(day),
+                "industry": industry, "repurchase_rate": rate, "monetary_total": money, "churned": churn}))
+    frame = pd.concat(parts, ignore_index=True)
+    train, valid = frame.loc[frame["as_of"] < "2023-12-31"], frame.loc[frame["as_of"] == "2023-12-31"]
+    result = tune_weights(train, valid, config, n_trials=6, seed=0, min_customers=100)
+    big = result.per_industry["big"]
+    va = valid.loc[valid["industry"] == "big"]
+    # the report's before/after: the industry's validation rows scored as the list scores them
+    among_all = evaluate_scoring(va, config, fit_frame=valid)["roc_auc"]
+    among_itself = evaluate_scoring(va, config)["roc_auc"]
+    assert abs(among_all - among_itself) > 1e-3  # the two rankings differ here
+    assert big.before["roc_auc"].iloc[0] == among_all
+    assert big.after["roc_auc"].iloc[0] == evaluate_scoring(va, big.scoring, fit_frame=valid)["roc_auc"]
+    # the training AUC: each cut-off scored as a whole list, then the industry's rows judged
+    tr = train.reset_index(drop=True)
+    scores = np.full(len(tr), np.nan)
+    for day in tr["as_of"].unique():
+        rows = (tr["as_of"] == day).to_numpy()
+        scores[rows] = LoyaltyScorer(config).fit(tr.loc[rows]).transform(tr.loc[rows])["loyalty_score"].to_numpy()
+    mine = (tr["industry"] == "big").to_numpy()
+    assert big.before["train_roc_auc"].iloc[0] == pytest.approx(score_auc(tr.loc[mine], scores[mine]), abs=1e-12)

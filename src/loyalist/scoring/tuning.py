@@ -32,7 +32,9 @@ evaluation, so the overlay (:meth:`WeightTuningResult.overlay`) reproduces the r
 
 Per industry: every industry with at least ``min_customers`` distinct customers in the training rows is tuned on
 its own rows (trials 0 and 1 are the configured and the global tuned weights) and reported on its own validation
-rows; the others use the global result.
+rows; the others use the global result. Its ``percentile`` indicators are ranked among every customer of the same
+cut-off (training) or of the validation snapshot, as the scoring job ranks a list of all customers; an industry
+scored on its own (a clean folder filtered to it) is ranked among itself: tune on that folder then.
 
 Speed: the indicators are scaled once per study (caps re-scale only their own column) and the score of a trial is
 two weighted sums of columns, computed as :class:`~loyalist.scoring.loyalty.LoyaltyScorer` computes it (a test
@@ -416,17 +418,37 @@ def _check_frame(frame: object, scoring: ScoringConfig, name: str) -> pd.DataFra
 # -------------------------------------------------------------------------------------- fast scoring
 
 
+def _percentile_per_cutoff(values: pd.Series, scaling: ScalingConfig, groups: list[np.ndarray]) -> np.ndarray:
+    """``values`` scaled by percentile within each cut-off's rows (``groups``: row positions per cut-off)."""
+    out = np.full(len(values), np.nan)
+    for g in groups:
+        part = values.iloc[g]
+        out[g] = scale_indicator(part, scaling, percentile_reference(part)).to_numpy(dtype="float64")
+    return out
+
+
+def _percentile_columns(frame: pd.DataFrame, scoring: ScoringConfig) -> dict[str, np.ndarray]:
+    """The ``percentile`` indicators of ``frame`` scaled within each cut-off's rows (name -> column)."""
+    groups = _groups(frame)
+    return {n: _percentile_per_cutoff(frame[n], ind.scaling, groups) for n, ind in scoring.indicators.items()
+            if ind.scaling.method == "percentile"}
+
+
 class _ScoreMatrix:
     """The scaled indicators of fixed rows, scored for any weights (and caps) as LoyaltyScorer does."""
 
-    def __init__(self, frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame | None = None,
+                 percentiles: Mapping[str, np.ndarray] | None = None) -> None:
         self.names = tuple(scoring.indicators)
         self.scoring = scoring
         self.min_coverage = scoring.min_coverage
         self.raw = {n: frame[n] for n in self.names}
         self.refs = {} if fit_frame is None else LoyaltyScorer(scoring).fit(fit_frame).references_
-        groups = _groups(frame) if fit_frame is None else []
-        cols = [self._per_cutoff(n, groups) if n not in self.refs and scoring.indicators[n].scaling.method ==
+        groups = _groups(frame) if fit_frame is None and percentiles is None else []
+        # ``percentiles``: the percentile columns already scaled for these rows (an industry's rows ranked among
+        # every customer of their cut-off, as the scoring job ranks them: _percentile_columns of the whole frame)
+        cols = [np.asarray(percentiles[n], dtype="float64") if percentiles is not None and n in percentiles
+                else self._per_cutoff(n, groups) if n not in self.refs and scoring.indicators[n].scaling.method ==
                 "percentile" else self._scale(n, scoring.indicators[n].scaling) for n in self.names]
         self.scaled = np.column_stack(cols) if cols else np.zeros((len(frame), 0))
         self.capped = tuple(n for n in self.names if scoring.indicators[n].scaling.method in _CAPPED)
@@ -443,12 +465,7 @@ class _ScoreMatrix:
         """A ``percentile`` indicator scaled within each cut-off's rows (``groups``), against that cut-off's values
         only: training rows at several cut-offs are ranked as the scoring job ranks a snapshot, and an early row
         never against values of later cut-offs (the time rule). Caps do not touch these columns."""
-        values, scaling = self.raw[name], self.scoring.indicators[name].scaling
-        out = np.full(len(values), np.nan)
-        for g in groups:
-            part = values.iloc[g]
-            out[g] = scale_indicator(part, scaling, percentile_reference(part)).to_numpy(dtype="float64")
-        return out
+        return _percentile_per_cutoff(self.raw[name], self.scoring.indicators[name].scaling, groups)
 
     def _filled_with(self, caps: Mapping[str, float] | None) -> list[np.ndarray]:
         """The scaled columns with missing values as 0, the capped columns re-scaled with ``caps``."""
@@ -713,7 +730,12 @@ def _tune_scope(
     train: pd.DataFrame, valid: pd.DataFrame, scoring: ScoringConfig, *, scope: str, n_trials: int,
     tune_caps: bool, tune_thresholds: bool, seed: int, extra_start: ScoringConfig | None,
     max_share: float, min_share: float, on_trial: Callable[[optuna.trial.FrozenTrial], None] | None,
+    percentiles: Mapping[str, np.ndarray] | None = None, valid_reference: pd.DataFrame | None = None,
 ) -> WeightTuningResult:
+    """Tune one scope. An industry's scope passes its rows' ``percentiles`` (scaled among every customer of their
+    training cut-off) and ``valid_reference`` (the whole validation snapshot, the percentile references of its
+    evaluation): the scoring job ranks an industry's customers among all the list's customers, not among their
+    industry's alone."""
     y = _labels(train, "train")
     if np.unique(y).size < 2:
         raise InsufficientHistoryError(
@@ -721,7 +743,7 @@ def _tune_scope(
             f"{len(y)} rows); tuning needs churners and retained customers; use more cut-offs or a longer history."
         )
     groups = _groups(train)
-    matrix = _ScoreMatrix(train, scoring)  # percentile references per training cut-off
+    matrix = _ScoreMatrix(train, scoring, percentiles=percentiles)  # percentile references per training cut-off
     names = matrix.names
     configured_caps = {n: _cap_of(scoring.indicators[n].scaling) for n in matrix.capped}
     starts = [(np.array([scoring.indicators[n].weight for n in names], dtype="float64"), configured_caps)]
@@ -752,9 +774,10 @@ def _tune_scope(
 
     tuned = _tuned_config(scoring, weights, caps, thresholds)
     w_default = np.array([scoring.indicators[n].weight for n in names], dtype="float64")
-    before = evaluate_scoring(valid, scoring, fit_frame=valid)
+    reference = valid if valid_reference is None else valid_reference
+    before = evaluate_scoring(valid, scoring, fit_frame=reference)
     before["train_roc_auc"] = _grouped_auc(y, -matrix.score(w_default), groups)
-    after = evaluate_scoring(valid, tuned, fit_frame=valid)
+    after = evaluate_scoring(valid, tuned, fit_frame=reference)
     after["train_roc_auc"] = _grouped_auc(y, -train_score, groups)
     warnings = out_of_time_warnings(before, after, max_share=max_share, min_share=min_share)
     return WeightTuningResult(
@@ -902,13 +925,18 @@ def tune_weights(
     result = _tune_scope(train, valid, scoring, scope="global", seed=seed, extra_start=None, **common)
     if not by_industry or "industry" not in train.columns or "industry" not in valid.columns:
         return result
+    # an industry's percentile indicators are ranked among every customer of the cut-off, as the scoring job ranks
+    # them in the list (ranking them within the industry's rows tuned weights for scaled values the list never has)
+    everyone = _percentile_columns(train, scoring)
     for i, industry in enumerate(eligible_industries(train, min_customers)):
-        tr = train.loc[(train["industry"] == industry).fillna(False).to_numpy(dtype=bool)]
+        in_train = (train["industry"] == industry).fillna(False).to_numpy(dtype=bool)
+        tr = train.loc[in_train]
         va = valid.loc[(valid["industry"] == industry).fillna(False).to_numpy(dtype=bool)]
         if len(va) == 0 or np.unique(_labels(tr, "train")).size < 2:
             continue
         result.per_industry[industry] = _tune_scope(
-            tr, va, scoring, scope=industry, seed=seed + 1000 * (i + 1), extra_start=result.scoring, **common
+            tr, va, scoring, scope=industry, seed=seed + 1000 * (i + 1), extra_start=result.scoring,
+            percentiles={n: col[in_train] for n, col in everyone.items()}, valid_reference=valid, **common
         )
     return result
 
