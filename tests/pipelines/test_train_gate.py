@@ -59,6 +59,10 @@ def test_useless_model_is_never_promoted_and_the_baseline_is_champion(tables, en
     champion = load(config.tracking.churn_model_name, CHAMPION)
     assert champion.info.version == churn.version and champion.info.tags["loyalist.candidate"] == "recency"
     assert "loses to the baselines" in champion.info.tags["selection.reason"]
+    # issue 11 §4: the card reports churn among the customers still active, beside the baselines on those rows
+    active = train_job.active_sentence(churn.result)
+    assert active.startswith("Active customers (a completed order in the 90 days up to the cut-off; ") and active
+    assert active in churn.card and "recency" in active and "frequency" in active
     rows = churn.result.eval_snapshot
     p = champion.score(rows)  # through the MLflow pyfunc, the interface the scoring job uses
     assert ((p >= 0) & (p <= 1)).all()
