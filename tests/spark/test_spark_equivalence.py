@@ -125,6 +125,7 @@ def test_score_engine_spark_writes_the_duckdb_list(spark, demo, spark_config_fil
     assert spark_summary["cpu_seconds"]["driver_total"] > 0 and spark_summary["peak_mb"]["driver_total"] > 0
     assert spark_summary["drift"]["psi"] == pytest.approx(duck_summary["drift"]["psi"], rel=1e-6)
     assert spark_summary["engine"]["name"] == "spark"
+    assert not [n for n in spark_summary["notes"] if "learned from events up to" in n]  # the list at the data end
 
     # the drift pages beside the list and with the scoring run in MLflow, as the DuckDB job does
     for lang in ("zh", "en"):
@@ -180,6 +181,26 @@ def test_score_engine_spark_adds_the_uplift_columns_and_ranks_by_them_as_duckdb_
                                    for e in ("duckdb", "spark"))
     assert spark_summary["rank_by"] == duck_summary["rank_by"] == "expected_saved_value"
     assert spark_summary["models"]["uplift"] == duck_summary["models"]["uplift"]
+
+
+def test_score_engine_spark_at_an_earlier_as_of_says_its_models_learned_from_later_events(spark, demo,
+                                                                                        spark_config_file, tmp_path):
+    # the time rule, as the DuckDB job says it (1a39c01): the champions learned from events after this list's
+    # as-of (the demo's earlier list), so the Spark list's summary and console say so too; they said nothing
+    workdir, env = demo
+    earlier = json.loads((workdir / "outputs" / "demo" / "previous" / "churn_risk_summary.json").read_text())
+    as_of = earlier["as_of"][:10]
+    out = tmp_path / "spark-earlier"
+    result = CliRunner().invoke(app, [
+        "score", "--engine", "spark", "--clean", str(workdir / "data" / "demo" / "clean"), "--out", str(out),
+        "--config", str(spark_config_file), "--workdir", str(workdir), "--as-of", as_of,
+    ], env={**env, "COLUMNS": "400"})
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    summary = json.loads((out / "churn_risk_summary.json").read_text())
+    said = [n for n in summary["notes"] if "learned from events up to" in n]
+    duck = [n for n in earlier["notes"] if "learned from events up to" in n]
+    assert summary["as_of"] == earlier["as_of"] and said == duck and len(said) == 2, summary["notes"]
+    assert f"after this list's as-of {as_of}" in " ".join(result.output.split())
 
 
 def test_score_engine_spark_to_a_uri_writes_the_csv_and_summary_there(spark, demo, spark_config_file, tmp_path):

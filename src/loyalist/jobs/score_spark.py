@@ -40,6 +40,7 @@ from loyalist.jobs.score import (
     _score_description,
     _Scorer,
     _uplift_champion,
+    learned_after_notes,
     peak_mb,
 )
 from loyalist.report.drift import render_drift_html, summarize_drift
@@ -286,6 +287,8 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         "newly_at_risk": None,  # --previous is not supported with --engine spark (the CLI refuses it)
     }
     summary["model_metrics"] = _model_metrics(churn, value)
+    # as the DuckDB job: a list whose as-of is before the events its models learned from says so (time rule)
+    summary["notes"] = [*summary.get("notes", []), *learned_after_notes(ts, {"churn": churn, "value": value})]
     paths["summary"] = _put(spark, out, "churn_risk_summary.json", lambda target: write_json(summary, target))
     if output.cached is not None:
         output.cached.unpersist()
@@ -326,6 +329,8 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
         run_id = h.run_id
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
     reporter.say(f"{output.customers:,} customers scored on Spark. Time per stage: {stages}")
+    for note in summary.get("notes", []):  # the summary's notes on the console, as the DuckDB job prints them
+        reporter.say(f"[yellow]Note:[/yellow] {note}")
     for kind, path in paths.items():
         reporter.say(f"Churn-risk list ({kind}): {path}")
     return SparkScoreJobResult(summary, paths, risk_small, timings, run_id)
