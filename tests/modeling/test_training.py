@@ -238,25 +238,28 @@ def test_short_history_calibration_map_is_not_carried_to_the_longer_horizon(shor
     assert any("calibration map" in n for n in res.notes)
 
 
-def test_value_model_trees_default_larger_but_fallback_and_config_params_win():
-    """Issue 14: the value model's own defaults (31 leaves, learning rate 0.1) sit over the shared LightGBM
-    defaults; the churn model keeps the shared ones, and the short-history fallback's parameters (what the public
-    protocols of bench_models train with) and config lgbm_params override the value model's, so those models are
-    the ones they were before."""
+def test_model_kinds_default_to_fewer_larger_trees_but_fallback_and_config_params_win():
+    """Issue 14: each model kind's own defaults sit over the shared LightGBM defaults (value: 31 leaves at learning
+    rate 0.2; churn: the shared 15 leaves at 0.15), and the short-history fallback's parameters (what the public
+    protocols of bench_models train with) and config lgbm_params override them, so those models are the ones they
+    were before."""
     from loyalist.modeling.supervised.base import DEFAULT_LGBM_PARAMS
     from loyalist.modeling.supervised.churn import ChurnModel
     from loyalist.modeling.supervised.training import FALLBACK_PARAMS
     from loyalist.modeling.supervised.value import ValueModel
 
     own = ValueModel()._lgbm_params()
-    assert (own["num_leaves"], own["learning_rate"]) == (31, 0.1)
+    assert (own["num_leaves"], own["learning_rate"]) == (31, 0.2)
     churn = ChurnModel()._lgbm_params()
-    assert (churn["num_leaves"], churn["learning_rate"]) == (DEFAULT_LGBM_PARAMS["num_leaves"],
-                                                             DEFAULT_LGBM_PARAMS["learning_rate"])
-    fallback = ValueModel(params=dict(FALLBACK_PARAMS))._lgbm_params()
-    assert {k: fallback[k] for k in FALLBACK_PARAMS} == FALLBACK_PARAMS
+    assert (churn["num_leaves"], churn["learning_rate"]) == (DEFAULT_LGBM_PARAMS["num_leaves"], 0.15)
+    assert DEFAULT_LGBM_PARAMS["learning_rate"] == 0.05  # what other LightGBM users of the defaults keep
+    for model in (ValueModel, ChurnModel):
+        fallback = model(params=dict(FALLBACK_PARAMS))._lgbm_params()
+        assert {k: fallback[k] for k in FALLBACK_PARAMS} == FALLBACK_PARAMS
     configured = ValueModel(params={"num_leaves": 15})._lgbm_params()
-    assert (configured["num_leaves"], configured["learning_rate"]) == (15, 0.1)
+    assert (configured["num_leaves"], configured["learning_rate"]) == (15, 0.2)
+    configured = ChurnModel(params={"learning_rate": 0.05})._lgbm_params()
+    assert configured["learning_rate"] == 0.05
 
 
 def test_value_model_total_is_set_at_the_newest_labelled_cutoff(company):

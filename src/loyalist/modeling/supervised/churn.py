@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -74,6 +74,12 @@ class ChurnModel(ChurnClassifierMixin, LgbmModelBase):
     kind = "churn"
     output_name = "churn_probability"
     label = "churned"
+    # Fewer trees (issue 14 §2): a scoring job predicts every customer and computes TreeSHAP for ~20,000 of them with
+    # these trees. On the 20,000-customer benchmark company (validation rows, seeds 0-4): learning rate 0.05, 175-281
+    # trees, ROC AUC 0.9387-0.9390; at 0.15, 60-73 trees, AUC -0.0015 on average (-0.0012 to -0.0022; the bound is
+    # -0.002); 0.075 kept the AUC (-0.0004) with 120-163 trees; 31 leaves at 0.1 lost 0.003
+    # (benchmarks/RESULTS.md, "predfast, session 17").
+    kind_params: ClassVar[dict[str, object]] = {"learning_rate": 0.15}
 
     def __init__(
         self,
