@@ -44,3 +44,17 @@ def test_pseudonyms_need_the_key_from_the_environment():
 
 def test_pseudonymisation_off_means_no_key_is_read():
     assert pseudonym_key(PrivacyConfig(), {"LOYALIST_PSEUDONYM_KEY": "whatever-value-here"}) is None
+
+
+def test_columns_masked_already_are_left_as_they_are():
+    """``masked``: the scoring job's names, masked while its models predict, are not masked again; the other PII
+    columns still are."""
+    from loyalist.data.privacy import mask_values
+
+    table = _table().assign(name=lambda t: mask_values(t["name"]))
+    sentinel = table.assign(name=pd.array(["kept as given", None], dtype="string"))
+    out = protect(sentinel, PrivacyConfig(), key=None, masked=("name",))
+    assert out["name"].iloc[0] == "kept as given" and out["name"].isna().iloc[1]
+    assert out["contact"].tolist() == ["139****5678", "l***@example.com"]
+    pd.testing.assert_frame_equal(protect(table, PrivacyConfig(), None, masked=("name",)),
+                                  protect(_table(), PrivacyConfig(), None))

@@ -154,6 +154,38 @@ def test_a_job_without_uplift_lets_the_snapshot_go_before_the_list(monkeypatch, 
     assert (let_go.snapshot.dtypes == snap.dtypes).all()
 
 
+def test_names_masked_while_the_models_predict_give_the_list_protect_gives(monkeypatch, snapshots, churn_model,
+                                                                           value_model):
+    """The scoring job masks the list's names while the models predict (issue 14: off the single-threaded tail) and
+    protect leaves them alone: the published list equals masking the finished list, with names missing, repeated,
+    shared by several customers and customers absent from the customers table."""
+    from loyalist.batch.outputs import protect
+    from loyalist.config.models import LoyalistConfig
+    from loyalist.data.privacy import mask_values
+
+    snap = snapshots["score"]
+    monkeypatch.setattr(scoring, "build_snapshot", lambda tables, as_of, features: snap)
+    ids = snap["customer_id"].astype("string").tolist()
+    names = ["深圳市宏达科技有限公司", "Jane Smith", None, "上海精工制造集团", "13912345678"]
+    customers = pd.DataFrame({  # the first 10 customers are absent; one id twice (its first row's name counts)
+        "customer_id": pd.array([*ids[10:], ids[11]], dtype="string"),
+        "name": pd.array([names[i % len(names)] for i in range(len(ids) - 10)] + ["Someone Else"], dtype="string"),
+    })
+    config = LoyalistConfig.model_validate({"scoring_job": {"explain_top_k": 40, "explain_sample": 50}})
+    churn, value = _Scorer(churn_model), _Scorer(value_model)
+    plain = scoring.score_customers({"customers": customers}, pd.Timestamp("2023-12-31"), config, churn=churn,
+                                    value=value)
+    early = scoring.score_customers({"customers": customers}, pd.Timestamp("2023-12-31"), config, churn=churn,
+                                    value=value, mask_names=mask_values)
+    expected = protect(plain.risk, config.privacy, None)
+    published = protect(early.risk, config.privacy, None, masked=("name",))
+    pd.testing.assert_frame_equal(published, expected, check_exact=True)
+    absent = published["customer_id"].isin(ids[:10])
+    assert published.loc[absent, "name"].isna().all() and absent.sum() == 10
+    assert published["name"].notna().sum() > 100 and published["name"].dropna().str.contains("*", regex=False).all()
+    assert "*科技有限公司" in set(published["name"].dropna())
+
+
 def test_time_to_churn_in_row_chunks_equals_one_call(monkeypatch, snapshots, churn_model, value_model):
     """The scoring job's time-to-churn columns computed in row chunks on two threads (issue 14) are, bit for bit,
     those of one call on the whole snapshot."""

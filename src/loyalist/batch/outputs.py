@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 
@@ -11,7 +11,7 @@ from loyalist.data.privacy import mask_frame, pseudonymize
 from loyalist.data.schemas import PII_COLUMNS
 from loyalist.errors import ConfigError
 
-__all__ = ["pseudonym_key", "protect"]
+__all__ = ["pseudonym_key", "protect", "protected_columns"]
 
 
 def pseudonym_key(privacy: PrivacyConfig, environ: Mapping[str, str]) -> bytes | None:
@@ -30,10 +30,19 @@ def pseudonym_key(privacy: PrivacyConfig, environ: Mapping[str, str]) -> bytes |
     return value.encode("utf-8")
 
 
-def protect(df: pd.DataFrame, privacy: PrivacyConfig, key: bytes | None) -> pd.DataFrame:
+def protected_columns(privacy: PrivacyConfig) -> list[str]:
+    """The columns :func:`protect` masks when present: the configured ones and every known PII column."""
+    return list(dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]))
+
+
+def protect(df: pd.DataFrame, privacy: PrivacyConfig, key: bytes | None, *,
+            masked: Collection[str] = ()) -> pd.DataFrame:
     """Mask the configured PII columns (and every known PII column) present in ``df``; replace ``customer_id`` by
-    its keyed pseudonym when a key is given. Returns a new frame."""
-    columns = [c for c in dict.fromkeys([*privacy.mask_columns, *PII_COLUMNS]) if c in df.columns]
+    its keyed pseudonym when a key is given. Returns a new frame.
+
+    ``masked``: columns of ``df`` already masked by :func:`loyalist.data.privacy.mask_values` (e.g. the scoring job's
+    names, masked while its models predict): left as they are, not masked twice."""
+    columns = [c for c in protected_columns(privacy) if c in df.columns and c not in masked]
     out = mask_frame(df, columns) if columns else df.copy(deep=False)  # copy-on-write: nothing copied until changed
     if key is not None and "customer_id" in out.columns:
         out = out.assign(customer_id=pseudonymize(out["customer_id"], key))

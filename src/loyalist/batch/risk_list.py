@@ -13,7 +13,7 @@ from loyalist.config.models import TIERS, ActionRule
 from loyalist.errors import DataQualityError
 from loyalist.schema import require_columns
 
-__all__ = ["risk_bands", "assign_actions", "build_risk_list", "risk_summary", "newly_at_risk", "ACTIVE_DAYS",
+__all__ = ["risk_bands", "assign_actions", "build_risk_list", "list_names", "risk_summary", "newly_at_risk", "ACTIVE_DAYS",
            "add_uplift", "RANK_BY", "SURVIVAL_LIST_COLUMNS", "LIST_SNAPSHOT_COLUMNS"]
 
 #: Active customers (early warning): an order in the last ``ACTIVE_DAYS`` days before T.
@@ -101,6 +101,15 @@ def _taken(words: Sequence[str], chosen: np.ndarray, index: pd.Index) -> pd.Seri
     return pd.Series(pd.arrays.ArrowStringArray(dictionary.take(codes)), index=index)
 
 
+def list_names(snapshot: pd.DataFrame, customers: pd.DataFrame | None) -> pd.Series:
+    """The list's ``name`` column: each snapshot customer's name from the clean customers table (its first row of a
+    customer id), missing when the table or its ``name`` column is absent; ``string`` dtype, the snapshot's index."""
+    if customers is not None and "name" in customers.columns:
+        names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
+        return snapshot["customer_id"].map(names).astype("string").rename("name")
+    return pd.Series(pd.NA, index=snapshot.index, dtype="string", name="name")
+
+
 def build_risk_list(
     snapshot: pd.DataFrame,
     loyalty: pd.DataFrame,
@@ -116,6 +125,7 @@ def build_risk_list(
     customers: pd.DataFrame | None = None,
     churn_model_version: str = "",
     value_model_version: str = "",
+    names: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per snapshot customer with every :data:`RISK_LIST_COLUMNS` column, sorted by value at risk.
 
@@ -129,6 +139,8 @@ def build_risk_list(
     survival : :data:`SURVIVAL_LIST_COLUMNS` (p_active_30d/90d/180d, expected_days_to_churn) aligned with
         ``snapshot`` rows (``BtydFeaturizer.survival``); NaN columns when None.
     customers : clean customers table, for the name (masked later by :func:`loyalist.batch.outputs.protect`).
+    names : the name column made beforehand (:func:`list_names`, on the snapshot's index), used instead of
+        ``customers``.
     """
     if snapshot["customer_id"].duplicated().any():
         dup = snapshot.loc[snapshot["customer_id"].duplicated(), "customer_id"].iloc[0]
@@ -142,11 +154,7 @@ def build_risk_list(
         )
     out = pd.DataFrame(index=snapshot.index)
     out["customer_id"] = snapshot["customer_id"].astype("string")
-    if customers is not None and "name" in customers.columns:
-        names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
-        out["name"] = snapshot["customer_id"].map(names).astype("string")
-    else:
-        out["name"] = pd.Series(pd.NA, index=snapshot.index, dtype="string")
+    out["name"] = list_names(snapshot, customers) if names is None else names.reindex(snapshot.index)
     for c in ("as_of", "industry", "size", "region"):
         out[c] = snapshot.get(c, pd.NA)
     out["tenure_months"] = np.floor(snapshot["tenure_days"].astype("float64") / 30.4375)

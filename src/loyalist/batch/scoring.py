@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from loyalist.batch.risk_list import LIST_SNAPSHOT_COLUMNS, build_risk_list, risk_summary
+from loyalist.batch.risk_list import LIST_SNAPSHOT_COLUMNS, build_risk_list, list_names, risk_summary
 from loyalist.compute import lgbm_threads
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.tables import ParquetTable, as_frame
@@ -118,11 +118,11 @@ def level_warnings(churn: Scorer, value: Scorer, as_of: pd.Timestamp | None = No
 
 
 #: The stages of :func:`score_customers`, in order (``timings`` keys; ``on_stage`` names).
-#: From "loyalty" to "drift" the predictions and the sample's SHAP contributions run in background threads, and
+#: From "loyalty" to "names" the predictions and the sample's SHAP contributions run in background threads, and
 #: during "survival" the top customers' contributions and the time to churn (row chunks) while this thread words the
 #: sample's drivers: a stage's time is this thread's, its CPU every thread's.
 SCORING_STAGES: tuple[str, ...] = ("snapshot", "loyalty", "cross_sell", "expected_purchases", "explain_features",
-                                   "drift", "churn_model", "value_model", "survival", "explain", "assemble")
+                                   "drift", "names", "churn_model", "value_model", "survival", "explain", "assemble")
 
 
 def score_customers(
@@ -139,6 +139,7 @@ def score_customers(
     peak_mb: Callable[[], float] | None = None,
     keep_snapshot: bool = True,
     snapshot_source: Callable[[], pd.DataFrame] | None = None,
+    mask_names: Callable[[pd.Series], pd.Series] | None = None,
 ) -> ScoringOutput:
     """Score every customer of the snapshot at ``as_of``.
 
@@ -161,6 +162,10 @@ def score_customers(
     ``snapshot_source`` (optional): returns the snapshot ``build_snapshot(tables, as_of, config.features)`` gives,
     e.g. the result of a build the caller started in a thread before loading the models (issue 14); the
     "snapshot" stage is then the time waited for it.
+
+    ``mask_names`` (optional): applied to the list's names (:func:`~loyalist.batch.risk_list.list_names`) while the
+    models predict, e.g. the job's privacy masking (:func:`loyalist.data.privacy.mask_values`), which then need not
+    run on the finished list's single-threaded tail (issue 14); the list's ``name`` column is its result.
     """
     job = config.scoring_job
     timings: dict[str, float] = {}
@@ -220,6 +225,11 @@ def score_customers(
             lap("explain_features")
             drift = _input_drift(churn.model, snapshot, frame, job.drift_warn_psi)
             lap("drift")
+            # needs neither model: done here, while the predictions run, instead of after them on one core (issue 14)
+            names = list_names(snapshot, as_frame(tables.get("customers")))
+            if mask_names is not None:
+                names = mask_names(names)
+            lap("names")
             p = churn_future.result()
             lap("churn_model")
             v = value_future.result()
@@ -281,7 +291,7 @@ def score_customers(
     risk = build_risk_list(
         snapshot, loyalty, churn_probability=p, expected_value=v, band_cuts=job.risk_band_cuts, reasons=reasons,
         expected_purchases=purchases, survival=survival,
-        actions=job.actions, next_products=products, customers=as_frame(tables.get("customers")),
+        actions=job.actions, next_products=products, names=names,
         churn_model_version=str(churn.version), value_model_version=str(value.version),
     )
     lap("assemble")

@@ -16,7 +16,8 @@ import pandas as pd
 
 from loyalist.errors import ConfigError
 
-__all__ = ["mask_phone", "mask_email", "mask_name", "mask_contact", "mask_frame", "pseudonymize", "MIN_KEY_BYTES"]
+__all__ = ["mask_phone", "mask_email", "mask_name", "mask_contact", "mask_frame", "mask_values", "pseudonymize",
+           "MIN_KEY_BYTES"]
 
 #: Shortest accepted pseudonymisation key (bytes).
 MIN_KEY_BYTES = 16
@@ -146,8 +147,14 @@ def mask_frame(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     for col in columns:
         if col not in out.columns:
             continue
-        out[col] = _each_distinct(out[col], mask_contact)
+        out[col] = mask_values(out[col])
     return out
+
+
+def mask_values(values: pd.Series) -> pd.Series:
+    """``values`` masked by :func:`mask_contact` as :func:`mask_frame` masks a column: each distinct value once, missing
+    stays missing; a pandas ``string`` Series on ``values``' index and name."""
+    return _each_distinct(values, mask_contact)
 
 
 def _each_distinct(values: pd.Series, fn) -> pd.Series:

@@ -17,11 +17,12 @@ import pandas as pd
 
 from loyalist.batch.control import assign_control, assignment_summary, campaign_name, hold_out
 from loyalist.batch.csv_view import CSV_LANGS, write_csv_view
-from loyalist.batch.outputs import protect, pseudonym_key
+from loyalist.batch.outputs import protect, protected_columns, pseudonym_key
 from loyalist.batch.risk_list import newly_at_risk
 from loyalist.batch.scoring import SCORING_STAGES, ScoringOutput, release_free_memory, score_customers
 from loyalist.config import config_to_dict
 from loyalist.config.models import TIERS, LoyalistConfig
+from loyalist.data.privacy import mask_values
 from loyalist.data.tables import ParquetTable, as_frame, file_fingerprint
 from loyalist.errors import ConfigError, EngineError
 from loyalist.features.cutoffs import resolve_as_of
@@ -277,13 +278,16 @@ def _run_scoring(
         with reporter.bar(f"Score customers as of {ts.date()}", len(SCORING_STAGES), "stages") as advance:
             recommend = _cross_sell(tables, ts)
             meter.mark("cross_sell_fit")
+            # the names are masked while the models predict (issue 14: not on the list's single-threaded tail)
+            premasked = ("name",) if "name" in protected_columns(config.privacy) else ()
             output = score_customers(tables, ts, config, churn=churn, value=value, next_products=recommend,
                                      clock=time.perf_counter, cpu_clock=time.process_time, peak_mb=peak_mb,
                                      on_stage=lambda stage, n: advance(1, f"{n:,} · {stage}"),
-                                     keep_snapshot=uplift is not None, snapshot_source=snapshot)
+                                     keep_snapshot=uplift is not None, snapshot_source=snapshot,
+                                     mask_names=mask_values if premasked else None)
             early.close()  # the snapshot's thread is done; DuckDB's settings as before
             meter.skip()
-        published = protect(output.risk, config.privacy, key)
+        published = protect(output.risk, config.privacy, key, masked=premasked)
         meter.mark("protect")
         published, uplift_version = _with_uplift(config, output, published, champion=uplift)
         # the unprotected list is not read after this: its rows go (its columns that the published list shares stay)
