@@ -159,6 +159,30 @@ def test_a_backtest_is_not_judged_against_a_champion_trained_on_its_evaluation_r
     assert load(config.tracking.churn_model_name, CHAMPION).info.version == first.version
 
 
+def test_a_backtest_at_a_shorter_horizon_never_replaces_a_champion_that_learned_from_later_events(tables, env,
+                                                                                                    tmp_path):
+    """Seen in an audit: ``train --only value --as-of 2024-06-30 --value-horizon-days 120`` on the demo replaced the
+    production 365-day value champion (trained on every event): the champion's validation cut-off lies a year
+    before its data end, earlier than the backtest's, so the old check let the two be compared and the backtest
+    won (here: a 180-day champion and a 60-day backtest). A champion that learned from events after the run's data
+    end is never replaced by it; the reason says so and names 'loyalist promote'."""
+    long = LoyalistConfig.model_validate({"features": {"value_horizon_days": 180}})
+    first = train_job.run_training(long, tables, workdir=tmp_path, env=env, kinds=("value",))["value"]
+    assert first.decision.promoted and not first.result.plan.anchored
+    short = LoyalistConfig.model_validate({"features": {"value_horizon_days": 60}})
+    back = train_job.run_training(short, tables, workdir=tmp_path, env=env, kinds=("value",),
+                                  as_of="2024-04-30")["value"]
+    # the old check could not see it: the backtest's evaluation cut-off is after the champion's validation cut-off
+    assert back.result.plan.valid > first.result.plan.valid
+    assert not back.decision.promoted
+    assert "learned from events up to 2024-06-30, later than this run's data end 2024-04-30" in back.decision.reason
+    assert "loyalist promote" in back.decision.reason
+    assert load(long.tracking.value_model_name, CHAMPION).info.version == first.version
+    # a retrain on the whole data at the short horizon is judged against the champion as before
+    again = train_job.run_training(short, tables, workdir=tmp_path, env=env, kinds=("value",))["value"]
+    assert "learned from events" not in again.decision.reason
+
+
 def test_a_baseline_candidate_is_judged_without_events_after_the_evaluation_cut_off(tables):
     """The registered baseline's BG/NBD is fitted at the newest data day (for scoring), whose events include the
     evaluation rows' label window; the gate's figure must not use it. Judged with the featurizer of the evaluation

@@ -166,19 +166,37 @@ def _champion_seen_later(name: str, result: TrainingResult) -> str | None:
 
     A champion validated at a cut-off later than the challenger's was trained on rows at or after the challenger's
     evaluation cut-off, with their labels: on those rows it looks near perfect (a backtest with ``--as-of`` showed
-    "champion 1.000"). Such a comparison is refused, not made."""
+    "champion 1.000"). Such a comparison is refused, not made.
+
+    A champion that learned from events after this run's data end (its ``loyalist.events_until`` tag) is not
+    replaced either: this run is a backtest on older data (``--as-of``), and a longer-horizon champion validated at
+    an earlier cut-off still had those later events in its labels. A backtest with ``--as-of 2024-06-30
+    --value-horizon-days 120`` replaced the production 365-day value champion trained on events to 2024-12-31, and
+    the next plain ``loyalist score`` used the backtest's model. An ordinary retrain on newer data is unaffected."""
     info = get_version(name, CHAMPION)
-    seen = (info.tags or {}).get("valid_cutoff") if info is not None else None
-    if not seen:
-        return None
-    try:
-        champion_cutoff = pd.Timestamp(seen)
-    except ValueError:
-        return None
-    if champion_cutoff <= result.plan.valid:
-        return None
-    return (f"was trained on data up to its validation cut-off {champion_cutoff.date()}, later than this run's "
-            f"evaluation cut-off {result.plan.valid.date()}, so its score on these rows would be inflated")
+    tags = (info.tags or {}) if info is not None else {}
+    seen = tags.get("valid_cutoff")
+    if seen:
+        try:
+            champion_cutoff = pd.Timestamp(seen)
+        except ValueError:
+            champion_cutoff = None
+        if champion_cutoff is not None and champion_cutoff > result.plan.valid:
+            return (f"was trained on data up to its validation cut-off {champion_cutoff.date()}, later than this "
+                    f"run's evaluation cut-off {result.plan.valid.date()}, so its score on these rows would be "
+                    "inflated")
+    until = tags.get(EVENTS_UNTIL_TAG)
+    if until:
+        try:
+            champion_until = pd.Timestamp(until).normalize()
+        except ValueError:
+            return None
+        data_end = pd.Timestamp(result.plan.data_end).normalize()
+        if champion_until > data_end:
+            return (f"learned from events up to {champion_until.date()}, later than this run's data end "
+                    f"{data_end.date()} (a backtest on older data does not replace a model that knows more), and "
+                    "its labels may cover these evaluation rows")
+    return None
 
 
 def _champion_score(name: str, result: TrainingResult, metric: str) -> float | None:
