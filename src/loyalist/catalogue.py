@@ -200,7 +200,8 @@ _SCORERS = {
     "bgnbd_gamma_gamma": ("BG/NBD × Gamma-Gamma", "BG/NBD x Gamma-Gamma"),
     "last_period_revenue": ("上期收入", "last-period revenue"),
 }
-_MODEL_KINDS = {"churn": ("流失模型", "churn model"), "value": ("价值模型", "value model")}
+_MODEL_KINDS = {"churn": ("流失模型", "churn model"), "value": ("价值模型", "value model"),
+                "churn_active": ("流失模型：截止日仍活跃的客户", "churn model, customers active at the cut-off")}
 #: Settings shown in the report's appendix (path in the resolved config).
 _SETTINGS = {
     "name": ("配置名称", "config name"), "industry": ("行业预设", "industry preset"),
@@ -607,6 +608,22 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zh": "上期 {previous_high_risk} 位高风险流失客户中，{won_back} 位在上期截止日后再次下单，召回率 {rate}。",
         "en": "Of {previous_high_risk} high-risk customers of the previous period, {won_back} ordered again after "
               "the previous as-of date: a win-back rate of {rate}.",
+    },
+    "model_quality_active": {
+        "zh": "在截止日仍活跃的客户中（截止日前 {active_days} 天内有已完成订单；评估 {n} 行，流失率 {rate}），ROC AUC：{aucs}。",
+        "en": "Among customers still active at the cut-off (a completed order in the last {active_days} days; {n} "
+              "evaluation rows, churn rate {rate}), ROC AUC: {aucs}.",
+    },
+    "model_quality_active_below": {
+        "zh": "在这些活跃客户中，loyalist 模型（{model}）低于最佳基线{baseline}（{best}，差 {gap}）：对仍在下单的客户，"
+              "模型预警流失不如该基线。",
+        "en": "Among these active customers the loyalist model ({model}) is below the best baseline, {baseline} "
+              "({best}, {gap}): for customers still ordering, it warns of churn less well than that baseline.",
+    },
+    "model_quality_active_above": {
+        "zh": "在这些活跃客户中，loyalist 模型（{model}）不低于最佳基线{baseline}（{best}，差 {gap}）。",
+        "en": "Among these active customers the loyalist model ({model}) is at or above the best baseline, {baseline} "
+              "({best}, {gap}).",
     },
     "newly_at_risk": {
         "zh": "与上期名单（{previous_as_of}）相比，{customers} 位活跃客户（近 {active_days} 天内有订单）新进入高或极高流失"

@@ -240,6 +240,23 @@ def test_first_demo_report_tracks_a_period(demo_dir):
     assert '<table class="migration">' in section and "召回率" in section
 
 
+def test_demo_report_shows_active_customer_churn_beside_the_baselines(demo_dir):
+    """Issue 11 §4: the churn run's active-customer table reaches the list summary and the report's appendix."""
+    workdir, _ = demo_dir
+    out = workdir / "outputs" / "demo"
+    active = json.loads((out / "churn_risk_summary.json").read_text(encoding="utf-8"))["model_metrics"]["churn_active"]
+    assert {"loyalist", "recency", "frequency"} <= {r["scorer"] for r in active}
+    summary = json.loads((out / "report" / "report_summary.json").read_text(encoding="utf-8"))
+    block = summary["appendix"]["active_churn"]
+    assert block["n"] == active[0]["n"] > 0 and block["roc_auc"]["loyalist"] == pytest.approx(active[0]["roc_auc"])
+    assert isinstance(block["below_best_baseline"], bool) and len(block["sentences"]) == 2
+    for lang in ("zh", "en"):
+        html = (out / "report" / f"report_{lang}.html").read_text(encoding="utf-8")
+        section = html[html.index('<section id="appendix">'):]
+        assert 'id="active-churn"' in section
+        assert ("ROC AUC：" if lang == "zh" else "ROC AUC: loyalist model ") in section
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdftotext") is None,
                     reason="needs chromium and pdftotext (apt-get install chromium poppler-utils)")
 def test_first_demo_zh_pdf_is_chinese_and_explains_the_guards(demo_dir, tmp_path):

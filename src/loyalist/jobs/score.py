@@ -586,7 +586,10 @@ def _fingerprints(tables: Mapping[str, pd.DataFrame | ParquetTable]) -> dict[str
 
 
 def _model_metrics(churn: _Scorer, value: _Scorer) -> dict:
-    """The out-of-time metrics table of each model's training run, for the report's appendix."""
+    """The out-of-time metrics table of each model's training run, for the report's appendix; ``churn_active``: the
+    churn run's same table on the customers active at the cut-off (issue 11 §4), when the run logged one."""
+    from io import StringIO
+
     from loyalist.tracking import read_run_text
 
     out: dict[str, Any] = {}
@@ -595,12 +598,12 @@ def _model_metrics(churn: _Scorer, value: _Scorer) -> dict:
         run_id = getattr(info, "run_id", None)
         text = read_run_text(run_id, "tables/metrics_vs_baselines.csv") if run_id else None
         if text:
-            from io import StringIO
-
             out[kind] = pd.read_csv(StringIO(text)).to_dict(orient="records")
         else:
             out[kind] = [{"scorer": "loyalist", **{k.removeprefix("metric."): float(v) for k, v in
                           (getattr(info, "tags", {}) or {}).items() if k.startswith("metric.")}}]
+        if kind == "churn" and run_id and (active := read_run_text(run_id, "tables/active_customers_vs_baselines.csv")):
+            out["churn_active"] = pd.read_csv(StringIO(active)).to_dict(orient="records")
     return out
 
 

@@ -18,10 +18,16 @@ import pandas as pd
 from loyalist.data.clean import extreme_amount_totals, non_product_lines
 from loyalist.data.privacy import mask_contact, mask_name
 from loyalist.report.summarize_base import Context, note, num, top_by_value
-from loyalist.report.text import fmt_int, fmt_money
+from loyalist.report.text import both, fmt_int, fmt_money, fmt_pct, sentence
 from loyalist.scoring.text import tier_reason_text
 
-__all__ = ["appendix_section", "model_quality", "data_quality", "config_digest"]
+__all__ = ["appendix_section", "model_quality", "active_churn", "data_quality", "config_digest"]
+
+#: Active customers at the cut-off: a completed order in the last 90 days (the training job's
+#: ``loyalist.modeling.supervised.training.ACTIVE_DAYS``, not imported: the report does not load the modeling code).
+ACTIVE_DAYS = 90
+#: Names of the learned model's row in a metrics table (the training run writes ``loyalist``).
+_MODEL_SCORERS = ("loyalist", "model")
 
 #: Config settings shown in the appendix: (path in the resolved config, key of the catalogue's ``setting`` labels).
 _SETTINGS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -73,6 +79,37 @@ def model_quality(metrics: Any) -> dict[str, Any]:
             clean_rows.append({"scorer": scorer, **values})
         if clean_rows:
             out[str(kind)] = {"columns": columns, "rows": clean_rows}
+    return out
+
+
+def active_churn(quality: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Churn among the customers still active at the cut-off (issue 11 §4), from :func:`model_quality`'s
+    ``churn_active`` table (the churn run's ``tables/active_customers_vs_baselines.csv``): rows, churn rate, each
+    scorer's ROC AUC, the model against the best baseline, and the ``sentences`` saying so; None without the table
+    (older runs) or without any ROC AUC."""
+    block = quality.get("churn_active")
+    rows = [r for r in (block or {}).get("rows", []) if num(r.get("roc_auc")) is not None]
+    if not rows:
+        return None
+    first = rows[0]
+    aucs = [(str(r["scorer"]), float(r["roc_auc"])) for r in rows]
+    labels = [(both("scorer", name), auc) for name, auc in aucs]
+    text = sentence("model_quality_active", active_days=ACTIVE_DAYS, n=fmt_int(first.get("n")),
+                    rate=fmt_pct(first.get("base_rate")),
+                    aucs={"zh": "、".join(f"{lab['zh']} {auc:.3f}" for lab, auc in labels),
+                          "en": ", ".join(f"{lab['en']} {auc:.3f}" for lab, auc in labels)})
+    out: dict[str, Any] = {"active_days": ACTIVE_DAYS, "n": num(first.get("n")), "base_rate": num(first.get("base_rate")),
+                           "roc_auc": dict(aucs), "model": None, "best_baseline": None, "below_best_baseline": None,
+                           "sentences": [text]}
+    model = next((auc for name, auc in aucs if name in _MODEL_SCORERS), None)
+    baselines = [(name, auc) for name, auc in aucs if name not in _MODEL_SCORERS]
+    if model is not None and baselines:
+        name, best = max(baselines, key=lambda x: x[1])
+        below = model < best
+        out.update(model=model, best_baseline=name, below_best_baseline=below)
+        out["sentences"].append(sentence("model_quality_active_below" if below else "model_quality_active_above",
+                                         model=f"{model:.3f}", baseline=both("scorer", name), best=f"{best:.3f}",
+                                         gap=f"{model - best:+.3f}"))
     return out
 
 
@@ -201,7 +238,8 @@ def _clean_names(ctx: Context) -> pd.Series:
 
 
 def appendix_section(ctx: Context) -> dict[str, Any]:
-    """Section 7: ``profiles`` (table 1), ``indicators`` (table 2), ``model_quality``, ``data_quality``,
+    """Section 7: ``profiles`` (table 1), ``indicators`` (table 2), ``model_quality``, ``active_churn`` (churn among
+    the customers active at the cut-off, or None), ``data_quality``,
     ``models``, ``versions``, ``config`` (selected settings and digest), ``drift``, ``as_of``."""
     df = ctx.scores
     top = top_by_value(df, ctx.options.top_n)
@@ -242,7 +280,8 @@ def appendix_section(ctx: Context) -> dict[str, Any]:
                 if _get(config, path) is not None]
     drift = summary.get("drift") if isinstance(summary.get("drift"), Mapping) else {}
     return {
-        "profiles": profiles, "indicators": indicators, "model_quality": quality, "data_quality": dq,
+        "profiles": profiles, "indicators": indicators, "model_quality": quality,
+        "active_churn": active_churn(quality), "data_quality": dq,
         "models": summary.get("models") if isinstance(summary.get("models"), Mapping) else {},
         "versions": versions, "config": {"settings": settings, "digest": config_digest(config),
                                          "actions_source": None},
