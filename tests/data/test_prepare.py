@@ -217,22 +217,27 @@ def test_sequence_orders_false_writes_the_orders_as_they_are(sources, tmp_path):
         assert snap["customer_id"].tolist() == ["C001", "C002"] and snap["n_orders"].tolist() == [1, 1]
 
 
-def test_a_utc_parquet_column_and_mixed_offsets_are_said_by_prepare(tmp_path):
-    # a time zone was dropped keeping each value's own clock time, without a word: a Parquet column stored in UTC
-    # gives UTC days (an order at 23:30 UTC is a day earlier than in Beijing), and one CSV column with +01:00 and
-    # +02:00 values gives each value's own local day
+def _prepare_text(tmp_path, data_file: str, out: str) -> str:
+    """``loyalist prepare`` of one orders file under ``tmp_path`` into ``out``: its console text on one line."""
     from typer.testing import CliRunner
 
     from loyalist.cli import app
 
+    (tmp_path / "one.yaml").write_text(f"data:\n  orders:\n    path: {data_file}\n", encoding="utf-8")
+    args = ["prepare", "--config", str(tmp_path / "one.yaml"), "--out", str(tmp_path / out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_a_utc_parquet_column_and_mixed_offsets_are_said_by_prepare(tmp_path):
+    # a time zone was dropped keeping each value's own clock time, without a word: a Parquet column stored in UTC
+    # gives UTC days (an order at 23:30 UTC is a day earlier than in Beijing), and one CSV column with +01:00 and
+    # +02:00 values gives each value's own local day
     stamps = pd.to_datetime(["2024-03-01 23:30", "2024-03-02 10:00", "2024-03-03 08:00"]).tz_localize("UTC")
     pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["c1", "c1", "c2"], "order_date": stamps,
                   "amount": [10.0, 20.0, 30.0]}).to_parquet(tmp_path / "orders.parquet")
-    (tmp_path / "utc.yaml").write_text("data:\n  orders:\n    path: orders.parquet\n", encoding="utf-8")
-    args = ["prepare", "--config", str(tmp_path / "utc.yaml"), "--out", str(tmp_path / "clean")]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    text = _prepare_text(tmp_path, "orders.parquet", "clean")
     assert (f"Note: date column 'order_date' of table 'orders' ('{tmp_path / 'orders.parquet'}') carries the time "
             "zone UTC (3 values); it was dropped and each value keeps its UTC clock time, so days and cut-offs are "
             "UTC days. If your business day is another zone's, convert the column") in text
@@ -245,11 +250,7 @@ def test_a_utc_parquet_column_and_mixed_offsets_are_said_by_prepare(tmp_path):
         "order_id,customer_id,order_date,amount\n"
         "1,c1,2024-03-30T23:30:00+01:00,10\n2,c1,2024-03-31T23:30:00+02:00,20\n3,c2,2024-04-01T09:00:00+02:00,30\n"
         "4,c2,2024-04-02,5\n", encoding="utf-8")
-    (tmp_path / "mixed.yaml").write_text("data:\n  orders:\n    path: orders.csv\n", encoding="utf-8")
-    args = ["prepare", "--config", str(tmp_path / "mixed.yaml"), "--out", str(tmp_path / "clean2")]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    text = _prepare_text(tmp_path, "orders.csv", "clean2")
     assert (f"Note: date column 'order_date' of table 'orders' ('{tmp_path / 'orders.csv'}') mixes UTC offsets "
             "(+02:00 on 2 values, +01:00 on 1 value); each value keeps its own clock time and the offset is "
             "dropped, so its days are the local days of different offsets, not one clock") in text
@@ -258,5 +259,5 @@ def test_a_utc_parquet_column_and_mixed_offsets_are_said_by_prepare(tmp_path):
     # a file without zones says nothing
     (tmp_path / "orders.csv").write_text("order_id,customer_id,order_date,amount\n1,c1,2024-03-30 23:30,10\n",
                                          encoding="utf-8")
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
-    assert result.exit_code == 0 and "UTC offset" not in result.output and "time zone" not in result.output
+    text = _prepare_text(tmp_path, "orders.csv", "clean3")
+    assert "UTC offset" not in text and "time zone" not in text

@@ -100,12 +100,8 @@ def test_evaluation_and_expected_saved_value(campaign):
         expected_saved_value(np.zeros(3), np.ones(3), p_stay=np.ones(2))
 
 
-def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
-    from mlflow import MlflowClient
-    from typer.testing import CliRunner
-
-    from loyalist.cli import app
-
+def _clean_folder(campaign, tmp_path):
+    """The campaign's company as a clean folder under ``tmp_path`` and its assignment as control.parquet beside it."""
     data, _, assignment, world, _ = campaign
     clean = tmp_path / "clean"
     clean.mkdir()
@@ -113,6 +109,17 @@ def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
     for name in ("customers", "tickets", "surveys"):
         getattr(data, name).to_parquet(clean / f"{name}.parquet")
     assignment.to_parquet(tmp_path / "control.parquet")
+    return clean
+
+
+def test_cli_uplift_registers_a_model_with_its_qini_plot(campaign, tmp_path):
+    from mlflow import MlflowClient
+    from typer.testing import CliRunner
+
+    from loyalist.cli import app
+
+    assignment = campaign[2]
+    clean = _clean_folder(campaign, tmp_path)
     store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
     env = {"COLUMNS": "200", "MLFLOW_TRACKING_URI": store}
     args = ["uplift", "--assignment", str(tmp_path / "control.parquet"), "--clean", str(clean), "--horizon-days",
@@ -200,13 +207,7 @@ def test_uplift_files_are_replaced_as_a_whole(campaign, tmp_path, monkeypatch):
     from loyalist.config.models import LoyalistConfig
     from loyalist.jobs import uplift as uplift_job
 
-    data, _, assignment, world, _ = campaign
-    clean = tmp_path / "clean"
-    clean.mkdir()
-    world.to_parquet(clean / "orders.parquet")
-    for name in ("customers", "tickets", "surveys"):
-        getattr(data, name).to_parquet(clean / f"{name}.parquet")
-    assignment.to_parquet(tmp_path / "control.parquet")
+    clean = _clean_folder(campaign, tmp_path)
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db"}
     config, out = LoyalistConfig.model_validate({}), tmp_path / "u"
     kwargs = {"config": config, "horizon_days": HORIZON, "env": env, "workdir": tmp_path, "out_dir": out}
