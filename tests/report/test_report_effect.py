@@ -172,3 +172,16 @@ def test_the_report_job_picks_up_the_latest_effect_beside_the_list(effect, score
 def test_action_label_splits_the_list_text():
     assert action_label("致电 / Call") == {"zh": "致电", "en": "Call"}
     assert action_label("Call") == {"zh": "Call", "en": "Call"}
+
+
+def test_a_group_of_two_who_all_stayed_gets_a_churn_interval_wider_than_a_point():
+    """Each arm's churn rate carries Wilson's interval: 2 control customers who both stayed are not '0% to 0%'
+    (the normal approximation's zero-width interval), and a share's interval stays within 0-100%."""
+    row = {"level": "action", "group": SMALL, "n_treatment": 15, "n_control": 2, "churn_treatment": 1 / 3,
+           "churn_control": 0.0, "churn_difference": 1 / 3, "churn_ci_low": -0.35, "churn_ci_high": 0.58,
+           "verdict": "inconclusive", "large_enough": False, "mde": 0.9}
+    section = effect_section({"campaign": "c", "campaign_date": "2024-06-30", "horizon_days": 90, "alpha": 0.05,
+                              "summary": [row | {"level": "all", "group": "all"}, row]})
+    small = _action(section, SMALL)
+    assert small["control_low"] == 0 and 0.6 < small["control_high"] < 0.7  # Wilson 0/2: 0 to 0.658
+    assert 0.15 < small["treatment_low"] < small["churn_treatment"] < small["treatment_high"] < 0.6

@@ -10,7 +10,7 @@ Output of :func:`effect_section` (JSON-able)::
     measured     False when no campaign has been measured yet (then only ``sentence`` says so)
     sentence     bilingual: the campaign, its date, horizon and group sizes (or the "not measured yet" sentence)
     actions      per action: label (bilingual), the figures above, each arm's churn rate with its own interval
-                 (``treatment_low`` / ``_high``, ``control_low`` / ``_high``: normal approximation of a share),
+                 (``treatment_low`` / ``_high``, ``control_low`` / ``_high``: Wilson's score interval of a share),
                  verdict, verdict label, flag (negative or inconclusive) and its sentence
     groups       the same figures per tier and band (level, group, ...) for the table
     flags        bilingual sentences for the actions whose effect is negative or inconclusive
@@ -45,11 +45,14 @@ def _points(x: Any, digits: int = 1) -> str:
 
 
 def _arm(rate: Any, n: Any, z: float) -> tuple[float | None, float | None]:
+    """A group's churn rate interval: Wilson's score interval (the normal approximation gave 2 control customers
+    who both stayed the interval 0% to 0%)."""
     p, k = num(rate), num(n)
     if p is None or k is None or k < 1:
         return None, None
-    half = z * math.sqrt(max(p * (1 - p), 0.0) / k)
-    return max(0.0, p - half), min(1.0, p + half)
+    centre = (p + z * z / (2 * k)) / (1 + z * z / k)
+    half = z * math.sqrt(max(p * (1 - p), 0.0) / k + z * z / (4 * k * k)) / (1 + z * z / k)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _row(r: Mapping[str, Any], z: float) -> dict[str, Any]:
