@@ -82,8 +82,9 @@ def _customer_ids(clean_dir: Path, key: bytes | None) -> set[str] | None:
 
 def _check_campaign(assignment: pd.DataFrame, path: Path, orders: pd.DataFrame, orders_name: str,
                     customers: set[str] | None) -> None:
-    """The campaign file can be measured against these orders: its customers are in the data, it has control and
-    treatment customers, its share is in (0, 1), the orders run past its date. Each problem is one sentence."""
+    """The campaign file can be measured against these orders: its customers are in the data, each once, it has
+    control and treatment customers, its share is in (0, 1), the orders run past its date. Each problem is one
+    sentence. 'loyalist uplift' runs the same checks."""
     if "customer_id" in assignment.columns:
         ids = assignment["customer_id"].astype("string").fillna("")
         where = f"the customers table (customers.parquet) or {orders_name}" if customers is not None else orders_name
@@ -94,6 +95,16 @@ def _check_campaign(assignment: pd.DataFrame, path: Path, orders: pd.DataFrame, 
                 f"The campaign file {path} has {len(unknown):,} of {len(ids):,} customers that are not in {where} "
                 f"(e.g. {unknown.iloc[0]!r}); pass the assignment written with this data set's list (same "
                 "pseudonymisation key and setting) or the --clean folder it was scored from."
+            )
+        repeated = ids[ids.duplicated(keep=False)]
+        if len(repeated):
+            first = repeated.iloc[0]
+            raise CampaignError(
+                f"The campaign file {path} has customer {first!r} {int((ids == first).sum())} times "
+                f"({repeated.nunique():,} customers are on it more than once, {len(repeated):,} rows); a campaign "
+                "has one row per customer, and a customer counted twice makes the intervals too narrow: pass one "
+                "scoring run's churn_risk_control.parquet, not files appended together (measure each campaign on "
+                "its own)."
             )
     if "share" in assignment.columns:
         shares = pd.to_numeric(assignment["share"], errors="coerce")
@@ -119,7 +130,8 @@ def _check_campaign(assignment: pd.DataFrame, path: Path, orders: pd.DataFrame, 
         when = pd.to_datetime(orders["order_date"], errors="coerce")
         if pd.notna(day) and (when.isna().all() or when.max() <= day.normalize() + pd.Timedelta(days=1)
                               - pd.Timedelta(microseconds=1)):
-            last = "no dates" if when.isna().all() else f"the last on {when.max().date()}"
+            last = ("it has no orders" if len(orders) == 0 else "no dates" if when.isna().all()
+                    else f"the last on {when.max().date()}")
             raise CampaignError(
                 f"The outcomes in {orders_name} are all dated on or before the campaign date {day.date()} of {path} "
                 f"({last}); pass orders that run past the campaign and its horizon (a later 'loyalist prepare')."

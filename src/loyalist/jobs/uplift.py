@@ -112,7 +112,7 @@ def run(
     (else it stays challenger and the list gets no uplift columns from it)."""
     from loyalist.compute import lgbm_threads
     from loyalist.data.prepare import read_clean
-    from loyalist.jobs.effect import _read_assignment
+    from loyalist.jobs.effect import _check_campaign, _customer_ids, _read_assignment
     from loyalist.report.charts import qini_figure
     from loyalist.tracking import CHAMPION, log_model, set_alias, set_version_description
     from loyalist.tracking import run as mlflow_run
@@ -130,6 +130,11 @@ def run(
         raise DataQualityError(f"The orders of {clean_dir} could not be read as a table.")
     if key is not None:
         orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
+    # the checks of 'loyalist effect' (customers in the data and each once, both groups, a share in (0, 1), outcomes
+    # after the campaign date): a customer on the file twice could land in both the training and the held-out part
+    # and inflate the held-out Qini (the demo's campaign appended to itself: 0.022 -> 0.058, "champion")
+    _check_campaign(assignment, Path(assignment_path), orders, str(Path(clean_dir) / "orders.parquet"),
+                    _customer_ids(Path(clean_dir), key))
     with reporter.step(f"Outcomes over {horizon_days} days and the snapshot at the campaign date"):
         outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
         day = pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).normalize()
