@@ -339,6 +339,23 @@ def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, 
     assert summary["control"] == control.sum() and summary["customers"] == len(assignment)
     logged = sorted(p.name for p in (workdir / "mlruns").rglob("churn_risk_control.*"))
     assert "churn_risk_control.parquet" in logged and "churn_risk_control.csv" in logged
+    # the scoring run names the campaign (tags, as the effect and uplift runs do) with its date, seed, share and
+    # actions, and keeps them as control/campaign.json: a campaign's assignment is found by name in MLflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workdir}/mlruns/mlflow.db")
+    campaign = str(assignment["campaign"].iloc[0])
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              filter_string=f"tags.campaign = '{campaign}' and attributes.run_name = 'score'")
+    assert len(runs) == 1, [r.info.run_name for r in runs]
+    params = runs[0].data.params
+    assert runs[0].data.tags["campaign_date"] == str(assignment["campaign_date"].iloc[0].date())
+    assert (params["control.seed"], params["control.share"]) == ("0", "0.1")
+    assert {v for k, v in params.items() if k.startswith("control.action.")} == set(assignment["action"])
+    logged_block = json.loads(Path(client.download_artifacts(runs[0].info.run_id, "control/campaign.json",
+                                                             str(tmp_path))).read_text(encoding="utf-8"))
+    assert logged_block == summary and {a["action"] for a in summary["actions"]} == set(assignment["action"])
+    assert sum(a["control"] for a in summary["actions"]) == control.sum()
     (tmp_path / "omit.yaml").write_text("scoring_job:\n  control_group:\n    crm_export: omit\n", encoding="utf-8")
     result = CliRunner().invoke(
         app, ["score", "--clean", str(workdir / "data" / "demo" / "clean"), "--config", str(tmp_path / "omit.yaml"),
@@ -379,6 +396,8 @@ def test_demo_runs_one_campaign_cycle_and_its_first_report_shows_the_measured_ef
     assert overall["cost"] > 0
     said = " ".join(out.split())
     assert "Measured churn:" in said and f"true {100 * truth['true_effect_churn']:+.1f}" in said
+    # customers saved and the value net of cost each with its interval (the demo's revenue difference is mostly noise)
+    assert f"({overall['net_low']:,.0f} to {overall['net_high']:,.0f}) kept net of the actions' cost" in said, said
     assert "Uplift model loyalist-churn-uplift version 1" in said
     # the simulation touched a copy of the clean folder only
     after = workdir / "data" / "demo" / "after_campaign"

@@ -103,7 +103,9 @@ SUMMARY_KEYS: dict[str, str] = {
     "explained": "{customers: n explained individually, sample: n in the global sample}",
     "control_group": (
         "None when control groups are off; else {campaign, campaign_date, share, seed, crm_export, customers "
-        "(with an action), control, treatment, strata, strata_without_control, file}"
+        "(with an action), control, treatment, strata, strata_without_control, customers_in_strata_without_control, "
+        "actions: [{action, customers, control}], file}; the scoring run logs it as control/campaign.json with tags "
+        "campaign and campaign_date"
     ),
     "newly_at_risk": (
         "None without a previous list; else {previous_as_of, active_days, customers (newly_at_risk count), "

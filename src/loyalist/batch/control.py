@@ -21,7 +21,7 @@ import pandas as pd
 from loyalist.errors import DataQualityError
 
 __all__ = ["ASSIGNMENT_COLUMNS", "STRATA", "control_draws", "assign_control", "hold_out", "assignment_summary",
-           "campaign_name"]
+           "campaign_name", "campaign_run_fields"]
 
 #: The columns a control assignment is stratified by (columns of the risk list).
 STRATA: tuple[str, ...] = ("recommended_action", "loyalty_tier", "risk_band")
@@ -166,10 +166,13 @@ def hold_out(risk: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
 
 def assignment_summary(assignment: pd.DataFrame) -> dict:
     """Counts of an assignment (plain JSON-able data): customers with an action, control, treatment, the strata
-    and the strata without a control customer (too small for the share)."""
+    and the strata without a control customer (too small for the share), and per action (by its text) its
+    customers and control customers."""
     groups = assignment.groupby(["action", "loyalty_tier", "risk_band"], observed=True, sort=True)["group"]
     control = groups.apply(lambda g: int((g == "control").sum()))
     size = groups.size()
+    held = (assignment["group"] == "control").groupby(assignment["action"].astype(str), sort=True)
+    actions = [{"action": str(a), "customers": int(g.size), "control": int(g.sum())} for a, g in held]
     first = assignment.iloc[0] if len(assignment) else None
     return {
         "campaign": str(first["campaign"]) if first is not None else None,
@@ -182,4 +185,16 @@ def assignment_summary(assignment: pd.DataFrame) -> dict:
         "strata": int(len(size)),
         "strata_without_control": int((control == 0).sum()),
         "customers_in_strata_without_control": int(size[control == 0].sum()),
+        "actions": actions,
     }
+
+
+def campaign_run_fields(block: dict) -> tuple[dict[str, str], dict[str, object]]:
+    """The scoring run's MLflow tags and params of its control assignment (the list summary's ``control_group``
+    block): ``campaign`` / ``campaign_date`` tags, as the effect and uplift runs carry them, so a campaign's
+    assignment is found by name in MLflow, and params with its seed, share and actions (``control.action.<i>``)."""
+    tags = {"campaign": str(block["campaign"]), "campaign_date": str(block["campaign_date"])}
+    params: dict[str, object] = {"control.campaign": block["campaign"], "control.campaign_date": block["campaign_date"],
+                                 "control.seed": block["seed"], "control.share": block["share"]}
+    params |= {f"control.action.{i}": a["action"] for i, a in enumerate(block.get("actions") or [], 1)}
+    return tags, params

@@ -211,13 +211,18 @@ def _campaign(
     rows = effect.summary if effect.summary is not None else pd.DataFrame()
     overall = rows.iloc[0] if len(rows) else None
     if overall is not None and pd.notna(overall["churn_difference"]):
-        net = (f", {overall['net']:,.0f} kept net of the actions' cost ({overall['cost']:,.0f})"
-               if pd.notna(overall["net"]) else "")
+        # each figure with its interval: a demo campaign's revenue difference is mostly noise (a few large
+        # customers), and "17,914,406 kept" beside "6 customers kept" read as a result without it
+        net = (f", {overall['net']:,.0f} ({overall['net_low']:,.0f} to {overall['net_high']:,.0f}) kept net of the "
+               f"actions' cost ({overall['cost']:,.0f})" if pd.notna(overall["net"]) else "")
+        kept = overall["saved"] >= 0
+        low, high = ((overall["saved_low"], overall["saved_high"]) if kept
+                     else (-overall["saved_high"], -overall["saved_low"]))
         reporter.say(
             f"Measured churn: {overall['churn_treatment']:.1%} treated vs {overall['churn_control']:.1%} control, "
             f"{100 * overall['churn_difference']:+.1f} points (95% CI {100 * overall['churn_ci_low']:+.1f} to "
             f"{100 * overall['churn_ci_high']:+.1f}; true {100 * summary['true_effect_churn']:+.1f}); about "
-            f"{abs(overall['saved']):,.0f} customers {'kept' if overall['saved'] >= 0 else 'lost'}{net}.")
+            f"{abs(overall['saved']):,.0f} customers {'kept' if kept else 'lost'} ({low:,.0f} to {high:,.0f}){net}.")
         flagged = rows[(rows["level"] == "action") & rows["verdict"].isin(["negative", "inconclusive"])]
         if len(flagged):
             reporter.say(f"{len(flagged)} action(s) flagged negative or inconclusive; see the report's 效果跟踪.")

@@ -15,7 +15,13 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from loyalist.batch.control import assign_control, assignment_summary, campaign_name, hold_out
+from loyalist.batch.control import (
+    assign_control,
+    assignment_summary,
+    campaign_name,
+    campaign_run_fields,
+    hold_out,
+)
 from loyalist.batch.csv_view import CSV_LANGS, write_csv_view
 from loyalist.batch.outputs import protect, protected_columns, pseudonym_key
 from loyalist.batch.risk_list import newly_at_risk
@@ -392,6 +398,11 @@ def _run_scoring(
             h.log_artifact(paths["control_csv"], "control")
             h.log_metrics({"control.customers": summary["control_group"]["control"],
                            "control.treatment": summary["control_group"]["treatment"]})
+            if summary["control_group"]["customers"]:  # the campaign's name, date, seed, share and actions
+                tags, params = campaign_run_fields(summary["control_group"])
+                h.set_tags(tags)
+                h.log_params(params)
+                h.log_dict(summary["control_group"], "control/campaign.json")
         h.set_description(_score_description(config, summary, churn, value, ts))
         run_id = h.run_id
     _print(reporter, published, summary, output, paths)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from loyalist.batch.control import campaign_run_fields
 from loyalist.batch.csv_view import CSV_LANGS, csv_view
 from loyalist.batch.outputs import protect, pseudonym_key
 from loyalist.config import config_to_dict
@@ -321,6 +322,11 @@ def _score_and_write(spark, config, clean, present, ts, churn, value, churn_ship
             h.log_table(assignment, "control/churn_risk_control.csv")
             h.log_metrics({"control.customers": summary["control_group"]["control"],
                            "control.treatment": summary["control_group"]["treatment"]})
+            if summary["control_group"]["customers"]:  # the campaign's name, date, seed, share and actions
+                tags, params = campaign_run_fields(summary["control_group"])
+                h.set_tags(tags)
+                h.log_params(params)
+                h.log_dict(summary["control_group"], "control/campaign.json")
         with tempfile.TemporaryDirectory(prefix="loyalist-drift-") as folder:
             for lang, html in pages.items():
                 h.log_artifact(write_text(html, Path(folder) / f"churn_risk_drift_{lang}.html"), "drift")
