@@ -188,10 +188,19 @@ def test_weights_must_be_finite_and_not_negative(tmp_path, value):
 
 
 @pytest.mark.parametrize("key", ["lookback_days", "churn_horizon_days", "value_horizon_days", "trend_window_days",
-                                 "frequency_min_days"])
+                                 "frequency_min_days", "active_days"])
 def test_day_counts_are_bounded(tmp_path, key):
     with pytest.raises(ConfigError, match=f"'features.{key}'.*less than or equal to 36500"):
         load_config([_write(tmp_path, f"features:\n  {key}: {10**12}\n")])
+
+
+@pytest.mark.parametrize("value", ["0", "-30"])
+def test_the_active_customer_window_must_be_a_positive_number_of_days(tmp_path, value):
+    # one key for training's active-customer table, tune-weights and the newly-at-risk view; 90 by default
+    assert load_config([]).features.active_days == 90
+    assert load_config([_write(tmp_path, "features:\n  active_days: 60\n")]).features.active_days == 60
+    with pytest.raises(ConfigError, match="'features.active_days'.*greater than or equal to 1"):
+        load_config([_write(tmp_path, f"features:\n  active_days: {value}\n")])
 
 
 def test_defaults_yaml_files_each_hold_one_concern():

@@ -29,10 +29,14 @@ def company():
     return data, tables
 
 
+#: The active-customer window of ``churn_result`` (features.active_days; the default 90 is checked by the gate test).
+ACTIVE_WINDOW = 60
+
+
 @pytest.fixture(scope="module")
 def churn_result(company):
     _, tables = company
-    return train_churn(tables, LoyalistConfig())
+    return train_churn(tables, LoyalistConfig(features={"active_days": ACTIVE_WINDOW}))
 
 
 def _orders(rows):
@@ -131,8 +135,11 @@ def test_active_customer_metrics_are_the_same_scores_on_the_active_rows_only(chu
     table = churn_result.active_metrics
     assert table is not None and table["scorer"].iloc[0] == "loyalist"
     assert {"recency", "frequency", "bgnbd_no_purchase"} <= set(table["scorer"])
+    # the window is the config's features.active_days, and the table says which (the report states it)
+    assert ACTIVE_WINDOW != ACTIVE_DAYS and (table["active_days"] == ACTIVE_WINDOW).all()
     rows = churn_result.eval_snapshot
-    active = (rows["recency_days"] <= ACTIVE_DAYS).to_numpy()
+    active = (rows["recency_days"] <= ACTIVE_WINDOW).to_numpy()
+    assert (rows["recency_days"] <= ACTIVE_DAYS).sum() > active.sum()  # the two windows select different rows
     assert 0 < active.sum() < len(rows)  # a subset: lapsed customers are left out
     assert table["n"].iloc[0] == active.sum()
     frame = churn_result.eval_frame

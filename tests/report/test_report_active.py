@@ -89,3 +89,22 @@ def test_an_older_list_without_the_table_shows_nothing_new(scored, list_summary)
     assert out["appendix"]["active_churn"] is None and "churn_active" not in out["appendix"]["model_quality"]
     for lang in ("zh", "en"):
         assert 'id="active-churn"' not in render_html(out, lang)
+
+
+def test_the_sentence_states_the_window_the_training_run_used(scored, list_summary):
+    # the run's table carries its features.active_days (column active_days); the report said 90 whatever it was
+    rows = [dict(r, active_days=60) for r in ACTIVE_ROWS]
+    out = summarize(scored, dict(list_summary, model_metrics=dict(list_summary["model_metrics"], churn_active=rows)))
+    block = out["appendix"]["active_churn"]
+    assert block["active_days"] == 60 != ACTIVE_DAYS
+    first = block["sentences"][0]
+    assert first["en"].startswith("Among customers still active at the cut-off (a completed order in the last 60 "
+                                  "days; 384 evaluation rows")
+    assert first["zh"].startswith("在截止日仍活跃的客户中（截止日前 60 天内有已完成订单；")
+    # the window describes the table, it is not a scorer's metric: no column for it
+    table = out["appendix"]["model_quality"]["churn_active"]
+    assert "active_days" not in table["columns"] and all("active_days" not in r for r in table["rows"])
+    assert table["active_days"] == 60
+    for lang in ("zh", "en"):
+        page = render_html(out, lang)
+        assert str(escape(first[lang])) in page and " 90 " not in first[lang]

@@ -43,6 +43,16 @@ def test_the_report_shows_the_newly_at_risk_customers_of_the_previous_list(with_
         assert f"<td>{first['customer_id']}</td>" in page
 
 
+def test_the_lists_active_window_is_used_with_a_previous_list(scored, list_summary, previous):
+    # the list's config (features.active_days) defines active, as in 'loyalist score --previous'; it was 90 always
+    config = {**(list_summary.get("config") or {}), "features": {"active_days": 30}}
+    block = summarize(scored, dict(list_summary, config=config), previous=[previous])["newly_at_risk"]
+    _, expected = newly_at_risk(scored, previous, active_days=30, top=10)
+    assert block["active_days"] == 30 and block["customers"] == expected["customers"]
+    assert block["rising"] == expected["rising"] < newly_at_risk(scored, previous, top=10)[1]["rising"]
+    assert "(an order in the last 30 days)" in block["sentence"]["en"]
+
+
 def test_without_a_previous_list_the_scoring_jobs_block_is_shown(scored, list_summary):
     given = {"previous_as_of": "2024-09-30", "active_days": 90, "customers": 2, "rising": 5, "top": [
         {"customer_id": "C0007", "churn_probability_previous": 0.31, "churn_probability": 0.74,

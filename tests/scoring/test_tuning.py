@@ -127,6 +127,17 @@ def test_evaluate_scoring_by_hand():
     assert np.isnan(m["train_roc_auc"])
 
 
+def test_active_customer_figures_use_the_given_window():
+    # features.active_days reaches tune-weights' active-customer figures (recency_days <= window); it was 90 always
+    frame = _frame([(1.0, 0.9, 0, 10), (0.8, 0.8, 1, 20), (0.7, 0.8, 0, 40), (0.6, 0.7, 1, 50), (0.5, 0.6, 0, 80),
+                    (0.2, 0.4, 1, 200)], columns=("repurchase_rate", "order_value_stability", "churned", "recency_days"))
+    assert evaluate_scoring(frame, _two_ratio_config())["n_active"] == 5  # default 90
+    m = evaluate_scoring(frame, _two_ratio_config(), active_days=30)
+    # active: scores 95 (stayed) and 80 (churned): the churner scores lower, AUC 1
+    assert (m["n_active"], m["active_roc_auc"]) == (2, 1.0)
+    assert evaluate_scoring(frame, _two_ratio_config(), active_days=45)["n_active"] == 3
+
+
 def test_evaluate_scoring_monotone_when_churn_falls_with_the_tier():
     frame = _frame([(1.0, 1.0, 0), (0.8, 0.8, 0), (0.6, 0.7, 1), (0.2, 0.2, 1)])
     m = evaluate_scoring(frame, _two_ratio_config())

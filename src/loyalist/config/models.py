@@ -255,6 +255,10 @@ class FeatureConfig(Section):
     frequency_min_days: int = Field(ge=1, le=MAX_DAYS)  # floor of the observed span when annualising frequency
     value_basis: Literal["revenue", "margin"]
     rfm_bins: int = Field(ge=2, le=10)
+    # Active customer (issue 11 §4, early warning): a completed order in the last N days up to the cut-off
+    # (recency_days <= N). Training's churn table on the active customers, tune-weights' active-customer figures
+    # and the scoring job's newly-at-risk block use it; the report states the window the training run used.
+    active_days: int = Field(ge=1, le=MAX_DAYS)
 
 
 # ------------------------------------------------------------------------------------------ scoring

@@ -300,7 +300,7 @@ def _run_scoring(
         output.risk = output.risk.iloc[:0].copy()
         newly = None
         if earlier is not None:  # both lists in the published id space (same pseudonymisation key)
-            published, newly = newly_at_risk(published, earlier)
+            published, newly = newly_at_risk(published, earlier, active_days=config.features.active_days)
         meter.mark("uplift_newly")
         published, assignment = _control_group(config, published, ts)
         release_free_memory()  # the masking's and the control draw's temporary copies

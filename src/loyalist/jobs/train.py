@@ -378,7 +378,8 @@ def _train_one(
             "as_of": "" if as_of is None else str(pd.Timestamp(as_of).date()), "evaluation": result.evaluation,
             **{f"plan.{k}": v for k, v in result.plan.as_dict().items()},
             **{f"lgbm.{k}": v for k, v in model._lgbm_params().items()},
-            **({"calibration": model.calibration_method_} if kind == "churn" else {}),
+            **({"calibration": model.calibration_method_, "active_days": config.features.active_days}
+               if kind == "churn" else {}),
             **btyd_params,
         })
         fp = h.log_dataset(result.train_snapshot,
@@ -393,7 +394,8 @@ def _train_one(
         if result.active_metrics is not None:
             for row in result.active_metrics.itertuples(index=False):
                 d = row._asdict()
-                h.log_metrics({k: v for k, v in d.items() if k != "scorer"}, prefix=f"active.{d['scorer']}.")
+                h.log_metrics({k: v for k, v in d.items() if k not in ("scorer", "active_days")},
+                              prefix=f"active.{d['scorer']}.")
             h.log_table(result.active_metrics, "tables/active_customers_vs_baselines.csv")
         h.log_table(model.feature_importance(), "tables/feature_importance.csv")
         h.log_dict(result.plan.as_dict(), "cutoffs.json")
@@ -477,7 +479,8 @@ def active_sentence(result: TrainingResult) -> str:
         return ""
     aucs = ", ".join(f"{r.scorer} {r.roc_auc:.3f}" for r in table.itertuples(index=False) if pd.notna(r.roc_auc))
     first = table.iloc[0]
-    return (f"Active customers (a completed order in the {ACTIVE_DAYS} days up to the cut-off; {int(first['n']):,} "
+    days = int(first["active_days"]) if "active_days" in table.columns else ACTIVE_DAYS
+    return (f"Active customers (a completed order in the {days} days up to the cut-off; {int(first['n']):,} "
             f"evaluation rows, churn rate {float(first['base_rate']):.3f}), ROC AUC: {aucs}.")
 
 

@@ -61,8 +61,8 @@ def overlay_text(
         f"# Tier shares devoted / stable / at risk / high risk (validation): before {shares(b)} -> after {shares(a)}.",
         "# Churn rate falls from high risk to devoted: before "
         f"{'yes' if b.monotone else 'NO'}, after {'yes' if a.monotone else 'NO'}.",
-        f"# Active customers (an order in the last 90 days), validation: score ROC AUC {b.active_roc_auc:.4f} -> "
-        f"{a.active_roc_auc:.4f}, tier ROC AUC {b.active_tier_auc:.4f} -> {a.active_tier_auc:.4f}.",
+        f"# Active customers (an order in the last {result.active_days} days), validation: score ROC AUC "
+        f"{b.active_roc_auc:.4f} -> {a.active_roc_auc:.4f}, tier ROC AUC {b.active_tier_auc:.4f} -> {a.active_tier_auc:.4f}.",
         f"# Tiers set by a guard rule (tuning never changes the guards): {a.guard_share:.1%} of all, "
         f"{a.guard_share_high_risk:.1%} of high risk.",
         *([f"# Not in the data (no value in any training row), so not tuned and kept at the configured share: "
@@ -216,7 +216,7 @@ def run(
             result = tune_weights(
                 train, valid, config.scoring, n_trials=n_trials, tune_caps=tune_caps,
                 tune_thresholds=tune_thresholds, seed=seed, by_industry=by_industry, min_customers=min_customers,
-                on_trial=_trial_logger(advance),
+                on_trial=_trial_logger(advance), active_days=config.features.active_days,
             )
         names: list[str] = []
         # one output set: a rerun replaces the overlays and the report as a whole (an industry the new run does not

@@ -23,9 +23,13 @@ from loyalist.scoring.text import tier_reason_text
 
 __all__ = ["appendix_section", "model_quality", "active_churn", "data_quality", "config_digest"]
 
-#: Active customers at the cut-off: a completed order in the last 90 days (the training job's
-#: ``loyalist.modeling.supervised.training.ACTIVE_DAYS``, not imported: the report does not load the modeling code).
+#: Active customers at the cut-off: a completed order in the last N days. The training run's table carries its N
+#: (column ``active_days``, from ``features.active_days``); tables logged before that column existed were computed
+#: with 90 (``loyalist.modeling.supervised.training.ACTIVE_DAYS`` then, not imported: the report does not load the
+#: modeling code).
 ACTIVE_DAYS = 90
+#: Columns of a metrics table that describe the rows rather than measure a scorer: kept on the block, not shown.
+_BLOCK_FIELDS = ("active_days",)
 #: Names of the learned model's row in a metrics table (the training run writes ``loyalist``).
 _MODEL_SCORERS = ("loyalist", "model")
 
@@ -59,7 +63,9 @@ def config_digest(config: Any) -> str | None:
 
 def model_quality(metrics: Any) -> dict[str, Any]:
     """``{kind: {"columns": [...], "rows": [{scorer, <metric>: float}]}}`` from the list summary's
-    ``model_metrics`` (``{churn: [{scorer, roc_auc, ...}], value: [...]}``); non-numeric fields are dropped."""
+    ``model_metrics`` (``{churn: [{scorer, roc_auc, ...}], value: [...]}``); non-numeric fields are dropped. A
+    field of :data:`_BLOCK_FIELDS` (``active_days``: the window of the ``churn_active`` table) is the block's, from
+    its first row, not a column."""
     out: dict[str, Any] = {}
     if not isinstance(metrics, Mapping):
         return out
@@ -67,38 +73,45 @@ def model_quality(metrics: Any) -> dict[str, Any]:
         if isinstance(rows, Mapping):  # {scorer: {metric: value}}
             rows = [{"scorer": k, **v} for k, v in rows.items() if isinstance(v, Mapping)]
         clean_rows, columns = [], []
+        fields: dict[str, Any] = {}
         for r in rows or []:
             if not isinstance(r, Mapping):
                 continue
             scorer = str(r.get("scorer", r.get("model", r.get("name", "?"))))
             values = {k: num(v) for k, v in r.items() if k not in ("scorer", "model", "name") and num(v) is not None
                       and not isinstance(v, bool)}
+            for k in _BLOCK_FIELDS:
+                if k in values:
+                    fields.setdefault(k, values.pop(k))
             for k in values:
                 if k not in columns:
                     columns.append(k)
             clean_rows.append({"scorer": scorer, **values})
         if clean_rows:
-            out[str(kind)] = {"columns": columns, "rows": clean_rows}
+            out[str(kind)] = {"columns": columns, "rows": clean_rows, **fields}
     return out
 
 
 def active_churn(quality: Mapping[str, Any]) -> dict[str, Any] | None:
     """Churn among the customers still active at the cut-off (issue 11 §4), from :func:`model_quality`'s
-    ``churn_active`` table (the churn run's ``tables/active_customers_vs_baselines.csv``): rows, churn rate, each
-    scorer's ROC AUC, the model against the best baseline, and the ``sentences`` saying so; None without the table
-    (older runs) or without any ROC AUC."""
+    ``churn_active`` table (the churn run's ``tables/active_customers_vs_baselines.csv``): the window the run used
+    (its ``active_days``; 90 for a table logged before the column existed), rows, churn rate, each scorer's ROC AUC,
+    the model against the best baseline, and the ``sentences`` saying so; None without the table (older runs) or
+    without any ROC AUC."""
     block = quality.get("churn_active")
     rows = [r for r in (block or {}).get("rows", []) if num(r.get("roc_auc")) is not None]
     if not rows:
         return None
+    assert block is not None
+    days = int(block["active_days"]) if num(block.get("active_days")) is not None else ACTIVE_DAYS
     first = rows[0]
     aucs = [(str(r["scorer"]), float(r["roc_auc"])) for r in rows]
     labels = [(both("scorer", name), auc) for name, auc in aucs]
-    text = sentence("model_quality_active", active_days=ACTIVE_DAYS, n=fmt_int(first.get("n")),
+    text = sentence("model_quality_active", active_days=days, n=fmt_int(first.get("n")),
                     rate=fmt_pct(first.get("base_rate")),
                     aucs={"zh": "、".join(f"{lab['zh']} {auc:.3f}" for lab, auc in labels),
                           "en": ", ".join(f"{lab['en']} {auc:.3f}" for lab, auc in labels)})
-    out: dict[str, Any] = {"active_days": ACTIVE_DAYS, "n": num(first.get("n")), "base_rate": num(first.get("base_rate")),
+    out: dict[str, Any] = {"active_days": days, "n": num(first.get("n")), "base_rate": num(first.get("base_rate")),
                            "roc_auc": dict(aucs), "model": None, "best_baseline": None, "below_best_baseline": None,
                            "sentences": [text]}
     model = next((auc for name, auc in aucs if name in _MODEL_SCORERS), None)

@@ -1,16 +1,17 @@
 """The report's "newly at risk" block (issue 11 §4): active customers whose churn risk rose since the previous list.
 
 Same definition as ``loyalist score --previous`` (:func:`loyalist.batch.risk_list.newly_at_risk`): a customer is
-newly at risk when they are active (an order in the last 90 days), were in the previous list, and are now in the
-high or very high risk band without having been in one before; "rising" counts the active customers whose churn
-probability went up at all. Source, in order: the report's own latest earlier list (``--previous``, the list the
-tracking section compares with), else the block the scoring job wrote into the list summary (``score --previous``).
+newly at risk when they are active (an order in the last ``features.active_days`` days of the list's config, 90 by
+default), were in the previous list, and are now in the high or very high risk band without having been in one
+before; "rising" counts the active customers whose churn probability went up at all. Source, in order: the
+report's own latest earlier list (``--previous``, the list the tracking section compares with), else the block the
+scoring job wrote into the list summary (``score --previous``).
 
 Output of :func:`newly_at_risk_section` (JSON-able, None when neither source exists or a list lacks the columns)::
 
     source          "previous list" or "list summary"
     previous_as_of  the earlier list's as-of date (str or None)
-    active_days     90
+    active_days     the window (days), 90 by default
     customers       newly at risk (int)
     rising          active customers whose churn probability rose (int)
     top             up to ``top`` rows, largest rise first: customer_id, churn_probability_previous,
@@ -49,7 +50,10 @@ def newly_at_risk_section(
     if _usable(earlier, _NEEDED) and _usable(current, (*_NEEDED, "recency_days")):
         from loyalist.batch.risk_list import newly_at_risk
 
-        _, block = newly_at_risk(current, earlier, top=max(int(top), 1))
+        config = (list_summary or {}).get("config")
+        features = config.get("features") if isinstance(config, Mapping) else None
+        days = int(features.get("active_days") or 90) if isinstance(features, Mapping) else 90
+        _, block = newly_at_risk(current, earlier, active_days=days, top=max(int(top), 1))
         source = "previous list"
     else:
         given = (list_summary or {}).get("newly_at_risk")

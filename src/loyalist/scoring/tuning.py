@@ -77,7 +77,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     *(f"share_{t}" for t in TIERS), *(f"churn_rate_{t}" for t in TIERS), *(f"n_{t}" for t in TIERS), "n_no_tier",
     "active_roc_auc", "active_tier_auc", "n_active", "guard_share", "guard_share_high_risk",
 )
-#: Active customers (early warning): an order in the last ACTIVE_DAYS days before the cut-off (``recency_days``).
+#: Active customers (early warning): an order in the last ACTIVE_DAYS days before the cut-off (``recency_days``);
+#: the default of ``active_days`` (``features.active_days`` in the job).
 ACTIVE_DAYS = 90
 #: A tuned result loses more than this (out of time) on the tier AUC or the active-customer AUC: flagged.
 WORSE_BY = 0.005
@@ -150,6 +151,8 @@ class WeightTuningResult:
     n_train_customers: int = 0
     warnings: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
+    #: The active-customer window of the ``active_*`` figures (days).
+    active_days: int = ACTIVE_DAYS
 
     @property
     def adopt(self) -> bool:
@@ -288,11 +291,12 @@ def _is_monotone(rates_best_first: list[float]) -> bool:
     return all(a <= b for a, b in itertools.pairwise(present))
 
 
-def _active_metrics(frame: pd.DataFrame, y: np.ndarray, score: np.ndarray, tier_risk: np.ndarray) -> dict:
-    """ROC AUC of the score and of the tier among active customers (recency_days <= ACTIVE_DAYS)."""
+def _active_metrics(frame: pd.DataFrame, y: np.ndarray, score: np.ndarray, tier_risk: np.ndarray,
+                    active_days: int = ACTIVE_DAYS) -> dict:
+    """ROC AUC of the score and of the tier among active customers (recency_days <= active_days)."""
     if "recency_days" not in frame.columns:
         return {"active_roc_auc": float("nan"), "active_tier_auc": float("nan"), "n_active": 0}
-    active = (pd.to_numeric(frame["recency_days"], errors="coerce") <= ACTIVE_DAYS).to_numpy(dtype=bool)
+    active = (pd.to_numeric(frame["recency_days"], errors="coerce") <= active_days).to_numpy(dtype=bool)
     part = frame.loc[active]
     groups = _groups(part)
     return {
@@ -317,7 +321,7 @@ def _guard_metrics(reasons: pd.Series | None, ranks: np.ndarray) -> dict:
 
 
 def _metrics(frame: pd.DataFrame, score: np.ndarray, ranks: np.ndarray, groups: list[np.ndarray],
-             reasons: pd.Series | None = None) -> dict:
+             reasons: pd.Series | None = None, active_days: int = ACTIVE_DAYS) -> dict:
     y = _labels(frame, "frame")
     tier_risk = np.where(ranks >= 0, ranks, np.nan).astype("float64")
     out: dict[str, Any] = {
@@ -329,13 +333,14 @@ def _metrics(frame: pd.DataFrame, score: np.ndarray, ranks: np.ndarray, groups: 
         "churn_rate": float(y.mean()) if len(y) else float("nan"),
     }
     out.update(_tier_table(y, ranks))
-    out.update(_active_metrics(frame, y, score, tier_risk))
+    out.update(_active_metrics(frame, y, score, tier_risk, active_days))
     out.update(_guard_metrics(reasons, ranks))
     return {k: out[k] for k in METRIC_COLUMNS}
 
 
 def evaluate_scoring(
-    frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame | None = None
+    frame: pd.DataFrame, scoring: ScoringConfig, fit_frame: pd.DataFrame | None = None, *,
+    active_days: int = ACTIVE_DAYS,
 ) -> dict[str, Any]:
     """How well a scoring configuration ranks observed churn, and how its tiers split the customers.
 
@@ -353,6 +358,8 @@ def evaluate_scoring(
         Indicators, tiers and guards to evaluate.
     fit_frame : pandas.DataFrame, optional
         The rows the scorer is fitted on (percentile references), for every row of ``frame``.
+    active_days : int
+        Active customers for the ``active_*`` keys: ``recency_days <= active_days``.
 
     Returns
     -------
@@ -362,8 +369,9 @@ def evaluate_scoring(
         ``churn_rate``, ``monotone`` (churn rate never rises from high_risk to devoted), and per tier
         ``share_<tier>`` (among customers with a tier), ``churn_rate_<tier>``, ``n_<tier>``; ``n_no_tier``;
         ``active_roc_auc`` / ``active_tier_auc`` (the same among active customers, ``recency_days`` <=
-        :data:`ACTIVE_DAYS`; NaN without ``recency_days``), ``n_active``; ``guard_share`` (share of the tiered
-        customers whose tier a guard rule decided) and ``guard_share_high_risk`` (the same among high risk).
+        ``active_days``, default :data:`ACTIVE_DAYS`; NaN without ``recency_days``), ``n_active``;
+        ``guard_share`` (share of the tiered customers whose tier a guard rule decided) and
+        ``guard_share_high_risk`` (the same among high risk).
 
     Raises
     ------
@@ -379,7 +387,7 @@ def evaluate_scoring(
         out = pd.concat(parts).iloc[np.argsort(np.concatenate(groups), kind="stable")]
     score = out["loyalty_score"].to_numpy(dtype="float64", na_value=np.nan)
     ranks = tier_ranks(out["loyalty_tier"])
-    return _metrics(frame, score, ranks, groups, out.get("tier_reason", None))
+    return _metrics(frame, score, ranks, groups, out.get("tier_reason", None), active_days)
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -724,13 +732,14 @@ class _ScopeArgs(TypedDict):
     max_share: float
     min_share: float
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None
+    active_days: int
 
 
 def _tune_scope(
     train: pd.DataFrame, valid: pd.DataFrame, scoring: ScoringConfig, *, scope: str, n_trials: int,
     tune_caps: bool, tune_thresholds: bool, seed: int, extra_start: ScoringConfig | None,
     max_share: float, min_share: float, on_trial: Callable[[optuna.trial.FrozenTrial], None] | None,
-    percentiles: Mapping[str, np.ndarray] | None = None, valid_reference: pd.DataFrame | None = None,
+    active_days: int = ACTIVE_DAYS, percentiles: Mapping[str, np.ndarray] | None = None, valid_reference: pd.DataFrame | None = None,
 ) -> WeightTuningResult:
     """Tune one scope. An industry's scope passes its rows' ``percentiles`` (scaled among every customer of their
     training cut-off) and ``valid_reference`` (the whole validation snapshot, the percentile references of its
@@ -775,9 +784,9 @@ def _tune_scope(
     tuned = _tuned_config(scoring, weights, caps, thresholds)
     w_default = np.array([scoring.indicators[n].weight for n in names], dtype="float64")
     reference = valid if valid_reference is None else valid_reference
-    before = evaluate_scoring(valid, scoring, fit_frame=reference)
+    before = evaluate_scoring(valid, scoring, fit_frame=reference, active_days=active_days)
     before["train_roc_auc"] = _grouped_auc(y, -matrix.score(w_default), groups)
-    after = evaluate_scoring(valid, tuned, fit_frame=reference)
+    after = evaluate_scoring(valid, tuned, fit_frame=reference, active_days=active_days)
     after["train_roc_auc"] = _grouped_auc(y, -train_score, groups)
     warnings = out_of_time_warnings(before, after, max_share=max_share, min_share=min_share)
     return WeightTuningResult(
@@ -793,6 +802,7 @@ def _tune_scope(
         n_train_customers=int(train["customer_id"].nunique()) if "customer_id" in train.columns else len(train),
         warnings=warnings,
         absent=[n for n, a in zip(names, absent, strict=True) if a],
+        active_days=int(active_days),
     )
 
 
@@ -868,6 +878,7 @@ def tune_weights(
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
     max_tier_share: float = 0.70,
     min_tier_share: float = 0.02,
+    active_days: int = ACTIVE_DAYS,
 ) -> WeightTuningResult:
     """Search the indicator weights (optionally caps and tier thresholds) that best rank observed churn.
 
@@ -900,6 +911,9 @@ def tune_weights(
         ``thresholds``, ``roc_auc`` (training AUC of the score, or of the tiers) and ``penalty``.
     max_tier_share, min_tier_share : float
         Bounds of the soft tier-share penalty of the threshold stage (no tier above 70%, none below 2%).
+    active_days : int
+        Active customers for the ``active_*`` figures and warnings: ``recency_days <= active_days``
+        (``features.active_days``).
 
     Returns
     -------
@@ -921,6 +935,7 @@ def tune_weights(
     common: _ScopeArgs = {
         "n_trials": int(n_trials), "tune_caps": tune_caps, "tune_thresholds": tune_thresholds,
         "max_share": max_tier_share, "min_share": min_tier_share, "on_trial": on_trial,
+        "active_days": int(active_days),
     }
     result = _tune_scope(train, valid, scoring, scope="global", seed=seed, extra_start=None, **common)
     if not by_industry or "industry" not in train.columns or "industry" not in valid.columns:

@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 #: Active customers (issue 11 §4, ../shared/eval/PROTOCOLS.md): a completed order in the last 90 days up to the
-#: cut-off (``recency_days <= 90``). Churn among them is what an early warning has to see coming.
+#: cut-off (``recency_days <= 90``). Churn among them is what an early warning has to see coming. The default of
+#: ``features.active_days``, which :func:`train_churn` uses.
 ACTIVE_DAYS = 90
 
 
@@ -68,7 +69,8 @@ class TrainingResult:
     #: The label horizon of the evaluation rows (the model's horizon, or shorter in the short-history mode).
     eval_horizon_days: int = 0
     #: Churn only: ``metrics`` on the evaluation rows of customers active at their cut-off (a completed order in
-    #: the last :data:`ACTIVE_DAYS` days), the model beside the same baselines; None when those rows have one class.
+    #: the last ``features.active_days`` days, in its column ``active_days``), the model beside the same baselines;
+    #: None when those rows have one class.
     active_metrics: pd.DataFrame | None = None
 
     @property
@@ -264,12 +266,13 @@ def active_churn_metrics(eval_rows: pd.DataFrame, scores: Mapping[str, Any],
                          days: int = ACTIVE_DAYS) -> pd.DataFrame | None:
     """:func:`~loyalist.modeling.evaluation.metrics.compare_churn` of ``scores`` (one array per scorer, aligned with
     ``eval_rows``) on the rows whose customer had a completed order in the last ``days`` days up to the cut-off
-    (``recency_days <= days``); None when those rows do not hold both churn classes."""
+    (``recency_days <= days``), with a last column ``active_days`` (= ``days``, so the table carries the window it
+    was computed for: the report states it); None when those rows do not hold both churn classes."""
     active = (pd.to_numeric(eval_rows["recency_days"], errors="coerce") <= days).to_numpy()
     y = eval_rows["churned"].to_numpy()[active]
     if len(np.unique(y)) < 2:
         return None
-    return compare_churn(y, {k: np.asarray(v)[active] for k, v in scores.items()})
+    return compare_churn(y, {k: np.asarray(v)[active] for k, v in scores.items()}).assign(active_days=int(days))
 
 
 def train_churn(
@@ -308,7 +311,7 @@ def train_churn(
         ev = pd.concat([ev, model.btyd_.transform(ev, horizon_days=h_eval)], axis=1)
     scores = {"loyalist": model.score(valid_eval, horizon_days=h_eval), **churn_baselines(ev)}
     metrics = compare_churn(ev["churned"].to_numpy(), scores)
-    active = active_churn_metrics(ev, scores)
+    active = active_churn_metrics(ev, scores, days=config.features.active_days)
     frame = ev[["customer_id", "as_of", "churned"]].assign(**{f"score_{k}": v for k, v in scores.items()})
     notes = list(plan.notes)
     if model.calibrator_ is not None and not model.calibrated_at(horizon):
