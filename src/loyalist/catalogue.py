@@ -609,6 +609,23 @@ SENTENCES: dict[str, dict[str, str]] = {
         "en": "Of {previous_high_risk} high-risk customers of the previous period, {won_back} ordered again after "
               "the previous as-of date: a win-back rate of {rate}.",
     },
+    # data quality: a date column whose values carried a time zone (prepare's summary.csv time_zones)
+    "data_time_zone": {
+        "zh": "{table}表的日期列“{column}”带有{kind} {zone}（{n} 个值）；导入时已去掉，每个值保留其 {zone} 的时钟时间，"
+              "因此日期与截止日按 {day_zone} 的自然日计算。如业务日以其他时区为准，请在 prepare 之前把该列换算为该时区的本地时间。",
+        "en": "Date column '{column}' of the {table} table carried {kind} {zone} ({n} values); prepare dropped it and "
+              "each value keeps its {zone} clock time, so days and cut-offs are {day_zone} days. If your business "
+              "day is another zone's, convert the column to that zone's local time before prepare.",
+    },
+    "data_time_zones_mixed": {
+        "zh": "{table}表的日期列“{column}”混有多个 UTC 偏移（{zones}）；导入时去掉偏移、每个值保留自身的时钟时间，因此其日期是"
+              "不同偏移下的本地日期，而非同一时钟：同一时区的夏令时与冬令时这样处理无误，来自不同时区的时间则不然"
+              "（请在 prepare 之前把该列统一换算到一个时区）。",
+        "en": "Date column '{column}' of the {table} table mixes UTC offsets ({zones}); prepare dropped the offset and "
+              "each value keeps its own clock time, so its days are the local days of different offsets, not one "
+              "clock: right for one zone's summer and winter time, not for times from different zones (convert the "
+              "column to one zone before prepare then).",
+    },
     "model_quality_active": {
         "zh": "在截止日仍活跃的客户中（截止日前 {active_days} 天内有已完成订单；评估 {n} 行，流失率 {rate}），ROC AUC：{aucs}。",
         "en": "Among customers still active at the cut-off (a completed order in the last {active_days} days; {n} "

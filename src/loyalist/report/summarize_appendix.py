@@ -21,7 +21,7 @@ from loyalist.report.summarize_base import Context, note, num, top_by_value
 from loyalist.report.text import both, fmt_int, fmt_money, fmt_pct, sentence
 from loyalist.scoring.text import tier_reason_text
 
-__all__ = ["appendix_section", "model_quality", "active_churn", "data_quality", "config_digest"]
+__all__ = ["appendix_section", "model_quality", "active_churn", "data_quality", "time_zones", "config_digest"]
 
 #: Active customers at the cut-off: a completed order in the last N days. The training run's table carries its N
 #: (column ``active_days``, from ``features.active_days``); tables logged before that column existed were computed
@@ -142,13 +142,51 @@ def data_quality(ctx: Context) -> dict[str, Any]:
     if rej is not None and len(rej):
         counts = rej.groupby(["table", "rule", "action"], observed=True).size().sort_values(ascending=False)
         rules = [{"table": str(t), "rule": str(r), "action": str(a), "rows": int(n)} for (t, r, a), n in counts.items()]
-    block: dict[str, Any] = {"available": True, "tables": tables, "rules": rules}
+    block: dict[str, Any] = {"available": True, "tables": tables, "rules": rules,
+                             "time_zones": time_zones(ctx.clean.rows)}
     revenue = revenue_basis(ctx.clean.tables.get("orders"), rej)
     if revenue is not None:
         block["revenue"] = revenue
     return block
 
 
+
+
+def time_zones(rows: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The date columns whose values carried a time zone that prepare dropped, each value keeping its own clock
+    time (summary.csv's ``time_zones``: JSON ``{column: {zone or UTC offset: values}}`` per table; a folder
+    prepared before that column existed has none): ``[{table, column, zones: {zone: values}, sentence}]``, in the
+    summary's table order; the sentence says whose days the dates are, or that one column mixes offsets."""
+    if rows is None or "time_zones" not in rows.columns:
+        return []
+    out = []
+    for table, text in zip(rows["table"], rows["time_zones"], strict=True):
+        if not isinstance(text, str) or not text.strip():
+            continue
+        try:
+            columns = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(columns, Mapping):
+            continue
+        name = both("table", str(table))
+        for column, zones in columns.items():
+            if not isinstance(zones, Mapping) or not zones:
+                continue
+            counts = sorted(((str(z), int(n)) for z, n in zones.items()), key=lambda kv: -kv[1])
+            if len(counts) > 1:
+                text_zones = {"zh": "、".join(f"{z} {fmt_int(n)} 个值" for z, n in counts),
+                              "en": ", ".join(f"{z} on {fmt_int(n)} value{'s' if n != 1 else ''}" for z, n in counts)}
+                said = sentence("data_time_zones_mixed", table=name, column=str(column), zones=text_zones)
+            else:
+                (zone, n), = counts
+                offset = zone[:1] in "+-"
+                said = sentence("data_time_zone", table=name, column=str(column), zone=zone, n=fmt_int(n),
+                                kind={"zh": "时区偏移" if offset else "时区", "en": "the UTC offset" if offset
+                                      else "the time zone"},
+                                day_zone="UTC" if zone in ("UTC", "+00:00") else zone)
+            out.append({"table": str(table), "column": str(column), "zones": dict(counts), "sentence": said})
+    return out
 
 
 def _record_amounts(records: pd.Series) -> pd.Series:
