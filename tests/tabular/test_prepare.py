@@ -178,3 +178,47 @@ def test_a_date_that_does_not_parse_is_logged_and_set_to_nat(tmp_path):
     assert str(clean["joined"].dtype).startswith("datetime64") and pd.isna(clean["joined"].iloc[-1])
     assert clean["joined"].iloc[0] == pd.Timestamp("2024-01-01")
     assert out.result.rejects["rule"].tolist() == ["unparseable_date"]
+
+
+def test_date_columns_with_time_zones_are_reported_like_the_event_tables(tmp_path):
+    # table mode typed a date column with offsets without a word (and crashed on mixed offsets: pandas' "Mixed
+    # timezones detected" from the type inference, a traceback); now summary.csv's time_zones and prepare's note
+    # name them as for the event tables, beside the canonical signup_date's
+    import json
+
+    from typer.testing import CliRunner
+
+    from loyalist.cli import app
+
+    rows = ["cid,left,months,last_login,signup_date"]
+    for i in range(40):
+        offset = "+09:00" if i % 4 == 0 else "+08:00"
+        rows.append(f"A{i},{'Yes' if i % 3 == 0 else 'No'},{i},2024-03-{1 + i % 28:02d}T23:30:00{offset},"
+                    f"2023-01-{1 + i % 28:02d}T10:00:00Z")
+    path = _csv(tmp_path, "\n".join(rows) + "\n")
+    cfg = _config(path, tenure="months")
+    out = prepare_customer_table(cfg.data, cfg.customer_table, run_date=RUN_DATE)
+    assert dict(zip(out.types["column"], out.types["type"]))["last_login"] == "date"
+    clean = out.result.tables["customers"]
+    assert clean["last_login"].iloc[0] == pd.Timestamp("2024-03-01 23:30")  # each value's own clock time
+    summary = out.result.summary
+    assert json.loads(summary["time_zones"].iloc[0]) == {"last_login": {"+08:00": 30, "+09:00": 10},
+                                                         "signup_date": {"+00:00": 40}}
+    (tmp_path / "t.yaml").write_text(f"data:\n  customers:\n    path: {path}\n    columns: {{customer_id: cid}}\n"
+                                     "customer_table:\n  churn: left\n  tenure: months\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["prepare", "--config", str(tmp_path / "t.yaml"), "--out", str(tmp_path / "c")],
+                                env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (f"Note: date column 'last_login' of table 'customers' ('{path}') mixes UTC offsets (+08:00 on 30 "
+            "values, +09:00 on 10 values); each value keeps its own clock time") in text
+    assert (f"Note: date column 'signup_date' of table 'customers' ('{path}') carries the UTC offset +00:00 (40 "
+            "values); it was dropped") in text
+    written = pd.read_csv(tmp_path / "c" / "summary.csv", encoding="utf-8-sig")
+    assert json.loads(written["time_zones"].iloc[0])["last_login"] == {"+08:00": 30, "+09:00": 10}
+    # a table without zones says nothing
+    path.write_text("cid,left,months,last_login\nA1,Yes,3,2024-03-01 10:00\nA2,No,4,2024-03-02 11:00\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["prepare", "--config", str(tmp_path / "t.yaml"), "--out", str(tmp_path / "d")],
+                                env={"COLUMNS": "400"})
+    assert result.exit_code == 0 and "UTC offset" not in result.output and "time zone" not in result.output

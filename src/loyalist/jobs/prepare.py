@@ -16,7 +16,7 @@ from loyalist.data.clean import CleanResult, extreme_amount_totals, non_product_
 from loyalist.data.prepare import prepare, protect_clean, write_clean
 from loyalist.jobs._ui import Reporter, truncated_title
 
-__all__ = ["run"]
+__all__ = ["run", "time_zone_note"]
 
 
 def run(
@@ -53,7 +53,7 @@ def run(
     for r in s.itertuples():
         if isinstance(r.encoding, str):
             reporter.say(f"{r.table}: text decoded as {r.encoding} (confidence {r.encoding_confidence:.2f})")
-    _time_zone_note(result, config, reporter)
+    time_zone_note(result, config, reporter)
     if config.privacy.raw_pii_in_clean:
         reporter.say("Names and contacts are stored RAW (unmasked) in the clean tables "
                      "(privacy.raw_pii_in_clean: true); keep that folder private.")
@@ -75,7 +75,7 @@ def run(
     return result
 
 
-def _time_zone_note(result: CleanResult, config: LoyalistConfig, reporter: Reporter) -> None:
+def time_zone_note(result: CleanResult, config: LoyalistConfig, reporter: Reporter) -> None:
     """Say which date columns carried a time zone, that it was dropped keeping each value's own wall clock (so
     days and cut-offs are that zone's days: UTC days for a Parquet column stored in UTC), and when one column
     mixes UTC offsets, that its days are the local days of different offsets (summary.csv's ``time_zones``)."""

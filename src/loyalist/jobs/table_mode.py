@@ -18,6 +18,7 @@ from loyalist.config.resolved import RESOLVED_FILE, config_hash, resolved_text
 from loyalist.data.clean import CleanResult
 from loyalist.data.prepare import protect_clean, write_clean
 from loyalist.jobs._ui import Reporter
+from loyalist.jobs.prepare import time_zone_note
 from loyalist.tabular import TYPES_FILE, prepare_customer_table
 
 __all__ = ["is_table_mode", "run_prepare", "run_report", "run_score", "run_train"]
@@ -66,6 +67,7 @@ def run_prepare(
     reporter.table("Column types (override with customer_table.types; see column_types.yaml)",
                    ["column", "type", "how", "distinct", "missing"],
                    [[r.column, r.type, r.how, int(r.distinct), f"{r.missing_share:.1%}"] for r in t.itertuples()])
+    time_zone_note(result, config, reporter)
     churn = result.tables["customers"]["churn"]
     reporter.say(f"Churn flag: {int(churn.sum())} churned, {int((~churn).sum())} stayed, {int(churn.isna().sum())} "
                  "without a flag (scored, not trained on).")

@@ -16,6 +16,7 @@ numeric or date column that is not a number or a date becomes NaN / NaT).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,6 +172,7 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
             types.loc[types["column"] == forced, "why"] = f"customer_table.{key}"
     kinds = dict(zip(types["column"], types["type"], strict=True))
     columns: dict[str, object] = {}
+    time_zones: dict[str, dict[str, int]] = {}  # date column -> {zone or UTC offset: values dropped}
     for c in features:
         kind = kinds[c]
         if kind == "numeric":
@@ -189,9 +191,10 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
                                        "'" + c + "' value " + _quoted(raw[c]) + " is not a number; set to NaN"))
             columns[c] = numbers.to_numpy("float64")
         elif kind == "date":
+            zones: dict[str, int] = {}
             try:
                 parsed = pd.Series(parse_dates(raw[c], dayfirst=data.cleaning.dayfirst,
-                                               fmt=data.customers.date_format))
+                                               fmt=data.customers.date_format, zones=zones))
             except DateOrderError as exc:
                 raise SchemaError(
                     f"Column '{c}' of the customer table {exc.message}; set data.customers.date_format to its format "
@@ -202,6 +205,8 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
             rules.append(ExtraRule("unparseable_date", "changed", c, given & parsed.isna().to_numpy(bool),
                                    "'" + c + "' value " + _quoted(raw[c]) + " is not a date; set to NaT"))
             columns[c] = parsed.to_numpy()
+            if zones:
+                time_zones[c] = zones
         elif kind in ("categorical", "id", "text"):
             text = raw[c].astype("string").str.strip()
             columns[c] = text.mask(text.str.lower().isin(_NULLS))
@@ -226,8 +231,19 @@ def prepare_customer_table(data: DataConfig, table: CustomerTableConfig, *, run_
     types = types.assign(role=[("tenure" if c == tenure_col else "value" if c == value_col else "")
                                for c in types["column"]])
     tables = {"customers": clean}
-    return TablePrepared(result=CleanResult(tables=tables, rejects=result.rejects, summary=result.summary),
+    return TablePrepared(result=CleanResult(tables=tables, rejects=result.rejects,
+                                            summary=_with_time_zones(result.summary, time_zones)),
                          types=types)
+
+
+def _with_time_zones(summary: pd.DataFrame, zones: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """``summary`` (one row, ``customers``) with the time zones the typed date columns carried added to its
+    ``time_zones`` JSON, beside those of the canonical date columns (``signup_date``) the shared cleaning found."""
+    if not zones:
+        return summary
+    text = summary["time_zones"].iloc[0] if "time_zones" in summary.columns else None
+    merged = {**(json.loads(text) if isinstance(text, str) and text else {}), **zones}
+    return summary.assign(time_zones=pd.array([json.dumps(merged, sort_keys=True)] * len(summary), dtype="string"))
 
 
 def read_customer_table(folder) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -60,7 +60,9 @@ def _looks_like_dates(text: pd.Series) -> bool:
         return False
     if not sample.str.contains(r"[-/.年]", regex=True).all():
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    # utc=True: values with different UTC offsets (one zone's summer and winter time) are dates too; without it
+    # pandas raises "Mixed timezones detected". Only the detection converts; the column is parsed by parse_dates.
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().mean() >= 0.95)
 
 
