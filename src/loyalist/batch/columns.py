@@ -99,7 +99,13 @@ SUMMARY_KEYS: dict[str, str] = {
     "global_drivers": "[{feature, group, mean_abs_shap, mean_shap, label_zh, label_en}] from the explained sample",
     "drivers_by_tier": "{tier: [{feature, mean_abs_shap}]}",
     "diagnosis": "loyalist.explain.diagnosis output: per tier, share of customers per top-driver group + sentences",
-    "model_metrics": "{churn: [{scorer, roc_auc, ...}], value: [...]} from the registered versions' runs",
+    "model_metrics": (
+        "{churn: [{scorer, roc_auc, ...}], value: [...]} from the registered versions' runs (their "
+        "tables/metrics_vs_baselines.csv); churn_active: [{scorer, roc_auc, ..., n, base_rate, active_days}], the "
+        "churn run's same table on the customers still active at the cut-off (a completed order in the last "
+        "active_days days, the run's features.active_days; tables/active_customers_vs_baselines.csv), only when "
+        "the run logged it (absent for runs before it; active_days absent for runs before the key, which used 90)"
+    ),
     "explained": "{customers: n explained individually, sample: n in the global sample}",
     "control_group": (
         "None when control groups are off; else {campaign, campaign_date, share, seed, crm_export, customers "
