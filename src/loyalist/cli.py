@@ -74,6 +74,16 @@ def _as_of(value: str | None) -> str | None:
     raise typer.BadParameter(f"{value!r} is not a date written YYYY-MM-DD (for example 2024-12-31).")
 
 
+def _control_share(value: float | None) -> float | None:
+    """``--control-share``: the share held out per stratum, strictly between 0 and 1 (as the config key)."""
+    if value is None or 0 < value < 1:
+        return value
+    raise typer.BadParameter(
+        f"{value:g} is not strictly between 0 and 1: it is the share of each action's customers held out as the "
+        "control group, e.g. 0.1 (0 holds no one out and 1 contacts no one; to contact everyone set "
+        "scoring_job.control_group.enabled: false).")
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM / SIGHUP (a scheduler stopping the job): unwind like Ctrl-C, so that open MLflow runs end KILLED and
     staging folders and temporary files are removed, then exit with 128 + the signal number."""
@@ -274,6 +284,15 @@ def _horizon_overrides(churn_days: int | None, value_days: int | None) -> dict |
     return {"features": features} if features else None
 
 
+def _score_overrides(churn_days: int | None, value_days: int | None, control_share: float | None) -> dict | None:
+    """The score command's option overrides: the horizons, and ``--control-share`` as
+    scoring_job.control_group.share."""
+    out = _horizon_overrides(churn_days, value_days) or {}
+    if control_share is not None:
+        out["scoring_job"] = {"control_group": {"share": float(control_share)}}
+    return out or None
+
+
 def _refuse_in_table_mode(command: str, options: tuple[tuple[str, bool], ...]) -> None:
     """Customer-table mode (one customer table with a churn flag) has no cut-offs, horizons, value model or Spark
     path: an option that would be silently ignored there is refused with one sentence instead."""
@@ -385,6 +404,10 @@ def score(
     previous: Annotated[Path | None, typer.Option(
         "--previous", help="The previous churn_risk.parquet (or .csv): adds the newly-at-risk view (active customers "
         "whose risk rose most).")] = None,
+    control_share: Annotated[float | None, typer.Option(
+        "--control-share", callback=_control_share,
+        help="Share of each action's customers held out as this campaign's control group, strictly between 0 and 1 "
+        "(overrides scoring_job.control_group.share, default 0.1).")] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
     engine: EngineOpt = "duckdb",
 ) -> None:
@@ -394,18 +417,23 @@ def score(
     from loyalist.jobs._ui import Reporter
 
     reporter = Reporter(quiet=quiet)
-    cfg = _step_config(clean, config, preset, _horizon_overrides(churn_horizon_days, value_horizon_days))
+    cfg = _step_config(clean, config, preset, _score_overrides(churn_horizon_days, value_horizon_days, control_share))
     from loyalist.jobs import table_mode
 
     if table_mode.is_table_mode(cfg):  # one customer table with a churn flag (issue 15)
         _refuse_in_table_mode("score", (
-            ("--as-of", as_of is not None), ("--churn-bundle", churn_bundle is not None),
+            ("--as-of", as_of is not None), ("--control-share", control_share is not None), ("--churn-bundle", churn_bundle is not None),
             ("--value-bundle", value_bundle is not None), ("--churn-horizon-days", churn_horizon_days is not None),
             ("--value-horizon-days", value_horizon_days is not None), ("--lang", lang != "both"),
             ("--previous", previous is not None), ("--engine spark", _engine(engine) == "spark")))
         _writable(out)
         table_mode.run_score(cfg, clean, out_dir=out, workdir=workdir, env=_env(), reporter=reporter)
         return
+    if control_share is not None and not cfg.scoring_job.control_group.enabled:
+        from loyalist.errors import ConfigError
+
+        raise ConfigError(f"--control-share {control_share:g} is given but scoring_job.control_group.enabled is false, "
+                          "so no one would be held out; set it to true in the config or drop the option.")
     if _engine(engine) == "spark":
         from loyalist.jobs import score_spark
 

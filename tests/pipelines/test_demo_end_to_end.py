@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -369,6 +370,36 @@ def test_demo_holds_out_a_control_group_beside_the_list_and_in_mlflow(demo_dir, 
     pd.testing.assert_frame_equal(again, assignment)  # the same split on a rerun
     csv = pd.read_csv(tmp_path / "o" / "churn_risk.csv", encoding="utf-8-sig", usecols=["customer_id"])
     assert set(csv["customer_id"]) == set(risk.loc[~control, "customer_id"])
+
+
+def test_score_control_share_option_holds_out_that_share_and_refuses_0_or_1(demo_dir, tmp_path):
+    """Issue 16 §1 / bad input: the control share from the command line (it was a config key only): held out per
+    stratum, written in the assignment and said; 0, 1 or more is one sentence (exit 2), as is a share while control
+    groups are off."""
+    workdir, _ = demo_dir
+    clean = workdir / "data" / "demo" / "clean"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlruns/mlflow.db", "COLUMNS": "160"}
+
+    def score(*extra: str):
+        return CliRunner().invoke(app, ["score", "--clean", str(clean), "--workdir", str(workdir), "--out",
+                                        str(tmp_path / "o"), *extra], env=env)
+
+    for bad in ("0", "1", "1.5", "-0.2"):
+        result = score("--control-share", bad)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert "is not strictly between 0 and 1" in said and "scoring_job.control_group.enabled: false" in said, said
+    (tmp_path / "off.yaml").write_text("scoring_job:\n  control_group:\n    enabled: false\n", encoding="utf-8")
+    off = score("--config", str(tmp_path / "off.yaml"), "--control-share", "0.2")
+    assert off.exit_code == 2 and "scoring_job.control_group.enabled is false" in " ".join(off.output.split())
+    result = score("--control-share", "0.25")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assignment = pd.read_parquet(tmp_path / "o" / "churn_risk_control.parquet")
+    assert set(assignment["share"]) == {0.25}
+    sizes = assignment.groupby(["action", "loyalty_tier", "risk_band"])["group"].agg(
+        n="size", control=lambda g: int((g == "control").sum()))
+    assert (sizes["control"] == np.floor(sizes["n"] * 0.25 + 0.5)).all()  # round(n x share) per stratum
+    assert "(share 25%, seed 0)" in " ".join(result.output.split())
 
 
 def test_demo_runs_one_campaign_cycle_and_its_first_report_shows_the_measured_effect(demo_dir):
