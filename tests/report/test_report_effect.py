@@ -185,3 +185,16 @@ def test_a_group_of_two_who_all_stayed_gets_a_churn_interval_wider_than_a_point(
     small = _action(section, SMALL)
     assert small["control_low"] == 0 and 0.6 < small["control_high"] < 0.7  # Wilson 0/2: 0 to 0.658
     assert 0.15 < small["treatment_low"] < small["churn_treatment"] < small["treatment_high"] < 0.6
+
+
+def test_one_customer_kept_or_lost_is_singular():
+    """The demo's report said "1 customers lost"; one customer is "1 customer"."""
+    row = {"level": "action", "group": SMALL, "n_treatment": 1005, "n_control": 112, "churn_treatment": 0.010,
+           "churn_control": 0.009, "churn_difference": 0.001, "churn_ci_low": -0.039, "churn_ci_high": 0.012,
+           "saved": -1.03, "saved_low": -12.0, "saved_high": 39.0, "verdict": "no_effect", "large_enough": True,
+           "mde": 0.03, "cost": 300.0, "net": -3828213.0, "net_low": -6.9e7, "net_high": 6.2e7}
+    section = effect_section({"campaign": "c", "campaign_date": "2024-06-30", "horizon_days": 90, "alpha": 0.05,
+                              "summary": [row | {"level": "all", "group": "all", "saved": 6.1}, row]})
+    assert "1,005 treated customers, 1 customer lost (-39 to 12)" in _action(section, SMALL)["sentence"]["en"]
+    assert "6 customers kept" in section["overall"]["sentence"]["en"]
+    assert "约多流失 1 位" in _action(section, SMALL)["sentence"]["zh"]

@@ -80,6 +80,8 @@ def _sentences(row: Mapping[str, Any], label: Mapping[str, str], confidence: str
     kept = {"zh": "约多流失", "en": "customers lost"} if lost else {"zh": "约挽留", "en": "customers kept"}
     if lost:
         saved, low, high = (None if v is None else -v for v in (saved, high, low))
+    if fmt_int(saved) == "1":  # "1 customer kept", not "1 customers kept"
+        kept = {"zh": kept["zh"], "en": kept["en"].replace("customers", "customer")}
     text = sentence(
         "effect_action", action=label, change=change, control=fmt_pct(row.get("churn_control")),
         treatment=fmt_pct(row.get("churn_treatment")), difference=_points(diff), confidence=confidence,
