@@ -127,7 +127,9 @@ def active_churn(quality: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def data_quality(ctx: Context) -> dict[str, Any]:
-    """Rows in / kept / rejected per table and rejected or changed rows per (table, rule, action)."""
+    """Rows in / kept / rejected per table (``tables``), rejected or changed rows per (table, rule, action)
+    (``rules``), the date columns whose time zone prepare dropped (``time_zones``, :func:`time_zones`; [] when none)
+    and what the money figures count (``revenue``, :func:`revenue_basis`, when the clean orders are there)."""
     if ctx.clean is None or (ctx.clean.rows is None and ctx.clean.rejects is None):
         return {"available": False, "note": note({"zh": "数据质量（剔除规则统计）", "en": "data quality (rejects per rule)"},
                                                  {"zh": "未提供 --clean 清洗数据目录", "en": "no --clean folder given"})}
