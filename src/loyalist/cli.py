@@ -653,8 +653,9 @@ def effect(
 @app.command()
 @_friendly
 def uplift(
-    assignment: Annotated[Path, typer.Option(
-        "--assignment", help="A past campaign's churn_risk_control.parquet (or .csv) written by 'loyalist score'.")],
+    assignment: Annotated[list[Path], typer.Option(
+        "--assignment", help="A past campaign's churn_risk_control.parquet (or .csv) written by 'loyalist score'; "
+        "repeat it to learn from several past campaigns pooled (each with its own date's features and outcomes).")],
     horizon_days: Annotated[int, typer.Option(
         "--horizon-days", min=1, help="Days after the campaign date over which a customer counts as kept.")] = 90,
     clean: CleanOpt = Path("data/clean"),
@@ -671,7 +672,7 @@ def uplift(
     workdir: WorkdirOpt = Path("."),
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
-    """Learn targeting by uplift from a past campaign with a control group: a model of how much the action raises
+    """Learn targeting by uplift from past campaigns with a control group: a model of how much the action raises
     each customer's chance to stay, judged on held-out customers (Qini beside churn-risk ranking and random) and
     registered in MLflow; the next 'loyalist score' adds uplift and expected_saved_value to the list."""
     from loyalist.jobs import uplift as job

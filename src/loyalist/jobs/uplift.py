@@ -8,7 +8,7 @@ next 'loyalist score' adds ``uplift`` and ``expected_saved_value`` to the list w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from loyalist.batch.effect import campaign_outcomes
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
-from loyalist.errors import DataQualityError
+from loyalist.errors import CampaignError, DataQualityError
 from loyalist.io import output_set, write_json
 from loyalist.jobs._common import config_tags, start_tracking
 from loyalist.jobs._ui import Reporter
@@ -89,7 +89,7 @@ def _choice_words(learner: str, selection: Mapping[str, Any]) -> str:
 
 
 def run(
-    assignment_path: Path,
+    assignment_path: Path | Sequence[Path],
     clean_dir: Path,
     *,
     config: LoyalistConfig,
@@ -101,7 +101,10 @@ def run(
     drop_uncontrolled_strata: bool = False,
     reporter: Reporter | None = None,
 ) -> UpliftJobResult:
-    """Fit, judge and register an uplift model from one campaign.
+    """Fit, judge and register an uplift model from one campaign, or from several past campaigns pooled
+    (``assignment_path`` a list: each campaign's features are the snapshot at its own date and its outcomes the
+    horizon after it; a customer in several campaigns is held out, and kept in one cross-validation fold, as a
+    whole: :func:`loyalist.uplift.pool_campaigns`).
 
     ``method``: one of :data:`loyalist.uplift.UPLIFT_METHODS`; ``auto`` (default) chooses among the logistic
     T-learner and the LightGBM T- and X-learners by cross-validated Qini on the campaign with a one-standard-error
@@ -116,13 +119,20 @@ def run(
     from loyalist.report.charts import qini_figure
     from loyalist.tracking import CHAMPION, log_model, set_alias, set_version_description
     from loyalist.tracking import run as mlflow_run
-    from loyalist.uplift import campaign_training_set, evaluate_uplift, make_uplift_model
+    from loyalist.uplift import campaign_training_set, evaluate_uplift, make_uplift_model, pool_campaigns
     from loyalist.uplift.models import CrossValidatedUplift
 
     reporter = reporter or Reporter(quiet=True)
     seed = int(config.training.random_state)
     make_uplift_model(method)  # an unknown method stops before any work
-    assignment = _read_assignment(assignment_path)
+    given = [Path(assignment_path)] if isinstance(assignment_path, (str, Path)) else [Path(p) for p in assignment_path]
+    if not given:
+        raise CampaignError("No campaign assignment given; pass --assignment with a past campaign's "
+                            "churn_risk_control.parquet (once per campaign to pool several).")
+    seen = [str(p.resolve()) for p in given]
+    if len(set(seen)) != len(seen):
+        twice = next(p for p in given if seen.count(str(p.resolve())) > 1)
+        raise CampaignError(f"The assignment {twice} is given twice; pass each campaign once.")
     tables = read_clean(Path(clean_dir))
     key = pseudonym_key(config.privacy, env or {})
     orders = tables["orders"]
@@ -130,16 +140,35 @@ def run(
         raise DataQualityError(f"The orders of {clean_dir} could not be read as a table.")
     if key is not None:
         orders = orders.assign(customer_id=pseudonymize(orders["customer_id"], key))
-    # the checks of 'loyalist effect' (customers in the data and each once, both groups, a share in (0, 1), outcomes
-    # after the campaign date): a customer on the file twice could land in both the training and the held-out part
-    # and inflate the held-out Qini (the demo's campaign appended to itself: 0.022 -> 0.058, "champion")
-    _check_campaign(assignment, Path(assignment_path), orders, str(Path(clean_dir) / "orders.parquet"),
-                    _customer_ids(Path(clean_dir), key))
-    with reporter.step(f"Outcomes over {horizon_days} days and the snapshot at the campaign date"):
-        outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+    known = _customer_ids(Path(clean_dir), key)
+    sets: list[Any] = []
+    names: list[str] = []
+    days: list[pd.Timestamp] = []
+    for path in given:
+        assignment = _read_assignment(path)
+        # the checks of 'loyalist effect' (customers in the data and each once, both groups, a share in (0, 1),
+        # outcomes after the campaign date): a customer on the file twice could land in both the training and the
+        # held-out part and inflate the held-out Qini (the demo's campaign appended to itself: 0.022 -> 0.058)
+        _check_campaign(assignment, path, orders, str(Path(clean_dir) / "orders.parquet"), known)
+        name = (str(assignment["campaign"].iloc[0]) if "campaign" in assignment
+                else path.stem if len(given) > 1 else "campaign")
         day = pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).normalize()
-        data = campaign_training_set(_snapshot(tables, day, config, key), outcomes,
-                                     drop_strata_without_control=drop_uncontrolled_strata)
+        if day in days:
+            other = given[days.index(day)]
+            raise CampaignError(f"The campaigns of {other} and {path} are both dated {day.date()}: pool one "
+                                "campaign per date (merge the two assignments into one file, or pass one of them).")
+        with reporter.step(f"Outcomes over {horizon_days} days and the snapshot at the campaign date"
+                           + (f" {day.date()} ({name})" if len(given) > 1 else "")):
+            outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+            sets.append(campaign_training_set(_snapshot(tables, day, config, key), outcomes,
+                                              drop_strata_without_control=drop_uncontrolled_strata))
+        names.append(name)
+        days.append(day)
+    data = pool_campaigns(sets)
+    day = max(days)
+    # several campaigns: their names and dates joined, in the order given (uplift.json, MLflow, the report)
+    campaign = " + ".join(names)
+    campaign_date = " + ".join(str(d.date()) for d in days)
 
     threads = lgbm_threads(config.compute.lgbm_threads)
 
@@ -158,24 +187,26 @@ def run(
     champion = evaluation.qini > evaluation.qini_random_p95
     fig = qini_figure(evaluation.curves, qini={"uplift model": evaluation.qini,
                                                "churn risk": evaluation.qini_churn_risk})
-    campaign = str(assignment["campaign"].iloc[0]) if "campaign" in assignment else "campaign"
     meta: dict[str, Any] = {
-        "campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
+        "campaign": campaign, "campaign_date": campaign_date, "horizon_days": int(horizon_days),
         "method": method, "learner": str(getattr(model, "choice_", method)),
         "learner_cv_qini": {n: [round(float(v), 4) for v in vs] for n, vs in getattr(model, "cv_scores_", {}).items()},
         "learner_selection": _selection(getattr(model, "selection_", {})),
         "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
+        "campaigns": [{"campaign": n, "campaign_date": str(d.date()), "customers": int(rows), "assignment": str(p)}
+                      for n, p, (d, rows) in zip(names, given, data.campaigns or [(day, len(data.X))], strict=True)],
         "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
         "features": list(model.feature_names_), "k": float(evaluation.k),
         "curves": {name: _thin(x, y) for name, (x, y) in evaluation.curves.items()}}
     name = uplift_model_name(config)
     start_tracking(config, workdir, env)
-    with mlflow_run(f"uplift-{campaign}", tags={"campaign": campaign, "campaign_date": str(day.date()),
+    with mlflow_run(f"uplift-{campaign}", tags={"campaign": campaign, "campaign_date": campaign_date,
                                               **config_tags(config)}) as h:
-        h.log_params({"campaign": campaign, "campaign_date": str(day.date()), "horizon_days": int(horizon_days),
+        h.log_params({"campaign": campaign, "campaign_date": campaign_date, "horizon_days": int(horizon_days),
                       "method": method, "learner": meta["learner"], "customers": meta["customers"],
                       "control": meta["control"],
-                      "assignment": str(assignment_path), "outcome": "stay = 1 - churn",
+                      "assignment": ", ".join(str(p) for p in given), "campaigns": len(given),
+                      "outcome": "stay = 1 - churn",
                       **{f"learner_{k}": meta["learner_selection"][k] for k in ("rule", "folds", "repeats",
                                                                                  "se_multiple", "best", "margin")
                          if k in meta["learner_selection"]}})
@@ -187,14 +218,15 @@ def run(
         h.log_figure(fig, "plots/qini.png")
         info = log_model(h, model, registered_name=name, input_example=data.X.head(50),
                          tags={"qini": f"{evaluation.qini:.4f}", "campaign": campaign,
-                               "campaign_date": str(day.date())})
+                               "campaign_date": campaign_date})
         if champion:
             set_alias(name, CHAMPION, info.version)
         learner = method if meta["learner"] == method else (
             f"{method}: {meta['learner']}, {_choice_words(meta['learner'], meta['learner_selection'])}"
             if meta["learner_selection"] else f"{method}: {meta['learner']}, too few customers to cross-validate")
-        text = (f"Uplift model ({learner}) learned from campaign {campaign} of {day.date()} ({meta['customers']:,} "
-                f"customers, {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
+        text = (f"Uplift model ({learner}) learned from campaign{'s' if len(given) > 1 else ''} {campaign} of "
+                f"{campaign_date} ({meta['customers']:,} customers, {meta['control']:,} control), outcome: still buying "
+                f"{horizon_days} days later. "
                 f"Held-out normalised Qini {evaluation.qini:.3f} (95% interval {evaluation.qini_low:+.3f} to "
                 f"{evaluation.qini_high:+.3f}; {evaluation.n_test:,} held-out customers, {evaluation.n_test_control:,} "
                 f"control, {evaluation.n_test_control_churned:,} of them churned) vs {evaluation.qini_churn_risk:.3f} "
@@ -211,7 +243,7 @@ def run(
     # one output set: qini.png and uplift.json (which the report and the demo read) are replaced as a whole, after
     # the MLflow run, or not at all when the run stops before (MLflow unreachable, a full disk, Ctrl-C): the job
     # used to save qini.png first, so a failed rerun left its picture beside the previous run's uplift.json
-    with output_set(Path(out_dir), "uplift", campaign=campaign, campaign_date=str(day.date())) as files:
+    with output_set(Path(out_dir), "uplift", campaign=campaign, campaign_date=campaign_date) as files:
         fig.savefig(files.path("qini.png"), bbox_inches="tight")
         write_json(meta, files.path("uplift.json"))
     paths = {"json": files.target("uplift.json"), "qini_png": files.target("qini.png")}

@@ -20,10 +20,10 @@ import pandas as pd
 
 from loyalist.errors import CampaignError, DataQualityError
 from loyalist.uplift.metrics import qini_auc_score, qini_curve, qini_interval, random_qini, uplift_at_k
-from loyalist.uplift.models import TwoModelUplift, _UpliftBase, uplift_features
+from loyalist.uplift.models import CrossValidatedUplift, TwoModelUplift, _UpliftBase, uplift_features
 
-__all__ = ["CampaignTrainingSet", "UpliftEvaluation", "campaign_training_set", "evaluate_uplift",
-           "expected_saved_value", "MIN_P_STAY"]
+__all__ = ["CampaignTrainingSet", "UpliftEvaluation", "campaign_training_set", "pool_campaigns", "holdout_split",
+           "evaluate_uplift", "expected_saved_value", "MIN_P_STAY"]
 
 _NEEDS = ("customer_id", "campaign_date", "group", "churn", "revenue")
 
@@ -39,6 +39,14 @@ class CampaignTrainingSet:
     customer_id: pd.Series
     campaign_date: pd.Timestamp
     dropped_strata: list[str] = field(default_factory=list)
+    #: the campaigns pooled into this set (:func:`pool_campaigns`): one (campaign date, rows) per campaign; empty for
+    #: a single campaign's set
+    campaigns: list[tuple[pd.Timestamp, int]] = field(default_factory=list)
+
+    @property
+    def pooled(self) -> bool:
+        """True when a customer can have several rows (campaigns pooled): splits must keep a customer together."""
+        return bool(self.customer_id.duplicated().any())
 
 
 def campaign_training_set(
@@ -111,6 +119,54 @@ def campaign_training_set(
         customer_id=ids, campaign_date=day, dropped_strata=dropped)
 
 
+def pool_campaigns(sets: Sequence[CampaignTrainingSet]) -> CampaignTrainingSet:
+    """Several past campaigns as one training set: each campaign's rows keep their own features (the snapshot at
+    that campaign's date) and outcomes (its own horizon after its date), so the time rule holds per row. A customer
+    in two campaigns has two rows; :func:`evaluate_uplift` and the ``auto`` learner's folds then keep a customer's
+    rows on one side (``customer_id`` is the group). ``campaign_date`` is the latest campaign's."""
+    if not sets:
+        raise CampaignError("No campaign to learn from; pass at least one campaign assignment.")
+    if len(sets) == 1:
+        return sets[0]
+    dates = [s.campaign_date for s in sets]
+    if len(set(dates)) != len(dates):
+        same = sorted({d for d in dates if dates.count(d) > 1})[0]
+        raise CampaignError(
+            f"Two of the campaigns to pool are dated {same.date()}: one campaign per date (a customer's features "
+            "at that date would count twice); merge them into one assignment, or pass each once.")
+    columns = list(dict.fromkeys(c for s in sets for c in s.X.columns))
+    # the same config gives every campaign the same feature columns; a column one snapshot lacks reads as missing
+    X = pd.concat([s.X.reindex(columns=columns) for s in sets], ignore_index=True)
+    return CampaignTrainingSet(
+        X=X, treatment=np.concatenate([s.treatment for s in sets]), stay=np.concatenate([s.stay for s in sets]),
+        revenue=np.concatenate([s.revenue for s in sets]),
+        customer_id=pd.concat([s.customer_id for s in sets], ignore_index=True).astype("string"),
+        campaign_date=max(dates), dropped_strata=[d for s in sets for d in s.dropped_strata],
+        campaigns=[(s.campaign_date, len(s.X)) for s in sets])
+
+
+def holdout_split(data: CampaignTrainingSet, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The rows :func:`evaluate_uplift` learns from and judges on: a random ``test_size`` of the customers held out,
+    stratified by contacted x stayed. For a single campaign (one row per customer) it is exactly
+    ``train_test_split`` of the rows; for pooled campaigns the customers are split (each by its latest campaign's
+    cell) and every row of a held-out customer is held out, so no customer is learned from and judged on."""
+    from sklearn.model_selection import train_test_split
+
+    cells = data.treatment * 2 + data.stay
+    rows = np.arange(len(cells))
+    if not data.pooled:
+        tr, te = train_test_split(rows, test_size=test_size, random_state=seed, stratify=cells)
+        return np.asarray(tr), np.asarray(te)
+    ids = data.customer_id.astype("string").to_numpy(dtype=object)
+    last = pd.DataFrame({"id": ids, "cell": cells}).drop_duplicates("id", keep="last")
+    counts = last["cell"].value_counts()
+    stratify = last["cell"].to_numpy() if counts.min() >= 2 else None
+    _, held = train_test_split(last["id"].to_numpy(dtype=object), test_size=test_size, random_state=seed,
+                               stratify=stratify)
+    test = pd.Series(ids).isin(set(held)).to_numpy(dtype=bool)
+    return rows[~test], rows[test]
+
+
 @dataclass(frozen=True)
 class UpliftEvaluation:
     """Held-out judgement of an uplift model (outcome: stay)."""
@@ -166,8 +222,6 @@ def evaluate_uplift(
     (``bootstrap`` resamples, :func:`~loyalist.uplift.metrics.qini_interval`), of ranking by churn risk
     (P(churn if not contacted) from a T-learner's control model, i.e. the list's default order) and the 95th
     percentile of random rankings."""
-    from sklearn.model_selection import train_test_split
-
     y, t = data.stay, data.treatment
     cells = t * 2 + y
     counts = np.bincount(cells, minlength=4)
@@ -176,8 +230,12 @@ def evaluate_uplift(
             "The campaign is too small to judge an uplift model: each of contacted/control x stayed/churned needs "
             f"at least 2 customers; got {counts.tolist()} (control churned, control stayed, contacted churned, "
             "contacted stayed).")
-    tr, te = train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed, stratify=cells)
-    model = make_model().fit(data.X.iloc[tr], t[tr], y[tr])
+    tr, te = holdout_split(data, test_size=test_size, seed=seed)
+    model = make_model()
+    if data.pooled and isinstance(model, CrossValidatedUplift):  # its folds keep a customer's rows together
+        model = model.fit(data.X.iloc[tr], t[tr], y[tr], groups=data.customer_id.to_numpy(dtype=object)[tr])
+    else:
+        model = model.fit(data.X.iloc[tr], t[tr], y[tr])
     score = model.predict(data.X.iloc[te])
     risk_model = TwoModelUplift(random_state=seed).fit(data.X.iloc[tr], t[tr], y[tr])
     churn_risk = 1 - risk_model.predict_outcomes(data.X.iloc[te])[0]

@@ -34,7 +34,7 @@ from loyalist.errors import DataQualityError, ModelError, NotFittedError
 
 __all__ = ["DEFAULT_UPLIFT_PARAMS", "TwoModelUplift", "XLearnerUplift", "TransformedOutcomeUplift",
            "LogisticTwoModelUplift", "CrossValidatedUplift", "AUTO_CANDIDATES", "UPLIFT_METHODS", "make_uplift_model",
-           "uplift_features", "CrossValidatedUpliftX", "AUTO_X_CANDIDATES", "choose_candidate", "cv_fold_seeds",
+           "uplift_features", "CrossValidatedUpliftX", "AUTO_X_CANDIDATES", "choose_candidate", "cv_fold_seeds", "cv_splits",
            "leaf_minimum", "LEAF_SHARE"]
 
 #: LightGBM parameters of the outcome and effect models. A campaign's effect is small beside the outcome's own
@@ -425,6 +425,24 @@ def _fold_score(y: np.ndarray, score: np.ndarray, t: np.ndarray, outcome: str) -
     return area / (len(y) ** 2 * (float(np.std(y)) or 1.0))
 
 
+def cv_splits(strata: np.ndarray, groups: object, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (training rows, test rows) of ``n_splits`` shuffled folds stratified by ``strata``; with ``groups`` (one
+    label per row) that repeat, stratified group folds that keep each label's rows in one fold (a customer in two
+    pooled campaigns is never learned from and judged in the same fold). Unique or absent groups give exactly the
+    plain stratified folds."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    zeros = np.zeros(len(strata))
+    if groups is not None:
+        g = pd.Series(np.asarray(groups, dtype=object)).astype("string").to_numpy(dtype=object)
+        if len(g) != len(strata):
+            raise ModelError(f"groups has {len(g)} labels for {len(strata)} rows; pass one per row.")
+        if pd.Series(g).duplicated().any():
+            folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            return list(folds.split(zeros, strata, g))
+    return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(zeros, strata))
+
+
 class CrossValidatedUplift(_UpliftBase):
     """Chooses its learner by cross-validated Qini on the data it is fitted on, then refits the winner on all of it.
 
@@ -484,9 +502,13 @@ class CrossValidatedUplift(_UpliftBase):
             kwargs["params"] = self.params
         return make_uplift_model(method, **kwargs)
 
-    def fit(self, X: pd.DataFrame, treatment: object, y: object) -> CrossValidatedUplift:
-        from sklearn.model_selection import StratifiedKFold
+    def fit(self, X: pd.DataFrame, treatment: object, y: object, groups: object = None) -> CrossValidatedUplift:
+        """Choose the learner by cross-validated Qini and fit it on every row.
 
+        ``groups``: one label per row (the customer id) when a customer can have several rows, as in campaigns
+        pooled by :func:`loyalist.uplift.pool_campaigns`: the folds then keep a customer's rows together
+        (stratified group folds), so no fold is judged on a customer it learned from. Without repeated labels the
+        folds are the plain stratified ones (the same as without ``groups``)."""
         t, y_ = _check_xy(X, treatment, y, self.outcome)
         names = list(dict(self.candidates or self.default_candidates))
         if not names:
@@ -501,8 +523,7 @@ class CrossValidatedUplift(_UpliftBase):
         scores: dict[str, list[float]] = {n: [] for n in names}
         if len(names) > 1 and np.bincount(strata, minlength=4)[np.unique(strata)].min() >= 2 * int(self.cv):
             for seed in cv_fold_seeds(int(self.random_state), int(self.repeats)):
-                folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=seed)
-                for tr, te in folds.split(np.zeros(len(t)), strata):
+                for tr, te in cv_splits(strata, groups, int(self.cv), seed):
                     for n, pred in self._fold_predictions(names, X.iloc[tr], t[tr], y_[tr], X.iloc[te]).items():
                         scores[n].append(_fold_score(y_[te], pred, t[te], self.outcome))
         self.cv_scores_ = {n: v for n, v in scores.items() if v}
