@@ -256,3 +256,22 @@ def test_ranked_by_saved_value_without_the_column_falls_back_and_says_so(scored,
     assert [r["customer_id"] for r in rec["plan_customers"]] == list(top["customer_id"])
     assert any("the list summary says the list is ranked by expected_saved_value but the list has no such figures"
                in n["en"] for n in rec["notes"])
+
+
+def test_find_uplift_reads_a_pooled_model_of_several_campaigns(uplift_result, tmp_path):
+    """An uplift model learned from campaigns pooled ('loyalist uplift --assignment A --assignment B') writes
+    campaign_date "d1 + d2": the report finds it (it was skipped as 'no date', so a list scored with the pooled
+    model got the older single campaign's Qini beside 'this list uses version 2'), dates it by its latest campaign
+    (a list before that campaign does not take it) and says which campaigns it learned from."""
+    scores = tmp_path / "outputs" / "scores" / "churn_risk.parquet"
+    scores.parent.mkdir(parents=True)
+    _write(tmp_path / "outputs" / "uplift", uplift_result, "2024-06-30", 1)
+    pooled = tmp_path / "outputs" / "scores" / "pooled"
+    _write(pooled, uplift_result, "2024-03-31 + 2024-08-31", 2)
+    assert find_uplift(scores, as_of="2024-12-31") == (pooled / "uplift.json").resolve()  # latest campaign: Aug
+    assert find_uplift(scores, as_of="2024-12-31", version="2") == (pooled / "uplift.json").resolve()
+    assert find_uplift(scores, as_of="2024-12-31", version="1").parent.name == "uplift"
+    # a list dated before the pooled model's later campaign does not take it, though its first campaign is earlier
+    assert find_uplift(scores, as_of="2024-07-31").parent.name == "uplift"
+    section = uplift_section(read_uplift(pooled))
+    assert "2024-03-31 + 2024-08-31" in section["sentence"]["en"] and "2024-03-31 + 2024-08-31" in section["sentence"]["zh"]

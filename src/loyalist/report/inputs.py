@@ -6,7 +6,7 @@ Reading files is the edge of the report; everything after works on the frames an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,17 @@ def find_effect(scores_path: Path | str, as_of: Any = None) -> Path | None:
     return _find_result(scores_path, EFFECT_FILE, "effect", read_effect, as_of)
 
 
+def _result_date(data: Mapping[str, Any]) -> pd.Timestamp:
+    """The campaign date of an effect or uplift result: for an uplift model learned from several campaigns pooled
+    (``campaign_date`` "2024-06-30 + 2024-09-30", ``loyalist uplift --assignment A --assignment B``) the latest of
+    them, since the model has seen outcomes up to that campaign's. Raises ValueError/TypeError when it is no date."""
+    text = str(data["campaign_date"])
+    days = [pd.Timestamp(part.strip()) for part in text.split(" + ")] if " + " in text else [pd.Timestamp(text)]
+    if any(pd.isna(d) for d in days):
+        raise ValueError(f"campaign_date {text!r} is not a date")
+    return max(days)
+
+
 def _find_result(scores_path: Path | str, file: str, sub: str, read: Callable[[Path], dict[str, Any]],
                  as_of: Any, prefer: Callable[[dict[str, Any]], bool] = lambda data: False) -> Path | None:
     """The result file ``file`` for a report on ``scores_path`` (in the list's folder, its sub-folders, or the
@@ -173,7 +184,7 @@ def _find_result(scores_path: Path | str, file: str, sub: str, read: Callable[[P
     for p in found:
         try:
             data = read(p)
-            day = pd.Timestamp(data["campaign_date"])
+            day = _result_date(data)
         except (InputFileError, ValueError, TypeError):
             continue
         if limit is not None and day > limit:
