@@ -247,6 +247,7 @@ _VERDICTS = {
     "negative": ("负面：联系反而提高流失率", "negative: contact raised churn"),
     "no_effect": ("未见效果（样本充足）", "no effect seen (sample large enough)"),
     "inconclusive": ("尚无定论（样本不足）", "inconclusive (too few customers to tell)"),
+    "chance": ("可能是偶然（多组同时检验后不显著）", "may be chance (not significant once the groups are tested together)"),
     "no_estimate": ("无法估计（缺少对照组客户）", "no estimate (too few control customers)"),
 }
 
@@ -744,6 +745,13 @@ SENTENCES: dict[str, dict[str, str]] = {
               "在更大规模的活动中再次测量。",
         "en": "{action} is inconclusive: with {n_control} control customers only a difference of {mde} points "
               "or more can be told apart; keep the control group and measure again on a larger campaign.",
+    },
+    "effect_flag_chance": {
+        "zh": "留意 {action}：流失率上升 {difference} 个百分点（{ci_low} 至 {ci_high}），但同时检验 {tests} 项措施后"
+              "并不显著（Holm 校正 p = {p_adjusted}），可能只是偶然；保留对照组，在下一次活动中再次测量后再决定是否停止。",
+        "en": "Watch {action}: churn rose {difference} points ({ci_low} to {ci_high}), but with {tests} actions "
+              "tested together this is not significant (Holm-adjusted p = {p_adjusted}) and may be chance; keep the "
+              "control group and measure again before stopping it.",
     },
     # targeting by uplift (loyalist uplift)
     "uplift_none": {

@@ -28,6 +28,13 @@ with its interval (the cost is known, so the interval is the revenue total's shi
 :func:`effect_summary` turns the long table into one row per group (customers saved, value kept net of cost and a
 verdict: ``works``, ``negative`` when the interval says contact raised churn, ``no_effect`` when it covers zero
 and the sample was large enough, ``inconclusive`` when it covers zero and the sample was too small to tell).
+
+Many groups are judged at once (8 actions, 4 tiers, 4 bands): at a 95% interval each, a campaign whose actions all do
+nothing still has one of its 8 actions called harmful (or working) about a third of the time (a sixth for "harmful"
+alone). So within each level (the actions, the tiers, the bands) a verdict of ``works`` or ``negative`` also needs
+the churn difference's Holm-adjusted p-value (Holm's step-down over that level's groups, the family-wise error at
+``alpha``) below ``alpha``; a group whose 95% interval excludes zero but whose adjusted p-value does not gets
+``chance`` (it may be chance) and says so. The overall row (one test) is judged by its interval alone, as before.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ from loyalist.config.models import ActionRule
 from loyalist.errors import DataQualityError
 
 __all__ = ["OUTCOMES", "EFFECT_COLUMNS", "SUMMARY_COLUMNS", "VERDICTS", "action_costs", "campaign_outcomes",
-           "difference", "share_difference", "wilson_interval", "measure_effect", "effect_summary"]
+           "difference", "share_difference", "wilson_interval", "measure_effect", "effect_summary", "holm",
+           "is_flagged"]
 
 #: Outcome -> what it is.
 OUTCOMES: dict[str, str] = {
@@ -62,7 +70,8 @@ EFFECT_COLUMNS: tuple[str, ...] = (
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "level", "group", "n_treatment", "n_control", "churn_treatment", "churn_control", "churn_difference",
     "churn_ci_low", "churn_ci_high", "large_enough", "mde", "saved", "saved_low", "saved_high", "revenue_kept",
-    "revenue_kept_low", "revenue_kept_high", "cost", "net", "net_low", "net_high", "verdict", "note",
+    "revenue_kept_low", "revenue_kept_high", "cost", "net", "net_low", "net_high", "churn_p_value",
+    "churn_p_adjusted", "tests", "verdict", "note",
 )
 
 #: Verdict -> what it means (the churn difference's interval).
@@ -71,6 +80,8 @@ VERDICTS: dict[str, str] = {
     "negative": "the interval is above zero: contact raised churn",
     "no_effect": "the interval covers zero and the sample was large enough to see the target difference",
     "inconclusive": "the interval covers zero and the sample was too small to tell (underpowered)",
+    "chance": "the interval excludes zero, but not once the level's groups are tested together (Holm): it may be "
+              "chance",
     "no_estimate": "too few treatment or control customers for an estimate",
 }
 
@@ -261,24 +272,55 @@ def measure_effect(
     return table
 
 
-def _verdict(row: Mapping[str, object]) -> str:
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control over the given tests; NaN stays NaN and is not
+    counted as a test): the i-th smallest of m p-values times (m - i + 1), made monotone, at most 1."""
+    p = np.asarray(p_values, dtype="float64")
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if not len(ok):
+        return out
+    order = ok[np.argsort(p[ok], kind="mergesort")]
+    m = len(order)
+    adjusted = np.maximum.accumulate(p[order] * (m - np.arange(m)))
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def _verdict(row: Mapping[str, object], alpha: float = 0.05) -> str:
     low, high = row.get("churn_ci_low"), row.get("churn_ci_high")
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return "no_estimate"
-    if float(high) < 0:  # type: ignore[arg-type]
-        return "works"
-    if float(low) > 0:  # type: ignore[arg-type]
-        return "negative"
+    if float(high) < 0 or float(low) > 0:  # type: ignore[arg-type]
+        adjusted = row.get("churn_p_adjusted")
+        tests = row.get("tests")
+        several = tests is not None and pd.notna(tests) and int(tests) > 1  # type: ignore[call-overload]
+        if several and adjusted is not None and pd.notna(adjusted) and not float(adjusted) < alpha:  # type: ignore[arg-type]
+            return "chance"
+        return "works" if float(high) < 0 else "negative"  # type: ignore[arg-type]
     return "no_effect" if bool(row.get("large_enough")) else "inconclusive"
 
 
-def effect_summary(table: pd.DataFrame) -> pd.DataFrame:
+def is_flagged(row: Mapping[str, object]) -> bool:
+    """Whether the report, the effect run's metrics and the demo flag a group: contact raised churn (``negative``),
+    the sample was too small to tell (``inconclusive``), or churn rose by a margin that may be chance once the
+    level's groups are tested together (``chance`` with a positive difference)."""
+    verdict = row.get("verdict")
+    if verdict in ("negative", "inconclusive"):
+        return True
+    diff = row.get("churn_difference")
+    return verdict == "chance" and diff is not None and pd.notna(diff) and float(diff) > 0  # type: ignore[arg-type]
+
+
+def effect_summary(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """One row per (level, group) of an effect table (:data:`SUMMARY_COLUMNS`), in the table's order.
 
     ``saved`` = -(churn difference) x treated customers (customers kept by the action; ``saved_low`` /
     ``saved_high`` from the interval), ``revenue_kept`` = revenue difference x treated customers, ``net`` =
     revenue kept - the treated customers' action cost, ``large_enough`` / ``mde`` of the churn difference, and
-    the :data:`VERDICTS` key.
+    the :data:`VERDICTS` key. ``churn_p_value`` is the churn difference's two-sided p-value, ``churn_p_adjusted``
+    its Holm adjustment over the groups of its level with an estimate (``tests`` of them; the overall row is one
+    test), which a ``works`` / ``negative`` verdict needs below ``alpha`` (else ``chance``).
     """
     rows = []
     for (level, group), part in table.groupby(["level", "group"], sort=False):
@@ -295,9 +337,18 @@ def effect_summary(table: pd.DataFrame) -> pd.DataFrame:
             "revenue_kept_high": revenue["total_high"], "cost": revenue["cost"], "net": revenue["net"],
             "net_low": revenue["net_low"], "net_high": revenue["net_high"],
             "note": churn["note"] if isinstance(churn["note"], str) else "",
+            "churn_p_value": churn["p_value"],
         }
-        row["verdict"] = _verdict(row)
         rows.append(row)
-    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        p = pd.to_numeric(frame["churn_p_value"], errors="coerce")
+        frame["churn_p_adjusted"] = np.nan
+        frame["tests"] = 0
+        for _, idx in frame.groupby("level", sort=False).groups.items():
+            frame.loc[idx, "churn_p_adjusted"] = holm(p.loc[idx].to_numpy())
+            frame.loc[idx, "tests"] = int(p.loc[idx].notna().sum())
+        frame["verdict"] = [_verdict(r, alpha) for r in frame.to_dict("records")]
+    out = frame.reindex(columns=list(SUMMARY_COLUMNS))
     out["large_enough"] = out["large_enough"].astype("boolean")
     return out

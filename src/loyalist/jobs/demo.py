@@ -156,6 +156,7 @@ def _campaign(
     in ``out_dir/campaign/``)."""
     import shutil
 
+    from loyalist.batch.effect import is_flagged
     from loyalist.batch.outputs import pseudonym_key
     from loyalist.data.campaign import CampaignResponse, simulate_uplift_campaign
     from loyalist.data.prepare import CLEAN_SET
@@ -223,9 +224,11 @@ def _campaign(
             f"{100 * overall['churn_difference']:+.1f} points (95% CI {100 * overall['churn_ci_low']:+.1f} to "
             f"{100 * overall['churn_ci_high']:+.1f}; true {100 * summary['true_effect_churn']:+.1f}); about "
             f"{abs(overall['saved']):,.0f} customers {'kept' if kept else 'lost'} ({low:,.0f} to {high:,.0f}){net}.")
-        flagged = rows[(rows["level"] == "action") & rows["verdict"].isin(["negative", "inconclusive"])]
+        flagged = rows[(rows["level"] == "action")
+                       & pd.Series([is_flagged(r) for r in rows.to_dict("records")], index=rows.index, dtype=bool)]
         if len(flagged):
-            reporter.say(f"{len(flagged)} action(s) flagged negative or inconclusive; see the report's 效果跟踪.")
+            reporter.say(f"{len(flagged)} action(s) flagged (negative, inconclusive, or a rise that may be chance); "
+                         "see the report's 效果跟踪.")
     reporter.say(f"Effect: {effect.paths['summary_csv']} (MLflow experiment {effect_job.campaign_experiment(config)}); "
                  f"rerun: loyalist effect --assignment {control_path} --clean {after_dir} --horizon-days {horizon} "
                  f"--workdir {workdir}")

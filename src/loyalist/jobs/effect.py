@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from loyalist.batch.effect import OUTCOMES, action_costs, campaign_outcomes, effect_summary, measure_effect
+from loyalist.batch.effect import (
+    OUTCOMES,
+    action_costs,
+    campaign_outcomes,
+    effect_summary,
+    is_flagged,
+    measure_effect,
+)
 from loyalist.batch.outputs import pseudonym_key
 from loyalist.config.models import LoyalistConfig
 from loyalist.data.privacy import pseudonymize
@@ -171,7 +178,7 @@ def run(
     with reporter.step(f"Measure the effect over {horizon_days} days"):
         outcomes = campaign_outcomes(assignment, frame, horizon_days=horizon_days)
         table = measure_effect(outcomes, alpha=alpha, costs=action_costs(config.scoring_job.actions))
-        summary = effect_summary(table)
+        summary = effect_summary(table, alpha=alpha)
     out_dir = Path(out_dir)
     date = str(pd.Timestamp(pd.to_datetime(assignment["campaign_date"]).iloc[0]).date())
     meta = {"campaign": str(assignment["campaign"].iloc[0]) if "campaign" in assignment else None,
@@ -230,7 +237,7 @@ def _log_run(config: LoyalistConfig, workdir: Path, env: Mapping[str, str] | Non
             prefix = ("all" if level == "all" else f"action.{number[group]}" if level == "action"
                       else f"{level}.{group}")
             metrics |= {f"{prefix}.{m}": _number(row[m]) for m in _METRICS}
-            metrics[f"{prefix}.flagged"] = float(row["verdict"] in ("negative", "inconclusive"))
+            metrics[f"{prefix}.flagged"] = float(is_flagged(row))
         h.log_metrics(metrics)
         for kind in ("csv", "summary_csv", "json"):
             h.log_artifact(paths[kind], "effect")

@@ -11,9 +11,10 @@ Output of :func:`effect_section` (JSON-able)::
     sentence     bilingual: the campaign, its date, horizon and group sizes (or the "not measured yet" sentence)
     actions      per action: label (bilingual), the figures above, each arm's churn rate with its own interval
                  (``treatment_low`` / ``_high``, ``control_low`` / ``_high``: Wilson's score interval of a share),
-                 verdict, verdict label, flag (negative or inconclusive) and its sentence
+                 verdict, verdict label, flag (negative, inconclusive, or a rise in churn that may be chance once
+                 the actions are tested together: :func:`loyalist.batch.effect.is_flagged`) and its sentence
     groups       the same figures per tier and band (level, group, ...) for the table
-    flags        bilingual sentences for the actions whose effect is negative or inconclusive
+    flags        bilingual sentences for the flagged actions
     overall      the ``all`` row
 """
 
@@ -28,7 +29,7 @@ from loyalist.report.text import both, fmt_int, fmt_money, fmt_pct, sentence
 
 __all__ = ["effect_section", "action_label", "FLAGGED"]
 
-#: Verdicts the report flags.
+#: Verdicts the report flags whatever the direction (a ``chance`` verdict is flagged when churn rose).
 FLAGGED: tuple[str, ...] = ("negative", "inconclusive")
 
 
@@ -62,7 +63,9 @@ def _row(r: Mapping[str, Any], z: float) -> dict[str, Any]:
     verdict = str(r.get("verdict") or "no_estimate")
     out["verdict"] = verdict
     out["verdict_label"] = both("verdict", verdict)
-    out["flagged"] = verdict in FLAGGED
+    from loyalist.batch.effect import is_flagged
+
+    out["flagged"] = is_flagged(out)
     return out
 
 
@@ -98,6 +101,10 @@ def _sentences(row: Mapping[str, Any], label: Mapping[str, str], confidence: str
     elif row.get("verdict") == "inconclusive":
         flag = sentence("effect_flag_inconclusive", action=label, n_control=fmt_int(row.get("n_control")),
                         mde=_points(row.get("mde")).lstrip("+"))
+    elif row.get("verdict") == "chance" and diff > 0:
+        flag = sentence("effect_flag_chance", action=label, difference=_points(diff),
+                        ci_low=_points(row.get("churn_ci_low")), ci_high=_points(row.get("churn_ci_high")),
+                        tests=fmt_int(row.get("tests")), p_adjusted=f"{num(row.get('churn_p_adjusted')) or 0:.2f}")
     return {"sentence": text, "flag": flag}
 
 
