@@ -772,6 +772,13 @@ SENTENCES: dict[str, dict[str, str]] = {
               "(95th percentile); in the top {k}, the stay rate of contacted minus control customers is {at_k} "
               "points, against {at_k_churn_risk} when ranking by churn risk and {at_k_random} at random.",
     },
+    "uplift_pooled": {
+        "zh": "该模型汇总了 {n} 次历史活动（{campaigns}）：同一客户在每次活动中各计一次，上述 {customers} 位客户实为 "
+              "{distinct} 位不同客户；留出评估按客户整体留出（{held_out} 位不同的留出客户），区间与随机基准也按客户抽样。",
+        "en": "It pools {n} past campaigns ({campaigns}): a customer counts once per campaign, so the {customers} "
+              "customers above are {distinct} distinct ones; the held-out judgement holds customers out whole "
+              "({held_out} distinct held-out customers), and the interval and the random benchmark draw customers.",
+    },
     "uplift_qini_interval": {
         "zh": "留出 Qini 的 95% 区间为 {low} 至 {high}（留出客户中对照组 {control} 位，其中 {churned} 位流失）。",
         "en": "The held-out Qini's 95% interval is {low} to {high} ({control} held-out control customers, "

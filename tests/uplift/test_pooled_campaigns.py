@@ -199,10 +199,16 @@ def test_cli_uplift_learns_from_two_campaigns(two_campaigns, tmp_path):
     assert meta["customers"] == len(assignments[0]) + len(assignments[1])
     assert meta["control"] == sum(int((a["group"] == "control").sum()) for a in assignments)
     assert meta["metrics"]["n_train"] + meta["metrics"]["n_test"] == meta["customers"]
+    # "customers" counts a customer once per campaign; the distinct ones are said beside it
+    everyone = pd.concat([a["customer_id"] for a in assignments])
+    assert meta["distinct_customers"] == everyone.nunique() < meta["customers"]
+    assert meta["held_out_customers"] < meta["metrics"]["n_test"]
+    assert 0.25 < meta["held_out_customers"] / meta["distinct_customers"] < 0.35
     run = MlflowClient(store).get_run(meta["run_id"])
     assert run.data.params["campaigns"] == "2" and run.data.tags["campaign"] == "winter + spring"
     version = MlflowClient(store).get_model_version("loyalist-churn-uplift", str(meta["version"]))
     assert "learned from campaigns winter + spring of 2024-03-31 + 2024-06-30" in version.description
+    assert f"customers counted once per campaign, {meta['distinct_customers']:,} distinct" in version.description
 
     # bad input: the same file twice, or two campaigns on one date: one sentence, exit 2, no traceback
     twice = CliRunner().invoke(app, ["uplift", "--assignment", str(files[1]), "--assignment", str(files[1]),
@@ -216,3 +222,12 @@ def test_cli_uplift_learns_from_two_campaigns(two_campaigns, tmp_path):
     said = " ".join(clash.output.split())
     assert clash.exit_code == 2 and "are both dated 2024-06-30: pool one campaign per date" in said, said
     assert "Traceback" not in twice.output + clash.output
+    # a problem in the second of two campaigns names its file (it said "the campaign", which one unknown)
+    bad = tmp_path / "no_control.parquet"
+    treated = assignments[1]["group"] == "treatment"
+    assignments[1].assign(loyalty_tier=np.where(treated & (np.arange(len(treated)) < 40), "vip", "stable")).to_parquet(bad)
+    stratum = CliRunner().invoke(app, ["uplift", "--assignment", str(files[0]), "--assignment", str(bad), *common,
+                                       "--out", str(tmp_path / "u4")], env=env)
+    said = " ".join(stratum.output.split())
+    assert stratum.exit_code == 2 and f"In the campaign {bad} (spring, 2024-06-30): " in said, said
+    assert "have no control customer" in said and "Traceback" not in stratum.output

@@ -119,7 +119,13 @@ def run(
     from loyalist.report.charts import qini_figure
     from loyalist.tracking import CHAMPION, log_model, set_alias, set_version_description
     from loyalist.tracking import run as mlflow_run
-    from loyalist.uplift import campaign_training_set, evaluate_uplift, make_uplift_model, pool_campaigns
+    from loyalist.uplift import (
+        campaign_training_set,
+        evaluate_uplift,
+        holdout_split,
+        make_uplift_model,
+        pool_campaigns,
+    )
     from loyalist.uplift.models import CrossValidatedUplift
 
     reporter = reporter or Reporter(quiet=True)
@@ -159,9 +165,15 @@ def run(
                                 "campaign per date (merge the two assignments into one file, or pass one of them).")
         with reporter.step(f"Outcomes over {horizon_days} days and the snapshot at the campaign date"
                            + (f" {day.date()} ({name})" if len(given) > 1 else "")):
-            outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
-            sets.append(campaign_training_set(_snapshot(tables, day, config, key), outcomes,
-                                              drop_strata_without_control=drop_uncontrolled_strata))
+            try:
+                outcomes = campaign_outcomes(assignment, orders, horizon_days=horizon_days)
+                sets.append(campaign_training_set(_snapshot(tables, day, config, key), outcomes,
+                                                  drop_strata_without_control=drop_uncontrolled_strata))
+            except (CampaignError, DataQualityError) as exc:
+                if len(given) == 1:
+                    raise
+                # several campaigns: say which one (a stratum without control, a horizon past the data's end)
+                raise type(exc)(f"In the campaign {path} ({name}, {day.date()}): {exc}") from exc
         names.append(name)
         days.append(day)
     data = pool_campaigns(sets)
@@ -193,6 +205,10 @@ def run(
         "learner_cv_qini": {n: [round(float(v), 4) for v in vs] for n, vs in getattr(model, "cv_scores_", {}).items()},
         "learner_selection": _selection(getattr(model, "selection_", {})),
         "customers": int(len(data.X)), "control": int((data.treatment == 0).sum()),
+        # pooled: "customers" counts a customer once per campaign; these count each person once (whole set, held out)
+        **({"distinct_customers": int(data.customer_id.nunique()),
+            "held_out_customers": int(data.customer_id.iloc[holdout_split(data, seed=seed)[1]].nunique())}
+           if len(given) > 1 else {}),
         "campaigns": [{"campaign": n, "campaign_date": str(d.date()), "customers": int(rows), "assignment": str(p)}
                       for n, p, (d, rows) in zip(names, given, data.campaigns or [(day, len(data.X))], strict=True)],
         "dropped_strata": data.dropped_strata, "metrics": metrics, "champion": bool(champion),
@@ -225,10 +241,13 @@ def run(
             f"{method}: {meta['learner']}, {_choice_words(meta['learner'], meta['learner_selection'])}"
             if meta["learner_selection"] else f"{method}: {meta['learner']}, too few customers to cross-validate")
         text = (f"Uplift model ({learner}) learned from campaign{'s' if len(given) > 1 else ''} {campaign} of "
-                f"{campaign_date} ({meta['customers']:,} customers, {meta['control']:,} control), outcome: still buying "
-                f"{horizon_days} days later. "
+                f"{campaign_date} ({meta['customers']:,} customers"
+                + (f" counted once per campaign, {meta['distinct_customers']:,} distinct" if len(given) > 1 else "")
+                + f", {meta['control']:,} control), outcome: still buying {horizon_days} days later. "
                 f"Held-out normalised Qini {evaluation.qini:.3f} (95% interval {evaluation.qini_low:+.3f} to "
-                f"{evaluation.qini_high:+.3f}; {evaluation.n_test:,} held-out customers, {evaluation.n_test_control:,} "
+                f"{evaluation.qini_high:+.3f}; {evaluation.n_test:,} held-out customers"
+                + (f" ({meta['held_out_customers']:,} distinct)" if len(given) > 1 else "")
+                + f", {evaluation.n_test_control:,} "
                 f"control, {evaluation.n_test_control_churned:,} of them churned) vs {evaluation.qini_churn_risk:.3f} "
                 f"ranking by churn risk and {evaluation.qini_random_p95:.3f} for random (95th percentile); uplift in "
                 f"the top 30%: {evaluation.uplift_at_k * 100:+.1f} points. "

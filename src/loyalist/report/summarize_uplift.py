@@ -70,6 +70,15 @@ def uplift_section(uplift: Mapping[str, Any] | None, list_summary: Mapping[str, 
         qini_churn_risk=_qini(figures["qini_churn_risk"]), qini_random=_qini(figures["qini_random_p95"]),
         k=f"{k:.0%}", at_k=_points(figures["uplift_at_k"]), at_k_churn_risk=_points(figures["uplift_at_k_churn_risk"]),
         at_k_random=_points(figures["uplift_at_k_random"]))
+    # pooled campaigns (loyalist uplift --assignment A --assignment B): "customers" counts a customer once per
+    # campaign; say which campaigns and how many distinct customers (results that carry the count)
+    pooled = uplift.get("campaigns")
+    if isinstance(pooled, list) and len(pooled) > 1 and uplift.get("distinct_customers") is not None:
+        listed = ", ".join(f"{c.get('campaign')} {c.get('campaign_date')}" for c in pooled if isinstance(c, Mapping))
+        extra = sentence("uplift_pooled", n=str(len(pooled)), campaigns=listed,
+                         customers=fmt_int(uplift.get("customers")), distinct=fmt_int(uplift.get("distinct_customers")),
+                         held_out=fmt_int(uplift.get("held_out_customers")))
+        text = {"zh": text["zh"] + extra["zh"], "en": text["en"] + " " + extra["en"]}
     # the held-out Qini's 95% interval and the thin-evidence verdict the uplift job and the demo print (results
     # written before the interval existed have no qini_low/qini_high: then neither is said)
     low, high = num(m.get("qini_low")), num(m.get("qini_high"))
