@@ -290,7 +290,7 @@ def test_a_pooled_model_says_how_many_distinct_customers_it_learned_from(uplift_
     assert ("It pools 2 past campaigns (winter 2024-03-31, spring 2024-06-30): a customer counts once per campaign, "
             "so the 13,333 customers above are 7,000 distinct ones; the held-out judgement holds customers out whole "
             "(2,100 distinct held-out customers)") in said["en"]
-    assert "该模型汇总了 2 次历史活动（winter 2024-03-31, spring 2024-06-30）" in said["zh"]
+    assert "该模型汇总了 2 次历史活动（winter 2024-03-31、spring 2024-06-30）" in said["zh"]
     assert "实为 7,000 位不同客户" in said["zh"] and "2,100 位不同的留出客户" in said["zh"]
     assert "pools" not in uplift_section(uplift_result)["sentence"]["en"]
     assert "汇总了" not in uplift_section(uplift_result)["sentence"]["zh"]

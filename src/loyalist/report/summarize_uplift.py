@@ -74,7 +74,8 @@ def uplift_section(uplift: Mapping[str, Any] | None, list_summary: Mapping[str, 
     # campaign; say which campaigns and how many distinct customers (results that carry the count)
     pooled = uplift.get("campaigns")
     if isinstance(pooled, list) and len(pooled) > 1 and uplift.get("distinct_customers") is not None:
-        listed = ", ".join(f"{c.get('campaign')} {c.get('campaign_date')}" for c in pooled if isinstance(c, Mapping))
+        each = [f"{c.get('campaign')} {c.get('campaign_date')}" for c in pooled if isinstance(c, Mapping)]
+        listed = {"zh": "、".join(each), "en": ", ".join(each)}
         extra = sentence("uplift_pooled", n=str(len(pooled)), campaigns=listed,
                          customers=fmt_int(uplift.get("customers")), distinct=fmt_int(uplift.get("distinct_customers")),
                          held_out=fmt_int(uplift.get("held_out_customers")))

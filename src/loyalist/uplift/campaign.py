@@ -148,8 +148,9 @@ def pool_campaigns(sets: Sequence[CampaignTrainingSet]) -> CampaignTrainingSet:
 def holdout_split(data: CampaignTrainingSet, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The rows :func:`evaluate_uplift` learns from and judges on: a random ``test_size`` of the customers held out,
     stratified by contacted x stayed. For a single campaign (one row per customer) it is exactly
-    ``train_test_split`` of the rows; for pooled campaigns the customers are split (each by its latest campaign's
-    cell) and every row of a held-out customer is held out, so no customer is learned from and judged on."""
+    ``train_test_split`` of the rows; for pooled campaigns the customers are split (each by its cell in the last
+    campaign given that holds it, not necessarily the latest by date) and every row of a held-out customer is held
+    out, so no customer is learned from and judged on."""
     from sklearn.model_selection import train_test_split
 
     cells = data.treatment * 2 + data.stay
